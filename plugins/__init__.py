@@ -1,0 +1,1 @@
+"""Roundtable's built-in plugins, loaded through the ``roundtable`` entry-point group like any third-party plugin."""

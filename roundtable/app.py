@@ -1,0 +1,78 @@
+"""The application factory."""
+
+from __future__ import annotations
+
+import importlib.util
+import logging
+import os
+from pathlib import Path
+
+from flask import Flask, g
+
+from roundtable import config as rt_config
+from roundtable.db import Database
+from roundtable.extensions import csrf, limiter, socketio
+from roundtable.plugins import build_plugin_manager, collect
+
+
+def package_dir(name: str) -> str:
+    """Where ``templates`` or ``static`` live: inside the wheel, or at the top of a source checkout."""
+    spec = importlib.util.find_spec(f"roundtable.{name}")
+    if spec is not None and spec.submodule_search_locations:
+        return list(spec.submodule_search_locations)[0]
+    return str(Path(__file__).resolve().parent.parent / name)
+
+
+def create_app(config: dict | None = None) -> Flask:
+    """Build the app. ``config`` overrides everything else (tests pass a mapping)."""
+    app = Flask(
+        "roundtable",
+        instance_relative_config=True,
+        instance_path=(config or {}).get("INSTANCE_PATH") or os.environ.get("ROUNDTABLE_INSTANCE_PATH"),
+        template_folder=package_dir("templates"),
+        static_folder=package_dir("static"),
+    )
+    app.config.from_mapping(rt_config.DEFAULTS)
+    app.config.from_pyfile("config.py", silent=True)
+    app.config.from_mapping(rt_config.from_environment())
+    if config:
+        app.config.from_mapping(config)
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    if not app.config.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = rt_config.instance_secret_key(app.instance_path)
+    if not app.config.get("DATABASE_URL"):
+        app.config["DATABASE_URL"] = "sqlite:///" + str(Path(app.instance_path) / "roundtable.sqlite")
+    app.config["MAX_CONTENT_LENGTH"] = app.config["MAX_UPLOAD_BYTES"]
+    app.permanent_session_lifetime = app.config["PERMANENT_SESSION_LIFETIME"]
+
+    app.extensions["roundtable_db"] = Database(app.config["DATABASE_URL"])
+    pm = build_plugin_manager(
+        disabled=app.config["DISABLED_PLUGINS"], plugins_dir=app.config["PLUGINS_DIR"]
+    )
+    app.extensions["roundtable_pm"] = pm
+
+    csrf.init_app(app)
+    limiter.init_app(app)
+    socketio.init_app(
+        app,
+        async_mode=app.config.get("SOCKETIO_ASYNC_MODE", "threading"),
+        message_queue=app.config.get("REDIS_URL"),
+        logger=False,
+        engineio_logger=False,
+        cors_allowed_origins=app.config.get("SOCKETIO_CORS_ORIGINS", []),
+    )
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
+
+    from roundtable.web import register_web
+
+    register_web(app)
+    for blueprint in collect(pm, "register_blueprints"):
+        app.register_blueprint(blueprint)
+
+    @app.teardown_appcontext
+    def _close_db(_exc):
+        db = g.pop("db", None)
+        if db is not None:
+            db.close()
+
+    return app

@@ -1,0 +1,121 @@
+"""The ``roundtable`` command line (click, integrated with Flask's CLI).
+
+User errors are one line on stderr and exit status 2; every feature adds its
+commands from its own module, and plugins through ``register_commands``.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import click
+from flask import current_app
+from flask.cli import FlaskGroup, with_appcontext
+
+from roundtable.errors import RoundtableError
+
+
+def _create_app():
+    from roundtable import create_app
+
+    return create_app()
+
+
+def app_db():
+    """The current app's :class:`roundtable.db.Database`."""
+    return current_app.extensions["roundtable_db"]
+
+
+def app_pm():
+    return current_app.extensions["roundtable_pm"]
+
+
+@click.group(cls=FlaskGroup, create_app=_create_app, add_version_option=False, add_default_commands=False)
+@click.version_option(package_name="roundtable")
+def cli():
+    """Roundtable: live anonymized notes and research briefs for unrecorded series."""
+
+
+@cli.command("init")
+@with_appcontext
+def init_command():
+    """Create or upgrade the database to the latest schema."""
+    app_db().upgrade()
+    click.echo(f"Database ready: {_safe_url(app_db().url)}")
+
+
+@cli.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=click.IntRange(1, 65535))
+@with_appcontext
+def serve_command(host, port):
+    """Serve the app (the database is upgraded first)."""
+    serve(host, port)
+
+
+def serve(host: str, port: int) -> None:
+    from roundtable.extensions import socketio
+
+    app_db().upgrade()
+    click.echo(f"Roundtable on http://{host}:{port}/  (Ctrl+C to stop)")
+    socketio.run(current_app._get_current_object(), host=host, port=port, allow_unsafe_werkzeug=True, log_output=False)
+
+
+@cli.command("plugins")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+@with_appcontext
+def plugins_command(as_json):
+    """List loaded plugins, their versions and the hooks they implement."""
+    from roundtable.plugins import describe_plugins
+
+    rows = describe_plugins(app_pm())
+    if as_json:
+        click.echo(json.dumps(rows, indent=2))
+        return
+    width = max((len(r["name"]) for r in rows), default=4)
+    for r in rows:
+        line = f"{r['name']:<{width}}  {r['version'] or '-':<8}  {', '.join(r['hooks'])}"
+        click.echo(line + (f"  [{r['status']}]" if r["status"] else ""))
+
+
+def _safe_url(url: str) -> str:
+    """A database URL without its password, for messages."""
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def _add_feature_commands(group: click.Group) -> None:
+    from roundtable.cli import demo
+
+    group.add_command(demo.demo_command)
+
+
+_add_feature_commands(cli)
+
+
+def main(argv=None) -> None:
+    """Entry point: run the CLI; turn user errors into one line and exit status 2."""
+    from roundtable.plugins import default_plugin_manager
+
+    try:
+        default_plugin_manager().hook.register_commands(cli=cli)
+        rv = cli.main(args=argv, prog_name="roundtable", standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("Aborted.", err=True)
+        sys.exit(1)
+    except click.ClickException as exc:
+        click.echo(f"Error: {_one_line(exc.format_message())}", err=True)
+        sys.exit(2)
+    except RoundtableError as exc:
+        click.echo(f"Error: {_one_line(str(exc))}", err=True)
+        sys.exit(2)
+    except OSError as exc:
+        click.echo(f"Error: {_one_line(str(exc))}", err=True)
+        sys.exit(2)
+    sys.exit(rv if isinstance(rv, int) else 0)
+
+
+def _one_line(message: str) -> str:
+    return " ".join(message.split())

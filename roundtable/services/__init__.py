@@ -1,0 +1,1 @@
+"""Plain-Python services: each takes a SQLAlchemy session and arguments, never a Flask request."""

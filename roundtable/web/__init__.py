@@ -1,0 +1,15 @@
+"""The web layer: one blueprint per feature, routes and socket events side by side."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+
+def register_web(app: Flask) -> None:
+    """Register the built-in blueprints, security headers and error pages."""
+    from roundtable.web import access, errors, home, series
+
+    errors.init_app(app)
+    access.init_app(app)
+    app.register_blueprint(home.bp)
+    app.register_blueprint(series.bp)

@@ -1,0 +1,21 @@
+"""The landing page: the series the account belongs to."""
+
+from __future__ import annotations
+
+from flask import Blueprint, render_template
+from sqlalchemy import select
+
+from roundtable.models import Membership, Series
+from roundtable.web.access import current_account, get_db, login_required
+
+bp = Blueprint("home", __name__)
+
+
+@bp.route("/")
+@login_required
+def index():
+    account = current_account()
+    query = select(Series).order_by(Series.created_at.desc())
+    if not account.is_admin:
+        query = query.join(Membership, Membership.series_id == Series.id).where(Membership.account_id == account.id)
+    return render_template("home.html", series_list=get_db().scalars(query).all())

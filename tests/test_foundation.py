@@ -1,0 +1,80 @@
+"""The skeleton every feature stands on: app factory, database, migrations, login."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import inspect
+
+from roundtable import create_app
+from roundtable.models import Base, Role
+
+
+def test_empty_database_upgrades_to_head_and_matches_the_models(database):
+    with database.engine.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}), Base.metadata)
+    assert diff == []
+    assert set(Base.metadata.tables) <= set(inspect(database.engine).get_table_names())
+
+
+def test_default_database_is_a_sqlite_file_in_the_instance_folder(tmp_path):
+    app = create_app({"INSTANCE_PATH": str(tmp_path / "inst"), "SECRET_KEY": "x"})
+    app.extensions["roundtable_db"].upgrade()
+    assert (tmp_path / "inst" / "roundtable.sqlite").is_file()
+    app.extensions["roundtable_db"].dispose()
+
+
+def test_secret_key_is_created_once_and_kept_private(tmp_path, monkeypatch):
+    monkeypatch.delenv("ROUNDTABLE_SECRET_KEY", raising=False)
+    first = create_app({"INSTANCE_PATH": str(tmp_path)}).config["SECRET_KEY"]
+    second = create_app({"INSTANCE_PATH": str(tmp_path)}).config["SECRET_KEY"]
+    assert first == second and len(first) == 64
+    assert (tmp_path / "secret_key").stat().st_mode & 0o077 == 0
+
+
+def test_pages_require_login(client):
+    response = client.get("/")
+    assert response.status_code == 302
+    assert "/auth/login" in response.headers["Location"]
+
+
+def test_member_logs_in_and_sees_their_series(client, login, series):
+    login(Role.VIEWER)
+    page = client.get("/").get_data(as_text=True)
+    assert series.title in page
+    assert client.get(f"/s/{series.slug}/").status_code == 200
+
+
+def test_wrong_password_is_refused_with_a_message(client, accounts):
+    response = client.post("/auth/login", data={"email": "viewer@test.example", "password": "nope"})
+    assert response.status_code == 401
+    assert "Wrong email or password" in response.get_data(as_text=True)
+
+
+def test_outsider_cannot_tell_a_series_exists(client, login, series):
+    login("outsider")
+    assert client.get(f"/s/{series.slug}/").status_code == 404
+
+
+def test_pages_send_a_content_security_policy_without_inline_script(client):
+    csp = client.get("/auth/login").headers["Content-Security-Policy"]
+    assert "script-src 'self'" in csp and "unsafe-inline" not in csp
+
+
+def test_init_command_creates_the_schema(runner, database):
+    result = runner.invoke(["init"])
+    assert result.exit_code == 0, result.output
+    assert "Database ready" in result.output
+
+
+def test_cli_user_error_is_one_line_and_exit_2(tmp_path):
+    result = subprocess.run(
+        [sys.executable, "-c", "from roundtable.cli import main; main()", "serve", "--port", "99999"],
+        capture_output=True, text=True, env={"ROUNDTABLE_INSTANCE_PATH": str(tmp_path), "PATH": "/usr/bin:/bin"},
+    )
+    assert result.returncode == 2
+    assert result.stderr.count("\n") == 1 and result.stderr.startswith("Error:")
+    assert "Traceback" not in result.stderr
