@@ -1,0 +1,52 @@
+"""Documentation that the code keeps honest."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from roundtable import hookspecs
+from roundtable.plugins import build_plugin_manager, collect
+from roundtable.services.anonymize import Anonymizer, Roster
+
+ROOT = Path(__file__).resolve().parent.parent
+PLUGINS_DOC = (ROOT / "docs" / "plugins.md").read_text()
+
+
+def hook_names():
+    return sorted(name for name in dir(hookspecs) if not name.startswith("_") and hasattr(getattr(hookspecs, name), "roundtable_spec"))
+
+
+def test_every_hook_has_a_section_in_the_plugin_guide():
+    names = hook_names()
+    assert "register_detectors" in names
+    missing = [name for name in names if f"### {name}\n" not in PLUGINS_DOC]
+    assert missing == []
+
+
+def test_every_hook_has_a_docstring_saying_when_it_is_called():
+    for name in hook_names():
+        assert (getattr(hookspecs, name).__doc__ or "").strip(), name
+
+
+def test_the_example_plugin_in_the_guide_loads_and_removes_a_numbers(tmp_path):
+    code = re.search(r"<!-- example-plugin -->\n```python\n(.*?)```", PLUGINS_DOC, re.S).group(1)
+    (tmp_path / "a_numbers.py").write_text(code)
+    pm = build_plugin_manager(plugins_dir=str(tmp_path))
+    assert pm.has_plugin("a_numbers")
+    detectors = collect(pm, "register_detectors")
+    assert detectors[0].name == "a_numbers"
+    anonymizer = Anonymizer(Roster.from_rows([]), "role", detectors)
+    result = anonymizer.anonymize("Client A123-456-789 was detained")
+    assert result.text == "Client [redacted] was detained"
+
+
+def test_readme_quickstart_has_exactly_two_setup_commands_and_ci_runs_the_second():
+    readme = (ROOT / "README.md").read_text()
+    quickstart = readme.split("## Quickstart", 1)[1].split("\n## ", 1)[0]
+    commands = re.findall(r"```bash\n(.*?)\n```", quickstart, re.S)
+    assert len(commands) == 2
+    assert "roundtable demo --serve" in commands[0]
+    assert "pytest" in commands[1]
+    assert "<!-- test-command -->" in quickstart
+    assert "README.md" in (ROOT / ".ci" / "run").read_text()

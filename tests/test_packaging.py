@@ -1,0 +1,48 @@
+"""A plain (non-editable) install carries everything: templates, static files, plugins, migrations, demo."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_wheel_works_on_its_own(tmp_path):
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", str(ROOT), "-w", str(tmp_path / "dist")],
+        check=True, capture_output=True,
+    )
+    wheel = next((tmp_path / "dist").glob("roundtable-*.whl"))
+    names = zipfile.ZipFile(wheel).namelist()
+    for expected in (
+        "roundtable/templates/base.html",
+        "roundtable/static/css/app.css",
+        "roundtable/migrations/versions/0001_initial_schema.py",
+        "roundtable/demo/sanctuary-2026/series.yaml",
+        "roundtable_plugins/roster.py",
+    ):
+        assert expected in names
+    assert not any("__pycache__" in name for name in names)
+
+    site = tmp_path / "site"
+    zipfile.ZipFile(wheel).extractall(site)
+    script = (
+        "import json, roundtable\n"
+        "from roundtable import create_app\n"
+        f"app = create_app({{'INSTANCE_PATH': {str(tmp_path / 'inst')!r}, 'SECRET_KEY': 'x'}})\n"
+        "app.extensions['roundtable_db'].upgrade()\n"
+        "page = app.test_client().get('/auth/login')\n"
+        "css = app.test_client().get('/static/css/app.css')\n"
+        "print(json.dumps([roundtable.__file__, page.status_code, css.status_code]))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", script], cwd=tmp_path, env={"PYTHONPATH": str(site), "PATH": "/usr/bin:/bin"},
+        capture_output=True, text=True, check=True,
+    )
+    module_file, page_status, css_status = json.loads(out.stdout.strip().splitlines()[-1])
+    assert module_file.startswith(str(site))
+    assert (page_status, css_status) == (200, 200)
