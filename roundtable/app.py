@@ -45,12 +45,15 @@ def create_app(config: dict | None = None) -> Flask:
     app.config["MAX_CONTENT_LENGTH"] = app.config["MAX_UPLOAD_BYTES"]
     app.permanent_session_lifetime = app.config["PERMANENT_SESSION_LIFETIME"]
 
-    app.extensions["roundtable_db"] = Database(app.config["DATABASE_URL"])
+    app.extensions["roundtable_db"] = Database(app.config["DATABASE_URL"], secret_key=app.config["SECRET_KEY"])
     pm = build_plugin_manager(
         disabled=app.config["DISABLED_PLUGINS"], plugins_dir=app.config["PLUGINS_DIR"]
     )
     app.extensions["roundtable_pm"] = pm
 
+    if app.config.get("REDIS_URL") and app.config["RATELIMIT_STORAGE_URI"] == "memory://":
+        # Several processes must share one budget per account.
+        app.config["RATELIMIT_STORAGE_URI"] = app.config["REDIS_URL"]
     csrf.init_app(app)
     limiter.init_app(app)
     socketio.init_app(
@@ -59,7 +62,8 @@ def create_app(config: dict | None = None) -> Flask:
         message_queue=app.config.get("REDIS_URL"),
         logger=False,
         engineio_logger=False,
-        cors_allowed_origins=app.config.get("SOCKETIO_CORS_ORIGINS", []),
+        # None = same origin only; an empty list would switch the Origin check off.
+        cors_allowed_origins=app.config.get("SOCKETIO_CORS_ORIGINS") or None,
     )
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
 

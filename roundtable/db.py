@@ -12,7 +12,9 @@ from pathlib import Path
 
 from sqlalchemy import create_engine, event, inspect
 from sqlalchemy.engine import Engine
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import sessionmaker
+
+from roundtable.encryption import UNKEYED_SECRET, fernet_for
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 
@@ -46,9 +48,11 @@ def make_engine(url: str) -> Engine:
 class Database:
     """Owns the engine and hands out sessions."""
 
-    def __init__(self, url: str):
+    def __init__(self, url: str, secret_key: str | None = None):
         self.url = normalize_url(url)
         self.engine = make_engine(url)
+        # The key for encrypted roster columns travels with the engine's dialect.
+        self.engine.dialect.roundtable_fernet = fernet_for(secret_key or UNKEYED_SECRET)
         self.sessionmaker = sessionmaker(self.engine, expire_on_commit=False)
 
     @contextmanager

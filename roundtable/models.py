@@ -27,6 +27,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from roundtable.encryption import EncryptedJSON
+
 
 def utcnow() -> datetime:
     return datetime.now(timezone.utc)
@@ -131,9 +133,10 @@ class Participant(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     series_id: Mapped[int] = mapped_column(ForeignKey("series.id", ondelete="CASCADE"), index=True)
-    name: Mapped[str] = mapped_column(String(200))
-    aliases: Mapped[list] = mapped_column(default=list)
-    affiliation: Mapped[str] = mapped_column(String(300), default="")
+    # Identifying fields are encrypted at rest (roundtable/encryption.py).
+    name: Mapped[str] = mapped_column(EncryptedJSON)
+    aliases: Mapped[list] = mapped_column(EncryptedJSON, default=list)
+    affiliation: Mapped[str] = mapped_column(EncryptedJSON, default="")
     role_label: Mapped[str] = mapped_column(String(120), default="participant")
     consent_named: Mapped[bool] = mapped_column(Boolean, default=False)
 

@@ -7,6 +7,7 @@ commands from its own module, and plugins through ``register_commands``.
 from __future__ import annotations
 
 import json
+import os
 import sys
 
 import click
@@ -59,6 +60,8 @@ def serve(host: str, port: int) -> None:
 
     app_db().upgrade()
     click.echo(f"Roundtable on http://{host}:{port}/  (Ctrl+C to stop)")
+    # Flask's app.run() refuses to start under its own CLI (it expects `flask run`); this command is the server.
+    os.environ.pop("FLASK_RUN_FROM_CLI", None)
     socketio.run(current_app._get_current_object(), host=host, port=port, allow_unsafe_werkzeug=True, log_output=False)
 
 
@@ -87,9 +90,21 @@ def _safe_url(url: str) -> str:
 
 
 def _add_feature_commands(group: click.Group) -> None:
-    from roundtable.cli import demo
+    from roundtable.cli import demo, users
+    from roundtable.cli.anonymize import anonymize_command
+    from roundtable.cli.brief import brief_group, render_command
+    from roundtable.cli.notes import notes_group
+    from roundtable.cli.retention import purge_command
+    from roundtable.cli.series import series_group
 
     group.add_command(demo.demo_command)
+    group.add_command(users.users_group)
+    group.add_command(notes_group)
+    group.add_command(series_group)
+    series_group.add_command(purge_command)
+    group.add_command(anonymize_command)
+    group.add_command(brief_group)
+    group.add_command(render_command)
 
 
 _add_feature_commands(cli)

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-23 00:15:11.421442
+Create Date: 2026-11-23 00:47:30.598213
 """
 
 from alembic import op
@@ -122,9 +122,9 @@ def upgrade() -> None:
     op.create_table('participants',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('series_id', sa.Integer(), nullable=False),
-    sa.Column('name', sa.String(length=200), nullable=False),
-    sa.Column('aliases', sa.JSON(), nullable=False),
-    sa.Column('affiliation', sa.String(length=300), nullable=False),
+    sa.Column('name', sa.Text(), nullable=False),
+    sa.Column('aliases', sa.Text(), nullable=False),
+    sa.Column('affiliation', sa.Text(), nullable=False),
     sa.Column('role_label', sa.String(length=120), nullable=False),
     sa.Column('consent_named', sa.Boolean(), nullable=False),
     sa.ForeignKeyConstraint(['series_id'], ['series.id'], ondelete='CASCADE'),

@@ -1,0 +1,58 @@
+"""Roster fields encrypted at rest, so a copied database file does not reveal who took part.
+
+The roster is the one place real names must exist (the anonymizer needs
+them). Its identifying columns use :class:`EncryptedJSON`: Fernet
+(AES-128-CBC + HMAC) with a key derived from the app's ``SECRET_KEY``. Each
+engine carries its own key (``Database(url, secret_key=...)``), so several apps
+in one process do not share one. Losing or changing ``SECRET_KEY`` makes the
+roster unreadable: keep it with your backups (docs/security.md).
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+
+from cryptography.fernet import Fernet, InvalidToken
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+from sqlalchemy.types import Text, TypeDecorator
+
+from roundtable.errors import RoundtableError
+
+# Used only by a Database built without a secret (scripts, some tests): it
+# still keeps names out of plain sight, but protects nothing against an attacker.
+UNKEYED_SECRET = "roundtable-unkeyed"
+
+
+def fernet_for(secret: str | bytes) -> Fernet:
+    if isinstance(secret, str):
+        secret = secret.encode()
+    key = HKDF(algorithm=hashes.SHA256(), length=32, salt=b"roundtable roster", info=b"roster fields").derive(secret)
+    return Fernet(base64.urlsafe_b64encode(key))
+
+
+class RosterKeyError(RoundtableError):
+    """The roster cannot be decrypted with this SECRET_KEY."""
+
+
+class EncryptedJSON(TypeDecorator):
+    """A JSON value (string or list) stored encrypted as text."""
+
+    impl = Text
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        return dialect.roundtable_fernet.encrypt(json.dumps(value, ensure_ascii=False).encode()).decode()
+
+    def process_result_value(self, value, dialect):
+        if value is None:
+            return None
+        try:
+            return json.loads(dialect.roundtable_fernet.decrypt(value.encode()))
+        except InvalidToken:
+            raise RosterKeyError(
+                "the roster cannot be decrypted: SECRET_KEY differs from the one it was written with"
+            ) from None
