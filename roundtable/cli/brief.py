@@ -1,0 +1,113 @@
+"""``roundtable brief ...`` and ``roundtable render``: build, rebuild and render briefs."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+from flask.cli import with_appcontext
+
+from roundtable.services.briefs import TEMPLATES
+
+FORMATS = ("pdf", "html", "md")
+STAGES = ("gather", "synthesize", "sections", "gate", "pdf")
+
+
+def _progress_bar(label: str, steps: int):
+    """A click progress bar and the ``progress(stage, done, total)`` callback that advances it."""
+    bar = click.progressbar(length=steps, label=label, show_eta=False, file=sys.stderr,
+                            item_show_func=lambda stage: stage or "")
+    state = {"done": 0}
+
+    def progress(stage, done, total):
+        state["done"] += 1
+        bar.update(1, stage)
+
+    return bar, progress
+
+
+@click.group("brief")
+def brief_group():
+    """Build policy reports and research briefs from a series' tagged notes."""
+
+
+@brief_group.command("build")
+@click.argument("series")
+@click.option("--template", type=click.Choice(TEMPLATES), default="report", show_default=True,
+              help="report: the long policy report; brief: the short research brief.")
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default=None,
+              help="Output format (default: from the file suffix, else pdf).")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True)
+@click.option("--draft", is_flag=True, help="Export the stored (edited) draft instead of building from notes.")
+@click.option("--provenance", is_flag=True, help="Show which notes each bullet came from.")
+@with_appcontext
+def build_command(series, template, fmt, output, draft, provenance):
+    """Build SERIES (slug or id) into FILE; the anonymization export gate runs first."""
+    from roundtable.cli import app_db, app_pm
+    from roundtable.errors import NotFound
+    from roundtable.services.briefs import export_brief, get_brief
+
+    fmt = fmt or {".md": "md", ".html": "html", ".htm": "html"}.get(output.suffix.lower(), "pdf")
+    bar, progress = _progress_bar(f"Building {template}", len(STAGES))
+    with app_db().session() as db, bar:
+        markdown = None
+        if draft:
+            stored = get_brief(db, series, template, create=False)
+            if stored is None or not stored.markdown:
+                raise NotFound(f"series {series!r} has no stored {template} draft; build without --draft")
+            markdown = stored.markdown
+        data, exporter = export_brief(db, series, template=template, fmt=fmt, pm=app_pm(), progress=progress,
+                                      markdown=markdown, provenance=provenance)
+        output.parent.mkdir(parents=True, exist_ok=True)
+        output.write_bytes(data)
+    click.echo(f"Wrote {output} ({exporter.name}, {len(data):,} bytes)")
+
+
+@brief_group.command("rebuild")
+@click.argument("series")
+@click.option("--template", type=click.Choice(TEMPLATES), default="report", show_default=True)
+@click.option("--force", is_flag=True, help="Also overwrite the sections an author edited.")
+@with_appcontext
+def rebuild_command(series, template, force):
+    """Rebuild the stored draft of SERIES from its notes, keeping edited sections."""
+    from roundtable.cli import app_db, app_pm
+    from roundtable.services.briefs import rebuild_brief
+
+    bar, progress = _progress_bar(f"Rebuilding {template}", 3)
+    with app_db().session() as db, bar:
+        brief = rebuild_brief(db, series, template, force=force, pm=app_pm(), progress=progress)
+        kept = [] if force else list(brief.edited_sections or [])
+    click.echo("Draft rebuilt" + (f"; kept edited sections: {', '.join(kept)}" if kept else "") + ".")
+
+
+@click.command("render")
+@click.argument("draft", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True,
+              help="OUT.pdf or OUT.html")
+@click.option("--template", type=click.Choice(TEMPLATES), default=None,
+              help="Layout (default: the draft's front matter, else report).")
+@click.option("--series", default=None, help="Check names against this series' roster before writing.")
+@with_appcontext
+def render_command(draft, output, template, series):
+    """Render a Markdown DRAFT (front matter: title, subtitle, authors) to PDF or HTML."""
+    from roundtable.cli import app_db
+    from roundtable.errors import ValidationError
+    from roundtable.services.anonymize import export_gate
+    from roundtable.services.briefs import check_export
+    from roundtable.services.render import render_pdf, render_standalone_html
+
+    suffix = output.suffix.lower()
+    if suffix not in (".pdf", ".html", ".htm"):
+        raise ValidationError(f"cannot render to {suffix or 'a file without a suffix'}: use .pdf or .html")
+    markdown = draft.read_text(encoding="utf-8")
+    if series:
+        with app_db().session() as db:
+            check_export(db, series, markdown)
+    else:
+        export_gate(markdown, None)
+    if suffix == ".pdf":
+        output.write_bytes(render_pdf(markdown, template))
+    else:
+        output.write_text(render_standalone_html(markdown, template), encoding="utf-8")
+    click.echo(f"Wrote {output}")

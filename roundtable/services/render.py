@@ -1,0 +1,278 @@
+"""Render brief Markdown to safe HTML, standalone HTML and print-ready PDF.
+
+Markdown goes through markdown-it-py with raw HTML disabled, links limited to
+http, https, mailto and ``#`` fragments, and attributes limited to ``id`` and
+``class``. PDFs are made by WeasyPrint with a CSS Paged Media stylesheet and
+a URL fetcher that refuses every resource except inline ``data:`` URLs, so
+text typed by users can never pull a file from the server into a document.
+"""
+
+from __future__ import annotations
+
+import functools
+import html
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from markdown_it import MarkdownIt
+from markdown_it.token import Token
+from markupsafe import Markup
+from mdit_py_plugins.anchors import anchors_plugin
+from mdit_py_plugins.attrs import attrs_block_plugin, attrs_plugin
+from mdit_py_plugins.container import container_plugin
+from mdit_py_plugins.footnote import footnote_plugin
+from mdit_py_plugins.front_matter import front_matter_plugin
+
+from roundtable.services.briefs import split_front_matter
+
+ALLOWED_SCHEMES = ("http:", "https:", "mailto:")
+ALLOWED_ATTRS = ("id", "class")
+CONTAINERS = ("draft", "callout", "note")
+TEMPLATE_LABELS = {"report": "A Policy Report", "brief": "Research Brief"}
+
+
+def _repo_dir(name: str) -> Path:
+    """``templates/`` or ``static/`` of a source checkout, else the installed package data."""
+    here = Path(__file__).resolve().parents[2] / name
+    if here.is_dir():
+        return here
+    import importlib.resources
+
+    return Path(str(importlib.resources.files(f"roundtable.{name}")))
+
+
+TEMPLATES_DIR = _repo_dir("templates")
+STATIC_DIR = _repo_dir("static")
+
+
+def is_safe_link(url: str) -> bool:
+    """Only http, https, mailto and in-document ``#`` links survive."""
+    url = url.strip()
+    if url.startswith("#"):
+        return True
+    lowered = re.sub(r"[\x00-\x20]", "", url).lower()
+    return lowered.startswith(ALLOWED_SCHEMES)
+
+
+@functools.lru_cache(maxsize=1)
+def markdown_parser() -> MarkdownIt:
+    md = (
+        MarkdownIt("commonmark", {"html": False, "typographer": True, "linkify": False})
+        .enable(["table", "strikethrough", "replacements", "smartquotes"])
+        .use(front_matter_plugin)
+        .use(footnote_plugin)
+        .use(attrs_plugin, spans=True, allowed=ALLOWED_ATTRS)
+        .use(attrs_block_plugin, allowed=ALLOWED_ATTRS)
+        .use(anchors_plugin, min_level=1, max_level=4)
+    )
+    for name in CONTAINERS:
+        md.use(container_plugin, name=name)
+    md.validateLink = is_safe_link
+    return md
+
+
+@dataclass
+class Heading:
+    level: int
+    id: str
+    text: str
+    number: str = ""
+
+
+@dataclass
+class RenderedMarkdown:
+    """HTML of a Markdown document, its front matter and its numbered headings."""
+
+    html: str
+    front_matter: dict
+    headings: list[Heading] = field(default_factory=list)
+
+    @property
+    def toc(self) -> list[Heading]:
+        return [h for h in self.headings if h.level in (2, 3)]
+
+
+def _number_headings(tokens: list[Token]) -> list[Heading]:
+    """Number h2 sections (1, 2, ...) and their h3 (5.1); ``.unnumbered`` opts out,
+    ``.appendix`` gets a letter. The number goes in ``data-number``."""
+    headings: list[Heading] = []
+    section = appendix = sub = 0
+    current = ""
+    for i, tok in enumerate(tokens):
+        if tok.type != "heading_open":
+            continue
+        level = int(tok.tag[1])
+        classes = (tok.attrGet("class") or "").split()
+        text = tokens[i + 1].content
+        text = re.sub(r"\{[^}]*\}\s*$", "", text).strip()
+        number = ""
+        if level == 2:
+            sub = 0
+            if "appendix" in classes:
+                appendix += 1
+                current = "ABCDEFGHIJ"[min(appendix - 1, 9)]
+                number = f"Appendix {current}"
+            elif "unnumbered" in classes:
+                current = ""
+            else:
+                section += 1
+                current = str(section)
+                number = current
+        elif level == 3 and current and "unnumbered" not in classes:
+            sub += 1
+            number = f"{current}.{sub}"
+        if number:
+            tok.attrSet("data-number", number)
+        headings.append(Heading(level, str(tok.attrGet("id") or ""), text, number))
+    return headings
+
+
+def _add_provenance(tokens: list[Token], provenance: dict[str, list[int]]) -> list[tuple[int, str, list[int]]]:
+    """Put a source marker after each generated bullet's lead-in; return the list of sources."""
+    sources = []
+    for tok in tokens:
+        if tok.type != "inline" or not tok.children:
+            continue
+        out, stack = [], []
+        for child in tok.children:
+            out.append(child)
+            if child.type == "span_open":
+                stack.append(child.attrGet("id"))
+            elif child.type == "span_close" and stack:
+                bullet_id = stack.pop()
+                if bullet_id in provenance:
+                    n = len(sources) + 1
+                    sources.append((n, bullet_id, provenance[bullet_id]))
+                    marker = Token("html_inline", "", 0)
+                    marker.content = (
+                        f'<sup class="source-ref"><a href="#src-{html.escape(bullet_id)}" '
+                        f'id="srcref-{html.escape(bullet_id)}">{n}</a></sup>'
+                    )
+                    out.append(marker)
+        tok.children = out
+    return sources
+
+
+def render_markdown(markdown: str, provenance: dict | None = None, show_provenance: bool = False) -> RenderedMarkdown:
+    """Markdown (with optional YAML front matter) to an HTML fragment."""
+    front_matter, body = split_front_matter(markdown)
+    md = markdown_parser()
+    env: dict = {}
+    tokens = md.parse(body, env)
+    headings = _number_headings(tokens)
+    sources = _add_provenance(tokens, provenance) if (show_provenance and provenance) else []
+    out = md.renderer.render(tokens, md.options, env)
+    if sources:
+        items = "".join(
+            f'<li id="src-{html.escape(bid)}">Drawn from notes '
+            f'{", ".join(f"#{int(n)}" for n in ids)}. <a href="#srcref-{html.escape(bid)}">↩</a></li>'
+            for _, bid, ids in sources
+        )
+        out += f'<section class="sources"><h2 class="unnumbered" id="sources">Sources</h2><ol>{items}</ol></section>'
+    return RenderedMarkdown(out, front_matter, headings)
+
+
+# --------------------------------------------------------------------------- documents
+
+
+@functools.lru_cache(maxsize=1)
+def _jinja() -> Environment:
+    return Environment(
+        loader=FileSystemLoader(str(TEMPLATES_DIR)),
+        autoescape=select_autoescape(["html"]),
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+
+
+@functools.lru_cache(maxsize=8)
+def stylesheet(name: str) -> str:
+    return (STATIC_DIR / "brief" / name).read_text(encoding="utf-8")
+
+
+def _as_list(value) -> list[str]:
+    if value is None or value == "":
+        return []
+    if isinstance(value, str):
+        return [value]
+    return [str(v) for v in value]
+
+
+def document_meta(front_matter: dict, template: str | None = None) -> dict:
+    """Normalized cover fields from front matter (any missing field is empty)."""
+    template = template or str(front_matter.get("template") or "report")
+    return {
+        "template": template,
+        "title": str(front_matter.get("title") or "Untitled brief"),
+        "subtitle": str(front_matter.get("subtitle") or ""),
+        "kind": str(front_matter.get("kind") or TEMPLATE_LABELS.get(template, "")),
+        "organizations": _as_list(front_matter.get("organizations")),
+        "authors": _as_list(front_matter.get("authors")),
+        "contributors": _as_list(front_matter.get("contributors")),
+        "anonymous_contributors": bool(front_matter.get("anonymous_contributors")),
+        "date": str(front_matter.get("date") or ""),
+        "brief_number": str(front_matter.get("brief_number") or ""),
+        "funder": str(front_matter.get("funder") or ""),
+        "lang": str(front_matter.get("lang") or "en"),
+    }
+
+
+def render_document_html(markdown: str, template: str | None = None, provenance: dict | None = None,
+                         show_provenance: bool = False, media: str = "screen") -> str:
+    """A complete HTML document with its styles inlined (``media`` "screen" or "print")."""
+    rendered = render_markdown(markdown, provenance, show_provenance)
+    meta = document_meta(rendered.front_matter, template)
+    css = stylesheet("base.css") + "\n" + stylesheet("print.css" if media == "print" else "screen.css")
+    page = _jinja().get_template(f"brief/{'brief' if meta['template'] == 'brief' else 'report'}.html")
+    return page.render(meta=meta, body=Markup(rendered.html), toc=rendered.toc, css=Markup(css), media=media)
+
+
+def render_standalone_html(markdown: str, template: str | None = None, provenance: dict | None = None,
+                           show_provenance: bool = False) -> str:
+    """One self-contained HTML file: no external styles, scripts or fonts."""
+    return render_document_html(markdown, template, provenance, show_provenance, media="screen")
+
+
+# --------------------------------------------------------------------------- PDF
+
+
+def _fetcher_class():
+    from weasyprint.urls import URLFetcher
+
+    class DataOnlyURLFetcher(URLFetcher):
+        """Refuses ``file:``, ``http(s):`` and every other scheme: only inline ``data:`` passes."""
+
+        def fetch(self, url, headers=None):
+            if not url.strip().lower().startswith("data:"):
+                raise ValueError(f"refused to fetch a {url.split(':', 1)[0][:10]!r} resource")
+            return super().fetch(url, headers)
+
+    return DataOnlyURLFetcher
+
+
+@functools.lru_cache(maxsize=1)
+def safe_url_fetcher():
+    return _fetcher_class()(allowed_protocols=("data",), allow_redirects=False, timeout=1)
+
+
+PDF_OPTIONS = {"pdf_variant": "pdf/ua-1", "custom_metadata": True}
+
+
+def html_to_pdf(document_html: str, tagged: bool = True) -> bytes:
+    """WeasyPrint with the safe fetcher; an accessible PDF/UA-1 (tagged, titled, with language)
+    when ``tagged``."""
+    import weasyprint
+
+    options = PDF_OPTIONS if tagged else {"custom_metadata": True}
+    return weasyprint.HTML(string=document_html, base_url="data:,", url_fetcher=safe_url_fetcher()).write_pdf(
+        **options
+    )
+
+
+def render_pdf(markdown: str, template: str | None = None, provenance: dict | None = None,
+               show_provenance: bool = False, tagged: bool = True) -> bytes:
+    """A print-ready PDF: cover, contents with page numbers, running header and footer."""
+    return html_to_pdf(render_document_html(markdown, template, provenance, show_provenance, media="print"),
+                       tagged=tagged)

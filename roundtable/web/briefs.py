@@ -1,0 +1,256 @@
+"""Brief pages: the Markdown editor with live preview, versions, rebuild, exports, provenance.
+
+Authors edit; everything here needs the author role. The preview is rendered
+on the server by the same markdown-it pipeline as the exports (raw HTML off).
+Exports run the anonymization export gate first; the page shows the build's
+progress by polling a small in-process job table.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+
+from flask import Blueprint, Response, abort, current_app, flash, g, jsonify, redirect, render_template, request, url_for
+from markupsafe import Markup
+from sqlalchemy import select
+
+from roundtable.errors import RoundtableError
+from roundtable.models import Note, Role
+from roundtable.models import Session as Meeting
+from roundtable.services import briefs
+from roundtable.services.render import render_markdown
+from roundtable.web.access import current_account, get_db, series_role_required
+
+bp = Blueprint("briefs", __name__, url_prefix="/s")
+
+FORMATS = ("pdf", "html", "md")
+JOB_TTL_S = 600
+_jobs: dict[str, dict] = {}
+_jobs_lock = threading.Lock()
+
+
+def _template(name: str) -> str:
+    if name not in briefs.TEMPLATES:
+        abort(404)
+    return name
+
+
+def _draft(template: str):
+    """The stored draft, built from the notes the first time it is opened."""
+    db = get_db()
+    brief = briefs.get_brief(db, g.series, template, create=False)
+    if brief is None or not brief.markdown:
+        brief = briefs.rebuild_brief(db, g.series, template, pm=current_app.extensions.get("roundtable_pm"),
+                                     author_id=current_account().id)
+        db.commit()
+    return brief
+
+
+def _filename(template: str, fmt: str) -> str:
+    return f"{g.series.slug}-{template}.{fmt}"
+
+
+@bp.route("/<slug>/brief/")
+@bp.route("/<slug>/brief/<template>/")
+@series_role_required(Role.AUTHOR)
+def editor(slug, template="report"):
+    template = _template(template)
+    brief = _draft(template)
+    rendered = render_markdown(brief.markdown, brief.provenance, show_provenance=False)
+    return render_template(
+        "briefs/editor.html",
+        series=g.series,
+        template=template,
+        brief=brief,
+        preview=Markup(rendered.html),
+        sections=[k for k in briefs.split_sections(brief.markdown) if not k.startswith(("_", "front"))],
+        formats=FORMATS,
+    )
+
+
+@bp.route("/<slug>/brief/<template>/preview", methods=["POST"])
+@series_role_required(Role.AUTHOR)
+def preview(slug, template):
+    _template(template)
+    payload = request.get_json(silent=True) or {}
+    markdown = payload.get("markdown", request.form.get("markdown", ""))
+    if not isinstance(markdown, str) or len(markdown) > 2_000_000:
+        return jsonify(error="the draft is too long to preview"), 413
+    try:
+        rendered = render_markdown(markdown)
+    except RoundtableError as exc:
+        return jsonify(error=str(exc)), 422
+    return jsonify(html=rendered.html, headings=[[h.number, h.text] for h in rendered.toc])
+
+
+@bp.route("/<slug>/brief/<template>/save", methods=["POST"])
+@series_role_required(Role.AUTHOR)
+def save(slug, template):
+    template = _template(template)
+    brief = _draft(template)
+    try:
+        briefs.save_draft(get_db(), brief, request.form.get("markdown", "").replace("\r\n", "\n"),
+                          author_id=current_account().id, label=request.form.get("label", "")[:200])
+    except RoundtableError as exc:
+        flash(str(exc), "error")
+        return redirect(url_for(".editor", slug=slug, template=template))
+    get_db().commit()
+    flash("Draft saved as a new version.", "success")
+    return redirect(url_for(".editor", slug=slug, template=template))
+
+
+@bp.route("/<slug>/brief/<template>/rebuild", methods=["POST"])
+@series_role_required(Role.AUTHOR)
+def rebuild(slug, template):
+    template = _template(template)
+    force = request.form.get("force") == "1"
+    brief = briefs.rebuild_brief(get_db(), g.series, template, force=force,
+                                 pm=current_app.extensions.get("roundtable_pm"), author_id=current_account().id)
+    get_db().commit()
+    kept = [] if force else list(brief.edited_sections or [])
+    flash("Rebuilt from the notes" + (f"; your edited sections were kept: {', '.join(kept)}." if kept else "."),
+          "success")
+    return redirect(url_for(".editor", slug=slug, template=template))
+
+
+@bp.route("/<slug>/brief/<template>/versions")
+@series_role_required(Role.AUTHOR)
+def versions(slug, template):
+    template = _template(template)
+    brief = _draft(template)
+    items = briefs.list_versions(get_db(), brief)
+    comparison = None
+    a, b = request.args.get("a", type=int), request.args.get("b", type=int)
+    if a and b:
+        comparison = briefs.compare_versions(get_db(), brief, a, b)
+    return render_template("briefs/versions.html", series=g.series, template=template, brief=brief,
+                           versions=items, comparison=comparison, a=a, b=b)
+
+
+@bp.route("/<slug>/brief/<template>/sources/<bullet_id>")
+@series_role_required(Role.AUTHOR)
+def sources(slug, template, bullet_id):
+    """The notes a generated bullet came from (anonymized text, session, role)."""
+    template = _template(template)
+    brief = _draft(template)
+    ids = [int(i) for i in (brief.provenance or {}).get(bullet_id, [])]
+    if not ids:
+        abort(404)
+    rows = get_db().execute(
+        select(Note.id, Note.kind, Note.text, Note.speaker_role, Meeting.number)
+        .join(Meeting, Note.session_id == Meeting.id)
+        .where(Note.id.in_(ids), Meeting.series_id == g.series.id, Note.deleted_at.is_(None))
+        .order_by(Meeting.number, Note.seq)
+    ).all()
+    notes = [dict(id=r.id, kind=r.kind, text=r.text, role=r.speaker_role or "", session=r.number) for r in rows]
+    if request.accept_mimetypes.best == "application/json":
+        return jsonify(bullet=bullet_id, notes=notes)
+    return render_template("briefs/sources.html", series=g.series, template=template, bullet_id=bullet_id,
+                           notes=notes)
+
+
+# --------------------------------------------------------------------------- exports
+
+
+def _export(app, series_id: int, template: str, fmt: str, progress=None, provenance=False):
+    database = app.extensions["roundtable_db"]
+    with database.session() as db:
+        stored = briefs.get_brief(db, series_id, template, create=False)
+        markdown = stored.markdown if stored is not None and stored.markdown else None
+        data, exporter = briefs.export_brief(db, series_id, template=template, fmt=fmt,
+                                             pm=app.extensions.get("roundtable_pm"), progress=progress,
+                                             markdown=markdown, provenance=provenance)
+    return data, exporter
+
+
+@bp.route("/<slug>/brief/<template>/export/<fmt>", methods=["POST"])
+@series_role_required(Role.AUTHOR)
+def export(slug, template, fmt):
+    """Download the draft as PDF, HTML or Markdown (the export gate runs first)."""
+    template = _template(template)
+    if fmt not in FORMATS:
+        abort(404)
+    _draft(template)
+    try:
+        data, exporter = _export(current_app._get_current_object(), g.series.id, template, fmt,
+                                 provenance=request.form.get("provenance") == "1")
+    except RoundtableError as exc:
+        flash(str(exc), "error")
+        return redirect(url_for(".editor", slug=slug, template=template))
+    return Response(data, mimetype=exporter.media_type.split(";")[0], headers={
+        "Content-Disposition": f'attachment; filename="{_filename(template, exporter.name)}"'})
+
+
+@bp.route("/<slug>/brief/<template>/jobs", methods=["POST"])
+@series_role_required(Role.AUTHOR)
+def start_job(slug, template):
+    """Start an export in the background; poll ``job_status`` for its stage."""
+    template = _template(template)
+    fmt = request.form.get("format", "pdf")
+    if fmt not in FORMATS:
+        abort(400)
+    _draft(template)
+    app = current_app._get_current_object()
+    job_id = uuid.uuid4().hex
+    job = {"account": current_account().id, "series": g.series.id, "stage": "queued", "done": 0, "total": 5,
+           "error": None, "data": None, "name": _filename(template, fmt), "media": "", "at": time.time()}
+    _prune_jobs()
+    with _jobs_lock:
+        _jobs[job_id] = job
+
+    request_provenance = request.form.get("provenance") == "1"
+
+    def progress(stage, done, total):
+        job["stage"], job["done"] = stage, min(job["done"] + 1, job["total"])
+
+    def run():
+        try:
+            data, exporter = _export(app, job["series"], template, fmt, progress,
+                                     provenance=request_provenance)
+            job["data"], job["media"], job["stage"], job["done"] = data, exporter.media_type, "ready", job["total"]
+        except RoundtableError as exc:
+            job["error"], job["stage"] = str(exc), "failed"
+        except Exception:  # the page must learn that it failed, never hang
+            app.logger.exception("brief export failed")
+            job["error"], job["stage"] = "the export failed; see the server log", "failed"
+
+    threading.Thread(target=run, daemon=True, name=f"brief-export-{job_id[:8]}").start()
+    return jsonify(job=job_id, status=url_for(".job_status", slug=slug, template=template, job_id=job_id)), 202
+
+
+def _job(job_id: str) -> dict:
+    job = _jobs.get(job_id)
+    if job is None or job["account"] != current_account().id or job["series"] != g.series.id:
+        abort(404)
+    return job
+
+
+@bp.route("/<slug>/brief/<template>/jobs/<job_id>")
+@series_role_required(Role.AUTHOR)
+def job_status(slug, template, job_id):
+    job = _job(job_id)
+    body = {"stage": job["stage"], "done": job["done"], "total": job["total"], "error": job["error"]}
+    if job["stage"] == "ready":
+        body["download"] = url_for(".job_download", slug=slug, template=template, job_id=job_id)
+    return jsonify(body)
+
+
+@bp.route("/<slug>/brief/<template>/jobs/<job_id>/download")
+@series_role_required(Role.AUTHOR)
+def job_download(slug, template, job_id):
+    job = _job(job_id)
+    if job["stage"] != "ready":
+        abort(409)
+    with _jobs_lock:
+        _jobs.pop(job_id, None)
+    return Response(job["data"], mimetype=job["media"].split(";")[0],
+                    headers={"Content-Disposition": f'attachment; filename="{job["name"]}"'})
+
+
+def _prune_jobs() -> None:
+    cutoff = time.time() - JOB_TTL_S
+    with _jobs_lock:
+        for key in [k for k, j in _jobs.items() if j["at"] < cutoff]:
+            _jobs.pop(key, None)

@@ -1,0 +1,85 @@
+// Brief editor: live preview rendered by the server, provenance of bullets, export progress.
+(function () {
+  "use strict";
+  const csrf = document.querySelector('meta[name="csrf-token"]')?.content || "";
+  const source = document.getElementById("brief-markdown");
+  const preview = document.getElementById("brief-preview");
+  const dialog = document.getElementById("brief-sources");
+
+  // Live preview: debounce typing, post the draft, swap in the server's safe HTML.
+  if (source && preview) {
+    let timer = null;
+    let sent = 0;
+    source.addEventListener("input", () => {
+      clearTimeout(timer);
+      timer = setTimeout(async () => {
+        const ticket = ++sent;
+        try {
+          const response = await fetch(source.dataset.preview, {
+            method: "POST",
+            headers: { "Content-Type": "application/json", "X-CSRFToken": csrf },
+            body: JSON.stringify({ markdown: source.value }),
+          });
+          const body = await response.json();
+          if (ticket !== sent) return;  // a newer preview is on its way
+          if (body.html !== undefined) preview.innerHTML = body.html;  // rendered with raw HTML disabled
+        } catch (err) {
+          preview.setAttribute("aria-busy", "false");
+        }
+      }, 350);
+    });
+  }
+
+  // Provenance: clicking a generated bullet's lead-in lists the notes it came from.
+  if (preview && dialog) {
+    preview.addEventListener("click", async (event) => {
+      const span = event.target.closest("span[id^='p-'], span[id^='q-'], span[id^='kf-']");
+      if (!span) return;
+      const url = preview.dataset.sources.replace("BULLET", encodeURIComponent(span.id));
+      const response = await fetch(url, { headers: { Accept: "application/json" } });
+      const list = dialog.querySelector(".source-notes");
+      list.replaceChildren();
+      if (response.ok) {
+        const body = await response.json();
+        for (const note of body.notes) {
+          const item = document.createElement("li");
+          item.textContent = `Session ${note.session} · ${note.kind}${note.role ? " · " + note.role : ""}: ${note.text}`;
+          list.appendChild(item);
+        }
+      } else {
+        const item = document.createElement("li");
+        item.textContent = "This bullet has no recorded sources (it was written or changed by hand).";
+        list.appendChild(item);
+      }
+      dialog.showModal();
+    });
+  }
+
+  // Exports: start a background job, show its stage, then download.
+  const exportForm = document.querySelector(".export-form");
+  const progressBox = document.querySelector(".export-progress");
+  if (exportForm && progressBox && window.fetch) {
+    exportForm.addEventListener("submit", async (event) => {
+      event.preventDefault();
+      const data = new FormData(exportForm);
+      data.set("format", event.submitter ? event.submitter.value : "pdf");
+      const bar = progressBox.querySelector("progress");
+      const stage = progressBox.querySelector(".export-stage");
+      progressBox.hidden = false;
+      bar.value = 0;
+      stage.textContent = "Starting…";
+      const started = await fetch(exportForm.dataset.jobs, { method: "POST", body: data, headers: { "X-CSRFToken": csrf } });
+      if (!started.ok) { stage.textContent = "Could not start the export."; return; }
+      const { status } = await started.json();
+      for (;;) {
+        await new Promise((resolve) => setTimeout(resolve, 300));
+        const job = await (await fetch(status, { headers: { Accept: "application/json" } })).json();
+        bar.max = job.total;
+        bar.value = job.done;
+        if (job.error) { stage.textContent = "Export stopped: " + job.error; return; }
+        stage.textContent = job.stage === "ready" ? "Done." : `Working: ${job.stage}…`;
+        if (job.download) { window.location.href = job.download; return; }
+      }
+    });
+  }
+})();

@@ -1,0 +1,412 @@
+"""Briefs: a series' tagged notes become a policy report or a research brief."""
+
+from __future__ import annotations
+
+import io
+import re
+import uuid
+
+import pytest
+from pypdf import PdfReader
+from sqlalchemy import select
+
+from roundtable import hookimpl
+from roundtable.errors import ExportBlocked
+from roundtable.models import Note, NoteTag, Participant, Resource, Session, TagStatus, Theme
+from roundtable.plugins import build_plugin_manager
+from roundtable.services import briefs
+from roundtable.services.briefs import BriefSection
+
+REPORT_ORDER = [
+    "Executive Summary",
+    "Key Findings",
+    "Strategic Implications",
+    "Introduction",
+    "Key Themes",
+    "Strategic Directions",
+    "Unanswered Questions and Future Directions",
+    "Resources and Partners",
+    "Acknowledgments",
+    "How This Report Was Made",
+]
+
+# (session number, theme name, kind, role, text)
+NOTES = [
+    (1, "Funding threats", "point", "a municipal leader", "Grant conditions are being used to force cities to cooperate with enforcement."),
+    (2, "Funding threats", "point", "a legal advocate", "The grant conditions that force cooperation are unlawful and cities should sue."),
+    (3, "Funding threats", "point", "a scholar", "Budget offices warn that lost public safety grants would hurt every department."),
+    (1, "Federal enforcement", "point", "a community organizer", "Agents in plain clothes arrive at apartment complexes before dawn."),
+    (2, "Federal enforcement", "point", "a legal advocate", "Courthouse arrests keep witnesses away from court."),
+    (3, "Federal enforcement", "quote", "a municipal leader", "\u201cNobody on my block opens the door anymore.\u201d"),
+    (1, "Legal defense", "point", "a legal advocate", "Universal representation changes outcomes for detained residents, see https://example.org/representation-study"),
+    (1, "Legal defense", "point", "a scholar", "Detained residents with a lawyer are far more likely to win their cases."),
+    (2, "Legal defense", "point", "a legal advocate", "Rapid transfers to remote detention cut families off from counsel."),
+    (2, "Legal defense", "point", "a public defender", "Transfers to distant detention centers happen overnight, before a lawyer is called."),
+    (3, "Legal defense", "point", "a community organizer", "Know-your-rights trainings in schools reach parents who never come to clinics."),
+    (3, "Legal defense", "point", "a faith leader", "Congregations host know-your-rights trainings in several languages."),
+    (2, "Legal defense", "point", "a scholar", "However, a scholar was not convinced that universal representation changes outcomes for every resident."),
+    (3, "Legal defense", "point", "a legal advocate", "Hotline volunteers need training on what to say to families."),
+    (1, "Legal defense", "question", "a municipal leader", "How can cities keep funding legal defense if grants are cut?"),
+    (2, "Federal enforcement", "question", "a scholar", "What data do city vendors share with federal agencies?"),
+    (1, "Invest in legal aid", "action", "a legal advocate", "Cities should fund universal representation for every resident facing removal."),
+    (2, "Invest in legal aid", "action", "a municipal leader", "Pool city and county money for removal defense."),
+    (3, "Invest in legal aid", "point", "a scholar", "Law schools could staff clinics for detained residents."),
+    (3, "Invest in legal aid", "resource", "a legal advocate", "Model ordinance at https://cities.example.net/model-ordinance"),
+]
+
+
+def populate(db, series) -> dict[str, list[int]]:
+    """Notes from NOTES, tagged by hand, plus a rejected and a suggested tag that must be ignored."""
+    sessions = {s.number: s for s in db.scalars(select(Session).where(Session.series_id == series.id))}
+    themes = {t.name: t for t in db.scalars(select(Theme).where(Theme.series_id == series.id))}
+    seq = {n: 0 for n in sessions}
+    ids: dict[str, list[int]] = {}
+    for number, theme, kind, role, text in NOTES:
+        seq[number] += 1
+        note = Note(session_id=sessions[number].id, seq=seq[number], uuid=str(uuid.uuid4()), kind=kind,
+                    text=text, speaker_role=role)
+        db.add(note)
+        db.flush()
+        db.add(NoteTag(note_id=note.id, theme_id=themes[theme].id, source="manual"))
+        ids.setdefault(theme, []).append(note.id)
+    stray = Note(session_id=sessions[1].id, seq=99, uuid=str(uuid.uuid4()), kind="point",
+                 text="Zebra crossings near the stadium were repainted.", speaker_role="a scholar")
+    db.add(stray)
+    db.flush()
+    db.add(NoteTag(note_id=stray.id, theme_id=themes["Legal defense"].id, source="lexical",
+                   status=TagStatus.REJECTED, confidence=0.4))
+    db.add(NoteTag(note_id=stray.id, theme_id=themes["Federal enforcement"].id, source="lexical",
+                   status=TagStatus.SUGGESTED, confidence=0.5))
+    ids["stray"] = [stray.id]
+    db.add(Resource(series_id=series.id, url="https://example.org/representation-study",
+                    title="Representation Study", description="An evaluation of removal defense",
+                    category="Research and Policy Organizations"))
+    db.commit()
+    return ids
+
+
+@pytest.fixture
+def filled(db, series):
+    return series, populate(db, series)
+
+
+def headings(markdown: str, level: int = 2) -> list[str]:
+    return re.findall(rf"^{'#' * level} (.+)$", markdown, re.M)
+
+
+def roster_names(db, series) -> list[str]:
+    people = db.scalars(select(Participant).where(Participant.series_id == series.id))
+    return [n for p in people for n in [p.name, *p.aliases]]
+
+
+def test_policy_report_has_the_anatomy_sections_in_order(db, filled):
+    series, _ = filled
+    document = briefs.build_brief(db, series, template="report")
+    assert headings(document.markdown) == REPORT_ORDER
+    assert headings(document.markdown, 3)[:2] == ["Federal enforcement", "Legal defense"]
+    assert "Invest in legal aid" in document.markdown.split("## Strategic Directions")[1]
+
+
+def test_research_brief_is_the_short_form_without_themes(db, filled):
+    series, _ = filled
+    document = briefs.build_brief(db, series, template="brief")
+    assert headings(document.markdown) == ["Overview", "Key Findings", "Strategic Implications", "Resources"]
+    assert document.front_matter["kind"] == "Research Brief"
+    assert document.front_matter["brief_number"] == "Research Brief No. 2026/01"
+    assert document.front_matter["funder"] == "A Foundation"
+
+
+def test_every_generated_bullet_keeps_the_notes_it_came_from(db, filled):
+    series, ids = filled
+    document = briefs.build_brief(db, series)
+    series_notes = {i for key, group in ids.items() if key != "stray" for i in group}
+    assert document.provenance
+    for bullet_id, note_ids in document.provenance.items():
+        assert f"{{#{bullet_id}}}" in document.markdown
+        assert note_ids and set(note_ids) <= series_notes
+    sub_theme = [b for b in document.provenance if b.startswith("p-") and "Funding threats" in
+                 document.markdown.split(f"{{#{b}}}")[0].rsplit("\n", 1)[-1]]
+    assert sub_theme and set(document.provenance[sub_theme[0]]) == set(ids["Funding threats"])
+
+
+def test_sub_themes_are_bolded_lead_ins_and_speakers_are_roles_only(db, filled):
+    series, _ = filled
+    document = briefs.build_brief(db, series)
+    assert re.search(r"^- \[\*\*Funding threats:\*\*\]\{#p-\d+-1\} ", document.markdown, re.M)
+    themes = document.markdown.split("## Key Themes")[1].split("## Unanswered")[0]
+    assert re.search(r"(legal advocates|a legal advocate|municipal leaders|a municipal leader)", themes, re.I)
+    for name in roster_names(db, series):
+        assert name not in document.body.split("## Acknowledgments")[0]
+
+
+def test_theme_without_sub_themes_gets_three_to_six_bullets_with_own_lead_ins(db, filled):
+    series, _ = filled
+    document = briefs.build_brief(db, series)
+    legal = document.markdown.split("### Legal defense")[1].split("###")[0]
+    bullets = re.findall(r"^- \[\*\*(.+?):\*\*\]", legal, re.M)
+    generated = [b for b in bullets if b != "Where Participants Differed"]
+    assert 3 <= len(generated) <= 6
+    assert len(set(generated)) == len(generated)
+    words = " ".join(text for _, theme, _, _, text in NOTES if theme == "Legal defense").lower()
+    for lead in generated:
+        assert any(w.lower() in words for w in re.findall(r"[A-Za-z'-]{4,}", lead))
+
+
+def test_themes_show_evidence_counts_quotes_and_disagreement(db, filled):
+    series, _ = filled
+    document = briefs.build_brief(db, series)
+    enforcement = document.markdown.split("### Federal enforcement")[1].split("###")[0]
+    assert "Drawn from 7 notes across 3 sessions" in enforcement
+    assert "::: callout" in enforcement and "Nobody on my block opens the door anymore." in enforcement
+    legal = document.markdown.split("### Legal defense")[1].split("###")[0]
+    assert "Participants differed on" in legal
+
+
+def test_links_are_inline_in_bullets_and_listed_once_under_resources(db, filled):
+    series, _ = filled
+    document = briefs.build_brief(db, series)
+    themes = document.markdown.split("## Key Themes")[1].split("## Unanswered")[0]
+    assert "[Representation Study](https://example.org/representation-study)" in themes
+    resources = document.markdown.split("## Resources and Partners")[1].split("## Acknowledgments")[0]
+    assert resources.count("https://example.org/representation-study)") == 1
+    assert resources.count("https://cities.example.net/model-ordinance)") == 1
+    assert resources.index("### Research and Policy Organizations") < resources.index("### Other Links Mentioned")
+
+
+def test_questions_feed_unanswered_questions(db, filled):
+    series, _ = filled
+    document = briefs.build_brief(db, series)
+    questions = document.markdown.split("## Unanswered Questions and Future Directions")[1].split("\n## ")[0]
+    assert "How can cities keep funding legal defense if grants are cut?" in questions
+    assert "What data do city vendors share with federal agencies?" in questions
+    assert re.search(r"^- \[\*\*.+:\*\*\]\{#q-1\}", questions, re.M)
+
+
+def test_strategic_directions_prefer_action_notes(db, filled):
+    series, _ = filled
+    document = briefs.build_brief(db, series)
+    directions = document.markdown.split("## Strategic Directions")[1].split("\n## ")[0]
+    first_bullet = re.search(r"^- .+$", directions, re.M).group(0)
+    assert "universal representation" in first_bullet or "removal defense" in first_bullet
+
+
+def test_summary_and_findings_are_marked_as_drafts_and_the_cover_credits_consenting_people(db, filled):
+    series, _ = filled
+    document = briefs.build_brief(db, series)
+    for key in ("executive-summary", "key-findings"):
+        assert briefs.split_sections(document.markdown)[key].count("::: draft") == 1
+    assert document.front_matter["contributors"] == ["María Núñez"]
+    assert document.front_matter["anonymous_contributors"] is True
+
+
+def test_methods_appendix_is_in_the_report_and_not_in_the_brief(db, filled):
+    series, _ = filled
+    report = briefs.build_brief(db, series, template="report").markdown
+    methods = briefs.split_sections(report)["methods"]
+    assert "21 notes" in methods and "3 sessions" in methods
+    assert "applied by hand" in methods and "lexical" in methods
+    assert "roles" in methods.lower() or "role" in methods
+    assert "methods" not in briefs.split_sections(briefs.build_brief(db, series, template="brief").markdown)
+
+
+def test_rejected_and_suggested_tags_are_not_used(db, filled):
+    series, ids = filled
+    document = briefs.build_brief(db, series)
+    assert "Zebra" not in document.markdown
+    assert all(ids["stray"][0] not in notes for notes in document.provenance.values())
+
+
+def test_rebuild_keeps_edited_sections_unless_forced(db, filled):
+    series, _ = filled
+    brief = briefs.rebuild_brief(db, series)
+    sections = briefs.split_sections(brief.markdown)
+    edited = brief.markdown.replace(sections["introduction"],
+                                    "{#introduction}\n## Introduction\n\nOur own words.\n\n")
+    briefs.save_draft(db, brief, edited)
+    assert brief.edited_sections == ["introduction"]
+    briefs.rebuild_brief(db, series)
+    assert "Our own words." in brief.markdown
+    assert headings(brief.markdown) == REPORT_ORDER
+    briefs.rebuild_brief(db, series, force=True)
+    assert "Our own words." not in brief.markdown and brief.edited_sections == []
+
+
+def test_merge_keeps_an_authors_own_section_where_it_was():
+    old = "{#a}\n## A\n\nold a\n\n{#mine}\n## Mine\n\nmy text\n\n{#b}\n## B\n\nold b\n"
+    new = "{#a}\n## A\n\nnew a\n\n{#b}\n## B\n\nnew b\n"
+    merged = briefs.merge_rebuild(old, new, {"mine"})
+    assert headings(merged) == ["A", "Mine", "B"]
+    assert "new a" in merged and "my text" in merged and "new b" in merged
+    assert briefs.merge_rebuild(old, new, {"mine"}, force=True) == new
+
+
+def test_versions_are_kept_and_any_two_compare(db, filled):
+    series, _ = filled
+    brief = briefs.rebuild_brief(db, series)
+    briefs.save_draft(db, brief, brief.markdown.replace("## Acknowledgments\n\n", "## Acknowledgments\n\nThanks!\n\n"))
+    numbers = [v.number for v in briefs.list_versions(db, brief)]
+    assert numbers == sorted(numbers, reverse=True) and len(numbers) >= 2
+    comparison = briefs.compare_versions(db, brief, numbers[-1], numbers[0])
+    assert comparison.changed_sections == ["acknowledgments"]
+    assert "+Thanks!" in comparison.unified
+    assert ("+", "Thanks!") in comparison.rows
+
+
+class ReplacingPlugin:
+    @hookimpl
+    def register_brief_sections(self, register):
+        register(BriefSection("introduction", "How We Met", 40, ("report",), lambda ctx: "Our own introduction."))
+        register(BriefSection("epilogue", "Epilogue", 95, ("report",), lambda ctx: f"{len(ctx.sessions)} sessions."))
+
+
+def test_a_plugin_can_replace_and_add_sections(db, filled):
+    series, _ = filled
+    pm = build_plugin_manager()
+    plugin = ReplacingPlugin()
+    pm.register(plugin, name="replacing")
+    try:
+        markdown = briefs.build_brief(db, series, pm=pm).markdown
+    finally:
+        pm.unregister(plugin)
+    titles = headings(markdown)
+    assert "How We Met" in titles and "Introduction" not in titles
+    assert titles.index("Epilogue") == titles.index("Acknowledgments") + 1
+    assert "3 sessions." in markdown
+
+
+def test_export_gate_blocks_a_draft_that_names_a_participant(db, filled):
+    series, _ = filled
+    brief = briefs.rebuild_brief(db, series)
+    leaked = brief.markdown.replace("## Introduction\n\n", "## Introduction\n\nHope van der Berg said so.\n\n")
+    with pytest.raises(ExportBlocked):
+        briefs.export_brief(db, series, fmt="md", markdown=leaked)
+
+
+def test_report_pdf_has_all_sections_and_no_roster_name(db, filled):
+    series, _ = filled
+    data, exporter = briefs.export_brief(db, series, template="report", fmt="pdf")
+    assert exporter.media_type == "application/pdf" and data.startswith(b"%PDF")
+    reader = PdfReader(io.BytesIO(data))
+    assert 8 <= len(reader.pages) <= 20
+    text = "\n".join(page.extract_text() for page in reader.pages)
+    flat = " ".join(text.split())
+    for title in REPORT_ORDER:
+        assert title in flat
+    assert "Harbor City Working Group" in flat and "and other anonymous contributors" in flat
+    for name in roster_names(db, series):
+        if name != "María Núñez":  # the one person who agreed to be named, on the cover
+            assert name not in flat
+    assert [o.title for o in reader.outline if not isinstance(o, list)][:3] == [
+        "Harbor City Working Group", "Contents", "1 Executive Summary"]
+
+
+def test_brief_build_command_writes_each_format(app, db, filled, tmp_path):
+    from roundtable.cli.brief import brief_group
+
+    series, _ = filled
+    runner = app.test_cli_runner()
+    for fmt in ("md", "html"):
+        out = tmp_path / f"brief.{fmt}"
+        result = runner.invoke(brief_group, ["build", series.slug, "--template", "brief", "--format", fmt,
+                                             "-o", str(out)])
+        assert result.exit_code == 0, result.output
+        assert "Harbor City Working Group" in out.read_text(encoding="utf-8")
+    html = (tmp_path / "brief.html").read_text(encoding="utf-8")
+    assert "<script" not in html and "<link" not in html
+
+
+# --------------------------------------------------------------------------- web
+
+
+def test_author_edits_the_draft_with_a_safe_live_preview_and_versions(client, login, db, filled):
+    from roundtable.models import Role
+
+    series, _ = filled
+    login(Role.AUTHOR)
+    page = client.get(f"/s/{series.slug}/brief/")
+    assert page.status_code == 200 and b"brief-markdown" in page.data and b"Key Themes" in page.data
+    preview = client.post(f"/s/{series.slug}/brief/report/preview",
+                          json={"markdown": "## Hi\n\n<script>alert(1)</script> [x](javascript:alert(1))"})
+    html = preview.get_json()["html"]
+    assert "<script" not in html and "javascript:" not in html.replace("[x](javascript:alert(1))", "")
+    brief = briefs.get_brief(db, series, "report", create=False)
+    db.refresh(brief)
+    edited = brief.markdown.replace("## Acknowledgments\n\n", "## Acknowledgments\n\nWith thanks.\n\n")
+    saved = client.post(f"/s/{series.slug}/brief/report/save", data={"markdown": edited, "label": "thanks"})
+    assert saved.status_code == 302
+    db.refresh(brief)
+    assert brief.edited_sections == ["acknowledgments"]
+    compare = client.get(f"/s/{series.slug}/brief/report/versions?a=1&b=2")
+    assert compare.status_code == 200 and b"With thanks." in compare.data and b"acknowledgments" in compare.data
+    rebuilt = client.post(f"/s/{series.slug}/brief/report/rebuild", data={})
+    assert rebuilt.status_code == 302
+    db.refresh(brief)
+    assert "With thanks." in brief.markdown
+
+
+def test_author_opens_the_notes_behind_a_bullet(client, login, db, filled):
+    from roundtable.models import Role
+
+    series, ids = filled
+    login(Role.AUTHOR)
+    client.get(f"/s/{series.slug}/brief/")
+    brief = briefs.get_brief(db, series, "report", create=False)
+    bullet = next(b for b, notes in brief.provenance.items() if set(notes) == set(ids["Funding threats"]))
+    body = client.get(f"/s/{series.slug}/brief/report/sources/{bullet}", headers={"Accept": "application/json"})
+    texts = [n["text"] for n in body.get_json()["notes"]]
+    assert len(texts) == 3 and any("Grant conditions" in t for t in texts)
+
+
+def test_export_runs_in_the_background_with_progress_then_downloads(client, login, filled):
+    import time
+
+    from roundtable.models import Role
+
+    series, _ = filled
+    login(Role.AUTHOR)
+    started = client.post(f"/s/{series.slug}/brief/brief/jobs", data={"format": "md"})
+    assert started.status_code == 202
+    status_url = started.get_json()["status"]
+    for _ in range(100):
+        job = client.get(status_url).get_json()
+        if job.get("download") or job["error"]:
+            break
+        time.sleep(0.1)
+    assert job["error"] is None and job["done"] == job["total"]
+    download = client.get(job["download"])
+    assert download.status_code == 200 and b"Harbor City Working Group" in download.data
+    assert "attachment" in download.headers["Content-Disposition"]
+    direct = client.post(f"/s/{series.slug}/brief/report/export/html")
+    assert direct.status_code == 200 and direct.mimetype == "text/html"
+
+
+def test_only_authors_and_above_open_the_brief_editor(client, login, filled):
+    from roundtable.models import Role
+
+    series, _ = filled
+    login(Role.NOTE_TAKER)
+    assert client.get(f"/s/{series.slug}/brief/").status_code == 403
+    assert client.post(f"/s/{series.slug}/brief/report/export/md").status_code == 403
+
+
+@pytest.mark.slow
+def test_the_demo_series_yields_a_policy_report_and_a_research_brief_without_roster_names(database, db):
+    from roundtable.cli.demo import load_demo
+
+    series = load_demo(database)
+    people = db.scalars(select(Participant).where(Participant.series_id == series.id)).all()
+    names = [n for p in people for n in [p.name, *p.aliases] if len(n) > 3]
+    consenting = {n for p in people if p.consent_named for n in [p.name, *p.aliases]}
+    report, _ = briefs.export_brief(db, series.id, template="report", fmt="pdf")
+    reader = PdfReader(io.BytesIO(report))
+    assert 10 <= len(reader.pages) <= 20
+    text = " ".join(" ".join(page.extract_text() for page in reader.pages).split())
+    assert [t for t in REPORT_ORDER if t not in text] == []
+    body = text.split("Contents", 1)[1]
+    for name in names:
+        if name not in consenting:
+            assert name not in text, name
+        else:
+            assert name not in body.split("Acknowledgments")[0], name
+    brief, _ = briefs.export_brief(db, series.id, template="brief", fmt="md")
+    assert headings(brief.decode()) == ["Overview", "Key Findings", "Strategic Implications", "Resources"]
