@@ -16,6 +16,7 @@ DEFAULTS = {
     "NOTES_PER_SECOND_PER_ACCOUNT": 5,
     "INVITE_TTL_HOURS": 72,
     "PERMANENT_SESSION_LIFETIME": 12 * 3600,
+    "SESSION_MAX_AGE_HOURS": 24,  # a login ends after this long, however active
     "SESSION_COOKIE_HTTPONLY": True,
     "SESSION_COOKIE_SAMESITE": "Lax",
     "SESSION_COOKIE_SECURE": False,  # set True behind HTTPS (docs/deployment.md)

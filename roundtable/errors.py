@@ -53,3 +53,13 @@ class ExportBlocked(RoundtableError):
 
 class PluginError(RoundtableError):
     """A plugin could not be loaded or misbehaved."""
+
+
+class RateLimited(RoundtableError):
+    """Too many requests from one account in a short time."""
+
+    http_status = 429
+
+    def __init__(self, message: str, retry_after: int = 1):
+        self.retry_after = retry_after
+        super().__init__(message)

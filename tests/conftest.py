@@ -12,6 +12,8 @@ import uuid
 from datetime import date
 
 import pytest
+from argon2 import PasswordHasher
+from argon2.profiles import CHEAPEST
 from flask.cli import ScriptInfo
 from sqlalchemy import create_engine, text
 
@@ -35,6 +37,19 @@ def require_service(name: str, available: bool, why: str) -> None:
 
 def _postgres_url() -> str | None:
     return os.environ.get("ROUNDTABLE_TEST_DATABASE_URL")
+
+
+@pytest.fixture(autouse=True)
+def fast_password_hashing():
+    """Real argon2 with its cheapest parameters: the default costs 0.3 s a hash, too slow for hundreds of logins."""
+    from roundtable.services import accounts
+
+    production = accounts._hasher
+    accounts._hasher = PasswordHasher.from_parameters(CHEAPEST)
+    try:
+        yield
+    finally:
+        accounts._hasher = production
 
 
 @pytest.fixture(params=["sqlite", "postgres"])

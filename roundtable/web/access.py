@@ -8,12 +8,19 @@ fails for any route or event without a check.
 from __future__ import annotations
 
 import functools
+import hashlib
+import time
 
 from flask import Flask, abort, current_app, g, redirect, request, session, url_for
+from flask_socketio import emit
+from flask_wtf.csrf import CSRFError
 from sqlalchemy import select
 
+from roundtable.errors import RateLimited
 from roundtable.models import Account, Role, Series
+from roundtable.models import Session as Meeting
 from roundtable.services.accounts import has_role, role_in_series
+from roundtable.services.ratelimit import AccountRateLimiter
 
 # Marker attribute the authorization test reads: every view must carry one.
 ACCESS_ATTR = "_roundtable_access"
@@ -26,10 +33,34 @@ def get_db():
     return g.db
 
 
+def auth_stamp(account: Account) -> str:
+    """A short digest of the password hash: changing the password ends every other login."""
+    return hashlib.sha256(account.password_hash.encode()).hexdigest()[:16]
+
+
+def start_login(account: Account) -> None:
+    """Begin a fresh login session for ``account`` (after login, invite acceptance, password change)."""
+    session.clear()
+    session["account_id"] = account.id
+    session["auth"] = auth_stamp(account)
+    session["login_at"] = int(time.time())
+    session.permanent = True
+
+
 def current_account() -> Account | None:
+    """The logged-in account, or None when logged out, expired or the password changed since."""
     if "account" not in g:
+        g.account = None
         account_id = session.get("account_id")
-        g.account = get_db().get(Account, account_id) if account_id else None
+        if account_id:
+            account = get_db().get(Account, account_id)
+            max_age = current_app.config["SESSION_MAX_AGE_HOURS"] * 3600
+            if (
+                account is not None
+                and session.get("auth") == auth_stamp(account)
+                and time.time() - session.get("login_at", 0) < max_age
+            ):
+                g.account = account
     return g.account
 
 
@@ -92,10 +123,198 @@ def admin_required(view):
     return _mark(wrapped, "admin")
 
 
+# --- audit of sensitive actions --------------------------------------------
+
+# Routes and socket events whose success is logged here, in one place, so that a
+# feature cannot forget it: endpoint -> (action, statuses that mean it happened).
+AUDITED_ROUTES = {
+    "series.close_session": ("session.close", range(200, 400)),
+    "briefs.export": ("brief.export", (200,)),
+    "briefs.job_download": ("brief.export", (200,)),
+}
+AUDITED_SOCKET_EVENTS = {"note:delete": "note.delete"}
+
+
+def _audit_detail(values: dict) -> dict:
+    """Ids and short labels from URL arguments or a payload; never text."""
+    detail = {}
+    for key, value in (values or {}).items():
+        if key in ("slug", "text", "markdown"):
+            continue
+        if isinstance(value, bool) or isinstance(value, (int, float)) or (isinstance(value, str) and len(value) <= 80):
+            detail[key] = value
+    return detail
+
+
+def _audit_route(response):
+    rule = AUDITED_ROUTES.get(request.endpoint or "")
+    if rule is None or response.status_code not in rule[1] or "series" not in g:
+        return response
+    from roundtable.services.access import record_audit
+
+    db = get_db()
+    record_audit(db, current_account(), g.series, rule[0], _audit_detail(request.view_args))
+    db.commit()
+    return response
+
+
+def _audit_socket_event(event: str, payload: dict, result) -> None:
+    action = AUDITED_SOCKET_EVENTS.get(event)
+    if action is None or not (isinstance(result, dict) and result.get("ok")):
+        return
+    from roundtable.services.access import record_audit
+
+    db = get_db()
+    keep = {k: payload[k] for k in ("session_id", "note_id", "version") if k in payload}
+    record_audit(db, current_account(), g.series, action, _audit_detail(keep))
+    db.commit()
+
+
+# --- Socket.IO events ------------------------------------------------------
+
+# Every handler wrapped by ``socket_access``; the authorization test checks that
+# each of them is registered on the server, and that every registered event has one.
+SOCKET_HANDLERS: list = []
+
+
+def session_series(db, payload: dict) -> Series | None:
+    """The series of the meeting named by ``payload["session_id"]`` (the default lookup)."""
+    session_id = payload.get("session_id")
+    if isinstance(session_id, str) and session_id.isdigit():
+        session_id = int(session_id)
+    if isinstance(session_id, bool) or not isinstance(session_id, int) or not 0 < session_id < 2**31:
+        return None
+    meeting = db.get(Meeting, session_id)
+    return meeting.series if meeting is not None else None
+
+
+def slug_series(db, payload: dict) -> Series | None:
+    """The series named by ``payload["series"]`` (its slug)."""
+    slug = payload.get("series")
+    if not isinstance(slug, str) or len(slug) > 80:
+        return None
+    return db.scalar(select(Series).where(Series.slug == slug))
+
+
+def socket_error(code: int, message: str) -> dict:
+    """Tell the client what went wrong with an ``error`` event; also returned as the acknowledgement."""
+    event = (getattr(request, "event", None) or {}).get("message", "")
+    body = {"event": event, "code": code, "error": message}
+    emit("error", body)
+    return body
+
+
+def socket_access(minimum: Role, series_from=session_series, rate: str | None = None):
+    """Guard a Socket.IO handler like ``series_role_required`` guards a route.
+
+    The handler receives one JSON object. ``series_from(db, payload)`` finds the
+    series it concerns (default: through ``payload["session_id"]``). Anonymous,
+    non-member, too-weak or malformed calls get an ``error`` event
+    (``{"event", "code", "error"}``) and the handler does not run. ``rate``
+    names an action counted per account (``"note"`` uses the config key
+    ``NOTES_PER_SECOND_PER_ACCOUNT``). Sets ``g.series`` and ``g.role``.
+
+        @socketio.on("note:add")
+        @socket_access(Role.NOTE_TAKER, rate="note")
+        def add_note(payload): ...
+    """
+
+    def decorator(handler):
+        @functools.wraps(handler)
+        def wrapped(payload=None, *args):
+            account = current_account()
+            if account is None:
+                return socket_error(401, "your login has expired: log in again")
+            if not isinstance(payload, dict):
+                return socket_error(400, "the message must be a JSON object")
+            series = series_from(get_db(), payload)
+            role = role_in_series(get_db(), account, series) if series is not None else None
+            if series is None or role is None:
+                return socket_error(404, "no such session")
+            if not has_role(role, minimum):
+                return socket_error(403, f"you need the {minimum.value} role for this")
+            if rate:
+                try:
+                    enforce_account_rate(rate)
+                except RateLimited as exc:
+                    return socket_error(429, str(exc))
+            g.series, g.role = series, role
+            result = handler(payload, *args)
+            _audit_socket_event((getattr(request, "event", None) or {}).get("message", ""), payload, result)
+            return result
+
+        SOCKET_HANDLERS.append(wrapped)
+        return _mark(wrapped, f"series:{minimum.value}")
+
+    return decorator
+
+
+def socket_login_required(handler):
+    """For events that concern no series (a ping): only a logged-in account."""
+
+    @functools.wraps(handler)
+    def wrapped(*args):
+        if current_account() is None:
+            return socket_error(401, "your login has expired: log in again")
+        return handler(*args)
+
+    SOCKET_HANDLERS.append(wrapped)
+    return _mark(wrapped, "login")
+
+
+def enforce_account_rate(action: str, limit: str | int | None = None) -> None:
+    """Count one ``action`` by the logged-in account; raise :class:`RateLimited` over the limit.
+
+    ``limit`` defaults to the config key ``<ACTION>S_PER_SECOND_PER_ACCOUNT`` (10 per second if unset).
+    """
+    account = current_account()
+    if account is None:
+        return
+    if limit is None:
+        limit = current_app.config.get(f"{action.upper()}S_PER_SECOND_PER_ACCOUNT", 10)
+    if not current_app.config.get("RATELIMIT_ENABLED", True):
+        return
+    current_app.extensions["roundtable_account_limiter"].hit(account.id, action, limit)
+
+
+def _error_response(status: int, message: str):
+    from flask import make_response, render_template
+
+    if request.accept_mimetypes.best == "application/json" or request.path.startswith("/api/"):
+        return make_response({"error": message}, status)
+    return make_response(render_template("error.html", status=status, message=message), status)
+
+
 def init_app(app: Flask) -> None:
-    from roundtable.web import auth
+    from roundtable.web import admin, auth
 
     app.register_blueprint(auth.bp)
+    app.register_blueprint(admin.bp)
+    app.extensions["roundtable_account_limiter"] = AccountRateLimiter.from_config(app.config)
+    app.after_request(_audit_route)
+
+    @app.errorhandler(CSRFError)
+    def _csrf_failed(exc):
+        return _error_response(
+            400, "This form has expired or did not come from Roundtable. Reload the page and try again."
+        )
+
+    @app.errorhandler(413)
+    def _too_large(exc):
+        limit = app.config["MAX_CONTENT_LENGTH"]
+        size = f"{limit / 1024**2:.3g} MB" if limit >= 1024**2 else f"{limit / 1024:.0f} KB"
+        message = f"The upload is too large: files may be at most {size}."
+        return _error_response(413, message)
+
+    @app.errorhandler(429)
+    def _too_many(exc):
+        limit = getattr(getattr(exc, "limit", None), "limit", None)
+        message = "Too many attempts in a short time. Wait a minute and try again."
+        if limit is not None:
+            message = f"Too many attempts (at most {limit}). Wait a minute and try again."
+        response = _error_response(429, message)
+        response.headers["Retry-After"] = "60"
+        return response
 
     @app.context_processor
     def _inject_account():

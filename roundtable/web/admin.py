@@ -1,0 +1,233 @@
+"""Administration: series creation (admins), members, roles and invite links (facilitators),
+the audit log, and retention (export and purge of a series' notes)."""
+
+from __future__ import annotations
+
+import io
+import tempfile
+from pathlib import Path
+
+from flask import Blueprint, current_app, flash, g, redirect, render_template, request, send_file, url_for
+from sqlalchemy import func, select
+
+from roundtable.errors import RoundtableError, ValidationError
+from roundtable.extensions import limiter
+from roundtable.models import Note, Role, Series, Session
+from roundtable.services import access as access_service
+from roundtable.services.accounts import ROLE_RANK
+from roundtable.web.access import admin_required, current_account, get_db, series_role_required
+
+bp = Blueprint("admin", __name__)
+
+
+def _int_field(name: str) -> int:
+    value = request.form.get(name, "")
+    if not value.isdigit():
+        raise ValidationError(f"{name.replace('_', ' ')} is missing")
+    return int(value)
+
+
+def _flash_error(exc: RoundtableError) -> None:
+    text = str(exc)
+    flash(text[:1].upper() + text[1:] + ("" if text.endswith(".") else "."), "error")
+
+
+# --- series (admins) -------------------------------------------------------
+
+
+def _index_page(status: int = 200):
+    series_list = get_db().scalars(select(Series).order_by(Series.created_at.desc())).all()
+    return render_template("admin/index.html", series_list=series_list), status
+
+
+@bp.route("/admin/")
+@admin_required
+def index():
+    return _index_page()
+
+
+@bp.route("/admin/series", methods=["POST"])
+@admin_required
+def create_series():
+    db = get_db()
+    try:
+        series = access_service.create_series(
+            db, current_account(), request.form.get("slug", ""), request.form.get("title", "")
+        )
+    except RoundtableError as exc:
+        db.rollback()
+        _flash_error(exc)
+        return _index_page(exc.http_status)
+    db.commit()
+    flash(f"Series {series.title} created. Invite its facilitators next.", "success")
+    return redirect(url_for("admin.members", slug=series.slug))
+
+
+@bp.route("/admin/audit")
+@admin_required
+def site_audit():
+    return render_template("admin/audit.html", series=None, rows=access_service.audit_log(get_db()))
+
+
+# --- members and invites (facilitators) ------------------------------------
+
+
+def _members_page(new_invite_url: str | None = None, status: int = 200):
+    db = get_db()
+    actor_role = g.role
+    assignable = [r for r in Role if actor_role is Role.ADMIN or ROLE_RANK[r] <= ROLE_RANK[Role.FACILITATOR]]
+    return (
+        render_template(
+            "admin/members.html",
+            series=g.series,
+            role=g.role,
+            members=access_service.members(db, g.series),
+            invites=access_service.pending_invites(db, g.series),
+            assignable=assignable,
+            me=current_account(),
+            new_invite_url=new_invite_url,
+            ttl_hours=current_app.config["INVITE_TTL_HOURS"],
+        ),
+        status,
+    )
+
+
+@bp.route("/s/<slug>/members")
+@series_role_required(Role.FACILITATOR)
+def members(slug):
+    return _members_page()
+
+
+@bp.route("/s/<slug>/members/<int:account_id>/role", methods=["POST"])
+@series_role_required(Role.FACILITATOR)
+def change_role(slug, account_id):
+    db = get_db()
+    try:
+        access_service.change_role(db, current_account(), g.series, account_id, request.form.get("role", ""))
+    except RoundtableError as exc:
+        db.rollback()
+        _flash_error(exc)
+        return _members_page(status=exc.http_status)
+    db.commit()
+    flash("Role changed.", "success")
+    return redirect(url_for("admin.members", slug=slug))
+
+
+@bp.route("/s/<slug>/members/<int:account_id>/remove", methods=["POST"])
+@series_role_required(Role.FACILITATOR)
+def remove_member(slug, account_id):
+    db = get_db()
+    try:
+        access_service.remove_member(db, current_account(), g.series, account_id)
+    except RoundtableError as exc:
+        db.rollback()
+        _flash_error(exc)
+        return _members_page(status=exc.http_status)
+    db.commit()
+    flash("Member removed from this series.", "success")
+    return redirect(url_for("admin.members", slug=slug))
+
+
+@bp.route("/s/<slug>/invites", methods=["POST"])
+@limiter.limit("30 per hour")
+@series_role_required(Role.FACILITATOR)
+def create_invite(slug):
+    db = get_db()
+    try:
+        made = access_service.create_invite(
+            db,
+            current_account(),
+            g.series,
+            request.form.get("role", ""),
+            email=request.form.get("email", ""),
+            ttl_hours=current_app.config["INVITE_TTL_HOURS"],
+        )
+    except RoundtableError as exc:
+        db.rollback()
+        _flash_error(exc)
+        return _members_page(status=exc.http_status)
+    db.commit()
+    # Shown once, in this response only: the token is stored hashed.
+    return _members_page(new_invite_url=url_for("auth.invite", token=made.token, _external=True))
+
+
+@bp.route("/s/<slug>/invites/<int:invite_id>/revoke", methods=["POST"])
+@series_role_required(Role.FACILITATOR)
+def revoke_invite(slug, invite_id):
+    db = get_db()
+    try:
+        access_service.revoke_invite(db, current_account(), g.series, invite_id)
+    except RoundtableError as exc:
+        db.rollback()
+        _flash_error(exc)
+        return _members_page(status=exc.http_status)
+    db.commit()
+    flash("Invite link revoked.", "success")
+    return redirect(url_for("admin.members", slug=slug))
+
+
+@bp.route("/s/<slug>/audit")
+@series_role_required(Role.FACILITATOR)
+def audit(slug):
+    return render_template(
+        "admin/audit.html", series=g.series, role=g.role, rows=access_service.audit_log(get_db(), g.series)
+    )
+
+
+# --- retention (admins) ----------------------------------------------------
+
+
+def _note_count(series: Series) -> int:
+    return get_db().scalar(
+        select(func.count(Note.id)).join(Session, Session.id == Note.session_id).where(Session.series_id == series.id)
+    )
+
+
+def _retention_page(status: int = 200):
+    return (
+        render_template(
+            "admin/retention.html",
+            series=g.series,
+            role=g.role,
+            note_count=_note_count(g.series),
+            published=access_service.brief_is_published(get_db(), g.series),
+        ),
+        status,
+    )
+
+
+@bp.route("/s/<slug>/retention")
+@series_role_required(Role.ADMIN)
+def retention(slug):
+    return _retention_page()
+
+
+@bp.route("/s/<slug>/retention/export", methods=["POST"])
+@series_role_required(Role.ADMIN)
+def export_archive(slug):
+    db = get_db()
+    with tempfile.TemporaryDirectory() as tmp:
+        path = access_service.export_series_archive(db, g.series, tmp, actor=current_account())
+        data = Path(path).read_bytes()
+        name = Path(path).name
+    db.commit()
+    return send_file(io.BytesIO(data), mimetype="application/zip", as_attachment=True, download_name=name)
+
+
+@bp.route("/s/<slug>/retention/purge", methods=["POST"])
+@series_role_required(Role.ADMIN)
+def purge(slug):
+    db = get_db()
+    try:
+        if request.form.get("confirm", "").strip() != g.series.slug:
+            raise ValidationError(f"type the short name {g.series.slug} to confirm the purge")
+        result = access_service.purge_series_notes(
+            db, g.series, current_account(), include_roster=request.form.get("include_roster") == "yes"
+        )
+    except RoundtableError as exc:
+        db.rollback()
+        _flash_error(exc)
+        return _retention_page(exc.http_status)
+    db.commit()
+    flash(f"Purged {result.notes} notes and {result.tags} tags. The brief is kept.", "success")
+    return redirect(url_for("admin.retention", slug=slug))
