@@ -410,3 +410,19 @@ def test_the_demo_series_yields_a_policy_report_and_a_research_brief_without_ros
             assert name not in body.split("Acknowledgments")[0], name
     brief, _ = briefs.export_brief(db, series.id, template="brief", fmt="md")
     assert headings(brief.decode()) == ["Overview", "Key Findings", "Strategic Implications", "Resources"]
+
+
+def test_an_authors_edit_is_anonymized_before_it_is_stored_but_credited_names_stay(db, series):
+    from roundtable.models import Brief
+    from roundtable.services.briefs import save_draft
+
+    brief = Brief(series_id=series.id, template="report", markdown="")
+    db.add(brief)
+    db.flush()
+    save_draft(db, brief, "Thanks to María Núñez. Hope van der Berg said so; write to hope@city.example or call +1 415 555 0134.")
+    db.commit()
+    stored = db.get(Brief, brief.id).markdown
+    assert "María Núñez" in stored  # consented to be named
+    assert "Hope" not in stored and "van der Berg" not in stored
+    assert "hope@city.example" not in stored and "555 0134" not in stored
+    assert "A municipal leader said so" in stored

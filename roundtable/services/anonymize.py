@@ -641,15 +641,19 @@ class GateFinding:
         return f"line {self.line}, column {self.column} ({self.kind})"
 
 
-def export_findings(text: str, roster: Roster | Iterable | None, kept_terms: Iterable[str] = ()) -> list[GateFinding]:
-    """Every place in ``text`` with a non-consenting roster name, an email or a phone number."""
+def _as_roster(roster: Roster | Iterable | None) -> Roster:
+    if roster is not None and not isinstance(roster, Roster):
+        roster = Roster.from_rows(roster)
+    return roster or Roster()
+
+
+def gated_spans(text: str, roster: Roster | Iterable | None, kept_terms: Iterable[str] = ()) -> list[Span]:
+    """What may never leave the system: non-consenting roster names, emails and phone numbers."""
     from roundtable_plugins.patterns import PatternDetector
     from roundtable_plugins.roster import RosterDetector
 
     kept = {fold(" ".join(t.split())) for t in kept_terms if t and t.strip()}
-    if roster is not None and not isinstance(roster, Roster):
-        roster = Roster.from_rows(roster)
-    roster = roster or Roster()
+    roster = _as_roster(roster)
     hidden = roster.without_consenting()
     spans = RosterDetector().detect([text], hidden)[0]
     credited = Roster(tuple(e for e in roster.entries if e.consent_named), False)
@@ -662,12 +666,29 @@ def export_findings(text: str, roster: Roster | Iterable | None, kept_terms: Ite
         ]
     spans += [s for s in PatternDetector(kinds=(EMAIL, PHONE)).detect([text], hidden)[0]]
     spans = [s for s in spans if s.kind in (NAME, EMAIL, PHONE) and fold(text[s.start : s.end]) not in kept]
+    return merge_spans(spans)
+
+
+def export_findings(text: str, roster: Roster | Iterable | None, kept_terms: Iterable[str] = ()) -> list[GateFinding]:
+    """Every place in ``text`` with a non-consenting roster name, an email or a phone number."""
     findings = []
     line_starts = [0] + [m.end() for m in re.finditer("\n", text)]
-    for span in merge_spans(spans):
+    for span in gated_spans(text, roster, kept_terms):
         line = _line_of(line_starts, span.start)
         findings.append(GateFinding(line + 1, span.start - line_starts[line] + 1, span.kind))
     return findings
+
+
+def anonymize_draft(
+    text: str, roster: Roster | Iterable | None, policy: str = "role", kept_terms: Iterable[str] = ()
+) -> AnonymizedText:
+    """An author's brief edit: replace what the export gate would refuse, keep credited names.
+
+    Drafts hold authors' and credited contributors' names on purpose, so the
+    unknown-name model does not run here; the export gate checks again on export.
+    """
+    roster = _as_roster(roster)
+    return Anonymizer(roster, policy, (), kept_terms).apply(text, gated_spans(text, roster, kept_terms))
 
 
 def _line_of(line_starts: list[int], offset: int) -> int:
