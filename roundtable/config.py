@@ -10,6 +10,7 @@ DEFAULTS = {
     "DATABASE_URL": None,  # default: SQLite file in the instance folder
     "REDIS_URL": None,  # set to share Socket.IO events between processes
     "DISABLED_PLUGINS": [],
+    "SUGGESTER": None,  # theme suggester for live notes: None = semantic when installed, else lexical
     "PLUGINS_DIR": None,
     "MAX_NOTE_LENGTH": 4000,
     "MAX_UPLOAD_BYTES": 2 * 1024 * 1024,

@@ -96,6 +96,7 @@ def _add_feature_commands(group: click.Group) -> None:
     from roundtable.cli.notes import notes_group
     from roundtable.cli.retention import purge_command
     from roundtable.cli.series import series_group
+    from roundtable.cli.tag import tag_command
 
     group.add_command(demo.demo_command)
     group.add_command(users.users_group)
@@ -105,6 +106,7 @@ def _add_feature_commands(group: click.Group) -> None:
     group.add_command(anonymize_command)
     group.add_command(brief_group)
     group.add_command(render_command)
+    group.add_command(tag_command)
 
 
 _add_feature_commands(cli)

@@ -1,0 +1,376 @@
+"""Theme suggestions and tags.
+
+Suggesters are plugins (``register_suggesters``): given note texts, a one-level
+codebook and already-coded examples, each returns ranked themes with a score in
+0..1. This module picks a suggester, adapts the codebook to the wanted level
+(top-level themes or sub-themes), and stores the results as ``NoteTag`` rows with
+status ``suggested`` that a person accepts or rejects. Accepted and manual tags
+are what the brief uses; they also become the examples the suggesters learn from.
+
+Nothing here runs on the live-note path: ``suggest_for_saved_note`` is called
+from the ``note_saved`` hook, in the background.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+
+import snowballstemmer
+from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
+
+from sqlalchemy import select
+
+from roundtable.errors import NotFound, ValidationError
+from roundtable.models import Note, NoteTag, Session, TagStatus, Theme
+from roundtable.services.codebook import Codebook, codebook_for_series
+
+DEFAULT_TOP = 3
+LEVELS = ("top", "sub")
+# Suggestions below this score are not stored: they would only be noise on the note.
+MIN_STORED_SCORE = 0.05
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    """A theme proposed for a note, with a score in 0..1 (higher is better)."""
+
+    theme: str
+    score: float
+
+    def to_dict(self) -> dict:
+        return {"theme": self.theme, "score": round(float(self.score), 4)}
+
+
+@dataclass(frozen=True)
+class Example:
+    """A note already coded with a theme (an accepted or manual tag)."""
+
+    text: str
+    theme: str
+
+
+# Shorthand that note-takers type, expanded before matching so "govt" meets "government".
+# General English note-taking abbreviations, not fitted to any evaluation set.
+ABBREVIATIONS = {
+    "govt": "government", "gov": "government", "gvt": "government", "dept": "department",
+    "depts": "departments", "org": "organisation", "orgs": "organisations", "mgmt": "management",
+    "mgr": "manager", "mgrs": "managers", "admin": "administration", "ppl": "people",
+    "uni": "university", "unis": "universities", "univ": "university", "stds": "students",
+    "std": "student", "stu": "student", "studs": "students", "prof": "professor", "profs": "professors",
+    "info": "information", "tech": "technology", "comms": "communications",
+    "rsch": "research", "dev": "development", "devt": "development",
+    "env": "environment", "enviro": "environment", "econ": "economic", "intl": "international",
+    "natl": "national", "govts": "governments", "reg": "regulation", "regs": "regulations",
+    "req": "requirement", "reqs": "requirements", "approx": "approximately", "esp": "especially",
+    "diff": "different", "prob": "probably", "probs": "problems", "w/": "with", "w/o": "without",
+    "b/c": "because", "bc": "because", "cuz": "because", "thru": "through", "tho": "though",
+    "yr": "year", "yrs": "years", "mos": "months", "wk": "week", "wks": "weeks",
+    "max": "maximum", "avg": "average", "eval": "evaluation", "evals": "evaluations",
+    "assmt": "assessment", "qual": "qualitative", "quant": "quantitative",
+    "pol": "policy", "pols": "policies", "fin": "finance", "$": "money", "$$": "money",
+    "£": "money", "€": "money", "bn": "billion",
+    "ed": "education", "edu": "education", "acad": "academic", "fac": "faculty", "lib": "library",
+    "infra": "infrastructure", "ops": "operations", "biz": "business", "cust": "customer",
+    "priv": "privacy", "pub": "public", "ngo": "non-governmental organisation",
+    "ngos": "non-governmental organisations", "re": "regarding", "abt": "about", "ppt": "presentation",
+    "imo": "in my opinion", "imho": "in my opinion", "tbh": "to be honest", "fyi": "for your information",
+    "q": "question", "qs": "questions", "vs": "versus", "w": "with", 
+    "llm": "large language model", "llms": "large language models", "genai": "generative ai",
+}
+_TOKEN = re.compile(r"[$£€]+|[A-Za-z]+/[A-Za-z]*|[A-Za-z0-9][A-Za-z0-9'\-]*")
+
+
+def expand_abbreviations(text: str) -> str:
+    """The note with common note-taking shorthand written out (case and other words kept)."""
+
+    def expand(match: re.Match) -> str:
+        word = match.group(0)
+        full = ABBREVIATIONS.get(word.lower())
+        return full if full is not None and full != word.lower() else word
+
+    return _TOKEN.sub(expand, text)
+
+
+_WORD = re.compile(r"[a-z][a-z0-9]+")
+_stemmer = snowballstemmer.stemmer("english")
+
+
+@lru_cache(maxsize=50_000)
+def _stem(word: str) -> str:
+    return _stemmer.stemWord(word)
+
+
+def words(text: str) -> list[str]:
+    """Lower-cased, shorthand-expanded words without English stop words."""
+    return [w for w in _WORD.findall(expand_abbreviations(text).lower()) if w not in ENGLISH_STOP_WORDS]
+
+
+def stem_words(text: str) -> list[str]:
+    """The stems of ``words(text)`` (Snowball English), for TF-IDF matching and clustering."""
+    return [_stem(w) for w in words(text)]
+
+
+# --- suggesters -------------------------------------------------------------------------------
+
+
+def _plugin_manager(pm):
+    if pm is not None:
+        return pm
+    from roundtable.plugins import default_plugin_manager
+
+    return default_plugin_manager()
+
+
+def available_suggesters(pm=None) -> dict:
+    """Registered suggesters by name (the first registered for a name wins)."""
+    from roundtable.plugins import collect
+
+    found: dict = {}
+    for suggester in collect(_plugin_manager(pm), "register_suggesters"):
+        found.setdefault(suggester.name, suggester)
+    return found
+
+
+def unavailable_suggesters(pm=None) -> dict[str, str]:
+    """Built-in suggesters that are switched off, with the reason (for listings and errors)."""
+    reasons = {}
+    pm = _plugin_manager(pm)
+    for name, plugin in pm.list_name_plugin():
+        status = getattr(plugin, "plugin_status", None)
+        if callable(status) and getattr(plugin, "SUGGESTER_NAME", None):
+            reason = status()
+            if reason:
+                reasons[plugin.SUGGESTER_NAME] = reason
+    return reasons
+
+
+def get_suggester(name: str, pm=None):
+    """The suggester called ``name``; a clear ``ValidationError`` if unknown or unavailable."""
+    suggesters = available_suggesters(pm)
+    if name in suggesters:
+        return suggesters[name]
+    reason = unavailable_suggesters(pm).get(name)
+    if reason:
+        raise ValidationError(f"suggester {name!r} is unavailable: {reason}")
+    known = ", ".join(sorted(suggesters)) or "none"
+    raise ValidationError(f"unknown suggester {name!r}; available: {known}")
+
+
+def default_suggester_name(pm=None) -> str:
+    """``ROUNDTABLE_SUGGESTER`` if set, else ``semantic`` when installed, else ``lexical``."""
+    wanted = os.environ.get("ROUNDTABLE_SUGGESTER")
+    if wanted:
+        return wanted
+    return "semantic" if "semantic" in available_suggesters(pm) else "lexical"
+
+
+def _examples_at_level(examples, codebook: Codebook, level: str) -> list[Example]:
+    wanted = {n.casefold(): n for n in codebook.names(level)}
+    adapted = []
+    for example in examples:
+        if level == "top":
+            name = codebook.top_level_of(example.theme)
+        else:
+            name = codebook.find(example.theme).name if codebook.find(example.theme) else None
+        if name is not None and name.casefold() in wanted and example.text.strip():
+            adapted.append(Example(example.text, wanted[name.casefold()]))
+    return adapted
+
+
+def suggest_themes(
+    texts, codebook: Codebook, suggester_name: str = "lexical", examples=(), top: int = DEFAULT_TOP,
+    level: str = "top", pm=None,
+) -> list[list[Suggestion]]:
+    """Rank themes for each text with the named suggester; the ``top`` best per text.
+
+    ``level="top"`` names top-level themes (a sub-theme's words count for its
+    parent); ``level="sub"`` names sub-themes. ``examples`` are already-coded
+    notes (at either level); a suggester may learn from them.
+    """
+    if level not in LEVELS:
+        raise ValidationError(f"unknown level {level!r}: use 'top' or 'sub'")
+    if top < 1:
+        raise ValidationError("top must be at least 1")
+    texts = list(texts)
+    if not texts:
+        return []
+    suggester = get_suggester(suggester_name, pm)
+    flat = codebook.flatten(level)
+    if not flat.themes:
+        return [[] for _ in texts]
+    ranked = suggester.suggest(texts, flat, _examples_at_level(examples, codebook, level))
+    if len(ranked) != len(texts):
+        raise ValidationError(f"suggester {suggester_name!r} returned {len(ranked)} results for {len(texts)} notes")
+    valid = {t.name for t in flat.themes}
+    result = []
+    for suggestions in ranked:
+        cleaned = [
+            Suggestion(s.theme, min(1.0, max(0.0, float(s.score)))) for s in suggestions if s.theme in valid
+        ]
+        cleaned.sort(key=lambda s: -s.score)
+        result.append(cleaned[:top])
+    return result
+
+
+# --- tags in the database ---------------------------------------------------------------------
+
+
+def _note(db, note_id: int) -> Note:
+    note = db.get(Note, note_id)
+    if note is None or note.deleted_at is not None:
+        raise NotFound(f"note {note_id} not found")
+    return note
+
+
+def _series_id_of(db, note: Note) -> int:
+    return db.get(Session, note.session_id).series_id
+
+
+def _theme_in_series(db, theme_id: int, series_id: int) -> Theme:
+    theme = db.get(Theme, theme_id)
+    if theme is None or theme.series_id != series_id:
+        raise NotFound(f"theme {theme_id} not found in this series")
+    return theme
+
+
+def tag_to_dict(tag: NoteTag) -> dict:
+    """A tag as sent to the live page."""
+    return {
+        "id": tag.id, "note_id": tag.note_id, "theme_id": tag.theme_id,
+        "theme": tag.theme.name if tag.theme is not None else None,
+        "color": tag.theme.color if tag.theme is not None else "",
+        "source": tag.source, "confidence": round(float(tag.confidence), 4),
+        "status": getattr(tag.status, "value", tag.status),
+    }
+
+
+def note_tags(db, note_id: int, include_rejected: bool = False) -> list[NoteTag]:
+    stmt = select(NoteTag).where(NoteTag.note_id == note_id)
+    if not include_rejected:
+        stmt = stmt.where(NoteTag.status != TagStatus.REJECTED)
+    return list(db.scalars(stmt.order_by(NoteTag.confidence.desc(), NoteTag.id)))
+
+
+def store_suggestions(db, note_id: int, suggestions, source: str) -> list[NoteTag]:
+    """Save suggestions for a note as ``suggested`` tags, replacing older suggestions.
+
+    A theme that a person already accepted, added or rejected for this note is
+    left as it is: suggestions never override a decision.
+    """
+    note = _note(db, note_id)
+    series_id = _series_id_of(db, note)
+    themes = {t.name: t for t in db.scalars(select(Theme).where(Theme.series_id == series_id))}
+    existing = {t.theme_id: t for t in db.scalars(select(NoteTag).where(NoteTag.note_id == note_id))}
+    wanted: dict[int, Suggestion] = {}
+    for suggestion in suggestions:
+        theme = themes.get(suggestion.theme)
+        if theme is not None and not theme.retired and suggestion.score >= MIN_STORED_SCORE:
+            wanted.setdefault(theme.id, suggestion)
+    for theme_id, tag in existing.items():
+        if tag.status == TagStatus.SUGGESTED and theme_id not in wanted:
+            db.delete(tag)
+    stored = []
+    for theme_id, suggestion in wanted.items():
+        tag = existing.get(theme_id)
+        if tag is None:
+            tag = NoteTag(note_id=note_id, theme_id=theme_id, status=TagStatus.SUGGESTED)
+            db.add(tag)
+        elif tag.status != TagStatus.SUGGESTED:
+            continue
+        tag.source = source
+        tag.confidence = float(suggestion.score)
+        stored.append(tag)
+    db.flush()
+    return stored
+
+
+def _tag(db, tag_id: int, series_id: int | None = None) -> NoteTag:
+    tag = db.get(NoteTag, tag_id)
+    if tag is None or (series_id is not None and tag.theme.series_id != series_id):
+        raise NotFound(f"tag {tag_id} not found")
+    return tag
+
+
+def accept_suggestion(db, tag_id: int, series_id: int | None = None) -> NoteTag:
+    """Accept a suggested tag: the brief will use it and suggesters learn from it."""
+    tag = _tag(db, tag_id, series_id)
+    tag.status = TagStatus.ACCEPTED
+    db.flush()
+    return tag
+
+
+def reject_suggestion(db, tag_id: int, series_id: int | None = None) -> NoteTag:
+    """Reject a suggested tag; it is kept (rejected) so the same suggestion does not come back."""
+    tag = _tag(db, tag_id, series_id)
+    tag.status = TagStatus.REJECTED
+    db.flush()
+    return tag
+
+
+def add_manual_tag(db, note_id: int, theme_id: int) -> NoteTag:
+    """Tag a note by hand (or accept an existing suggestion for the same theme)."""
+    note = _note(db, note_id)
+    theme = _theme_in_series(db, theme_id, _series_id_of(db, note))
+    if theme.retired:
+        raise ValidationError(f"theme {theme.name!r} is retired; restore it before tagging")
+    tag = db.scalar(select(NoteTag).where(NoteTag.note_id == note_id, NoteTag.theme_id == theme_id))
+    if tag is None:
+        tag = NoteTag(note_id=note_id, theme_id=theme_id)
+        db.add(tag)
+    tag.source = "manual"
+    tag.confidence = 1.0
+    tag.status = TagStatus.ACCEPTED
+    db.flush()
+    return tag
+
+
+def remove_tag(db, note_id: int, theme_id: int) -> bool:
+    """Remove a note's tag for a theme; ``False`` if there was none."""
+    tag = db.scalar(select(NoteTag).where(NoteTag.note_id == note_id, NoteTag.theme_id == theme_id))
+    if tag is None:
+        return False
+    db.delete(tag)
+    db.flush()
+    return True
+
+
+def accepted_examples(db, series_id: int, exclude_note_id: int | None = None, limit: int = 2000) -> list[Example]:
+    """Accepted and manual tags of a series as examples for the suggesters (newest first)."""
+    stmt = (
+        select(Note.text, Theme.name)
+        .join(NoteTag, NoteTag.note_id == Note.id)
+        .join(Theme, Theme.id == NoteTag.theme_id)
+        .where(Theme.series_id == series_id, Theme.retired.is_(False), NoteTag.status == TagStatus.ACCEPTED)
+        .where(Note.deleted_at.is_(None))
+        .order_by(NoteTag.id.desc())
+        .limit(limit)
+    )
+    if exclude_note_id is not None:
+        stmt = stmt.where(Note.id != exclude_note_id)
+    return [Example(text, name) for text, name in db.execute(stmt)]
+
+
+def suggest_for_saved_note(
+    db, note_id: int, series_id: int, suggester_name: str | None = None, top: int = DEFAULT_TOP, pm=None,
+) -> list[dict]:
+    """Compute and store suggestions for one saved note; returns its tags for broadcasting.
+
+    Meant to be called from a ``note_saved`` hook implementation, off the
+    request path. A series without themes, or a deleted note, gives ``[]``.
+    """
+    note = db.get(Note, note_id)
+    if note is None or note.deleted_at is not None:
+        return []
+    codebook = codebook_for_series(db, series_id)
+    if not codebook.themes:
+        return []
+    name = suggester_name or default_suggester_name(pm)
+    examples = accepted_examples(db, series_id, exclude_note_id=note_id)
+    # Tag at sub-theme level when the codebook has sub-themes: accepting one also fits its parent.
+    level = "sub" if any(t.children for t in codebook.themes) else "top"
+    [suggestions] = suggest_themes([note.text], codebook, name, examples=examples, top=top, level=level, pm=pm)
+    store_suggestions(db, note_id, suggestions, source=name)
+    return [tag_to_dict(t) for t in note_tags(db, note_id)]

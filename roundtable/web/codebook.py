@@ -1,0 +1,330 @@
+"""The codebook pages: manage themes, review suggestions, adopt emergent themes, see the heatmap.
+
+Everyone in a series may read the codebook, export it and see the theme-by-session
+heatmap. Authors (and facilitators) accept or reject suggestions and see emergent
+themes; facilitators change the codebook (the issue's role model: "facilitators
+manage sessions, roster and codebook"), which includes adopting an emergent theme.
+Every change keeps the notes' tags.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, abort, current_app, flash, g, redirect, render_template, request, url_for
+from markupsafe import Markup
+from sqlalchemy import select
+
+from roundtable.errors import RoundtableError, ValidationError
+from roundtable.models import Note, NoteTag, Role, TagStatus, Theme
+from roundtable.models import Session as Meeting
+from roundtable.services import codebook as cb
+from roundtable.services.accounts import has_role
+from roundtable.web.access import get_db, series_role_required
+
+bp = Blueprint("codebook", __name__)
+PREFIX = "/s/<slug>/codebook"
+
+MAX_UPLOAD = 1024 * 1024
+PENDING_LIMIT = 200
+
+
+def _message(exc: RoundtableError) -> str:
+    text = str(exc)
+    return text[:1].upper() + text[1:] + ("" if text.endswith(".") else ".")
+
+
+def _done(message: str | None = None, anchor: str = ""):
+    if message:
+        flash(message, "success")
+    return redirect(url_for("codebook.index", slug=g.series.slug) + anchor)
+
+
+def _failed(exc: RoundtableError):
+    get_db().rollback()
+    flash(_message(exc), "error")
+    return redirect(url_for("codebook.index", slug=g.series.slug))
+
+
+def _pending_suggestions(db) -> list[dict]:
+    rows = db.execute(
+        select(NoteTag, Note, Meeting.number)
+        .join(Note, Note.id == NoteTag.note_id)
+        .join(Meeting, Meeting.id == Note.session_id)
+        .join(Theme, Theme.id == NoteTag.theme_id)
+        .where(Theme.series_id == g.series.id, NoteTag.status == TagStatus.SUGGESTED, Note.deleted_at.is_(None),
+               Theme.retired.is_(False))
+        .order_by(Meeting.number, Note.seq, NoteTag.confidence.desc())
+        .limit(PENDING_LIMIT)
+    ).all()
+    return [{"tag": tag, "note": note, "session": number} for tag, note, number in rows]
+
+
+@bp.route(PREFIX + "/")
+@series_role_required(Role.VIEWER)
+def index(slug):
+    db = get_db()
+    themes = cb.series_themes(db, g.series, include_retired=True)
+    tops = [t for t in themes if t.parent_id is None and not t.retired]
+    children = {t.id: [c for c in themes if c.parent_id == t.id and not c.retired] for t in tops}
+    can_review = has_role(g.role, Role.AUTHOR)
+    return render_template(
+        "codebook/index.html", series=g.series, role=g.role, tops=tops, children=children,
+        retired=[t for t in themes if t.retired], counts=cb.tag_counts(db, g.series),
+        all_themes=[t for t in themes if not t.retired], can_edit=has_role(g.role, Role.FACILITATOR),
+        pending=_pending_suggestions(db) if can_review else [], palette=cb.PALETTE,
+        default_section=cb.DEFAULT_SECTION,
+    )
+
+
+@bp.route(PREFIX + "/codebook.yaml")
+@series_role_required(Role.VIEWER)
+def export_yaml(slug):
+    text = cb.dump_codebook(cb.codebook_for_series(get_db(), g.series))
+    return Response(text, mimetype="application/yaml",
+                    headers={"Content-Disposition": f'attachment; filename="{g.series.slug}-codebook.yaml"'})
+
+
+@bp.route(PREFIX + "/codebook.qdc")
+@series_role_required(Role.VIEWER)
+def export_qdc(slug):
+    text = cb.codebook_to_qdc(cb.codebook_for_series(get_db(), g.series))
+    return Response(text, mimetype="application/xml",
+                    headers={"Content-Disposition": f'attachment; filename="{g.series.slug}-codebook.qdc"'})
+
+
+@bp.route(PREFIX + "/import", methods=["POST"])
+@series_role_required(Role.FACILITATOR)
+def import_codebook(slug):
+    """Replace the codebook from a YAML or .qdc file; themes missing from it are retired, not deleted."""
+    upload = request.files.get("file")
+    if upload is None or not upload.filename:
+        flash("Choose a codebook file (.yaml or .qdc) to import.", "error")
+        return redirect(url_for("codebook.index", slug=slug))
+    raw = upload.read(MAX_UPLOAD + 1)
+    try:
+        if len(raw) > MAX_UPLOAD:
+            raise ValidationError("codebook: the file is larger than 1 MB")
+        try:
+            text = raw.decode("utf-8-sig")
+        except UnicodeDecodeError:
+            raise ValidationError("codebook: the file is not UTF-8 text") from None
+        is_qdc = upload.filename.lower().endswith(".qdc") or text.lstrip().startswith("<")
+        codebook = cb.codebook_from_qdc(text) if is_qdc else cb.load_codebook(text)
+        db = get_db()
+        saved = cb.save_codebook(db, g.series, codebook)
+        db.commit()
+    except RoundtableError as exc:
+        return _failed(exc)
+    return _done(f"Codebook imported: {len(saved)} themes. Themes not in the file were retired; no tag was lost.")
+
+
+def _keywords(text: str) -> list[str]:
+    return [k.strip() for k in (text or "").split(",") if k.strip()]
+
+
+@bp.route(PREFIX + "/themes", methods=["POST"])
+@series_role_required(Role.FACILITATOR)
+def create(slug):
+    form = request.form
+    parent = form.get("parent_id", type=int) or None
+    try:
+        theme = cb.create_theme(
+            get_db(), g.series, form.get("name", ""), form.get("description", ""), _keywords(form.get("keywords")),
+            form.get("color", "").strip(), form.get("section", "").strip() or cb.DEFAULT_SECTION, parent_id=parent,
+        )
+        get_db().commit()
+    except RoundtableError as exc:
+        return _failed(exc)
+    return _done(f"Theme “{theme.name}” added.", f"#theme-{theme.id}")
+
+
+@bp.route(PREFIX + "/themes/<int:theme_id>", methods=["POST"])
+@series_role_required(Role.FACILITATOR)
+def update(slug, theme_id):
+    form = request.form
+    fields = {"name": form.get("name", ""), "description": form.get("description", ""),
+              "keywords": _keywords(form.get("keywords")), "color": form.get("color", "")}
+    if "section" in form:
+        fields["section"] = form.get("section", "")
+    try:
+        theme = cb.update_theme(get_db(), g.series, theme_id, **fields)
+        get_db().commit()
+    except RoundtableError as exc:
+        return _failed(exc)
+    return _done(f"Theme “{theme.name}” saved.", f"#theme-{theme.id}")
+
+
+@bp.route(PREFIX + "/themes/<int:theme_id>/merge", methods=["POST"])
+@series_role_required(Role.FACILITATOR)
+def merge(slug, theme_id):
+    target_id = request.form.get("target_id", type=int)
+    try:
+        source = cb.get_theme(get_db(), g.series, theme_id).name
+        target = cb.merge_themes(get_db(), g.series, theme_id, target_id or 0)
+        get_db().commit()
+    except RoundtableError as exc:
+        return _failed(exc)
+    return _done(f"“{source}” merged into “{target.name}”; its tags moved over.", f"#theme-{target.id}")
+
+
+@bp.route(PREFIX + "/themes/<int:theme_id>/move", methods=["POST"])
+@series_role_required(Role.FACILITATOR)
+def move(slug, theme_id):
+    db = get_db()
+    try:
+        theme = cb.get_theme(db, g.series, theme_id)
+        siblings = [t for t in cb.series_themes(db, g.series, include_retired=True) if t.parent_id == theme.parent_id]
+        ids = [t.id for t in siblings]
+        i = ids.index(theme.id)
+        j = i - 1 if request.form.get("direction") == "up" else i + 1
+        if 0 <= j < len(ids):
+            ids[i], ids[j] = ids[j], ids[i]
+            cb.reorder_themes(db, g.series, ids, parent_id=theme.parent_id)
+            db.commit()
+    except RoundtableError as exc:
+        return _failed(exc)
+    return _done(anchor=f"#theme-{theme_id}")
+
+
+@bp.route(PREFIX + "/themes/<int:theme_id>/retire", methods=["POST"])
+@series_role_required(Role.FACILITATOR)
+def retire(slug, theme_id):
+    restore = request.form.get("restore") == "1"
+    try:
+        theme = cb.retire_theme(get_db(), g.series, theme_id, retired=not restore)
+        get_db().commit()
+    except RoundtableError as exc:
+        return _failed(exc)
+    verb = "restored" if restore else "retired (hidden; its tags are kept)"
+    return _done(f"Theme “{theme.name}” {verb}.")
+
+
+@bp.route(PREFIX + "/themes/<int:theme_id>/split", methods=["GET", "POST"])
+@series_role_required(Role.FACILITATOR)
+def split(slug, theme_id):
+    """Split off a new theme and move the chosen notes' tags to it."""
+    db = get_db()
+    try:
+        theme = cb.get_theme(db, g.series, theme_id)
+    except RoundtableError:
+        abort(404)
+    if request.method == "POST":
+        name = request.form.get("name", "")
+        note_ids = [int(i) for i in request.form.getlist("note_id") if i.isdigit()]
+        try:
+            [new] = cb.split_theme(db, g.series, theme_id, [name], {note_id: name for note_id in note_ids})
+            db.commit()
+        except RoundtableError as exc:
+            db.rollback()
+            flash(_message(exc), "error")
+            return redirect(url_for("codebook.split", slug=slug, theme_id=theme_id))
+        return _done(f"“{new.name}” split off “{theme.name}” with {len(note_ids)} notes.", f"#theme-{new.id}")
+    notes = db.execute(
+        select(Note, NoteTag.status, Meeting.number).join(NoteTag, NoteTag.note_id == Note.id)
+        .join(Meeting, Meeting.id == Note.session_id)
+        .where(NoteTag.theme_id == theme.id, Note.deleted_at.is_(None), NoteTag.status != TagStatus.REJECTED)
+        .order_by(Meeting.number, Note.seq)
+    ).all()
+    return render_template("codebook/split.html", series=g.series, role=g.role, theme=theme, notes=notes)
+
+
+# --- suggestions ---------------------------------------------------------------------------------
+
+
+def _decide(tag_id: int, accept: bool):
+    from roundtable.services.tagging import accept_suggestion, reject_suggestion
+
+    try:
+        (accept_suggestion if accept else reject_suggestion)(get_db(), tag_id, series_id=g.series.id)
+        get_db().commit()
+    except RoundtableError:
+        abort(404)
+    return redirect(url_for("codebook.index", slug=g.series.slug) + "#suggestions")
+
+
+@bp.route("/s/<slug>/suggestions/<int:tag_id>/accept", methods=["POST"])
+@series_role_required(Role.AUTHOR)
+def accept(slug, tag_id):
+    return _decide(tag_id, True)
+
+
+@bp.route("/s/<slug>/suggestions/<int:tag_id>/reject", methods=["POST"])
+@series_role_required(Role.AUTHOR)
+def reject(slug, tag_id):
+    return _decide(tag_id, False)
+
+
+# --- emergent themes -----------------------------------------------------------------------------
+
+
+@bp.route(PREFIX + "/emergent")
+@series_role_required(Role.AUTHOR)
+def emergent(slug):
+    from roundtable.services.emergent import emergent_candidates
+
+    pm = current_app.extensions.get("roundtable_pm")
+    try:
+        candidates = emergent_candidates(get_db(), g.series, suggester_name=_suggester(), pm=pm)
+    except RoundtableError as exc:
+        flash(_message(exc), "error")
+        candidates = []
+    return render_template("codebook/emergent.html", series=g.series, role=g.role, candidates=candidates,
+                           can_adopt=has_role(g.role, Role.FACILITATOR),
+                           tops=[t for t in cb.series_themes(get_db(), g.series) if t.parent_id is None])
+
+
+def _suggester() -> str | None:
+    """``SUGGESTER`` from the config; test apps use ``lexical`` so that no model loads in test runs."""
+    return current_app.config.get("SUGGESTER") or ("lexical" if current_app.testing else None)
+
+
+@bp.route(PREFIX + "/emergent/adopt", methods=["POST"])
+@series_role_required(Role.FACILITATOR)
+def adopt(slug):
+    from roundtable.services.emergent import adopt_candidate
+
+    form = request.form
+    note_ids = [int(i) for i in form.get("note_ids", "").split(",") if i.strip().isdigit()]
+    try:
+        theme = adopt_candidate(
+            get_db(), g.series, form.get("name", ""), form.get("description", ""), _keywords(form.get("keywords")),
+            note_ids, parent_id=form.get("parent_id", type=int) or None,
+        )
+        get_db().commit()
+    except RoundtableError as exc:
+        return _failed(exc)
+    return _done(f"“{theme.name}” added to the codebook; its {len(note_ids)} notes are suggested for it.",
+                 "#suggestions")
+
+
+# --- the picture across sessions -----------------------------------------------------------------
+
+
+def _heatmap():
+    from roundtable.services.heatmap import theme_session_counts
+
+    level = "sub" if request.args.get("level") == "sub" else "top"
+    include_suggested = request.args.get("suggested") == "1"
+    return theme_session_counts(get_db(), g.series, level=level, include_suggested=include_suggested), level, include_suggested
+
+
+@bp.route(PREFIX + "/heatmap")
+@series_role_required(Role.VIEWER)
+def heatmap(slug):
+    from roundtable.services.heatmap import heatmap_svg
+
+    data, level, include_suggested = _heatmap()
+    # heatmap_svg escapes every text it writes, so the SVG can be inlined as markup.
+    svg = Markup(heatmap_svg(data, title=f"{g.series.title}: notes per theme and session", link_cells=True))
+    return render_template("codebook/heatmap.html", series=g.series, role=g.role, heatmap=data, svg=svg,
+                           level=level, include_suggested=include_suggested)
+
+
+@bp.route(PREFIX + "/heatmap.svg")
+@series_role_required(Role.VIEWER)
+def heatmap_download(slug):
+    from roundtable.services.heatmap import heatmap_svg
+
+    data, _level, _suggested = _heatmap()
+    svg = heatmap_svg(data, title=f"{g.series.title}: notes per theme and session")
+    return Response(svg, mimetype="image/svg+xml",
+                    headers={"Content-Disposition": f'attachment; filename="{g.series.slug}-themes-by-session.svg"'})

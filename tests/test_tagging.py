@@ -1,0 +1,335 @@
+"""Theme suggestions: the suggesters, the ``tag`` command, and tags in the database."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import uuid
+
+import pluggy
+import pytest
+from click.testing import CliRunner
+from sqlalchemy import select
+
+from roundtable import hookimpl, hookspecs
+from roundtable.cli.tag import tag_command
+from roundtable.errors import NotFound, RoundtableError, ValidationError
+from roundtable.models import Note, NoteTag, Session, TagStatus, Theme
+from roundtable.services.codebook import load_codebook
+from roundtable.services.tagging import (
+    Example,
+    Suggestion,
+    accept_suggestion,
+    accepted_examples,
+    add_manual_tag,
+    expand_abbreviations,
+    get_suggester,
+    reject_suggestion,
+    remove_tag,
+    store_suggestions,
+    suggest_for_saved_note,
+    suggest_themes,
+)
+from roundtable_plugins import lexical, semantic
+
+ON_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+CODEBOOK = load_codebook(
+    """
+themes:
+  - name: Funding
+    description: Where the money comes from, budgets and who pays.
+    children:
+      - name: Grants
+        description: Competitive grant programmes and bids.
+      - name: Taxes
+        description: Local taxes and levies.
+  - name: Public health
+    description: Hospitals, doctors and emergency care for residents.
+  - name: Trees and parks
+    description: Street trees, parks and green space.
+    keywords: [canopy, greening]
+"""
+)
+
+
+def plugin_manager(*plugins) -> pluggy.PluginManager:
+    pm = pluggy.PluginManager("roundtable")
+    pm.add_hookspecs(hookspecs)
+    for plugin in plugins:
+        pm.register(plugin)
+    return pm
+
+
+@pytest.fixture
+def pm():
+    return plugin_manager(lexical)
+
+
+def names(suggestions):
+    return [s.theme for s in suggestions]
+
+
+def test_lexical_ranks_the_theme_whose_words_a_note_uses_first(pm):
+    ranked = suggest_themes(
+        ["budget for the programme cut again, who pays?", "hospital doctors overwhelmed", "tree canopy down to 12%"],
+        CODEBOOK, "lexical", pm=pm,
+    )
+    assert [r[0].theme for r in ranked] == ["Funding", "Public health", "Trees and parks"]
+    assert all(0 < s.score <= 1 for r in ranked for s in r)
+    assert all(r == sorted(r, key=lambda s: -s.score) for r in ranked)
+
+
+def test_note_taking_shorthand_is_written_out_before_matching():
+    assert expand_abbreviations("govt $ for ppl w/ disabilities") == "government money for people with disabilities"
+
+
+def test_coded_examples_teach_the_lexical_suggester_words_the_codebook_lacks(pm):
+    note = ["ambulance queues outside A&E"]
+    cold = suggest_themes(note, CODEBOOK, "lexical", pm=pm)[0]
+    assert "Public health" not in names(cold)
+    examples = [Example("ambulance handover delays at A&E", "Public health"), Example("A&E waits 12 hours", "Public health")]
+    warm = suggest_themes(note, CODEBOOK, "lexical", examples=examples, pm=pm)[0]
+    assert warm[0].theme == "Public health"
+
+
+def test_suggestions_name_top_level_themes_unless_sub_themes_are_asked_for(pm):
+    note = ["competitive grant bids take months"]
+    [top] = suggest_themes(note, CODEBOOK, "lexical", pm=pm)
+    assert top[0].theme == "Funding"
+    [sub] = suggest_themes(note, CODEBOOK, "lexical", level="sub", pm=pm)
+    assert sub[0].theme == "Grants"
+    assert set(names(sub)) <= {"Grants", "Taxes", "Public health", "Trees and parks"}
+
+
+def test_examples_coded_with_a_sub_theme_count_for_its_parent_at_top_level(pm):
+    examples = [Example("council tax precept rising", "Taxes"), Example("precept cap lifted", "Taxes")]
+    [ranked] = suggest_themes(["the precept again"], CODEBOOK, "lexical", examples=examples, top=1, pm=pm)
+    assert ranked == [Suggestion("Funding", ranked[0].score)]
+
+
+def test_top_limits_the_number_of_suggestions(pm):
+    [ranked] = suggest_themes(["money for trees in parks and hospitals"], CODEBOOK, "lexical", top=2, pm=pm)
+    assert len(ranked) == 2
+
+
+def test_an_unknown_suggester_is_one_clear_error_listing_the_available_ones(pm):
+    with pytest.raises(ValidationError, match="unknown suggester 'magic'; available: lexical"):
+        suggest_themes(["x"], CODEBOOK, "magic", pm=pm)
+
+
+def test_a_suggester_from_a_third_party_plugin_is_used_by_name():
+    class Constant:
+        name = "constant"
+
+        def suggest(self, texts, codebook, examples):
+            return [[Suggestion(codebook.themes[-1].name, 0.9), Suggestion("Not a theme", 1.0)] for _ in texts]
+
+    class Plugin:
+        @hookimpl
+        def register_suggesters(self, register):
+            register(Constant())
+
+    pm = plugin_manager(lexical, Plugin())
+    assert get_suggester("constant", pm).name == "constant"
+    # Names that are not themes of the codebook are dropped; scores stay in 0..1.
+    assert suggest_themes(["anything"], CODEBOOK, "constant", pm=pm) == [[Suggestion("Trees and parks", 0.9)]]
+
+
+# --- the semantic suggester --------------------------------------------------------------------
+
+
+def test_semantic_plugin_says_why_it_is_off_when_its_model_is_missing(monkeypatch):
+    assert "unknown ROUNDTABLE_SEMANTIC_MODEL 'nope'" in semantic.plugin_status("nope")
+    monkeypatch.setitem(semantic.MODELS, "absent", {"modules": ("no_such_module_xyz",), "install": "pip install it"})
+    reason = semantic.plugin_status("absent")
+    assert reason.startswith("semantic suggester off: no_such_module_xyz not installed")
+    monkeypatch.setenv("ROUNDTABLE_SEMANTIC_MODEL", "absent")
+    pm = plugin_manager(lexical, semantic)
+    with pytest.raises(ValidationError, match="suggester 'semantic' is unavailable: semantic suggester off"):
+        get_suggester("semantic", pm)
+
+
+def _require_semantic():
+    reason = semantic.plugin_status()
+    if reason is None:
+        return
+    if ON_CI:
+        pytest.fail(f"the semantic suggester must run on CI: {reason}")
+    pytest.skip(reason)
+
+
+def test_semantic_suggester_matches_meaning_not_just_words_and_learns_from_coded_notes():
+    _require_semantic()
+    pm = plugin_manager(lexical, semantic)
+    notes = ["GP surgeries swamped, nurses off sick", "we need cash for this, council is broke", "plant more oaks along the avenue"]
+    ranked = suggest_themes(notes, CODEBOOK, "semantic", pm=pm)
+    assert [r[0].theme for r in ranked] == ["Public health", "Funding", "Trees and parks"]
+    assert all(0 <= s.score <= 1 for r in ranked for s in r)
+    note = ["the allotment waiting list is 4 years"]
+    before = dict((s.theme, s.score) for s in suggest_themes(note, CODEBOOK, "semantic", top=3, pm=pm)[0])
+    examples = [
+        Example("allotment waiting lists are years long", "Trees and parks"),
+        Example("council allotments: waiting list closed", "Trees and parks"),
+    ]
+    [after] = suggest_themes(note, CODEBOOK, "semantic", examples=examples, top=3, pm=pm)
+    assert after[0].theme == "Trees and parks"
+    assert after[0].score > before.get("Trees and parks", 0)
+
+
+def test_semantic_scores_are_calibrated_once_a_series_has_many_coded_notes():
+    _require_semantic()
+    pm = plugin_manager(lexical, semantic)
+    coded = {
+        "Funding": ["budget cut by a third", "who pays for the new depot", "grant bid rejected again",
+                    "council reserves nearly gone", "levy on hotels proposed", "costs doubled since spring",
+                    "funding only for one year", "money for maintenance is missing"],
+        "Public health": ["A&E waits up to 12 hours", "GP appointments booked out", "ambulance delays on hot days",
+                          "nurses off sick with covid", "hospital beds full in July", "care homes asked for guidance",
+                          "pharmacies short of supplies", "clinic closed on Fridays"],
+        "Trees and parks": ["plant more street trees", "park benches broken", "green space in the east end",
+                            "tree canopy down to 12%", "volunteers watering saplings", "new pocket park opened",
+                            "oak trees felled for the road", "playground needs shade"],
+    }
+    examples = [Example(text, theme) for theme, texts in coded.items() for text in texts]
+    assert len(examples) >= semantic.MIN_CALIBRATION_EXAMPLES
+    notes = ["the capital budget is overspent", "doctors say heatstroke cases tripled", "the park needs more trees"]
+    ranked = suggest_themes(notes, CODEBOOK, "semantic", examples=examples, top=3, pm=pm)
+    assert [r[0].theme for r in ranked] == ["Funding", "Public health", "Trees and parks"]
+    assert all(0 < s.score < 1 for r in ranked for s in r)
+
+
+# --- the tag command ---------------------------------------------------------------------------
+
+
+@pytest.fixture
+def codebook_file(tmp_path):
+    path = tmp_path / "codebook.yaml"
+    path.write_text(
+        "themes:\n"
+        "  - name: Funding\n    description: Budgets, money and who pays.\n"
+        "  - name: Public health\n    description: Hospitals, doctors and emergency care.\n"
+        "    children:\n      - name: Emergency care\n        description: Ambulances and A&E.\n"
+    )
+    return path
+
+
+def run_tag(args, stdin=""):
+    return CliRunner().invoke(tag_command, args, input=stdin, catch_exceptions=True)
+
+
+def test_tag_command_writes_one_json_object_per_input_line_in_order(codebook_file):
+    result = run_tag(["--codebook", str(codebook_file)], "budget cut again\n\nhospital beds full\n")
+    assert result.exit_code == 0, result.output
+    lines = [json.loads(line) for line in result.output.splitlines()]
+    assert [line["text"] for line in lines] == ["budget cut again", "", "hospital beds full"]
+    assert lines[0]["suggestions"][0]["theme"] == "Funding"
+    assert lines[1]["suggestions"] == []
+    assert lines[2]["suggestions"][0] == {"theme": "Public health", "score": lines[2]["suggestions"][0]["score"]}
+
+
+def test_tag_command_passes_json_fields_through_and_honours_top_level_and_examples(codebook_file, tmp_path):
+    examples = tmp_path / "examples.jsonl"
+    examples.write_text(json.dumps({"text": "paramedics queueing for hours", "theme": "Emergency care"}) + "\n")
+    notes = json.dumps({"id": 7, "session": 2, "text": "paramedics queueing again"}) + "\n"
+    result = run_tag(["--codebook", str(codebook_file), "--top", "1", "--level", "sub", "--examples", str(examples)], notes)
+    assert result.exit_code == 0, result.output
+    [line] = [json.loads(x) for x in result.output.splitlines()]
+    assert line["id"] == 7 and line["session"] == 2
+    assert [s["theme"] for s in line["suggestions"]] == ["Emergency care"]
+
+
+@pytest.mark.parametrize(
+    "args, stdin, message",
+    [
+        (["--suggester", "nope"], "x\n", "unknown suggester 'nope'"),
+        ([], '{"text": "ok"}\n{"no": "text"}\n', "line 2: expected a JSON object"),
+    ],
+)
+def test_tag_command_user_errors_are_roundtable_errors(codebook_file, args, stdin, message):
+    result = run_tag(["--codebook", str(codebook_file), *args], stdin)
+    assert isinstance(result.exception, RoundtableError)
+    assert message in str(result.exception)
+
+
+def test_tag_command_rejects_a_malformed_codebook_naming_the_item(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("themes:\n  - name: A\n    color: red\n")
+    result = run_tag(["--codebook", str(bad)], "x\n")
+    assert isinstance(result.exception, ValidationError)
+    assert "themes[0] ('A') 'color'" in str(result.exception)
+
+
+# --- tags in the database ----------------------------------------------------------------------
+
+
+def _note(db, series, text):
+    session = db.scalar(select(Session).where(Session.series_id == series.id, Session.number == 1))
+    session.last_seq += 1
+    note = Note(session_id=session.id, seq=session.last_seq, uuid=str(uuid.uuid4()), text=text)
+    db.add(note)
+    db.flush()
+    return note
+
+
+def _theme(db, series, name):
+    return db.scalar(select(Theme).where(Theme.series_id == series.id, Theme.name == name))
+
+
+def test_suggestions_are_stored_as_suggested_tags_and_never_override_a_decision(db, series):
+    note = _note(db, series, "lawyers for everyone")
+    legal, enforcement = _theme(db, series, "Legal defense"), _theme(db, series, "Federal enforcement")
+    [tag_legal, tag_enf] = store_suggestions(
+        db, note.id, [Suggestion("Legal defense", 0.8), Suggestion("Federal enforcement", 0.3)], source="lexical",
+    )
+    assert tag_legal.status == TagStatus.SUGGESTED and tag_legal.source == "lexical"
+    reject_suggestion(db, tag_enf.id)
+    accept_suggestion(db, tag_legal.id)
+    # A new round of suggestions (after an edit) keeps both decisions.
+    store_suggestions(db, note.id, [Suggestion("Federal enforcement", 0.9)], source="lexical")
+    db.commit()
+    tags = {t.theme_id: t.status for t in db.scalars(select(NoteTag).where(NoteTag.note_id == note.id))}
+    assert tags == {legal.id: TagStatus.ACCEPTED, enforcement.id: TagStatus.REJECTED}
+
+
+def test_old_suggestions_are_replaced_when_a_note_is_suggested_again(db, series):
+    note = _note(db, series, "x")
+    store_suggestions(db, note.id, [Suggestion("Legal defense", 0.8)], source="lexical")
+    store_suggestions(db, note.id, [Suggestion("Federal enforcement", 0.5)], source="lexical")
+    names = {t.theme.name for t in db.scalars(select(NoteTag).where(NoteTag.note_id == note.id))}
+    assert names == {"Federal enforcement"}
+
+
+def test_manual_tags_are_accepted_become_examples_and_can_be_removed(db, series):
+    note = _note(db, series, "ICE at the courthouse")
+    enforcement = _theme(db, series, "Federal enforcement")
+    tag = add_manual_tag(db, note.id, enforcement.id)
+    assert (tag.source, tag.status) == ("manual", TagStatus.ACCEPTED)
+    assert Example("ICE at the courthouse", "Federal enforcement") in accepted_examples(db, series.id)
+    assert remove_tag(db, note.id, enforcement.id) is True
+    assert remove_tag(db, note.id, enforcement.id) is False
+    with pytest.raises(NotFound):
+        add_manual_tag(db, note.id, 10_000)
+
+
+def test_a_saved_note_gets_suggestions_off_the_request_path(db, series, pm):
+    note = _note(db, series, "lawyers and due process for residents at the courthouse")
+    db.commit()
+    tags = suggest_for_saved_note(db, note.id, series.id, suggester_name="lexical", pm=pm)
+    db.commit()
+    assert tags and tags[0]["status"] == "suggested" and tags[0]["source"] == "lexical"
+    # The codebook has sub-themes, so suggestions name the codable leaves.
+    assert tags[0]["theme"] == "Legal defense"
+    stored = db.scalars(select(NoteTag).where(NoteTag.note_id == note.id)).all()
+    assert {t.theme.name for t in stored} == {t["theme"] for t in tags}
+
+
+def test_semantic_is_the_default_suggester_only_when_installed(monkeypatch):
+    from roundtable.services.tagging import default_suggester_name
+
+    monkeypatch.delenv("ROUNDTABLE_SUGGESTER", raising=False)
+    assert default_suggester_name(plugin_manager(lexical)) == "lexical"
+    monkeypatch.setenv("ROUNDTABLE_SUGGESTER", "lexical")
+    assert default_suggester_name(plugin_manager(lexical, semantic)) == "lexical"
+    assert importlib.util.find_spec("roundtable_plugins.semantic") is not None
