@@ -56,6 +56,8 @@ def create_app(config: dict | None = None) -> Flask:
         app.config["RATELIMIT_STORAGE_URI"] = app.config["REDIS_URL"]
     csrf.init_app(app)
     limiter.init_app(app)
+    # Flask-SocketIO keeps a previous app's message queue in its options; start clean.
+    socketio.server_options.pop("client_manager", None)
     socketio.init_app(
         app,
         async_mode=app.config.get("SOCKETIO_ASYNC_MODE", "threading"),
