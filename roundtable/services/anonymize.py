@@ -22,7 +22,7 @@ import threading
 import unicodedata
 import weakref
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from roundtable.errors import ExportBlocked, ValidationError
@@ -680,15 +680,42 @@ def export_findings(text: str, roster: Roster | Iterable | None, kept_terms: Ite
 
 
 def anonymize_draft(
-    text: str, roster: Roster | Iterable | None, policy: str = "role", kept_terms: Iterable[str] = ()
+    text: str, roster: Roster | Iterable | None, policy: str = "role", kept_terms: Iterable[str] = (),
+    keep_credited: bool = True,
 ) -> AnonymizedText:
-    """An author's brief edit: replace what the export gate would refuse, keep credited names.
+    """Text typed outside the note stream: replace roster names, emails and phones.
 
-    Drafts hold authors' and credited contributors' names on purpose, so the
-    unknown-name model does not run here; the export gate checks again on export.
+    With ``keep_credited`` (brief drafts, which credit people who agreed to be
+    named) the names of consenting participants stay. The unknown-name model
+    does not run here: drafts hold authors' names on purpose, and the export
+    gate checks again on export.
     """
     roster = _as_roster(roster)
-    return Anonymizer(roster, policy, (), kept_terms).apply(text, gated_spans(text, roster, kept_terms))
+    gate_roster = roster if keep_credited else Roster(
+        tuple(replace(e, consent_named=False) for e in roster.entries), roster.anonymize_affiliations
+    )
+    return Anonymizer(roster, policy, (), kept_terms).apply(text, gated_spans(text, gate_roster, kept_terms))
+
+
+def roster_and_kept_terms(db, series) -> tuple[Roster, list[str]]:
+    """A series' roster and kept terms, read from the database."""
+    from sqlalchemy import select
+
+    from roundtable.models import KeptTerm, Participant
+
+    people = db.scalars(select(Participant).where(Participant.series_id == series.id)).all()
+    kept = db.scalars(select(KeptTerm.term).where(KeptTerm.series_id == series.id)).all()
+    return Roster.from_rows(people, series.anonymize_affiliations), list(kept)
+
+
+def anonymize_authored_text(db, series, text: str, keep_credited: bool = False) -> str:
+    """Anonymize what a facilitator or author types outside the note stream (session titles,
+    theme names, brief drafts) under the series' policy; see :func:`anonymize_draft`."""
+    if not text:
+        return text
+    roster, kept = roster_and_kept_terms(db, series)
+    policy = getattr(series.policy, "value", series.policy)
+    return anonymize_draft(text, roster, policy, kept, keep_credited=keep_credited).text
 
 
 def _line_of(line_starts: list[int], offset: int) -> int:

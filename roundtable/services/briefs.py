@@ -49,6 +49,7 @@ from roundtable.models import (
     Theme,
 )
 from roundtable.models import Session as Meeting
+from roundtable.services.anonymize import anonymize_authored_text
 
 TEMPLATES = ("report", "brief")
 TEMPLATE_LABELS = {"report": "A Policy Report", "brief": "Research Brief"}
@@ -1162,7 +1163,7 @@ def save_draft(db: DbSession, brief: Brief, markdown: str, author_id: int | None
                label: str = "") -> Brief:
     """Store an author's edit, anonymized like every other text; sections that changed are marked as edited."""
     split_front_matter(markdown)  # reject unreadable front matter before storing
-    markdown = anonymize_for_series(db, brief.series_id, markdown)
+    markdown = anonymize_authored_text(db, _resolve_series(db, brief.series_id), markdown, keep_credited=True)
     edited = set(brief.edited_sections or ()) | (changed_sections(brief.markdown or "", markdown) - {"_preamble"})
     brief.markdown = markdown
     brief.edited_sections = sorted(edited)
@@ -1220,34 +1221,15 @@ def compare_markdown(old: str, new: str, old_number: int = 0, new_number: int = 
 # --------------------------------------------------------------------------- export
 
 
-def _roster_and_kept_terms(db: DbSession, series: Series):
-    from roundtable.models import KeptTerm
-    from roundtable.services.anonymize import Roster
-
-    people = db.scalars(select(Participant).where(Participant.series_id == series.id)).all()
-    kept = db.scalars(select(KeptTerm.term).where(KeptTerm.series_id == series.id)).all()
-    return Roster.from_rows(people, series.anonymize_affiliations), kept
-
-
-def anonymize_for_series(db: DbSession, series, text: str) -> str:
-    """Replace non-consenting roster names, emails and phones in an author's text, under the series' policy."""
-    from roundtable.services.anonymize import anonymize_draft
-
-    s = _resolve_series(db, series)
-    roster, kept = _roster_and_kept_terms(db, s)
-    return anonymize_draft(text, roster, getattr(s.policy, "value", s.policy), kept).text
-
-
 def check_export(db: DbSession, series, text: str) -> None:
     """Run the anonymization export gate on text about to leave the system.
 
     The gate refuses the name of anyone on the roster who did not agree to be
     named (consenting people may appear in credits), emails and phone numbers.
     """
-    from roundtable.services.anonymize import export_gate
+    from roundtable.services.anonymize import export_gate, roster_and_kept_terms
 
-    s = _resolve_series(db, series)
-    roster, kept = _roster_and_kept_terms(db, s)
+    roster, kept = roster_and_kept_terms(db, _resolve_series(db, series))
     export_gate(text, roster, kept)
 
 

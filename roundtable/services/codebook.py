@@ -474,12 +474,24 @@ def save_codebook(db, series, codebook: Codebook) -> list[Theme]:
     return saved
 
 
+def _anonymized(db, series, text: str) -> str:
+    """Theme names and descriptions reach the brief: no non-consenting name, email or phone."""
+    from roundtable.models import Series
+    from roundtable.services.anonymize import anonymize_authored_text
+
+    if not text:
+        return text
+    series = series if isinstance(series, Series) else db.get(Series, _series_id(series))
+    return anonymize_authored_text(db, series, text)
+
+
 def create_theme(
     db, series, name: str, description: str = "", keywords=(), color: str = "",
     section: str = DEFAULT_SECTION, parent_id: int | None = None,
 ) -> Theme:
     """Add a theme (or a sub-theme under ``parent_id``) at the end of its level."""
-    name = _clean_name(name)
+    name = _clean_name(_anonymized(db, series, name))
+    description = _anonymized(db, series, description)
     if _name_taken(db, series, name):
         raise ValidationError(f"a theme called {name!r} already exists in this series")
     if color and not _COLOR.match(color):
@@ -504,12 +516,12 @@ def update_theme(db, series, theme_id: int, **fields) -> Theme:
     """Change a theme's name, description, keywords, colour or section."""
     theme = get_theme(db, series, theme_id)
     if "name" in fields:
-        name = _clean_name(fields.pop("name"))
+        name = _clean_name(_anonymized(db, series, fields.pop("name")))
         if _name_taken(db, series, name, except_id=theme.id):
             raise ValidationError(f"a theme called {name!r} already exists in this series")
         theme.name = name
     if "description" in fields:
-        theme.description = " ".join((fields.pop("description") or "").split())
+        theme.description = " ".join(_anonymized(db, series, fields.pop("description") or "").split())
     if "keywords" in fields:
         theme.keywords = [k.strip() for k in fields.pop("keywords") or [] if k.strip()]
     if "color" in fields:

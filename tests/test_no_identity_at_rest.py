@@ -1,0 +1,117 @@
+"""The promise of an unrecorded session, checked on the bytes: no roster name is stored or logged.
+
+Roster names go into every field a user can type into, through a real server
+(notes, edits, session titles, themes, brief drafts) and the import command;
+then the raw SQLite files and every log line are searched for them.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import sqlite3
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+
+import requests
+
+from live_support import PASSWORD, SECRET_KEY, NoteClient, ServerProcess, free_port, login_cookie, prepare_database, wait_until
+from roundtable.db import Database
+from roundtable.models import Role, Series
+from roundtable.services.accounts import create_account, grant_role
+
+# The non-consenting and consenting people of conftest.make_series, in the forms note-takers type.
+MENTIONS = [
+    "María Núñez", "Maria Nunez", "Núñez's", "Mari",
+    "Hope van der Berg", "van der Berg", "Hope",
+    "Kwame Mensah-Boateng", "Mensah-Boateng", "Kwame",
+]
+PLUGINS = "roster,patterns,lexical,report_sections,exporters"
+# María Núñez agreed to be named: her name may stand in a brief's credits, nowhere else.
+FORBIDDEN = ["van der Berg", "Mensah", "Kwame", "hope.vdb@city.example", "415 555 0199"]
+CREDITED = ["Núñez", "Nunez", "María", "Maria"]
+
+
+def _sentence(i: int) -> str:
+    return (f"{MENTIONS[i % len(MENTIONS)]} said the county ({MENTIONS[(i + 3) % len(MENTIONS)]} agreed) "
+            f"shares data; write to hope.vdb@city.example or call +1 415 555 0199")
+
+
+def _csrf(http: requests.Session, url: str) -> str:
+    return re.search(r'name="csrf-token" content="([^"]+)"', http.get(url, timeout=10).text).group(1)
+
+
+def _logged_in(base: str, email: str) -> requests.Session:
+    http = requests.Session()
+    token = re.search(r'name="csrf_token" value="([^"]+)"', http.get(base + "/auth/login", timeout=10).text).group(1)
+    response = http.post(base + "/auth/login", data={"email": email, "password": PASSWORD, "csrf_token": token}, timeout=10)
+    assert response.ok
+    return http
+
+
+def test_no_roster_name_reaches_the_database_file_or_the_logs(tmp_path):
+    db_file = tmp_path / "rt.sqlite"
+    url = f"sqlite:///{db_file}"
+    world = prepare_database(url, note_takers=1, viewers=0)
+    database = Database(url, secret_key=SECRET_KEY)
+    with database.session() as db:
+        series = db.query(Series).one()
+        for role in (Role.FACILITATOR, Role.AUTHOR):
+            grant_role(db, create_account(db, f"{role.value}@rest.example", f"Rest {role.value}", PASSWORD), series, role)
+    database.dispose()
+
+    server = ServerProcess(url, free_port(), tmp_path / "server", plugins=PLUGINS).start()
+    try:
+        base, slug = server.url, world["slug"]
+        writer = NoteClient(base, login_cookie(base, world["note-takers"][0]), world["session_id"]).connect()
+        try:
+            wait_until(writer.joined.is_set, message="joined the session")
+            ids = [writer.send_note(_sentence(i), kind=kind) for i, kind in enumerate(["point", "quote", "question", "action"])]
+            wait_until(lambda: all(writer.notes.get(i) for i in ids), message="notes acknowledged")
+            first = writer.notes[ids[0]]
+            reply = writer.sio.call("note:edit", {"session_id": world["session_id"], "note_id": first["id"],
+                                                  "version": first["version"], "text": _sentence(7)}, timeout=15)
+            assert reply["ok"], reply
+            refused = writer.sio.call("note:add", {"session_id": world["session_id"], "uuid": str(uuid.uuid4()),
+                                                   "text": "x", "speaker_role": "Hope van der Berg"}, timeout=15)
+            assert refused.get("ok") is not True and "Hope" not in refused["error"]
+            assert all("Núñez" not in note["text"] and "Hope" not in note["text"] for note in writer.notes.values())
+        finally:
+            writer.disconnect()
+
+        facilitator = _logged_in(base, "facilitator@rest.example")
+        token = _csrf(facilitator, f"{base}/s/{slug}/")
+        facilitator.post(f"{base}/s/{slug}/sessions", data={"csrf_token": token, "number": "9", "date": "2026-09-01",
+                                                            "title": "With Kwame Mensah-Boateng", "focus": _sentence(1)})
+        facilitator.post(f"{base}/s/{slug}/codebook/themes", data={"csrf_token": token, "name": "Hope van der Berg's plan",
+                                                                   "description": _sentence(2)})
+        author = _logged_in(base, "author@rest.example")
+        token = _csrf(author, f"{base}/s/{slug}/brief/report/")
+        saved = author.post(f"{base}/s/{slug}/brief/report/save", data={"csrf_token": token, "markdown": "# Draft\n\n" + _sentence(4)})
+        assert saved.ok, " ".join(re.sub(r"<[^>]+>", " ", saved.text).split())[-400:]
+    finally:
+        server.stop()
+
+    notes_file = tmp_path / "imported.txt"
+    notes_file.write_text("\n".join(_sentence(i) for i in range(len(MENTIONS))) + "\n")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ROUNDTABLE_")}
+    env.update(ROUNDTABLE_DATABASE_URL=url, ROUNDTABLE_SECRET_KEY=SECRET_KEY, ROUNDTABLE_LOAD_PLUGINS=PLUGINS,
+               ROUNDTABLE_INSTANCE_PATH=str(tmp_path / "cli"))
+    imported = subprocess.run([sys.executable, "-c", "from roundtable.cli import main; main()", "notes", "import", slug, "1",
+                               str(notes_file)], env=env, capture_output=True, text=True)
+    assert imported.returncode == 0, imported.stderr
+
+    stored = b"".join(p.read_bytes() for p in tmp_path.glob("rt.sqlite*"))
+    logs = b"".join(p.read_bytes() for p in (tmp_path / "server").glob("*.log")) + imported.stdout.encode() + imported.stderr.encode()
+    assert b"a municipal leader" in stored.lower() or b"a legal advocate" in stored.lower()  # the notes are there
+    with sqlite3.connect(db_file) as conn:
+        typed = conn.execute("SELECT text FROM notes UNION ALL SELECT name || description FROM themes "
+                             "UNION ALL SELECT title || focus FROM sessions").fetchall()
+    assert len(typed) > 10
+    assert not [row for row in typed for name in CREDITED if name in row[0]]
+    for name in FORBIDDEN:
+        for form in {name, name.lower()}:
+            assert form.encode() not in stored, f"{form!r} is in the database file"
+            assert form.encode() not in logs, f"{form!r} is in the logs"
