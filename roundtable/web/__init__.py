@@ -7,9 +7,12 @@ from flask import Flask
 
 def register_web(app: Flask) -> None:
     """Register the built-in blueprints, security headers and error pages."""
-    from roundtable.web import access, errors, home, series
+    from roundtable.web import access, briefs, codebook, errors, home, live, series
 
     errors.init_app(app)
     access.init_app(app)
     app.register_blueprint(home.bp)
     app.register_blueprint(series.bp)
+    app.register_blueprint(briefs.bp)
+    app.register_blueprint(codebook.bp)
+    live.init_app(app)

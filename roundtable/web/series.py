@@ -1,16 +1,244 @@
-"""Series pages: the series overview with its sessions."""
+"""Series pages: the overview with its sessions, the roster, and note import.
+
+What a facilitator needs to run a series without the command line: schedule,
+open and close sessions; upload a roster CSV (previewed and validated first,
+nothing partial saved), edit a person; import notes taken elsewhere with a
+preview before anything is stored.
+"""
 
 from __future__ import annotations
 
-from flask import Blueprint, g, render_template
+from datetime import date
 
-from roundtable.models import Role
-from roundtable.web.access import series_role_required
+from flask import Blueprint, flash, g, redirect, render_template, request, url_for
+from sqlalchemy import func, select
+from werkzeug.routing import BuildError
+
+from roundtable.errors import RoundtableError, ValidationError
+from roundtable.models import Note, Participant, Role
+from roundtable.models import Session as Meeting
+from roundtable.services.accounts import has_role
+from roundtable.services.anonymize import anonymize_authored_text
+from roundtable.web.access import current_account, get_db, series_role_required
 
 bp = Blueprint("series", __name__, url_prefix="/s")
+
+
+@bp.app_template_global()
+def optional_url(endpoint: str, **values) -> str | None:
+    """A link to a page another feature may provide (codebook, brief); ``None`` when it does not exist."""
+    try:
+        return url_for(endpoint, **values)
+    except BuildError:
+        return None
+
+
+def _message(exc: RoundtableError) -> str:
+    """The error as a sentence; a message that starts with a file name keeps its case."""
+    text = str(exc)
+    if not text.split(" ", 1)[0].rstrip(",:").count("."):
+        text = text[:1].upper() + text[1:]
+    return text + ("" if text.endswith(".") else ".")
+
+
+def _meeting(number: int) -> Meeting:
+    meeting = get_db().scalar(select(Meeting).where(Meeting.series_id == g.series.id, Meeting.number == number))
+    if meeting is None:
+        from flask import abort
+
+        abort(404)
+    return meeting
 
 
 @bp.route("/<slug>/")
 @series_role_required(Role.VIEWER)
 def show(slug):
-    return render_template("series/show.html", series=g.series, role=g.role)
+    db = get_db()
+    counts = dict(db.execute(
+        select(Note.session_id, func.count(Note.id)).join(Meeting).where(Meeting.series_id == g.series.id,
+                                                                        Note.deleted_at.is_(None))
+        .group_by(Note.session_id)
+    ).all())
+    people = db.scalar(select(func.count(Participant.id)).where(Participant.series_id == g.series.id))
+    named = db.scalar(select(func.count(Participant.id)).where(Participant.series_id == g.series.id,
+                                                               Participant.consent_named.is_(True)))
+    next_number = (max((s.number for s in g.series.sessions), default=0)) + 1
+    return render_template(
+        "series/show.html", series=g.series, role=g.role, note_counts=counts, people=people, named=named,
+        next_number=next_number, can_facilitate=has_role(g.role, Role.FACILITATOR),
+        can_write=has_role(g.role, Role.NOTE_TAKER), today=date.today().isoformat(),
+    )
+
+
+# --- sessions --------------------------------------------------------------------------------
+
+
+@bp.route("/<slug>/sessions", methods=["POST"])
+@series_role_required(Role.FACILITATOR)
+def schedule_session(slug):
+    db = get_db()
+    form = request.form
+    try:
+        number = int(form.get("number", ""))
+        if number < 1:
+            raise ValueError
+    except ValueError:
+        flash("The session number must be a whole number from 1.", "error")
+        return redirect(url_for("series.show", slug=slug))
+    when = None
+    if form.get("date"):
+        try:
+            when = date.fromisoformat(form["date"])
+        except ValueError:
+            flash("The date must look like 2026-05-14.", "error")
+            return redirect(url_for("series.show", slug=slug))
+    title = " ".join(anonymize_authored_text(db, g.series, form.get("title", "")).split())[:300]
+    focus = " ".join(anonymize_authored_text(db, g.series, form.get("focus", "")).split())[:500]
+    if db.scalar(select(Meeting.id).where(Meeting.series_id == g.series.id, Meeting.number == number)):
+        flash(f"Session {number} already exists.", "error")
+        return redirect(url_for("series.show", slug=slug))
+    db.add(Meeting(series_id=g.series.id, number=number, date=when, title=title, focus=focus))
+    db.commit()
+    flash(f"Session {number} is scheduled.", "success")
+    return redirect(url_for("series.show", slug=slug))
+
+
+@bp.route("/<slug>/sessions/<int:number>/open", methods=["POST"])
+@series_role_required(Role.FACILITATOR)
+def open_session(slug, number):
+    from roundtable.services.notes import NoteStream
+    from roundtable.web.live import broadcast_session_state
+
+    meeting = NoteStream(get_db()).open_session(_meeting(number).id, current_account().id)
+    broadcast_session_state(meeting)
+    flash(f"Session {number} is live: note-takers can write now.", "success")
+    return redirect(url_for("live.session_page", slug=slug, number=number))
+
+
+@bp.route("/<slug>/sessions/<int:number>/close", methods=["POST"])
+@series_role_required(Role.FACILITATOR)
+def close_session(slug, number):
+    from roundtable.services.notes import NoteStream
+    from roundtable.web.live import broadcast_session_state
+
+    stream = NoteStream(get_db())
+    meeting = _meeting(number)
+    stream.close_session(meeting.id, current_account().id)
+    broadcast_session_state(meeting)
+    flash(f"Session {number} is closed; its notes are read-only.", "success")
+    return redirect(url_for("live.session_page", slug=slug, number=number))
+
+
+# --- roster ----------------------------------------------------------------------------------
+
+
+@bp.route("/<slug>/roster")
+@series_role_required(Role.FACILITATOR)
+def roster(slug):
+    return _roster_page()
+
+
+def _roster_page(preview=None, csv_text: str = "", error: str | None = None, status: int = 200):
+    # Names are encrypted at rest, so the database cannot sort them: sort here.
+    people = sorted(
+        get_db().scalars(select(Participant).where(Participant.series_id == g.series.id)).all(),
+        key=lambda person: person.name.casefold(),
+    )
+    return render_template("series/roster.html", series=g.series, people=people, preview=preview,
+                           csv_text=csv_text, error=error), status
+
+
+@bp.route("/<slug>/roster/upload", methods=["POST"])
+@series_role_required(Role.FACILITATOR)
+def roster_upload(slug):
+    """Preview an uploaded roster (step 1) or save a previewed one (step 2); a bad file saves nothing."""
+    from roundtable.services.roster import parse_roster_csv, save_roster
+
+    upload = request.files.get("file")
+    if upload is not None and upload.filename:
+        raw = upload.read()
+    else:
+        raw = request.form.get("csv_text", "").encode("utf-8")
+    try:
+        try:
+            text = raw.decode("utf-8-sig")
+        except UnicodeDecodeError:
+            raise ValidationError("roster.csv: the file is not UTF-8 text") from None
+        rows = parse_roster_csv(text.replace("\r\n", "\n"), upload.filename if upload and upload.filename else "roster.csv")
+        if request.form.get("confirm") == "yes":
+            db = get_db()
+            added, updated = save_roster(db, g.series, rows)
+            db.commit()
+            flash(f"Roster saved: {added} added, {updated} updated.", "success")
+            return redirect(url_for("series.roster", slug=slug))
+    except RoundtableError as exc:
+        get_db().rollback()
+        return _roster_page(error=_message(exc), status=400)
+    return _roster_page(preview=rows, csv_text=text)
+
+
+@bp.route("/<slug>/roster/<int:participant_id>", methods=["POST"])
+@series_role_required(Role.FACILITATOR)
+def roster_edit(slug, participant_id):
+    from roundtable.services.roster import update_participant
+
+    form = request.form
+    db = get_db()
+    try:
+        update_participant(db, g.series, participant_id, name=form.get("name", ""), aliases=form.get("aliases", ""),
+                           affiliation=form.get("affiliation", ""), role=form.get("role", ""),
+                           consent_named=form.get("consent") == "named")
+        db.commit()
+    except RoundtableError as exc:
+        db.rollback()
+        flash(_message(exc), "error")
+        return redirect(url_for("series.roster", slug=slug))
+    flash("Saved.", "success")
+    return redirect(url_for("series.roster", slug=slug))
+
+
+# --- note import -----------------------------------------------------------------------------
+
+
+@bp.route("/<slug>/sessions/<int:number>/import", methods=["GET", "POST"])
+@series_role_required(Role.NOTE_TAKER)
+def import_notes_page(slug, number):
+    """Upload a file, see the notes as they would be stored (anonymized), then import them."""
+    from roundtable.services.note_import import (
+        import_notes,
+        notes_from_json,
+        notes_to_json,
+        parse_notes_file,
+        preview_import,
+    )
+
+    meeting = _meeting(number)
+    db = get_db()
+    context = {"series": g.series, "meeting": meeting}
+    if request.method == "GET":
+        return render_template("series/import.html", **context)
+    try:
+        if request.form.get("confirm") == "yes":
+            notes = notes_from_json(request.form.get("parsed", ""))
+            results = import_notes(db, meeting, notes, current_account().id)
+            db.commit()
+            saved = [note.id for note, created in results if created]
+            from roundtable.web.live import _after_save
+
+            for note_id in saved:
+                _after_save(note_id, g.series.id, meeting.id)
+            already = len(results) - len(saved)
+            flash(f"Imported {len(saved)} notes" + (f" ({already} were already there)." if already else "."),
+                  "success")
+            return redirect(url_for("live.session_page", slug=slug, number=number))
+        upload = request.files.get("file")
+        if upload is None or not upload.filename:
+            raise ValidationError("choose a file to import")
+        notes = parse_notes_file(upload.filename, upload.read())
+        preview = preview_import(db, meeting, notes)
+        db.rollback()
+    except RoundtableError as exc:
+        db.rollback()
+        return render_template("series/import.html", error=_message(exc), **context), 400
+    return render_template("series/import.html", preview=preview, parsed=notes_to_json(notes),
+                           filename=upload.filename, **context)

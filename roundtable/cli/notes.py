@@ -1,0 +1,59 @@
+"""``roundtable notes import SERIES SESSION FILE``: bring in notes taken elsewhere."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+from flask.cli import with_appcontext
+from sqlalchemy import select
+
+from roundtable.errors import NotFound, ValidationError
+
+
+@click.group("notes")
+def notes_group():
+    """Work with the notes of a session."""
+
+
+@notes_group.command("import")
+@click.argument("series_slug", metavar="SERIES")
+@click.argument("session_number", metavar="SESSION", type=int)
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--dry-run", is_flag=True, help="Print the notes as they would be stored (anonymized); store nothing.")
+@click.option("--format", "fmt", type=click.Choice(["jsonl", "csv", "markdown", "text", "docx"]),
+              help="File format (default: from the file name).")
+@with_appcontext
+def import_command(series_slug, session_number, file, dry_run, fmt):
+    """Import FILE (JSON Lines, CSV, Markdown, text or .docx) into session SESSION of SERIES."""
+    from roundtable.cli import app_db, app_pm
+    from roundtable.models import Series
+    from roundtable.models import Session as Meeting
+    from roundtable.services.note_import import import_notes, parse_notes_file, preview_import
+
+    if file.stat().st_size > 20 * 1024 * 1024:
+        raise ValidationError(f"{file.name}: larger than 20 MB")
+    notes = parse_notes_file(file.name, file.read_bytes(), fmt)
+    with app_db().session() as db:
+        series = db.scalar(select(Series).where(Series.slug == series_slug))
+        if series is None:
+            raise NotFound(f"no series with slug '{series_slug}'")
+        meeting = db.scalar(select(Meeting).where(Meeting.series_id == series.id, Meeting.number == session_number))
+        if meeting is None:
+            raise NotFound(f"series '{series_slug}' has no session {session_number}")
+        if dry_run:
+            for row in preview_import(db, meeting, notes):
+                click.echo(json.dumps({k: row[k] for k in ("line", "kind", "speaker_role", "text", "theme")},
+                                      ensure_ascii=False))
+            click.echo(f"Dry run: {len(notes)} notes would be imported; nothing was stored.", err=True)
+            db.rollback()
+            return
+        results = import_notes(db, meeting, notes)
+        saved = [(note.id, series.id) for note, created in results if created]
+    # Suggestions and other slow work run after the commit, as for live notes.
+    for note_id, series_id in saved:
+        app_pm().hook.note_saved(note_id=note_id, series_id=series_id)
+    skipped = len(results) - len(saved)
+    click.echo(f"Imported {len(saved)} notes into session {session_number}"
+               + (f" ({skipped} already there)." if skipped else "."))

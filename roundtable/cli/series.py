@@ -1,0 +1,53 @@
+"""``roundtable series import DIR`` and ``roundtable series export SLUG DIR``: series bundles."""
+
+from __future__ import annotations
+
+import click
+from flask.cli import with_appcontext
+from sqlalchemy import func, select
+
+from roundtable.errors import NotFound
+
+
+@click.group("series")
+def series_group():
+    """Create a series from a bundle folder, or write one out."""
+
+
+@series_group.command("import")
+@click.argument("directory", type=click.Path(file_okay=False, path_type=str))
+@with_appcontext
+def import_command(directory):
+    """Create a series from the bundle in DIRECTORY (all or nothing)."""
+    from roundtable.cli import app_db
+    from roundtable.models import Note
+    from roundtable.models import Session as Meeting
+    from roundtable.services.bundles import import_bundle, read_bundle
+
+    database = app_db()
+    database.upgrade()
+    bundle = read_bundle(directory)
+    with database.session() as db:
+        series = import_bundle(db, bundle)
+        notes = db.scalar(select(func.count(Note.id)).join(Meeting).where(Meeting.series_id == series.id))
+        click.echo(f"Imported series '{series.slug}': {len(bundle.sessions)} sessions, "
+                   f"{len(bundle.roster)} people on the roster, {notes} notes.")
+
+
+@series_group.command("export")
+@click.argument("slug")
+@click.argument("directory", type=click.Path(file_okay=False, path_type=str))
+@with_appcontext
+def export_command(slug, directory):
+    """Write the series SLUG as a bundle into DIRECTORY (notes already anonymized; the roster holds real names)."""
+    from roundtable.cli import app_db
+    from roundtable.models import AuditEvent, Series
+    from roundtable.services.bundles import export_bundle
+
+    with app_db().session() as db:
+        series = db.scalar(select(Series).where(Series.slug == slug))
+        if series is None:
+            raise NotFound(f"no series with slug '{slug}'")
+        path = export_bundle(db, series, directory)
+        db.add(AuditEvent(series_id=series.id, action="series.export", detail={"via": "cli"}))
+    click.echo(f"Wrote series '{slug}' to {path}")

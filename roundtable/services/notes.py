@@ -1,0 +1,398 @@
+"""The note stream of a session: add, edit, delete and read notes, open and close sessions.
+
+This is the live path, so it does the least work possible: validate,
+anonymize, persist. Broadcasting and the ``note_saved`` hook belong to the
+caller (``roundtable.web.live``), after the commit.
+
+Guarantees:
+
+- A note is identified by its client-generated UUID; adding the same UUID
+  twice returns the stored note and stores nothing new, also when two
+  processes race (the unique constraint decides, the loser reads the winner).
+- Each session hands out sequence numbers 1, 2, 3... with one atomic
+  ``UPDATE sessions SET last_seq = last_seq + 1 ... RETURNING last_seq``, which
+  also checks that the session is live, so a note can never slip into a
+  session that was just closed.
+- An edit names the version it was based on; a stale edit is refused with
+  :class:`StaleEdit`, which carries the current text and version.
+- Deletes are soft while the session is live, so every client sees them; they
+  are purged when the session closes.
+"""
+
+from __future__ import annotations
+
+import uuid as uuid_module
+from dataclasses import dataclass
+from datetime import datetime, timezone
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session as DbSession
+from sqlalchemy.orm import selectinload
+
+from roundtable.errors import Conflict, NotFound, SessionClosed, ValidationError
+from roundtable.models import (
+    NOTE_KINDS,
+    AuditEvent,
+    Note,
+    NoteTag,
+    Participant,
+    Series,
+    SessionState,
+    TagStatus,
+)
+from roundtable.models import Session as Meeting
+from roundtable.services.tagging import tag_to_dict
+
+DEFAULT_MAX_NOTE_LENGTH = 4000
+# Speaker roles a note-taker may pick besides the roster's own role labels.
+GENERIC_SPEAKER_ROLES = ("participant", "facilitator")
+
+
+class StaleEdit(Conflict):
+    """An edit or delete based on an old version; carries the note as it is now."""
+
+    def __init__(self, note: Note):
+        self.note_id = note.id
+        self.current_text = note.text
+        self.current_version = note.version
+        self.deleted = note.deleted_at is not None
+        what = "deleted" if self.deleted else f"changed (now version {note.version})"
+        super().__init__(f"this note was {what} by someone else; your edit was not saved")
+
+
+@dataclass
+class AnonymizedText:
+    """Text after anonymization, with the replaced spans as ``[start, end, kind]`` in the new text."""
+
+    text: str
+    replacements: list
+
+
+def _utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def clean_uuid(value) -> str:
+    """The canonical form of a client UUID, or a ValidationError."""
+    try:
+        return str(uuid_module.UUID(str(value)))
+    except (ValueError, TypeError, AttributeError):
+        raise ValidationError("note id must be a UUID") from None
+
+
+def clean_text(text, max_length: int = DEFAULT_MAX_NOTE_LENGTH) -> str:
+    if not isinstance(text, str):
+        raise ValidationError("note text must be a string")
+    text = text.replace("\r\n", "\n").replace("\r", "\n").strip()
+    if not text:
+        raise ValidationError("a note cannot be empty")
+    if len(text) > max_length:
+        raise ValidationError(f"a note can be at most {max_length} characters (this one has {len(text)})")
+    if "\x00" in text:
+        raise ValidationError("a note cannot contain NUL characters")
+    return text
+
+
+def clean_kind(kind) -> str:
+    kind = kind or "point"
+    if kind not in NOTE_KINDS:
+        raise ValidationError(f"unknown note kind {kind!r}; use one of {', '.join(NOTE_KINDS)}")
+    return kind
+
+
+def speaker_roles(db: DbSession, series_id: int) -> list[str]:
+    """The roles a note may be attributed to: the roster's role labels plus generic ones."""
+    roles = db.scalars(
+        select(Participant.role_label).where(Participant.series_id == series_id).distinct()
+    ).all()
+    ordered = sorted({r for r in roles if r})
+    return ordered + [r for r in GENERIC_SPEAKER_ROLES if r not in ordered]
+
+
+def _result_to_anonymized(result, original: str) -> AnonymizedText:
+    """Accept the anonymizer's result object (``text`` plus spans) or a bare string."""
+    if isinstance(result, str):
+        return AnonymizedText(result, [])
+    text = getattr(result, "text", original)
+    spans = getattr(result, "replacements", None)
+    if spans is None:
+        spans = getattr(result, "spans", None) or []
+    out = []
+    for span in spans:
+        if isinstance(span, (list, tuple)):
+            start, end, kind = span[0], span[1], span[2] if len(span) > 2 else "name"
+        elif isinstance(span, dict):
+            start, end, kind = span.get("start"), span.get("end"), span.get("kind", "name")
+        else:
+            start = getattr(span, "out_start", None)
+            end = getattr(span, "out_end", None)
+            if start is None:
+                start, end = getattr(span, "start", None), getattr(span, "end", None)
+            kind = getattr(span, "kind", "name")
+        if isinstance(start, int) and isinstance(end, int) and 0 <= start <= end <= len(text):
+            out.append([start, end, str(kind)])
+    return AnonymizedText(text, out)
+
+
+def default_anonymize(db: DbSession, series: Series, text: str, session_key: str) -> AnonymizedText:
+    """Run the series' anonymizer (``roundtable.services.anonymize``) over one text."""
+    from roundtable.services.anonymize import anonymizer_for_series
+
+    result = anonymizer_for_series(db, series).anonymize(text, session_key=session_key)
+    return _result_to_anonymized(result, text)
+
+
+class NoteStream:
+    """Reads and writes the notes of sessions through one database session.
+
+    With ``autocommit=True`` (the live path) every write is committed before it
+    returns, so the caller may acknowledge and broadcast right away. With
+    ``autocommit=False`` (imports) the caller owns the transaction.
+    ``anonymize(db, series, text, session_key) -> AnonymizedText`` is
+    replaceable for tests; by default it is the series' anonymization pipeline.
+    """
+
+    def __init__(self, db: DbSession, *, autocommit: bool = True, max_length: int = DEFAULT_MAX_NOTE_LENGTH,
+                 anonymize=None):
+        self.db = db
+        self.autocommit = autocommit
+        self.max_length = max_length
+        self.anonymize = anonymize or default_anonymize
+
+    # --- reading ---------------------------------------------------------------------------
+
+    def get_session(self, session_id: int) -> Meeting:
+        meeting = self.db.get(Meeting, session_id)
+        if meeting is None:
+            raise NotFound("no such session")
+        return meeting
+
+    def get_note(self, note_id: int) -> Note:
+        note = self.db.get(Note, note_id)
+        if note is None:
+            raise NotFound("no such note")
+        return note
+
+    def notes_after(self, session_id: int, seq: int = 0, include_deleted: bool = True) -> list[Note]:
+        """Notes of a session with a sequence number above ``seq``, in order, tags loaded."""
+        query = (
+            select(Note)
+            .where(Note.session_id == session_id, Note.seq > int(seq))
+            .order_by(Note.seq)
+            .options(selectinload(Note.tags).selectinload(NoteTag.theme))
+        )
+        if not include_deleted:
+            query = query.where(Note.deleted_at.is_(None))
+        return list(self.db.scalars(query))
+
+    # --- writing ---------------------------------------------------------------------------
+
+    def add_note(self, session_id: int, uuid, text, kind="point", speaker_role=None, author_id=None,
+                 *, require_live: bool = True) -> tuple[Note, bool]:
+        """Store a note; return ``(note, created)``. A known UUID returns the stored note and ``False``.
+
+        ``require_live=False`` lets imports fill scheduled or closed sessions.
+        """
+        note_uuid = clean_uuid(uuid)
+        existing = self._by_uuid(note_uuid)
+        if existing is not None:
+            return self._same_session(existing, session_id), False
+        text = clean_text(text, self.max_length)
+        kind = clean_kind(kind)
+        meeting = self.get_session(session_id)
+        if require_live and meeting.state is not SessionState.LIVE:
+            raise SessionClosed(self._not_live_message(meeting))
+        speaker_role = self._clean_speaker_role(meeting.series_id, speaker_role)
+        anonymized = self.anonymize(self.db, meeting.series, text, self._session_key(meeting))
+        if self.autocommit:
+            return self._insert_committed(meeting, note_uuid, anonymized, kind, speaker_role, author_id, require_live)
+        # The caller owns the transaction (an import): a UUID stored concurrently
+        # by someone else makes the whole import fail rather than half-succeed.
+        return self._insert(meeting, note_uuid, anonymized, kind, speaker_role, author_id, require_live), True
+
+    def edit_note(self, note_id: int, base_version: int, text=None, kind=None, speaker_role=None) -> Note:
+        """Change a note's text, kind or speaker role; refuse with :class:`StaleEdit` if ``base_version`` is old."""
+        note = self.get_note(note_id)
+        meeting = self._live_session_of(note)
+        values: dict = {}
+        if text is not None:
+            anonymized = self.anonymize(self.db, meeting.series, clean_text(text, self.max_length),
+                                        self._session_key(meeting))
+            values["text"] = anonymized.text
+            values["replacements"] = anonymized.replacements
+        if kind is not None:
+            values["kind"] = clean_kind(kind)
+        if speaker_role is not None:
+            values["speaker_role"] = self._clean_speaker_role(meeting.series_id, speaker_role or None)
+        if not values:
+            raise ValidationError("nothing to change")
+        return self._versioned_update(note, base_version, values)
+
+    def delete_note(self, note_id: int, base_version: int | None = None) -> Note:
+        """Soft-delete a note (purged when the session closes)."""
+        note = self.get_note(note_id)
+        self._live_session_of(note)
+        if note.deleted_at is not None:
+            return note
+        version = note.version if base_version is None else base_version
+        return self._versioned_update(note, version, {"deleted_at": _utcnow()})
+
+    # --- session states --------------------------------------------------------------------
+
+    def open_session(self, session_id: int, account_id: int | None = None) -> Meeting:
+        """Make a session live (also re-opens a closed one)."""
+        meeting = self.get_session(session_id)
+        if meeting.state is not SessionState.LIVE:
+            meeting.state = SessionState.LIVE
+            self.db.add(AuditEvent(account_id=account_id, series_id=meeting.series_id, action="session.open",
+                                   detail={"session": meeting.number}))
+        self._flush_or_commit()
+        return meeting
+
+    def close_session(self, session_id: int, account_id: int | None = None) -> int:
+        """Close a session: read-only from now on; soft-deleted notes are purged. Returns how many were purged."""
+        meeting = self.get_session(session_id)
+        # Close first with a conditional UPDATE so a note racing the close either
+        # got its seq before (and is kept) or sees the session closed.
+        self.db.execute(
+            update(Meeting).where(Meeting.id == session_id).values(state=SessionState.CLOSED)
+            .execution_options(synchronize_session=False)
+        )
+        purged = self.db.execute(
+            delete(Note).where(Note.session_id == session_id, Note.deleted_at.is_not(None))
+            .execution_options(synchronize_session=False)
+        ).rowcount
+        self.db.add(AuditEvent(account_id=account_id, series_id=meeting.series_id, action="session.close",
+                               detail={"session": meeting.number, "purged_notes": purged}))
+        self._flush_or_commit()
+        self.db.refresh(meeting)
+        return purged
+
+    # --- internals -------------------------------------------------------------------------
+
+    def _by_uuid(self, note_uuid: str) -> Note | None:
+        return self.db.scalar(select(Note).where(Note.uuid == note_uuid))
+
+    @staticmethod
+    def _same_session(note: Note, session_id: int) -> Note:
+        if note.session_id != session_id:
+            raise ValidationError("this note id is already used in another session")
+        return note
+
+    @staticmethod
+    def _session_key(meeting: Meeting) -> str:
+        return f"session-{meeting.id}"
+
+    @staticmethod
+    def _not_live_message(meeting: Meeting) -> str:
+        if meeting.state is SessionState.CLOSED:
+            return f"session {meeting.number} is closed; its notes are read-only"
+        return f"session {meeting.number} has not been opened yet"
+
+    def _clean_speaker_role(self, series_id: int, role) -> str | None:
+        if role in (None, ""):
+            return None
+        if not isinstance(role, str) or role not in speaker_roles(self.db, series_id):
+            raise ValidationError("speaker must be one of the roster's roles")
+        return role
+
+    def _live_session_of(self, note: Note) -> Meeting:
+        meeting = note.session
+        if meeting.state is not SessionState.LIVE:
+            raise SessionClosed(self._not_live_message(meeting))
+        return meeting
+
+    def _next_seq(self, session_id: int, require_live: bool) -> int:
+        stmt = update(Meeting).where(Meeting.id == session_id)
+        if require_live:
+            stmt = stmt.where(Meeting.state == SessionState.LIVE)
+        seq = self.db.execute(
+            stmt.values(last_seq=Meeting.last_seq + 1).returning(Meeting.last_seq)
+            .execution_options(synchronize_session=False)
+        ).scalar()
+        if seq is None:
+            raise SessionClosed("this session is closed; its notes are read-only")
+        return seq
+
+    def _insert(self, meeting, note_uuid, anonymized, kind, speaker_role, author_id, require_live) -> Note:
+        seq = self._next_seq(meeting.id, require_live)
+        note = Note(session_id=meeting.id, seq=seq, uuid=note_uuid, kind=kind, text=anonymized.text,
+                    speaker_role=speaker_role, replacements=anonymized.replacements, author_id=author_id)
+        self.db.add(note)
+        self.db.flush()
+        return note
+
+    def _insert_committed(self, meeting, note_uuid, anonymized, kind, speaker_role, author_id, require_live):
+        session_id = meeting.id
+        try:
+            note = self._insert(meeting, note_uuid, anonymized, kind, speaker_role, author_id, require_live)
+            self.db.commit()
+        except IntegrityError:
+            # Another process stored the same UUID between our look-up and our insert.
+            self.db.rollback()
+            existing = self._by_uuid(note_uuid)
+            if existing is None:
+                raise
+            return self._same_session(existing, session_id), False
+        except BaseException:
+            self.db.rollback()
+            raise
+        return note, True
+
+    def _versioned_update(self, note: Note, base_version, values: dict) -> Note:
+        if not isinstance(base_version, int) or isinstance(base_version, bool):
+            raise ValidationError("version must be a number")
+        values = dict(values, version=Note.version + 1, updated_at=_utcnow())
+        changed = self.db.execute(
+            update(Note)
+            .where(Note.id == note.id, Note.version == base_version, Note.deleted_at.is_(None),
+                   Note.session_id.in_(select(Meeting.id).where(Meeting.state == SessionState.LIVE)))
+            .values(**values)
+            .execution_options(synchronize_session=False)
+        ).rowcount
+        if changed != 1:
+            if self.autocommit:
+                self.db.rollback()
+            self.db.refresh(note)
+            if note.session.state is not SessionState.LIVE:
+                raise SessionClosed(self._not_live_message(note.session))
+            raise StaleEdit(note)
+        self._flush_or_commit()
+        self.db.refresh(note)
+        return note
+
+    def _flush_or_commit(self) -> None:
+        if self.autocommit:
+            self.db.commit()
+        else:
+            self.db.flush()
+
+
+def note_to_dict(note: Note) -> dict:
+    """A note as sent to browsers and clients (deleted notes carry no text)."""
+    deleted = note.deleted_at is not None
+    return {
+        "id": note.id,
+        "uuid": note.uuid,
+        "session_id": note.session_id,
+        "seq": note.seq,
+        "kind": note.kind,
+        "text": "" if deleted else note.text,
+        "speaker_role": note.speaker_role,
+        "replacements": [] if deleted else list(note.replacements or []),
+        "version": note.version,
+        "author_id": note.author_id,
+        "created_at": _iso_utc(note.created_at),
+        "deleted": deleted,
+        "tags": [] if deleted else [tag_to_dict(t) for t in note.tags if t.status is not TagStatus.REJECTED],
+    }
+
+
+def _iso_utc(moment: datetime | None) -> str | None:
+    """ISO 8601 with its offset (SQLite hands back naive datetimes; they are UTC)."""
+    if moment is None:
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return moment.isoformat()

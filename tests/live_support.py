@@ -1,0 +1,302 @@
+"""Real servers and real Socket.IO clients for the delivery tests, the scale-out test and the benchmark.
+
+``ServerProcess`` runs ``roundtable serve`` in a subprocess on 127.0.0.1;
+``NoteClient`` is a python-socketio client that follows the same protocol as
+``static/js/live.js``: an outbox of unacknowledged notes, resent in order on
+every connect, and a fetch of every note after the last sequence number seen.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from pathlib import Path
+
+import engineio.packet
+import requests
+import socketio
+
+# Roster and pattern detectors only: the same anonymization path, without a model to load at each restart.
+FAST_PLUGINS = "roster,patterns"
+PASSWORD = "correct horse battery"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+SECRET_KEY = "live-test-secret"
+
+
+def prepare_database(url: str, note_takers: int = 2, viewers: int = 1, secret_key: str = SECRET_KEY) -> dict:
+    """Create the schema, a series with a live session 1, and accounts; return what clients need."""
+    sys.path.insert(0, str(Path(__file__).parent))
+    from conftest import make_series
+
+    from roundtable.db import Database
+    from roundtable.models import Role
+    from roundtable.services.accounts import create_account, grant_role
+
+    database = Database(url, secret_key=secret_key)  # the roster is encrypted with the server's key
+    database.upgrade()
+    try:
+        with database.session() as db:
+            series = make_series(db)
+            session_id = series.sessions[0].id
+            emails = {"note-takers": [], "viewers": []}
+            for i in range(note_takers):
+                account = create_account(db, f"writer{i}@test.example", f"Writer {i}", PASSWORD)
+                grant_role(db, account, series, Role.NOTE_TAKER)
+                emails["note-takers"].append(account.email)
+            for i in range(viewers):
+                account = create_account(db, f"viewer{i}@test.example", f"Viewer {i}", PASSWORD)
+                grant_role(db, account, series, Role.VIEWER)
+                emails["viewers"].append(account.email)
+    finally:
+        database.dispose()
+    return {"session_id": session_id, "slug": "harbor-city", **emails}
+
+
+class ServerProcess:
+    """``roundtable serve`` on 127.0.0.1:port; restartable, killable with SIGKILL."""
+
+    def __init__(self, database_url: str, port: int, workdir: Path, redis_url: str | None = None,
+                 plugins: str | None = FAST_PLUGINS, secret_key: str = SECRET_KEY, extra_env: dict | None = None):
+        self.port = port
+        self.url = f"http://127.0.0.1:{port}"
+        self.workdir = Path(workdir)
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        self.env = {
+            **{k: v for k, v in os.environ.items() if not k.startswith("ROUNDTABLE_")},
+            "ROUNDTABLE_DATABASE_URL": database_url,
+            "ROUNDTABLE_INSTANCE_PATH": str(self.workdir / "instance"),
+            "ROUNDTABLE_SECRET_KEY": secret_key,
+            "PYTHONUNBUFFERED": "1",
+        }
+        if plugins is not None:
+            self.env["ROUNDTABLE_LOAD_PLUGINS"] = plugins
+        if redis_url:
+            self.env["ROUNDTABLE_REDIS_URL"] = redis_url
+        self.env.update(extra_env or {})
+        self.process: subprocess.Popen | None = None
+        self.starts = 0
+
+    def start(self, timeout: float = 60) -> ServerProcess:
+        self.starts += 1
+        log = open(self.workdir / f"server-{self.port}-{self.starts}.log", "wb")
+        self.process = subprocess.Popen(
+            [sys.executable, "-c", "from roundtable.cli import main; main()", "serve", "--port", str(self.port)],
+            env=self.env, stdout=log, stderr=subprocess.STDOUT, cwd=self.workdir,
+        )
+        log.close()
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"server exited with {self.process.returncode}; see {log.name}")
+            try:
+                if requests.get(self.url + "/auth/login", timeout=1).status_code == 200:
+                    return self
+            except requests.RequestException:
+                pass
+            time.sleep(0.1)
+        raise RuntimeError(f"server on port {self.port} did not start in {timeout} s")
+
+    def kill(self) -> None:
+        """SIGKILL: no clean shutdown, like a crash or a pulled plug."""
+        if self.process and self.process.poll() is None:
+            self.process.send_signal(signal.SIGKILL)
+            self.process.wait(timeout=10)
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+    @property
+    def pid(self) -> int | None:
+        return self.process.pid if self.process else None
+
+
+def login_cookie(base_url: str, email: str, password: str = PASSWORD) -> str:
+    """Log in through the real login form (with its CSRF token); return the Cookie header."""
+    http = requests.Session()
+    page = http.get(base_url + "/auth/login", timeout=10)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+    data = {"email": email, "password": password}
+    if token:
+        data["csrf_token"] = token.group(1)
+    response = http.post(base_url + "/auth/login", data=data, allow_redirects=False, timeout=10)
+    if response.status_code != 302:
+        raise RuntimeError(f"login failed with {response.status_code}")
+    return "; ".join(f"{c.name}={c.value}" for c in http.cookies)
+
+
+class NoteClient:
+    """A note-taker's or viewer's client with the browser's delivery protocol."""
+
+    def __init__(self, base_url: str, cookie: str, session_id: int, name: str = "client"):
+        self.base_url = base_url
+        self.cookie = cookie
+        self.session_id = session_id
+        self.name = name
+        self.notes: dict[str, dict] = {}  # uuid -> note
+        self.outbox: list[dict] = []
+        self.errors: list[dict] = []
+        self.received_added = 0
+        self.on_added = None
+        self._lock = threading.RLock()
+        self._flushing = False
+        self._again = False
+        self._round = 0
+        self.joined = threading.Event()  # set once the room is joined after each connect
+        self.sio = socketio.Client(reconnection=True, reconnection_delay=0.2, reconnection_delay_max=1,
+                                   randomization_factor=0.2)
+        self.sio.on("connect", self._on_connect)
+        self.sio.on("note:added", self._on_added)
+        self.sio.on("note:updated", self._on_updated)
+        self.sio.on("error", self.errors.append)
+
+    # connection
+
+    def connect(self, wait: float = 15) -> NoteClient:
+        self.sio.connect(self.base_url, headers={"Cookie": self.cookie}, transports=["websocket"], wait_timeout=wait)
+        return self
+
+    def disconnect(self) -> None:
+        # websocket-client waits up to 3 s for the server's close frame; a test need not.
+        ws = getattr(self.sio.eio, "ws", None)
+        if ws is not None and self.sio.connected:
+            self.sio.eio._send_packet(engineio.packet.Packet(engineio.packet.CLOSE))
+            ws.close(timeout=0.1)
+        self.sio.disconnect()
+
+    @property
+    def last_seq(self) -> int:
+        with self._lock:
+            return max((n["seq"] for n in self.notes.values()), default=0)
+
+    def _on_connect(self):
+        self.joined.clear()
+        threading.Thread(target=self._join_and_flush, daemon=True).start()
+
+    def _join_and_flush(self):
+        # A server that just restarted is busy with every client reconnecting: keep asking.
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            try:
+                reply = self.sio.call("session:join", {"session_id": self.session_id, "after": self.last_seq},
+                                      timeout=15)
+            except socketio.exceptions.TimeoutError:
+                continue
+            except (socketio.exceptions.BadNamespaceError, socketio.exceptions.DisconnectedError):
+                if self.sio.eio.state != "connected":
+                    return  # gone again: the next connect starts over
+                time.sleep(0.1)
+                continue
+            if reply and reply.get("ok"):
+                for note in reply["notes"]:
+                    self._store(note)
+                self.joined.set()
+                break
+            time.sleep(0.5)
+        self.flush(restart=True)
+
+    def _store(self, note: dict) -> None:
+        with self._lock:
+            known = self.notes.get(note["uuid"])
+            if known is None or known["version"] <= note["version"]:
+                self.notes[note["uuid"]] = note
+            self.outbox = [n for n in self.outbox if n["uuid"] != note["uuid"]]
+
+    def _on_added(self, note):
+        self.received_added += 1
+        self._store(note)
+        if self.on_added:
+            self.on_added(note)
+
+    def _on_updated(self, note):
+        self._store(note)
+
+    # writing
+
+    def send_note(self, text: str, kind: str = "point", note_uuid: str | None = None) -> str:
+        item = {"uuid": note_uuid or str(uuid.uuid4()), "text": text, "kind": kind}
+        with self._lock:
+            self.outbox.append(item)
+        if self.sio.connected:
+            threading.Thread(target=self.flush, daemon=True).start()
+        return item["uuid"]
+
+    def flush(self, restart: bool = False) -> None:
+        """Send the outbox oldest first, one at a time; stop on a lost connection (retried on connect).
+
+        Each connect starts a new round (``restart``); a round still waiting on a
+        dead connection notices that it is stale and stops.
+        """
+        with self._lock:
+            if restart:
+                self._round += 1
+            elif self._flushing:
+                self._again = True
+                return
+            self._flushing = True
+            self._again = False
+            my_round = self._round
+        try:
+            while True:
+                with self._lock:
+                    if not self.outbox or not self.sio.connected or my_round != self._round:
+                        return
+                    item = self.outbox[0]
+                try:
+                    reply = self.sio.call("note:add", {"session_id": self.session_id, **item}, timeout=10)
+                except (socketio.exceptions.TimeoutError, socketio.exceptions.BadNamespaceError,
+                        socketio.exceptions.DisconnectedError):
+                    return
+                if reply and reply.get("ok"):
+                    self._store(reply["note"])
+                elif reply and reply.get("code") == 429:
+                    time.sleep(0.5)
+                else:
+                    with self._lock:
+                        self.errors.append(reply)
+                        self.outbox = [n for n in self.outbox if n["uuid"] != item["uuid"]]
+        finally:
+            with self._lock:
+                current = my_round == self._round
+                if current:
+                    self._flushing = False
+                again = current and self._again
+        if again:
+            self.flush()
+
+    def catch_up(self) -> None:
+        reply = self.sio.call("notes:since", {"session_id": self.session_id, "after": 0}, timeout=15)
+        for note in reply["notes"]:
+            self._store(note)
+
+    def stream(self) -> list[tuple]:
+        """The stream as this client sees it: (seq, uuid, text, version, deleted) in order."""
+        with self._lock:
+            return sorted((n["seq"], n["uuid"], n["text"], n["version"], n["deleted"]) for n in self.notes.values())
+
+
+def wait_until(condition, timeout: float = 20, interval: float = 0.05, message: str = "condition") -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout} s waiting for {message}")

@@ -1,0 +1,132 @@
+"""The live page in a real browser: two people, one stream; a note typed while the server is down arrives once."""
+
+from __future__ import annotations
+
+import gc
+import os
+from pathlib import Path
+
+import pytest
+
+from conftest import require_service
+from live_support import PASSWORD, ServerProcess, free_port, prepare_database
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+CHROMIUM = "/usr/bin/chromium"
+
+
+@pytest.fixture
+def browser():
+    require_service("Chromium", Path(CHROMIUM).exists(), f"install Debian's chromium ({CHROMIUM})")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        require_service("Playwright", False, "pip install playwright")
+    with sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path=CHROMIUM,
+            args=["--disable-background-networking", "--disable-component-update", "--no-first-run"],
+        )
+        yield browser
+        browser.close()
+    gc.collect()
+
+
+@pytest.fixture
+def site(tmp_path):
+    url = f"sqlite:///{tmp_path / 'browser.sqlite'}"
+    people = prepare_database(url)
+    server = ServerProcess(url, free_port(), tmp_path).start()
+    yield server, people
+    server.stop()
+
+
+def open_session(browser, server, email, viewport):
+    context = browser.new_context(viewport=viewport)
+    page = context.new_page()
+    errors = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
+    page.on("response", lambda r: errors.append(f"{r.status} {r.url}") if r.status >= 400 and "favicon" not in r.url else None)
+    page.goto(server.url + "/auth/login")
+    page.fill("input[name=email]", email)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    page.goto(server.url + "/s/harbor-city/sessions/1/")
+    page.wait_for_selector("#connection[data-status=online]")
+    return context, page, errors
+
+
+def test_a_note_typed_in_one_browser_appears_in_the_other(browser, site, tmp_path):
+    server, people = site
+    _ctx_a, writer, writer_errors = open_session(browser, server, people["note-takers"][0], {"width": 1280, "height": 820})
+    _ctx_b, reader, reader_errors = open_session(browser, server, people["note-takers"][1], {"width": 390, "height": 760})
+
+    box = writer.locator("#note-text")
+    writer.select_option("#speaker-role", "legal advocate")
+    box.click()
+    writer.keyboard.press("Alt+t")  # theme picker: filter, Enter toggles, Escape returns to the note
+    writer.keyboard.type("legal def")
+    writer.keyboard.press("Enter")
+    writer.keyboard.press("Escape")
+    box.type("María Núñez said the clinic needs two more lawyers")
+    writer.keyboard.press("Enter")
+    writer.keyboard.press("Alt+2")
+    box.type("We were never told where they took him")
+    writer.keyboard.press("Enter")
+    writer.keyboard.press("Alt+3")
+    box.type("Who funds interpreters next year?")
+    writer.keyboard.press("Shift+Enter")
+    box.type("(asked twice)")
+    writer.keyboard.press("Enter")
+
+    notes = reader.locator("#notes .note:not(.pending)")
+    notes.nth(2).wait_for()
+    texts = notes.locator(".note-text").all_inner_texts()
+    assert texts[0] == "A legal advocate said the clinic needs two more lawyers"
+    assert "María" not in " ".join(texts)
+    assert texts[2] == "Who funds interpreters next year?\n(asked twice)"
+    assert reader.locator("#notes .note").nth(1).get_attribute("class").split()[1] == "kind-quote"
+    assert reader.locator("#notes .note mark.replaced").first.inner_text() == "A legal advocate"
+    first = reader.locator("#notes .note").first
+    assert first.locator(".speaker").inner_text() == "legal advocate"
+    assert first.locator(".chip .chip-name").all_inner_texts() == ["Legal defense"]
+    writer.wait_for_selector("#notes .note:not(.pending) >> nth=2")
+    assert writer.locator("#notes .note.pending").count() == 0
+    assert "Writer 0" in reader.locator("#presence").inner_text()
+
+    writer.locator("#note-text").click()
+    writer.screenshot(path=str(tmp_path / "live-session.png"))
+    reader.screenshot(path=str(tmp_path / "live-session-phone.png"))
+    if os.environ.get("ROUNDTABLE_SCREENSHOT_DIR"):
+        target = Path(os.environ["ROUNDTABLE_SCREENSHOT_DIR"])
+        target.mkdir(parents=True, exist_ok=True)
+        writer.screenshot(path=str(target / "live-session.png"))
+        reader.screenshot(path=str(target / "live-session-phone.png"))
+    assert (tmp_path / "live-session.png").stat().st_size > 10_000
+    problems = [e for e in writer_errors + reader_errors if not e.startswith("Failed to load resource")]
+    assert problems == []
+
+
+def test_a_note_typed_while_the_server_is_down_survives_closing_the_tab_and_arrives_once(browser, site):
+    server, people = site
+    context, writer, _errors = open_session(browser, server, people["note-takers"][0], {"width": 1100, "height": 800})
+    server.kill()
+    writer.wait_for_selector("#connection[data-status=offline]", timeout=15000)
+    writer.locator("#note-text").type("typed during the outage")
+    writer.keyboard.press("Enter")
+    pending = writer.locator("#notes .note.pending")
+    pending.wait_for()
+    assert "Sending" in pending.inner_text()
+    writer.close()  # the laptop lid closes; the note waits in localStorage
+
+    server.start()
+    page = context.new_page()
+    page.goto(server.url + "/s/harbor-city/sessions/1/")
+    page.wait_for_selector("#notes .note:not(.pending)", timeout=30000)
+    assert page.locator("#notes .note").count() == 1
+
+    _ctx2, other, _errors2 = open_session(browser, server, people["viewers"][0], {"width": 800, "height": 600})
+    other.wait_for_selector("#notes .note")
+    assert other.locator("#notes .note .note-text").all_inner_texts() == ["typed during the outage"]
+    assert page.evaluate("localStorage.getItem('roundtable.outbox.' + document.getElementById('live').dataset.sessionId)") == "[]"

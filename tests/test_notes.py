@@ -1,0 +1,181 @@
+"""The note stream: what a note-taker can rely on, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import threading
+import uuid
+
+import pytest
+from sqlalchemy import func, select
+
+from roundtable.errors import SessionClosed, ValidationError
+from roundtable.models import AuditEvent, Note, SessionState
+from roundtable.models import Session as Meeting
+from roundtable.services.notes import NoteStream, StaleEdit, note_to_dict, speaker_roles
+
+
+def new_id() -> str:
+    return str(uuid.uuid4())
+
+
+@pytest.fixture
+def live_session(db, series):
+    return next(s for s in series.sessions if s.state is SessionState.LIVE)
+
+
+@pytest.fixture
+def stream(db):
+    return NoteStream(db)
+
+
+def test_notes_get_consecutive_sequence_numbers_in_order(stream, live_session):
+    seqs = [stream.add_note(live_session.id, new_id(), f"point {i}")[0].seq for i in range(5)]
+    assert seqs == [1, 2, 3, 4, 5]
+
+
+def test_a_duplicate_uuid_is_stored_once_and_returns_the_stored_note(stream, db, live_session):
+    note_id = new_id()
+    first, created = stream.add_note(live_session.id, note_id, "the same note")
+    again, created_again = stream.add_note(live_session.id, note_id, "the same note, resent")
+    assert created and not created_again
+    assert again.id == first.id and again.text == "the same note"
+    assert db.scalar(select(func.count(Note.id))) == 1
+
+
+def test_roster_names_never_reach_storage(stream, db, live_session):
+    note, _ = stream.add_note(live_session.id, new_id(), "María Núñez said Hope's office will push back")
+    stored = db.scalar(select(Note.text).where(Note.id == note.id))
+    assert "María" not in stored and "Núñez" not in stored and "Hope" not in stored
+    assert stored.startswith("A legal advocate said")
+    kinds = [kind for _start, _end, kind in note.replacements]
+    assert "name" in kinds
+    start, end, _kind = note.replacements[0]
+    assert stored[start:end] == "A legal advocate"
+
+
+def test_speaker_is_a_roster_role_never_a_name(stream, db, live_session):
+    assert "legal advocate" in speaker_roles(db, live_session.series_id)
+    note, _ = stream.add_note(live_session.id, new_id(), "we need lawyers", "quote", "legal advocate")
+    assert note.speaker_role == "legal advocate"
+    with pytest.raises(ValidationError):
+        stream.add_note(live_session.id, new_id(), "text", "point", "María Núñez")
+
+
+@pytest.mark.parametrize(
+    "text, kind, why",
+    [("", "point", "empty"), ("   ", "point", "blank"), ("x" * 4001, "point", "too long"), ("ok", "rumour", "kind"),
+     (42, "point", "not text")],
+)
+def test_bad_notes_are_refused_and_nothing_is_stored(stream, db, live_session, text, kind, why):
+    with pytest.raises(ValidationError):
+        stream.add_note(live_session.id, new_id(), text, kind)
+    assert db.scalar(select(func.count(Note.id))) == 0
+
+
+def test_a_note_id_must_be_a_uuid(stream, live_session):
+    with pytest.raises(ValidationError):
+        stream.add_note(live_session.id, "not-a-uuid", "text")
+
+
+def test_a_uuid_of_another_session_is_refused(stream, db, series, live_session):
+    other = next(s for s in series.sessions if s.id != live_session.id)
+    other.state = SessionState.LIVE
+    db.commit()
+    note_id = new_id()
+    stream.add_note(live_session.id, note_id, "first")
+    with pytest.raises(ValidationError):
+        stream.add_note(other.id, note_id, "first")
+
+
+def test_notes_cannot_be_added_before_a_session_opens(stream, series):
+    scheduled = next(s for s in series.sessions if s.state is SessionState.SCHEDULED)
+    with pytest.raises(SessionClosed):
+        stream.add_note(scheduled.id, new_id(), "too early")
+
+
+def test_an_edit_based_on_a_stale_version_is_refused_with_the_current_text(stream, live_session):
+    note, _ = stream.add_note(live_session.id, new_id(), "first draft")
+    edited = stream.edit_note(note.id, 1, text="second draft")
+    assert (edited.text, edited.version) == ("second draft", 2)
+    with pytest.raises(StaleEdit) as refused:
+        stream.edit_note(note.id, 1, text="my concurrent change")
+    assert refused.value.current_text == "second draft"
+    assert refused.value.current_version == 2
+    assert refused.value.http_status == 409
+    assert stream.get_note(note.id).text == "second draft"
+
+
+def test_edits_are_anonymized_too(stream, live_session):
+    note, _ = stream.add_note(live_session.id, new_id(), "a point")
+    edited = stream.edit_note(note.id, note.version, text="Kwame Mensah-Boateng disagreed")
+    assert "Kwame" not in edited.text and "Mensah" not in edited.text
+
+
+def test_deletes_are_soft_until_the_session_closes(stream, db, live_session):
+    keep, _ = stream.add_note(live_session.id, new_id(), "keep me")
+    gone, _ = stream.add_note(live_session.id, new_id(), "delete me")
+    stream.delete_note(gone.id, gone.version)
+    stream_view = [note_to_dict(n) for n in stream.notes_after(live_session.id, 0)]
+    assert [(n["seq"], n["deleted"]) for n in stream_view] == [(1, False), (2, True)]
+    assert stream_view[1]["text"] == ""
+    purged = stream.close_session(live_session.id)
+    assert purged == 1
+    assert [n.id for n in stream.notes_after(live_session.id, 0)] == [keep.id]
+
+
+def test_a_closed_session_is_read_only(stream, db, live_session):
+    note, _ = stream.add_note(live_session.id, new_id(), "said before closing")
+    stream.close_session(live_session.id, account_id=None)
+    with pytest.raises(SessionClosed):
+        stream.add_note(live_session.id, new_id(), "too late")
+    with pytest.raises(SessionClosed):
+        stream.edit_note(note.id, note.version, text="changed later")
+    with pytest.raises(SessionClosed):
+        stream.delete_note(note.id, note.version)
+    assert db.scalar(select(AuditEvent.action).where(AuditEvent.action == "session.close")) == "session.close"
+
+
+def test_a_reopened_session_continues_its_sequence(stream, live_session):
+    stream.add_note(live_session.id, new_id(), "one")
+    stream.close_session(live_session.id)
+    stream.open_session(live_session.id)
+    note, _ = stream.add_note(live_session.id, new_id(), "two")
+    assert note.seq == 2
+
+
+def test_notes_after_returns_only_newer_notes_in_order(stream, live_session):
+    for i in range(4):
+        stream.add_note(live_session.id, new_id(), f"n{i}")
+    assert [n.seq for n in stream.notes_after(live_session.id, 2)] == [3, 4]
+
+
+def test_concurrent_writers_get_unique_gapless_seqs_and_duplicates_stored_once(database, live_session):
+    """Six threads, each with its own database session, race on one session; half the UUIDs are shared."""
+    shared = [new_id() for _ in range(10)]
+    errors = []
+
+    def write(worker):
+        db = database.sessionmaker()
+        try:
+            stream = NoteStream(db)
+            for i in range(10):
+                stream.add_note(live_session.id, shared[i], f"shared {i}")
+                stream.add_note(live_session.id, new_id(), f"worker {worker} note {i}")
+        except Exception as exc:  # surfaced below
+            errors.append(exc)
+        finally:
+            db.close()
+
+    threads = [threading.Thread(target=write, args=(w,)) for w in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    db = database.sessionmaker()
+    try:
+        seqs = db.scalars(select(Note.seq).where(Note.session_id == live_session.id).order_by(Note.seq)).all()
+        assert seqs == list(range(1, 10 + 60 + 1))
+        assert db.get(Meeting, live_session.id).last_seq == 70
+    finally:
+        db.close()

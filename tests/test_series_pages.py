@@ -1,0 +1,97 @@
+"""The pages a facilitator runs a series with: sessions, roster upload, note import, closed sessions."""
+
+from __future__ import annotations
+
+import io
+import json
+
+import pytest
+from sqlalchemy import func, select
+
+from roundtable.models import Note, Participant, Role, SessionState
+from roundtable.models import Session as Meeting
+
+pytestmark = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+
+ROSTER = "name,aliases,affiliation,role,consent\nAda Okafor,Ada,Clinic,scholar,named\n"
+
+
+def test_a_facilitator_schedules_opens_and_closes_a_session(client, login, db, series):
+    login(Role.FACILITATOR)
+    response = client.post(f"/s/{series.slug}/sessions", data={"number": "4", "date": "2026-06-11", "title": "Next"})
+    assert response.status_code == 302
+    meeting = db.scalar(select(Meeting).where(Meeting.series_id == series.id, Meeting.number == 4))
+    assert meeting.state is SessionState.SCHEDULED and meeting.title == "Next"
+    assert client.post(f"/s/{series.slug}/sessions/4/open").status_code == 302
+    db.refresh(meeting)
+    assert meeting.state is SessionState.LIVE
+    page = client.get(f"/s/{series.slug}/sessions/4/").get_data(as_text=True)
+    assert 'id="composer"' in page and "socket.io.min.js" in page and "<script>" not in page
+    client.post(f"/s/{series.slug}/sessions/4/close")
+    db.refresh(meeting)
+    assert meeting.state is SessionState.CLOSED
+
+
+def test_a_closed_session_shows_read_only_notes_with_counts(client, login, db, series):
+    from roundtable.services.notes import NoteStream
+
+    meeting = series.sessions[0]
+    stream = NoteStream(db)
+    stream.add_note(meeting.id, "7d3c1e52-1111-4a6b-9c55-000000000001", "Who pays?", "question")
+    stream.add_note(meeting.id, "7d3c1e52-1111-4a6b-9c55-000000000002", "We need lawyers", "point")
+    stream.close_session(meeting.id)
+    login(Role.VIEWER)
+    page = client.get(f"/s/{series.slug}/sessions/1/").get_data(as_text=True)
+    assert "This session is closed" in page and "2 notes" in page
+    assert 'id="composer"' not in page
+    assert "Who pays?" in page
+
+
+def test_a_roster_upload_is_previewed_then_saved(client, login, db, series):
+    login(Role.FACILITATOR)
+    upload = {"file": (io.BytesIO(ROSTER.encode()), "roster.csv")}
+    preview = client.post(f"/s/{series.slug}/roster/upload", data=upload, content_type="multipart/form-data")
+    assert preview.status_code == 200 and "Check before saving: 1 people" in preview.get_data(as_text=True)
+    assert db.scalar(select(func.count(Participant.id)).where(Participant.series_id == series.id)) == 3
+    saved = client.post(f"/s/{series.slug}/roster/upload", data={"csv_text": ROSTER, "confirm": "yes"})
+    assert saved.status_code == 302
+    assert db.scalar(select(func.count(Participant.id)).where(Participant.series_id == series.id)) == 4
+
+
+def test_a_bad_roster_names_the_line_and_saves_nothing(client, login, db, series):
+    login(Role.FACILITATOR)
+    bad = ROSTER + "Ben Lu,,Office,municipal leader,maybe\n"
+    response = client.post(f"/s/{series.slug}/roster/upload", data={"csv_text": bad, "confirm": "yes"})
+    assert response.status_code == 400
+    assert "line 3: consent must be" in response.get_data(as_text=True)
+    assert db.scalar(select(func.count(Participant.id)).where(Participant.series_id == series.id)) == 3
+
+
+def test_the_roster_is_for_facilitators_only(client, login, series):
+    login(Role.NOTE_TAKER)
+    assert client.get(f"/s/{series.slug}/roster").status_code == 403
+
+
+def test_note_import_page_previews_anonymized_notes_then_imports(client, login, db, series):
+    login(Role.NOTE_TAKER)
+    upload = {"file": (io.BytesIO("- María said the clinic is full\n- Who pays?\n".encode()), "notes.md")}
+    preview = client.post(f"/s/{series.slug}/sessions/2/import", data=upload, content_type="multipart/form-data")
+    page = preview.get_data(as_text=True)
+    assert preview.status_code == 200 and "2 notes from notes.md" in page
+    assert "A legal advocate said the clinic is full" in page
+    assert db.scalar(select(func.count(Note.id))) == 0
+    parsed = page.split('name="parsed" value="')[1].split('"')[0].replace("&#34;", '"').replace("&quot;", '"')
+    done = client.post(f"/s/{series.slug}/sessions/2/import", data={"parsed": json.loads(json.dumps(parsed)),
+                                                                     "confirm": "yes"})
+    assert done.status_code == 302
+    texts = db.scalars(select(Note.text).order_by(Note.seq)).all()
+    assert texts == ["A legal advocate said the clinic is full", "Who pays?"]
+
+
+def test_a_bad_import_file_names_the_line_and_stores_nothing(client, login, db, series):
+    login(Role.NOTE_TAKER)
+    upload = {"file": (io.BytesIO(b'{"text": "ok"}\n{broken\n'), "notes.jsonl")}
+    response = client.post(f"/s/{series.slug}/sessions/2/import", data=upload, content_type="multipart/form-data")
+    assert response.status_code == 400
+    assert "notes.jsonl, line 2: not valid JSON" in response.get_data(as_text=True)
+    assert db.scalar(select(func.count(Note.id))) == 0
