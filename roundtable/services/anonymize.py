@@ -541,6 +541,14 @@ def detector_statuses(pm=None) -> dict[str, str | None]:
     return {getattr(d, "name", repr(d)): _status(d) for d in registered_detectors(pm)}
 
 
+def unknown_name_detection_off(pm=None) -> str | None:
+    """Why names of people not on the roster are not detected, or ``None`` when they are."""
+    statuses = detector_statuses(pm)
+    if "ner" not in statuses:
+        return "unknown-name detection is off: the ner plugin is not loaded"
+    return statuses["ner"]
+
+
 _series_cache: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # pm -> {series id: (key, Anonymizer)}
 _series_cache_lock = threading.Lock()
 

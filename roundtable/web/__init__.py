@@ -10,6 +10,14 @@ def register_web(app: Flask) -> None:
     from roundtable.web import access, briefs, codebook, errors, home, live, series
 
     errors.init_app(app)
+
+    @app.context_processor
+    def _detection_notice():
+        """Why unknown names are not detected (a missing model), for the notice on note pages."""
+        from roundtable.services.anonymize import unknown_name_detection_off
+
+        return {"detection_off": unknown_name_detection_off(app.extensions["roundtable_pm"])}
+
     access.init_app(app)
     app.register_blueprint(home.bp)
     app.register_blueprint(series.bp)
