@@ -171,11 +171,14 @@ class NoteClient:
     # connection
 
     def connect(self, wait: float = 15) -> NoteClient:
+        self.sio.reconnection = True
         self.sio.connect(self.base_url, headers={"Cookie": self.cookie}, transports=["websocket"], wait_timeout=wait)
         return self
 
     def disconnect(self) -> None:
         # websocket-client waits up to 3 s for the server's close frame; a test need not.
+        # Leaving on purpose: the drop we cause must not start the automatic reconnection.
+        self.sio.reconnection = False
         ws = getattr(self.sio.eio, "ws", None)
         if ws is not None and self.sio.connected:
             self.sio.eio._send_packet(engineio.packet.Packet(engineio.packet.CLOSE))
