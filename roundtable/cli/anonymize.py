@@ -15,6 +15,7 @@ from pathlib import Path
 import click
 
 from roundtable.errors import ValidationError
+from roundtable.cli.note_lines import parse_note_lines
 from roundtable.services.anonymize import POLICIES, Anonymizer, load_detectors, load_roster_csv
 
 
@@ -55,7 +56,7 @@ def anonymize_command(roster_path, policy, ner, as_json, file):
     if ends_with_newline:
         lines.pop()
 
-    records = _parse(lines)
+    records = parse_note_lines(lines)
     texts = [r["text"] if r is not None else line for r, line in zip(records, lines)]
     all_spans = anonymizer.detect_many(texts)
 
@@ -91,34 +92,3 @@ def anonymize_command(roster_path, policy, ner, as_json, file):
     payload = "\n".join(written) + ("\n" if ends_with_newline else "")
     out.write(payload.encode("utf-8"))
     out.flush()
-
-
-def _parse(lines: list[str]) -> list[dict | None]:
-    """JSON Lines when the first non-blank line is an object with a text field; plain notes otherwise."""
-    first = next((line for line in lines if line.strip()), None)
-    if first is None or not _json_record(first):
-        return [None] * len(lines)
-    records: list[dict | None] = []
-    for number, line in enumerate(lines, start=1):
-        if not line.strip():
-            records.append({"text": line})
-            continue
-        record = _json_record(line)
-        if record is None:
-            raise ValidationError(f"line {number}: expected a JSON object with a string 'text' field")
-        records.append(record)
-    return records
-
-
-def _json_record(line: str) -> dict | None:
-    stripped = line.strip()
-    if not stripped.startswith("{"):
-        return None
-    try:
-        value = json.loads(stripped)
-    except ValueError:
-        return None
-    if isinstance(value, dict) and isinstance(value.get("text"), str):
-        return value
-    return None
-

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import click
 
+from roundtable.cli.note_lines import parse_note_lines
 from roundtable.errors import ValidationError
 from roundtable.services.codebook import load_codebook_file
 from roundtable.services.tagging import DEFAULT_TOP, LEVELS, Example, suggest_themes
@@ -25,37 +26,13 @@ def _decode(raw: bytes, what: str) -> str:
         raise ValidationError(f"{what} line {line}: not UTF-8 text") from None
 
 
-def _json_record(line: str) -> dict | None:
-    stripped = line.strip()
-    if not stripped.startswith("{"):
-        return None
-    try:
-        value = json.loads(stripped)
-    except ValueError:
-        return None
-    if isinstance(value, dict) and isinstance(value.get("text"), str):
-        return value
-    return None
-
-
 def read_notes(content: str) -> list[dict]:
     """One record per input line: JSON Lines objects (when the first line is one) or ``{"text": line}``."""
     lines = content.split("\n")
     if lines and lines[-1] == "":
         lines.pop()
-    first = next((line for line in lines if line.strip()), None)
-    if first is None or _json_record(first) is None:
-        return [{"text": line.rstrip("\r")} for line in lines]
-    records = []
-    for number, line in enumerate(lines, start=1):
-        if not line.strip():
-            records.append({"text": ""})
-            continue
-        record = _json_record(line)
-        if record is None:
-            raise ValidationError(f"line {number}: expected a JSON object with a string 'text' field")
-        records.append(record)
-    return records
+    return [record if record is not None else {"text": line.rstrip("\r")}
+            for line, record in zip(lines, parse_note_lines(lines))]
 
 
 def read_examples(path: Path) -> list[Example]:
