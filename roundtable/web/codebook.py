@@ -1,10 +1,9 @@
 """The codebook pages: manage themes, review suggestions, adopt emergent themes, see the heatmap.
 
 Everyone in a series may read the codebook, export it and see the theme-by-session
-heatmap. Authors (and facilitators) accept or reject suggestions and see emergent
-themes; facilitators change the codebook (the issue's role model: "facilitators
-manage sessions, roster and codebook"), which includes adopting an emergent theme.
-Every change keeps the notes' tags.
+heatmap. Authors (and facilitators) accept or reject suggestions, see emergent
+themes and adopt one in one click (the tagging issue: "the author adopts a
+candidate"); facilitators edit the codebook itself. Every change keeps the notes' tags.
 """
 
 from __future__ import annotations
@@ -268,7 +267,7 @@ def emergent(slug):
         flash(_message(exc), "error")
         candidates = []
     return render_template("codebook/emergent.html", series=g.series, role=g.role, candidates=candidates,
-                           can_adopt=has_role(g.role, Role.FACILITATOR),
+                           can_adopt=has_role(g.role, Role.AUTHOR),
                            tops=[t for t in cb.series_themes(get_db(), g.series) if t.parent_id is None])
 
 
@@ -277,8 +276,8 @@ def _suggester() -> str | None:
     return current_app.config.get("SUGGESTER") or ("lexical" if current_app.testing else None)
 
 
-@bp.route(PREFIX + "/emergent/adopt", methods=["POST"])
-@series_role_required(Role.FACILITATOR)
+@bp.route("/s/<slug>/emergent/adopt", methods=["POST"])
+@series_role_required(Role.AUTHOR)
 def adopt(slug):
     from roundtable.services.emergent import adopt_candidate
 
