@@ -27,7 +27,7 @@ MENTIONS = [
     "Hope van der Berg", "van der Berg", "Hope",
     "Kwame Mensah-Boateng", "Mensah-Boateng", "Kwame",
 ]
-PLUGINS = "roster,patterns,lexical,report_sections,exporters"
+PLUGINS = "roster,patterns,lexical,live_suggestions,report_sections,exporters"
 # María Núñez agreed to be named: her name may stand in a brief's credits, nowhere else.
 FORBIDDEN = ["van der Berg", "Mensah", "Kwame", "hope.vdb@city.example", "415 555 0199"]
 CREDITED = ["Núñez", "Nunez", "María", "Maria"]

@@ -13,7 +13,7 @@ from roundtable import hookimpl
 from roundtable.errors import PluginError
 from roundtable.plugins import build_plugin_manager, collect, describe_plugins
 
-BUILT_INS = {"roster", "patterns", "ner", "lexical", "semantic", "report_sections", "exporters"}
+BUILT_INS = {"roster", "patterns", "ner", "lexical", "semantic", "live_suggestions", "report_sections", "exporters"}
 
 
 def test_built_in_plugins_load_through_the_entry_point_group():
@@ -32,6 +32,7 @@ def test_plugins_command_lists_built_ins_with_versions_and_hooks_as_json():
     assert rows["roster"]["version"] == "0.1.0"
     assert "register_detectors" in rows["roster"]["hooks"]
     assert "register_suggesters" in rows["lexical"]["hooks"]
+    assert rows["live_suggestions"]["hooks"] == ["note_saved"]
 
 
 def test_a_plugin_can_be_disabled_by_name():
