@@ -82,3 +82,9 @@ def create_app(config: dict | None = None) -> Flask:
             db.close()
 
     return app
+
+
+def anonymization_options(app: Flask) -> dict:
+    """What every note write passes to :class:`roundtable.services.notes.NoteStream`: this app's
+    plugin manager (its detectors, minus disabled plugins) and its secret (which keys pseudonyms)."""
+    return {"pm": app.extensions["roundtable_pm"], "salt": app.config["SECRET_KEY"]}

@@ -268,9 +268,9 @@ ROUTE_POLICY = [  # (URL pattern, weakest marker, what it is, whether reading ne
     (re.compile(r"/brief"), "series:author", "briefs", False),
     (re.compile(r"^/s/<slug>/"), "series:note-taker", "anything in a series", False),
 ]
-SOCKET_POLICY = {"note:": "series:note-taker", "tag:accept": "series:author", "tag:reject": "series:author",
-                 "tag:": "series:note-taker", "theme": "series:facilitator", "session:open": "series:facilitator",
-                 "session:close": "series:facilitator"}
+SOCKET_POLICY = {"note:": "series:note-taker", "term:": "series:note-taker", "tag:accept": "series:author",
+                 "tag:reject": "series:author", "tag:": "series:note-taker", "theme": "series:facilitator",
+                 "session:open": "series:facilitator", "session:close": "series:facilitator"}
 STRENGTH = ["public", "login", *(f"series:{r.value}" for r in Role), "admin"]
 
 

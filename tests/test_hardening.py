@@ -139,7 +139,7 @@ INLINE_PATTERNS = {
     "javascript: URL": re.compile(r"javascript:", re.I),
 }
 # Templates rendered for print or download, never served under the page CSP.
-NOT_SERVED_AS_PAGES = {"brief/brief.html", "brief/report.html", "brief/_cover.html", "brief/_toc.html"}
+NOT_SERVED_AS_PAGES = {"brief/brief.html", "brief/report.html", "brief/_head.html", "brief/_cover.html", "brief/_toc.html"}
 
 
 def test_templates_use_no_inline_script_or_style_the_csp_would_block():

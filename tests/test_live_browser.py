@@ -1,4 +1,5 @@
-"""The live page in a real browser: two people, one stream; a note typed while the server is down arrives once."""
+"""The live page in a real browser: two people, one stream; a note typed while the server is down arrives once;
+a writer keeps a word that was replaced by mistake."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from conftest import require_service
-from live_support import PASSWORD, ServerProcess, free_port, prepare_database
+from live_support import PASSWORD, SECRET_KEY, ServerProcess, free_port, prepare_database
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 CHROMIUM = "/usr/bin/chromium"
@@ -130,3 +131,37 @@ def test_a_note_typed_while_the_server_is_down_survives_closing_the_tab_and_arri
     other.wait_for_selector("#notes .note")
     assert other.locator("#notes .note .note-text").all_inner_texts() == ["typed during the outage"]
     assert page.evaluate("localStorage.getItem('roundtable.outbox.' + document.getElementById('live').dataset.sessionId)") == "[]"
+
+
+def test_the_writer_keeps_a_word_that_was_replaced_by_mistake(browser, site, tmp_path):
+    from sqlalchemy import select
+
+    from roundtable.db import Database
+    from roundtable.models import Participant, Series
+
+    server, people = site
+    database = Database(f"sqlite:///{tmp_path / 'browser.sqlite'}", secret_key=SECRET_KEY)
+    with database.session() as db:  # someone called Berlin: the city is replaced too
+        db.add(Participant(series_id=db.scalar(select(Series.id)), name="Lena Berlin", aliases=[], affiliation="",
+                           role_label="organizer"))
+    database.dispose()
+    _ctx, writer, errors = open_session(browser, server, people["note-takers"][0], {"width": 1100, "height": 800})
+    writer.locator("#note-text").type("We met in Berlin with Hope")
+    writer.keyboard.press("Enter")
+    keep = writer.locator("#notes .note:not(.pending) mark.replaced[data-action=keep]")
+    keep.nth(1).wait_for()
+    assert keep.first.get_attribute("aria-label").endswith("“Berlin”")
+
+    questions = []
+    writer.on("dialog", lambda dialog: (questions.append(dialog.message), dialog.accept()))
+    keep.first.focus()
+    writer.keyboard.press("Enter")
+    writer.wait_for_selector("#notes .note .note-text >> text=We met in Berlin with")
+
+    assert questions == ["Keep “Berlin” for this series? It will no longer be replaced."]
+    assert writer.locator("#notes mark.replaced").all_inner_texts() == ["a municipal leader"]
+    _ctx2, other, _errors2 = open_session(browser, server, people["note-takers"][1], {"width": 800, "height": 600})
+    other.wait_for_selector("#notes .note")
+    assert other.locator("#notes .note .note-text").all_inner_texts() == ["We met in Berlin with a municipal leader"]
+    assert other.locator("#notes mark[data-action=keep]").count() == 0, "only the writer's browser knows the original"
+    assert [e for e in errors if not e.startswith("Failed to load resource")] == []

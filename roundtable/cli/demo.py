@@ -5,9 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
+from flask import current_app
 from flask.cli import with_appcontext
 from sqlalchemy import select
 
+from roundtable.app import anonymization_options
 from roundtable.models import Account, Role, Series
 
 DEMO_BUNDLE = Path(__file__).resolve().parent.parent / "demo" / "sanctuary-2026"
@@ -20,8 +22,8 @@ DEMO_ACCOUNTS = [
 ]
 
 
-def load_demo(database) -> Series:
-    """Create the demo series and its accounts, once; return the series."""
+def load_demo(database, pm=None, salt=None) -> Series:
+    """Create the demo series and its accounts, once; return the series (``pm``, ``salt``: see ``NoteStream``)."""
     from roundtable.services.accounts import create_account, grant_role
     from roundtable.services.bundles import import_bundle, read_bundle
 
@@ -30,7 +32,7 @@ def load_demo(database) -> Series:
         bundle = read_bundle(DEMO_BUNDLE)
         series = db.scalar(select(Series).where(Series.slug == bundle.slug))
         if series is None:
-            series = import_bundle(db, bundle)
+            series = import_bundle(db, bundle, pm=pm, salt=salt)
         for email, name, role in DEMO_ACCOUNTS:
             account = db.scalar(select(Account).where(Account.email == email))
             if account is None:
@@ -48,7 +50,7 @@ def demo_command(then_serve, host, port):
     """Create a fictional demo series (five sessions, roster, codebook, notes) and demo logins."""
     from roundtable.cli import app_db, serve
 
-    series = load_demo(app_db())
+    series = load_demo(app_db(), **anonymization_options(current_app))
     click.echo(f"Demo series '{series.title}' is ready.")
     click.echo(f"Log in at http://{host}:{port}/auth/login with any of (password: {DEMO_PASSWORD}):")
     for email, _name, role in DEMO_ACCOUNTS:

@@ -6,9 +6,11 @@ import json
 from pathlib import Path
 
 import click
+from flask import current_app
 from flask.cli import with_appcontext
 from sqlalchemy import select
 
+from roundtable.app import anonymization_options
 from roundtable.errors import NotFound, ValidationError
 
 
@@ -43,13 +45,13 @@ def import_command(series_slug, session_number, file, dry_run, fmt):
         if meeting is None:
             raise NotFound(f"series '{series_slug}' has no session {session_number}")
         if dry_run:
-            for row in preview_import(db, meeting, notes):
+            for row in preview_import(db, meeting, notes, **anonymization_options(current_app)):
                 click.echo(json.dumps({k: row[k] for k in ("line", "kind", "speaker_role", "text", "theme")},
                                       ensure_ascii=False))
             click.echo(f"Dry run: {len(notes)} notes would be imported; nothing was stored.", err=True)
             db.rollback()
             return
-        results = import_notes(db, meeting, notes)
+        results = import_notes(db, meeting, notes, **anonymization_options(current_app))
         saved = [(note.id, series.id) for note, created in results if created]
     # Suggestions and other slow work run after the commit, as for live notes.
     for note_id, series_id in saved:

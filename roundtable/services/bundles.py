@@ -343,10 +343,10 @@ def read_bundle(path) -> Bundle:
 # --- importing -------------------------------------------------------------------------------
 
 
-def import_bundle(db: DbSession, bundle: Bundle, author_id: int | None = None) -> Series:
+def import_bundle(db: DbSession, bundle: Bundle, author_id: int | None = None, pm=None, salt=None) -> Series:
     """Create the series described by ``bundle`` in the caller's transaction (nothing is committed here)."""
     from roundtable.services.codebook import save_codebook
-    from roundtable.services.notes import NoteStream, default_anonymize
+    from roundtable.services.notes import NoteStream
 
     if db.scalar(select(Series.id).where(Series.slug == bundle.slug)) is not None:
         raise ValidationError(f"series.yaml, line 1: a series with slug '{bundle.slug}' already exists")
@@ -370,7 +370,7 @@ def import_bundle(db: DbSession, bundle: Bundle, author_id: int | None = None) -
     for row in bundle.roster:
         for name in (row.name, *row.aliases):
             roster_roles.setdefault(_fold_name(name), row.role)
-    stream = NoteStream(db, autocommit=False, anonymize=default_anonymize)
+    stream = NoteStream(db, autocommit=False, pm=pm, salt=salt)
     for spec in bundle.notes:
         meeting = meetings[spec.session]
         role = spec.speaker_role

@@ -228,11 +228,11 @@ def _speaker_and_text(anonymizer, note: ImportedNote) -> tuple[str | None, str]:
     return (entry.role_label if entry else "participant"), text
 
 
-def _prepared(db: DbSession, meeting: Meeting, notes: list[ImportedNote]):
+def _prepared(db: DbSession, meeting: Meeting, notes: list[ImportedNote], pm=None):
     from roundtable.services.anonymize import anonymizer_for_series
     from roundtable.services.codebook import codebook_for_series
 
-    anonymizer = anonymizer_for_series(db, meeting.series)
+    anonymizer = anonymizer_for_series(db, meeting.series, pm=pm)
     theme_names = {t.name.casefold(): t for t, _p in codebook_for_series(db, meeting.series).walk()}
     for note in notes:
         if note.theme and note.theme.casefold() not in theme_names:
@@ -241,13 +241,13 @@ def _prepared(db: DbSession, meeting: Meeting, notes: list[ImportedNote]):
         yield note, role, text
 
 
-def preview_import(db: DbSession, meeting: Meeting, notes: list[ImportedNote]) -> list[dict]:
-    """What would be stored, after anonymization; stores nothing."""
+def preview_import(db: DbSession, meeting: Meeting, notes: list[ImportedNote], pm=None, salt=None) -> list[dict]:
+    """What would be stored, after anonymization; stores nothing. ``pm``, ``salt``: see :class:`NoteStream`."""
     from roundtable.services.notes import NoteStream, clean_text
 
-    stream = NoteStream(db, autocommit=False)
+    stream = NoteStream(db, autocommit=False, pm=pm, salt=salt)
     rows = []
-    for note, role, text in _prepared(db, meeting, notes):
+    for note, role, text in _prepared(db, meeting, notes, pm):
         anonymized = stream.anonymize(db, meeting.series, clean_text(text, stream.max_length),
                                       f"session-{meeting.id}")
         rows.append({"line": note.line, "kind": note.kind, "speaker_role": role, "text": anonymized.text,
@@ -255,7 +255,8 @@ def preview_import(db: DbSession, meeting: Meeting, notes: list[ImportedNote]) -
     return rows
 
 
-def import_notes(db: DbSession, meeting: Meeting, notes: list[ImportedNote], author_id: int | None = None) -> list:
+def import_notes(db: DbSession, meeting: Meeting, notes: list[ImportedNote], author_id: int | None = None,
+                 pm=None, salt=None) -> list:
     """Store the notes in the caller's transaction; returns ``[(note, created), ...]``.
 
     Notes go through :class:`NoteStream` exactly like live notes (the session
@@ -267,9 +268,9 @@ def import_notes(db: DbSession, meeting: Meeting, notes: list[ImportedNote], aut
     from roundtable.models import NoteTag, TagStatus, Theme
     from roundtable.services.notes import NoteStream
 
-    stream = NoteStream(db, autocommit=False)
+    stream = NoteStream(db, autocommit=False, pm=pm, salt=salt)
     results = []
-    prepared = list(_prepared(db, meeting, notes))
+    prepared = list(_prepared(db, meeting, notes, pm))
     themes = {t.name.casefold(): t for t in db.scalars(select(Theme).where(Theme.series_id == meeting.series_id))}
     for note, role, text in prepared:
         try:

@@ -21,6 +21,8 @@ Guarantees:
 
 from __future__ import annotations
 
+import functools
+
 import uuid as uuid_module
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -135,11 +137,17 @@ def _result_to_anonymized(result, original: str) -> AnonymizedText:
     return AnonymizedText(text, out)
 
 
-def default_anonymize(db: DbSession, series: Series, text: str, session_key: str) -> AnonymizedText:
-    """Run the series' anonymizer (``roundtable.services.anonymize``) over one text."""
+def default_anonymize(db: DbSession, series: Series, text: str, session_key: str, pm=None,
+                      salt: str | bytes | None = None) -> AnonymizedText:
+    """Run the series' anonymizer (``roundtable.services.anonymize``) over one text.
+
+    ``pm`` is the app's plugin manager (its detectors, minus disabled plugins) and
+    ``salt`` the app's secret, which keys pseudonyms; both default to the process's.
+    """
     from roundtable.services.anonymize import anonymizer_for_series
 
-    result = anonymizer_for_series(db, series).anonymize(text, session_key=session_key)
+    anonymizer = anonymizer_for_series(db, series, pm=pm, **({"salt": salt} if salt else {}))
+    result = anonymizer.anonymize(text, session_key=session_key)
     return _result_to_anonymized(result, text)
 
 
@@ -150,15 +158,16 @@ class NoteStream:
     returns, so the caller may acknowledge and broadcast right away. With
     ``autocommit=False`` (imports) the caller owns the transaction.
     ``anonymize(db, series, text, session_key) -> AnonymizedText`` is
-    replaceable for tests; by default it is the series' anonymization pipeline.
+    replaceable for tests; by default it is the series' anonymization pipeline
+    with the app's plugin manager ``pm`` and secret ``salt``.
     """
 
     def __init__(self, db: DbSession, *, autocommit: bool = True, max_length: int = DEFAULT_MAX_NOTE_LENGTH,
-                 anonymize=None):
+                 anonymize=None, pm=None, salt: str | bytes | None = None):
         self.db = db
         self.autocommit = autocommit
         self.max_length = max_length
-        self.anonymize = anonymize or default_anonymize
+        self.anonymize = anonymize or functools.partial(default_anonymize, pm=pm, salt=salt)
 
     # --- reading ---------------------------------------------------------------------------
 

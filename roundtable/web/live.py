@@ -12,6 +12,7 @@ Client -> server (acknowledged):
     note:add       {session_id, uuid, text, kind, speaker_role?, themes?}  -> {ok, id, seq, note}
     note:edit      {session_id, note_id, version, text?, kind?, speaker_role?} -> {ok, note} | {code: 409, current}
     note:delete    {session_id, note_id, version} -> {ok, note}
+    term:keep      {session_id, note_id, version, term, text}  -> {ok, note} | {code: 409, current}
     tag:add / tag:remove {session_id, note_id, theme_id};  tag:accept / tag:reject {session_id, tag_id}
     typing         {session_id, typing}
 Server -> room:
@@ -29,7 +30,8 @@ import jsonschema
 from flask import Blueprint, abort, current_app, g, render_template, request
 from sqlalchemy import select
 
-from roundtable.errors import RoundtableError, ValidationError
+from roundtable.app import anonymization_options
+from roundtable.errors import Forbidden, RoundtableError, ValidationError
 from roundtable.extensions import socketio
 from roundtable.models import NOTE_KINDS, Note, NoteTag, Role, SessionState, TagStatus, Theme
 from roundtable.models import Session as Meeting
@@ -63,6 +65,10 @@ SCHEMAS = {
         kind={"enum": list(NOTE_KINDS)}, speaker_role=_ROLE,
     ),
     "note:delete": _schema(["note_id", "version"], note_id=_ID, version=_ID),
+    "term:keep": _schema(
+        ["note_id", "version", "term", "text"], note_id=_ID, version=_ID,
+        term={"type": "string", "minLength": 1, "maxLength": 100}, text={"type": "string", "maxLength": 20000},
+    ),
     "tag:add": _schema(["note_id", "theme_id"], note_id=_ID, theme_id=_ID),
     "tag:remove": _schema(["note_id", "theme_id"], note_id=_ID, theme_id=_ID),
     "tag:accept": _schema(["tag_id"], tag_id=_ID),
@@ -70,6 +76,12 @@ SCHEMAS = {
     "typing": _schema(["typing"], typing={"type": "boolean"}),
 }
 _VALIDATORS = {name: jsonschema.Draft202012Validator(schema) for name, schema in SCHEMAS.items()}
+
+
+def _writing_stream(db) -> NoteStream:
+    """A note stream that anonymizes with this app's detectors and secret."""
+    app = current_app._get_current_object()
+    return NoteStream(db, max_length=app.config["MAX_NOTE_LENGTH"], **anonymization_options(app))
 
 
 def room_of(session_id: int) -> str:
@@ -240,7 +252,7 @@ def on_since(payload, meeting):
 @live_event("note:add", Role.NOTE_TAKER, rate="note")
 def on_add(payload, meeting):
     db = get_db()
-    stream = NoteStream(db, max_length=current_app.config["MAX_NOTE_LENGTH"])
+    stream = _writing_stream(db)
     note, created = stream.add_note(meeting.id, payload["uuid"], payload["text"], payload.get("kind") or "point",
                                     payload.get("speaker_role"), current_account().id)
     if created and payload.get("themes"):
@@ -260,7 +272,7 @@ def on_add(payload, meeting):
 @live_event("note:edit", Role.NOTE_TAKER, rate="note")
 def on_edit(payload, meeting):
     note = _note_in(meeting, payload["note_id"])
-    stream = NoteStream(get_db(), max_length=current_app.config["MAX_NOTE_LENGTH"])
+    stream = _writing_stream(get_db())
     if all(payload.get(k) is None for k in ("text", "kind")) and "speaker_role" not in payload:
         raise ValidationError("nothing to change")
     # A null speaker_role clears it; a missing one leaves it as it is.
@@ -280,6 +292,33 @@ def on_delete(payload, meeting):
     note = NoteStream(get_db()).delete_note(note.id, payload["version"])
     data = note_to_dict(note)
     socketio.emit("note:updated", data, to=room_of(meeting.id))
+    return {"ok": True, "note": data}
+
+
+@live_event("term:keep", Role.NOTE_TAKER, rate="note")
+def on_keep_term(payload, meeting):
+    """Undo a false positive: keep ``term`` in this series and store the note again from its original text.
+
+    The server never stores what a note said before anonymization; only the
+    browser that sent the note still holds it, so only the note's author may do this.
+    """
+    from roundtable.services.anonymize import keep_term
+
+    note = _note_in(meeting, payload["note_id"])
+    account = current_account()
+    if note.author_id != account.id:
+        raise Forbidden("only the author of a note can keep a term in it: only their browser has the original text")
+    term = payload["term"].strip()
+    if not term or term not in payload["text"]:
+        raise ValidationError("the term to keep does not occur in the note's original text")
+    db = get_db()
+    # Not committed on its own: a stale or closed note keeps nothing.
+    keep_term(db, meeting.series_id, term, account.id)
+    stream = _writing_stream(db)
+    note = stream.edit_note(note.id, payload["version"], text=payload["text"])
+    data = note_to_dict(note)
+    socketio.emit("note:updated", data, to=room_of(meeting.id))
+    _after_save(note.id, meeting.series_id, meeting.id)
     return {"ok": True, "note": data}
 
 

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 from datetime import date
 
-from flask import Blueprint, flash, g, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, flash, g, redirect, render_template, request, url_for
 from sqlalchemy import func, select
 from werkzeug.routing import BuildError
 
+from roundtable.app import anonymization_options
 from roundtable.errors import RoundtableError, ValidationError
 from roundtable.models import Note, Participant, Role
 from roundtable.models import Session as Meeting
@@ -220,7 +221,7 @@ def import_notes_page(slug, number):
     try:
         if request.form.get("confirm") == "yes":
             notes = notes_from_json(request.form.get("parsed", ""))
-            results = import_notes(db, meeting, notes, current_account().id)
+            results = import_notes(db, meeting, notes, current_account().id, **anonymization_options(current_app))
             db.commit()
             saved = [note.id for note, created in results if created]
             from roundtable.web.live import _after_save
@@ -235,7 +236,7 @@ def import_notes_page(slug, number):
         if upload is None or not upload.filename:
             raise ValidationError("choose a file to import")
         notes = parse_notes_file(upload.filename, upload.read())
-        preview = preview_import(db, meeting, notes)
+        preview = preview_import(db, meeting, notes, **anonymization_options(current_app))
         db.rollback()
     except RoundtableError as exc:
         db.rollback()

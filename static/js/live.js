@@ -73,6 +73,10 @@
     try { localStorage.setItem(OUTBOX_KEY, JSON.stringify(items)); } catch (e) { /* private mode: memory only */ }
   }
   var outbox = loadOutbox();
+  // What this browser's own notes said before anonymization (the server never stores it), until the
+  // page is closed: it lets the writer undo a false positive ("keep 'Berlin'").
+  var originals = new Map();
+  outbox.forEach(function (n) { originals.set(n.uuid, n.text); });
   function outboxRemove(uuid) {
     outbox = outbox.filter(function (n) { return n.uuid !== uuid; });
     saveOutbox(outbox);
@@ -96,20 +100,58 @@
     return node;
   }
 
+  function sortedReplacements(replacements) {
+    return (replacements || []).slice().sort(function (a, b) { return a[0] - b[0]; });
+  }
+
   // Note text with the anonymizer's replacements highlighted; always as text nodes, never HTML.
-  function renderText(container, text, replacements) {
+  // ``words`` (the writer's own notes only) holds the original word behind each replacement.
+  function renderText(container, text, replacements, words) {
     container.textContent = "";
     var pos = 0;
-    (replacements || []).slice().sort(function (a, b) { return a[0] - b[0]; }).forEach(function (r) {
+    sortedReplacements(replacements).forEach(function (r, i) {
       var start = r[0], end = r[1];
       if (start < pos || end > text.length) return;
       if (start > pos) container.appendChild(document.createTextNode(text.slice(pos, start)));
       var mark = el("mark", "replaced", text.slice(start, end));
       mark.title = "Replaced by Roundtable (" + r[2] + ")";
+      if (words && words[i]) {
+        mark.tabIndex = 0;
+        mark.setAttribute("role", "button");
+        mark.setAttribute("aria-label", "Replaced by Roundtable: keep the original “" + words[i] + "”");
+        mark.title += ". Click to keep the original.";
+        mark.dataset.action = "keep";
+        mark.dataset.term = words[i];
+      }
       container.appendChild(mark);
       pos = end;
     });
     if (pos < text.length) container.appendChild(document.createTextNode(text.slice(pos)));
+  }
+
+  // The original word behind each replacement of ``text``, from the original text: the text between
+  // replacements is the same in both. Null when they do not line up (someone else edited the note).
+  function originalWords(original, text, replacements) {
+    var sorted = sortedReplacements(replacements);
+    var words = [], pos = 0, at = 0;
+    for (var i = 0; i < sorted.length; i++) {
+      var gap = text.slice(pos, sorted[i][0]);
+      if (original.slice(at, at + gap.length) !== gap) return null;
+      at += gap.length;
+      pos = sorted[i][1];
+      var next = i + 1 < sorted.length ? text.slice(pos, sorted[i + 1][0]) : text.slice(pos);
+      var end = i + 1 < sorted.length ? (next ? original.indexOf(next, at + 1) : -1) : original.length - next.length;
+      if (end <= at || (i + 1 === sorted.length && original.slice(end) !== next)) return null;
+      words.push(original.slice(at, end).trim());
+      at = end;
+    }
+    return words;
+  }
+
+  function keepableWords(note) {
+    var original = originals.get(note.uuid);
+    if (!original || !CAN_WRITE || !state.live || !state.you || note.author_id !== state.you.id) return null;
+    return originalWords(original, note.text, note.replacements);
   }
 
   function timeOf(iso) {
@@ -158,7 +200,7 @@
       return li;
     }
     var body = el("p", "note-text");
-    renderText(body, note.text, note.replacements);
+    renderText(body, note.text, note.replacements, pending ? null : keepableWords(note));
     li.appendChild(body);
 
     var chips = el("ul", "chips");
@@ -388,6 +430,7 @@
     if (!text || !state.live) return;
     var item = { uuid: newUuid(), text: text, kind: currentKind(), speaker_role: els.speaker.value || null,
       themes: state.chosenThemes.slice() };
+    originals.set(item.uuid, text);
     outbox.push(item);
     saveOutbox(outbox);
     showPending(item);
@@ -574,7 +617,7 @@
         if (!text) return;
         send("note:edit", { note_id: note.id, version: baseVersion, text: text }, function (err, reply) {
           if (err) { message.textContent = "The server did not answer; try again."; return; }
-          if (reply.ok) { showNote(reply.note); focusComposer(); return; }
+          if (reply.ok) { originals.set(note.uuid, text); showNote(reply.note); focusComposer(); return; }
           if (reply.code === 409 && reply.current) {
             // Never overwrite silently: show what is there now and let the writer decide.
             baseVersion = reply.current.version;
@@ -591,12 +634,31 @@
 
   function focusComposer() { if (els.text && !els.text.disabled) els.text.focus(); }
 
+  // Undo a false positive in the writer's own note: the series keeps the word from now on.
+  function keepTerm(note, term) {
+    if (!window.confirm("Keep “" + term + "” for this series? It will no longer be replaced.")) return;
+    send("term:keep", { note_id: note.id, version: note.version, term: term, text: originals.get(note.uuid) },
+      function (err, reply) {
+        if (err) { window.alert("The server did not answer; try again."); return; }
+        if (reply.ok) { showNote(reply.note); return; }
+        window.alert(reply.error || "Not saved.");
+      });
+  }
+
+  els.notes.addEventListener("keydown", function (e) {
+    var mark = e.target.closest("[data-action=keep]");
+    if (!mark || (e.key !== "Enter" && e.key !== " ")) return;
+    e.preventDefault();
+    mark.click();
+  });
+
   els.notes.addEventListener("click", function (e) {
-    var button = e.target.closest("button[data-action]");
+    var button = e.target.closest("[data-action]");
     if (!button) return;
     var li = button.closest(".note");
     var note = state.notes[li.dataset.uuid];
     if (!note) return;
+    if (button.dataset.action === "keep") keepTerm(note, button.dataset.term);
     if (button.dataset.action === "edit") startEdit(note);
     if (button.dataset.action === "tag") openPicker(note.uuid, button);
     if (button.dataset.action === "delete" && window.confirm("Delete note " + note.seq + " for everyone?")) {

@@ -1,0 +1,59 @@
+"""Live notes are anonymized with the app's own plugins: a local detector plugin applies, a disabled one does not."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from conftest import PASSWORD, make_series
+from roundtable import create_app
+from roundtable.models import Note, Role
+from roundtable.services.accounts import create_account, grant_role
+
+EXAMPLE = re.search(r"<!-- example-plugin -->\n```python\n(.*?)```",
+                    (Path(__file__).resolve().parent.parent / "docs" / "plugins.md").read_text(), re.S).group(1)
+
+
+@pytest.fixture
+def note_taker_socket(tmp_path):
+    def _connect(**config):
+        app = create_app({"TESTING": True, "SECRET_KEY": "plugins-secret", "WTF_CSRF_ENABLED": False,
+                          "RATELIMIT_ENABLED": False, "INSTANCE_PATH": str(tmp_path / "inst"),
+                          "DATABASE_URL": f"sqlite:///{tmp_path / 'rt.sqlite'}", **config})
+        database = app.extensions["roundtable_db"]
+        database.upgrade()
+        with database.session() as db:
+            series = make_series(db)
+            grant_role(db, create_account(db, "nt@test.example", "NT", PASSWORD), series, Role.NOTE_TAKER)
+            session_id = series.sessions[0].id
+        http = app.test_client()
+        assert http.post("/auth/login", data={"email": "nt@test.example", "password": PASSWORD}).status_code == 302
+        socket = app.extensions["socketio"].test_client(app, flask_test_client=http)
+
+        def add(text):
+            reply = socket.emit("note:add", {"session_id": session_id, "uuid": str(uuid.uuid4()), "text": text},
+                                callback=True)
+            assert reply["ok"], reply
+            with database.session() as db:
+                return db.scalar(select(Note.text).where(Note.id == reply["id"]))
+
+        return add
+
+    return _connect
+
+
+def test_a_detector_from_the_apps_plugins_dir_anonymizes_live_notes(note_taker_socket, tmp_path):
+    plugins = tmp_path / "plugins"
+    plugins.mkdir()
+    (plugins / "a_numbers.py").write_text(EXAMPLE)
+    add = note_taker_socket(PLUGINS_DIR=str(plugins))
+    assert add("Client A123-456-789 was detained, Hope said") == "Client [redacted] was detained, a municipal leader said"
+
+
+def test_a_detector_disabled_in_the_apps_config_does_not_run_on_live_notes(note_taker_socket):
+    add = note_taker_socket(DISABLED_PLUGINS=["patterns"])
+    assert add("Kwame wrote from office@uni.example") == "A scholar wrote from office@uni.example"
