@@ -87,6 +87,9 @@ def app(database_url, tmp_path):
     )
     app.extensions["roundtable_db"].upgrade()
     yield app
+    worker = app.extensions.get("roundtable_after_save")
+    if worker is not None:  # suggestions still being computed must not race the schema's removal
+        assert worker.wait_until_idle()
     app.extensions["roundtable_db"].dispose()
 
 

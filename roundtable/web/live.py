@@ -479,7 +479,19 @@ class AfterSaveWorker:
             pass
         while True:
             note_id, series_id, session_id = self.queue.get()
-            _run_note_saved(self.app, note_id, series_id, session_id)
+            try:
+                _run_note_saved(self.app, note_id, series_id, session_id)
+            finally:
+                self.queue.task_done()
+
+    def wait_until_idle(self, timeout: float = 30) -> bool:
+        """Wait for queued work to finish (tests and shutdown: nothing may touch the database after)."""
+        import time
+
+        deadline = time.monotonic() + timeout
+        while self.queue.unfinished_tasks and time.monotonic() < deadline:
+            time.sleep(0.02)
+        return not self.queue.unfinished_tasks
 
 
 def _run_note_saved(app, note_id: int, series_id: int, session_id: int) -> None:
