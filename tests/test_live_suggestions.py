@@ -1,19 +1,20 @@
-"""Theme suggestions arrive live, after the note, as their own event."""
+"""Theme suggestions arrive live, after the note, as their own event, to the people who tag."""
 
 from __future__ import annotations
 
 from live_support import NoteClient, ServerProcess, free_port, login_cookie, prepare_database, wait_until
 
 
-def test_a_saved_note_gets_theme_suggestions_as_a_separate_live_event(tmp_path):
+def test_a_saved_note_gets_theme_suggestions_as_a_separate_live_event_for_note_takers_only(tmp_path):
     url = f"sqlite:///{tmp_path / 'rt.sqlite'}"
     world = prepare_database(url, note_takers=1, viewers=1)
     server = ServerProcess(url, free_port(), tmp_path / "server", plugins="roster,patterns,lexical,live_suggestions").start()
     try:
         writer = NoteClient(server.url, login_cookie(server.url, world["note-takers"][0]), world["session_id"])
         viewer = NoteClient(server.url, login_cookie(server.url, world["viewers"][0]), world["session_id"])
-        suggested = []
-        viewer.sio.on("note:tags", suggested.append)
+        suggested, seen_by_viewer = [], []
+        writer.sio.on("note:tags", suggested.append)
+        viewer.sio.on("note:tags", seen_by_viewer.append)
         writer.connect(), viewer.connect()
         try:
             wait_until(lambda: writer.joined.is_set() and viewer.joined.is_set(), message="both joined")
@@ -25,6 +26,7 @@ def test_a_saved_note_gets_theme_suggestions_as_a_separate_live_event(tmp_path):
             writer.disconnect(), viewer.disconnect()
     finally:
         server.stop()
+    assert seen_by_viewer == []  # viewers get tags once someone accepts them, not every suggestion
     event = suggested[0]
     assert event["note_id"] == viewer.notes[note_uuid]["id"]
     top = [tag for tag in event["tags"] if tag["status"] == "suggested"]

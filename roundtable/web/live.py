@@ -84,6 +84,14 @@ def _writing_stream(db) -> NoteStream:
     return NoteStream(db, max_length=app.config["MAX_NOTE_LENGTH"], **anonymization_options(app))
 
 
+def writers_room_of(session_id: int) -> str:
+    """Note-takers and up: the only ones who act on theme suggestions, so the only ones sent them.
+
+    Sending suggestions to every viewer would double the fan-out of a busy session for nothing.
+    """
+    return f"{room_of(session_id)}/writers"
+
+
 def room_of(session_id: int) -> str:
     return f"session-{session_id}"
 
@@ -233,6 +241,8 @@ def on_join(payload, meeting):
 
     account = current_account()
     join_room(room_of(meeting.id))
+    if has_role(g.role, Role.NOTE_TAKER):
+        join_room(writers_room_of(meeting.id))
     presence.join(meeting.id, request.sid, account.id, account.display_name, has_role(g.role, Role.NOTE_TAKER))
     summary = presence.summary(meeting.id)
     _announce_presence(meeting.id)
@@ -504,7 +514,7 @@ def _run_note_saved(app, note_id: int, series_id: int, session_id: int) -> None:
                 if note is None:
                     return
                 tags = note_to_dict(note)["tags"]
-            socketio.emit("note:tags", {"note_id": note_id, "tags": tags}, to=room_of(session_id))
+            socketio.emit("note:tags", {"note_id": note_id, "tags": tags}, to=writers_room_of(session_id))
         except Exception:  # a plugin's failure must not reach the note-taker; the note is safe
             app.logger.exception("note_saved hook failed for note %s", note_id)
 
