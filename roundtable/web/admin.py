@@ -98,34 +98,36 @@ def members(slug):
     return _members_page()
 
 
-@bp.route("/s/<slug>/members/<int:account_id>/role", methods=["POST"])
-@series_role_required(Role.FACILITATOR)
-def change_role(slug, account_id):
+def _change_membership(change, done: str):
+    """Run ``change(db)``; a user error shows the members page with the message, success goes back to it."""
     db = get_db()
     try:
-        access_service.change_role(db, current_account(), g.series, account_id, request.form.get("role", ""))
+        change(db)
     except RoundtableError as exc:
         db.rollback()
         _flash_error(exc)
         return _members_page(status=exc.http_status)
     db.commit()
-    flash("Role changed.", "success")
-    return redirect(url_for("admin.members", slug=slug))
+    flash(done, "success")
+    return redirect(url_for("admin.members", slug=g.series.slug))
+
+
+@bp.route("/s/<slug>/members/<int:account_id>/role", methods=["POST"])
+@series_role_required(Role.FACILITATOR)
+def change_role(slug, account_id):
+    return _change_membership(
+        lambda db: access_service.change_role(db, current_account(), g.series, account_id, request.form.get("role", "")),
+        "Role changed.",
+    )
 
 
 @bp.route("/s/<slug>/members/<int:account_id>/remove", methods=["POST"])
 @series_role_required(Role.FACILITATOR)
 def remove_member(slug, account_id):
-    db = get_db()
-    try:
-        access_service.remove_member(db, current_account(), g.series, account_id)
-    except RoundtableError as exc:
-        db.rollback()
-        _flash_error(exc)
-        return _members_page(status=exc.http_status)
-    db.commit()
-    flash("Member removed from this series.", "success")
-    return redirect(url_for("admin.members", slug=slug))
+    return _change_membership(
+        lambda db: access_service.remove_member(db, current_account(), g.series, account_id),
+        "Member removed from this series.",
+    )
 
 
 @bp.route("/s/<slug>/invites", methods=["POST"])
@@ -154,16 +156,10 @@ def create_invite(slug):
 @bp.route("/s/<slug>/invites/<int:invite_id>/revoke", methods=["POST"])
 @series_role_required(Role.FACILITATOR)
 def revoke_invite(slug, invite_id):
-    db = get_db()
-    try:
-        access_service.revoke_invite(db, current_account(), g.series, invite_id)
-    except RoundtableError as exc:
-        db.rollback()
-        _flash_error(exc)
-        return _members_page(status=exc.http_status)
-    db.commit()
-    flash("Invite link revoked.", "success")
-    return redirect(url_for("admin.members", slug=slug))
+    return _change_membership(
+        lambda db: access_service.revoke_invite(db, current_account(), g.series, invite_id),
+        "Invite link revoked.",
+    )
 
 
 @bp.route("/s/<slug>/audit")
