@@ -14,7 +14,7 @@ from sqlalchemy import create_engine, event, inspect
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import sessionmaker
 
-from roundtable.encryption import UNKEYED_SECRET, fernet_for
+from roundtable.encryption import UNKEYED_SECRET, attach_key
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 
@@ -52,7 +52,7 @@ class Database:
         self.url = normalize_url(url)
         self.engine = make_engine(url)
         # The key for encrypted roster columns travels with the engine's dialect.
-        self.engine.dialect.roundtable_fernet = fernet_for(secret_key or UNKEYED_SECRET)
+        attach_key(self.engine, secret_key or UNKEYED_SECRET)
         self.sessionmaker = sessionmaker(self.engine, expire_on_commit=False)
 
     @contextmanager

@@ -4,7 +4,7 @@ The roster is the one place real names must exist (the anonymizer needs
 them). Its identifying columns use :class:`EncryptedJSON`: Fernet
 (AES-128-CBC + HMAC) with a key derived from the app's ``SECRET_KEY``. Each
 engine carries its own key (``Database(url, secret_key=...)``), so several apps
-in one process do not share one. Losing or changing ``SECRET_KEY`` makes the
+in one process do not share one; :func:`attach_key` sets it up. Losing or changing ``SECRET_KEY`` makes the
 roster unreadable: keep it with your backups (docs/security.md).
 """
 
@@ -23,6 +23,7 @@ from roundtable.errors import RoundtableError
 # Used only by a Database built without a secret (scripts, some tests): it
 # still keeps names out of plain sight, but protects nothing against an attacker.
 UNKEYED_SECRET = "roundtable-unkeyed"
+MAX_CACHED_PLAINTEXTS = 100_000
 
 
 def fernet_for(secret: str | bytes) -> Fernet:
@@ -30,6 +31,12 @@ def fernet_for(secret: str | bytes) -> Fernet:
         secret = secret.encode()
     key = HKDF(algorithm=hashes.SHA256(), length=32, salt=b"roundtable roster", info=b"roster fields").derive(secret)
     return Fernet(base64.urlsafe_b64encode(key))
+
+
+def attach_key(engine, secret: str | bytes) -> None:
+    """Give an engine its roster key and an empty cache of decrypted values."""
+    engine.dialect.roundtable_fernet = fernet_for(secret)
+    engine.dialect.roundtable_plaintexts = {}
 
 
 class RosterKeyError(RoundtableError):
@@ -50,9 +57,17 @@ class EncryptedJSON(TypeDecorator):
     def process_result_value(self, value, dialect):
         if value is None:
             return None
-        try:
-            return json.loads(dialect.roundtable_fernet.decrypt(value.encode()))
-        except InvalidToken:
-            raise RosterKeyError(
-                "the roster cannot be decrypted: SECRET_KEY differs from the one it was written with"
-            ) from None
+        # The anonymizer reads the roster for every note: decrypt each stored token once per engine.
+        plaintexts = dialect.roundtable_plaintexts
+        plain = plaintexts.get(value)
+        if plain is None:
+            try:
+                plain = dialect.roundtable_fernet.decrypt(value.encode())
+            except InvalidToken:
+                raise RosterKeyError(
+                    "the roster cannot be decrypted: SECRET_KEY differs from the one it was written with"
+                ) from None
+            if len(plaintexts) >= MAX_CACHED_PLAINTEXTS:
+                plaintexts.clear()
+            plaintexts[value] = plain
+        return json.loads(plain)

@@ -78,3 +78,28 @@ def test_cli_user_error_is_one_line_and_exit_2(tmp_path):
     assert result.returncode == 2
     assert result.stderr.count("\n") == 1 and result.stderr.startswith("Error:")
     assert "Traceback" not in result.stderr
+
+
+def test_roster_names_are_encrypted_and_a_wrong_secret_key_says_so(tmp_path):
+    import pytest
+    from sqlalchemy import select, text
+
+    from roundtable.db import Database
+    from roundtable.encryption import RosterKeyError
+    from roundtable.models import Participant, Series
+
+    url = f"sqlite:///{tmp_path / 'rt.sqlite'}"
+    right = Database(url, secret_key="right")
+    right.upgrade()
+    with right.session() as db:
+        series = Series(slug="s", title="S")
+        db.add(series)
+        db.flush()
+        db.add(Participant(series_id=series.id, name="María Núñez", aliases=["Mari"], affiliation="Law Clinic"))
+    with right.session() as db:
+        assert db.scalar(select(Participant.name)) == "María Núñez"
+        assert "Núñez" not in db.execute(text("SELECT name FROM participants")).scalar()
+    wrong = Database(url, secret_key="wrong")
+    with wrong.session() as db, pytest.raises(RosterKeyError, match="SECRET_KEY"):
+        db.scalar(select(Participant.name))
+    right.dispose(), wrong.dispose()
