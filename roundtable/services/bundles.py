@@ -37,6 +37,7 @@ from roundtable.models import (
     Theme,
 )
 from roundtable.models import Session as Meeting
+from roundtable.services.note_import import json_objects
 from roundtable.services.roster import RosterRow, parse_roster_csv, roster_csv
 
 SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,79}$")
@@ -251,15 +252,7 @@ def parse_notes_jsonl(text: str, session_numbers, theme_names, name: str = "note
     known_themes = {n.casefold() for n in theme_names}
     notes: list[NoteSpec] = []
     seen_uuids: dict[str, int] = {}
-    for line_number, line in enumerate(text.splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            item = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise ValidationError(f"{name}, line {line_number}: not valid JSON ({exc.msg})") from None
-        if not isinstance(item, dict):
-            raise ValidationError(f"{name}, line {line_number}: expected a JSON object")
+    for line_number, item in json_objects(text, name):
 
         def bad(message, line_number=line_number):
             return ValidationError(f"{name}, line {line_number}: {message}")

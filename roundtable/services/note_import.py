@@ -97,8 +97,8 @@ def _lines_to_notes(lines, markdown: bool) -> list[ImportedNote]:
     return notes
 
 
-def _from_jsonl(text: str, name: str) -> list[ImportedNote]:
-    notes = []
+def json_objects(text: str, name: str, expected: str = "a JSON object"):
+    """``(line number, object)`` for each non-blank JSON Lines line; a bad line is an error naming it."""
     for number, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
             continue
@@ -107,9 +107,13 @@ def _from_jsonl(text: str, name: str) -> list[ImportedNote]:
         except json.JSONDecodeError as exc:
             raise ValidationError(f"{name}, line {number}: not valid JSON ({exc.msg})") from None
         if not isinstance(item, dict):
-            raise ValidationError(f"{name}, line {number}: expected a JSON object with a 'text' field")
-        notes.append(_from_fields(item, name, number))
-    return notes
+            raise ValidationError(f"{name}, line {number}: expected {expected}")
+        yield number, item
+
+
+def _from_jsonl(text: str, name: str) -> list[ImportedNote]:
+    return [_from_fields(item, name, number)
+            for number, item in json_objects(text, name, "a JSON object with a 'text' field")]
 
 
 def _from_fields(item: dict, name: str, number: int) -> ImportedNote:
