@@ -22,6 +22,9 @@ def test_a_saved_note_gets_theme_suggestions_as_a_separate_live_event_for_note_t
             wait_until(lambda: note_uuid in viewer.notes, message="the note reached the viewer")
             assert viewer.notes[note_uuid]["tags"] == []  # the note itself does not wait for suggestions
             wait_until(lambda: suggested, message="suggestions arrived")
+            # Anything sent to the viewer before this second note is delivered before it, on the same connection.
+            later = writer.send_note("a second note")
+            wait_until(lambda: later in viewer.notes, message="the second note reached the viewer")
         finally:
             writer.disconnect(), viewer.disconnect()
     finally:
