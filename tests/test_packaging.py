@@ -46,3 +46,27 @@ def test_wheel_works_on_its_own(tmp_path):
     module_file, page_status, css_status = json.loads(out.stdout.strip().splitlines()[-1])
     assert module_file.startswith(str(site))
     assert (page_status, css_status) == (200, 200)
+
+
+def test_installed_wheel_builds_a_pdf_brief(tmp_path):
+    """`pip install .` as the deployment guide does, then the demo and a PDF report from the installed copy."""
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", str(ROOT), "-w", str(tmp_path / "dist")],
+        check=True, capture_output=True,
+    )
+    wheel = next((tmp_path / "dist").glob("roundtable-*.whl"))
+    venv = tmp_path / "venv"
+    base = Path(sys.base_prefix) / "bin" / "python3"
+    subprocess.run([str(base), "-m", "venv", "--system-site-packages", str(venv)], check=True, capture_output=True)
+    subprocess.run([str(venv / "bin" / "pip"), "install", "-q", "--no-deps", str(wheel)], check=True,
+                   capture_output=True)
+    env = {"PATH": f"{venv / 'bin'}:/usr/bin:/bin", "HOME": str(tmp_path),
+           "ROUNDTABLE_DATABASE_URL": f"sqlite:///{tmp_path / 'rt.sqlite'}"}
+    for args in (["demo"], ["brief", "build", "sanctuary-demo", "--format", "pdf", "-o", str(tmp_path / "r.pdf")],
+                 ["brief", "build", "sanctuary-demo", "--format", "html", "-o", str(tmp_path / "r.html")]):
+        done = subprocess.run([str(venv / "bin" / "roundtable"), *args], cwd=tmp_path, env=env,
+                              capture_output=True, text=True)
+        assert done.returncode == 0, done.stderr[-2000:]
+    assert (tmp_path / "r.pdf").read_bytes().startswith(b"%PDF")
+    page = (tmp_path / "r.html").read_text()
+    assert "@page" not in page and ".cover" in page  # the screen stylesheet came from the installed package

@@ -34,13 +34,15 @@ TEMPLATE_LABELS = {"report": "A Policy Report", "brief": "Research Brief"}
 
 
 def _repo_dir(name: str) -> Path:
-    """``templates/`` or ``static/`` of a source checkout, else the installed package data."""
-    here = Path(__file__).resolve().parents[2] / name
-    if here.is_dir():
-        return here
-    import importlib.resources
+    """``templates/`` or ``static/`` of a source checkout, else the installed package data.
 
-    return Path(str(importlib.resources.files(f"roundtable.{name}")))
+    A wheel installs them as ``roundtable/templates`` and ``roundtable/static`` (namespace
+    packages, whose ``importlib.resources.files()`` is not a path), so they are found beside
+    this package's files.
+    """
+    package = Path(__file__).resolve().parents[1]
+    checkout = package.parent / name
+    return checkout if checkout.is_dir() else package / name
 
 
 TEMPLATES_DIR = _repo_dir("templates")
