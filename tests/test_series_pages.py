@@ -95,3 +95,21 @@ def test_a_bad_import_file_names_the_line_and_stores_nothing(client, login, db, 
     assert response.status_code == 400
     assert "notes.jsonl, line 2: not valid JSON" in response.get_data(as_text=True)
     assert db.scalar(select(func.count(Note.id))) == 0
+
+
+def test_an_author_reaches_the_brief_editor_from_the_series_page_and_the_nav(client, login, series):
+    login(Role.AUTHOR)
+    page = client.get(f"/s/{series.slug}/").get_data(as_text=True)
+    assert "not built yet" not in page
+    assert f'href="/s/{series.slug}/brief/report/"' in page and f'href="/s/{series.slug}/brief/brief/"' in page
+    assert f'href="/s/{series.slug}/brief/"' in page  # the series navigation
+    editor = client.get(f"/s/{series.slug}/brief/report/")
+    assert editor.status_code == 200
+    assert 'aria-current="page">Brief</a>' in editor.get_data(as_text=True)
+
+
+def test_viewers_and_note_takers_get_no_brief_link(client, login, series):
+    login(Role.NOTE_TAKER)
+    page = client.get(f"/s/{series.slug}/").get_data(as_text=True)
+    assert "/brief/" not in page
+    assert client.get(f"/s/{series.slug}/brief/").status_code == 403

@@ -34,6 +34,12 @@ def optional_url(endpoint: str, **values) -> str | None:
         return None
 
 
+@bp.app_template_global()
+def role_at_least(role: Role | None, minimum: str) -> bool:
+    """For templates: whether ``role`` (``g.role``) reaches ``minimum`` ("author", "facilitator", ...)."""
+    return has_role(role, Role(minimum))
+
+
 def _message(exc: RoundtableError) -> str:
     """The error as a sentence; a message that starts with a file name keeps its case."""
     text = str(exc)
