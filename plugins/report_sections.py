@@ -11,22 +11,12 @@ section with the same key, or adds one with a new key and an ``order``.
 from __future__ import annotations
 
 from roundtable import hookimpl
-from roundtable.services.briefs import (
-    OTHER_LINKS,
-    BriefContext,
-    BriefSection,
-    Bullet,
-    ThemeItem,
-    article,
-    escape_md,
-    join_words,
-    md_link,
-    normalize_role,
-    pluralize,
-    question_topics,
-    collect_resources,
-    url_label,
-)
+from roundtable.services.briefs.build import BriefSection
+from roundtable.services.briefs.context import BriefContext, ThemeItem
+from roundtable.services.briefs.markdown import escape_md, md_link, url_label
+from roundtable.services.briefs.prose import article, join_words, normalize_role, pluralize
+from roundtable.services.briefs.resources import OTHER_LINKS, collect_resources
+from roundtable.services.briefs.synthesis import Bullet, question_topics
 
 POLICY_TEXT = {
     "role": "every name was replaced, as it was typed, by the speaker's role (for example, "

@@ -1,0 +1,61 @@
+"""Briefs: synthesize a series' tagged notes into a policy report or a research brief.
+
+A brief is Markdown built by *sections* that plugins contribute through the
+``register_brief_sections`` hook (the defaults live in
+``roundtable_plugins.report_sections``). Each section renders from a
+:class:`BriefContext`, gathered once from the database, and wraps its output in
+a delimited block::
+
+    {#key-themes}
+    ## Key Themes
+
+so that a rebuild can tell sections apart and keep the ones an author edited.
+Generated bullets carry an id (``[**Lead-in:**]{#p-3-1}``) that maps, in
+:attr:`BriefDocument.provenance`, to the notes they came from.
+
+The package, one module per step:
+
+- ``context``: read a series once (:func:`gather_brief_context`);
+- ``prose``: roles, plurals, sentences and the shorthand glossary;
+- ``synthesis``: notes to bullets, quotes, disagreements, open questions;
+- ``resources``: the links mentioned, named and grouped;
+- ``markdown``: escaping, links, front matter, ``{#key}`` sections;
+- ``build``: a template's sections into one document (:func:`build_brief`);
+- ``drafts``: stored drafts, rebuilds that keep edits, versions;
+- ``export``: the export gate, then an exporter (:func:`export_brief`).
+"""
+
+from roundtable.services.briefs.build import BriefDocument, BriefSection, build_brief, sections_for
+from roundtable.services.briefs.context import (
+    TEMPLATE_LABELS,
+    TEMPLATES,
+    BriefContext,
+    NoteItem,
+    ResourceItem,
+    SessionItem,
+    ThemeItem,
+    gather_brief_context,
+)
+from roundtable.services.briefs.drafts import (
+    VersionComparison,
+    changed_sections,
+    compare_markdown,
+    compare_versions,
+    get_brief,
+    list_versions,
+    merge_rebuild,
+    rebuild_brief,
+    save_draft,
+    save_version,
+)
+from roundtable.services.briefs.export import check_export, export_brief
+from roundtable.services.briefs.markdown import join_front_matter, split_front_matter, split_sections
+from roundtable.services.briefs.synthesis import Bullet, QuoteItem, ThemeSynthesis
+
+__all__ = [
+    "TEMPLATES", "TEMPLATE_LABELS", "BriefContext", "BriefDocument", "BriefSection", "Bullet", "NoteItem",
+    "QuoteItem", "ResourceItem", "SessionItem", "ThemeItem", "ThemeSynthesis", "VersionComparison",
+    "build_brief", "changed_sections", "check_export", "compare_markdown", "compare_versions", "export_brief",
+    "gather_brief_context", "get_brief", "join_front_matter", "list_versions", "merge_rebuild", "rebuild_brief",
+    "save_draft", "save_version", "sections_for", "split_front_matter", "split_sections",
+]

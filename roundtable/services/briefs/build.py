@@ -1,0 +1,117 @@
+"""Building a brief: the template's sections, rendered from a context, joined with front matter."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+from roundtable.errors import ValidationError
+from roundtable.plugins import collect, default_plugin_manager, describe_plugins
+from roundtable.services.briefs.context import TEMPLATE_LABELS, BriefContext, gather_brief_context
+from roundtable.services.briefs.markdown import join_front_matter, split_front_matter
+
+@dataclass
+class BriefSection:
+    """A section of a brief template, contributed by a plugin.
+
+    ``render(context)`` returns the section's Markdown body; the builder adds
+    the delimiting ``{#key}`` marker and the ``## title`` heading. An empty
+    body leaves the section out. ``classes`` go on the heading (``unnumbered``,
+    ``appendix``).
+    """
+
+    key: str
+    title: str
+    order: int
+    templates: tuple[str, ...]
+    render: Callable[[BriefContext], str]
+    classes: tuple[str, ...] = ()
+
+
+@dataclass
+class BriefDocument:
+    """A built brief: Markdown with front matter, and bullet id -> note ids."""
+
+    markdown: str
+    front_matter: dict
+    provenance: dict[str, list[int]]
+    template: str = "report"
+    # Exporters show provenance (HTML footnotes, a PDF sources list) only when asked.
+    show_provenance: bool = False
+
+    @property
+    def body(self) -> str:
+        return split_front_matter(self.markdown)[1]
+
+
+def front_matter_for(context: BriefContext) -> dict:
+    last = max((s.date for s in context.sessions if s.date), default=None)
+    fm = {
+        "title": context.title,
+        "subtitle": context.subtitle,
+        "kind": TEMPLATE_LABELS.get(context.template, context.template.title()),
+        "template": context.template,
+        "organizations": context.organizations,
+        "authors": context.authors,
+        "contributors": context.contributors,
+        "anonymous_contributors": context.anonymous_contributors,
+        "date": last.strftime("%B %Y") if last else "",
+    }
+    if context.template == "brief":
+        fm["brief_number"] = context.brief_number
+        fm["funder"] = context.funder
+    return fm
+
+
+def sections_for(template: str, pm=None) -> list[BriefSection]:
+    """The sections registered for ``template``, later registrations replacing earlier ones."""
+    pm = pm or default_plugin_manager()
+    # collect() returns newest plugin first: the first section seen for a key wins.
+    chosen: dict[str, BriefSection] = {}
+    for section in collect(pm, "register_brief_sections"):
+        if template in section.templates and section.key not in chosen:
+            chosen[section.key] = section
+    if not chosen:
+        raise ValidationError(f"no sections are registered for template {template!r}")
+    return sorted(chosen.values(), key=lambda s: (s.order, s.key))
+
+
+def section_block(section: BriefSection, body: str) -> str:
+    classes = "".join(f" .{c}" for c in section.classes)
+    return f"{{#{section.key}{classes}}}\n## {section.title}\n\n{body.strip()}\n"
+
+
+def build_brief(db_or_context, series=None, template: str = "report", pm=None, progress=None) -> BriefDocument:
+    """Build a brief's Markdown from a series (``db`` + ``series``) or a gathered context.
+
+    ``progress(stage, done, total)`` is called as stages finish: gather,
+    synthesize, sections.
+    """
+    pm = pm or default_plugin_manager()
+    report = progress or (lambda stage, done, total: None)
+    if isinstance(db_or_context, BriefContext):
+        context = db_or_context
+        context.template = template
+    else:
+        if series is None:
+            raise ValidationError("build_brief needs a series")
+        context = gather_brief_context(db_or_context, series, template)
+    report("gather", 1, 3)
+    context.provenance = {}
+    if not context.plugins:
+        context.plugins = describe_plugins(pm)
+    sections = sections_for(template, pm)
+    context.section_titles = [s.title for s in sections]
+    if template == "report" or any(s.key in ("key-themes", "key-findings") for s in sections):
+        for theme in context.themes:
+            context.synthesis(theme)
+    report("synthesize", 2, 3)
+    blocks = []
+    for section in sections:
+        body = section.render(context)
+        if body and body.strip():
+            blocks.append(section_block(section, body))
+    fm = front_matter_for(context)
+    markdown = join_front_matter(fm, "\n".join(blocks))
+    report("sections", 3, 3)
+    return BriefDocument(markdown, fm, dict(context.provenance), template)

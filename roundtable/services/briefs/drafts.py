@@ -1,0 +1,147 @@
+"""Stored drafts: rebuilds that keep an author's edited sections, saves, versions and diffs."""
+
+from __future__ import annotations
+
+import difflib
+from collections import OrderedDict
+from dataclasses import dataclass
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session as DbSession
+
+from roundtable.errors import NotFound
+from roundtable.models import Brief, BriefVersion
+from roundtable.services.anonymize import anonymize_authored_text
+from roundtable.services.briefs.build import build_brief
+from roundtable.services.briefs.context import _resolve_series
+from roundtable.services.briefs.markdown import split_front_matter, split_sections
+
+def _norm(text: str) -> str:
+    return "\n".join(line.rstrip() for line in text.strip().splitlines())
+
+
+def changed_sections(old_markdown: str, new_markdown: str) -> set[str]:
+    """Keys of sections whose text differs (or that exist in only one of the two)."""
+    old, new = split_sections(old_markdown), split_sections(new_markdown)
+    return {k for k in set(old) | set(new) if _norm(old.get(k, "")) != _norm(new.get(k, ""))}
+
+
+def merge_rebuild(old_markdown: str, new_markdown: str, edited_section_keys, force: bool = False) -> str:
+    """A rebuilt draft that keeps the author's edited sections (unless ``force``).
+
+    Generated sections come from ``new_markdown`` in its order; an edited
+    section keeps its old text in place; an edited section the new build no
+    longer produces (an author's own section) stays after the section it
+    followed.
+    """
+    if force:
+        return new_markdown
+    edited = set(edited_section_keys or ())
+    old, new = split_sections(old_markdown), split_sections(new_markdown)
+    result: OrderedDict[str, str] = OrderedDict()
+    for key, text in new.items():
+        result[key] = old[key] if key in edited and key in old else text
+    old_keys = list(old)
+    for i, key in enumerate(old_keys):
+        if key in result or key not in edited:
+            continue
+        anchor = next((k for k in reversed(old_keys[:i]) if k in result), None)
+        items = list(result.items())
+        pos = 0 if anchor is None else [k for k, _ in items].index(anchor) + 1
+        items.insert(pos, (key, old[key]))
+        result = OrderedDict(items)
+    parts = []
+    for text in result.values():
+        parts.append(text if text.endswith("\n") else text + "\n")
+    return "".join(p if i == 0 or p.startswith("\n") or parts[i - 1].endswith("\n\n") else "\n" + p
+                   for i, p in enumerate(parts))
+
+
+def get_brief(db: DbSession, series, template: str = "report", create: bool = True) -> Brief | None:
+    s = _resolve_series(db, series)
+    brief = db.scalar(select(Brief).where(Brief.series_id == s.id, Brief.template == template))
+    if brief is None and create:
+        brief = Brief(series_id=s.id, template=template, markdown="", edited_sections=[], provenance={})
+        db.add(brief)
+        db.flush()
+    return brief
+
+
+def rebuild_brief(db: DbSession, series, template: str = "report", force: bool = False, pm=None,
+                  progress=None, author_id: int | None = None) -> Brief:
+    """Rebuild the stored draft from notes, keeping edited sections unless ``force``.
+
+    The previous draft is saved as a version first, so nothing is lost.
+    """
+    brief = get_brief(db, series, template)
+    document = build_brief(db, series, template=template, pm=pm, progress=progress)
+    if brief.markdown:
+        save_version(db, brief, label="before rebuild", author_id=author_id)
+        merged = merge_rebuild(brief.markdown, document.markdown, brief.edited_sections, force=force)
+    else:
+        merged = document.markdown
+    brief.markdown = merged
+    if force:
+        brief.edited_sections = []
+    brief.provenance = document.provenance
+    save_version(db, brief, label="rebuilt from notes" + (" (forced)" if force else ""), author_id=author_id)
+    return brief
+
+
+def save_draft(db: DbSession, brief: Brief, markdown: str, author_id: int | None = None,
+               label: str = "") -> Brief:
+    """Store an author's edit, anonymized like every other text; sections that changed are marked as edited."""
+    split_front_matter(markdown)  # reject unreadable front matter before storing
+    markdown = anonymize_authored_text(db, _resolve_series(db, brief.series_id), markdown, keep_credited=True)
+    edited = set(brief.edited_sections or ()) | (changed_sections(brief.markdown or "", markdown) - {"_preamble"})
+    brief.markdown = markdown
+    brief.edited_sections = sorted(edited)
+    save_version(db, brief, label=label or "edited", author_id=author_id)
+    return brief
+
+
+def save_version(db: DbSession, brief: Brief, label: str = "", author_id: int | None = None) -> BriefVersion:
+    number = (db.scalar(select(func.max(BriefVersion.number)).where(BriefVersion.brief_id == brief.id)) or 0) + 1
+    version = BriefVersion(brief_id=brief.id, number=number, markdown=brief.markdown, label=label,
+                           author_id=author_id)
+    db.add(version)
+    db.flush()
+    return version
+
+
+def list_versions(db: DbSession, brief: Brief) -> list[BriefVersion]:
+    return list(db.scalars(select(BriefVersion).where(BriefVersion.brief_id == brief.id)
+                           .order_by(BriefVersion.number.desc())))
+
+
+@dataclass
+class VersionComparison:
+    old_number: int
+    new_number: int
+    unified: str
+    changed_sections: list[str]
+    rows: list[tuple[str, str]]  # (op, line): op in " ", "-", "+"
+
+
+def compare_versions(db: DbSession, brief: Brief, old_number: int, new_number: int) -> VersionComparison:
+    """A line diff (difflib) of two saved versions and the sections that changed."""
+    found = {v.number: v for v in db.scalars(
+        select(BriefVersion).where(BriefVersion.brief_id == brief.id,
+                                   BriefVersion.number.in_([old_number, new_number])))}
+    for n in (old_number, new_number):
+        if n not in found:
+            raise NotFound(f"no version {n} of this brief")
+    return compare_markdown(found[old_number].markdown, found[new_number].markdown, old_number, new_number)
+
+
+def compare_markdown(old: str, new: str, old_number: int = 0, new_number: int = 0) -> VersionComparison:
+    old_lines, new_lines = old.splitlines(), new.splitlines()
+    unified = "\n".join(difflib.unified_diff(old_lines, new_lines, f"version {old_number}",
+                                             f"version {new_number}", lineterm=""))
+    rows = []
+    for line in difflib.ndiff(old_lines, new_lines):
+        if line[:1] in (" ", "-", "+"):
+            rows.append((line[:1], line[2:]))
+    order = list(split_sections(new)) + [k for k in split_sections(old) if k not in split_sections(new)]
+    changed = changed_sections(old, new)
+    return VersionComparison(old_number, new_number, unified, [k for k in order if k in changed], rows)
