@@ -13,6 +13,8 @@ DEFAULTS = {
     "SUGGESTER": None,  # theme suggester for live notes: None = semantic when installed, else lexical
     "PLUGINS_DIR": None,
     "MAX_NOTE_LENGTH": 4000,
+    # Suggested themes below this confidence are not shown on the live page.
+    "SUGGESTION_FLOOR": 0.35,
     "MAX_UPLOAD_BYTES": 2 * 1024 * 1024,
     "NOTES_PER_SECOND_PER_ACCOUNT": 5,
     "INVITE_TTL_HOURS": 72,

@@ -2,7 +2,7 @@
 
 ``ServerProcess`` runs ``roundtable serve`` in a subprocess on 127.0.0.1;
 ``NoteClient`` is a python-socketio client that follows the same protocol as
-``static/js/live.js``: an outbox of unacknowledged notes, resent in order on
+``static/js/live/``: an outbox of unacknowledged notes, resent in order on
 every connect, and a fetch of every note after the last sequence number seen.
 """
 

@@ -113,3 +113,28 @@ def test_viewers_and_note_takers_get_no_brief_link(client, login, series):
     page = client.get(f"/s/{series.slug}/").get_data(as_text=True)
     assert "/brief/" not in page
     assert client.get(f"/s/{series.slug}/brief/").status_code == 403
+
+
+def test_a_session_downloads_as_markdown_and_csv_through_the_export_gate(client, login, series, database):
+    from roundtable.models import Participant
+    from roundtable.services.notes import NoteStream
+
+    login(Role.VIEWER)
+    with database.session() as db:
+        stream = NoteStream(db)
+        stream.add_note(series.sessions[0].id, "6f1c1a52-3a5e-4c55-9a7a-1f0b8c2d9e01", "=SUM(A1) clinics need lawyers")
+        stream.add_note(series.sessions[0].id, "6f1c1a52-3a5e-4c55-9a7a-1f0b8c2d9e02", "Who funds interpreters?",
+                        kind="question")
+    md = client.get(f"/s/{series.slug}/sessions/1/notes.md")
+    assert md.status_code == 200 and md.mimetype == "text/markdown"
+    assert "attachment" in md.headers["Content-Disposition"]
+    assert "**#2**" in md.get_data(as_text=True) and "Who funds interpreters?" in md.get_data(as_text=True)
+    csv_text = client.get(f"/s/{series.slug}/sessions/1/notes.csv").get_data(as_text=True)
+    assert csv_text.splitlines()[0] == "seq,time,kind,speaker_role,themes,text"
+    assert "'=SUM(A1)" in csv_text  # a formula stays text in a spreadsheet
+    # A name the anonymizer could not know at the time (added to the roster later) blocks the download.
+    with database.session() as db:
+        db.add(Participant(series_id=series.id, name="Interpreters Guild", role_label="advocate"))
+        db.commit()
+    blocked = client.get(f"/s/{series.slug}/sessions/1/notes.csv")
+    assert blocked.status_code == 422 and "Who funds" not in blocked.get_data(as_text=True)

@@ -25,7 +25,7 @@ import functools
 
 import uuid as uuid_module
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
@@ -112,6 +112,20 @@ def speaker_roles(db: DbSession, series_id: int) -> list[str]:
     return ordered + [r for r in GENERIC_SPEAKER_ROLES if r not in ordered]
 
 
+def note_takers(db: DbSession, series_id: int, session_id: int) -> list[dict]:
+    """Everyone who may write in the series or wrote in this session, by account: the page gives each a colour."""
+    from roundtable.models import Account, Membership, Role
+
+    writers = select(Membership.account_id).where(
+        Membership.series_id == series_id, Membership.role != Role.VIEWER)
+    authors = select(Note.author_id).where(Note.session_id == session_id)
+    rows = db.execute(
+        select(Account.id, Account.display_name).where(Account.id.in_(writers) | Account.id.in_(authors))
+        .order_by(Account.id)
+    ).all()
+    return [{"id": account_id, "name": name} for account_id, name in rows]
+
+
 def _result_to_anonymized(result, original: str) -> AnonymizedText:
     """Accept the anonymizer's result object (``text`` plus spans) or a bare string."""
     if isinstance(result, str):
@@ -183,11 +197,25 @@ class NoteStream:
             raise NotFound("no such note")
         return note
 
-    def notes_after(self, session_id: int, seq: int = 0, include_deleted: bool = True) -> list[Note]:
-        """Notes of a session with a sequence number above ``seq``, in order, tags loaded."""
+    # A rejoining client asks for notes changed since the moment it was last told; an edit committed
+    # just before that moment may carry an earlier timestamp, so look this far further back.
+    CHANGE_MARGIN = timedelta(seconds=5)
+
+    @staticmethod
+    def now() -> datetime:
+        """The moment to hand a client as ``synced_at`` (naive UTC, like the stored timestamps)."""
+        return datetime.now(timezone.utc).replace(tzinfo=None)
+
+    def notes_after(self, session_id: int, seq: int = 0, include_deleted: bool = True,
+                    changed_since: datetime | None = None) -> list[Note]:
+        """Notes of a session with a sequence number above ``seq`` (or, with ``changed_since``, edited or
+        deleted since then), in order, tags loaded."""
+        newer = Note.seq > int(seq)
+        if changed_since is not None:
+            newer = newer | (Note.updated_at >= changed_since - self.CHANGE_MARGIN)
         query = (
             select(Note)
-            .where(Note.session_id == session_id, Note.seq > int(seq))
+            .where(Note.session_id == session_id, newer)
             .order_by(Note.seq)
             .options(selectinload(Note.tags).selectinload(NoteTag.theme))
         )

@@ -230,10 +230,10 @@ def import_notes_page(slug, number):
             results = import_notes(db, meeting, notes, current_account().id, **anonymization_options(current_app))
             db.commit()
             saved = [note.id for note, created in results if created]
-            from roundtable.web.live import _after_save
+            from roundtable.web.live import after_save
 
             for note_id in saved:
-                _after_save(note_id, g.series.id, meeting.id)
+                after_save(note_id, g.series.id, meeting.id)
             already = len(results) - len(saved)
             flash(f"Imported {len(saved)} notes" + (f" ({already} were already there)." if already else "."),
                   "success")

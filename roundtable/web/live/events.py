@@ -1,4 +1,4 @@
-"""The live session page and its Socket.IO events, side by side.
+"""The live stream's Socket.IO events: one guarded, schema-checked handler per event.
 
 One room per session (``session-<id>``). Every event carries one JSON object
 with ``session_id``, is guarded by :func:`roundtable.web.access.socket_access`
@@ -7,7 +7,7 @@ gets an ``error`` event (and the same body as its acknowledgement) and changes
 nothing.
 
 Client -> server (acknowledged):
-    session:join   {session_id, after}            -> {state, last_seq, notes, presence, you}
+    session:join   {session_id, after, changed_since?} -> {state, last_seq, notes, presence, you, synced_at}
     notes:since    {session_id, after}            -> {state, last_seq, notes}
     note:add       {session_id, uuid, text, kind, speaker_role?, themes?}  -> {ok, id, seq, note}
     note:edit      {session_id, note_id, version, text?, kind?, speaker_role?} -> {ok, note} | {code: 409, current}
@@ -22,24 +22,21 @@ Server -> room:
 from __future__ import annotations
 
 import functools
-import os
-import threading
-from collections import Counter
 
 import jsonschema
-from flask import Blueprint, abort, current_app, g, render_template, request
-from sqlalchemy import select
+from flask import current_app, g, request
 
 from roundtable.app import anonymization_options
-from roundtable.errors import Forbidden, RoundtableError, ValidationError
+from roundtable.errors import Forbidden, RoundtableError, SessionClosed, ValidationError
 from roundtable.extensions import socketio
-from roundtable.models import NOTE_KINDS, Note, NoteTag, Role, SessionState, TagStatus, Theme
+from roundtable.models import NOTE_KINDS, Note, NoteTag, Role, SessionState, TagStatus
 from roundtable.models import Session as Meeting
 from roundtable.services.accounts import has_role
-from roundtable.services.notes import NoteStream, StaleEdit, note_to_dict, speaker_roles
-from roundtable.web.access import current_account, get_db, series_role_required, socket_access, socket_error
-
-bp = Blueprint("live", __name__, url_prefix="/s")
+from roundtable.services.notes import NoteStream, StaleEdit, note_to_dict
+from roundtable.web.access import current_account, get_db, socket_access, socket_error
+from roundtable.web.live.after_save import after_save
+from roundtable.web.live.presence import announce_presence, presence
+from roundtable.web.live.rooms import room_of, writers_room_of
 
 _ID = {"type": "integer", "minimum": 1, "maximum": 2**31 - 1}
 _SEQ = {"type": "integer", "minimum": 0, "maximum": 2**31 - 1}
@@ -53,7 +50,7 @@ def _schema(required, **properties):
 
 
 SCHEMAS = {
-    "session:join": _schema([], after=_SEQ),
+    "session:join": _schema([], after=_SEQ, changed_since={"type": "string", "format": "date-time", "maxLength": 40}),
     "notes:since": _schema(["after"], after=_SEQ),
     "note:add": _schema(
         ["uuid", "text"], uuid=_UUID, text={"type": "string", "maxLength": 20000},
@@ -84,120 +81,14 @@ def _writing_stream(db) -> NoteStream:
     return NoteStream(db, max_length=app.config["MAX_NOTE_LENGTH"], **anonymization_options(app))
 
 
-def writers_room_of(session_id: int) -> str:
-    """Note-takers and up: the only ones who act on theme suggestions, so the only ones sent them.
-
-    Sending suggestions to every viewer would double the fan-out of a busy session for nothing.
-    """
-    return f"{room_of(session_id)}/writers"
-
-
-def room_of(session_id: int) -> str:
-    return f"session-{session_id}"
-
-
-# --- presence (per process; see docs/deployment.md) ------------------------------------------
-
-
-class Presence:
-    """Who is connected to which session room, from this process's point of view."""
-
-    def __init__(self):
-        self._lock = threading.Lock()
-        self._rooms: dict[int, dict[str, tuple[int, str, bool]]] = {}
-
-    def join(self, session_id: int, sid: str, account_id: int, name: str, writer: bool) -> None:
-        with self._lock:
-            self._rooms.setdefault(session_id, {})[sid] = (account_id, name, writer)
-
-    def leave(self, sid: str) -> list[int]:
-        with self._lock:
-            left = [sid_room for sid_room, members in self._rooms.items() if members.pop(sid, None)]
-            for session_id in left:
-                if not self._rooms[session_id]:
-                    del self._rooms[session_id]
-            return left
-
-    def summary(self, session_id: int) -> dict:
-        with self._lock:
-            members = list(self._rooms.get(session_id, {}).values())
-        writers = sorted({name for _id, name, writer in members if writer}, key=str.casefold)
-        viewers = len({account_id for account_id, _name, _writer in members})
-        return {"writers": writers, "viewers": viewers, "connections": len(members)}
-
-
-presence = Presence()
-
-
-# --- the page --------------------------------------------------------------------------------
-
-
-def _meeting(series, number: int) -> Meeting:
-    meeting = get_db().scalar(select(Meeting).where(Meeting.series_id == series.id, Meeting.number == number))
-    if meeting is None:
-        abort(404)
-    return meeting
-
-
-def _themes(series) -> list[Theme]:
-    return list(get_db().scalars(
-        select(Theme).where(Theme.series_id == series.id, Theme.retired.is_(False)).order_by(Theme.parent_id.is_not(None), Theme.position)
-    ))
-
-
-def theme_choices(series) -> list[dict]:
-    """Themes in codebook order (each top-level theme followed by its sub-themes), with a shortcut digit."""
-    themes = _themes(series)
-    tops = [t for t in themes if t.parent_id is None]
-    ordered = []
-    for top in sorted(tops, key=lambda t: t.position):
-        ordered.append(top)
-        ordered.extend(sorted((t for t in themes if t.parent_id == top.id), key=lambda t: t.position))
-    from roundtable.services.codebook import PALETTE
-
-    choices = []
-    for theme in ordered:
-        top = theme if theme.parent_id is None else next((t for t in tops if t.id == theme.parent_id), theme)
-        fallback = PALETTE[tops.index(top) % len(PALETTE)] if top in tops else "#999999"
-        choices.append({"id": theme.id, "name": theme.name, "color": theme.color or top.color or fallback,
-                        "sub": theme.parent_id is not None})
-    return choices
-
-
-@bp.route("/<slug>/sessions/<int:number>/")
-@series_role_required(Role.VIEWER)
-def session_page(slug, number):
-    meeting = _meeting(g.series, number)
-    db = get_db()
-    can_write = has_role(g.role, Role.NOTE_TAKER)
-    context = {
-        "series": g.series, "meeting": meeting, "role": g.role, "themes": theme_choices(g.series),
-        "speaker_roles": speaker_roles(db, g.series.id), "kinds": NOTE_KINDS, "can_write": can_write,
-        "can_review": has_role(g.role, Role.AUTHOR), "can_facilitate": has_role(g.role, Role.FACILITATOR),
-        "max_length": current_app.config["MAX_NOTE_LENGTH"],
-    }
-    if meeting.state is SessionState.LIVE:
-        return render_template("live/session.html", **context)
-    notes = NoteStream(db).notes_after(meeting.id, 0, include_deleted=False)
-    kind_counts = Counter(n.kind for n in notes)
-    theme_counts = Counter()
-    for note in notes:
-        for tag in note.tags:
-            if tag.status is TagStatus.ACCEPTED and tag.theme is not None:
-                theme_counts[tag.theme.name] += 1
-    return render_template(
-        "live/closed.html", notes=notes, kind_counts=[(k, kind_counts.get(k, 0)) for k in NOTE_KINDS],
-        theme_counts=theme_counts.most_common(), **context,
-    )
-
-
-# --- socket events ---------------------------------------------------------------------------
 
 
 def _fail(exc: RoundtableError) -> dict:
     """Turn a user error into an ``error`` event; the acknowledgement carries the same body."""
     code = getattr(exc, "http_status", 400)
     body = socket_error(code, str(exc))
+    if isinstance(exc, SessionClosed):
+        body["reason"] = "session-closed"  # not a conflict to resolve: the outbox stops and says why
     if isinstance(exc, StaleEdit):
         body["current"] = {"note_id": exc.note_id, "text": exc.current_text, "version": exc.current_version,
                            "deleted": exc.deleted}
@@ -222,7 +113,7 @@ def live_event(name: str, minimum: Role, rate: str | None = None):
                 return _fail(exc)
 
         guarded = socket_access(minimum, rate=rate)(checked)
-        _EVENTS[name] = guarded
+        EVENTS[name] = guarded
         return guarded
 
     return decorator
@@ -232,7 +123,7 @@ def _short(message: str) -> str:
     return message if len(message) < 120 else message[:117] + "..."
 
 
-_EVENTS: dict = {}
+EVENTS: dict = {}
 
 
 @live_event("session:join", Role.VIEWER)
@@ -245,11 +136,28 @@ def on_join(payload, meeting):
         join_room(writers_room_of(meeting.id))
     presence.join(meeting.id, request.sid, account.id, account.display_name, has_role(g.role, Role.NOTE_TAKER))
     summary = presence.summary(meeting.id)
-    _announce_presence(meeting.id)
-    notes = NoteStream(get_db()).notes_after(meeting.id, payload.get("after", 0))
+    announce_presence(meeting.id)
+    stream = NoteStream(get_db())
+    synced_at = stream.now()
+    notes = stream.notes_after(meeting.id, payload.get("after", 0), changed_since=_moment(payload.get("changed_since")))
     return {"ok": True, "state": meeting.state.value, "last_seq": meeting.last_seq,
-            "notes": [note_to_dict(n) for n in notes], "presence": summary,
+            "notes": [note_to_dict(n) for n in notes], "presence": summary, "synced_at": synced_at.isoformat(),
             "you": {"id": account.id, "name": account.display_name, "role": g.role.value}}
+
+
+def _moment(value: str | None):
+    """A client's ``changed_since`` (the ``synced_at`` it was given), as a naive UTC datetime; None if absent."""
+    if not value:
+        return None
+    from datetime import datetime, timezone
+
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise ValidationError("invalid session:join message: changed_since: not a date and time") from None
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(timezone.utc).replace(tzinfo=None)
+    return moment
 
 
 @live_event("notes:since", Role.VIEWER)
@@ -275,7 +183,7 @@ def on_add(payload, meeting):
     data = note_to_dict(note)
     if created:
         socketio.emit("note:added", data, to=room_of(meeting.id))
-        _after_save(note.id, meeting.series_id, meeting.id)
+        after_save(note.id, meeting.series_id, meeting.id)
     return {"ok": True, "id": note.id, "seq": note.seq, "uuid": note.uuid, "note": data}
 
 
@@ -292,7 +200,7 @@ def on_edit(payload, meeting):
     data = note_to_dict(note)
     socketio.emit("note:updated", data, to=room_of(meeting.id))
     if payload.get("text") is not None:
-        _after_save(note.id, meeting.series_id, meeting.id)
+        after_save(note.id, meeting.series_id, meeting.id)
     return {"ok": True, "note": data}
 
 
@@ -328,7 +236,7 @@ def on_keep_term(payload, meeting):
     note = stream.edit_note(note.id, payload["version"], text=payload["text"])
     data = note_to_dict(note)
     socketio.emit("note:updated", data, to=room_of(meeting.id))
-    _after_save(note.id, meeting.series_id, meeting.id)
+    after_save(note.id, meeting.series_id, meeting.id)
     return {"ok": True, "note": data}
 
 
@@ -351,8 +259,6 @@ def _tags_changed(meeting, note_id: int) -> dict:
 
 def _writable(meeting) -> None:
     if meeting.state is not SessionState.LIVE:
-        from roundtable.errors import SessionClosed
-
         raise SessionClosed("this session is not live; its notes are read-only")
 
 
@@ -409,126 +315,4 @@ def on_connect(auth=None):
 
 def on_disconnect(*_args):
     for session_id in presence.leave(request.sid):
-        _announce_presence(session_id)
-
-
-PRESENCE_INTERVAL_S = 1.0
-_presence_pending: set[int] = set()
-_presence_lock = threading.Lock()
-
-
-def _announce_presence(session_id: int) -> None:
-    """Tell the room who is here, at most once a second.
-
-    After a server restart every client reconnects at once; announcing each
-    join to everyone would send N x N messages exactly when the server is busiest.
-    """
-    with _presence_lock:
-        if session_id in _presence_pending:
-            return
-        _presence_pending.add(session_id)
-    socketio.start_background_task(_presence_later, session_id)
-
-
-def _presence_later(session_id: int) -> None:
-    socketio.sleep(PRESENCE_INTERVAL_S)
-    with _presence_lock:
-        _presence_pending.discard(session_id)
-    socketio.emit("presence", dict(presence.summary(session_id), session_id=session_id), to=room_of(session_id))
-
-
-# --- after the live path ---------------------------------------------------------------------
-
-
-def _after_save(note_id: int, series_id: int, session_id: int) -> None:
-    """Queue the ``note_saved`` hook to run off the live path; tags it produced arrive as ``note:tags``."""
-    app = current_app._get_current_object()
-    if not app.extensions["roundtable_pm"].hook.note_saved.get_hookimpls():
-        return
-    worker = app.extensions.get("roundtable_after_save")
-    if worker is None:
-        with _worker_lock:
-            worker = app.extensions.get("roundtable_after_save")
-            if worker is None:
-                worker = app.extensions["roundtable_after_save"] = AfterSaveWorker(app)
-    worker.put(note_id, series_id, session_id)
-
-
-_worker_lock = threading.Lock()
-AFTER_SAVE_NICENESS = 10
-
-
-class AfterSaveWorker:
-    """One background task per process runs the slow ``note_saved`` work, one note after another.
-
-    A task per note would let a burst of notes start a burst of model runs that
-    compete with broadcasting for the CPU; one queue keeps that work bounded.
-    """
-
-    def __init__(self, app):
-        import queue
-
-        self.app = app
-        self.queue: queue.Queue = queue.Queue(maxsize=10000)
-        socketio.start_background_task(self._run)
-
-    def put(self, note_id: int, series_id: int, session_id: int) -> None:
-        import queue
-
-        try:
-            self.queue.put_nowait((note_id, series_id, session_id))
-        except queue.Full:  # suggestions are a convenience; the note itself is safe
-            self.app.logger.warning("note_saved queue full; skipping suggestions for note %s", note_id)
-
-    def _run(self) -> None:
-        # On Linux nice is per thread (and inherited by threads it starts, such as a model's
-        # thread pool): suggestions then yield the CPU to the live path when both want it.
-        try:
-            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), AFTER_SAVE_NICENESS)
-        except (AttributeError, OSError):
-            pass
-        while True:
-            note_id, series_id, session_id = self.queue.get()
-            try:
-                _run_note_saved(self.app, note_id, series_id, session_id)
-            finally:
-                self.queue.task_done()
-
-    def wait_until_idle(self, timeout: float = 30) -> bool:
-        """Wait for queued work to finish (tests and shutdown: nothing may touch the database after)."""
-        import time
-
-        deadline = time.monotonic() + timeout
-        while self.queue.unfinished_tasks and time.monotonic() < deadline:
-            time.sleep(0.02)
-        return not self.queue.unfinished_tasks
-
-
-def _run_note_saved(app, note_id: int, series_id: int, session_id: int) -> None:
-    with app.app_context():
-        try:
-            app.extensions["roundtable_pm"].hook.note_saved(note_id=note_id, series_id=series_id)
-            database = app.extensions["roundtable_db"]
-            with database.session() as db:
-                note = db.get(Note, note_id)
-                if note is None:
-                    return
-                tags = note_to_dict(note)["tags"]
-            socketio.emit("note:tags", {"note_id": note_id, "tags": tags}, to=writers_room_of(session_id))
-        except Exception:  # a plugin's failure must not reach the note-taker; the note is safe
-            app.logger.exception("note_saved hook failed for note %s", note_id)
-
-
-def broadcast_session_state(meeting: Meeting) -> None:
-    """Tell everyone in the room that the session opened or closed (pages switch to read-only)."""
-    socketio.emit("session:state", {"session_id": meeting.id, "state": meeting.state.value}, to=room_of(meeting.id))
-
-
-def init_app(app) -> None:
-    """Register the blueprint and bind the socket handlers to this app's Socket.IO server."""
-    app.register_blueprint(bp)
-    server_socketio = app.extensions["socketio"]
-    server_socketio.on_event("connect", on_connect)
-    server_socketio.on_event("disconnect", on_disconnect)
-    for name, handler in _EVENTS.items():
-        server_socketio.on_event(name, handler)
+        announce_presence(session_id)

@@ -1,0 +1,69 @@
+"""One session's notes as a file to download (Markdown or CSV), after the export gate.
+
+Notes are anonymized before they are stored; the gate still scans the whole
+file before it leaves the server, as for briefs, so a roster name that slipped
+into a note (or a later roster change) never reaches a download.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+
+from sqlalchemy.orm import Session as DbSession
+
+from roundtable.errors import ValidationError
+from roundtable.models import TagStatus
+from roundtable.models import Session as Meeting
+from roundtable.services.anonymize import export_gate, roster_and_kept_terms
+from roundtable.services.notes import NoteStream
+
+FORMATS = {"md": "text/markdown; charset=utf-8", "csv": "text/csv; charset=utf-8"}
+CSV_COLUMNS = ["seq", "time", "kind", "speaker_role", "themes", "text"]
+
+
+def _rows(db: DbSession, meeting: Meeting) -> list[dict]:
+    rows = []
+    for note in NoteStream(db).notes_after(meeting.id, 0, include_deleted=False):
+        themes = sorted(t.theme.name for t in note.tags if t.status is TagStatus.ACCEPTED and t.theme is not None)
+        rows.append({"seq": note.seq, "time": note.created_at.strftime("%H:%M") if note.created_at else "",
+                     "kind": note.kind, "speaker_role": note.speaker_role or "", "themes": "; ".join(themes),
+                     "text": note.text})
+    return rows
+
+
+def _markdown(meeting: Meeting, rows: list[dict]) -> str:
+    title = f"Session {meeting.number}" + (f": {meeting.title}" if meeting.title else "")
+    lines = [f"# {meeting.series.title} — {title}", ""]
+    if meeting.date:
+        lines += [meeting.date.strftime("%A, %B %-d, %Y"), ""]
+    for row in rows:
+        head = f"**#{row['seq']}** · {row['time']} · {row['kind']}"
+        if row["speaker_role"]:
+            head += f" · {row['speaker_role']}"
+        if row["themes"]:
+            head += f" · _{row['themes']}_"
+        body = row["text"].replace("\n", "  \n")
+        lines += [head + "  ", body, ""]
+    return "\n".join(lines)
+
+
+def _csv(rows: list[dict]) -> str:
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=CSV_COLUMNS, lineterminator="\n")
+    writer.writeheader()
+    for row in rows:
+        # A cell starting with = + - @ is a formula to a spreadsheet: quote it as text.
+        writer.writerow({k: ("'" + v if isinstance(v, str) and v[:1] in "=+-@" else v) for k, v in row.items()})
+    return out.getvalue()
+
+
+def export_session_notes(db: DbSession, meeting: Meeting, fmt: str) -> tuple[str, str, str]:
+    """``(text, mimetype, filename)`` of a session's notes; raises ExportBlocked if the gate finds an identity."""
+    if fmt not in FORMATS:
+        raise ValidationError(f"unknown format {fmt!r}; choose md or csv")
+    rows = _rows(db, meeting)
+    text = _markdown(meeting, rows) if fmt == "md" else _csv(rows)
+    roster, kept = roster_and_kept_terms(db, meeting.series)
+    export_gate(text, roster, kept)
+    return text, FORMATS[fmt], f"{meeting.series.slug}-session-{meeting.number}-notes.{fmt}"

@@ -1,0 +1,99 @@
+/* Roundtable live session page: a shared note stream that loses nothing.
+ *
+ * Every note gets a UUID here and waits in the outbox (outbox.js) until the
+ * server acknowledges it; on every (re)connect the page re-joins the room,
+ * fetches what it missed since the last note it has, and resends the outbox
+ * (the server stores a UUID once). ES modules, no build step, no inline script (CSP).
+ */
+import { disableComposer, initComposer } from "./composer.js";
+import { initFilters } from "./filters.js";
+import { Outbox } from "./outbox.js";
+import { SESSION_ID, els, root, state } from "./page.js";
+import { noteTyping, setConnection, setOutboxCounts, setPresence } from "./presence.js";
+import { send, socket } from "./socket.js";
+import { removeNote, rerenderAll, scrollToNewest, showNote, showPending, originals } from "./stream.js";
+
+const CLOSED_REASON = "The session was closed before the server had this note.";
+let joined = false;
+
+const outbox = new Outbox("roundtable.outbox." + SESSION_ID, sendNote, {
+  accepted: (_item, note) => showNote(note),
+  changed: (item, why) => {
+    item.waitingLabel = why === "timeout" ? "No answer yet; trying again…" : why === 429 ? "Slowing down; trying again…" : null;
+    showPending(item);
+  },
+  stopped: (reason) => setConnection("error", reason),
+  removed: (item) => removeNote(item.uuid),
+  counted: () => setOutboxCounts(outbox.waiting, outbox.failed),
+});
+outbox.canSend = () => joined && socket.connected && state.live;
+
+function sendNote(item, callback) {
+  send("note:add", { uuid: item.uuid, text: item.text, kind: item.kind, speaker_role: item.speaker_role || null,
+    themes: item.themes || [] }, callback);
+}
+
+function setLive(live) {
+  state.live = live;
+  if (!live) {
+    if (els.closedBanner) els.closedBanner.hidden = false;
+    if (els.badge) { els.badge.textContent = "closed"; els.badge.className = "badge badge-closed"; }
+    disableComposer();
+    // Notes still waiting can no longer be stored: say so, keep them (Copy, Discard) across reloads.
+    outbox.failAll(CLOSED_REASON);
+  }
+  rerenderAll();
+}
+
+function join() {
+  joined = false;
+  setConnection("online", "Connected");
+  // Only what this page has not seen: new notes after the last sequence number, and notes changed since
+  // the last sync (edits, deletes). A restart then costs each page a few notes, not the whole session.
+  const payload = { after: state.lastSeq };
+  if (state.syncedAt) payload.changed_since = state.syncedAt;
+  send("session:join", payload, (err, reply) => {
+    if (err) { if (socket.connected) setTimeout(join, 1000); return; } // a busy server after a restart
+    if (!reply || !reply.ok) { setConnection("error", (reply && reply.error) || "Could not join"); return; }
+    const first = !state.you;
+    state.you = reply.you;
+    state.syncedAt = reply.synced_at;
+    reply.notes.forEach((note) => { outbox.confirm(note.uuid); showNote(note); });
+    setPresence(reply.presence);
+    if (first) scrollToNewest();
+    if (reply.state !== "live") setLive(false);
+    joined = true;
+    outbox.resume();
+  });
+}
+
+if (root && socket) {
+  outbox.items.forEach((item) => { originals.set(item.uuid, item.text); showPending(item); });
+  setOutboxCounts(outbox.waiting, outbox.failed);
+  initComposer(outbox);
+  initFilters();
+  scrollToNewest();
+
+  socket.on("connect", join);
+  socket.on("disconnect", () => { joined = false; setConnection("offline", "Offline, reconnecting…"); });
+  socket.on("connect_error", () => setConnection("offline", "Offline, reconnecting…"));
+  socket.on("note:added", (note) => {
+    if (note.session_id !== SESSION_ID) return;
+    outbox.confirm(note.uuid);
+    showNote(note);
+  });
+  socket.on("note:updated", (note) => { if (note.session_id === SESSION_ID) showNote(note); });
+  socket.on("note:tags", (data) => {
+    const note = Object.values(state.notes).find((n) => n.id === data.note_id);
+    if (!note) return;
+    note.tags = data.tags;
+    showNote(note);
+  });
+  socket.on("presence", (p) => { if (p.session_id === SESSION_ID) setPresence(p); });
+  socket.on("typing", (t) => { if (t.session_id === SESSION_ID) noteTyping(t); });
+  socket.on("session:state", (s) => { if (s.session_id === SESSION_ID) setLive(s.state === "live"); });
+  socket.on("error", (e) => {
+    if (e && e.code === 401) setConnection("error", "Your login has expired: reload the page to log in");
+  });
+  window.addEventListener("online", () => { if (!socket.connected) socket.connect(); });
+}

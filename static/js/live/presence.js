@@ -1,0 +1,50 @@
+/* Connection state, who is here and who is typing: the strip every role sees at the top of the stream. */
+import { plural } from "./dom.js";
+import { els } from "./page.js";
+
+let connection = { status: "connecting", label: "Connecting…" };
+let counts = { waiting: 0, failed: 0 };
+
+function renderConnection() {
+  if (!els.connection) return;
+  els.connection.dataset.status = connection.status;
+  let label = connection.label;
+  if (counts.waiting) label += " · " + plural(counts.waiting, "note waiting", "notes waiting");
+  if (counts.failed) label += " · " + plural(counts.failed, "note not sent", "notes not sent");
+  els.connection.querySelector(".label").textContent = label;
+  document.body.dataset.connection = connection.status;
+}
+
+export function setConnection(status, label) {
+  connection = { status, label };
+  renderConnection();
+}
+
+export function setOutboxCounts(waiting, failed) {
+  counts = { waiting, failed };
+  renderConnection();
+}
+
+export function setPresence(p) {
+  if (!p || !els.presence) return;
+  let text = "";
+  if (p.writers && p.writers.length) text += "Taking notes: " + p.writers.join(", ");
+  text += (text ? " · " : "") + plural(p.viewers, "person", "people") + " here";
+  els.presence.textContent = text;
+}
+
+const typers = {};
+
+export function noteTyping(t) {
+  if (t.typing) typers[t.name] = Date.now(); else delete typers[t.name];
+  renderTyping();
+}
+
+function renderTyping() {
+  if (!els.typing) return;
+  const now = Date.now();
+  const names = Object.keys(typers).filter((n) => now - typers[n] < 6000);
+  els.typing.textContent = names.length === 0 ? "" :
+    names.length === 1 ? names[0] + " is typing…" : names.join(", ") + " are typing…";
+}
+setInterval(renderTyping, 3000);
