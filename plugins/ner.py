@@ -14,6 +14,7 @@ from __future__ import annotations
 import importlib.util
 import re
 import threading
+from dataclasses import replace
 
 from roundtable import hookimpl
 from roundtable.services.anonymize import PERSON, Roster, Span
@@ -24,7 +25,33 @@ OFF_MESSAGE = "unknown-name detection is off: install roundtable[ner]"
 _nlp = None
 _known_words: frozenset[str] = frozenset()
 _lock = threading.Lock()
-_pipe_lock = threading.Lock()
+
+
+class FairLock:
+    """A lock granted in the order it was asked for.
+
+    ``threading.Lock`` lets the thread that releases it take it straight back, so a thread
+    working through a long note's calls would starve a short note from another series.
+    """
+
+    def __init__(self):
+        self._turns = threading.Condition()
+        self._next_ticket = 0
+        self._serving = 0
+
+    def __enter__(self):
+        with self._turns:
+            ticket = self._next_ticket
+            self._next_ticket += 1
+            self._turns.wait_for(lambda: self._serving == ticket)
+
+    def __exit__(self, *_exc):
+        with self._turns:
+            self._serving += 1
+            self._turns.notify_all()
+
+
+_pipe_lock = FairLock()
 
 # Words the small model sometimes tags as a person although they never are one here.
 _NEVER_PEOPLE = frozenset(
@@ -145,6 +172,66 @@ def _person_spans(doc) -> list[Span]:
     return spans
 
 
+# What one model call may cost. spaCy's tokenizer is quadratic in the length of a run without
+# whitespace (4,000 quotes or emoji took 3-5 s), so long runs are cut; texts are cut into pieces
+# of bounded length; and the model lock is held for a bounded number of characters at a time,
+# so one series' long notes delay another series' note by at most one such call.
+MAX_RUN_CHARS = 100
+MAX_PIECE_CHARS = 1000
+MAX_CHARS_PER_CALL = 1000
+
+
+def _cut_run(text: str, start: int, end: int) -> list[int]:
+    """Where to break the whitespace-free run ``text[start:end]``: after punctuation when possible."""
+    cuts = []
+    while end - start > MAX_RUN_CHARS:
+        window = text[start:start + MAX_RUN_CHARS]
+        soft = max((i + 1 for i, c in enumerate(window) if not c.isalnum()), default=0)
+        start += soft if soft > MAX_RUN_CHARS // 2 else MAX_RUN_CHARS
+        cuts.append(start)
+    return cuts
+
+
+def model_pieces(text: str) -> list[tuple[int, str]]:
+    """``(offset, piece)`` pairs the model reads instead of ``text``: each piece at most
+    ``MAX_PIECE_CHARS`` long, cut at whitespace, without whitespace-free runs longer than
+    ``MAX_RUN_CHARS`` (cut there, each part its own piece). Offsets map spans back to ``text``.
+    A piece without a capital letter is left out: :func:`_clean` would drop all it could find."""
+    bounds = []  # (start, end) of each word, long runs already cut into parts
+    for match in re.finditer(r"\S+", text):
+        edges = [match.start(), *_cut_run(text, match.start(), match.end()), match.end()]
+        bounds.extend(zip(edges, edges[1:]))
+    pieces = []
+    first = last = None
+    for start, end in bounds:
+        glued = last == start  # a cut run: its parts must not meet again in one piece
+        if first is not None and (glued or end - first > MAX_PIECE_CHARS):
+            pieces.append((first, text[first:last]))
+            first = None
+        if first is None:
+            first = start
+        last = end
+    if first is not None:
+        pieces.append((first, text[first:last]))
+    return [(offset, piece) for offset, piece in pieces if any(c.isupper() for c in piece)]
+
+
+def model_calls(texts: list[str]) -> list[list[tuple[int, int, str]]]:
+    """The pieces of ``texts`` grouped into model calls of at most ``MAX_CHARS_PER_CALL``
+    characters: ``(text index, offset, piece)``."""
+    calls, call, size = [], [], 0
+    for index, text in enumerate(texts):
+        for offset, piece in model_pieces(text):
+            if call and size + len(piece) > MAX_CHARS_PER_CALL:
+                calls.append(call)
+                call, size = [], 0
+            call.append((index, offset, piece))
+            size += len(piece)
+    if call:
+        calls.append(call)
+    return calls
+
+
 class NerDetector:
     """Finds person names with spaCy's English NER."""
 
@@ -155,10 +242,17 @@ class NerDetector:
         if not available():
             return [[] for _ in texts]
         nlp = load_model()
-        # One batch at a time: spaCy pipelines are not documented as safe for concurrent calls,
-        # and on two cores running two batches at once would not be faster anyway.
-        with _pipe_lock:
-            return [_person_spans(doc) for doc in nlp.pipe(texts, batch_size=self.batch_size)]
+        found: list[list[Span]] = [[] for _ in texts]
+        for call in model_calls(texts):
+            # One bounded call at a time: spaCy pipelines are not documented as safe for concurrent
+            # calls, and on two cores two calls at once would not be faster anyway.
+            with _pipe_lock:
+                docs = list(nlp.pipe([piece for _i, _o, piece in call], batch_size=self.batch_size))
+            for (index, offset, _piece), doc in zip(call, docs):
+                found[index].extend(
+                    replace(span, start=span.start + offset, end=span.end + offset) for span in _person_spans(doc)
+                )
+        return found
 
     def status(self) -> str | None:
         return plugin_status()

@@ -80,3 +80,31 @@ def test_the_command_line_uses_ner_when_asked(tmp_path, capsysbinary):
         main(["anonymize", "--ner", "--policy", "redact", str(path)])
     assert exit_info.value.code == 0
     assert capsysbinary.readouterr().out == b"reporter [name] asked to sit in\n"
+
+
+# Notes no person writes, but anyone can paste: spaCy's tokenizer is quadratic in a run without spaces.
+ADVERSARIAL = ['"' * 4000, "😀" * 4000, "'" * 4000, "“" * 2000 + "”" * 2000, "X" * 4000, "A," * 2000, "Ab'" * 1333]
+
+
+@pytest.mark.parametrize("text", ADVERSARIAL + ["Word " * 800, "Kofi Boateng spoke. " * 200], ids=range(9))
+def test_the_model_reads_bounded_pieces_that_cover_every_capitalised_word(text):
+    from roundtable_plugins.ner import MAX_CHARS_PER_CALL, MAX_PIECE_CHARS, MAX_RUN_CHARS, model_calls
+
+    calls = model_calls([text, "Thabo Mokoena may join"])
+    covered = []
+    for call in calls:
+        assert sum(len(piece) for _i, _o, piece in call) <= MAX_CHARS_PER_CALL
+        for index, offset, piece in call:
+            assert len(piece) <= MAX_PIECE_CHARS
+            assert max(len(run) for run in piece.split()) <= MAX_RUN_CHARS
+            assert [text, "Thabo Mokoena may join"][index][offset:offset + len(piece)] == piece
+            covered.append((index, offset, piece))
+    read = "".join(piece.replace(" ", "") for index, _o, piece in covered if index == 0)
+    assert all(word in read for word in text.split() if any(c.isupper() for c in word))
+
+
+def test_a_name_after_a_wall_of_quotes_is_found_where_it_is(anonymizer):
+    text = '"' * 3000 + " reporter Kofi Boateng asked to sit in " + "😀" * 500
+    result = anonymizer.anonymize(text)
+    assert "Boateng" not in result.text
+    assert result.text.startswith('"' * 3000) and result.text.endswith("😀" * 500)
