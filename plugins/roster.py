@@ -19,6 +19,7 @@ import re
 
 from roundtable import hookimpl
 from roundtable.services.anonymize import AFFILIATION, NAME, Roster, RosterEntry, Span, fold
+from roundtable.services.normalize import matching_text
 
 # Words between given name and surname that belong to the surname.
 PARTICLES = frozenset(
@@ -195,7 +196,7 @@ class RosterMatcher:
 
     def _add(self, surface: str, kind: str, confidence: float, participant_id: int, case_sensitive: bool = False):
         for variant in {surface, _transliterated(surface)}:
-            folded = " ".join(re.split(_SEPARATOR, fold(variant))).strip()
+            folded = " ".join(re.split(_SEPARATOR, fold(matching_text(variant).text))).strip()
             key = _key(folded)
             if len(key.replace(" ", "")) < 2:
                 continue

@@ -26,6 +26,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from roundtable.errors import ExportBlocked, ValidationError
+from roundtable.services.normalize import fold_for_matching, matching_text, stored_form
 
 POLICIES = ("role", "pseudonym", "redact")
 
@@ -127,11 +128,11 @@ class Roster:
 
     def find(self, name_or_alias: str) -> RosterEntry | None:
         """The entry whose display name or alias is ``name_or_alias`` (any case, any accents)."""
-        wanted = fold(" ".join(name_or_alias.split()))
+        wanted = fold_for_matching(name_or_alias)
         if not wanted:
             return None
         for entry in self.entries:
-            if wanted in (fold(" ".join(n.split())) for n in (entry.name, *entry.aliases)):
+            if wanted in (fold_for_matching(n) for n in (entry.name, *entry.aliases)):
                 return entry
         return None
 
@@ -275,6 +276,23 @@ def merge_spans(spans: Iterable[Span], text: str | None = None) -> list[Span]:
     return merged
 
 
+def detect_spans(texts: Sequence[str], detectors: Sequence, roster: Roster, kept_terms: frozenset[str] = frozenset()) -> list[list[Span]]:
+    """Run ``detectors`` on the matching form of each text; merged spans in the texts' own coordinates."""
+    matching = [matching_text(text) for text in texts]
+    found: list[list[Span]] = [[] for _ in texts]
+    for detector in detectors:
+        for bucket, spans in zip(found, detector.detect([m.text for m in matching], roster)):
+            bucket.extend(spans)
+    result = []
+    for text, match, spans in zip(texts, matching, found):
+        spans = [replace(span, start=start, end=end) for span in spans
+                 for start, end in [match.to_original(span.start, span.end)]]
+        if kept_terms:
+            spans = [s for s in spans if fold_for_matching(text[s.start : s.end]) not in kept_terms]
+        result.append(merge_spans(spans, text))
+    return result
+
+
 # --- replacement policies ------------------------------------------------------------------
 
 _ARTICLES = ("a ", "an ", "the ")
@@ -374,7 +392,7 @@ class Anonymizer:
         self.roster = roster or Roster()
         self.policy = policy
         self.detectors = list(detectors)
-        self.kept_terms = frozenset(fold(" ".join(t.split())) for t in kept_terms if t and t.strip())
+        self.kept_terms = frozenset(fold_for_matching(t) for t in kept_terms if t and t.strip())
         self._salt = salt.encode() if isinstance(salt, str) else salt
         self._pseudonym_orders: dict[str | None, dict[int, str]] = {}
         self._lock = threading.Lock()
@@ -382,17 +400,13 @@ class Anonymizer:
     # -- detection --
 
     def detect_many(self, texts: Sequence[str]) -> list[list[Span]]:
-        """Merged spans for each text, after dropping kept terms."""
-        found: list[list[Span]] = [[] for _ in texts]
-        for detector in self.detectors:
-            for bucket, spans in zip(found, detector.detect(list(texts), self.roster)):
-                bucket.extend(spans)
-        result = []
-        for text, spans in zip(texts, found):
-            if self.kept_terms:
-                spans = [s for s in spans if fold(text[s.start : s.end].strip()) not in self.kept_terms]
-            result.append(merge_spans(spans, text))
-        return result
+        """Merged spans for each text, after dropping kept terms.
+
+        Detectors see each text's matching form (:mod:`roundtable.services.normalize`:
+        what a reader reads, look-alike letters, invisible characters and markup
+        undone); the spans come back in the coordinates of ``texts``.
+        """
+        return detect_spans(texts, self.detectors, self.roster, self.kept_terms)
 
     # -- replacement --
 
@@ -401,8 +415,12 @@ class Anonymizer:
         return self.anonymize_many([text], session_key)[0]
 
     def anonymize_many(self, texts: Sequence[str], session_key: str | int | None = None) -> list[AnonymizedText]:
-        """Anonymize a batch (one detector call per batch: NER is much faster batched)."""
-        texts = list(texts)
+        """Anonymize a batch (one detector call per batch: NER is much faster batched).
+
+        Each text is first brought to its stored form (NFC, no invisible
+        characters); spans refer to that form.
+        """
+        texts = [stored_form(text) for text in texts]
         return [self.apply(text, spans, session_key) for text, spans in zip(texts, self.detect_many(texts))]
 
     def apply(self, text: str, spans: Sequence[Span], session_key: str | int | None = None) -> AnonymizedText:
@@ -660,21 +678,23 @@ def gated_spans(text: str, roster: Roster | Iterable | None, kept_terms: Iterabl
     from roundtable_plugins.patterns import PatternDetector
     from roundtable_plugins.roster import RosterDetector
 
-    kept = {fold(" ".join(t.split())) for t in kept_terms if t and t.strip()}
+    kept = frozenset(fold_for_matching(t) for t in kept_terms if t and t.strip())
     roster = _as_roster(roster)
     hidden = roster.without_consenting()
-    spans = RosterDetector().detect([text], hidden)[0]
+    matching = matching_text(text)
+    spans = RosterDetector().detect([matching.text], hidden)[0]
     credited = Roster(tuple(e for e in roster.entries if e.consent_named), False)
     if spans and credited.entries:
         # "Ana Silva" (named) is not a mention of "Ana Costa" (anonymous) just because both are Ana.
-        named = [s for s in RosterDetector().detect([text], credited)[0] if s.kind == NAME]
+        named = [s for s in RosterDetector().detect([matching.text], credited)[0] if s.kind == NAME]
         spans = [
             s for s in spans
             if not any(n.start <= s.start and s.end <= n.end and n.end - n.start > s.end - s.start for n in named)
         ]
-    spans += [s for s in PatternDetector(kinds=(EMAIL, PHONE)).detect([text], hidden)[0]]
-    spans = [s for s in spans if s.kind in (NAME, EMAIL, PHONE) and fold(text[s.start : s.end]) not in kept]
-    return merge_spans(spans)
+    spans += [s for s in PatternDetector(kinds=(EMAIL, PHONE)).detect([matching.text], hidden)[0]]
+    spans = [replace(s, start=start, end=end) for s in spans if s.kind in (NAME, EMAIL, PHONE)
+             for start, end in [matching.to_original(s.start, s.end)]]
+    return merge_spans([s for s in spans if fold_for_matching(text[s.start : s.end]) not in kept])
 
 
 def export_findings(text: str, roster: Roster | Iterable | None, kept_terms: Iterable[str] = ()) -> list[GateFinding]:
@@ -698,6 +718,7 @@ def anonymize_draft(
     does not run here: drafts hold authors' names on purpose, and the export
     gate checks again on export.
     """
+    text = stored_form(text)
     roster = _as_roster(roster)
     gate_roster = roster if keep_credited else Roster(
         tuple(replace(e, consent_named=False) for e in roster.entries), roster.anonymize_affiliations

@@ -44,6 +44,7 @@ from roundtable.models import (
     TagStatus,
 )
 from roundtable.models import Session as Meeting
+from roundtable.services.normalize import stored_form
 from roundtable.services.tagging import tag_to_dict
 
 DEFAULT_MAX_NOTE_LENGTH = 4000
@@ -84,15 +85,16 @@ def clean_uuid(value) -> str:
 
 
 def clean_text(text, max_length: int = DEFAULT_MAX_NOTE_LENGTH) -> str:
+    """A note's text as it is stored: NFC, no invisible characters, Unix newlines, trimmed."""
     if not isinstance(text, str):
         raise ValidationError("note text must be a string")
-    text = text.replace("\r\n", "\n").replace("\r", "\n").strip()
+    if "\x00" in text:
+        raise ValidationError("a note cannot contain NUL characters")
+    text = stored_form(text.replace("\r\n", "\n").replace("\r", "\n")).strip()
     if not text:
         raise ValidationError("a note cannot be empty")
     if len(text) > max_length:
         raise ValidationError(f"a note can be at most {max_length} characters (this one has {len(text)})")
-    if "\x00" in text:
-        raise ValidationError("a note cannot contain NUL characters")
     return text
 
 
