@@ -40,6 +40,9 @@ def create_app(config: dict | None = None) -> Flask:
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = rt_config.instance_secret_key(app.instance_path)
+        app.config["SECRET_KEY_FILE"] = str(rt_config.secret_key_path(app.instance_path))
+    if not app.config.get("KEY_ROTATION"):  # only `roundtable rotate-key` may run with a published key
+        rt_config.refuse_public_key(app.config["SECRET_KEY"])
     if not app.config.get("DATABASE_URL"):
         app.config["DATABASE_URL"] = "sqlite:///" + str(Path(app.instance_path) / "roundtable.sqlite")
     app.config["MAX_CONTENT_LENGTH"] = app.config["MAX_UPLOAD_BYTES"]

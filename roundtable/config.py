@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import secrets
 from pathlib import Path
+
+from roundtable.errors import RoundtableError
 
 DEFAULTS = {
     "DATABASE_URL": None,  # default: SQLite file in the instance folder
@@ -48,13 +51,44 @@ def from_environment() -> dict:
     return found
 
 
+# SHA-256 fingerprints of secret keys anyone can read: the one committed as instance/secret_key
+# until 2026-11-30 (it stays in the repository's history). Add any key that leaks.
+PUBLIC_KEY_FINGERPRINTS = frozenset({"1ac81a898cba31f789543c2ae1ee3dd523683cf69b12c80e2ad7cd2dda34f0bc"})
+
+
+class PublicSecretKey(RoundtableError):
+    """The configured secret key is known to the world: it protects neither logins nor the roster."""
+
+
+def refuse_public_key(key: str) -> None:
+    """Raise :class:`PublicSecretKey` for a key whose fingerprint is in :data:`PUBLIC_KEY_FINGERPRINTS`."""
+    if hashlib.sha256(key.strip().encode()).hexdigest() in PUBLIC_KEY_FINGERPRINTS:
+        raise PublicSecretKey(
+            "the secret key is one published in Roundtable's repository: anyone could forge a login or decrypt "
+            "the roster; run `roundtable rotate-key` to replace it and re-encrypt the roster (docs/security.md)"
+        )
+
+
+def secret_key_path(instance_path: str) -> Path:
+    return Path(instance_path) / "secret_key"
+
+
+def write_secret_key(path: Path, key: str) -> None:
+    """Write ``key`` readable by its owner only (created with that mode, never briefly open to others)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as out:
+        out.write(key)
+        out.flush()
+        os.fsync(out.fileno())
+    path.chmod(0o600)
+
+
 def instance_secret_key(instance_path: str) -> str:
-    """A secret key kept in the instance folder, created on first use."""
-    path = Path(instance_path) / "secret_key"
+    """This installation's secret key, kept in the instance folder and generated on first use."""
+    path = secret_key_path(instance_path)
     if path.exists():
         return path.read_text().strip()
-    path.parent.mkdir(parents=True, exist_ok=True)
     key = secrets.token_hex(32)
-    path.write_text(key)
-    path.chmod(0o600)
+    write_secret_key(path, key)
     return key

@@ -16,6 +16,7 @@ import json
 from cryptography.fernet import Fernet, InvalidToken
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+from sqlalchemy import text
 from sqlalchemy.types import Text, TypeDecorator
 
 from roundtable.errors import RoundtableError
@@ -71,3 +72,27 @@ class EncryptedJSON(TypeDecorator):
                 plaintexts.clear()
             plaintexts[value] = plain
         return json.loads(plain)
+
+
+def reencrypt(engine, table, old_secret: str | bytes, new_secret: str | bytes) -> int:
+    """Decrypt every :class:`EncryptedJSON` value of ``table`` with the old key and encrypt it with the
+    new one, in one transaction: on any error (a value the old key cannot open) nothing changes.
+    Returns the number of rows. Run it with every server process stopped."""
+    old, new = fernet_for(old_secret), fernet_for(new_secret)
+    columns = [c.name for c in table.columns if isinstance(c.type, EncryptedJSON)]
+    (key,) = [c.name for c in table.primary_key.columns]
+    with engine.begin() as conn:
+        rows = conn.execute(text(f"SELECT {key}, {', '.join(columns)} FROM {table.name}")).all()
+        assignments = ", ".join(f"{c} = :{c}" for c in columns)
+        for row in rows:
+            values = {"row_key": row[0]}
+            for column, value in zip(columns, row[1:]):
+                try:
+                    values[column] = None if value is None else new.encrypt(old.decrypt(value.encode())).decode()
+                except InvalidToken:
+                    raise RosterKeyError(
+                        "the roster cannot be decrypted with the current key: name the key it was written with "
+                        "in --old-key-file"
+                    ) from None
+            conn.execute(text(f"UPDATE {table.name} SET {assignments} WHERE {key} = :row_key"), values)
+    return len(rows)

@@ -93,6 +93,7 @@ def _add_feature_commands(group: click.Group) -> None:
     from roundtable.cli import demo, users
     from roundtable.cli.anonymize import anonymize_command
     from roundtable.cli.brief import brief_group, render_command
+    from roundtable.cli.keys import rotate_key_command
     from roundtable.cli.notes import notes_group
     from roundtable.cli.retention import purge_command
     from roundtable.cli.series import series_group
@@ -107,6 +108,7 @@ def _add_feature_commands(group: click.Group) -> None:
     group.add_command(brief_group)
     group.add_command(render_command)
     group.add_command(tag_command)
+    group.add_command(rotate_key_command)
 
 
 _add_feature_commands(cli)
