@@ -51,6 +51,12 @@ class ExportBlocked(RoundtableError):
         super().__init__(f"export blocked: identifying text found at {places}")
 
 
+class AnonymizationUnavailable(RoundtableError):
+    """A detector of the floor (roster names, contact details) cannot run: nothing may be written."""
+
+    http_status = 503
+
+
 class PluginError(RoundtableError):
     """A plugin could not be loaded or misbehaved."""
 

@@ -54,6 +54,14 @@ def test_a_detector_from_the_apps_plugins_dir_anonymizes_live_notes(note_taker_s
     assert add("Client A123-456-789 was detained, Hope said") == "Client [redacted] was detained, a municipal leader said"
 
 
-def test_a_detector_disabled_in_the_apps_config_does_not_run_on_live_notes(note_taker_socket):
-    add = note_taker_socket(DISABLED_PLUGINS=["patterns"])
-    assert add("Kwame wrote from office@uni.example") == "A scholar wrote from office@uni.example"
+def test_a_detector_disabled_in_the_apps_config_does_not_run_on_live_notes(note_taker_socket, tmp_path):
+    plugins = tmp_path / "plugins"
+    plugins.mkdir()
+    (plugins / "a_numbers.py").write_text(EXAMPLE)
+    add = note_taker_socket(PLUGINS_DIR=str(plugins), DISABLED_PLUGINS=["a_numbers"])
+    assert add("Client A123-456-789 was detained, Hope said") == "Client A123-456-789 was detained, a municipal leader said"
+
+
+def test_disabling_a_built_in_detector_leaves_the_floor_in_place(note_taker_socket):
+    add = note_taker_socket(DISABLED_PLUGINS=["patterns", "roster"])
+    assert add("Kwame wrote from office@uni.example") == "A scholar wrote from [email]"

@@ -25,7 +25,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from roundtable.errors import ExportBlocked, ValidationError
+from roundtable.errors import AnonymizationUnavailable, ExportBlocked, ValidationError
 from roundtable.services.normalize import fold_for_matching, matching_text, stored_form
 
 POLICIES = ("role", "pseudonym", "redact")
@@ -520,20 +520,51 @@ def _default_pm():
     return default_plugin_manager()
 
 
+def floor_detectors() -> list:
+    """The detectors no configuration removes: roster names and contact details.
+
+    They are the built-in ``roster`` and ``patterns`` detectors, run whether
+    or not their plugins are loaded; plugins add detectors on top. When one
+    cannot be imported, :class:`AnonymizationUnavailable` says why, and notes,
+    imports and exports are refused rather than written unchecked.
+    """
+    try:
+        from roundtable_plugins.patterns import PatternDetector
+        from roundtable_plugins.roster import RosterDetector
+    except Exception as exc:
+        raise AnonymizationUnavailable(
+            "anonymization is unavailable, so notes are refused: the built-in roster and contact detectors "
+            f"failed to load ({type(exc).__name__}: {exc}); reinstall Roundtable"
+        ) from None
+    return [RosterDetector(), PatternDetector()]
+
+
+def floor_missing() -> str | None:
+    """Why the floor cannot run (``None`` when it can), for a notice on the note pages."""
+    try:
+        floor_detectors()
+    except AnonymizationUnavailable as exc:
+        return str(exc)
+    return None
+
+
 def registered_detectors(pm=None) -> list:
-    """Every detector registered through ``register_detectors`` (newest plugin first), cached per manager."""
+    """The floor, then every detector registered through ``register_detectors`` (newest plugin
+    first), cached per manager. A plugin's copy of a floor detector is not run twice."""
     from roundtable.plugins import collect
 
     pm = pm or _default_pm()
     detectors = _detector_cache.get(pm)
     if detectors is None:
-        detectors = collect(pm, "register_detectors")
+        floor = floor_detectors()
+        floor_types = tuple(type(d) for d in floor)
+        detectors = floor + [d for d in collect(pm, "register_detectors") if not isinstance(d, floor_types)]
         _detector_cache[pm] = detectors
     return detectors
 
 
 def load_detectors(pm=None, ner: bool | None = None) -> list:
-    """The detectors to run: every working one, or without the unknown-name model.
+    """The detectors to run: the floor and every working plugin detector, or without the unknown-name model.
 
     ``ner=False`` leaves out the ``ner`` detector; ``ner=True`` requires that it
     works (a :class:`ValidationError` saying why otherwise); ``None`` uses it
@@ -556,7 +587,10 @@ def _status(detector) -> str | None:
 
 def detector_statuses(pm=None) -> dict[str, str | None]:
     """Each registered detector's name and why it is off (``None`` when it works), for the UI."""
-    return {getattr(d, "name", repr(d)): _status(d) for d in registered_detectors(pm)}
+    from roundtable.plugins import collect
+
+    pm = pm or _default_pm()
+    return {getattr(d, "name", repr(d)): _status(d) for d in collect(pm, "register_detectors")}
 
 
 def unknown_name_detection_off(pm=None) -> str | None:
@@ -675,23 +709,21 @@ def _as_roster(roster: Roster | Iterable | None) -> Roster:
 
 def gated_spans(text: str, roster: Roster | Iterable | None, kept_terms: Iterable[str] = ()) -> list[Span]:
     """What may never leave the system: non-consenting roster names, emails and phone numbers."""
-    from roundtable_plugins.patterns import PatternDetector
-    from roundtable_plugins.roster import RosterDetector
-
+    roster_detector, pattern_detector = floor_detectors()
     kept = frozenset(fold_for_matching(t) for t in kept_terms if t and t.strip())
     roster = _as_roster(roster)
     hidden = roster.without_consenting()
     matching = matching_text(text)
-    spans = RosterDetector().detect([matching.text], hidden)[0]
+    spans = roster_detector.detect([matching.text], hidden)[0]
     credited = Roster(tuple(e for e in roster.entries if e.consent_named), False)
     if spans and credited.entries:
         # "Ana Silva" (named) is not a mention of "Ana Costa" (anonymous) just because both are Ana.
-        named = [s for s in RosterDetector().detect([matching.text], credited)[0] if s.kind == NAME]
+        named = [s for s in roster_detector.detect([matching.text], credited)[0] if s.kind == NAME]
         spans = [
             s for s in spans
             if not any(n.start <= s.start and s.end <= n.end and n.end - n.start > s.end - s.start for n in named)
         ]
-    spans += [s for s in PatternDetector(kinds=(EMAIL, PHONE)).detect([matching.text], hidden)[0]]
+    spans += [s for s in pattern_detector.detect([matching.text], hidden)[0] if s.kind in (EMAIL, PHONE)]
     spans = [replace(s, start=start, end=end) for s in spans if s.kind in (NAME, EMAIL, PHONE)
              for start, end in [matching.to_original(s.start, s.end)]]
     return merge_spans([s for s in spans if fold_for_matching(text[s.start : s.end]) not in kept])

@@ -13,10 +13,12 @@ def register_web(app: Flask) -> None:
 
     @app.context_processor
     def _detection_notice():
-        """Why unknown names are not detected (a missing model), for the notice on note pages."""
-        from roundtable.services.anonymize import unknown_name_detection_off
+        """Why unknown names are not detected (a missing model), and why notes are refused (a missing
+        floor detector), for the notices on note pages."""
+        from roundtable.services.anonymize import floor_missing, unknown_name_detection_off
 
-        return {"detection_off": unknown_name_detection_off(app.extensions["roundtable_pm"])}
+        return {"detection_off": unknown_name_detection_off(app.extensions["roundtable_pm"]),
+                "floor_missing": floor_missing()}
 
     access.init_app(app)
     app.register_blueprint(home.bp)
