@@ -18,6 +18,8 @@ DEFAULTS = {
     "MAX_NOTE_LENGTH": 4000,
     # Suggested themes below this confidence are not shown on the live page.
     "SUGGESTION_FLOOR": 0.35,
+    # How long the live page waits for the server to acknowledge a note before it retries it.
+    "LIVE_ACK_TIMEOUT_MS": 10000,
     "MAX_UPLOAD_BYTES": 2 * 1024 * 1024,
     "NOTES_PER_SECOND_PER_ACCOUNT": 5,
     "INVITE_TTL_HOURS": 72,

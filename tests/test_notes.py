@@ -8,7 +8,7 @@ import uuid
 import pytest
 from sqlalchemy import func, select
 
-from roundtable.errors import SessionClosed, ValidationError
+from roundtable.errors import Conflict, SessionClosed, ValidationError
 from roundtable.models import AuditEvent, Note, SessionState
 from roundtable.models import Session as Meeting
 from roundtable.services.notes import NoteStream, StaleEdit, note_to_dict, speaker_roles
@@ -83,7 +83,7 @@ def test_a_uuid_of_another_session_is_refused(stream, db, series, live_session):
     db.commit()
     note_id = new_id()
     stream.add_note(live_session.id, note_id, "first")
-    with pytest.raises(ValidationError):
+    with pytest.raises(Conflict):
         stream.add_note(other.id, note_id, "first")
 
 

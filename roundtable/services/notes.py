@@ -316,7 +316,7 @@ class NoteStream:
     @staticmethod
     def _same_session(note: Note, session_id: int) -> Note:
         if note.session_id != session_id:
-            raise ValidationError("this note id is already used in another session")
+            raise Conflict("this note id is already used in another session")
         return note
 
     @staticmethod

@@ -73,6 +73,7 @@ def session_page(slug, number):
         "max_length": current_app.config["MAX_NOTE_LENGTH"],
         "writers": note_takers(db, g.series.id, meeting.id),
         "suggestion_floor": current_app.config["SUGGESTION_FLOOR"],
+        "ack_timeout_ms": current_app.config["LIVE_ACK_TIMEOUT_MS"],
     }
     if meeting.state is SessionState.LIVE:
         return render_template("live/session.html", **context)

@@ -12,8 +12,8 @@ const BACKOFF_MS = [1000, 2000, 4000, 8000, 15000, 30000];
 /** What to do with a note after the server's reply (or its absence). */
 export const REPLIES = {
   accepted: { action: "drop" },
-  timeout: { action: "retry" },
-  429: { action: "retry" },
+  timeout: { action: "retry" },   // this note waits; the ones behind it go ahead
+  429: { action: "pause" },       // the account's budget: everything waits, order kept
   400: { action: "fail" },
   409: { action: "fail" },
   413: { action: "fail" },
@@ -47,6 +47,7 @@ export class Outbox {
     this.inFlight = null;
     this.stoppedReason = null;
     this.timer = null;
+    this.pausedUntil = 0;
     this.canSend = () => true;
   }
 
@@ -109,6 +110,7 @@ export class Outbox {
   /** Start again after a (re)connect: notes that timed out are sent at once. */
   resume() {
     this.stoppedReason = null;
+    this.pausedUntil = 0;
     this.items.forEach((n) => { n.retryAt = 0; });
     this.flush();
   }
@@ -119,6 +121,10 @@ export class Outbox {
     this.timer = null;
     if (this.inFlight || this.stoppedReason || !this.canSend()) return;
     const now = Date.now();
+    if (this.pausedUntil > now) {
+      this.timer = setTimeout(() => this.flush(), this.pausedUntil - now);
+      return;
+    }
     const waiting = this.items.filter((n) => !n.failed);
     const item = waiting.find((n) => !n.retryAt || n.retryAt <= now);
     if (!item) {
@@ -139,11 +145,12 @@ export class Outbox {
     if (outcome.action === "drop") {
       this.confirm(item.uuid);
       this.hooks.accepted(item, reply.note);
-    } else if (outcome.action === "retry") {
+    } else if (outcome.action === "retry" || outcome.action === "pause") {
       item.attempts = (item.attempts || 0) + 1;
       const base = BACKOFF_MS[Math.min(item.attempts - 1, BACKOFF_MS.length - 1)];
-      const wait = reply && reply.retry_after ? reply.retry_after * 1000 : base;
-      item.retryAt = Date.now() + wait * (0.8 + Math.random() * 0.4);
+      const wait = (reply && reply.retry_after ? reply.retry_after * 1000 : base) * (0.8 + Math.random() * 0.4);
+      if (outcome.action === "pause") this.pausedUntil = Date.now() + wait;
+      else item.retryAt = Date.now() + wait;
       this.save();
       this.hooks.changed(item, outcome.key);
     } else if (outcome.action === "fail") {

@@ -6,6 +6,7 @@ const data = root ? root.dataset : {};
 export const SESSION_ID = parseInt(data.sessionId, 10);
 export const CAN_WRITE = data.canWrite === "true";
 export const CAN_REVIEW = data.canReview === "true";
+export const ACK_TIMEOUT_MS = parseInt(data.ackTimeoutMs || "10000", 10);
 export const MAX_LENGTH = parseInt(data.maxLength || "4000", 10);
 export const KINDS = JSON.parse(data.kinds || "[]");
 export const THEMES = JSON.parse(data.themes || "[]");

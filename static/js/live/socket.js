@@ -1,7 +1,5 @@
 /* The page's one Socket.IO connection and a helper that sends an acknowledged event. */
-import { SESSION_ID } from "./page.js";
-
-export const ACK_TIMEOUT_MS = 10000;
+import { ACK_TIMEOUT_MS, SESSION_ID } from "./page.js";
 
 // The vendored client is a classic script that defines the global ``io``.
 export const socket = window.io ? window.io({ transports: ["websocket", "polling"], tryAllTransports: true }) : null;

@@ -1,0 +1,219 @@
+"""The outbox in a real browser against a real server: every reply of the server has one outcome.
+
+accepted: the note leaves the outbox; rate-limited or no answer: it waits and is sent again by itself
+(and the notes behind it keep flowing); invalid or conflicting: it stays visible as not sent, with
+Retry, Copy and Discard; unauthorized, forbidden, gone or session closed: the outbox stops and says why.
+Nothing is dropped or cut without the writer seeing it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import time
+import uuid
+
+import pytest
+from sqlalchemy import delete, select, update
+
+from live_support import SECRET_KEY, ServerProcess, free_port, prepare_database, wait_until
+from test_live_browser import browser, open_session  # noqa: F401  (the browser fixture)
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+DESKTOP = {"width": 1100, "height": 800}
+OUTBOX = "JSON.parse(localStorage.getItem('roundtable.outbox.' + {sid}) || '[]')"
+
+
+@pytest.fixture
+def site(tmp_path):
+    url = f"sqlite:///{tmp_path / 'outbox.sqlite'}"
+    people = prepare_database(url)
+    server = ServerProcess(url, free_port(), tmp_path)
+    (tmp_path / "instance").mkdir(parents=True, exist_ok=True)
+    # A short acknowledgement timeout and one note per second per account, so both replies happen in a test.
+    (tmp_path / "instance" / "config.py").write_text("LIVE_ACK_TIMEOUT_MS = 1500\nNOTES_PER_SECOND_PER_ACCOUNT = 1\n")
+    server.start()
+    from roundtable.db import Database
+
+    database = Database(url, secret_key=SECRET_KEY)
+    yield server, people, database
+    database.dispose()
+    server.stop()
+
+
+def note_adds(page) -> list[str]:
+    """Every note:add frame this page sends (observed, not changed)."""
+    frames = []
+    page.on("websocket", lambda ws: ws.on("framesent", lambda f: frames.append(f) if '"note:add"' in str(f) else None))
+    return frames
+
+
+def type_note(page, text):
+    page.locator("#note-text").fill(text)
+    page.keyboard.press("Enter")
+
+
+def stream_texts(page):
+    return page.locator("#notes .note:not(.pending) .note-text").all_inner_texts()
+
+
+def test_rate_limited_notes_wait_and_all_arrive_once_and_a_long_paste_is_refused_not_cut(browser, site):
+    server, people, database = site
+    _ctx, writer, errors = open_session(browser, server, people["note-takers"][0], DESKTOP)
+    frames = note_adds(writer)
+    writer.reload()
+    writer.wait_for_selector("#connection[data-status=online]")
+    for i in range(4):
+        type_note(writer, f"quick note {i}")
+    wait_until(lambda: writer.locator("#notes .note:not(.pending)").count() == 4, timeout=30, message="4 notes")
+    assert stream_texts(writer) == [f"quick note {i}" for i in range(4)]
+    assert len(frames) > 4, "at one note per second some were refused (429) and sent again"
+    assert writer.locator("#notes .note.failed").count() == 0
+
+    long_text = "x" * 20000
+    writer.locator("#note-text").fill(long_text)
+    writer.locator("#note-text").dispatch_event("input")
+    assert writer.locator("#note-length").inner_text() == "20,000 / 4,000"
+    writer.keyboard.press("Enter")
+    assert "16,000 characters over the limit of 4,000" in writer.locator("#note-length-message").inner_text()
+    assert len(writer.locator("#note-text").input_value()) == 20000, "the text stays for the writer to shorten"
+    assert writer.locator("#notes .note").count() == 4
+    assert [e for e in errors if not e.startswith("Failed to load resource")] == []
+
+
+def test_invalid_and_conflicting_notes_stay_visible_with_retry_copy_and_discard(browser, site):
+    server, people, database = site
+    from roundtable.models import Session as Meeting
+    from roundtable.services.notes import NoteStream
+
+    taken = str(uuid.uuid4())
+    with database.session() as db:  # a note id already used in another session: the server says 409
+        other = db.scalar(select(Meeting).where(Meeting.number == 2))
+        other.state = other.state.LIVE
+        db.commit()
+        NoteStream(db).add_note(other.id, taken, "in session 2")
+    sid = people["session_id"]
+    waiting = [
+        {"uuid": str(uuid.uuid4()), "text": "y" * 5000, "kind": "point"},           # over the limit: 400
+        {"uuid": taken, "text": "same id as a note elsewhere", "kind": "point"},      # 409
+        {"uuid": str(uuid.uuid4()), "text": "a good note behind them", "kind": "point"},
+    ]
+    _ctx, writer, _errors = open_session(browser, server, people["note-takers"][0], DESKTOP)
+    writer.evaluate(f"localStorage.setItem('roundtable.outbox.{sid}', {json.dumps(json.dumps(waiting))})")
+    writer.reload()
+    writer.wait_for_selector("#notes .note:not(.pending) >> text=a good note behind them", timeout=20000)
+    failed = writer.locator("#notes .note.failed")
+    wait_until(lambda: failed.count() == 2, timeout=10, message="two failed notes")
+    assert "at most 4000 characters" in failed.nth(0).locator(".status").inner_text()
+    assert "already used in another session" in failed.nth(1).locator(".status").inner_text()
+    for i in range(2):
+        assert failed.nth(i).locator(".failed-actions button").all_inner_texts() == ["Retry", "Copy", "Discard"]
+    assert "2 notes not sent" in writer.locator("#connection").inner_text()
+
+    writer.on("dialog", lambda dialog: dialog.accept())
+    failed.nth(0).locator("button >> text=Discard").click()
+    wait_until(lambda: writer.locator("#notes .note.failed").count() == 1)
+    writer.reload()  # what was not discarded is still there, still saying why
+    writer.wait_for_selector("#connection[data-status=online]")
+    assert writer.locator("#notes .note.failed .note-text").all_inner_texts() == ["same id as a note elsewhere"]
+    stored = writer.evaluate(OUTBOX.format(sid=sid))
+    assert [n["uuid"] for n in stored] == [taken] and "already used" in stored[0]["failed"]
+
+
+def test_a_refusing_server_stops_the_outbox_with_the_reason_and_retry_sends_again(browser, site):
+    server, people, database = site
+    from roundtable.models import Account, Membership, Role
+
+    _ctx, writer, _errors = open_session(browser, server, people["note-takers"][0], DESKTOP)
+    frames = note_adds(writer)
+    writer.reload()
+    writer.wait_for_selector("#connection[data-status=online]")
+    email = people["note-takers"][0]
+    with database.session() as db:
+        account = db.scalar(select(Account).where(Account.email == email))
+        db.execute(update(Membership).where(Membership.account_id == account.id).values(role=Role.VIEWER))
+        db.commit()
+    type_note(writer, "written after losing the role")
+    writer.wait_for_selector("#notes .note.failed", timeout=10000)
+    assert "You may no longer write in this session." in writer.locator("#notes .note.failed .status").inner_text()
+    assert writer.locator("#connection").get_attribute("data-status") == "error"
+    time.sleep(3)
+    assert len(frames) == 1, "a refused note is not resent by itself"
+
+    with database.session() as db:  # 404: no longer a member at all
+        account = db.scalar(select(Account).where(Account.email == email))
+        db.execute(update(Membership).where(Membership.account_id == account.id).values(role=Role.NOTE_TAKER))
+        db.commit()
+    writer.locator("#notes .note.failed button >> text=Retry").click()
+    writer.wait_for_selector("#notes .note:not(.pending) >> text=written after losing the role", timeout=10000)
+    assert len(frames) == 2
+
+    with database.session() as db:
+        account = db.scalar(select(Account).where(Account.email == email))
+        db.execute(delete(Membership).where(Membership.account_id == account.id))
+        db.commit()
+    type_note(writer, "written after leaving the series")
+    writer.wait_for_selector("#notes .note.failed", timeout=10000)
+    assert "This session no longer exists." in writer.locator("#notes .note.failed .status").inner_text()
+
+    with database.session() as db:  # 401: the password changed elsewhere, so this login is over
+        account = db.scalar(select(Account).where(Account.email == email))
+        db.add(Membership(account_id=account.id, series_id=db.scalar(select(Membership.series_id).limit(1)),
+                          role=Role.NOTE_TAKER))
+        account.password_hash = account.password_hash + "x"
+        db.commit()
+    writer.locator("#notes .note.failed button >> text=Retry").click()
+    wait_until(lambda: "log in again" in writer.locator("#notes .note.failed .status").inner_text(), timeout=10)
+    assert "written after leaving the series" in writer.locator("#notes .note.failed .note-text").inner_text()
+
+
+def test_a_note_without_an_answer_is_sent_again_by_itself_and_the_queue_keeps_flowing(browser, site):
+    server, people, _database = site
+    _ctx, writer, _errors = open_session(browser, server, people["note-takers"][0], DESKTOP)
+    joins = []
+    writer.on("websocket", lambda ws: ws.on("framesent", lambda f: joins.append(f) if '"session:join"' in str(f) else None))
+    type_note(writer, "before the freeze")
+    writer.wait_for_selector("#notes .note:not(.pending) >> text=before the freeze")
+    os.kill(server.pid, signal.SIGSTOP)  # the server hangs: the socket stays open, no reply comes
+    try:
+        type_note(writer, "sent into silence")
+        writer.wait_for_selector("#notes .note.pending .status >> text=No answer yet", timeout=10000)
+        type_note(writer, "typed behind it")
+    finally:
+        os.kill(server.pid, signal.SIGCONT)
+    wait_until(lambda: writer.locator("#notes .note:not(.pending)").count() == 3, timeout=30, message="3 notes")
+    assert stream_texts(writer) == ["before the freeze", "sent into silence", "typed behind it"]
+    assert writer.locator("#notes .note.pending").count() == 0
+
+    server.kill()  # a restart: the page rejoins from the last note it has, not from 0
+    server.start()
+    writer.wait_for_selector("#connection[data-status=offline]", timeout=15000)
+    writer.wait_for_selector("#connection[data-status=online]", timeout=30000)
+    time.sleep(1)
+    assert '"after":3' in str(joins[-1]), joins[-1]
+
+
+def test_notes_pending_when_the_session_closes_fail_with_the_reason_and_survive_a_reload(browser, site):
+    server, people, database = site
+    from roundtable.services.notes import NoteStream
+
+    _ctx, writer, _errors = open_session(browser, server, people["note-takers"][0], DESKTOP)
+    server.kill()
+    writer.wait_for_selector("#connection[data-status=offline]", timeout=15000)
+    type_note(writer, "typed while the server was away")
+    with database.session() as db:
+        NoteStream(db).close_session(people["session_id"])
+    server.start()
+    writer.wait_for_selector("#notes .note.failed", timeout=30000)
+    assert "The session was closed before the server had this note." in writer.locator("#notes .note.failed").inner_text()
+    assert writer.locator("#notes .note.failed button").all_inner_texts() == ["Copy", "Discard"]
+
+    writer.reload()  # the closed session's page still shows what this device could not send
+    unsent = writer.locator("#unsent-notes .note")
+    unsent.wait_for()
+    assert "typed while the server was away" in unsent.inner_text()
+    assert "closed before the server had this note" in unsent.inner_text()
+    writer.on("dialog", lambda dialog: dialog.accept())
+    unsent.locator("button >> text=Discard").click()
+    assert writer.locator("#unsent").is_hidden()
