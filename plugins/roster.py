@@ -88,6 +88,10 @@ _AFTER_CUE = re.compile(
     rf"|,?\s+(?:and|&|\+|or|with|w/)\s+[A-Z][\w'’-]+|,\s*[A-Z][\w'’-]+(?:,|\s+(?:and|&)\s)"
     r"|(?:\s+[\w'’.]+){0,3}?\s*[:\-–]?\s+(?:\+?\(?\d[\d ().-]{6,}\d|[\w.+-]+@[\w-]+\.|@\w|https?://|www\.|[\w-]+\.(?:com|org|net)/))",
 )
+_ANY_CASE_CUE = re.compile(
+    rf"(?:['’]s\b|,?\s+(?:also\s+|then\s+|later\s+|just\s+|really\s+|strongly\s+|again\s+|still\s+)?(?:{_SPEECH_VERBS})\b)",
+    re.I,
+)
 _INITIAL_AFTER_CUE = re.compile(rf"\s+(?:{_ACTION_VERBS})\b")
 _LOWER_AFTER_CUE = re.compile(r"(?:,?\s+(?:also\s+|then\s+)?(?:said|says|asked|asks|noted|mentioned|argued|added|explained|thinks|suggested|replied|told)\b)")
 _TITLE_BEFORE = re.compile(r"(?:\b(?:mr|mrs|ms|mx|dr|prof|professor|councilmember|councillor|judge|rev|sister|brother|aunt|uncle|auntie)\.?\s+)$", re.I)
@@ -231,7 +235,7 @@ class RosterMatcher:
         if len(words) >= 2 and words[0].lower() == "the":
             self._add(" ".join(words[1:]), AFFILIATION, 0.95, entry.id)
 
-    def find(self, text: str) -> list[Span]:
+    def find(self, text: str, case_blind: bool = False) -> list[Span]:
         if self.pattern is None:
             return []
         folded = fold(text)
@@ -244,7 +248,7 @@ class RosterMatcher:
             surface = text[start:end]
             if form.case_sensitive is not None and surface != form.case_sensitive:
                 continue
-            if form.kind == NAME and form.ambiguous and not _reads_as_name(text, start, end, form.month):
+            if form.kind == NAME and form.ambiguous and not _reads_as_name(text, start, end, form.month, case_blind):
                 continue
             if form.kind == NAME:
                 title = _TITLE_BEFORE.search(text, max(0, start - 16), start)
@@ -261,11 +265,18 @@ def _sentence_initial(text: str, start: int) -> bool:
     return not before or before[-1] in ".!?:;\n"
 
 
-def _reads_as_name(text: str, start: int, end: int, month: bool) -> bool:
-    """Whether an ordinary word that is also someone's name is used as the name here."""
+def _reads_as_name(text: str, start: int, end: int, month: bool, case_blind: bool = False) -> bool:
+    """Whether an ordinary word that is also someone's name is used as the name here.
+
+    ``case_blind`` (the export gate) reads a lower-case or all-capitals word as
+    the name wherever any reporting verb or a possessive follows it, since a
+    published text may change case ("… as will stressed").
+    """
     surface = text[start:end]
     if _TITLE_BEFORE.search(text, max(0, start - 16), start):
         return True
+    if case_blind and (not surface[:1].isupper() or surface.isupper()):
+        return bool(_ANY_CASE_CUE.match(text, end))
     if not surface[:1].isupper():
         return bool(_LOWER_AFTER_CUE.match(text, end))
     if surface.isupper() and len(surface) > 1:
@@ -303,15 +314,21 @@ def matcher_for(roster: Roster) -> RosterMatcher:
 
 
 class RosterDetector:
-    """Finds roster names and affiliations; see the module docstring."""
+    """Finds roster names and affiliations; see the module docstring.
+
+    ``case_blind`` is the export gate's reading: see :func:`_reads_as_name`.
+    """
 
     name = "roster"
+
+    def __init__(self, case_blind: bool = False):
+        self.case_blind = case_blind
 
     def detect(self, texts: list[str], roster: Roster) -> list[list[Span]]:
         if not roster.entries:
             return [[] for _ in texts]
         matcher = matcher_for(roster)
-        return [matcher.find(text) for text in texts]
+        return [matcher.find(text, self.case_blind) for text in texts]
 
     def status(self) -> str | None:
         return None

@@ -95,7 +95,7 @@ def render_command(draft, output, template, series):
     from roundtable.errors import ValidationError
     from roundtable.services.anonymize import export_gate
     from roundtable.services.briefs import check_export
-    from roundtable.services.render import render_pdf, render_standalone_html
+    from roundtable.services.render import render_document_html, render_pdf, render_standalone_html
 
     suffix = output.suffix.lower()
     if suffix not in (".pdf", ".html", ".htm"):
@@ -103,9 +103,9 @@ def render_command(draft, output, template, series):
     markdown = draft.read_text(encoding="utf-8")
     if series:
         with app_db().session() as db:
-            check_export(db, series, markdown)
+            check_export(db, series, markdown, template)
     else:
-        export_gate(markdown, None)
+        export_gate(markdown, None, html=render_document_html(markdown, template, media="print"))
     if suffix == ".pdf":
         output.write_bytes(render_pdf(markdown, template))
     else:

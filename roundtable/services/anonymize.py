@@ -21,6 +21,7 @@ import re
 import threading
 import unicodedata
 import weakref
+from html.parser import HTMLParser
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -520,7 +521,7 @@ def _default_pm():
     return default_plugin_manager()
 
 
-def floor_detectors() -> list:
+def floor_detectors(case_blind: bool = False) -> list:
     """The detectors no configuration removes: roster names and contact details.
 
     They are the built-in ``roster`` and ``patterns`` detectors, run whether
@@ -536,7 +537,7 @@ def floor_detectors() -> list:
             "anonymization is unavailable, so notes are refused: the built-in roster and contact detectors "
             f"failed to load ({type(exc).__name__}: {exc}); reinstall Roundtable"
         ) from None
-    return [RosterDetector(), PatternDetector()]
+    return [RosterDetector(case_blind=case_blind), PatternDetector()]
 
 
 def floor_missing() -> str | None:
@@ -697,8 +698,10 @@ class GateFinding:
     column: int
     kind: str
 
+    where: str = ""  # "" for the file itself; else what the reader sees ("the rendered document")
+
     def __str__(self) -> str:
-        return f"line {self.line}, column {self.column} ({self.kind})"
+        return f"{self.where + ', ' if self.where else ''}line {self.line}, column {self.column} ({self.kind})"
 
 
 def _as_roster(roster: Roster | Iterable | None) -> Roster:
@@ -709,7 +712,7 @@ def _as_roster(roster: Roster | Iterable | None) -> Roster:
 
 def gated_spans(text: str, roster: Roster | Iterable | None, kept_terms: Iterable[str] = ()) -> list[Span]:
     """What may never leave the system: non-consenting roster names, emails and phone numbers."""
-    roster_detector, pattern_detector = floor_detectors()
+    roster_detector, pattern_detector = floor_detectors(case_blind=True)
     kept = frozenset(fold_for_matching(t) for t in kept_terms if t and t.strip())
     roster = _as_roster(roster)
     hidden = roster.without_consenting()
@@ -729,14 +732,57 @@ def gated_spans(text: str, roster: Roster | Iterable | None, kept_terms: Iterabl
     return merge_spans([s for s in spans if fold_for_matching(text[s.start : s.end]) not in kept])
 
 
-def export_findings(text: str, roster: Roster | Iterable | None, kept_terms: Iterable[str] = ()) -> list[GateFinding]:
+def export_findings(text: str, roster: Roster | Iterable | None, kept_terms: Iterable[str] = (),
+                    where: str = "") -> list[GateFinding]:
     """Every place in ``text`` with a non-consenting roster name, an email or a phone number."""
     findings = []
     line_starts = [0] + [m.end() for m in re.finditer("\n", text)]
     for span in gated_spans(text, roster, kept_terms):
         line = _line_of(line_starts, span.start)
-        findings.append(GateFinding(line + 1, span.start - line_starts[line] + 1, span.kind))
+        findings.append(GateFinding(line + 1, span.start - line_starts[line] + 1, span.kind, where))
     return findings
+
+
+class _VisibleText(HTMLParser):
+    """The text of an HTML or SVG document as a reader meets it, and where its links lead."""
+
+    HIDDEN = frozenset(("style", "script", "template"))
+    BLOCKS = frozenset(("p", "div", "li", "br", "tr", "td", "th", "h1", "h2", "h3", "h4", "h5", "h6", "section",
+                        "header", "footer", "blockquote", "pre", "title", "text", "tspan", "dt", "dd", "figcaption"))
+    ATTRIBUTES = frozenset(("href", "src", "title", "alt", "content", "aria-label", "xlink:href", "data-number"))
+
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+        self.hidden = 0
+
+    def handle_starttag(self, tag, attrs):
+        if tag in self.HIDDEN:
+            self.hidden += 1
+        if tag in self.BLOCKS:
+            self.parts.append("\n")
+        values = [value for name, value in attrs if name in self.ATTRIBUTES and value]
+        if values:
+            self.parts.append("\n" + "\n".join(values) + "\n")
+
+    def handle_endtag(self, tag):
+        if tag in self.HIDDEN and self.hidden:
+            self.hidden -= 1
+        if tag in self.BLOCKS:
+            self.parts.append("\n")
+
+    def handle_data(self, data):
+        if not self.hidden:
+            self.parts.append(data)
+
+
+def visible_text(document: str) -> str:
+    """What a reader of an HTML (or SVG, or XML) document reads: its text, entities decoded,
+    without styles and scripts, plus link targets, titles and alternative texts."""
+    parser = _VisibleText()
+    parser.feed(document)
+    parser.close()
+    return re.sub(r"\n{3,}", "\n\n", "".join(parser.parts))
 
 
 def anonymize_draft(
@@ -785,16 +831,59 @@ def _line_of(line_starts: list[int], offset: int) -> int:
     return bisect.bisect_right(line_starts, offset) - 1
 
 
-def export_gate(text: str, roster: Roster | Iterable | None, kept_terms: Iterable[str] = ()) -> None:
+def export_gate(text: str, roster: Roster | Iterable | None, kept_terms: Iterable[str] = (), *,
+                html: str | None = None, values: Iterable[str] = ()) -> None:
     """Refuse to export ``text`` that names a non-consenting person or holds an email or phone.
+
+    The gate judges what the reader sees: ``text`` (the file as written) and,
+    when the file is or becomes a rendered document, its ``html`` (judged on its
+    :func:`visible_text`), and ``values``, the strings a reader's program decodes
+    from the file (YAML and XML escapes undone). Every text is judged on its
+    matching form (:mod:`roundtable.services.normalize`), and names that are
+    also common words count in any case where they read as a name.
 
     ``roster`` is a :class:`Roster` or ``Participant`` rows. Raises
     :class:`roundtable.errors.ExportBlocked` whose ``findings`` list each place
-    as ``line L, column C (kind)``.
+    as ``line L, column C (kind)``, never the text found.
     """
+    roster = _as_roster(roster)
     findings = export_findings(text, roster, kept_terms)
+    if html is not None:
+        findings += export_findings(visible_text(html), roster, kept_terms, where="as rendered")
+    decoded = "\n".join(value for value in values if value)
+    if decoded:
+        findings += export_findings(decoded, roster, kept_terms, where="as decoded")
     if findings:
         raise ExportBlocked(findings)
+
+
+def gate_series_export(db, series, text: str, *, html: str | None = None, values: Iterable[str] = ()) -> None:
+    """:func:`export_gate` with ``series``' roster and kept terms: every download calls this first."""
+    roster, kept = roster_and_kept_terms(db, series)
+    export_gate(text, roster, kept, html=html, values=values)
+
+
+def strings_in(data) -> list[str]:
+    """Every string in a parsed YAML or JSON document (keys too): what a reader's program decodes."""
+    if isinstance(data, str):
+        return [data]
+    if isinstance(data, dict):
+        return [s for key, value in data.items() for s in (*strings_in(key), *strings_in(value))]
+    if isinstance(data, (list, tuple)):
+        return [s for item in data for s in strings_in(item)]
+    return []
+
+
+def xml_strings(document: str) -> list[str]:
+    """Every text and attribute value of an XML document (entities decoded), as its reader's program sees them."""
+    from xml.etree import ElementTree
+
+    try:
+        root = ElementTree.fromstring(document)
+    except ElementTree.ParseError:
+        return [visible_text(document)]
+    return [value for element in root.iter() for value in (element.text, element.tail, *element.attrib.values())
+            if value and value.strip()]
 
 
 def acknowledgment_names(roster: Roster | Iterable) -> tuple[list[str], bool]:

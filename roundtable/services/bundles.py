@@ -408,16 +408,18 @@ def series_to_yaml(series: Series) -> str:
 
 
 def export_bundle(db: DbSession, series: Series, directory) -> Path:
-    """Write ``series`` as a bundle into ``directory`` (created; must be empty). Notes are already anonymized."""
+    """Write ``series`` as a bundle into ``directory`` (created; must be empty). Notes are already anonymized.
+
+    Every file but the roster (which holds the real names by design) passes the
+    export gate first; nothing is written when one is refused.
+    """
+    from roundtable.services.anonymize import gate_series_export, strings_in
     from roundtable.services.codebook import codebook_for_series, dump_codebook
 
     directory = Path(directory)
     if directory.exists() and any(directory.iterdir()):
         raise ValidationError(f"{directory} is not empty; export into a new or empty folder")
-    directory.mkdir(parents=True, exist_ok=True)
-    (directory / "series.yaml").write_text(series_to_yaml(series), encoding="utf-8")
     participants = db.scalars(select(Participant).where(Participant.series_id == series.id).order_by(Participant.id))
-    (directory / "roster.csv").write_text(roster_csv(participants), encoding="utf-8")
     meetings = list(db.scalars(select(Meeting).where(Meeting.series_id == series.id).order_by(Meeting.number)))
     sessions = []
     for m in meetings:
@@ -425,11 +427,6 @@ def export_bundle(db: DbSession, series: Series, directory) -> Path:
         if m.state is not SessionState.SCHEDULED:
             item["state"] = m.state.value
         sessions.append({k: v for k, v in item.items() if v not in (None, "") or k == "number"})
-    (directory / "sessions.yaml").write_text(
-        yaml.safe_dump(sessions, sort_keys=False, allow_unicode=True, width=100), encoding="utf-8"
-    )
-    (directory / "codebook.yaml").write_text(dump_codebook(codebook_for_series(db, series, include_retired=False)),
-                                             encoding="utf-8")
     numbers = {m.id: m.number for m in meetings}
     notes = db.scalars(
         select(Note)
@@ -438,15 +435,28 @@ def export_bundle(db: DbSession, series: Series, directory) -> Path:
         .order_by(Meeting.number, Note.seq)
         .options(selectinload(Note.tags).selectinload(NoteTag.theme))
     )
-    with (directory / "notes.jsonl").open("w", encoding="utf-8") as out:
-        for note in notes:
-            item = {"session": numbers[note.session_id], "uuid": note.uuid, "kind": note.kind,
-                    "speaker_role": note.speaker_role, "text": note.text}
-            themes = [t.theme.name for t in note.tags
-                      if t.status is TagStatus.ACCEPTED and t.theme is not None and not t.theme.retired]
-            if len(themes) == 1:
-                item["theme"] = themes[0]
-            elif themes:
-                item["themes"] = themes
-            out.write(json.dumps(item, ensure_ascii=False) + "\n")
+    lines = []
+    for note in notes:
+        item = {"session": numbers[note.session_id], "uuid": note.uuid, "kind": note.kind,
+                "speaker_role": note.speaker_role, "text": note.text}
+        themes = [t.theme.name for t in note.tags
+                  if t.status is TagStatus.ACCEPTED and t.theme is not None and not t.theme.retired]
+        if len(themes) == 1:
+            item["theme"] = themes[0]
+        elif themes:
+            item["themes"] = themes
+        lines.append(json.dumps(item, ensure_ascii=False) + "\n")
+    files = {
+        "series.yaml": series_to_yaml(series),
+        "sessions.yaml": yaml.safe_dump(sessions, sort_keys=False, allow_unicode=True, width=100),
+        "codebook.yaml": dump_codebook(codebook_for_series(db, series, include_retired=False)),
+        "notes.jsonl": "".join(lines),
+    }
+    for name, text in files.items():
+        decoded = [json.loads(line) for line in lines] if name == "notes.jsonl" else yaml.safe_load(text)
+        gate_series_export(db, series, text, values=strings_in(decoded))
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / "roster.csv").write_text(roster_csv(participants), encoding="utf-8")
+    for name, text in files.items():
+        (directory / name).write_text(text, encoding="utf-8")
     return directory

@@ -15,8 +15,9 @@ from sqlalchemy.orm import Session as DbSession
 from roundtable.errors import ValidationError
 from roundtable.models import TagStatus
 from roundtable.models import Session as Meeting
-from roundtable.services.anonymize import export_gate, roster_and_kept_terms
+from roundtable.services.anonymize import gate_series_export
 from roundtable.services.notes import NoteStream
+from roundtable.services.render import render_markdown
 
 FORMATS = {"md": "text/markdown; charset=utf-8", "csv": "text/csv; charset=utf-8"}
 CSV_COLUMNS = ["seq", "time", "kind", "speaker_role", "themes", "text"]
@@ -64,6 +65,7 @@ def export_session_notes(db: DbSession, meeting: Meeting, fmt: str) -> tuple[str
         raise ValidationError(f"unknown format {fmt!r}; choose md or csv")
     rows = _rows(db, meeting)
     text = _markdown(meeting, rows) if fmt == "md" else _csv(rows)
-    roster, kept = roster_and_kept_terms(db, meeting.series)
-    export_gate(text, roster, kept)
+    # A Markdown file is read rendered as often as raw: judge both.
+    rendered = render_markdown(text).html if fmt == "md" else None
+    gate_series_export(db, meeting.series, text, html=rendered)
     return text, FORMATS[fmt], f"{meeting.series.slug}-session-{meeting.number}-notes.{fmt}"

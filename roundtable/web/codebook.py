@@ -8,6 +8,7 @@ candidate"); facilitators edit the codebook itself. Every change keeps the notes
 
 from __future__ import annotations
 
+import yaml
 from flask import Blueprint, Response, abort, current_app, flash, g, redirect, render_template, request, url_for
 from markupsafe import Markup
 from sqlalchemy import select
@@ -17,6 +18,7 @@ from roundtable.models import Note, NoteTag, Role, TagStatus, Theme
 from roundtable.models import Session as Meeting
 from roundtable.services import codebook as cb
 from roundtable.services.accounts import has_role
+from roundtable.services.anonymize import gate_series_export, strings_in, xml_strings
 from roundtable.web.access import get_db, series_role_required
 
 bp = Blueprint("codebook", __name__)
@@ -78,6 +80,7 @@ def index(slug):
 @series_role_required(Role.VIEWER)
 def export_yaml(slug):
     text = cb.dump_codebook(cb.codebook_for_series(get_db(), g.series))
+    gate_series_export(get_db(), g.series, text, values=strings_in(yaml.safe_load(text)))
     return Response(text, mimetype="application/yaml",
                     headers={"Content-Disposition": f'attachment; filename="{g.series.slug}-codebook.yaml"'})
 
@@ -86,6 +89,7 @@ def export_yaml(slug):
 @series_role_required(Role.VIEWER)
 def export_qdc(slug):
     text = cb.codebook_to_qdc(cb.codebook_for_series(get_db(), g.series))
+    gate_series_export(get_db(), g.series, text, values=xml_strings(text))
     return Response(text, mimetype="application/xml",
                     headers={"Content-Disposition": f'attachment; filename="{g.series.slug}-codebook.qdc"'})
 
@@ -325,5 +329,6 @@ def heatmap_download(slug):
 
     data, _level, _suggested = _heatmap()
     svg = heatmap_svg(data, title=f"{g.series.title}: notes per theme and session")
+    gate_series_export(get_db(), g.series, svg, html=svg, values=xml_strings(svg))
     return Response(svg, mimetype="image/svg+xml",
                     headers={"Content-Disposition": f'attachment; filename="{g.series.slug}-themes-by-session.svg"'})
