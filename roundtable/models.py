@@ -154,6 +154,9 @@ class Account(Base):
     password_hash: Mapped[str] = mapped_column(String(300), default="")
     is_admin: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Bumped to end every login of the account at once (logout, password change): each login
+    # carries the value it started with, and a login whose value is older is over.
+    session_generation: Mapped[int] = mapped_column(default=0, server_default="0")
 
     memberships: Mapped[list[Membership]] = relationship(
         back_populates="account", cascade="all, delete-orphan"

@@ -9,7 +9,8 @@ from sqlalchemy import func, select
 from roundtable.errors import NotFound
 from roundtable.models import Account
 from roundtable.services.access import get_series, parse_role, record_audit
-from roundtable.services.accounts import create_account, grant_role, hash_password
+from roundtable.services.accounts import create_account, end_logins, grant_role, hash_password
+from roundtable.web.revocation import revoke_sockets
 
 
 def app_db():
@@ -58,6 +59,7 @@ def grant_user(email, slug, role):
         grant_role(db, account, series, role)
         record_audit(db, None, series, "role.change", {"account_id": account.id, "to": role.value, "via": "cli"})
         click.echo(f"{account.email} is now {role.value} in {series.slug}.")
+    revoke_sockets(account.id)
 
 
 @users_group.command("set-password")
@@ -69,8 +71,10 @@ def set_password(email, password):
     with app_db().session() as db:
         account = _account(db, email)
         account.password_hash = hash_password(password)
+        end_logins(account)
         record_audit(db, None, None, "password.reset", {"account_id": account.id, "via": "cli"})
         click.echo(f"Password of {account.email} changed.")
+    revoke_sockets(account.id)
 
 
 @users_group.command("list")

@@ -59,6 +59,12 @@ def change_password(db: DbSession, account: Account, old: str, new: str) -> None
     except (VerificationError, InvalidHashError):
         raise ValidationError("current password is wrong") from None
     account.password_hash = hash_password(new)
+    end_logins(account)
+
+
+def end_logins(account: Account) -> None:
+    """End every login of ``account`` (every browser, every open socket) at its next request or event."""
+    account.session_generation = (account.session_generation or 0) + 1
 
 
 def role_in_series(db: DbSession, account: Account | None, series: Series) -> Role | None:

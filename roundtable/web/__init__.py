@@ -7,7 +7,7 @@ from flask import Flask
 
 def register_web(app: Flask) -> None:
     """Register the built-in blueprints, security headers and error pages."""
-    from roundtable.web import access, briefs, codebook, errors, home, live, series
+    from roundtable.web import access, briefs, codebook, errors, home, live, revocation, series
 
     errors.init_app(app)
 
@@ -21,6 +21,7 @@ def register_web(app: Flask) -> None:
                 "floor_missing": floor_missing()}
 
     access.init_app(app)
+    revocation.init_app(app)
     app.register_blueprint(home.bp)
     app.register_blueprint(series.bp)
     app.register_blueprint(briefs.bp)

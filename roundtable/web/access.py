@@ -43,6 +43,7 @@ def start_login(account: Account) -> None:
     session.clear()
     session["account_id"] = account.id
     session["auth"] = auth_stamp(account)
+    session["generation"] = account.session_generation or 0
     session["login_at"] = int(time.time())
     session.permanent = True
 
@@ -58,6 +59,7 @@ def current_account() -> Account | None:
             if (
                 account is not None
                 and session.get("auth") == auth_stamp(account)
+                and session.get("generation", 0) == (account.session_generation or 0)
                 and time.time() - session.get("login_at", 0) < max_age
             ):
                 g.account = account

@@ -16,6 +16,7 @@ from roundtable.models import Note, Role, Series, Session
 from roundtable.services import access as access_service
 from roundtable.services.accounts import ROLE_RANK
 from roundtable.web.access import admin_required, current_account, get_db, series_role_required
+from roundtable.web.revocation import revoke_sockets
 
 bp = Blueprint("admin", __name__)
 
@@ -98,8 +99,12 @@ def members(slug):
     return _members_page()
 
 
-def _change_membership(change, done: str):
-    """Run ``change(db)``; a user error shows the members page with the message, success goes back to it."""
+def _change_membership(change, done: str, account_id: int | None = None):
+    """Run ``change(db)``; a user error shows the members page with the message, success goes back to it.
+
+    The open live pages of ``account_id`` (whose access changed) are closed at once: they reload
+    with what it may still see.
+    """
     db = get_db()
     try:
         change(db)
@@ -108,6 +113,8 @@ def _change_membership(change, done: str):
         _flash_error(exc)
         return _members_page(status=exc.http_status)
     db.commit()
+    if account_id is not None:
+        revoke_sockets(account_id)
     flash(done, "success")
     return redirect(url_for("admin.members", slug=g.series.slug))
 
@@ -118,6 +125,7 @@ def change_role(slug, account_id):
     return _change_membership(
         lambda db: access_service.change_role(db, current_account(), g.series, account_id, request.form.get("role", "")),
         "Role changed.",
+        account_id,
     )
 
 
@@ -127,6 +135,7 @@ def remove_member(slug, account_id):
     return _change_membership(
         lambda db: access_service.remove_member(db, current_account(), g.series, account_id),
         "Member removed from this series.",
+        account_id,
     )
 
 

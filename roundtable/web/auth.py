@@ -9,8 +9,9 @@ from roundtable.errors import RoundtableError, ValidationError
 from roundtable.extensions import limiter
 from roundtable.models import Series
 from roundtable.services.access import accept_invite, find_invite
-from roundtable.services.accounts import authenticate, change_password
+from roundtable.services.accounts import authenticate, change_password, end_logins
 from roundtable.web.access import current_account, get_db, login_required, public, start_login
+from roundtable.web.revocation import revoke_sockets
 
 bp = Blueprint("auth", __name__, url_prefix="/auth")
 
@@ -52,8 +53,13 @@ def login():
 @bp.route("/logout", methods=["POST"])
 @login_required
 def logout():
+    """End this login, every other login of the account and its open sockets: a copied cookie opens nothing."""
     from flask import session
 
+    account = current_account()
+    end_logins(account)
+    get_db().commit()
+    revoke_sockets(account.id)
     session.clear()
     return redirect(url_for("auth.login"))
 
@@ -75,7 +81,8 @@ def password():
             flash(f"Password not changed: {exc}.", "error")
             return render_template("auth/password.html"), exc.http_status
         db.commit()
-        # A new stamp: other browsers logged in with the old password are logged out.
+        # A new generation: other browsers and open sockets are logged out; this browser starts afresh.
+        revoke_sockets(account.id)
         start_login(account)
         flash("Password changed. Other devices have been logged out.", "success")
         return redirect(url_for("home.index"))

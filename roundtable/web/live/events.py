@@ -34,6 +34,7 @@ from roundtable.models import Session as Meeting
 from roundtable.services.accounts import has_role
 from roundtable.services.notes import NoteStream, StaleEdit, note_to_dict
 from roundtable.web.access import current_account, get_db, socket_access, socket_error
+from roundtable.web.revocation import forget_socket, track_socket
 from roundtable.web.live.after_save import after_save
 from roundtable.web.live.presence import announce_presence, presence
 from roundtable.web.live.rooms import room_of, writers_room_of
@@ -310,9 +311,14 @@ def on_typing(payload, meeting):
 
 def on_connect(auth=None):
     """Only logged-in accounts may open a socket; what they may do is checked per event."""
-    return current_account() is not None
+    account = current_account()
+    if account is None:
+        return False
+    track_socket(request.sid, account.id)
+    return True
 
 
 def on_disconnect(*_args):
+    forget_socket(request.sid)
     for session_id in presence.leave(request.sid):
         announce_presence(session_id)

@@ -75,6 +75,8 @@ if (root && socket) {
   scrollToNewest();
 
   socket.on("connect", join);
+  // Removed, role changed or logged out: the server closes the socket; reload to see what is left.
+  socket.on("access:revoked", () => window.location.reload());
   socket.on("disconnect", () => { joined = false; setConnection("offline", "Offline, reconnecting…"); });
   socket.on("connect_error", () => setConnection("offline", "Offline, reconnecting…"));
   socket.on("note:added", (note) => {
