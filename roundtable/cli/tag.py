@@ -15,7 +15,7 @@ import click
 from roundtable.cli.note_lines import parse_note_lines
 from roundtable.errors import ValidationError
 from roundtable.services.codebook import load_codebook_file
-from roundtable.services.tagging import DEFAULT_TOP, LEVELS, Example, suggest_themes
+from roundtable.services.tagging import DEFAULT_TOP, LEVELS, Example, suggest_per_section, suggest_themes
 
 
 def _decode(raw: bytes, what: str) -> str:
@@ -36,7 +36,7 @@ def read_notes(content: str) -> list[dict]:
 
 
 def read_examples(path: Path) -> list[Example]:
-    """Coded notes: JSON Lines with ``text`` and ``theme`` (or ``themes``, a list)."""
+    """Coded notes: JSON Lines with ``text`` and ``theme`` (or ``themes``, a list), optionally ``session``."""
     try:
         raw = path.read_bytes()
     except OSError as exc:
@@ -54,7 +54,10 @@ def read_examples(path: Path) -> list[Example]:
             themes = value.get("themes", [value["theme"]] if "theme" in value else None)
         if not isinstance(themes, list) or not themes or not all(isinstance(t, str) for t in themes):
             raise ValidationError(f"examples line {number}: expected a JSON object with 'text' and 'theme'")
-        examples.extend(Example(value["text"], t) for t in themes)
+        session = value.get("session")
+        if session is not None and (not isinstance(session, (int, str)) or isinstance(session, bool)):
+            raise ValidationError(f"examples line {number}: 'session' must be a number or a name")
+        examples.extend(Example(value["text"], t, session) for t in themes)
     return examples
 
 
@@ -67,22 +70,29 @@ def read_examples(path: Path) -> list[Example]:
 @click.option("--level", type=click.Choice(LEVELS), default="top", show_default=True,
               help="Suggest top-level themes or sub-themes.")
 @click.option("--examples", "examples_path", type=click.Path(dir_okay=False, path_type=Path),
-              help="JSON Lines of already-coded notes ({'text': ..., 'theme': ...}) to learn from.")
+              help="JSON Lines of already-coded notes ({'text': ..., 'theme': ..., 'session': ...}) to learn from.")
+@click.option("--per-section", is_flag=True,
+              help="The best theme of each codebook section, with its section (--top does not apply).")
 @click.argument("file", type=click.File("rb"), default="-")
-def tag_command(codebook_path, suggester, top, level, examples_path, file):
+def tag_command(codebook_path, suggester, top, level, examples_path, per_section, file):
     """Suggest themes for notes in FILE (or standard input), one per line or JSON Lines.
 
     Writes one JSON object per input line, in order: the note's fields plus
-    ``suggestions``, a list of {"theme": NAME, "score": FLOAT}, best first.
+    ``suggestions``, a list of {"theme": NAME, "score": FLOAT}, best first; with
+    --per-section, one {"section": ..., "theme": ..., "score": ...} per section.
     """
     codebook = load_codebook_file(codebook_path)
     examples = read_examples(examples_path) if examples_path is not None else []
     records = read_notes(_decode(file.read(), "input"))
     texts = [r["text"] for r in records]
     wanted = [i for i, t in enumerate(texts) if t.strip()]
-    ranked = suggest_themes(
-        [texts[i] for i in wanted], codebook, suggester, examples=examples, top=top, level=level,
-    ) if wanted else []
+    chosen = [texts[i] for i in wanted]
+    if not wanted:
+        ranked = []
+    elif per_section:
+        ranked = suggest_per_section(chosen, codebook, suggester, examples=examples, level=level)
+    else:
+        ranked = suggest_themes(chosen, codebook, suggester, examples=examples, top=top, level=level)
     by_index = dict(zip(wanted, ranked))
     for i, record in enumerate(records):
         suggestions = [s.to_dict() for s in by_index.get(i, [])]

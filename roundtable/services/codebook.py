@@ -112,6 +112,15 @@ class Codebook:
             return names
         raise ValidationError(f"unknown level {level!r}: use 'top' or 'sub'")
 
+    def sections(self) -> list[str]:
+        """The brief sections the top-level themes belong to, in codebook order."""
+        return list(dict.fromkeys(t.section for t in self.themes))
+
+    def section_of(self, name: str) -> str | None:
+        """The section of a theme or sub-theme (a sub-theme is in its parent's section)."""
+        top = self.top_level_of(name)
+        return self.find(top).section if top is not None else None
+
     def flatten(self, level: str = "top") -> Codebook:
         """A one-level codebook for suggesters.
 

@@ -45,11 +45,24 @@ class Suggestion:
 
 
 @dataclass(frozen=True)
+class SectionSuggestion:
+    """The best theme of one codebook section for a note, with the suggester's confidence (0..1)."""
+
+    section: str
+    theme: str
+    score: float
+
+    def to_dict(self) -> dict:
+        return {"section": self.section, "theme": self.theme, "score": round(float(self.score), 4)}
+
+
+@dataclass(frozen=True)
 class Example:
-    """A note already coded with a theme (an accepted or manual tag)."""
+    """A note already coded with a theme (an accepted or manual tag), and the session it was taken in."""
 
     text: str
     theme: str
+    session: int | None = None
 
 
 # Shorthand that note-takers type, expanded before matching so "govt" meets "government".
@@ -176,7 +189,7 @@ def _examples_at_level(examples, codebook: Codebook, level: str) -> list[Example
         else:
             name = codebook.find(example.theme).name if codebook.find(example.theme) else None
         if name is not None and name.casefold() in wanted and example.text.strip():
-            adapted.append(Example(example.text, wanted[name.casefold()]))
+            adapted.append(Example(example.text, wanted[name.casefold()], example.session))
     return adapted
 
 
@@ -215,6 +228,30 @@ def suggest_themes(
     return result
 
 
+def suggest_per_section(
+    texts, codebook: Codebook, suggester_name: str = "lexical", examples=(), level: str = "top", pm=None,
+) -> list[list[SectionSuggestion]]:
+    """For each text, the best theme of each section of the codebook, sections in codebook order.
+
+    A report's sections restate each other (a note about secure messaging is a
+    Key Theme and a Strategic Direction at once), so a note may carry one tag per
+    section. A section none of whose themes the suggester scores is left out.
+    """
+    flat = codebook.flatten(level)
+    ranked = suggest_themes(texts, codebook, suggester_name, examples=examples, top=max(1, len(flat.themes)),
+                            level=level, pm=pm)
+    section_of = {t.name: t.section for t in flat.themes}
+    order = {section: i for i, section in enumerate(codebook.sections())}
+    result = []
+    for suggestions in ranked:
+        best: dict[str, SectionSuggestion] = {}
+        for s in suggestions:
+            section = section_of[s.theme]
+            best.setdefault(section, SectionSuggestion(section, s.theme, s.score))
+        result.append(sorted(best.values(), key=lambda s: order[s.section]))
+    return result
+
+
 # --- tags in the database ---------------------------------------------------------------------
 
 
@@ -236,11 +273,17 @@ def _theme_in_series(db, theme_id: int, series_id: int) -> Theme:
     return theme
 
 
+def theme_section(theme: Theme) -> str:
+    """The brief section a theme belongs to (a sub-theme is in its parent's)."""
+    return (theme.parent or theme).section
+
+
 def tag_to_dict(tag: NoteTag) -> dict:
-    """A tag as sent to the live page."""
+    """A tag as sent to the live page and returned by ``suggest_for_saved_note``."""
     return {
         "id": tag.id, "note_id": tag.note_id, "theme_id": tag.theme_id,
         "theme": tag.theme.name if tag.theme is not None else None,
+        "section": theme_section(tag.theme) if tag.theme is not None else None,
         "color": tag.theme.color if tag.theme is not None else "",
         "source": tag.source, "confidence": round(float(tag.confidence), 4),
         "status": getattr(tag.status, "value", tag.status),
@@ -340,7 +383,7 @@ def remove_tag(db, note_id: int, theme_id: int) -> bool:
 def accepted_examples(db, series_id: int, exclude_note_id: int | None = None, limit: int = 2000) -> list[Example]:
     """Accepted and manual tags of a series as examples for the suggesters (newest first)."""
     stmt = (
-        select(Note.text, Theme.name)
+        select(Note.text, Theme.name, Note.session_id)
         .join(NoteTag, NoteTag.note_id == Note.id)
         .join(Theme, Theme.id == NoteTag.theme_id)
         .where(Theme.series_id == series_id, Theme.retired.is_(False), NoteTag.status == TagStatus.ACCEPTED)
@@ -350,16 +393,16 @@ def accepted_examples(db, series_id: int, exclude_note_id: int | None = None, li
     )
     if exclude_note_id is not None:
         stmt = stmt.where(Note.id != exclude_note_id)
-    return [Example(text, name) for text, name in db.execute(stmt)]
+    return [Example(text, name, session) for text, name, session in db.execute(stmt)]
 
 
-def suggest_for_saved_note(
-    db, note_id: int, series_id: int, suggester_name: str | None = None, top: int = DEFAULT_TOP, pm=None,
-) -> list[dict]:
-    """Compute and store suggestions for one saved note; returns its tags for broadcasting.
+def suggest_for_saved_note(db, note_id: int, series_id: int, suggester_name: str | None = None, pm=None) -> list[dict]:
+    """Compute and store the best theme of each codebook section for one saved note.
 
-    Meant to be called from a ``note_saved`` hook implementation, off the
-    request path. A series without themes, or a deleted note, gives ``[]``.
+    Returns the note's tags (``tag_to_dict``: each names its ``section`` and, for a
+    suggestion, its ``confidence``), which the live page shows as chips. Meant to
+    be called off the request path, from a ``note_saved`` hook implementation or a
+    worker. A series without themes, or a deleted note, gives ``[]``.
     """
     note = db.get(Note, note_id)
     if note is None or note.deleted_at is not None:
@@ -371,6 +414,6 @@ def suggest_for_saved_note(
     examples = accepted_examples(db, series_id, exclude_note_id=note_id)
     # Tag at sub-theme level when the codebook has sub-themes: accepting one also fits its parent.
     level = "sub" if any(t.children for t in codebook.themes) else "top"
-    [suggestions] = suggest_themes([note.text], codebook, name, examples=examples, top=top, level=level, pm=pm)
-    store_suggestions(db, note_id, suggestions, source=name)
+    [best] = suggest_per_section([note.text], codebook, name, examples=examples, level=level, pm=pm)
+    store_suggestions(db, note_id, [Suggestion(s.theme, s.score) for s in best], source=name)
     return [tag_to_dict(t) for t in note_tags(db, note_id)]
