@@ -216,6 +216,20 @@ def test_rejected_and_suggested_tags_are_not_used(db, filled):
     assert all(ids["stray"][0] not in notes for notes in document.provenance.values())
 
 
+def test_a_note_is_grouped_under_one_theme_per_section(db, filled):
+    series, ids = filled
+    themes = {t.name: t for t in db.scalars(select(Theme).where(Theme.series_id == series.id))}
+    note_id = ids["Legal defense"][0]
+    # Coded by hand with two Key Themes and a Strategic Direction: one per section counts.
+    db.add(NoteTag(note_id=note_id, theme_id=themes["Federal enforcement"].id, source="semantic", confidence=0.6))
+    db.add(NoteTag(note_id=note_id, theme_id=themes["Invest in legal aid"].id, source="semantic", confidence=0.7))
+    db.commit()
+    context = briefs.gather_brief_context(db, series)
+    placed = {t.name: {n.id for n in t.all_notes()} for t in context.themes}
+    assert note_id in placed["Legal defense"] and note_id in placed["Invest in legal aid"]
+    assert note_id not in placed["Federal enforcement"]
+
+
 def test_rebuild_keeps_edited_sections_unless_forced(db, filled):
     series, _ = filled
     brief = briefs.rebuild_brief(db, series)

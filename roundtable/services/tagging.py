@@ -380,6 +380,30 @@ def remove_tag(db, note_id: int, theme_id: int) -> bool:
     return True
 
 
+def section_tags(db, series_id: int) -> dict[int, dict[str, int]]:
+    """For each note, the one accepted theme it is grouped under in each section: ``{note_id: {section: theme_id}}``.
+
+    A note may carry one tag per section, so the brief lists it once per section.
+    Where a note has several accepted tags in one section (coded by hand, or
+    before suggestions came per section), the most specific wins (a sub-theme
+    over a theme), then a manual tag over an accepted suggestion, then the most
+    confident, then the newest.
+    """
+    themes = {t.id: t for t in db.scalars(select(Theme).where(Theme.series_id == series_id, Theme.retired.is_(False)))}
+    tags = db.scalars(
+        select(NoteTag).where(NoteTag.theme_id.in_(themes), NoteTag.status == TagStatus.ACCEPTED)
+    ) if themes else []
+    best: dict[int, dict[str, tuple]] = {}
+    for tag in tags:
+        theme = themes[tag.theme_id]
+        section = (themes.get(theme.parent_id) or theme).section
+        rank = (theme.parent_id is not None, tag.source == "manual", tag.confidence, tag.id)
+        current = best.setdefault(tag.note_id, {}).get(section)
+        if current is None or rank > current[0]:
+            best[tag.note_id][section] = (rank, tag.theme_id)
+    return {note_id: {section: theme_id for section, (_rank, theme_id) in per.items()} for note_id, per in best.items()}
+
+
 def accepted_examples(db, series_id: int, exclude_note_id: int | None = None, limit: int = 2000) -> list[Example]:
     """Accepted and manual tags of a series as examples for the suggesters (newest first)."""
     stmt = (

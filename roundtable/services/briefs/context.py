@@ -15,6 +15,7 @@ from roundtable.models import Session as Meeting
 from roundtable.services.briefs.markdown import extract_urls, lead_in_markdown, url_key
 from roundtable.services.briefs.prose import lower_words, normalize_role
 from roundtable.services.briefs.synthesis import Bullet, ThemeSynthesis, synthesize_theme
+from roundtable.services.tagging import section_tags
 
 TEMPLATES = ("report", "brief")
 
@@ -227,6 +228,8 @@ def gather_brief_context(db: DbSession, series, template: str = "report") -> Bri
             items[t.parent_id].children.append(items[t.id])
 
     tag_sources: dict[str, dict[str, int]] = {}
+    # One theme per section for each note: a note carries one tag per section.
+    grouped = section_tags(db, s.id)
     tag_rows = db.execute(
         select(NoteTag.note_id, NoteTag.theme_id, NoteTag.source, NoteTag.status)
         .join(Theme, NoteTag.theme_id == Theme.id)
@@ -236,7 +239,7 @@ def gather_brief_context(db: DbSession, series, template: str = "report") -> Bri
         status = r.status.value if isinstance(r.status, TagStatus) else str(r.status)
         per = tag_sources.setdefault(r.source or "manual", {})
         per[status] = per.get(status, 0) + 1
-        usable = status == TagStatus.ACCEPTED.value
+        usable = status == TagStatus.ACCEPTED.value and r.theme_id in grouped.get(r.note_id, {}).values()
         if usable and r.theme_id in items and r.note_id in by_id:
             items[r.theme_id].notes.append(by_id[r.note_id])
     for item in items.values():
