@@ -34,3 +34,5 @@ def test_a_saved_note_gets_theme_suggestions_as_a_separate_live_event_for_note_t
     assert event["note_id"] == viewer.notes[note_uuid]["id"]
     top = [tag for tag in event["tags"] if tag["status"] == "suggested"]
     assert top and top[0]["theme"] in ("Federal enforcement", "Funding threats"), event  # the theme or its sub-theme
+    # The best theme of each codebook section, each naming its section.
+    assert len({tag["section"] for tag in top}) == len(top) and top[0]["section"] == "Key Themes", event

@@ -161,7 +161,8 @@ function renderChip(note, tag) {
   chip.dataset.color = tag.color || theme.color || "";
   chip.appendChild(el("span", "chip-name", name));
   if (tag.status === "suggested") {
-    chip.title = "Suggested (" + Math.round((tag.confidence || 0) * 100) + "%)";
+    // One suggestion per codebook section: say which section it is the best theme of.
+    chip.title = "Suggested" + (tag.section ? " for " + tag.section : "") + " (" + Math.round((tag.confidence || 0) * 100) + "%)";
     if (tag.id) {
       chip.appendChild(chipButton("✓", "Accept theme " + name, () => send("tag:accept", { tag_id: tag.id })));
       chip.appendChild(chipButton("✕", "Reject theme " + name, () => send("tag:reject", { tag_id: tag.id })));
