@@ -9,6 +9,7 @@ listing its top notes for hover) for the page and for the brief.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from xml.sax.saxutils import escape
 
@@ -107,6 +108,19 @@ def _shade(value: int, maximum: int) -> tuple[str, str]:
     return f"#{r:02X}{g:02X}{b:02X}", ("#FFFFFF" if t > 0.5 else "#111111")
 
 
+# Characters XML 1.0 does not allow at all: dropped rather than escaped.
+_NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+def _xml(value) -> str:
+    """Text or a double-quoted attribute value for the SVG: ``& < > " '`` escaped, non-XML characters dropped.
+
+    Theme names are typed by facilitators; a quote left as it is would end the attribute and let
+    the name add one (an event handler) to the downloaded SVG.
+    """
+    return escape(_NOT_XML.sub("", str(value)), {'"': "&quot;", "'": "&apos;"})
+
+
 def _clip(text: str, limit: int) -> str:
     text = " ".join(text.split())
     return text if len(text) <= limit else text[: limit - 1] + "…"
@@ -141,10 +155,10 @@ def heatmap_svg(
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
         f'viewBox="0 0 {width} {height}" role="img" aria-labelledby="hm-title hm-desc" '
         f'font-family="DejaVu Sans, Arial, sans-serif" font-size="12">',
-        f'<title id="hm-title">{escape(title)}</title>',
-        f'<desc id="hm-desc">{escape(desc)}</desc>',
+        f'<title id="hm-title">{_xml(title)}</title>',
+        f'<desc id="hm-desc">{_xml(desc)}</desc>',
         f'<rect width="{width}" height="{height}" fill="#FFFFFF"/>',
-        f'<text x="8" y="18" font-size="13" font-weight="bold">{escape(title)}</text>',
+        f'<text x="8" y="18" font-size="13" font-weight="bold">{_xml(title)}</text>',
         f'<text x="{label_width}" y="{top - 22}" fill="#444444">Session</text>',
     ]
     for j, number in enumerate(heatmap.sessions):
@@ -154,7 +168,7 @@ def heatmap_svg(
     for i, theme in enumerate(heatmap.themes):
         y = top + i * cell
         out.append(
-            f'<text x="{label_width - 8}" y="{y + cell / 2 + 4:.0f}" text-anchor="end">{escape(_clip(theme, 44))}</text>'
+            f'<text x="{label_width - 8}" y="{y + cell / 2 + 4:.0f}" text-anchor="end">{_xml(_clip(theme, 44))}</text>'
         )
         for j, number in enumerate(heatmap.sessions):
             value = heatmap.counts[i][j]
@@ -167,8 +181,8 @@ def heatmap_svg(
             link = link_cells and value > 0
             out.append(
                 (f'<a href="#cell-{i}-{j}">' if link else "")
-                + f'<g class="cell" data-row="{i}" data-col="{j}" data-theme="{escape(theme)}" data-session="{number}">'
-                f'<title>{escape(tip)}</title>'
+                + f'<g class="cell" data-row="{i}" data-col="{j}" data-theme="{_xml(theme)}" data-session="{number}">'
+                f'<title>{_xml(tip)}</title>'
                 f'<rect x="{x}" y="{y}" width="{cell - 2}" height="{cell - 2}" fill="{fill}" stroke="#CCCCCC"/>'
                 f'<text x="{x + (cell - 2) / 2:.0f}" y="{y + cell / 2 + 3:.0f}" text-anchor="middle" fill="{ink}">'
                 f'{value if value else ""}</text></g>'

@@ -57,9 +57,10 @@ class StaleEdit(Conflict):
 
     def __init__(self, note: Note):
         self.note_id = note.id
-        self.current_text = note.text
-        self.current_version = note.version
+        # A deleted note's text is gone for everyone: the conflict must not bring it back.
         self.deleted = note.deleted_at is not None
+        self.current_text = None if self.deleted else note.text
+        self.current_version = note.version
         what = "deleted" if self.deleted else f"changed (now version {note.version})"
         super().__init__(f"this note was {what} by someone else; your edit was not saved")
 

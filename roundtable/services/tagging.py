@@ -353,12 +353,19 @@ def reject_suggestion(db, tag_id: int, series_id: int | None = None) -> NoteTag:
     return tag
 
 
+def check_taggable(db, series_id: int, theme_id: int) -> Theme:
+    """The theme, if a note of the series may be tagged with it; else :class:`NotFound` or a
+    :class:`ValidationError` (retired). Checked before a note is stored with its themes."""
+    theme = _theme_in_series(db, theme_id, series_id)
+    if theme.retired:
+        raise ValidationError(f"theme {theme.name!r} is retired; restore it before tagging")
+    return theme
+
+
 def add_manual_tag(db, note_id: int, theme_id: int) -> NoteTag:
     """Tag a note by hand (or accept an existing suggestion for the same theme)."""
     note = _note(db, note_id)
-    theme = _theme_in_series(db, theme_id, _series_id_of(db, note))
-    if theme.retired:
-        raise ValidationError(f"theme {theme.name!r} is retired; restore it before tagging")
+    check_taggable(db, _series_id_of(db, note), theme_id)
     tag = db.scalar(select(NoteTag).where(NoteTag.note_id == note_id, NoteTag.theme_id == theme_id))
     if tag is None:
         tag = NoteTag(note_id=note_id, theme_id=theme_id)

@@ -17,8 +17,20 @@ bp = Blueprint("auth", __name__, url_prefix="/auth")
 
 
 def _safe_next(target: str | None) -> str:
-    """Only same-site relative paths, so the login form cannot redirect elsewhere."""
-    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
+    """Only a path on this site, so the login form cannot redirect elsewhere.
+
+    Browsers drop tabs and newlines inside URLs and read ``\\`` as ``/`` (``/<TAB>/evil`` is
+    ``//evil``, another host): a target with any control character, space or backslash is refused.
+    """
+    from urllib.parse import urlsplit
+
+    if (
+        target
+        and target.startswith("/")
+        and not target.startswith("//")
+        and not any(c <= " " or c in "\\\x7f" for c in target)
+        and not urlsplit(target).netloc
+    ):
         return target
     return url_for("home.index")
 

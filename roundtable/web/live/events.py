@@ -170,13 +170,16 @@ def on_since(payload, meeting):
 
 @live_event("note:add", Role.NOTE_TAKER, rate="note")
 def on_add(payload, meeting):
+    from roundtable.services.tagging import add_manual_tag, check_taggable
+
     db = get_db()
+    # All or nothing: a theme that cannot be used refuses the note before it is stored.
+    for theme_id in payload.get("themes") or ():
+        check_taggable(db, meeting.series_id, theme_id)
     stream = _writing_stream(db)
     note, created = stream.add_note(meeting.id, payload["uuid"], payload["text"], payload.get("kind") or "point",
                                     payload.get("speaker_role"), current_account().id)
     if created and payload.get("themes"):
-        from roundtable.services.tagging import add_manual_tag
-
         for theme_id in payload["themes"]:
             add_manual_tag(db, note.id, theme_id)
         db.commit()

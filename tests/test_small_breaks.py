@@ -1,0 +1,89 @@
+"""Issue 12, section 7: the smaller breaks, each as what a user can rely on."""
+
+from __future__ import annotations
+
+import re
+import uuid
+import xml.etree.ElementTree as ET
+
+import pytest
+from sqlalchemy import func, select
+
+from roundtable.extensions import socketio
+from roundtable.models import Note, Role, Theme
+
+
+def _socket(app, client, session_id):
+    sock = socketio.test_client(app, flask_test_client=client)
+    assert sock.is_connected()
+    return sock
+
+
+def test_the_heatmap_svg_escapes_quotes_in_theme_names(client, login, db, series):
+    from roundtable.services.heatmap import heatmap_svg, theme_session_counts
+
+    theme = db.scalar(select(Theme).where(Theme.series_id == series.id, Theme.name == "Legal defense"))
+    theme.name = 'Legal" onmouseover="alert(1)\' x=\'<b>&amp;\x07'
+    db.commit()
+    svg = heatmap_svg(theme_session_counts(db, series))
+    root = ET.fromstring(svg)  # well-formed XML, whatever the name
+    for element in root.iter():
+        assert not any(name.startswith("onmouseover") or name == "x'" for name in element.attrib)
+    themes = [el.attrib["data-theme"] for el in root.iter() if "data-theme" in el.attrib]
+    assert 'Legal" onmouseover="alert(1)\' x=\'<b>&amp;' in themes
+
+
+def _as_a_browser_reads_it(location: str):
+    """Browsers drop tabs and newlines from URLs and read a backslash as a slash (WHATWG URL)."""
+    from urllib.parse import urlsplit
+
+    cleaned = re.sub(r"[\t\n\r]", "", location).strip("".join(map(chr, range(33)))).replace("\\", "/")
+    return urlsplit(cleaned)
+
+
+@pytest.mark.parametrize("raw", ["/%09/evil.example", "/%0a/x", "/%0d%0a/evil.example", "//evil.example",
+                                 "/%5Cevil.example", "%5C%5Cevil.example", "https://evil.example/",
+                                 "/%2F%2Fevil.example", "%2F%2Fevil.example", "/%00x", "%20//evil.example",
+                                 "/%E2%80%8B/evil.example", "javascript:alert(1)"])
+def test_login_never_redirects_off_site(client, accounts, raw):
+    response = client.post(f"/auth/login?next={raw}",
+                           data={"email": "viewer@test.example", "password": "correct horse battery"})
+    assert response.status_code == 302
+    seen = _as_a_browser_reads_it(response.headers["Location"])
+    assert seen.scheme == "" and seen.netloc == "" and seen.path.startswith("/")
+
+
+def test_login_keeps_a_local_next_page(client, accounts, series):
+    response = client.post("/auth/login", query_string={"next": f"/s/{series.slug}/?tab=notes"},
+                           data={"email": "viewer@test.example", "password": "correct horse battery"})
+    assert response.headers["Location"] == f"/s/{series.slug}/?tab=notes"
+
+
+def test_a_note_with_an_unknown_theme_is_not_stored(app, client, login, db, series):
+    login(Role.NOTE_TAKER)
+    meeting = series.sessions[0]
+    sock = _socket(app, client, meeting.id)
+    before = db.scalar(select(func.count()).select_from(Note))
+    reply = sock.emit("note:add", {"session_id": meeting.id, "uuid": str(uuid.uuid4()), "text": "a point",
+                                   "themes": [2**31 - 1]}, callback=True)
+    assert reply["code"] == 404
+    db.expire_all()
+    assert db.scalar(select(func.count()).select_from(Note)) == before
+    assert not [m for m in sock.get_received() if m["name"] == "note:added"]
+
+
+def test_editing_a_deleted_note_does_not_return_its_text(app, client, login, db, series):
+    login(Role.NOTE_TAKER)
+    meeting = series.sessions[0]
+    sock = _socket(app, client, meeting.id)
+    added = sock.emit("note:add", {"session_id": meeting.id, "uuid": str(uuid.uuid4()),
+                                   "text": "the budget fell by a third"}, callback=True)
+    note = added["note"]
+    deleted = sock.emit("note:delete", {"session_id": meeting.id, "note_id": note["id"], "version": note["version"]},
+                        callback=True)
+    assert deleted["ok"]
+    reply = sock.emit("note:edit", {"session_id": meeting.id, "note_id": note["id"], "version": note["version"],
+                                    "text": "changed"}, callback=True)
+    assert reply["code"] == 409 and reply["current"]["deleted"]
+    assert "budget" not in str(reply)
+    assert all("budget" not in str(m) for m in sock.get_received() if m["name"] == "error")
