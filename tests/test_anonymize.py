@@ -268,12 +268,12 @@ def test_a_note_with_nothing_to_replace_is_returned_unchanged():
     assert result.text is text and result.spans == [] and result.replacements == []
 
 
-def test_kept_terms_are_not_replaced():
+def test_kept_terms_undo_unknown_names_but_never_a_roster_match():
     roster = Roster((RosterEntry(1, "Anna Berlin", role_label="planner"),))
     plain = Anonymizer(roster, "role", DETECTORS)
-    kept = Anonymizer(roster, "role", DETECTORS, kept_terms=["Berlin"])
-    assert plain.anonymize("rents in Berlin rose").text == "rents in a planner rose"
-    assert kept.anonymize("rents in Berlin rose").text == "rents in Berlin rose"
+    kept = Anonymizer(roster, "role", DETECTORS, kept_terms=["Dr. Pepper", "Berlin"])
+    assert plain.anonymize("Dr. Pepper in Berlin").text == "A participant in a planner"
+    assert kept.anonymize("Dr. Pepper in Berlin").text == "Dr. Pepper in a planner"
     assert kept.anonymize("Anna Berlin said so").text == "A planner said so"
 
 

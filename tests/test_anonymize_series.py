@@ -28,9 +28,9 @@ def test_series_anonymizer_is_built_once_and_rebuilt_when_the_roster_changes(db,
 
 
 def test_a_kept_term_recorded_for_the_series_is_no_longer_replaced(db, series):
-    text = "the Riverside University report"
-    assert anonymizer_for_series(db, series).anonymize(text).text == "the university report"
-    db.add(KeptTerm(series_id=series.id, term="Riverside University"))
+    text = "the Dr. Pepper report"
+    assert anonymizer_for_series(db, series).anonymize(text).text == "the participant report"
+    db.add(KeptTerm(series_id=series.id, term="Dr. Pepper"))
     db.commit()
     assert anonymizer_for_series(db, series).anonymize(text).text == text
 
@@ -57,13 +57,13 @@ def test_plugins_command_says_whether_unknown_name_detection_is_off(runner, monk
 
 
 def test_keeping_a_term_through_the_service_takes_effect_and_can_be_undone(db, series):
-    text = "Hope said the Riverside University report is out"
-    assert "Riverside" not in anonymizer_for_series(db, series).anonymize(text).text
-    keep_term(db, series, "  Riverside   University ")
-    keep_term(db, series, "Riverside University")
+    text = "Hope said the Dr. Pepper report is out"
+    assert "Pepper" not in anonymizer_for_series(db, series).anonymize(text).text
+    keep_term(db, series, "  Dr.   Pepper ")
+    keep_term(db, series, "Dr. Pepper")
     db.commit()
-    assert anonymizer_for_series(db, series).anonymize(text).text == "A municipal leader said the Riverside University report is out"
-    assert forget_kept_term(db, series, "Riverside University") is True
+    assert anonymizer_for_series(db, series).anonymize(text).text == "A municipal leader said the Dr. Pepper report is out"
+    assert forget_kept_term(db, series, "Dr. Pepper") is True
     db.commit()
-    assert "Riverside" not in anonymizer_for_series(db, series).anonymize(text).text
-    assert forget_kept_term(db, series, "Riverside University") is False
+    assert "Pepper" not in anonymizer_for_series(db, series).anonymize(text).text
+    assert forget_kept_term(db, series, "Dr. Pepper") is False

@@ -39,6 +39,9 @@ EMAIL, PHONE, HANDLE, URL = "email", "phone", "handle", "url"
 # contain names ("maria.nunez@…") and must be replaced whole.
 _KIND_PRIORITY = {EMAIL: 0, URL: 1, HANDLE: 2, PHONE: 3, NAME: 4, PERSON: 5, AFFILIATION: 6}
 
+# What a kept term may undo: unknown-name detections. Roster matches and contact details never.
+KEEPABLE = frozenset((PERSON,))
+
 _REDACT_LABELS = {
     NAME: "[name]",
     PERSON: "[name]",
@@ -285,8 +288,21 @@ def merge_spans(spans: Iterable[Span], text: str | None = None) -> list[Span]:
     return merged
 
 
-def detect_spans(texts: Sequence[str], detectors: Sequence, roster: Roster, kept_terms: frozenset[str] = frozenset()) -> list[list[Span]]:
-    """Run ``detectors`` on the matching form of each text; merged spans in the texts' own coordinates."""
+def kept_terms_pattern(kept_terms: Iterable[str]) -> re.Pattern | None:
+    """One pattern finding every kept term (whole words, any case, any spacing) in a folded matching text."""
+    terms = sorted({fold_for_matching(t) for t in kept_terms if t and t.strip()}, key=len, reverse=True)
+    if not terms:
+        return None
+    body = "|".join(r"\s+".join(map(re.escape, term.split())) for term in terms)
+    return re.compile(rf"(?<!\w)(?:{body})(?!\w)")
+
+
+def detect_spans(texts: Sequence[str], detectors: Sequence, roster: Roster, kept: re.Pattern | None = None) -> list[list[Span]]:
+    """Run ``detectors`` on the matching form of each text; merged spans in the texts' own coordinates.
+
+    An unknown-name span inside an occurrence of a kept term (``kept``, see
+    :func:`kept_terms_pattern`) is dropped; roster and contact spans never are.
+    """
     matching = [matching_text(text) for text in texts]
     found: list[list[Span]] = [[] for _ in texts]
     for detector in detectors:
@@ -294,10 +310,11 @@ def detect_spans(texts: Sequence[str], detectors: Sequence, roster: Roster, kept
             bucket.extend(spans)
     result = []
     for text, match, spans in zip(texts, matching, found):
+        if kept is not None:
+            shields = [m.span() for m in kept.finditer(fold(match.text))]
+            spans = [s for s in spans if s.kind not in KEEPABLE or not any(a <= s.start and s.end <= b for a, b in shields)]
         spans = [replace(span, start=start, end=end) for span in spans
                  for start, end in [match.to_original(span.start, span.end)]]
-        if kept_terms:
-            spans = [s for s in spans if fold_for_matching(text[s.start : s.end]) not in kept_terms]
         result.append(merge_spans(spans, text))
     return result
 
@@ -401,7 +418,7 @@ class Anonymizer:
         self.roster = roster or Roster()
         self.policy = policy
         self.detectors = list(detectors)
-        self.kept_terms = frozenset(fold_for_matching(t) for t in kept_terms if t and t.strip())
+        self.kept = kept_terms_pattern(kept_terms)
         self._salt = salt.encode() if isinstance(salt, str) else salt
         self._pseudonym_orders: dict[str | None, dict[int, str]] = {}
         self._lock = threading.Lock()
@@ -415,7 +432,7 @@ class Anonymizer:
         what a reader reads, look-alike letters, invisible characters and markup
         undone); the spans come back in the coordinates of ``texts``.
         """
-        return detect_spans(texts, self.detectors, self.roster, self.kept_terms)
+        return detect_spans(texts, self.detectors, self.roster, self.kept)
 
     # -- replacement --
 
@@ -654,33 +671,75 @@ def anonymizer_for_series(db, series, pm=None, salt: str | bytes = b"roundtable"
     return anonymizer
 
 
-def keep_term(db, series, term: str, account_id: int | None = None):
-    """Record that ``term`` is not an identity in this series ("keep 'Berlin'"); returns the ``KeptTerm``.
+def kept_term_refusal(term: str, roster: Roster) -> str | None:
+    """Why ``term`` may not be kept (it matches the roster or a contact pattern), or ``None``.
 
-    A note-taker's deliberate undo of a false positive: from now on no detector
-    replaces it in this series. Keeping a term twice is harmless. The audit
-    trail records that a term was kept, not the term.
+    Judged on the term's matching form, alone and as the subject of "said", so
+    a lower-case or disguised first name is refused like the plain one. The
+    reason never repeats the term.
+    """
+    roster_detector, pattern_detector = floor_detectors(case_blind=True)
+    matching = matching_text(term).text
+    for text in (matching, f"{matching} said"):
+        if any(s.kind in (NAME, AFFILIATION) for s in roster_detector.detect([text], roster)[0]):
+            return "this term matches a name or affiliation on the roster; roster names are always replaced"
+    if any(s.kind in (EMAIL, PHONE, HANDLE, URL) for s in pattern_detector.detect([matching], roster)[0]):
+        return "this term looks like contact details (an email, phone, handle or personal link); those are always replaced"
+    return None
+
+
+def keep_term(db, series, term: str, account_id: int | None = None):
+    """Record that ``term`` is not a person in this series ("keep 'Dr. Pepper'"); returns the ``KeptTerm``.
+
+    A note-taker's deliberate undo of an unknown-name false positive: from now
+    on no detector replaces it as a person in this series (roster matches and
+    contact details are replaced whatever is kept). A term that matches the
+    roster or a contact pattern is refused. Keeping a term twice, also by two
+    people at the same moment, keeps it once. The audit trail records who kept
+    which kept-term row, not the term.
     """
     from sqlalchemy import select
 
-    from roundtable.models import AuditEvent, KeptTerm
+    from roundtable.models import AuditEvent, KeptTerm, Series
 
-    series_id = getattr(series, "id", series)
-    term = " ".join((term or "").split())
+    series = series if isinstance(series, Series) else db.get(Series, series)
+    term = " ".join(stored_form(term or "").split())
     if not term:
         raise ValidationError("the term to keep is empty")
     if len(term) > 200:
         raise ValidationError("a kept term can be at most 200 characters")
-    existing = db.scalars(
-        select(KeptTerm).where(KeptTerm.series_id == series_id, KeptTerm.term == term)
-    ).first()
-    if existing is not None:
-        return existing
-    kept = KeptTerm(series_id=series_id, term=term, created_by_id=account_id)
-    db.add(kept)
-    db.add(AuditEvent(account_id=account_id, series_id=series_id, action="term.kept", detail={}))
-    db.flush()
+    roster, _kept = roster_and_kept_terms(db, series)
+    refusal = kept_term_refusal(term, roster)
+    if refusal:
+        raise ValidationError(f"cannot keep this term: {refusal}")
+
+    inserted = db.execute(
+        _insert_ignoring_duplicates(db, KeptTerm).values(series_id=series.id, term=term, created_by_id=account_id)
+    ).rowcount
+    kept = db.scalars(select(KeptTerm).where(KeptTerm.series_id == series.id, KeptTerm.term == term)).one()
+    if inserted:
+        db.add(AuditEvent(account_id=account_id, series_id=series.id, action="term.kept",
+                          detail={"kept_term_id": kept.id}))
+        db.flush()
     return kept
+
+
+def _insert_ignoring_duplicates(db, model):
+    """``INSERT … ON CONFLICT DO NOTHING``: when two people keep a term at once, the database decides."""
+    if db.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    return insert(model).on_conflict_do_nothing()
+
+
+def kept_terms_of(db, series) -> list:
+    """A series' ``KeptTerm`` rows, for the series page."""
+    from sqlalchemy import select
+
+    from roundtable.models import KeptTerm
+
+    return list(db.scalars(select(KeptTerm).where(KeptTerm.series_id == series.id).order_by(KeptTerm.term)))
 
 
 def forget_kept_term(db, series, term: str, account_id: int | None = None) -> bool:
@@ -694,8 +753,9 @@ def forget_kept_term(db, series, term: str, account_id: int | None = None) -> bo
     kept = db.scalars(select(KeptTerm).where(KeptTerm.series_id == series_id, KeptTerm.term == term)).first()
     if kept is None:
         return False
+    db.add(AuditEvent(account_id=account_id, series_id=series_id, action="term.forgotten",
+                      detail={"kept_term_id": kept.id}))
     db.delete(kept)
-    db.add(AuditEvent(account_id=account_id, series_id=series_id, action="term.forgotten", detail={}))
     db.flush()
     return True
 
@@ -722,10 +782,12 @@ def _as_roster(roster: Roster | Iterable | None) -> Roster:
     return roster or Roster()
 
 
-def gated_spans(text: str, roster: Roster | Iterable | None, kept_terms: Iterable[str] = ()) -> list[Span]:
-    """What may never leave the system: non-consenting roster names, emails and phone numbers."""
+def gated_spans(text: str, roster: Roster | Iterable | None) -> list[Span]:
+    """What may never leave the system: non-consenting roster names, emails and phone numbers.
+
+    Kept terms do not apply: they can only undo unknown-name detections, which the gate does not judge.
+    """
     roster_detector, pattern_detector = floor_detectors(case_blind=True)
-    kept = frozenset(fold_for_matching(t) for t in kept_terms if t and t.strip())
     roster = _as_roster(roster)
     hidden = roster.without_consenting()
     matching = matching_text(text)
@@ -739,17 +801,15 @@ def gated_spans(text: str, roster: Roster | Iterable | None, kept_terms: Iterabl
             if not any(n.start <= s.start and s.end <= n.end and n.end - n.start > s.end - s.start for n in named)
         ]
     spans += [s for s in pattern_detector.detect([matching.text], hidden)[0] if s.kind in (EMAIL, PHONE)]
-    spans = [replace(s, start=start, end=end) for s in spans if s.kind in (NAME, EMAIL, PHONE)
-             for start, end in [matching.to_original(s.start, s.end)]]
-    return merge_spans([s for s in spans if fold_for_matching(text[s.start : s.end]) not in kept])
+    return merge_spans([replace(s, start=start, end=end) for s in spans if s.kind in (NAME, EMAIL, PHONE)
+                        for start, end in [matching.to_original(s.start, s.end)]])
 
 
-def export_findings(text: str, roster: Roster | Iterable | None, kept_terms: Iterable[str] = (),
-                    where: str = "") -> list[GateFinding]:
+def export_findings(text: str, roster: Roster | Iterable | None, where: str = "") -> list[GateFinding]:
     """Every place in ``text`` with a non-consenting roster name, an email or a phone number."""
     findings = []
     line_starts = [0] + [m.end() for m in re.finditer("\n", text)]
-    for span in gated_spans(text, roster, kept_terms):
+    for span in gated_spans(text, roster):
         line = _line_of(line_starts, span.start)
         findings.append(GateFinding(line + 1, span.start - line_starts[line] + 1, span.kind, where))
     return findings
@@ -798,8 +858,7 @@ def visible_text(document: str) -> str:
 
 
 def anonymize_draft(
-    text: str, roster: Roster | Iterable | None, policy: str = "role", kept_terms: Iterable[str] = (),
-    keep_credited: bool = True,
+    text: str, roster: Roster | Iterable | None, policy: str = "role", keep_credited: bool = True,
 ) -> AnonymizedText:
     """Text typed outside the note stream: replace roster names, emails and phones.
 
@@ -813,7 +872,7 @@ def anonymize_draft(
     gate_roster = roster if keep_credited else Roster(
         tuple(replace(e, consent_named=False) for e in roster.entries), roster.anonymize_affiliations
     )
-    return Anonymizer(roster, policy, (), kept_terms).apply(text, gated_spans(text, gate_roster, kept_terms))
+    return Anonymizer(roster, policy).apply(text, gated_spans(text, gate_roster))
 
 
 def roster_and_kept_terms(db, series) -> tuple[Roster, list[str]]:
@@ -832,9 +891,9 @@ def anonymize_authored_text(db, series, text: str, keep_credited: bool = False) 
     theme names, brief drafts) under the series' policy; see :func:`anonymize_draft`."""
     if not text:
         return text
-    roster, kept = roster_and_kept_terms(db, series)
+    roster, _kept = roster_and_kept_terms(db, series)
     policy = getattr(series.policy, "value", series.policy)
-    return anonymize_draft(text, roster, policy, kept, keep_credited=keep_credited).text
+    return anonymize_draft(text, roster, policy, keep_credited=keep_credited).text
 
 
 def _line_of(line_starts: list[int], offset: int) -> int:
@@ -843,8 +902,8 @@ def _line_of(line_starts: list[int], offset: int) -> int:
     return bisect.bisect_right(line_starts, offset) - 1
 
 
-def export_gate(text: str, roster: Roster | Iterable | None, kept_terms: Iterable[str] = (), *,
-                html: str | None = None, values: Iterable[str] = ()) -> None:
+def export_gate(text: str, roster: Roster | Iterable | None, *, html: str | None = None,
+                values: Iterable[str] = ()) -> None:
     """Refuse to export ``text`` that names a non-consenting person or holds an email or phone.
 
     The gate judges what the reader sees: ``text`` (the file as written) and,
@@ -859,20 +918,20 @@ def export_gate(text: str, roster: Roster | Iterable | None, kept_terms: Iterabl
     as ``line L, column C (kind)``, never the text found.
     """
     roster = _as_roster(roster)
-    findings = export_findings(text, roster, kept_terms)
+    findings = export_findings(text, roster)
     if html is not None:
-        findings += export_findings(visible_text(html), roster, kept_terms, where="as rendered")
+        findings += export_findings(visible_text(html), roster, where="as rendered")
     decoded = "\n".join(value for value in values if value)
     if decoded:
-        findings += export_findings(decoded, roster, kept_terms, where="as decoded")
+        findings += export_findings(decoded, roster, where="as decoded")
     if findings:
         raise ExportBlocked(findings)
 
 
 def gate_series_export(db, series, text: str, *, html: str | None = None, values: Iterable[str] = ()) -> None:
     """:func:`export_gate` with ``series``' roster and kept terms: every download calls this first."""
-    roster, kept = roster_and_kept_terms(db, series)
-    export_gate(text, roster, kept, html=html, values=values)
+    roster, _kept = roster_and_kept_terms(db, series)
+    export_gate(text, roster, html=html, values=values)
 
 
 def strings_in(data) -> list[str]:

@@ -10,16 +10,17 @@ from __future__ import annotations
 
 from datetime import date
 
-from flask import Blueprint, current_app, flash, g, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, request, url_for
 from sqlalchemy import func, select
 from werkzeug.routing import BuildError
 
 from roundtable.app import anonymization_options
 from roundtable.errors import RoundtableError, ValidationError
-from roundtable.models import Note, Participant, Role
+from roundtable.models import KeptTerm, Note, Participant, Role
 from roundtable.models import Session as Meeting
 from roundtable.services.accounts import has_role
-from roundtable.services.anonymize import anonymize_authored_text
+from roundtable.services.anonymize import anonymize_authored_text, kept_terms_of
+from roundtable.services.anonymize import forget_kept_term as forget_term
 from roundtable.web.access import current_account, get_db, series_role_required
 
 bp = Blueprint("series", __name__, url_prefix="/s")
@@ -51,8 +52,6 @@ def _message(exc: RoundtableError) -> str:
 def _meeting(number: int) -> Meeting:
     meeting = get_db().scalar(select(Meeting).where(Meeting.series_id == g.series.id, Meeting.number == number))
     if meeting is None:
-        from flask import abort
-
         abort(404)
     return meeting
 
@@ -74,7 +73,22 @@ def show(slug):
         "series/show.html", series=g.series, role=g.role, note_counts=counts, people=people, named=named,
         next_number=next_number, can_facilitate=has_role(g.role, Role.FACILITATOR),
         can_write=has_role(g.role, Role.NOTE_TAKER), today=date.today().isoformat(),
+        kept_terms=kept_terms_of(db, g.series),
     )
+
+
+@bp.route("/<slug>/kept-terms/<int:kept_id>/forget", methods=["POST"])
+@series_role_required(Role.FACILITATOR)
+def forget_kept_term(slug, kept_id):
+    """A facilitator removes a kept term: it is replaced again in notes written from now on."""
+    db = get_db()
+    kept = db.get(KeptTerm, kept_id)
+    if kept is None or kept.series_id != g.series.id:
+        abort(404)
+    forget_term(db, g.series, kept.term, current_account().id)
+    db.commit()
+    flash("The term will be replaced again in new notes.", "success")
+    return redirect(url_for("series.show", slug=slug))
 
 
 # --- sessions --------------------------------------------------------------------------------

@@ -25,8 +25,8 @@ def check_export(db: DbSession, series, text: str, template: str | None = None, 
 
     front_matter, _ = split_front_matter(text)
     rendered = render_document_html(text, template, provenance, show_provenance, media="print")
-    roster, kept = roster_and_kept_terms(db, _resolve_series(db, series))
-    export_gate(text, roster, kept, html=rendered, values=strings_in(front_matter))
+    roster, _kept = roster_and_kept_terms(db, _resolve_series(db, series))
+    export_gate(text, roster, html=rendered, values=strings_in(front_matter))
 
 
 def export_brief(db: DbSession, series, template: str = "report", fmt: str = "pdf", pm=None,
