@@ -10,13 +10,23 @@ section with the same key, or adds one with a new key and an ``order``.
 
 from __future__ import annotations
 
+import re
+
 from roundtable import hookimpl
 from roundtable.services.briefs.build import BriefSection
 from roundtable.services.briefs.context import BriefContext, ThemeItem
-from roundtable.services.briefs.markdown import escape_md, md_link, url_label
-from roundtable.services.briefs.prose import article, join_words, normalize_role, pluralize
+from roundtable.services.briefs.markdown import escape_md, md_link, note_markdown
+from roundtable.services.briefs.prose import (
+    article,
+    as_sentence,
+    attribution,
+    capitalize_first,
+    join_words,
+    normalize_role,
+    pluralize,
+)
 from roundtable.services.briefs.resources import OTHER_LINKS, collect_resources
-from roundtable.services.briefs.synthesis import Bullet, question_topics
+from roundtable.services.briefs.synthesis import Bullet, encoder_name, question_topics
 
 POLICY_TEXT = {
     "role": "every name was replaced, as it was typed, by the speaker's role (for example, "
@@ -24,11 +34,6 @@ POLICY_TEXT = {
     "pseudonym": "every name was replaced, as it was typed, by a stable pseudonym",
     "redact": "every name was removed, as it was typed",
 }
-
-
-def _draft(body: str) -> str:
-    """Wrap generated prose the author must rewrite in a visible draft container."""
-    return f"::: draft\n{body.strip()}\n:::\n"
 
 
 def _count(n: int, word: str) -> str:
@@ -40,9 +45,13 @@ def _roles_phrase(context: BriefContext, limit: int = 4) -> str:
     return join_words([pluralize(r) if c > 1 else article(r) for r, c in roles[:limit]])
 
 
-def _major_themes(context: BriefContext, limit: int = 7) -> list[ThemeItem]:
-    themes = [t for t in context.themes if t.all_notes()]
-    return themes[:limit]
+def _major_themes(context: BriefContext) -> list[ThemeItem]:
+    return [t for t in context.themes if t.all_notes()]
+
+
+def _people(context: BriefContext) -> str:
+    """The series' participant count (a series field; the roster when it is not set)."""
+    return _count(context.participant_count, "participant")
 
 
 # --------------------------------------------------------------------------- front sections
@@ -52,73 +61,90 @@ def executive_summary(context: BriefContext) -> str:
     sessions = len(context.sessions)
     period = f"From {context.period}, " if context.period else ""
     who = _roles_phrase(context)
-    people = (
-        f"more than {context.participant_count // 10 * 10} participants"
-        if context.participant_count >= 20
-        else _count(context.participant_count, "participant")
-    )
     first = (
         f"{period}{escape_md(context.title)} convened {_count(sessions, 'invite-only session')} "
-        f"that brought together {people}"
+        f"that brought together {_people(context)}"
         + (f", among them {who}" if who else "")
         + ". The sessions were not recorded, to protect the identities and safety of speakers."
     )
     themes = _major_themes(context)
-    names = join_words([t.name.lower() for t in themes]) or "the questions the group set itself"
+    key = [t for t in themes if t.section != "Strategic Directions"]
+    directions = [t for t in themes if t.section == "Strategic Directions"]
+    scope = []
+    if key:
+        scope.append(f"{_count(len(key), 'theme')} ({escape_md('; '.join(t.name for t in key))})")
+    if directions:
+        scope.append(f"{_count(len(directions), 'strategic direction')} "
+                     f"({escape_md('; '.join(t.name for t in directions))})")
     second = (
         f"Note-takers kept {_count(len(context.notes), 'anonymized note')} across the series. "
         f"This {'report' if context.template == 'report' else 'brief'} synthesizes them into "
-        f"{_count(len(themes), 'theme')}: {escape_md(names)}. "
+        f"{join_words(scope) or 'the questions the group set itself'}. "
         "Every point is attributed, at most, to a role."
     )
     audience = context.description.strip() or (
         "It is written for the municipal leaders, advocates, researchers and community organizers "
         "who carry this work forward."
     )
-    return _draft(f"{first}\n\n{second}\n\n{escape_md(audience)}")
+    return f"{first}\n\n{second}\n\n{escape_md(audience)}"
 
 
 def key_findings(context: BriefContext) -> str:
+    """One paragraph per theme: its most central claim, a concrete second one, who raised it."""
     paragraphs = []
     for theme in _major_themes(context):
         synthesis = context.synthesis(theme)
-        if not synthesis.bullets:
+        if not synthesis.claims:
             continue
-        lead = synthesis.bullets[0]
-        claim = Bullet(f"kf-{theme.id}", theme.name, lead.text.split(". ")[0].rstrip(".") + ".",
-                       lead.note_ids, lead.sessions)
-        topics = [b.lead_in.rstrip(":").lower() for b in synthesis.bullets[1:4]]
-        support = []
-        if topics:
-            support.append(f"Participants also addressed {escape_md(join_words(topics))}.")
-        support.append(
-            f"The finding draws on {_count(synthesis.note_count, 'note')} from "
-            f"{_count(synthesis.session_count, 'session')}."
+        claims = synthesis.claims
+        sources = [n for _, members in claims for n in members]
+        all_notes = theme.all_notes()
+        claim = Bullet(f"kf-{theme.id}", theme.name, "", sorted(n.id for n in sources),
+                       sorted({n.session_number for n in sources}))
+        text = [as_sentence(note_markdown(c, context.resource_titles())) for c, _ in claims]
+        text.append(
+            f"{capitalize_first(attribution(all_notes))} raised this in "
+            f"{_count(synthesis.session_count, 'session')} ({_count(synthesis.note_count, 'note')})."
         )
         if synthesis.disagreement:
-            support.append("Participants did not all agree; the theme below sets out where they differed.")
-        paragraphs.append(f"{context.cite(claim)} {claim.text} {' '.join(support)}")
-    if not paragraphs:
-        return ""
-    return _draft("\n\n".join(paragraphs))
+            topic = synthesis.disagreement.text.split(", participants differed", 1)[0].removeprefix("On ")
+            text.append(f"Participants differed on {topic}.")
+        paragraphs.append(f"{context.cite(claim)} {' '.join(text)}")
+    return "\n\n".join(paragraphs)
 
 
 def strategic_implications(context: BriefContext) -> str:
-    key = [t.name.lower() for t in context.themes_in_section("Key Themes") if t.all_notes()]
-    directions = [t.name.lower() for t in context.themes_in_section("Strategic Directions") if t.all_notes()]
-    first = (
-        f"Taken together, the findings on {escape_md(join_words(key))} describe pressures that no "
-        "single institution can answer alone."
-        if key
-        else "Taken together, the findings describe pressures that no single institution can answer alone."
-    )
-    second = (
-        f"Participants pointed to concrete directions: {escape_md(join_words(directions))}. "
-        "Each depends on trust between the people in these sessions and on sharing what works."
-        if directions
-        else "Participants pointed to concrete directions, each depending on trust and on sharing what works."
-    )
-    return _draft(f"{first}\n\n{second}")
+    """Two paragraphs: what the findings mean together, then what follows for cities and funders."""
+    themes = [t for t in _major_themes(context) if t.section != "Strategic Directions"]
+    directions = [t for t in _major_themes(context) if t.section == "Strategic Directions"]
+    if not themes and not directions:
+        return ""
+    sessions = len(context.sessions)
+    recurring = [t for t in themes if context.synthesis(t).session_count == sessions and sessions > 1]
+    first = ["Taken together, the findings describe pressures that no single institution can answer alone."]
+    if recurring:
+        first.append(
+            f"{escape_md(join_words([t.name for t in recurring]))} ran through every session, "
+            "so the response has to be sustained rather than a single emergency measure."
+        )
+    disputed = [t for t in themes + directions if context.synthesis(t).disagreement]
+    if disputed:
+        first.append(
+            f"Participants did not agree on everything: on {escape_md(join_words([t.name for t in disputed]))} "
+            "they set out different positions, which the report keeps side by side."
+        )
+    second = []
+    if directions:
+        second.append("For cities and funders, participants pointed to directions that follow from these findings.")
+        for t in directions:
+            framing = context.synthesis(t).framing
+            second.append(f"*{escape_md(t.name)}*: {escape_md(framing)}" if framing else f"*{escape_md(t.name)}*.")
+        second.append("Each depends on trust between cities, legal organizations and communities, "
+                      "and on sharing what works.")
+    else:
+        second.append("For cities and funders, the priority is to sustain what works, share it across places, "
+                      "and protect the people doing the work.")
+    return f"{' '.join(first)}\n\n{' '.join(second)}"
 
 
 def introduction(context: BriefContext) -> str:
@@ -191,40 +217,50 @@ def unanswered_questions(context: BriefContext) -> str:
 
 
 def resources(context: BriefContext) -> str:
+    """Every link, once, under the anatomy's headings: bold name, one sentence, the address."""
     out = []
     for category, items in collect_resources(context).items():
         out += [f"### {escape_md(category)}", ""]
         for r in items:
-            name = escape_md(r.title or url_label(r.url))
-            description = r.description.strip()
-            if not description:
-                description = "Mentioned during the series"
-            description = escape_md(description if description.endswith((".", "?", "!", "…")) else description + ".")
-            out.append(f"- **{name}**: {description} {md_link(r.url, r.url)}")
+            out.append(f"- **{escape_md(r.title)}**: {escape_md(r.description)} {md_link(r.url, r.url)}")
+        out.append("")
+    return "\n".join(out)
+
+
+def resources_brief(context: BriefContext) -> str:
+    """The short brief's resources: one line per link under its heading, no descriptions."""
+    out = []
+    for category, items in collect_resources(context).items():
+        out += [f"**{escape_md(category)}**", ""]
+        out += [f"- {escape_md(r.title)}: {md_link(r.url, r.url)}" for r in items]
         out.append("")
     return "\n".join(out)
 
 
 def acknowledgments(context: BriefContext) -> str:
+    """The series' own acknowledgments (its coordinating team and editors, as it names them; anyone
+    who declined to be named is taken out when the context is gathered), then thanks without names."""
     parts = []
-    if context.acknowledgments.strip():
-        parts.append(context.acknowledgments.strip())
-    roles = _roles_phrase(context, limit=3)
-    parts.append(
-        "We thank the panelists, facilitators and participants of the series"
-        + (f", among them {roles}," if roles else "")
-        + " who shared their expertise and experience with candor. "
-        "They are not named here, by design."
-    )
+    own = context.acknowledgments.strip()
+    if own:
+        parts.append(own)
+    if not re.search(r"\bthank", own, re.I):
+        roles = _roles_phrase(context, limit=3)
+        parts.append(
+            "We thank the panelists, facilitators and participants of the series"
+            + (f", among them {roles}," if roles else "")
+            + " who shared their expertise and experience with candor. "
+            "They are not named here, by design."
+        )
     return "\n\n".join(parts)
 
 
 def methods(context: BriefContext) -> str:
+    """How the report was made, stating only what happened in this build."""
     out = [
         f"This report was synthesized from {_count(len(context.notes), 'note')}"
         + (f" kept by {_count(context.note_taker_count, 'note-taker')}" if context.note_taker_count else "")
-        + f" across "
-        f"{_count(len(context.sessions), 'session')} with {_count(context.participant_count, 'participant')}.",
+        + f" across {_count(len(context.sessions), 'session')} with {_people(context)}.",
         "",
         "**Codebook.** Notes were coded with these themes (sub-themes in parentheses):",
         "",
@@ -247,32 +283,27 @@ def methods(context: BriefContext) -> str:
             )
     if tagging:
         out += [
-            "**Tagging.** " + capitalize(join_words(tagging)) + ". Only tags applied by hand or "
+            "**Tagging.** " + capitalize_first(join_words(tagging)) + ". Only tags applied by hand or "
             "accepted by a person were used.",
             "",
         ]
+    grouping = "sentence embeddings (all-MiniLM-L6-v2)" if encoder_name() == "minilm" else "TF-IDF word vectors"
+    reviewed = sorted(k for k, v in (context.options.get("section_status") or {}).items() if v == "reviewed")
     out += [
-        "**Synthesis.** For each theme and sub-theme, the most central notes (by TF-IDF "
-        "similarity) were chosen, near-duplicates merged, and statements attributed to roles "
-        "only. Themes without sub-themes were grouped by similarity. The Executive Summary and "
-        "Key Findings were drafted automatically and rewritten by the authors.",
+        "**Synthesis.** Each sub-theme became one bullet; themes without sub-themes were split into groups "
+        f"of similar notes by {grouping}. Note-taker shorthand was written out, near-duplicate notes "
+        "merged, and every statement attributed to roles only.",
         "",
-        "**Anonymization.** " + capitalize(POLICY_TEXT.get(context.policy, "names were replaced as they were typed"))
+        (f"**Review.** The authors reviewed {_count(len(reviewed), 'section')} of this report." if reviewed else
+         "**Review.** The text was drafted automatically from the notes; sections the authors have not "
+         "reviewed are marked as drafts."),
+        "",
+        "**Anonymization.** " + capitalize_first(POLICY_TEXT.get(context.policy, "names were replaced as they were typed"))
         + ". An export check confirmed that no participant's name appears in this document "
         "outside the credits of those who agreed to be named.",
         "",
     ]
-    if context.plugins:
-        plugins = [
-            f"{escape_md(p['name'])} {escape_md(str(p['version']))}" if p.get("version") else escape_md(p["name"])
-            for p in context.plugins
-        ]
-        out += [f"**Software.** Built with Roundtable and the plugins {join_words(plugins)}.", ""]
     return "\n".join(out)
-
-
-def capitalize(text: str) -> str:
-    return text[:1].upper() + text[1:]
 
 
 DEFAULT_SECTIONS = [
@@ -287,7 +318,7 @@ DEFAULT_SECTIONS = [
     BriefSection("unanswered-questions", "Unanswered Questions and Future Directions", 70, ("report",),
                  unanswered_questions),
     BriefSection("resources", "Resources and Partners", 80, ("report",), resources),
-    BriefSection("resources-brief", "Resources", 80, ("brief",), resources),
+    BriefSection("resources-brief", "Resources", 80, ("brief",), resources_brief),
     BriefSection("acknowledgments", "Acknowledgments", 90, ("report",), acknowledgments),
     BriefSection("methods", "How This Report Was Made", 100, ("report",), methods,
                  classes=("appendix",)),

@@ -89,6 +89,10 @@ class Series(Base):
     brief_number: Mapped[str] = mapped_column(String(80), default="")
     policy: Mapped[Policy] = mapped_column(_enum(Policy), default=Policy.ROLE)
     acknowledgments: Mapped[str] = mapped_column(Text, default="")
+    # How many people took part over the series (the roster lists only those who may be named or detected).
+    participant_count: Mapped[int | None] = mapped_column(Integer, default=None)
+    # Brief options a series may extend: {"glossary": {"abbr": "expansion"}, "resource_rules": [...]}.
+    brief_settings: Mapped[dict] = mapped_column(default=dict)
     anonymize_affiliations: Mapped[bool] = mapped_column(Boolean, default=True)
     purged_at: Mapped[datetime | None] = mapped_column(default=None)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -299,6 +303,8 @@ class Brief(Base):
     edited_sections: Mapped[list] = mapped_column(default=list)
     # Provenance: generated bullet id -> list of note ids.
     provenance: Mapped[dict] = mapped_column(default=dict)
+    # Section key -> "draft" or "reviewed"; the PDF marks sections that are not reviewed as drafts.
+    section_status: Mapped[dict] = mapped_column(default=dict)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
     versions: Mapped[list[BriefVersion]] = relationship(

@@ -144,7 +144,7 @@ def test_theme_without_sub_themes_gets_three_to_six_bullets_with_own_lead_ins(db
     document = briefs.build_brief(db, series)
     legal = document.markdown.split("### Legal defense")[1].split("###")[0]
     bullets = re.findall(r"^- \[\*\*(.+?):\*\*\]", legal, re.M)
-    generated = [b for b in bullets if b != "Where Participants Differed"]
+    generated = [b for b in bullets if b != "Where participants differed"]
     assert 3 <= len(generated) <= 6
     assert len(set(generated)) == len(generated)
     words = " ".join(text for _, theme, _, _, text in NOTES if theme == "Legal defense").lower()
@@ -159,7 +159,7 @@ def test_themes_show_evidence_counts_quotes_and_disagreement(db, filled):
     assert "Drawn from 7 notes across 3 sessions" in enforcement
     assert "::: callout" in enforcement and "Nobody on my block opens the door anymore." in enforcement
     legal = document.markdown.split("### Legal defense")[1].split("###")[0]
-    assert "Participants differed on" in legal
+    assert "participants differed" in legal
 
 
 def test_links_are_inline_in_bullets_and_listed_once_under_resources(db, filled):
@@ -170,7 +170,8 @@ def test_links_are_inline_in_bullets_and_listed_once_under_resources(db, filled)
     resources = document.markdown.split("## Resources and Partners")[1].split("## Acknowledgments")[0]
     assert resources.count("https://example.org/representation-study)") == 1
     assert resources.count("https://cities.example.net/model-ordinance)") == 1
-    assert resources.index("### Research and Policy Organizations") < resources.index("### Other Links Mentioned")
+    headings = re.findall(r"^### (.+)$", resources, re.M)
+    assert "Other Links Mentioned" not in headings and len(headings) >= 2
 
 
 def test_questions_feed_unanswered_questions(db, filled):
@@ -190,11 +191,9 @@ def test_strategic_directions_prefer_action_notes(db, filled):
     assert "universal representation" in first_bullet or "removal defense" in first_bullet
 
 
-def test_summary_and_findings_are_marked_as_drafts_and_the_cover_credits_consenting_people(db, filled):
+def test_the_cover_credits_consenting_people(db, filled):
     series, _ = filled
     document = briefs.build_brief(db, series)
-    for key in ("executive-summary", "key-findings"):
-        assert briefs.split_sections(document.markdown)[key].count("::: draft") == 1
     assert document.front_matter["contributors"] == ["María Núñez"]
     assert document.front_matter["anonymous_contributors"] is True
 

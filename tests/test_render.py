@@ -86,11 +86,16 @@ def test_sections_are_numbered_and_appendix_lettered():
     assert rendered.front_matter["title"] == "Harbor City Working Group"
 
 
-def test_provenance_footnotes_only_when_asked():
-    plain = render.render_markdown(DRAFT, provenance={"p-1-1": [4, 5]}).html
-    shown = render.render_markdown(DRAFT, provenance={"p-1-1": [4, 5]}, show_provenance=True).html
-    assert "Drawn from notes" not in plain
-    assert "Drawn from notes #4, #5" in shown and 'href="#src-p-1-1"' in shown
+def test_provenance_sources_show_session_and_note_number_never_database_ids():
+    sources = {"p-1-1": [{"session": 2, "note": 14, "kind": "point", "text": "Grants withheld <again>."},
+                         {"session": 3, "note": 1, "kind": "point", "text": "Courts slow."}]}
+    plain = render.render_markdown(DRAFT, provenance=sources).html
+    shown = render.render_markdown(DRAFT, provenance=sources, show_provenance=True).html
+    assert "Session 2" not in plain and 'id="sources"' not in plain
+    assert "Session 2, note 14: “Grants withheld &lt;again&gt;.”" in shown and "Session 3, note 1" in shown
+    assert 'href="#src-p-1-1"' in shown and 'id="src-p-1-1"' in shown
+    ids_only = render.render_markdown(DRAFT, provenance={"p-1-1": [4, 5]}, show_provenance=True).html
+    assert "#4" not in ids_only and "Drawn from 2 notes." in ids_only
 
 
 def test_standalone_html_is_one_file_with_styles_inlined():

@@ -43,7 +43,7 @@ from roundtable.services.roster import RosterRow, parse_roster_csv, roster_csv
 SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,79}$")
 SERIES_FIELDS = {
     "slug", "title", "subtitle", "description", "organizations", "authors", "funder", "brief_number", "policy",
-    "acknowledgments", "anonymize_affiliations",
+    "acknowledgments", "anonymize_affiliations", "participant_count", "brief_settings",
 }
 SESSION_FIELDS = {"number", "date", "title", "focus", "state"}
 NOTE_FIELDS = {"session", "kind", "speaker", "speaker_role", "text", "theme", "themes", "uuid"}
@@ -189,6 +189,12 @@ def parse_series_yaml(text: str, name: str = "series.yaml") -> dict:
     affiliations = data.get("anonymize_affiliations", True)
     if not isinstance(affiliations, bool):
         raise where.error(("anonymize_affiliations",), "'anonymize_affiliations' must be true or false")
+    count = data.get("participant_count")
+    if count is not None and (isinstance(count, bool) or not isinstance(count, int) or count < 0):
+        raise where.error(("participant_count",), "'participant_count' must be a whole number of people")
+    settings = data.get("brief_settings") or {}
+    if not isinstance(settings, dict):
+        raise where.error(("brief_settings",), "'brief_settings' must be a mapping (glossary, resource_rules)")
     return {
         "slug": slug,
         "title": _string(data.get("title"), where, ("title",), "title", required=True),
@@ -202,6 +208,8 @@ def parse_series_yaml(text: str, name: str = "series.yaml") -> dict:
         "acknowledgments": _string(data.get("acknowledgments"), where, ("acknowledgments",), "acknowledgments",
                                    max_length=20000),
         "anonymize_affiliations": affiliations,
+        "participant_count": count,
+        "brief_settings": settings,
     }
 
 
@@ -402,8 +410,10 @@ def series_to_yaml(series: Series) -> str:
         "policy": series.policy.value,
         "acknowledgments": series.acknowledgments,
         "anonymize_affiliations": bool(series.anonymize_affiliations),
+        "participant_count": series.participant_count,
+        "brief_settings": dict(series.brief_settings or {}),
     }
-    data = {k: v for k, v in data.items() if v not in ("", [], None) or k in ("slug", "title", "policy")}
+    data = {k: v for k, v in data.items() if v not in ("", [], {}, None) or k in ("slug", "title", "policy")}
     return yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=100)
 
 

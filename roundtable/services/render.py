@@ -157,6 +157,16 @@ def _add_provenance(tokens: list[Token], provenance: dict[str, list[int]]) -> li
     return sources
 
 
+def _sources_text(notes: list) -> str:
+    """A bullet's sources for readers: "Session 2, note 14: “...”" (note ids alone when that is all there is)."""
+    if notes and isinstance(notes[0], dict):
+        return " ".join(
+            f'<span class="source-note">Session {int(n["session"])}, note {int(n["note"])}: '
+            f'“{html.escape(n["text"])}”</span>' for n in notes
+        )
+    return f"Drawn from {len(notes)} {'note' if len(notes) == 1 else 'notes'}."
+
+
 def render_markdown(markdown: str, provenance: dict | None = None, show_provenance: bool = False) -> RenderedMarkdown:
     """Markdown (with optional YAML front matter) to an HTML fragment."""
     front_matter, body = split_front_matter(markdown)
@@ -168,9 +178,8 @@ def render_markdown(markdown: str, provenance: dict | None = None, show_provenan
     out = md.renderer.render(tokens, md.options, env)
     if sources:
         items = "".join(
-            f'<li id="src-{html.escape(bid)}">Drawn from notes '
-            f'{", ".join(f"#{int(n)}" for n in ids)}. <a href="#srcref-{html.escape(bid)}">↩</a></li>'
-            for _, bid, ids in sources
+            f'<li id="src-{html.escape(bid)}">{_sources_text(notes)} <a href="#srcref-{html.escape(bid)}">↩</a></li>'
+            for _, bid, notes in sources
         )
         out += f'<section class="sources"><h2 class="unnumbered" id="sources">Sources</h2><ol>{items}</ol></section>'
     return RenderedMarkdown(out, front_matter, headings)

@@ -13,7 +13,9 @@ from roundtable.errors import NotFound
 from roundtable.models import NoteTag, Note, Participant, Resource, Series, TagStatus, Theme
 from roundtable.models import Session as Meeting
 from roundtable.services.briefs.markdown import extract_urls, lead_in_markdown, url_key
-from roundtable.services.briefs.prose import lower_words, normalize_role
+from roundtable.services.anonymize import anonymize_authored_text
+from roundtable.services.briefs.glossary import clean_note
+from roundtable.services.briefs.prose import normalize_role
 from roundtable.services.briefs.synthesis import Bullet, ThemeSynthesis, synthesize_theme
 from roundtable.services.tagging import section_tags
 
@@ -37,6 +39,14 @@ class NoteItem:
     session_number: int
     author_id: int | None = None
     links: list[str] = field(default_factory=list)
+    seq: int = 0
+    # The note as prose (speaker prefix off, shorthand written out) and whether it pushes back.
+    prose: str = ""
+    dissent: bool = False
+
+    @property
+    def role(self) -> str:
+        return normalize_role(self.speaker_role)
 
 
 @dataclass
@@ -107,6 +117,8 @@ class BriefContext:
     participant_count: int
     tag_sources: dict[str, dict[str, int]]
     template: str = "report"
+    roster_count: int = 0
+    settings: dict = field(default_factory=dict)
     plugins: list[dict] = field(default_factory=list)
     # Titles of the sections the template has, so Key Themes can take unclaimed themes.
     section_titles: list[str] = field(default_factory=list)
@@ -150,12 +162,7 @@ class BriefContext:
         """The theme's bullets (computed once per build)."""
         if theme.id not in self._syntheses:
             prefer_actions = theme.section == "Strategic Directions"
-            if "lowercase_ok" not in self.options:
-                self.options["lowercase_ok"] = lower_words(self.notes)
-            self._syntheses[theme.id] = synthesize_theme(
-                theme, self.resource_titles(), prefer_actions=prefer_actions,
-                lowercase_ok=self.options["lowercase_ok"],
-            )
+            self._syntheses[theme.id] = synthesize_theme(theme, self.resource_titles(), prefer_actions=prefer_actions)
         return self._syntheses[theme.id]
 
     def cite(self, bullet: Bullet) -> str:
@@ -185,24 +192,25 @@ def gather_brief_context(db: DbSession, series, template: str = "report") -> Bri
     session_number = {m.id: m.number for m in meetings}
     rows = db.execute(
         select(
-            Note.id, Note.session_id, Note.kind, Note.text, Note.speaker_role, Note.author_id
+            Note.id, Note.session_id, Note.kind, Note.text, Note.speaker_role, Note.author_id, Note.seq
         )
         .join(Meeting, Note.session_id == Meeting.id)
         .where(Meeting.series_id == s.id, Note.deleted_at.is_(None))
         .order_by(Meeting.number, Note.seq)
     ).all()
-    notes = [
-        NoteItem(
-            id=r.id,
-            text=r.text,
-            kind=r.kind or "point",
-            speaker_role=r.speaker_role,
-            session_number=session_number[r.session_id],
-            author_id=r.author_id,
-            links=extract_urls(r.text),
-        )
-        for r in rows
-    ]
+    settings = dict(s.brief_settings or {})
+    glossary = {str(k): str(v) for k, v in (settings.get("glossary") or {}).items()}
+    notes = []
+    for r in rows:
+        prose, named_role, dissent = clean_note(r.text, glossary)
+        role = r.speaker_role
+        if named_role and normalize_role(role) == "participant":
+            role = named_role  # "A funder: ..." typed without a speaker: the note says who spoke
+        notes.append(NoteItem(
+            id=r.id, text=r.text, kind=r.kind or "point", speaker_role=role,
+            session_number=session_number[r.session_id], author_id=r.author_id, links=extract_urls(r.text),
+            seq=r.seq or 0, prose=prose, dissent=dissent,
+        ))
     by_id = {n.id: n for n in notes}
     counts = Counter(n.session_number for n in notes)
     sessions = [
@@ -251,6 +259,8 @@ def gather_brief_context(db: DbSession, series, template: str = "report") -> Bri
     ]
 
     people = db.scalars(select(Participant).where(Participant.series_id == s.id)).all()
+    # The series' own acknowledgments, with anyone on the roster who declined to be named taken out.
+    acknowledgments = anonymize_authored_text(db, s, s.acknowledgments or "", keep_credited=True)
     contributors = sorted(
         (p.name for p in people if p.consent_named), key=lambda n: (n.split()[-1].lower(), n.lower())
     )
@@ -267,7 +277,7 @@ def gather_brief_context(db: DbSession, series, template: str = "report") -> Bri
         funder=s.funder or "",
         brief_number=s.brief_number or "",
         policy=s.policy.value if hasattr(s.policy, "value") else str(s.policy),
-        acknowledgments=s.acknowledgments or "",
+        acknowledgments=acknowledgments,
         sessions=sessions,
         themes=tops,
         notes=notes,
@@ -275,7 +285,9 @@ def gather_brief_context(db: DbSession, series, template: str = "report") -> Bri
         contributors=contributors,
         anonymous_contributors=any(not p.consent_named for p in people),
         participant_roles=roles,
-        participant_count=len(people),
+        participant_count=s.participant_count or len(people),
+        roster_count=len(people),
+        settings=settings,
         tag_sources=tag_sources,
         template=template,
     )

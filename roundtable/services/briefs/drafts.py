@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 import difflib
+import re
 from collections import OrderedDict
 from dataclasses import dataclass
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session as DbSession
 
-from roundtable.errors import NotFound
+from roundtable.errors import NotFound, ValidationError
 from roundtable.models import Brief, BriefVersion
 from roundtable.services.anonymize import anonymize_authored_text
 from roundtable.services.briefs.build import build_brief
-from roundtable.services.briefs.context import _resolve_series
-from roundtable.services.briefs.markdown import split_front_matter, split_sections
+from roundtable.services.briefs.context import _resolve_series, gather_brief_context
+from roundtable.services.briefs.markdown import FRONT_MATTER_KEY, lead_in_markdown, split_front_matter, split_sections
+from roundtable.services.briefs.synthesis import synthesize_group
 
 def _norm(text: str) -> str:
     return "\n".join(line.rstrip() for line in text.strip().splitlines())
@@ -75,15 +77,25 @@ def rebuild_brief(db: DbSession, series, template: str = "report", force: bool =
     """
     brief = get_brief(db, series, template)
     document = build_brief(db, series, template=template, pm=pm, progress=progress)
-    if brief.markdown:
+    old = brief.markdown or ""
+    if old:
         save_version(db, brief, label="before rebuild", author_id=author_id)
-        merged = merge_rebuild(brief.markdown, document.markdown, brief.edited_sections, force=force)
+        merged = merge_rebuild(old, document.markdown, brief.edited_sections, force=force)
     else:
         merged = document.markdown
+    provenance = dict(document.provenance)
+    if not force:  # bullets in the sections kept as the author left them keep their sources
+        for key in brief.edited_sections or ():
+            for bullet_id in BULLET_ID_RE.findall(split_sections(old).get(key, "")):
+                if bullet_id in (brief.provenance or {}):
+                    provenance[bullet_id] = brief.provenance[bullet_id]
+    # A regenerated section whose text changed is a draft again until an author reviews it.
+    changed = changed_sections(old, merged)
+    brief.section_status = {k: v for k, v in (brief.section_status or {}).items() if k not in changed}
     brief.markdown = merged
     if force:
         brief.edited_sections = []
-    brief.provenance = document.provenance
+    brief.provenance = provenance
     save_version(db, brief, label="rebuilt from notes" + (" (forced)" if force else ""), author_id=author_id)
     return brief
 
@@ -97,6 +109,62 @@ def save_draft(db: DbSession, brief: Brief, markdown: str, author_id: int | None
     brief.markdown = markdown
     brief.edited_sections = sorted(edited)
     save_version(db, brief, label=label or "edited", author_id=author_id)
+    return brief
+
+
+SECTION_STATUSES = ("draft", "reviewed")
+BULLET_ID_RE = re.compile(r"\]\{#((?:p|q|kf)-[\w-]+)\}")
+
+
+def section_keys(markdown: str) -> list[str]:
+    """The keys of a draft's sections, in order (no front matter or preamble)."""
+    return [k for k in split_sections(markdown) if k != FRONT_MATTER_KEY and not k.startswith("_")]
+
+
+def set_section_status(db: DbSession, brief: Brief, key: str, status: str, author_id: int | None = None) -> Brief:
+    """Mark a section "draft" or "reviewed"; exports mark every section not reviewed as a draft."""
+    if status not in SECTION_STATUSES:
+        raise ValidationError(f"unknown status {status!r}; choose draft or reviewed")
+    if key not in section_keys(brief.markdown or ""):
+        raise NotFound(f"this brief has no section {key!r}")
+    statuses = dict(brief.section_status or {})
+    statuses[key] = status
+    brief.section_status = statuses
+    db.flush()
+    return brief
+
+
+def reviewed_sections(brief: Brief | None) -> set[str]:
+    return {k for k, v in ((brief.section_status or {}) if brief else {}).items() if v == "reviewed"}
+
+
+def regenerate_bullet(db: DbSession, brief: Brief, bullet_id: str, note_ids: list[int],
+                      author_id: int | None = None) -> Brief:
+    """Rewrite one generated bullet from the notes the author chose (sources removed or added).
+
+    The bullet keeps its lead-in and place; its section counts as edited, so a
+    rebuild keeps it, and as a draft until reviewed again.
+    """
+    markdown = brief.markdown or ""
+    line_re = re.compile(rf"^(?P<lead>(?:- )?)\[\*\*(?P<name>.+?):\*\*\]\{{#{re.escape(bullet_id)}\}}.*$", re.M)
+    found = line_re.search(markdown)
+    if found is None:
+        raise NotFound(f"this brief has no bullet {bullet_id!r}")
+    context = gather_brief_context(db, brief.series_id, brief.template)
+    by_id = {n.id: n for n in context.notes}
+    notes = [by_id[i] for i in dict.fromkeys(note_ids) if i in by_id]
+    if not notes:
+        raise ValidationError("choose at least one note of this series for the bullet")
+    lead = found.group("name").replace("\\", "")
+    bullet = synthesize_group(bullet_id, lead, notes, context.resource_titles(),
+                              prefer_actions=any(n.kind == "action" for n in notes))
+    line = f"{found.group('lead')}{lead_in_markdown(lead, bullet_id)} {bullet.text}"
+    brief.markdown = markdown[: found.start()] + line + markdown[found.end():]
+    brief.provenance = {**(brief.provenance or {}), bullet_id: bullet.note_ids}
+    key = next(k for k, text in split_sections(brief.markdown).items() if f"{{#{bullet_id}}}" in text)
+    brief.edited_sections = sorted(set(brief.edited_sections or ()) | {key})
+    brief.section_status = {k: v for k, v in (brief.section_status or {}).items() if k != key}
+    save_version(db, brief, label=f"bullet {bullet_id} regenerated from {len(notes)} notes", author_id=author_id)
     return brief
 
 

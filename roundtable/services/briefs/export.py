@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import re
+
+from sqlalchemy import select
 from sqlalchemy.orm import Session as DbSession
 
 from roundtable.errors import ValidationError
+from roundtable.models import Note
+from roundtable.models import Session as Meeting
 from roundtable.plugins import collect, default_plugin_manager
 from roundtable.services.anonymize import export_gate, roster_and_kept_terms, strings_in
 from roundtable.services.briefs.build import BriefDocument, build_brief
 from roundtable.services.briefs.context import _resolve_series
-from roundtable.services.briefs.drafts import get_brief
-from roundtable.services.briefs.markdown import split_front_matter
+from roundtable.services.briefs.drafts import get_brief, reviewed_sections
+from roundtable.services.briefs.markdown import FRONT_MATTER_KEY, split_front_matter, split_sections
+
 
 def check_export(db: DbSession, series, text: str, template: str | None = None, provenance: dict | None = None,
                  show_provenance: bool = False) -> None:
@@ -29,6 +35,32 @@ def check_export(db: DbSession, series, text: str, template: str | None = None, 
     export_gate(text, roster, html=rendered, values=strings_in(front_matter))
 
 
+DRAFT_MARK = "{.draft-mark}\nDraft: not yet reviewed by the authors."
+
+
+def mark_drafts(markdown: str, reviewed: set[str]) -> str:
+    """Each section not marked reviewed gets a visible draft line under its heading."""
+    out = []
+    for key, text in split_sections(markdown).items():
+        if key != FRONT_MATTER_KEY and not key.startswith("_") and key not in reviewed and DRAFT_MARK not in text:
+            text = re.sub(r"^(#{1,2} .*\n)", lambda m: f"{m.group(1)}\n{DRAFT_MARK}\n", text, count=1, flags=re.M)
+        out.append(text)
+    return "".join(out)
+
+
+def source_notes(db: DbSession, series, provenance: dict) -> dict[str, list[dict]]:
+    """Bullet id -> its notes as a reader may see them: session, note number in it, anonymized text."""
+    s = _resolve_series(db, series)
+    ids = {int(i) for ids in provenance.values() for i in ids}
+    rows = db.execute(
+        select(Note.id, Note.seq, Note.kind, Note.text, Meeting.number)
+        .join(Meeting, Note.session_id == Meeting.id)
+        .where(Note.id.in_(ids), Meeting.series_id == s.id, Note.deleted_at.is_(None))
+    ).all() if ids else []
+    found = {r.id: {"session": r.number, "note": r.seq, "kind": r.kind, "text": r.text} for r in rows}
+    return {bullet: [found[int(i)] for i in ids if int(i) in found] for bullet, ids in provenance.items()}
+
+
 def export_brief(db: DbSession, series, template: str = "report", fmt: str = "pdf", pm=None,
                  progress=None, markdown: str | None = None, provenance: bool = False) -> tuple[bytes, object]:
     """Build (or take the stored ``markdown``), gate, and export a brief.
@@ -42,13 +74,18 @@ def export_brief(db: DbSession, series, template: str = "report", fmt: str = "pd
         exporters.setdefault(exporter.name, exporter)
     if fmt not in exporters:
         raise ValidationError(f"unknown format {fmt!r}; choose one of {', '.join(sorted(exporters))}")
+    reviewed: set[str] = set()
     if markdown is None:
         document = build_brief(db, series, template=template, pm=pm, progress=progress)
     else:
         fm, _ = split_front_matter(markdown)
         brief = get_brief(db, series, template, create=False)
         document = BriefDocument(markdown, fm, dict(brief.provenance or {}) if brief else {}, template)
+        reviewed = reviewed_sections(brief)
+    document.markdown = mark_drafts(document.markdown, reviewed)
     document.show_provenance = provenance
+    if provenance:  # readers see session and note number with the anonymized text, and the gate judges it
+        document.provenance = source_notes(db, series, document.provenance)
     check_export(db, series, document.markdown, document.template, document.provenance, provenance)
     if progress:
         progress("gate", 1, 1)

