@@ -37,6 +37,7 @@ from roundtable.services.briefs.context import (
     gather_brief_context,
 )
 from roundtable.services.briefs.drafts import (
+    SECTION_STATUSES,
     VersionComparison,
     changed_sections,
     compare_markdown,
@@ -45,8 +46,12 @@ from roundtable.services.briefs.drafts import (
     list_versions,
     merge_rebuild,
     rebuild_brief,
+    regenerate_bullet,
+    reviewed_sections,
     save_draft,
     save_version,
+    section_keys,
+    set_section_status,
 )
 from roundtable.services.briefs.export import check_export, export_brief
 from roundtable.services.briefs.markdown import join_front_matter, split_front_matter, split_sections
@@ -57,5 +62,6 @@ __all__ = [
     "QuoteItem", "ResourceItem", "SessionItem", "ThemeItem", "ThemeSynthesis", "VersionComparison",
     "build_brief", "changed_sections", "check_export", "compare_markdown", "compare_versions", "export_brief",
     "gather_brief_context", "get_brief", "join_front_matter", "list_versions", "merge_rebuild", "rebuild_brief",
-    "save_draft", "save_version", "sections_for", "split_front_matter", "split_sections",
+    "save_draft", "save_version", "sections_for", "split_front_matter", "split_sections", "SECTION_STATUSES",
+    "regenerate_bullet", "reviewed_sections", "section_keys", "set_section_status",
 ]

@@ -131,7 +131,10 @@ def _mentioned(note_id, session_of: dict, theme_of: dict) -> str:
 
 def collect_resources(context: BriefContext) -> "OrderedDict[str, list[ResourceItem]]":
     """Every link mentioned in the series, once, named and sorted into the anatomy's groups."""
-    rules = list(context.settings.get("resource_rules") or []) + RESOURCE_RULES
+    # A series' own rules come first and outweigh the defaults wherever they match.
+    own = [{**rule, "weight": rule.get("weight", 10)} for rule in context.settings.get("resource_rules") or []
+           if isinstance(rule, dict) and rule.get("category")]
+    rules = own + RESOURCE_RULES
     seen: set[str] = set()
     items: list[ResourceItem] = []
     session_of = {n.id: n.session_number for n in context.notes}

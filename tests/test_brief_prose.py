@@ -1,0 +1,346 @@
+"""The report reads as prose an author would publish, on a series generated here (not the demo).
+
+Each test names one property the brief anatomy asks of a published report.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+import subprocess
+import uuid
+from datetime import date
+
+import pytest
+from sqlalchemy import select
+
+from roundtable.models import Note, NoteTag, Participant, Series, Session, SessionState, Theme
+from roundtable.services import briefs
+from roundtable.services.briefs.glossary import clean_note, expand_shorthand
+from roundtable.services.briefs.resources import name_and_description
+
+
+@pytest.fixture
+def database_url(tmp_path):
+    """These properties do not depend on the database: SQLite only."""
+    return f"sqlite:///{tmp_path / 'roundtable.sqlite'}"
+
+
+REPORT_SECTIONS = ["Executive Summary", "Key Findings", "Strategic Implications", "Introduction", "Key Themes",
+                   "Strategic Directions", "Unanswered Questions and Future Directions", "Resources and Partners",
+                   "Acknowledgments"]
+SHORTHAND_RE = re.compile(r"(?<!\w)(w/|w/o|ppl|b/c|govt|yrs?|\$\$|->)(?!\w)|\s\+\s")
+DOUBLED_RE = re.compile(r"(?:described|reported|observed|emphasized|noted|held|proposed|recommended|called for)"
+                        r"[^.]{0,3}:\s*(?:An?|The|One|Some|Several)\s+[\w -]{2,30}?(?::|\bsays\b|\bsaid\b)")
+HIDDEN = ["Ottoline Brackwater", "Zbigniew Quillfeather", "Marisol Etxeberria-Lund"]
+NAMED = ["Tamsin Okonkwo-Reyes"]
+
+# (theme, kind, role or None, text): shorthand, speaker prefixes and links as note-takers type them.
+STEMS = {
+    "Housing pressure": [
+        ("Evictions", "point", None, "A tenant organizer: eviction filings up ~2x yr over yr w/ most in 3 zip codes"),
+        ("Evictions", "point", None, "a legal aid lawyer says ppl get 48 hrs notice -> no time to find counsel"),
+        ("Evictions", "point", "legal aid lawyer", "eviction court runs 200+ cases a morning, tenants w/o lawyers lose"),
+        ("Rent burden", "point", "housing researcher", "rent burden: 60% of renters pay > 40% of income"),
+        ("Rent burden", "point", "tenant organizer", "rent hikes of 15% in one yr for older buildings + no repairs"),
+        ("Rent burden", "point", None, "caution: rent caps alone push landlords to skip maintenance"),
+        ("Funding", "point", "city official", "city housing trust fund cut by $4.5M/yr b/c of state budget"),
+        ("Funding", "point", "city official", "trust fund backfilled w/ one-time $$, not sustainable"),
+    ],
+    "Public health access": [
+        ("Clinic access", "point", "health worker", "clinic visits down 30% since Feb, ppl afraid of being asked for ID"),
+        ("Clinic access", "point", "health worker", "mobile clinic in Zürich-style model reached 400 ppl in 2 mos"),
+        ("Clinic access", "point", "community organizer", "the health worker pushes back: mobile clinics can't replace primary care"),
+        ("Language access", "point", "community organizer", "interpreters missing at 3 of 5 clinics -> missed diagnoses"),
+        ("Language access", "point", "health worker", "phone interpretation lines w/ 20 min waits, ppl hang up"),
+    ],
+    "Transit equity": [
+        (None, "point", "transit planner", "bus routes to the industrial park cut, workers walk 40 min each way"),
+        (None, "point", "community organizer", "fare capping pilot saved riders ~$30/mo on avg"),
+        (None, "point", "transit planner", "tension: service frequency vs coverage, ppl disagree on which matters more"),
+        (None, "point", "city official", "night shift workers have no bus after 11pm -> rideshare costs eat wages"),
+        (None, "point", "transit planner", "bus lanes on 4 corridors cut travel time by 12%"),
+        (None, "point", "community organizer", "riders want shelters + lighting at stops before new routes"),
+    ],
+    "Fund tenant legal defense": [
+        (None, "action", "legal aid lawyer", "fund right-to-counsel for every tenant facing eviction w/ multi-yr contract"),
+        (None, "action", "city official", "pool city + county $ for eviction defense"),
+        (None, "action", "housing researcher", "track case outcomes from day 1 so council renews funding"),
+        (None, "action", "tenant organizer", "train tenant volunteers to do court accompaniment"),
+    ],
+    "Build a transit coalition": [
+        (None, "action", "transit planner", "regional transit compact w/ equal seats for riders + agencies"),
+        (None, "action", "community organizer", "rider surveys in 6 langs before every route change"),
+        (None, "action", "city official", "joint budget ask to the state w/ 3 neighboring cities"),
+    ],
+}
+QUESTIONS = [
+    ("Evictions", "who pays for counsel once the pilot money runs out?"),
+    ("Evictions", "can the court schedule fewer cases per morning?"),
+    ("Clinic access", "how do clinics prove they don't share data w/ agencies?"),
+    (None, "what indicators should we track next yr to know if things improve?"),
+    (None, "should transit fares be free for everyone or means-tested?"),
+]
+LINKS = [
+    ("Evictions", "Eviction defense playbook from the Tenant Law Center: https://tenantlaw.example.org/playbook"),
+    ("Rent burden", "Urban Housing Institute report on rent burden https://www.urbanhousing-institute.example.org/rent-2025"),
+    ("Funding", "National Housing Trust Fund Coalition (US network of cities): https://housingtrustfunds.example.us/"),
+    ("Clinic access", "ACLU know-your-rights guide for clinics: https://www.aclu.org/know-your-rights/clinics"),
+    ("Language access", "Migration Policy Institute analysis of language access law https://www.migrationpolicy.org/research/language-access"),
+    (None, "International network of welcoming cities (Europe and Latin America): https://welcoming-intl.example.eu/"),
+    (None, "accompaniment volunteers handbook https://bit.ly/3xYzAbc"),
+    (None, "Mutual aid fund for families in crisis - community support program: https://mutualaid.example.net/families"),
+]
+
+
+def generated_series(db, notes_per_stem: int = 3, seed: int = 5) -> Series:
+    """A five-session series with a codebook, shorthand notes, links, questions and dissent."""
+    rng = random.Random(seed)
+    series = Series(slug=f"gen-{uuid.uuid4().hex[:6]}", title="Fair City Roundtable 2026",
+                    subtitle="Housing, Health and Transit", organizations=["Fair City Lab"],
+                    authors=NAMED, funder="The Lantern Foundation", brief_number="Research Brief No. 2026/07",
+                    participant_count=140,
+                    acknowledgments=f"Coordinated by **{NAMED[0]}** (editor) with {HIDDEN[0]} (facilitator).",
+                    description="The roundtable brought together city officials, organizers and researchers.")
+    db.add(series)
+    db.flush()
+    meetings = []
+    for n in range(1, 6):
+        m = Session(series_id=series.id, number=n, title=f"Session {n}", date=date(2026, n, 10),
+                    focus=f"Topic {n} of the roundtable", state=SessionState.CLOSED)
+        db.add(m)
+        meetings.append(m)
+    for name in HIDDEN:
+        db.add(Participant(series_id=series.id, name=name, role_label="community organizer", consent_named=False))
+    db.add(Participant(series_id=series.id, name=NAMED[0], role_label="city official", consent_named=True))
+    db.flush()
+    themes: dict[str, Theme] = {}
+    for position, (name, section) in enumerate([("Housing pressure", "Key Themes"),
+                                                ("Public health access", "Key Themes"),
+                                                ("Transit equity", "Key Themes"),
+                                                ("Fund tenant legal defense", "Strategic Directions"),
+                                                ("Build a transit coalition", "Strategic Directions")]):
+        themes[name] = Theme(series_id=series.id, name=name, section=section, position=position,
+                             description=f"What participants said about {name.lower()}.")
+        db.add(themes[name])
+        db.flush()
+        for j, sub in enumerate(dict.fromkeys(s for s, *_ in STEMS[name] if s)):
+            themes[sub] = Theme(series_id=series.id, name=sub, section=section, position=j,
+                                parent_id=themes[name].id)
+            db.add(themes[sub])
+    db.flush()
+    seq = {m.id: 0 for m in meetings}
+
+    def add(theme_name, kind, role, text):
+        m = meetings[rng.randrange(5)]
+        seq[m.id] += 1
+        note = Note(session_id=m.id, seq=seq[m.id], uuid=str(uuid.uuid4()), kind=kind, text=text,
+                    speaker_role=role)
+        db.add(note)
+        db.flush()
+        if theme_name:
+            db.add(NoteTag(note_id=note.id, theme_id=themes[theme_name].id, source="manual"))
+
+    for top, stems in STEMS.items():
+        for sub, kind, role, text in stems:
+            for k in range(notes_per_stem):
+                tail = ["", " in two neighborhoods", " since last winter", " per the latest survey"][k % 4]
+                add(sub or top, kind, role, text + tail)
+    for theme_name, text in QUESTIONS:
+        add(theme_name, "question", None, text)
+    for theme_name, text in LINKS:
+        add(theme_name, "resource", None, text)
+    db.commit()
+    return series
+
+
+@pytest.fixture
+def generated(db):
+    return generated_series(db)
+
+
+def bullets(section_text: str) -> list[str]:
+    return re.findall(r"^- .+$", section_text, re.M)
+
+
+def test_the_report_has_the_nine_sections_in_order(db, generated):
+    markdown = briefs.build_brief(db, generated).markdown
+    headings = re.findall(r"^## (.+)$", markdown, re.M)
+    assert [h for h in headings if h in REPORT_SECTIONS] == REPORT_SECTIONS
+
+
+def test_themes_and_directions_have_no_shorthand_nor_doubled_attribution(db, generated):
+    sections = briefs.split_sections(briefs.build_brief(db, generated).markdown)
+    text = sections["key-themes"] + sections["strategic-directions"]
+    assert not SHORTHAND_RE.findall(text), SHORTHAND_RE.findall(text)
+    assert not DOUBLED_RE.findall(text), DOUBLED_RE.findall(text)
+    assert "A tenant organizer:" not in text and "says ppl" not in text
+
+
+def test_nine_in_ten_bullets_open_with_a_lead_in_of_two_to_five_words(db, generated):
+    sections = briefs.split_sections(briefs.build_brief(db, generated).markdown)
+    found = bullets(sections["key-themes"]) + bullets(sections["strategic-directions"])
+    assert len(found) >= 8
+    leads = [re.match(r"- \[\*\*(.+?):\*\*\]\{#", b) for b in found]
+    good = [m for m in leads if m and 2 <= len(m.group(1).split()) <= 5]
+    assert len(good) / len(found) >= 0.9
+    for m in filter(None, leads):
+        assert not re.search(r"\b\w\b(?=\W*$)|\brich\b", m.group(1))  # no word split at "ü" ("Z" + "rich")
+
+
+def test_each_bullet_cites_only_notes_whose_claims_it_carries(db, generated):
+    document = briefs.build_brief(db, generated)
+    notes = {n.id: n for n in db.scalars(select(Note))}
+    themes = briefs.split_sections(document.markdown)["key-themes"]
+    for bullet_id in re.findall(r"\{#(p-\d+-\d+)\}", themes):
+        line = next(b for b in bullets(themes) if f"{{#{bullet_id}}}" in b)
+        for note_id in document.provenance[bullet_id]:
+            prose = clean_note(notes[note_id].text)[0]
+            head = " ".join(re.findall(r"[a-z]{4,}", prose.lower())[:3])
+            assert head.split()[0] in line.lower(), (bullet_id, prose)
+
+
+def test_attribution_is_one_per_bullet_aggregated_over_roles_and_sessions(db, generated):
+    themes = briefs.split_sections(briefs.build_brief(db, generated).markdown)["key-themes"]
+    for b in bullets(themes):
+        if "participants differed" in b:
+            continue
+        assert len(re.findall(r"\b(?:described|reported|observed|emphasized)\b:", b)) == 1
+    assert re.search(r"in (?:two|three|four|five) sessions (?:described|reported|observed|emphasized):", themes)
+
+
+def test_pushing_back_is_written_as_disagreement(db, generated):
+    sections = briefs.split_sections(briefs.build_brief(db, generated).markdown)
+    assert "participants differed" in sections["key-themes"]
+    assert re.search(r"pushed back|set out the positions", sections["key-themes"])
+
+
+def test_counts_come_from_the_series_and_no_theme_is_left_out(db, generated):
+    sections = briefs.split_sections(briefs.build_brief(db, generated).markdown)
+    assert "140 participants" in sections["executive-summary"]
+    for name in ("Housing pressure", "Public health access", "Transit equity", "Fund tenant legal defense",
+                 "Build a transit coalition"):
+        assert name in sections["executive-summary"]
+
+
+def test_key_findings_claim_something_other_than_each_theme_first_bullet(db, generated):
+    sections = briefs.split_sections(briefs.build_brief(db, generated).markdown)
+    findings = [p for p in sections["key-findings"].split("\n\n") if p.startswith("[**")]
+    assert len(findings) == 5
+    for theme in ("Housing pressure", "Transit equity"):
+        block = sections["key-themes"].split(f"### {theme}")[1]
+        first = bullets(block)[0].split(": ", 2)[-1][:60]
+        paragraph = next(p for p in findings if p.startswith(f"[**{theme}"))
+        assert first not in paragraph
+
+
+def test_every_resource_is_listed_named_from_its_note_under_three_or_more_headings(db, generated):
+    resources = briefs.split_sections(briefs.build_brief(db, generated).markdown)["resources"]
+    for _, text in LINKS:
+        url = re.search(r"https?://\S+", text).group(0)
+        assert resources.count(f"({url})") == 1, url
+    headings = re.findall(r"^### (.+)$", resources, re.M)
+    assert len(headings) >= 3 and "Other Links Mentioned" not in headings
+    assert "Municipal and Advocacy Networks (International)" in headings
+    assert "**Aclu**" not in resources and "**Bit**" not in resources and "**Migrationpolicy**" not in resources
+    assert "**ACLU know-your-rights guide for clinics**" in resources
+    assert "**Accompaniment volunteers handbook**" in resources  # a shortened link is named by its note
+
+
+def test_a_series_extends_the_resource_rules_and_the_glossary(db, generated):
+    generated.brief_settings = {"resource_rules": [{"category": "Transit Data", "match": ["handbook"]}],
+                                "glossary": {"TOD": "transit-oriented development"}}
+    db.add(Note(session_id=generated.sessions[0].id, seq=900, uuid=str(uuid.uuid4()), kind="point",
+                text="TOD near stations", speaker_role=None))
+    db.commit()
+    context = briefs.gather_brief_context(db, generated)
+    assert any(n.prose == "transit-oriented development near stations" for n in context.notes)
+    resources = briefs.split_sections(briefs.build_brief(db, generated).markdown)["resources"]
+    assert "### Transit Data" in resources
+
+
+def test_acknowledgments_name_only_people_who_agreed(db, generated):
+    markdown = briefs.build_brief(db, generated).markdown
+    acknowledgments = briefs.split_sections(markdown)["acknowledgments"]
+    assert NAMED[0] in acknowledgments
+    assert HIDDEN[0] not in markdown
+
+
+def test_the_methods_appendix_states_only_what_happened(db, generated):
+    methods = briefs.split_sections(briefs.build_brief(db, generated).markdown)["methods"]
+    assert "rewritten by the authors" not in methods
+    assert "marked as drafts" in methods
+    assert "Software." not in methods
+
+
+def test_the_research_brief_follows_the_short_form(db, generated):
+    document = briefs.build_brief(db, generated, template="brief")
+    headings = re.findall(r"^## (.+)$", document.markdown, re.M)
+    assert headings == ["Overview", "Key Findings", "Strategic Implications", "Resources"]
+    assert document.front_matter["brief_number"] == "Research Brief No. 2026/07"
+    assert document.front_matter["funder"] == "The Lantern Foundation"
+    assert "theme below" not in document.markdown
+
+
+def test_the_pdf_has_ten_to_twenty_pages_no_hidden_name_and_marks_unreviewed_sections(db, generated, tmp_path):
+    data, _ = briefs.export_brief(db, generated, "report", "pdf")
+    pdf = tmp_path / "r.pdf"
+    pdf.write_bytes(data)
+    pages = int(re.search(r"Pages:\s+(\d+)", subprocess.run(["pdfinfo", str(pdf)], capture_output=True,
+                                                             text=True).stdout).group(1))
+    assert 10 <= pages <= 20
+    text = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True).stdout.lower()
+    for name in HIDDEN:
+        for part in name.lower().split():
+            assert part not in text
+    assert text.count("not yet reviewed") >= 9
+
+
+def test_reviewed_sections_lose_the_draft_mark_and_author_edits_survive_a_rebuild(db, generated):
+    brief = briefs.rebuild_brief(db, generated, "report")
+    briefs.set_section_status(db, brief, "key-findings", "reviewed")
+    edited = brief.markdown.replace("## Acknowledgments\n", "## Acknowledgments\n\nOur own words.\n")
+    briefs.save_draft(db, brief, edited)
+    data, _ = briefs.export_brief(db, generated, "report", "md", markdown=brief.markdown)
+    sections = briefs.split_sections(data.decode())
+    assert "not yet reviewed" not in sections["key-findings"]
+    assert "not yet reviewed" in sections["key-themes"]
+    brief = briefs.rebuild_brief(db, generated, "report")
+    assert "Our own words." in brief.markdown
+    assert brief.section_status.get("key-findings") == "reviewed"
+    with pytest.raises(Exception):
+        briefs.set_section_status(db, brief, "key-findings", "published")
+
+
+def test_an_author_regenerates_one_bullet_from_the_notes_they_choose(db, generated):
+    brief = briefs.rebuild_brief(db, generated, "report")
+    bullet_id = next(k for k in brief.provenance if k.startswith("p-") and len(brief.provenance[k]) >= 2)
+    keep = brief.provenance[bullet_id][:1]
+    other = next(n for n in db.scalars(select(Note)) if n.id not in brief.provenance[bullet_id]
+                 and "bus lanes" in n.text)
+    before = brief.markdown
+    brief = briefs.regenerate_bullet(db, brief, bullet_id, keep + [other.id])
+    assert set(brief.provenance[bullet_id]) == set(keep + [other.id])
+    line = next(line for line in brief.markdown.splitlines() if f"{{#{bullet_id}}}" in line)
+    assert "Bus lanes on 4 corridors" in line
+    assert before.replace(next(x for x in before.splitlines() if f"{{#{bullet_id}}}" in x), "") \
+        == brief.markdown.replace(line, "")  # nothing else changed
+    key = next(k for k, t in briefs.split_sections(brief.markdown).items() if f"{{#{bullet_id}}}" in t)
+    assert key in brief.edited_sections
+
+
+def test_shorthand_is_written_out_without_changing_any_word_case():
+    assert expand_shorthand("ppl w/ kids -> 2x rent, $2.1M/yr b/c govt") == \
+        "people with kids, leading to 2 times rent, $2.1 million a year because government"
+    assert expand_shorthand("see https://w.example.org/ppl-w/yr") == "see https://w.example.org/ppl-w/yr"
+    text, role, dissent = clean_note("A municipal leader: Hope said the ICE office in Zürich moved")
+    assert text == "Hope said the ICE office in Zürich moved" and role == "municipal leader" and not dissent
+    assert clean_note("a tenant organizer pushes back on rent caps: they cut repairs")[2] is True
+
+
+def test_resource_names_come_from_the_note_not_the_address():
+    assert name_and_description("Urban Housing Institute report on rent burden https://uhi.example.org/r", \
+                                "https://uhi.example.org/r")[0] == "Urban Housing Institute report on rent burden"
+    name, description = name_and_description("Cities Network (international municipal network): https://c.example/",
+                                             "https://c.example/")
+    assert (name, description) == ("Cities Network", "International municipal network")
