@@ -344,3 +344,32 @@ def test_resource_names_come_from_the_note_not_the_address():
     name, description = name_and_description("Cities Network (international municipal network): https://c.example/",
                                              "https://c.example/")
     assert (name, description) == ("Cities Network", "International municipal network")
+
+
+def test_the_workbench_shows_sources_beside_bullets_and_rewrites_one(client, login, accounts, db, generated):
+    from roundtable.models import Role
+    from roundtable.services.accounts import grant_role
+
+    grant_role(db, accounts[Role.AUTHOR], generated, Role.AUTHOR)
+    db.commit()
+    login(Role.AUTHOR)
+    page = client.get(f"/s/{generated.slug}/brief/report/workbench").get_data(as_text=True)
+    assert "Mark reviewed" in page and re.search(r"Session \d, note \d+", page)
+    assert client.get(f"/s/{generated.slug}/brief/report/").get_data(as_text=True).count("/workbench") == 1
+
+    brief = briefs.get_brief(db, generated, "report", create=False)
+    response = client.post(f"/s/{generated.slug}/brief/report/sections/key-themes/status", data={"status": "reviewed"})
+    assert response.status_code == 302
+    db.expire_all()
+    assert brief.section_status["key-themes"] == "reviewed"
+
+    bullet_id = next(k for k in brief.provenance if k.startswith("p-") and len(brief.provenance[k]) >= 2)
+    keep = brief.provenance[bullet_id][:1]
+    lanes = next(n for n in db.scalars(select(Note)) if "bus lanes" in n.text and n.id not in brief.provenance[bullet_id])
+    ref = f"{db.get(Session, lanes.session_id).number}.{lanes.seq}"
+    client.post(f"/s/{generated.slug}/brief/report/bullets/{bullet_id}", data={"keep": keep, "add": ref})
+    db.expire_all()
+    assert set(brief.provenance[bullet_id]) == {*keep, lanes.id}
+    bad = client.post(f"/s/{generated.slug}/brief/report/bullets/{bullet_id}", data={"keep": keep, "add": "9.99"},
+                      follow_redirects=True).get_data(as_text=True)
+    assert "no note 9.99 in this series" in bad

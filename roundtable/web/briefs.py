@@ -115,6 +115,54 @@ def rebuild(slug, template):
     return redirect(url_for(".editor", slug=slug, template=template))
 
 
+@bp.route("/<slug>/brief/<template>/workbench")
+@series_role_required(Role.AUTHOR)
+def workbench(slug, template):
+    """Each section's review status, and beside each bullet the notes it came from."""
+    template = _template(template)
+    brief = _draft(template)
+    sections = briefs.workbench(get_db(), brief)
+    rendered = {b.id: Markup(render_markdown(b.markdown.lstrip("- ")).html)
+                for section in sections for b in section.bullets}
+    return render_template("briefs/workbench.html", series=g.series, template=template, brief=brief,
+                           sections=sections, rendered=rendered)
+
+
+@bp.route("/<slug>/brief/<template>/sections/<key>/status", methods=["POST"])
+@series_role_required(Role.AUTHOR)
+def section_status(slug, template, key):
+    template = _template(template)
+    brief = _draft(template)
+    try:
+        briefs.set_section_status(get_db(), brief, key, request.form.get("status", ""),
+                                  author_id=current_account().id)
+    except RoundtableError as exc:
+        flash(str(exc), "error")
+    else:
+        get_db().commit()
+    return redirect(url_for(".workbench", slug=slug, template=template) + f"#section-{key}")
+
+
+@bp.route("/<slug>/brief/<template>/bullets/<bullet_id>", methods=["POST"])
+@series_role_required(Role.AUTHOR)
+def regenerate(slug, template, bullet_id):
+    """Rewrite one bullet from the source notes the author kept, plus the ones they added."""
+    template = _template(template)
+    brief = _draft(template)
+    db = get_db()
+    try:
+        keep = [int(i) for i in request.form.getlist("keep") if i.isdigit()]
+        added = briefs.resolve_note_refs(db, g.series.id, request.form.get("add", ""))
+        briefs.regenerate_bullet(db, brief, bullet_id, keep + added, author_id=current_account().id)
+    except RoundtableError as exc:
+        flash(str(exc), "error")
+    else:
+        db.commit()
+        flash("Bullet rewritten from the notes you chose; its section is kept on rebuild and back to draft.",
+              "success")
+    return redirect(url_for(".workbench", slug=slug, template=template) + f"#b-{bullet_id}")
+
+
 @bp.route("/<slug>/brief/<template>/versions")
 @series_role_required(Role.AUTHOR)
 def versions(slug, template):

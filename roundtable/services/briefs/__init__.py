@@ -47,11 +47,13 @@ from roundtable.services.briefs.drafts import (
     merge_rebuild,
     rebuild_brief,
     regenerate_bullet,
+    resolve_note_refs,
     reviewed_sections,
     save_draft,
     save_version,
     section_keys,
     set_section_status,
+    workbench,
 )
 from roundtable.services.briefs.export import check_export, export_brief
 from roundtable.services.briefs.markdown import join_front_matter, split_front_matter, split_sections
@@ -63,5 +65,5 @@ __all__ = [
     "build_brief", "changed_sections", "check_export", "compare_markdown", "compare_versions", "export_brief",
     "gather_brief_context", "get_brief", "join_front_matter", "list_versions", "merge_rebuild", "rebuild_brief",
     "save_draft", "save_version", "sections_for", "split_front_matter", "split_sections", "SECTION_STATUSES",
-    "regenerate_bullet", "reviewed_sections", "section_keys", "set_section_status",
+    "regenerate_bullet", "reviewed_sections", "section_keys", "set_section_status", "resolve_note_refs", "workbench",
 ]

@@ -11,11 +11,13 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session as DbSession
 
 from roundtable.errors import NotFound, ValidationError
-from roundtable.models import Brief, BriefVersion
+from roundtable.models import Brief, BriefVersion, Note
+from roundtable.models import Session as Meeting
 from roundtable.services.anonymize import anonymize_authored_text
 from roundtable.services.briefs.build import build_brief
 from roundtable.services.briefs.context import _resolve_series, gather_brief_context
 from roundtable.services.briefs.markdown import FRONT_MATTER_KEY, lead_in_markdown, split_front_matter, split_sections
+from roundtable.services.briefs.prose import normalize_role
 from roundtable.services.briefs.synthesis import synthesize_group
 
 def _norm(text: str) -> str:
@@ -166,6 +168,83 @@ def regenerate_bullet(db: DbSession, brief: Brief, bullet_id: str, note_ids: lis
     brief.section_status = {k: v for k, v in (brief.section_status or {}).items() if k != key}
     save_version(db, brief, label=f"bullet {bullet_id} regenerated from {len(notes)} notes", author_id=author_id)
     return brief
+
+
+@dataclass
+class SourceNote:
+    """A note as the author's workbench shows it: where it was said, what kind, by which role."""
+
+    id: int
+    session: int
+    number: int
+    kind: str
+    role: str
+    text: str
+
+    @property
+    def ref(self) -> str:
+        return f"{self.session}.{self.number}"
+
+
+@dataclass
+class WorkbenchBullet:
+    id: str
+    markdown: str
+    notes: list[SourceNote]
+
+
+@dataclass
+class WorkbenchSection:
+    key: str
+    title: str
+    status: str
+    bullets: list[WorkbenchBullet]
+
+
+def source_note_rows(db: DbSession, series_id: int, where) -> list[SourceNote]:
+    rows = db.execute(
+        select(Note.id, Note.seq, Note.kind, Note.text, Note.speaker_role, Meeting.number)
+        .join(Meeting, Note.session_id == Meeting.id)
+        .where(Meeting.series_id == series_id, Note.deleted_at.is_(None), where)
+        .order_by(Meeting.number, Note.seq)
+    ).all()
+    return [SourceNote(r.id, r.number, r.seq, r.kind or "point", normalize_role(r.speaker_role), r.text) for r in rows]
+
+
+def workbench(db: DbSession, brief: Brief) -> list[WorkbenchSection]:
+    """Every section with its review status, and beside each generated bullet the notes it came from."""
+    provenance = brief.provenance or {}
+    ids = {int(i) for v in provenance.values() for i in v}
+    notes = {n.id: n for n in source_note_rows(db, brief.series_id, Note.id.in_(ids))} if ids else {}
+    out = []
+    for key, text in split_sections(brief.markdown or "").items():
+        if key == FRONT_MATTER_KEY or key.startswith("_"):
+            continue
+        title = re.search(r"^#{1,2} (.+)$", text, re.M)
+        bullets = [
+            WorkbenchBullet(m.group(1), line, [notes[int(i)] for i in provenance.get(m.group(1), []) if int(i) in notes])
+            for line in text.splitlines() if (m := BULLET_ID_RE.search(line))
+        ]
+        out.append(WorkbenchSection(key, title.group(1) if title else key,
+                                    (brief.section_status or {}).get(key, "draft"), bullets))
+    return out
+
+
+def resolve_note_refs(db: DbSession, series_id: int, refs: str) -> list[int]:
+    """Note ids from references as the workbench shows them: "2.14" is note 14 of session 2."""
+    wanted = re.findall(r"\S+", refs.replace(",", " "))
+    pairs = []
+    for ref in wanted:
+        m = re.fullmatch(r"(\d{1,4})\.(\d{1,6})", ref)
+        if not m:
+            raise ValidationError(f"{ref!r} is not a note reference such as 2.14 (session 2, note 14)")
+        pairs.append((int(m.group(1)), int(m.group(2))))
+    found = {(n.session, n.number): n.id for n in source_note_rows(
+        db, series_id, Note.seq.in_([p[1] for p in pairs]))} if pairs else {}
+    missing = [f"{s}.{n}" for s, n in pairs if (s, n) not in found]
+    if missing:
+        raise NotFound(f"no note {', '.join(missing)} in this series")
+    return [found[p] for p in pairs]
 
 
 def save_version(db: DbSession, brief: Brief, label: str = "", author_id: int | None = None) -> BriefVersion:
