@@ -1,7 +1,7 @@
 """brief workbench: series participant count and brief settings, section review status
 
-Revision ID: 0002_brief_workbench
-Revises: 0001
+Revision ID: 0003_brief_workbench
+Revises: 0002
 Create Date: 2026-11-30 08:40:00
 """
 
@@ -9,8 +9,8 @@ from alembic import op
 import sqlalchemy as sa
 
 
-revision = '0002_brief_workbench'
-down_revision = '0001'
+revision = '0003_brief_workbench'
+down_revision = '0002'
 branch_labels = None
 depends_on = None
 
