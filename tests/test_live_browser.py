@@ -48,7 +48,7 @@ def open_session(browser, server, email, viewport):
     errors = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
     page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
-    page.on("response", lambda r: errors.append(f"{r.status} {r.url}") if r.status >= 400 and "favicon" not in r.url else None)
+    page.on("response", lambda r: errors.append(f"{r.status} {r.url}") if r.status >= 400 else None)
     page.goto(server.url + "/auth/login")
     page.fill("input[name=email]", email)
     page.fill("input[name=password]", PASSWORD)

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, render_template
+from flask import Blueprint, redirect, render_template, url_for
 from sqlalchemy import select
 
 from roundtable.models import Membership, Series
-from roundtable.web.access import current_account, get_db, login_required
+from roundtable.web.access import current_account, get_db, login_required, public
 
 bp = Blueprint("home", __name__)
 
@@ -19,3 +19,10 @@ def index():
     if not account.is_admin:
         query = query.join(Membership, Membership.series_id == Series.id).where(Membership.account_id == account.id)
     return render_template("home.html", series_list=get_db().scalars(query).all())
+
+
+@bp.route("/favicon.ico")
+@public
+def favicon():
+    """Browsers ask for /favicon.ico by themselves; pages also link the SVG directly."""
+    return redirect(url_for("static", filename="favicon.svg"), 301)

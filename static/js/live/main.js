@@ -7,6 +7,7 @@
  */
 import { disableComposer, initComposer } from "./composer.js";
 import { initFilters } from "./filters.js";
+import { paintColors } from "./dom.js";
 import { Outbox } from "./outbox.js";
 import { SESSION_ID, els, root, state } from "./page.js";
 import { noteTyping, setConnection, setOutboxCounts, setPresence } from "./presence.js";
@@ -66,6 +67,8 @@ function join() {
     outbox.resume();
   });
 }
+
+paintColors(document);
 
 if (root && socket) {
   outbox.items.forEach((item) => { originals.set(item.uuid, item.text); showPending(item); });

@@ -1,0 +1,97 @@
+"""The live page as people see it, in Chromium at desktop and phone width: where it opens, what stays in
+view, who sees what, and the search, filter and download of the stream."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+from sqlalchemy import select
+
+from live_support import SECRET_KEY, ServerProcess, free_port, prepare_database, wait_until
+from test_live_browser import browser, open_session  # noqa: F401  (the browser fixture)
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+PHONE = {"width": 390, "height": 760}
+DESKTOP = {"width": 1280, "height": 820}
+
+
+@pytest.fixture
+def site(tmp_path):
+    url = f"sqlite:///{tmp_path / 'page.sqlite'}"
+    people = prepare_database(url)
+    from roundtable.db import Database
+    from roundtable.models import Account
+    from roundtable.services.notes import NoteStream
+
+    database = Database(url, secret_key=SECRET_KEY)
+    with database.session() as db:
+        writer = db.scalar(select(Account).where(Account.email == people["note-takers"][1]))
+        stream = NoteStream(db)
+        for i in range(40):
+            stream.add_note(people["session_id"], str(uuid.uuid4()), f"earlier note number {i + 1}",
+                            "question" if i % 4 == 0 else "point", "scholar" if i % 3 == 0 else None, writer.id)
+    database.dispose()
+    server = ServerProcess(url, free_port(), tmp_path).start()
+    yield server, people
+    server.stop()
+
+
+def in_view(page, selector) -> bool:
+    box = page.locator(selector).bounding_box()
+    return box is not None and box["y"] >= 0 and box["y"] + box["height"] <= page.viewport_size["height"] + 1
+
+
+def test_at_phone_width_the_page_opens_at_the_newest_note_with_the_composer_and_status_in_view(browser, site):
+    server, people = site
+    _ctx, writer, errors = open_session(browser, server, people["note-takers"][0], PHONE)
+    writer.locator("#notes .note >> nth=39").wait_for()
+    wait_until(lambda: in_view(writer, "#notes .note >> nth=39"), timeout=5, message="newest note in view")
+    assert in_view(writer, "#composer") and in_view(writer, "#connection")
+    sticky = writer.locator("#live-status").bounding_box()["height"] + writer.locator("#composer").bounding_box()["height"]
+    assert sticky / PHONE["height"] < 0.30, sticky
+    assert writer.locator("h1").inner_text() == "Session 1 · Session 1"
+
+    _ctx2, viewer, viewer_errors = open_session(browser, server, people["viewers"][0], PHONE)
+    writer.locator("#note-text").type("the viewer sees this being typed")
+    viewer.wait_for_selector("#typing >> text=Writer 0 is typing…")
+    assert viewer.locator("#presence").inner_text() == "Taking notes: Writer 0 · 2 people here"
+
+    server.kill()  # offline: said at the top of the screen, without scrolling
+    viewer.wait_for_selector("#connection[data-status=offline]", timeout=15000)
+    assert in_view(viewer, "#connection")
+    assert "Offline" in viewer.locator("#connection").inner_text()
+    server.start()
+    viewer.wait_for_selector("#connection[data-status=online]", timeout=30000)
+    expected = ("Failed to load resource", "WebSocket connection to")  # the browser's own words for the outage
+    assert [e for e in errors + viewer_errors if not e.startswith(expected)] == []
+
+
+def test_the_stream_is_searched_and_filtered_and_downloads_as_markdown(browser, site, tmp_path):
+    server, people = site
+    _ctx, viewer, errors = open_session(browser, server, people["viewers"][0], DESKTOP)
+    viewer.locator("#notes .note >> nth=39").wait_for()
+    assert viewer.locator("#notes .writer").first.get_attribute("aria-label") == "Written by Writer 1"
+    viewer.locator("#stream-filters [name=q]").fill("NUMBER 1")  # every word, any case: 1, 10-19, 21, 31
+    wait_until(lambda: viewer.locator("#notes .note:visible").count() == 13)
+    assert viewer.locator("#filter-count").inner_text() == "Showing 13 of 40 notes"
+    viewer.locator("#stream-filters [name=kind]").select_option("question")
+    wait_until(lambda: viewer.locator("#notes .note:visible .note-text").all_inner_texts()
+               == ["earlier note number 1", "earlier note number 13", "earlier note number 17",
+                  "earlier note number 21"])
+    viewer.locator("#stream-filters [name=q]").fill("")
+    viewer.locator("#stream-filters [name=kind]").select_option("")
+    viewer.locator("#stream-filters [name=speaker]").select_option("scholar")
+    wait_until(lambda: viewer.locator("#notes .note:visible").count() == 14)
+    viewer.locator("#stream-filters button[type=reset]").click()
+    wait_until(lambda: viewer.locator("#notes .note:visible").count() == 40)
+
+    with viewer.expect_download() as download:
+        viewer.locator(".downloads a >> text=Markdown").click()
+    path = tmp_path / "notes.md"
+    download.value.save_as(path)
+    text = path.read_text()
+    assert text.startswith("# Harbor City Working Group — Session 1") and "earlier note number 40" in text
+    assert viewer.locator(".detection-off").count() == 0, "the install notice is for facilitators and admins"
+    assert viewer.locator("#composer").count() == 0
+    assert [e for e in errors if not e.startswith("Failed to load resource")] == []
