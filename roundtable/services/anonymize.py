@@ -886,14 +886,24 @@ def roster_and_kept_terms(db, series) -> tuple[Roster, list[str]]:
     return Roster.from_rows(people, series.anonymize_affiliations), list(kept)
 
 
-def anonymize_authored_text(db, series, text: str, keep_credited: bool = False) -> str:
-    """Anonymize what a facilitator or author types outside the note stream (session titles,
-    theme names, brief drafts) under the series' policy; see :func:`anonymize_draft`."""
-    if not text:
-        return text
+def authored_text_anonymizer(db, series, keep_credited: bool = False):
+    """A function anonymizing what a facilitator or author types or imports outside the note stream
+    (session titles, theme fields, series fields, brief drafts) under the series' policy; the roster
+    is read once. See :func:`anonymize_draft`."""
     roster, _kept = roster_and_kept_terms(db, series)
     policy = getattr(series.policy, "value", series.policy)
-    return anonymize_draft(text, roster, policy, keep_credited=keep_credited).text
+
+    def anonymize(text: str) -> str:
+        return anonymize_draft(text, roster, policy, keep_credited=keep_credited).text if text else text
+
+    return anonymize
+
+
+def anonymize_authored_text(db, series, text: str, keep_credited: bool = False) -> str:
+    """One authored text through :func:`authored_text_anonymizer`."""
+    if not text:
+        return text
+    return authored_text_anonymizer(db, series, keep_credited)(text)
 
 
 def _line_of(line_starts: list[int], offset: int) -> int:

@@ -34,7 +34,6 @@ from roundtable.models import (
     Series,
     SessionState,
     TagStatus,
-    Theme,
 )
 from roundtable.models import Session as Meeting
 from roundtable.services.note_import import json_objects
@@ -345,7 +344,13 @@ def read_bundle(path) -> Bundle:
 
 
 def import_bundle(db: DbSession, bundle: Bundle, author_id: int | None = None, pm=None, salt=None) -> Series:
-    """Create the series described by ``bundle`` in the caller's transaction (nothing is committed here)."""
+    """Create the series described by ``bundle`` in the caller's transaction (nothing is committed here).
+
+    Everything but the roster goes through the anonymizer, as if typed: the
+    series' title, subtitle and description, session titles and focus, the
+    codebook (by :func:`save_codebook`) and the notes (by the note stream).
+    """
+    from roundtable.services.anonymize import authored_text_anonymizer
     from roundtable.services.codebook import save_codebook
     from roundtable.services.notes import NoteStream
 
@@ -357,15 +362,20 @@ def import_bundle(db: DbSession, bundle: Bundle, author_id: int | None = None, p
     for row in bundle.roster:
         db.add(Participant(series_id=series.id, name=row.name, aliases=list(row.aliases), affiliation=row.affiliation,
                            role_label=row.role, consent_named=row.consent_named))
+    db.flush()
+    anonymize = authored_text_anonymizer(db, series)
+    for field_name in ("title", "subtitle", "description"):
+        setattr(series, field_name, anonymize(getattr(series, field_name)))
     meetings = {}
     for spec in bundle.sessions:
-        meeting = Meeting(series_id=series.id, number=spec.number, title=spec.title, date=spec.date, focus=spec.focus,
-                          state=spec.state)
+        meeting = Meeting(series_id=series.id, number=spec.number, title=anonymize(spec.title), date=spec.date,
+                          focus=anonymize(spec.focus), state=spec.state)
         db.add(meeting)
         meetings[spec.number] = meeting
     db.flush()
-    save_codebook(db, series, bundle.codebook)
-    themes = {t.name.casefold(): t for t in db.scalars(select(Theme).where(Theme.series_id == series.id))}
+    saved = save_codebook(db, series, bundle.codebook)
+    # Notes name their themes as the file does; the stored names may be anonymized.
+    themes = {spec.name.casefold(): row for (spec, _parent), row in zip(bundle.codebook.walk(), saved)}
 
     roster_roles = {}
     for row in bundle.roster:

@@ -447,6 +447,7 @@ def save_codebook(db, series, codebook: Codebook) -> list[Theme]:
     (and un-retired), new names are created, and themes missing from the
     codebook are retired, so their tags stay in the history.
     """
+    codebook = _anonymized_codebook(db, series, codebook)
     _check_unique_names(codebook)
     series_id = _series_id(series)
     existing = {t.name.casefold(): t for t in db.scalars(select(Theme).where(Theme.series_id == series_id))}
@@ -483,15 +484,31 @@ def save_codebook(db, series, codebook: Codebook) -> list[Theme]:
     return saved
 
 
-def _anonymized(db, series, text: str) -> str:
-    """Theme names and descriptions reach the brief: no non-consenting name, email or phone."""
+def _anonymizer(db, series):
+    """Every theme field reaches the brief or a download: no non-consenting name, email or phone."""
     from roundtable.models import Series
-    from roundtable.services.anonymize import anonymize_authored_text
+    from roundtable.services.anonymize import authored_text_anonymizer
 
-    if not text:
-        return text
     series = series if isinstance(series, Series) else db.get(Series, _series_id(series))
-    return anonymize_authored_text(db, series, text)
+    return authored_text_anonymizer(db, series)
+
+
+def _anonymized(db, series, text: str) -> str:
+    return _anonymizer(db, series)(text) if text else text
+
+
+def _anonymized_codebook(db, series, codebook: Codebook) -> Codebook:
+    """``codebook`` with every name, description, keyword and section anonymized (the file's order kept)."""
+    anonymize = _anonymizer(db, series)
+
+    def spec(theme: ThemeSpec) -> ThemeSpec:
+        return replace(
+            theme, name=anonymize(theme.name), description=anonymize(theme.description),
+            keywords=[anonymize(k) for k in theme.keywords], section=anonymize(theme.section),
+            children=[spec(child) for child in theme.children],
+        )
+
+    return Codebook([spec(theme) for theme in codebook.themes])
 
 
 def create_theme(
@@ -512,8 +529,8 @@ def create_theme(
             raise ValidationError("sub-themes cannot have sub-themes (two levels at most)")
     theme = Theme(
         series_id=_series_id(series), name=name, description=" ".join(description.split()),
-        keywords=[k.strip() for k in keywords if k.strip()], color=color,
-        section=parent.section if parent else (section or DEFAULT_SECTION),
+        keywords=[_anonymized(db, series, k.strip()) for k in keywords if k.strip()], color=color,
+        section=parent.section if parent else (_anonymized(db, series, section) or DEFAULT_SECTION),
         parent_id=parent_id, position=_next_position(db, series, parent_id),
     )
     db.add(theme)
@@ -532,14 +549,14 @@ def update_theme(db, series, theme_id: int, **fields) -> Theme:
     if "description" in fields:
         theme.description = " ".join(_anonymized(db, series, fields.pop("description") or "").split())
     if "keywords" in fields:
-        theme.keywords = [k.strip() for k in fields.pop("keywords") or [] if k.strip()]
+        theme.keywords = [_anonymized(db, series, k.strip()) for k in fields.pop("keywords") or [] if k.strip()]
     if "color" in fields:
         color = (fields.pop("color") or "").strip()
         if color and not _COLOR.match(color):
             raise ValidationError("a theme colour must look like #1f77b4")
         theme.color = color
     if "section" in fields:
-        section = (fields.pop("section") or DEFAULT_SECTION).strip()
+        section = _anonymized(db, series, (fields.pop("section") or "").strip()) or DEFAULT_SECTION
         theme.section = section
         for child in theme.children:
             child.section = section
