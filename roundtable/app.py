@@ -8,11 +8,23 @@ import os
 from pathlib import Path
 
 from flask import Flask, g
+from werkzeug.routing import IntegerConverter
 
 from roundtable import config as rt_config
 from roundtable.db import Database
 from roundtable.extensions import csrf, limiter, socketio
 from roundtable.plugins import build_plugin_manager, collect
+
+
+MAX_DATABASE_ID = 2**31 - 1
+
+
+class DatabaseIdConverter(IntegerConverter):
+    """``<int:...>`` limited to what an id or number column holds (SQLite and PostgreSQL ``integer``)."""
+
+    def __init__(self, map, *args, **kwargs):
+        kwargs.setdefault("max", MAX_DATABASE_ID)
+        super().__init__(map, *args, **kwargs)
 
 
 def package_dir(name: str) -> str:
@@ -32,6 +44,8 @@ def create_app(config: dict | None = None) -> Flask:
         template_folder=package_dir("templates"),
         static_folder=package_dir("static"),
     )
+    # Ids in URLs are database integers: a larger number is simply not found (never a 500).
+    app.url_map.converters["int"] = DatabaseIdConverter
     app.config.from_mapping(rt_config.DEFAULTS)
     app.config.from_pyfile("config.py", silent=True)
     app.config.from_mapping(rt_config.from_environment())

@@ -87,3 +87,86 @@ def test_editing_a_deleted_note_does_not_return_its_text(app, client, login, db,
     assert reply["code"] == 409 and reply["current"]["deleted"]
     assert "budget" not in str(reply)
     assert all("budget" not in str(m) for m in sock.get_received() if m["name"] == "error")
+
+
+def test_a_failing_write_under_concurrency_logs_no_roster_name(database, series, caplog):
+    """Two writers race for one note uuid; the loser's error (as the server would log it) names nobody."""
+    import logging
+    import threading
+
+    from sqlalchemy.exc import SQLAlchemyError
+
+    session_id = series.sessions[0].id
+    note_uuid = str(uuid.uuid4())
+    failures = []
+    barrier = threading.Barrier(4)
+
+    def write(n):
+        db = database.sessionmaker()
+        try:
+            db.add(Note(session_id=session_id, seq=1000 + n, uuid=note_uuid, text=f"María Núñez said {n}",
+                        kind="point", speaker_role="Hope van der Berg"))
+            barrier.wait()
+            db.commit()
+        except SQLAlchemyError as exc:
+            db.rollback()
+            failures.append(exc)
+            logging.getLogger("roundtable.test").exception("write failed")
+        finally:
+            db.close()
+
+    with caplog.at_level(logging.DEBUG):
+        threads = [threading.Thread(target=write, args=(n,)) for n in range(4)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    assert failures
+    logged = caplog.text + " ".join(str(exc) for exc in failures)
+    assert "Núñez" not in logged and "van der Berg" not in logged
+
+
+HUGE = 10**23
+
+
+@pytest.mark.parametrize("path", [f"/s/harbor-city/sessions/{HUGE}/", f"/s/harbor-city/sessions/{2**63}/",
+                                  f"/s/harbor-city/sessions/{2**31}/"])
+def test_huge_ids_in_urls_are_not_found(client, login, series, path):
+    login(Role.ADMIN)
+    assert client.get(path).status_code == 404
+
+
+def test_huge_ids_in_form_urls_and_numbers_are_clear_errors(client, login, series):
+    login(Role.ADMIN)
+    assert client.post(f"/s/harbor-city/members/{HUGE}/remove").status_code == 404
+    response = client.post("/s/harbor-city/sessions", data={"number": str(HUGE), "title": "x"})
+    assert response.status_code < 500
+
+
+@pytest.mark.parametrize("parsed", [
+    '[{"line": 1e999, "text": "a point"}]',
+    '[{"line": 1, "text": "a point", "speaker": 5}]',
+    '[{"line": 1, "text": "a point", "theme": ["x"]}]',
+    '[{"line": 1, "text": 7}]',
+    '[{"line": 1, "text": "a \\ud800 point"}]',
+    '[1]',
+    '{"line": 1}',
+])
+def test_a_damaged_import_form_is_a_clear_error(client, login, series, parsed):
+    login(Role.NOTE_TAKER)
+    response = client.post("/s/harbor-city/sessions/1/import", data={"confirm": "yes", "parsed": parsed})
+    assert 400 <= response.status_code < 500
+    assert "damaged" in response.get_data(as_text=True) or "line 1" in response.get_data(as_text=True)
+
+
+def test_a_lone_surrogate_in_a_note_gets_an_error_and_the_handler_survives(app, client, login, db, series):
+    login(Role.NOTE_TAKER)
+    meeting = series.sessions[0]
+    sock = _socket(app, client, meeting.id)
+    for text in ("half an emoji \ud83d", "\udc00 reversed", "speaker: \ud800"):
+        reply = sock.emit("note:add", {"session_id": meeting.id, "uuid": str(uuid.uuid4()), "text": text},
+                          callback=True)
+        assert reply["code"] == 400 and "character" in reply["error"]
+    reply = sock.emit("note:add", {"session_id": meeting.id, "uuid": str(uuid.uuid4()), "text": "still works 🙂"},
+                      callback=True)
+    assert reply["ok"] and reply["note"]["text"] == "still works 🙂"

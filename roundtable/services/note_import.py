@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session as DbSession
 from roundtable.errors import ValidationError
 from roundtable.models import NOTE_KINDS
 from roundtable.models import Session as Meeting
+from roundtable.services.notes import has_lone_surrogate
 
 FORMATS = ("jsonl", "csv", "markdown", "text", "docx")
 SUFFIXES = {
@@ -103,12 +104,37 @@ def json_objects(text: str, name: str, expected: str = "a JSON object"):
         if not line.strip():
             continue
         try:
-            item = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise ValidationError(f"{name}, line {number}: not valid JSON ({exc.msg})") from None
+            item = json.loads(line, parse_constant=_no_constant, parse_float=_finite_float)
+        except (json.JSONDecodeError, RecursionError) as exc:
+            raise ValidationError(f"{name}, line {number}: not valid JSON ({getattr(exc, 'msg', 'nested too deep')})") from None
         if not isinstance(item, dict):
             raise ValidationError(f"{name}, line {number}: expected {expected}")
+        if _has_lone_surrogate_inside(item):
+            raise ValidationError(f"{name}, line {number}: contains half a character (an unpaired UTF-16 surrogate)")
         yield number, item
+
+
+def _finite_float(text: str) -> float:
+    """``1e999`` would read as infinity, which no field can hold."""
+    value = float(text)
+    if value in (float("inf"), float("-inf")):
+        raise json.JSONDecodeError(f"{text} is too large a number", text, 0)
+    return value
+
+
+def _no_constant(name: str):
+    """``NaN`` and ``Infinity`` are not JSON; Python's reader accepts them unless told otherwise."""
+    raise json.JSONDecodeError(f"{name} is not a JSON number", name, 0)
+
+
+def _has_lone_surrogate_inside(value) -> bool:
+    if isinstance(value, str):
+        return has_lone_surrogate(value)
+    if isinstance(value, dict):
+        return any(_has_lone_surrogate_inside(k) or _has_lone_surrogate_inside(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_lone_surrogate_inside(v) for v in value)
+    return False
 
 
 def _from_jsonl(text: str, name: str) -> list[ImportedNote]:
@@ -295,12 +321,28 @@ def notes_to_json(notes: list[ImportedNote]) -> str:
     return json.dumps([asdict(n) for n in notes], ensure_ascii=False)
 
 
+def _form_note(item) -> ImportedNote:
+    """One note as the preview form carries it; ``ValueError`` for anything else (the form is the user's to edit)."""
+    if not isinstance(item, dict):
+        raise ValueError
+    line, text, kind = item.get("line"), item.get("text"), item.get("kind") or "point"
+    speaker, theme = item.get("speaker"), item.get("theme")
+    if isinstance(line, bool) or not isinstance(line, int) or not 0 < line < 2**31:
+        raise ValueError
+    if not all(isinstance(v, str) for v in (text, kind)) or not all(v is None or isinstance(v, str) for v in (speaker, theme)):
+        raise ValueError
+    if _has_lone_surrogate_inside(item):
+        raise ValueError
+    return ImportedNote(line=line, text=text, kind=kind, speaker=speaker, theme=theme)
+
+
 def notes_from_json(text: str) -> list[ImportedNote]:
     try:
         items = json.loads(text)
-        notes = [ImportedNote(line=int(i["line"]), text=str(i["text"]), kind=str(i.get("kind") or "point"),
-                              speaker=i.get("speaker"), theme=i.get("theme")) for i in items]
-    except (ValueError, TypeError, KeyError):
+        if not isinstance(items, list):
+            raise ValueError
+        notes = [_form_note(item) for item in items]
+    except (ValueError, RecursionError):
         raise ValidationError("the import form was damaged; upload the file again") from None
     for note in notes:
         if note.kind not in NOTE_KINDS:

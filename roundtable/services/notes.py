@@ -85,12 +85,19 @@ def clean_uuid(value) -> str:
         raise ValidationError("note id must be a UUID") from None
 
 
+def has_lone_surrogate(text: str) -> bool:
+    """A JSON ``\\ud83d`` without its pair decodes to a string no database can store as UTF-8."""
+    return any("\ud800" <= c <= "\udfff" for c in text)
+
+
 def clean_text(text, max_length: int = DEFAULT_MAX_NOTE_LENGTH) -> str:
     """A note's text as it is stored: NFC, no invisible characters, Unix newlines, trimmed."""
     if not isinstance(text, str):
         raise ValidationError("note text must be a string")
     if "\x00" in text:
         raise ValidationError("a note cannot contain NUL characters")
+    if has_lone_surrogate(text):
+        raise ValidationError("a note cannot contain half a character (an unpaired UTF-16 surrogate)")
     text = stored_form(text.replace("\r\n", "\n").replace("\r", "\n")).strip()
     if not text:
         raise ValidationError("a note cannot be empty")

@@ -101,7 +101,7 @@ def schedule_session(slug):
     form = request.form
     try:
         number = int(form.get("number", ""))
-        if number < 1:
+        if not 1 <= number <= 2**31 - 1:
             raise ValueError
     except ValueError:
         flash("The session number must be a whole number from 1.", "error")

@@ -32,7 +32,7 @@ from roundtable.extensions import socketio
 from roundtable.models import NOTE_KINDS, Note, NoteTag, Role, SessionState, TagStatus
 from roundtable.models import Session as Meeting
 from roundtable.services.accounts import has_role
-from roundtable.services.notes import NoteStream, StaleEdit, note_to_dict
+from roundtable.services.notes import NoteStream, StaleEdit, has_lone_surrogate, note_to_dict
 from roundtable.web.access import current_account, get_db, socket_access, socket_error
 from roundtable.web.revocation import forget_socket, track_socket
 from roundtable.web.live.after_save import after_save
@@ -106,6 +106,9 @@ def live_event(name: str, minimum: Role, rate: str | None = None):
             if errors:
                 where = ".".join(str(p) for p in errors[0].path) or "message"
                 return socket_error(400, f"invalid {name} message: {where}: {_short(errors[0].message)}")
+            if any(has_lone_surrogate(v) for v in payload.values() if isinstance(v, str)):
+                return socket_error(400, f"invalid {name} message: it contains half a character "
+                                         "(an unpaired UTF-16 surrogate)")
             meeting = get_db().get(Meeting, payload["session_id"])
             try:
                 return handler(payload, meeting)
