@@ -41,6 +41,8 @@ def make_engine(url: str) -> Engine:
             cur.execute("PRAGMA synchronous=NORMAL")
             cur.execute("PRAGMA foreign_keys=ON")
             cur.execute("PRAGMA busy_timeout=30000")
+            # Deleted rows are overwritten with zeros, not left in free pages (purges, deleted notes).
+            cur.execute("PRAGMA secure_delete=ON")
             cur.close()
 
         return engine
@@ -69,6 +71,19 @@ class Database:
             raise
         finally:
             db.close()
+
+    def erase_deleted(self) -> None:
+        """After a purge: leave no copy of deleted rows in the SQLite file or its write-ahead log.
+
+        ``secure_delete`` already zeroes deleted cells; ``VACUUM`` rewrites the file without free
+        pages, and a ``TRUNCATE`` checkpoint empties the WAL, which still held the pages as they were.
+        PostgreSQL keeps dead rows until ``VACUUM`` (docs/security.md): nothing is done here for it.
+        """
+        if self.engine.dialect.name != "sqlite":
+            return
+        with self.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.exec_driver_sql("VACUUM")
+            conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
 
     def upgrade(self) -> None:
         """Run the Alembic migrations up to head."""

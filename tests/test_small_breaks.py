@@ -170,3 +170,36 @@ def test_a_lone_surrogate_in_a_note_gets_an_error_and_the_handler_survives(app, 
     reply = sock.emit("note:add", {"session_id": meeting.id, "uuid": str(uuid.uuid4()), "text": "still works 🙂"},
                       callback=True)
     assert reply["ok"] and reply["note"]["text"] == "still works 🙂"
+
+
+def _sqlite_bytes(path) -> bytes:
+    from pathlib import Path
+
+    return b"".join(p.read_bytes() for p in Path(path).parent.glob(Path(path).name + "*"))
+
+
+@pytest.mark.parametrize("how", ["web", "cli"])
+def test_purged_note_text_is_gone_from_the_sqlite_file_and_its_wal(app, client, login, runner, db, series, accounts,
+                                                                     database, how):
+    from security_support import add_note, build_world
+
+    if database.engine.dialect.name != "sqlite":
+        pytest.skip("the file-level check is for SQLite; docs/security.md gives PostgreSQL's equivalent")
+    build_world(db, series, accounts)
+    meeting = series.sessions[0]
+    secret = "Quokka-shaped budget of 7391 tenants"
+    for n in range(30):
+        add_note(db, meeting, f"{secret} #{n}", accounts[Role.NOTE_TAKER])
+    db.commit()
+    path = database.engine.url.database
+    assert secret.encode() in _sqlite_bytes(path)
+    db.close()  # a reader left open would hold the old pages in the WAL
+    if how == "web":
+        login(Role.ADMIN)
+        assert client.post(f"/s/{series.slug}/retention/purge", data={"confirm": series.slug}).status_code == 302
+    else:
+        result = runner.invoke(["series", "purge", series.slug, "--no-archive", "--yes"])
+        assert result.exit_code == 0, result.output
+    db.close()
+    assert secret.encode() not in _sqlite_bytes(path)
+    assert b"Quokka" not in _sqlite_bytes(path)

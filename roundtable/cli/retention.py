@@ -38,3 +38,4 @@ def purge_command(slug, archive_dir, no_archive, include_roster, yes):
             + (f", {result.participants} roster entries" if include_roster else "")
             + "; the brief is kept."
         )
+    app_db().erase_deleted()

@@ -234,5 +234,7 @@ def purge(slug):
         _flash_error(exc)
         return _retention_page(exc.http_status)
     db.commit()
+    db.close()
+    current_app.extensions["roundtable_db"].erase_deleted()
     flash(f"Purged {result.notes} notes and {result.tags} tags. The brief is kept.", "success")
     return redirect(url_for("admin.retention", slug=slug))
