@@ -203,3 +203,39 @@ def test_purged_note_text_is_gone_from_the_sqlite_file_and_its_wal(app, client, 
     db.close()
     assert secret.encode() not in _sqlite_bytes(path)
     assert b"Quokka" not in _sqlite_bytes(path)
+
+
+def test_remote_images_never_reach_an_export():
+    from roundtable.services.render import render_markdown, render_standalone_html
+
+    markdown = ("# Findings\n\n![pixel](https://tracker.example/p.gif?u=1) and ![x](//tracker.example/q.png) "
+                "![local](file:///etc/passwd) ![ok](data:image/png;base64,iVBORw0KGgo=)\n")
+    for html in (render_markdown(markdown).html, render_standalone_html(markdown)):
+        sources = re.findall(r"""(?:src|href|srcset|poster|data)\s*=\s*["']?([^"'\s>]+)""", html)
+        assert "data:image/png;base64,iVBORw0KGgo=" in sources
+        assert not [s for s in sources if "tracker" in s or s.startswith("file:")]
+        assert "pixel" in html  # the image's text stays
+
+
+def test_the_pdf_fetcher_refuses_remote_and_file_urls():
+    from roundtable.services.render import safe_url_fetcher
+
+    for url in ("https://tracker.example/p.gif", "file:///etc/passwd", "http://127.0.0.1/x", " FILE:///etc/hosts"):
+        with pytest.raises(ValueError):
+            safe_url_fetcher().fetch(url)
+
+
+@pytest.mark.parametrize("who, path", [
+    (Role.VIEWER, "/s/harbor-city/"),
+    (Role.VIEWER, "/s/harbor-city/sessions/1/"),
+    (Role.VIEWER, "/s/harbor-city/sessions/2/"),
+    (Role.VIEWER, "/s/harbor-city/sessions/1/notes.md"),
+    (Role.AUTHOR, "/s/harbor-city/brief/"),
+    (Role.FACILITATOR, "/s/harbor-city/roster"),
+    (Role.FACILITATOR, "/s/harbor-city/codebook/heatmap.svg"),
+])
+def test_pages_with_notes_names_or_briefs_are_never_cached(client, login, series, who, path):
+    login(who)
+    response = client.get(path, follow_redirects=True)
+    assert response.status_code == 200, path
+    assert "no-store" in response.headers.get("Cache-Control", "")

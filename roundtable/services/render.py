@@ -49,13 +49,17 @@ TEMPLATES_DIR = _repo_dir("templates")
 STATIC_DIR = _repo_dir("static")
 
 
+EMBEDDED_IMAGE = re.compile(r"data:image/(?:png|jpeg|gif|webp);base64,")
+
+
 def is_safe_link(url: str) -> bool:
-    """Only http, https, mailto and in-document ``#`` links survive."""
+    """Only http, https, mailto, in-document ``#`` links and embedded raster images survive
+    (remote images are then dropped by :func:`_drop_remote_images`)."""
     url = url.strip()
     if url.startswith("#"):
         return True
     lowered = re.sub(r"[\x00-\x20]", "", url).lower()
-    return lowered.startswith(ALLOWED_SCHEMES)
+    return lowered.startswith(ALLOWED_SCHEMES) or bool(EMBEDDED_IMAGE.match(lowered))
 
 
 @functools.lru_cache(maxsize=1)
@@ -167,12 +171,29 @@ def _sources_text(notes: list) -> str:
     return f"Drawn from {len(notes)} {'note' if len(notes) == 1 else 'notes'}."
 
 
+def _drop_remote_images(tokens: list[Token]) -> None:
+    """Keep only images embedded as ``data:image/...``; any other becomes its alt text.
+
+    A remote image in an exported HTML file is fetched when the reader opens it: a tracking
+    pixel planted by an author would tell a third party who read the brief, when and where.
+    """
+    for token in tokens:
+        children = token.children or []
+        for i, child in enumerate(children):
+            src = re.sub(r"[\x00-\x20]", "", child.attrGet("src") or "").lower() if child.type == "image" else ""
+            if child.type == "image" and not EMBEDDED_IMAGE.match(src):
+                text = Token("text", "", 0)
+                text.content = "".join(c.content for c in child.children or []) or child.content
+                children[i] = text
+
+
 def render_markdown(markdown: str, provenance: dict | None = None, show_provenance: bool = False) -> RenderedMarkdown:
     """Markdown (with optional YAML front matter) to an HTML fragment."""
     front_matter, body = split_front_matter(markdown)
     md = markdown_parser()
     env: dict = {}
     tokens = md.parse(body, env)
+    _drop_remote_images(tokens)
     headings = _number_headings(tokens)
     sources = _add_provenance(tokens, provenance) if (show_provenance and provenance) else []
     out = md.renderer.render(tokens, md.options, env)

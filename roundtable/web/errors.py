@@ -37,4 +37,7 @@ def init_app(app: Flask) -> None:
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("Referrer-Policy", "same-origin")
         response.headers.setdefault("X-Frame-Options", "DENY")
+        if request.endpoint != "static":
+            # Notes, names and briefs must not stay in a browser's or a proxy's cache after logout.
+            response.headers["Cache-Control"] = "no-store"
         return response
