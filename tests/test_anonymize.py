@@ -272,7 +272,7 @@ def test_kept_terms_undo_unknown_names_but_never_a_roster_match():
     roster = Roster((RosterEntry(1, "Anna Berlin", role_label="planner"),))
     plain = Anonymizer(roster, "role", DETECTORS)
     kept = Anonymizer(roster, "role", DETECTORS, kept_terms=["Dr. Pepper", "Berlin"])
-    assert plain.anonymize("Dr. Pepper in Berlin").text == "A participant in a planner"
+    assert plain.anonymize("Dr. Pepper in Berlin").text.endswith("] in a planner")
     assert kept.anonymize("Dr. Pepper in Berlin").text == "Dr. Pepper in a planner"
     assert kept.anonymize("Anna Berlin said so").text == "A planner said so"
 
@@ -331,11 +331,14 @@ def test_roster_csv_reads_aliases_roles_and_consent(tmp_path):
 @pytest.mark.parametrize(
     "csv_text, message",
     [
-        ("", "roster line 1: the file is empty"),
-        ("name,alias,affiliation,role,consent\n", "roster line 1: the header must be"),
-        ("name,aliases,affiliation,role,consent\nA B,,,x,named\n,,,x,named\n", "roster line 3: the name is empty"),
-        ("name,aliases,affiliation,role,consent\nA B,,,x,maybe\n", "roster line 2: consent must be"),
-        ("name,aliases,affiliation,role,consent\nA B,,x\n", "roster line 2: expected 5 columns"),
+        ("", "roster.csv, line 1: the file is empty"),
+        ("name,alias,affiliation,role,consent\n", "roster.csv, line 1: the header must be"),
+        ("name,aliases,affiliation,role,consent\nA B,,,x,named\n,,,x,named\n", "roster.csv, line 3: the name is empty"),
+        ("name,aliases,affiliation,role,consent\nA B,,,x,maybe\n", "roster.csv, line 2: consent must be"),
+        ("name,aliases,affiliation,role,consent\nA B,,x\n", "roster.csv, line 2: expected 5 columns"),
+        # The web upload refused a duplicated name and the command line accepted it: one parser now.
+        ("name,aliases,affiliation,role,consent\nA B,,,x,named\na  b,,,y,anonymous\n",
+         "roster.csv, line 3: the same name is already on line 2"),
     ],
 )
 def test_a_bad_roster_names_the_line_and_never_the_person(tmp_path, csv_text, message):
@@ -444,8 +447,8 @@ def test_cli_reads_standard_input(roster_file, capsysbinary, monkeypatch):
 @pytest.mark.parametrize(
     "roster_text, notes, message",
     [
-        ("name,aliases\nA,B\n", "x\n", "roster line 1: the header must be"),
-        (ROSTER_CSV + "Someone,,,x,perhaps\n", "x\n", "roster line 13: consent must be"),
+        ("name,aliases\nA,B\n", "x\n", "roster.csv, line 1: the header must be"),
+        (ROSTER_CSV + "Someone,,,x,perhaps\n", "x\n", "roster.csv, line 13: consent must be"),
         (ROSTER_CSV, '{"text": "ok"}\nnot json\n', "line 2: expected a JSON object"),
     ],
 )

@@ -13,10 +13,8 @@ positions only.
 
 from __future__ import annotations
 
-import csv
 import hashlib
 import hmac
-import io
 import re
 import threading
 import unicodedata
@@ -145,20 +143,19 @@ class Roster:
         return Roster(tuple(e for e in self.entries if not e.consent_named), False)
 
 
-ROSTER_COLUMNS = ("name", "aliases", "affiliation", "role", "consent")
-
-
 def load_roster_csv(path_or_text: str | Path) -> Roster:
-    """Read a roster CSV (``name,aliases,affiliation,role,consent``).
+    """Read a roster CSV (``name,aliases,affiliation,role,consent``) with the one roster parser,
+    :func:`roundtable.services.roster.parse_roster_csv` (the web upload and bundles use it too).
 
-    ``path_or_text`` is a path or the CSV text itself. Aliases are separated by
-    ``|``; consent is ``named`` or ``anonymous`` (empty means anonymous).
-    Errors name the line and never echo a name.
+    ``path_or_text`` is a path or the CSV text itself. Errors name the file
+    and the line and never echo a name.
     """
+    from roundtable.services.roster import parse_roster_csv
+
     if isinstance(path_or_text, Path) or ("\n" not in path_or_text and "," not in path_or_text):
         path = Path(path_or_text)
         try:
-            text = path.read_text(encoding="utf-8-sig")
+            text, filename = path.read_text(encoding="utf-8-sig"), path.name
         except FileNotFoundError:
             raise ValidationError(f"roster file {path} does not exist") from None
         except UnicodeDecodeError:
@@ -166,36 +163,13 @@ def load_roster_csv(path_or_text: str | Path) -> Roster:
         except OSError as exc:
             raise ValidationError(f"roster file {path} cannot be read: {exc.strerror}") from None
     else:
-        text = path_or_text.lstrip("\ufeff")
-    rows = list(csv.reader(io.StringIO(text)))
-    if not rows:
-        raise ValidationError("roster line 1: the file is empty; expected the header " + ",".join(ROSTER_COLUMNS))
-    header = tuple(cell.strip().lower() for cell in rows[0])
-    if header != ROSTER_COLUMNS:
-        raise ValidationError("roster line 1: the header must be exactly " + ",".join(ROSTER_COLUMNS))
-    entries = []
-    for line_number, row in enumerate(rows[1:], start=2):
-        if not any(cell.strip() for cell in row):
-            continue
-        if len(row) != len(ROSTER_COLUMNS):
-            raise ValidationError(f"roster line {line_number}: expected 5 columns, found {len(row)}")
-        name, aliases, affiliation, role, consent = (cell.strip() for cell in row)
-        if not name:
-            raise ValidationError(f"roster line {line_number}: the name is empty")
-        consent = consent.lower()
-        if consent not in ("named", "anonymous", ""):
-            raise ValidationError(f"roster line {line_number}: consent must be 'named' or 'anonymous'")
-        entries.append(
-            RosterEntry(
-                id=len(entries) + 1,
-                name=" ".join(name.split()),
-                aliases=tuple(" ".join(a.split()) for a in aliases.split("|") if a.strip()),
-                affiliation=affiliation,
-                role_label=role or "participant",
-                consent_named=consent == "named",
-            )
-        )
-    return Roster(tuple(entries))
+        text, filename = path_or_text, "roster.csv"
+    rows = parse_roster_csv(text, filename)
+    return Roster(tuple(
+        RosterEntry(id=i, name=row.name, aliases=tuple(row.aliases), affiliation=row.affiliation,
+                    role_label=row.role, consent_named=row.consent_named)
+        for i, row in enumerate(rows, start=1)
+    ))
 
 
 # --- text folding -------------------------------------------------------------------------

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session as DbSession
 
 from roundtable.errors import NotFound, ValidationError
 from roundtable.models import Participant, Series
+from roundtable.services.normalize import fold_for_matching, stored_form
 
 ROSTER_COLUMNS = ("name", "aliases", "affiliation", "role", "consent")
 CONSENT_VALUES = ("named", "anonymous")
@@ -65,7 +66,8 @@ def parse_roster_csv(text: str, filename: str = "roster.csv") -> list[RosterRow]
             continue
         if len(row) != len(ROSTER_COLUMNS):
             raise ValidationError(f"{filename}, line {line}: expected {len(ROSTER_COLUMNS)} columns, found {len(row)}")
-        name, aliases, affiliation, role, consent = (cell.strip() for cell in row)
+        # Stored as typed would be: NFC, without invisible characters.
+        name, aliases, affiliation, role, consent = (stored_form(cell).strip() for cell in row)
         name = _squash(name)
         if not name:
             raise ValidationError(f"{filename}, line {line}: the name is empty")
@@ -74,7 +76,7 @@ def parse_roster_csv(text: str, filename: str = "roster.csv") -> list[RosterRow]
         consent = consent.lower() or "anonymous"
         if consent not in CONSENT_VALUES:
             raise ValidationError(f"{filename}, line {line}: consent must be 'named' or 'anonymous'")
-        key = name.casefold()
+        key = fold_for_matching(name)  # "Núñez" and "NUNEZ" are one person
         if key in seen:
             raise ValidationError(f"{filename}, line {line}: the same name is already on line {seen[key]}")
         seen[key] = line
