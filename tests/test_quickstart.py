@@ -43,7 +43,7 @@ def test_demo_serve_starts_a_server_where_the_demo_facilitator_can_log_in(tmp_pa
         opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(CookieJar()))
         login_page = opener.open(base + "/auth/login").read().decode()
         token = re.search(r'name="csrf_token" value="([^"]+)"', login_page).group(1)
-        form = urlencode({"email": "facilitator@demo.example", "password": "roundtable-demo", "csrf_token": token})
+        form = urlencode({"email": "facilitator@demo.example", "password": "demo lantern harbor", "csrf_token": token})
         home = opener.open(base + "/auth/login", data=form.encode()).read().decode()
         assert "Sanctuary and Resistance 2026" in home
     finally:

@@ -239,3 +239,22 @@ def test_pages_with_notes_names_or_briefs_are_never_cached(client, login, series
     response = client.get(path, follow_redirects=True)
     assert response.status_code == 200, path
     assert "no-store" in response.headers.get("Cache-Control", "")
+
+
+@pytest.mark.parametrize("guessable", ["password123", "qwertyuiop1", "Password1!", "aaaaaaaaaaaa",
+                                       "viewer@test.example", "Test viewer2026"])
+def test_a_guessable_password_is_refused_with_a_clear_message(client, login, guessable):
+    login(Role.VIEWER)
+    response = client.post("/auth/password", data={"current_password": "correct horse battery",
+                                                   "new_password": guessable, "confirm_password": guessable})
+    assert response.status_code == 400
+    page = response.get_data(as_text=True)
+    assert "too easy to guess" in page
+
+
+def test_a_passphrase_is_accepted(client, login):
+    login(Role.VIEWER)
+    response = client.post("/auth/password", data={"current_password": "correct horse battery",
+                                                   "new_password": "a fresh 9 lantern quilt",
+                                                   "confirm_password": "a fresh 9 lantern quilt"})
+    assert response.status_code == 302

@@ -13,7 +13,7 @@ from roundtable.app import anonymization_options
 from roundtable.models import Account, Role, Series
 
 DEMO_BUNDLE = Path(__file__).resolve().parent.parent / "demo" / "sanctuary-2026"
-DEMO_PASSWORD = "roundtable-demo"
+DEMO_PASSWORD = "demo lantern harbor"
 DEMO_ACCOUNTS = [
     ("facilitator@demo.example", "Demo Facilitator", Role.FACILITATOR),
     ("notes@demo.example", "Demo Note-taker", Role.NOTE_TAKER),

@@ -70,7 +70,7 @@ def set_password(email, password):
     """Set a new password (logs the account out everywhere)."""
     with app_db().session() as db:
         account = _account(db, email)
-        account.password_hash = hash_password(password)
+        account.password_hash = hash_password(password, (account.email, account.display_name))
         end_logins(account)
         record_audit(db, None, None, "password.reset", {"account_id": account.id, "via": "cli"})
         click.echo(f"Password of {account.email} changed.")

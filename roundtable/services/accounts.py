@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
+from zxcvbn import zxcvbn
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session as DbSession
 
@@ -14,11 +15,28 @@ _hasher = PasswordHasher()
 
 ROLE_RANK = {role: rank for rank, role in enumerate(Role)}
 MIN_PASSWORD_LENGTH = 10
+# zxcvbn's score 3: "safely unguessable", about 10^8 guesses or more.
+MIN_PASSWORD_SCORE = 3
+# zxcvbn's time grows with the length; what follows the first 100 characters only adds strength.
+ZXCVBN_MAX_CHARS = 100
 
 
-def hash_password(password: str) -> str:
+def check_password(password: str, user_inputs: tuple[str, ...] = ()) -> None:
+    """Refuse a short or guessable password (common passwords, keyboard runs, repeats, dates,
+    the account's own email or name), with zxcvbn's reason."""
     if len(password) < MIN_PASSWORD_LENGTH:
         raise ValidationError(f"password must be at least {MIN_PASSWORD_LENGTH} characters")
+    inputs = [part for value in user_inputs for part in [value, *value.replace("@", " ").replace(".", " ").split()] if part]
+    result = zxcvbn(password[:ZXCVBN_MAX_CHARS], user_inputs=[*inputs, "roundtable"])
+    if result["score"] < MIN_PASSWORD_SCORE:
+        feedback = result["feedback"]
+        reason = (feedback.get("warning") or "").rstrip(".")
+        advice = " ".join(feedback.get("suggestions") or []) or "Use a few uncommon words."
+        raise ValidationError(f"this password is too easy to guess{f' ({reason})' if reason else ''}. {advice}".rstrip("."))
+
+
+def hash_password(password: str, user_inputs: tuple[str, ...] = ()) -> str:
+    check_password(password, user_inputs)
     return _hasher.hash(password)
 
 
@@ -31,7 +49,8 @@ def create_account(db: DbSession, email: str, display_name: str, password: str, 
     if db.scalar(select(Account).where(func.lower(Account.email) == email)):
         raise ValidationError("an account with this email already exists")
     account = Account(
-        email=email, display_name=display_name.strip()[:120], password_hash=hash_password(password), is_admin=is_admin
+        email=email, display_name=display_name.strip()[:120], password_hash=hash_password(password, (email, display_name)),
+        is_admin=is_admin
     )
     db.add(account)
     db.flush()
@@ -58,7 +77,7 @@ def change_password(db: DbSession, account: Account, old: str, new: str) -> None
         _hasher.verify(account.password_hash, old or "")
     except (VerificationError, InvalidHashError):
         raise ValidationError("current password is wrong") from None
-    account.password_hash = hash_password(new)
+    account.password_hash = hash_password(new, (account.email, account.display_name))
     end_logins(account)
 
 
