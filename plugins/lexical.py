@@ -11,13 +11,11 @@ cosine similarity of their vectors.
 
 from __future__ import annotations
 
-import numpy as np
-from sklearn.feature_extraction.text import TfidfVectorizer
-from sklearn.preprocessing import normalize
-
 from roundtable import hookimpl
+from roundtable.lazy import lazy_module
 from roundtable.services.tagging import Suggestion, stem_words
 
+np = lazy_module("numpy")  # suggestions run in the worker process; the web server never pays for NumPy
 SUGGESTER_NAME = "lexical"
 # How much a theme's coded examples count against its own words once it has many.
 EXAMPLE_WEIGHT_MAX = 0.75
@@ -31,6 +29,9 @@ def _theme_document(theme) -> str:
 
 class _Model:
     def __init__(self, codebook, examples):
+        from sklearn.feature_extraction.text import TfidfVectorizer
+        from sklearn.preprocessing import normalize
+
         self.names = [t.name for t in codebook.themes]
         docs = [_theme_document(t) for t in codebook.themes]
         example_texts = [e.text for e in examples]

@@ -29,10 +29,11 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
-
 from roundtable import hookimpl
+from roundtable.lazy import lazy_module
 from roundtable.services.tagging import Suggestion, expand_abbreviations
+
+np = lazy_module("numpy")  # imported on first use: in the worker process, not the web server
 
 SUGGESTER_NAME = "semantic"
 DEFAULT_MODEL = "minilm"

@@ -19,7 +19,6 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 import snowballstemmer
-from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
 from sqlalchemy import select
 
@@ -118,7 +117,16 @@ def _stem(word: str) -> str:
 
 def words(text: str) -> list[str]:
     """Lower-cased, shorthand-expanded words without English stop words."""
-    return [w for w in _WORD.findall(expand_abbreviations(text).lower()) if w not in ENGLISH_STOP_WORDS]
+    stop = _stop_words()
+    return [w for w in _WORD.findall(expand_abbreviations(text).lower()) if w not in stop]
+
+
+@lru_cache(maxsize=1)
+def _stop_words() -> frozenset[str]:
+    # scikit-learn's list, imported on first use: the live server imports this module but never tokenizes.
+    from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
+
+    return frozenset(ENGLISH_STOP_WORDS)
 
 
 def stem_words(text: str) -> list[str]:
