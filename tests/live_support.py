@@ -70,7 +70,8 @@ class ServerProcess:
     """``roundtable serve`` on 127.0.0.1:port; restartable, killable with SIGKILL."""
 
     def __init__(self, database_url: str, port: int, workdir: Path, redis_url: str | None = None,
-                 plugins: str | None = FAST_PLUGINS, secret_key: str = SECRET_KEY, extra_env: dict | None = None):
+                 plugins: str | None = FAST_PLUGINS, secret_key: str = SECRET_KEY, extra_env: dict | None = None,
+                 serve_args: tuple = ()):
         self.port = port
         self.url = f"http://127.0.0.1:{port}"
         self.workdir = Path(workdir)
@@ -87,6 +88,7 @@ class ServerProcess:
         if redis_url:
             self.env["ROUNDTABLE_REDIS_URL"] = redis_url
         self.env.update(extra_env or {})
+        self.serve_args = tuple(serve_args)
         self.process: subprocess.Popen | None = None
         self.starts = 0
 
@@ -94,8 +96,10 @@ class ServerProcess:
         self.starts += 1
         log = open(self.workdir / f"server-{self.port}-{self.starts}.log", "wb")
         self.process = subprocess.Popen(
-            [sys.executable, "-c", "from roundtable.cli import main; main()", "serve", "--port", str(self.port)],
+            [sys.executable, "-c", "from roundtable.cli import main; main()", "serve", "--port", str(self.port),
+             *self.serve_args],
             env=self.env, stdout=log, stderr=subprocess.STDOUT, cwd=self.workdir,
+            start_new_session=True,  # its own process group: gunicorn's master, its worker, the after-save worker
         )
         log.close()
         deadline = time.monotonic() + timeout
@@ -111,18 +115,52 @@ class ServerProcess:
         raise RuntimeError(f"server on port {self.port} did not start in {timeout} s")
 
     def kill(self) -> None:
-        """SIGKILL: no clean shutdown, like a crash or a pulled plug."""
+        """SIGKILL to every process of the server at once: no clean shutdown, like a crash or a pulled plug."""
         if self.process and self.process.poll() is None:
-            self.process.send_signal(signal.SIGKILL)
+            self._signal_group(signal.SIGKILL)
             self.process.wait(timeout=10)
+        self._wait_group_gone()
 
     def stop(self) -> None:
         if self.process and self.process.poll() is None:
-            self.process.terminate()
+            self._signal_group(signal.SIGTERM)
             try:
-                self.process.wait(timeout=10)
+                self.process.wait(timeout=15)
             except subprocess.TimeoutExpired:
                 self.kill()
+        self._signal_group(signal.SIGKILL)  # whatever is left of the group (a worker still closing sockets)
+        self._wait_group_gone()
+
+    def _signal_group(self, sig) -> None:
+        try:
+            os.killpg(self.process.pid, sig)
+        except (ProcessLookupError, PermissionError, AttributeError):
+            pass
+
+    def _wait_group_gone(self, timeout: float = 10) -> None:
+        """Until no process of the group is left (the port is free for the next start)."""
+        deadline = time.monotonic() + timeout
+        while self.process and time.monotonic() < deadline:
+            try:
+                os.killpg(self.process.pid, 0)
+            except ProcessLookupError:
+                return
+            time.sleep(0.05)
+
+    def pids(self) -> list[int]:
+        """Every live process of the server (master, worker, after-save worker)."""
+        if not self.process:
+            return []
+        found = []
+        for entry in Path("/proc").iterdir():
+            if entry.name.isdigit():
+                try:
+                    fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+                except OSError:
+                    continue
+                if int(fields[2]) == self.process.pid:  # the process group id
+                    found.append(int(entry.name))
+        return found
 
     @property
     def pid(self) -> int | None:

@@ -175,13 +175,15 @@ def test_a_note_without_an_answer_is_sent_again_by_itself_and_the_queue_keeps_fl
     writer.on("websocket", lambda ws: ws.on("framesent", lambda f: joins.append(f) if '"session:join"' in str(f) else None))
     type_note(writer, "before the freeze")
     writer.wait_for_selector("#notes .note:not(.pending) >> text=before the freeze")
-    os.kill(server.pid, signal.SIGSTOP)  # the server hangs: the socket stays open, no reply comes
+    for pid in server.pids():  # the server hangs: the socket stays open, no reply comes
+        os.kill(pid, signal.SIGSTOP)
     try:
         type_note(writer, "sent into silence")
         writer.wait_for_selector("#notes .note.pending .status >> text=No answer yet", timeout=10000)
         type_note(writer, "typed behind it")
     finally:
-        os.kill(server.pid, signal.SIGCONT)
+        for pid in server.pids():
+            os.kill(pid, signal.SIGCONT)
     wait_until(lambda: writer.locator("#notes .note:not(.pending)").count() == 3, timeout=30, message="3 notes")
     assert stream_texts(writer) == ["before the freeze", "sent into silence", "typed behind it"]
     assert writer.locator("#notes .note.pending").count() == 0

@@ -7,7 +7,6 @@ commands from its own module, and plugins through ``register_commands``.
 from __future__ import annotations
 
 import json
-import os
 import sys
 
 import click
@@ -49,20 +48,21 @@ def init_command():
 @cli.command("serve")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=click.IntRange(1, 65535))
+@click.option("--max-connections", default=1000, show_default=True, type=click.IntRange(1, 20000),
+              help="Live connections this process accepts (one thread each); more are refused with a message.")
 @with_appcontext
-def serve_command(host, port):
-    """Serve the app (the database is upgraded first)."""
-    serve(host, port)
+def serve_command(host, port, max_connections):
+    """Serve the app with gunicorn's threaded worker (the database is upgraded first)."""
+    serve(host, port, max_connections)
 
 
-def serve(host: str, port: int) -> None:
-    from roundtable.extensions import socketio
+def serve(host: str, port: int, max_connections: int = 1000) -> None:
+    from roundtable.server import RoundtableServer
 
     app_db().upgrade()
-    click.echo(f"Roundtable on http://{host}:{port}/  (Ctrl+C to stop)")
-    # Flask's app.run() refuses to start under its own CLI (it expects `flask run`); this command is the server.
-    os.environ.pop("FLASK_RUN_FROM_CLI", None)
-    socketio.run(current_app._get_current_object(), host=host, port=port, allow_unsafe_werkzeug=True, log_output=False)
+    app_db().dispose()  # the server process builds its own app and connections
+    click.echo(f"Roundtable on http://{host}:{port}/  (up to {max_connections} live connections; Ctrl+C to stop)")
+    RoundtableServer(host, port, max_connections).run()
 
 
 @cli.command("plugins")

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import functools
 
+import flask_socketio
 import jsonschema
 from flask import current_app, g, request
 
@@ -36,7 +37,7 @@ from roundtable.services.notes import NoteStream, StaleEdit, has_lone_surrogate,
 from roundtable.web.access import current_account, get_db, socket_access, socket_error
 from roundtable.web.revocation import forget_socket, track_socket
 from roundtable.web.live.after_save import after_save
-from roundtable.web.live.presence import announce_presence, presence
+from roundtable.web.live.presence import announce_presence, connections, presence
 from roundtable.web.live.rooms import room_of, writers_room_of
 
 _ID = {"type": "integer", "minimum": 1, "maximum": 2**31 - 1}
@@ -316,15 +317,25 @@ def on_typing(payload, meeting):
 
 
 def on_connect(auth=None):
-    """Only logged-in accounts may open a socket; what they may do is checked per event."""
+    """Only logged-in accounts may open a socket; what they may do is checked per event.
+
+    Each open socket holds one of the server's threads: past ``MAX_CONNECTIONS`` a
+    connection is refused with a message (the page shows it) and a log line, never left hanging.
+    """
     account = current_account()
     if account is None:
         return False
+    limit = current_app.config.get("MAX_CONNECTIONS")
+    if not connections.open(request.sid, limit):
+        current_app.logger.warning("refused a live connection: %s open, the limit is %s (roundtable serve "
+                                   "--max-connections)", connections.count, limit)
+        raise flask_socketio.ConnectionRefusedError("the server is full; try again in a minute")
     track_socket(request.sid, account.id)
     return True
 
 
 def on_disconnect(*_args):
+    connections.close(request.sid)
     forget_socket(request.sid)
     for session_id in presence.leave(request.sid):
         announce_presence(session_id)

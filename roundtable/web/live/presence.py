@@ -38,6 +38,32 @@ class Presence:
 presence = Presence()
 
 
+class Connections:
+    """The open sockets of this process, against the limit that the server's thread count sets."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._open: set[str] = set()
+
+    @property
+    def count(self) -> int:
+        return len(self._open)
+
+    def open(self, sid: str, limit: int | None) -> bool:
+        with self._lock:
+            if limit is not None and len(self._open) >= limit:
+                return False
+            self._open.add(sid)
+            return True
+
+    def close(self, sid: str) -> None:
+        with self._lock:
+            self._open.discard(sid)
+
+
+connections = Connections()
+
+
 PRESENCE_INTERVAL_S = 1.0
 _presence_pending: set[int] = set()
 _presence_lock = threading.Lock()

@@ -81,7 +81,12 @@ if (root && socket) {
   // Removed, role changed or logged out: the server closes the socket; reload to see what is left.
   socket.on("access:revoked", () => window.location.reload());
   socket.on("disconnect", () => { joined = false; setConnection("offline", "Offline, reconnecting…"); });
-  socket.on("connect_error", () => setConnection("offline", "Offline, reconnecting…"));
+  socket.on("connect_error", (err) => {
+    if (socket.active) { setConnection("offline", "Offline, reconnecting…"); return; }
+    // Refused by the server (full, or the login ended): say why, and ask again later ourselves.
+    setConnection("error", "Not connected: " + ((err && err.message) || "refused by the server"));
+    setTimeout(() => socket.connect(), 20000 + Math.random() * 20000);
+  });
   socket.on("note:added", (note) => {
     if (note.session_id !== SESSION_ID) return;
     outbox.confirm(note.uuid);

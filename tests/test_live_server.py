@@ -1,0 +1,88 @@
+"""``roundtable serve`` as it runs in production: gunicorn's threaded worker, a limit on live connections
+that is said out loud, and theme suggestions computed in a worker process beside the server."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+import socketio
+
+from live_support import NoteClient, ServerProcess, free_port, login_cookie, prepare_database, wait_until
+
+pytestmark = pytest.mark.slow
+
+
+def test_a_connection_over_the_limit_is_refused_with_a_message_and_a_log_line(tmp_path):
+    url = f"sqlite:///{tmp_path / 'cap.sqlite'}"
+    people = prepare_database(url, note_takers=3)
+    server = ServerProcess(url, free_port(), tmp_path, serve_args=("--max-connections", "2")).start()
+    clients = []
+    try:
+        cookies = [login_cookie(server.url, email) for email in people["note-takers"]]
+        for i in range(2):
+            clients.append(NoteClient(server.url, cookies[i], people["session_id"], f"c{i}").connect())
+        wait_until(lambda: all(c.joined.is_set() for c in clients))
+        third = socketio.Client(reconnection=False)
+        said = []
+        third.on("connect_error", said.append)
+        with pytest.raises(socketio.exceptions.ConnectionError):
+            third.connect(server.url, headers={"Cookie": cookies[2]}, transports=["websocket"], wait_timeout=10)
+        assert said and "the server is full" in str(said[0])
+        clients[0].disconnect()  # a place frees up: the next one gets in
+        wait_until(lambda: _connects(server.url, cookies[2]), timeout=10, message="a freed place")
+        wait_until(lambda: "refused a live connection: 2 open, the limit is 2" in _log(server), timeout=5)
+        assert "gthread" in _log(server) or "Roundtable on" in _log(server)
+    finally:
+        for c in clients[1:]:
+            c.disconnect()
+        server.stop()
+
+
+def _connects(url, cookie) -> bool:
+    client = socketio.Client(reconnection=False)
+    try:
+        client.connect(url, headers={"Cookie": cookie}, transports=["websocket"], wait_timeout=5)
+    except socketio.exceptions.ConnectionError:
+        return False
+    client.disconnect()
+    return True
+
+
+def _log(server) -> str:
+    return "".join(p.read_text(errors="replace") for p in server.workdir.glob(f"server-{server.port}-*.log"))
+
+
+def test_suggestions_come_from_the_worker_process_and_the_server_never_loads_the_suggester(tmp_path):
+    url = f"sqlite:///{tmp_path / 'worker.sqlite'}"
+    people = prepare_database(url)
+    server = ServerProcess(url, free_port(), tmp_path, plugins="roster,patterns,lexical,live_suggestions",
+                           extra_env={"ROUNDTABLE_SUGGESTER": "lexical"}).start()
+    try:
+        assert len(server.pids()) == 3, "gunicorn's master, its worker, and the after-save worker"
+        writer = NoteClient(server.url, login_cookie(server.url, people["note-takers"][0]), people["session_id"], "w")
+        tags = []
+        arrived = threading.Event()
+        writer.sio.on("note:tags", lambda data: (tags.append(data), arrived.set()))
+        writer.connect()
+        wait_until(lambda: writer.joined.is_set())
+        note_id = writer.send_note("The legal defense clinic needs more lawyers for deportation cases")
+        assert arrived.wait(30), "suggestions arrive from the worker"
+        assert tags[0]["tags"] and {t["status"] for t in tags[0]["tags"]} == {"suggested"}
+        assert writer.notes[note_id]["id"] == tags[0]["note_id"]
+        maps = {pid: _modules(pid) for pid in server.pids()}
+        server_side = [pid for pid, m in maps.items() if "roundtable.worker" not in m["cmdline"]]
+        worker_side = [pid for pid, m in maps.items() if "roundtable.worker" in m["cmdline"]]
+        assert len(worker_side) == 1
+        assert all("sklearn" not in maps[pid]["maps"] for pid in server_side), "the server never imports scikit-learn"
+        assert "sklearn" in maps[worker_side[0]]["maps"], "the worker ran the lexical suggester"
+        writer.disconnect()
+    finally:
+        server.stop()
+
+
+def _modules(pid: int) -> dict:
+    from pathlib import Path
+
+    return {"cmdline": Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(),
+            "maps": Path(f"/proc/{pid}/maps").read_text()}
