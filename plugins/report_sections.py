@@ -26,7 +26,7 @@ from roundtable.services.briefs.prose import (
     pluralize,
 )
 from roundtable.services.briefs.resources import OTHER_LINKS, collect_resources
-from roundtable.services.briefs.synthesis import Bullet, encoder_name, question_topics
+from roundtable.services.briefs.synthesis import Bullet, question_topics
 
 POLICY_TEXT = {
     "role": "every name was replaced, as it was typed, by the speaker's role (for example, "
@@ -287,12 +287,15 @@ def methods(context: BriefContext) -> str:
             "accepted by a person were used.",
             "",
         ]
-    grouping = "sentence embeddings (all-MiniLM-L6-v2)" if encoder_name() == "minilm" else "TF-IDF word vectors"
+    grouping = ("sentence embeddings (all-MiniLM-L6-v2)" if context.options.get("encoder") == "minilm"
+                else "TF-IDF word vectors")
+    phrases = ("noun phrases found by spaCy" if context.options.get("phrases") == "spacy"
+               else "the phrases its notes share")
     reviewed = sorted(k for k, v in (context.options.get("section_status") or {}).items() if v == "reviewed")
     out += [
         "**Synthesis.** Each sub-theme became one bullet; themes without sub-themes were split into groups "
-        f"of similar notes by {grouping}. Note-taker shorthand was written out, near-duplicate notes "
-        "merged, and every statement attributed to roles only.",
+        f"of similar notes by {grouping}, each named by {phrases}. Note-taker shorthand was written out, "
+        "near-duplicate notes merged, and every statement attributed to roles only.",
         "",
         (f"**Review.** The authors reviewed {_count(len(reviewed), 'section')} of this report." if reviewed else
          "**Review.** The text was drafted automatically from the notes; sections the authors have not "

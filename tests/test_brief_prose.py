@@ -301,8 +301,10 @@ def test_reviewed_sections_lose_the_draft_mark_and_author_edits_survive_a_rebuil
     briefs.set_section_status(db, brief, "key-findings", "reviewed")
     edited = brief.markdown.replace("## Acknowledgments\n", "## Acknowledgments\n\nOur own words.\n")
     briefs.save_draft(db, brief, edited)
-    data, _ = briefs.export_brief(db, generated, "report", "md", markdown=brief.markdown)
-    sections = briefs.split_sections(data.decode())
+    data, _ = briefs.export_brief(db, generated, "report", "html", markdown=brief.markdown)
+    page = data.decode()
+    sections = {"key-findings": page.split('id="key-findings"')[1].split('id="strategic-implications"')[0],
+                "key-themes": page.split('id="key-themes"')[1].split('id="strategic-directions"')[0]}
     assert "not yet reviewed" not in sections["key-findings"]
     assert "not yet reviewed" in sections["key-themes"]
     brief = briefs.rebuild_brief(db, generated, "report")

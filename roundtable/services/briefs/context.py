@@ -16,7 +16,13 @@ from roundtable.services.briefs.markdown import extract_urls, lead_in_markdown, 
 from roundtable.services.anonymize import anonymize_authored_text
 from roundtable.services.briefs.glossary import clean_note
 from roundtable.services.briefs.prose import normalize_role
-from roundtable.services.briefs.synthesis import Bullet, ThemeSynthesis, synthesize_theme
+from roundtable.services.briefs.synthesis import (
+    Bullet,
+    ThemeSynthesis,
+    encoder_name,
+    phrase_method,
+    synthesize_theme,
+)
 from roundtable.services.tagging import section_tags
 
 TEMPLATES = ("report", "brief")
@@ -162,7 +168,12 @@ class BriefContext:
         """The theme's bullets (computed once per build)."""
         if theme.id not in self._syntheses:
             prefer_actions = theme.section == "Strategic Directions"
-            self._syntheses[theme.id] = synthesize_theme(theme, self.resource_titles(), prefer_actions=prefer_actions)
+            self.options.setdefault("encoder", encoder_name(len(self.notes)))
+            self.options.setdefault("phrases", phrase_method(len(self.notes)))
+            self._syntheses[theme.id] = synthesize_theme(
+                theme, self.resource_titles(), prefer_actions=prefer_actions,
+                encoder=self.options["encoder"], phrases=self.options["phrases"],
+            )
         return self._syntheses[theme.id]
 
     def cite(self, bullet: Bullet) -> str:

@@ -82,7 +82,8 @@ def export_brief(db: DbSession, series, template: str = "report", fmt: str = "pd
         brief = get_brief(db, series, template, create=False)
         document = BriefDocument(markdown, fm, dict(brief.provenance or {}) if brief else {}, template)
         reviewed = reviewed_sections(brief)
-    document.markdown = mark_drafts(document.markdown, reviewed)
+    if fmt != "md":  # the Markdown stays the author's draft; readers' formats show what is unreviewed
+        document.markdown = mark_drafts(document.markdown, reviewed)
     document.show_provenance = provenance
     if provenance:  # readers see session and note number with the anonymized text, and the gate judges it
         document.provenance = source_notes(db, series, document.provenance)

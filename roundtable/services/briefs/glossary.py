@@ -14,6 +14,7 @@ in a note keeps the capital the export gate looks for.
 
 from __future__ import annotations
 
+import functools
 import re
 
 # Shorthand -> words. Keys match whole tokens, case-sensitively as listed
@@ -68,7 +69,6 @@ LABEL_PREFIX_RE = re.compile(
     re.I,
 )
 
-_TOKEN_RE = re.compile(r"(?<![\w/$])(?:w/o|w/in|w/|b/c|re:|->|=>|→|\$\$|[&=+$]|[A-Za-z]\w*)(?![\w/])")
 _URL_RE = re.compile(r"https?://\S+|\[[^\]]*\]\([^)]*\)", re.I)
 _PLURAL_UNIT_RE = re.compile(r"\b((?!1\b)\d[\d,.]*)\s(hour|week|year|month|minute)\b(?!s)")
 _MONEY_RE = re.compile(r"\$(\d+(?:\.\d+)?)\s?(M|m|B|bn|K|k)\b(?:\s?/\s?(yr|year|mo|month|wk|week|hr|day)\b)?")
@@ -97,12 +97,22 @@ def expand_shorthand(text: str, glossary: dict[str, str] | None = None) -> str:
     return " ".join("".join(out).split())
 
 
+@functools.lru_cache(maxsize=32)
+def _tables(extra: tuple[tuple[str, str], ...]) -> tuple[dict[str, str], dict[str, str], re.Pattern]:
+    """The glossary with a series' additions, its lower-case entries (they also match a capital),
+    and one pattern that finds any entry as a whole token."""
+    table = {**SHORTHAND, **dict(extra)}
+    lowered = {k.lower(): v for k, v in table.items() if k.islower() or not k[:1].isalpha()}
+    exact = sorted((k for k in table if k.lower() not in lowered), key=len, reverse=True)
+    loose = sorted(lowered, key=len, reverse=True)
+    alternatives = [re.escape(k) for k in exact] + [f"(?i:{re.escape(k)})" for k in loose]
+    pattern = re.compile(rf"(?<![\w/$])(?:{'|'.join(alternatives)})(?![\w/])")
+    return table, lowered, pattern
+
+
 def _expand(text: str, glossary: dict[str, str] | None) -> str:
     lead, trail = text[: len(text) - len(text.lstrip())], text[len(text.rstrip()):]
-    table = dict(SHORTHAND)
-    if glossary:
-        table.update(glossary)
-    lowered = {k.lower(): v for k, v in table.items() if k.islower() or not k[:1].isalpha()}
+    table, lowered, pattern = _tables(tuple(sorted((glossary or {}).items())))
     text = _NUMBER_ARROW_RE.sub(lambda m: f"{m.group(1)} to ", text)  # "61% -> 38%" -> "61% to 38%"
     text = _SESSION_RE.sub(lambda m: f"sessions {m.group(1)} to {m.group(2)}" if m.group(2) else f"session {m.group(1)}",
                            text)
@@ -131,7 +141,7 @@ def _expand(text: str, glossary: dict[str, str] | None) -> str:
             return word
         return full
 
-    text = _TOKEN_RE.sub(expand, text)
+    text = pattern.sub(expand, text)
     text = re.sub(r"\s+leading to\s+", ", leading to ", text)
     text = re.sub(r",\s*,", ",", text)
     text = _PLURAL_UNIT_RE.sub(lambda m: f"{m.group(1)} {m.group(2)}s", text)
@@ -140,7 +150,7 @@ def _expand(text: str, glossary: dict[str, str] | None) -> str:
 
 def _between_words(match: re.Match) -> bool:
     before, after = match.string[: match.start()], match.string[match.end():]
-    return bool(re.search(r"\w\s*$", before)) and bool(re.match(r"\s*\w", after))
+    return bool(re.search(r"[\w\])]\s*$", before)) and bool(re.match(r"\s*[\w\[(]", after))
 
 
 def strip_speaker(text: str) -> tuple[str, str | None, bool]:

@@ -126,13 +126,19 @@ class TextSpace:
         return self.matrix[[self.index[n.id] for n in notes]]
 
 
-def encoder_name() -> str:
-    """The encoder that groups notes: ``minilm`` (sentence embeddings) when installed, else ``tfidf``.
+# Above this many notes the sentence encoder and spaCy would take the build past its time budget
+# (10 s for 2,000 notes, bench/brief_build.py): TF-IDF and the lexical phrases are used instead.
+MODEL_NOTE_LIMIT = 600
 
-    ``ROUNDTABLE_BRIEF_ENCODER=tfidf`` forces TF-IDF (faster on very large series).
+
+def encoder_name(note_count: int = 0) -> str:
+    """The encoder that groups notes: ``minilm`` (sentence embeddings) when installed and the series
+    has at most :data:`MODEL_NOTE_LIMIT` notes, else ``tfidf``.
+
+    ``ROUNDTABLE_BRIEF_ENCODER=tfidf`` forces TF-IDF, ``=minilm`` the encoder whatever the size.
     """
     wanted = os.environ.get("ROUNDTABLE_BRIEF_ENCODER", "auto")
-    if wanted in ("auto", "minilm"):
+    if wanted == "minilm" or (wanted == "auto" and note_count <= MODEL_NOTE_LIMIT):
         try:
             from roundtable_plugins import semantic
 
@@ -150,9 +156,9 @@ def _minilm():
     return semantic.load_encoder("minilm")
 
 
-def group_vectors(notes: list[NoteItem], space: TextSpace):
-    """Vectors to group ``notes`` by: sentence embeddings when installed, else their TF-IDF rows."""
-    if encoder_name() == "minilm":
+def group_vectors(notes: list[NoteItem], space: TextSpace, encoder: str = "tfidf"):
+    """Vectors to group ``notes`` by: sentence embeddings for ``encoder="minilm"``, else their TF-IDF rows."""
+    if encoder == "minilm":
         return _minilm().encode([n.prose or n.text for n in notes])
     return space.rows(notes)
 
@@ -245,9 +251,18 @@ def _spacy():
     return None
 
 
-def noun_phrases(texts: list[str]) -> list[list[str]]:
-    """Per text, its noun phrases of two to five words: spaCy noun chunks when installed, else word runs."""
-    nlp = _spacy() if os.environ.get("ROUNDTABLE_BRIEF_NLP", "auto") != "lexical" else None
+def phrase_method(note_count: int = 0) -> str:
+    """``spacy`` (noun chunks) when an English model is installed and the series has at most
+    :data:`MODEL_NOTE_LIMIT` notes, else ``lexical``; ``ROUNDTABLE_BRIEF_NLP`` forces either."""
+    wanted = os.environ.get("ROUNDTABLE_BRIEF_NLP", "auto")
+    if wanted == "spacy" or (wanted == "auto" and note_count <= MODEL_NOTE_LIMIT):
+        return "spacy" if _spacy() is not None else "lexical"
+    return "lexical"
+
+
+def noun_phrases(texts: list[str], method: str = "lexical") -> list[list[str]]:
+    """Per text, its noun phrases of two to five words: spaCy noun chunks for ``method="spacy"``, else word runs."""
+    nlp = _spacy() if method == "spacy" else None
     if nlp is None:
         return [lexical_phrases(t) for t in texts]
     out = []
@@ -268,16 +283,16 @@ def noun_phrases(texts: list[str]) -> list[list[str]]:
     return out
 
 
-def pick_lead_in(group: list[NoteItem], avoid=(), fallback: str = "") -> str:
+def pick_lead_in(group: list[NoteItem], avoid=(), fallback: str = "", method: str = "lexical") -> str:
     """A lead-in of two to five words naming the group's idea: its best-shared noun phrase.
 
     Phrases are scored by how many of the group's notes hold them (then by length);
     the surface form is the one typed in the notes, only its first letter raised.
     """
-    texts = [n.prose or n.text for n in group[:12]]
+    texts = [n.prose or n.text for n in group[:8]]
     counts: Counter = Counter()
     surface: dict[str, str] = {}
-    for found in noun_phrases(texts):
+    for found in noun_phrases(texts, method):
         for p in set(found):
             key = p.lower()
             counts[key] += 1
@@ -368,8 +383,12 @@ def synthesize_group(bullet_id: str, lead_in: str, notes: list[NoteItem], titles
     return Bullet(bullet_id, lead_in, text, sorted(n.id for n in covered), sessions)
 
 
-def synthesize_theme(theme: ThemeItem, titles: dict[str, str], prefer_actions=False) -> ThemeSynthesis:
-    """Bullets for a theme: one per sub-theme (and its own notes), or 3-6 groups of similar notes."""
+def synthesize_theme(theme: ThemeItem, titles: dict[str, str], prefer_actions=False, encoder: str = "tfidf",
+                     phrases: str = "lexical") -> ThemeSynthesis:
+    """Bullets for a theme: one per sub-theme (and its own notes), or 3-6 groups of similar notes.
+
+    ``encoder`` groups notes (:func:`encoder_name`), ``phrases`` finds lead-ins (:func:`phrase_method`).
+    """
     all_notes = theme.all_notes()
     notes = [n for n in all_notes if n.kind not in ("question", "quote")]
     space = TextSpace(notes)
@@ -381,15 +400,15 @@ def synthesize_theme(theme: ThemeItem, titles: dict[str, str], prefer_actions=Fa
             members = [n for n in c.notes if n.kind not in ("question", "quote") and n.id not in seen]
             seen.update(n.id for n in members)
             if members:
-                lead = c.name if is_lead_in(c.name) else pick_lead_in(members, [g for g, _ in groups], c.name)
+                lead = c.name if is_lead_in(c.name) else pick_lead_in(members, [g for g, _ in groups], c.name, phrases)
                 groups.append((lead, members))
         own = [n for n in notes if n.id not in seen]
         if len(own) >= 2:
-            groups.append((pick_lead_in(own, [g for g, _ in groups]), own))
+            groups.append((pick_lead_in(own, [g for g, _ in groups], method=phrases), own))
     elif notes:
-        clusters = group_by_similarity(notes, bullets_wanted(len(notes)), group_vectors(notes, space))
+        clusters = group_by_similarity(notes, bullets_wanted(len(notes)), group_vectors(notes, space, encoder))
         for g in clusters:
-            groups.append((pick_lead_in(g, [lead for lead, _ in groups]), g))
+            groups.append((pick_lead_in(g, [lead for lead, _ in groups], method=phrases), g))
     bullets: list[Bullet] = []
     lead_of: dict[int, str] = {}
     for i, (lead, group) in enumerate(groups, 1):
@@ -512,6 +531,7 @@ def question_topics(context: BriefContext, limit: int = 6) -> list[Bullet]:
     questions = context.notes_by_kind.get("question", [])
     if not questions:
         return []
+    method = context.options.get("phrases", "lexical")
     theme_of: dict[int, str] = {}
     for t in context.themes:
         for child in t.children:
@@ -527,11 +547,8 @@ def question_topics(context: BriefContext, limit: int = 6) -> list[Bullet]:
     if untagged:
         space = TextSpace(untagged)
         k = min(max(1, limit - len(by_topic)), len(untagged))
-        for group in group_by_similarity(untagged, k, space.matrix):
-            name = pick_lead_in(group, list(by_topic), "Other open questions")
-            if name in by_topic:
-                name = "Other open questions"
-            by_topic.setdefault(name, []).extend(group)
+        for j, group in enumerate(group_by_similarity(untagged, k, space.matrix)):
+            by_topic[f"\0{j}"] = group  # named below, from the questions it shows
     ranked = sorted(by_topic.items(), key=lambda kv: (-len(kv[1]), kv[0]))[:limit]
     titles = context.resource_titles()
     bullets = []
@@ -548,7 +565,11 @@ def question_topics(context: BriefContext, limit: int = 6) -> list[Bullet]:
             if len(asked) == 2:
                 break
         body = " ".join(note_markdown(a, titles) for a in asked)
-        lead = topic if is_lead_in(topic) else pick_lead_in(sources + group, fallback=topic)
+        taken = [b.lead_in for b in bullets] + [t for t in by_topic if not t.startswith("\0")]
+        if topic.startswith("\0"):
+            lead = pick_lead_in(sources, taken, "Other open questions", method)
+        else:
+            lead = topic if is_lead_in(topic) else pick_lead_in(sources + group, taken, topic, method)
         bullets.append(Bullet(f"q-{i}", lead, body, sorted(n.id for n in sources),
                               sorted({n.session_number for n in sources})))
     return bullets
