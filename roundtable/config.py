@@ -22,6 +22,8 @@ DEFAULTS = {
     "LIVE_ACK_TIMEOUT_MS": 10000,
     "MAX_UPLOAD_BYTES": 2 * 1024 * 1024,
     "NOTES_PER_SECOND_PER_ACCOUNT": 5,
+    "TAGS_PER_SECOND_PER_ACCOUNT": 10,  # tag:add/remove/accept/reject, together
+    "EXPORT_RATE_LIMIT": "10 per minute",  # brief exports and export jobs, per account (each may render a PDF)
     "INVITE_TTL_HOURS": 72,
     "PERMANENT_SESSION_LIFETIME": 12 * 3600,
     "SESSION_MAX_AGE_HOURS": 24,  # a login ends after this long, however active

@@ -435,3 +435,22 @@ def test_overlong_note_is_refused_with_a_clear_error_and_not_saved(make_app):
     assert reply["code"] == 400 and "100" in reply["error"]
     with app.extensions["roundtable_db"].session() as db:
         assert db.scalar(select(func.count(Note.id))) == 0
+
+
+def test_tag_events_are_rate_limited_per_account(make_app):
+    app = make_app(WTF_CSRF_ENABLED=False, RATELIMIT_ENABLED=True, TAGS_PER_SECOND_PER_ACCOUNT=3)
+    session_id = _live_session_id(app)
+    client = _socket_as(app, "note-taker@test.example")
+    replies = [client.emit("tag:add", {"session_id": session_id, "note_id": 2**31 - 1, "theme_id": 1}, callback=True)
+               for _ in range(4)]
+    assert [r["code"] for r in replies[:3]] == [400, 400, 400]
+    assert replies[3]["code"] == 429
+
+
+def test_brief_exports_are_rate_limited_per_account(make_app):
+    app = make_app(WTF_CSRF_ENABLED=False, RATELIMIT_ENABLED=True, EXPORT_RATE_LIMIT="3 per minute")
+    client = app.test_client()
+    assert client.post("/auth/login", data={"email": "author@test.example", "password": PASSWORD}).status_code == 302
+    codes = [client.post("/s/harbor-city/brief/report/jobs", data={"format": "bogus"}).status_code for _ in range(4)]
+    codes += [client.post("/s/harbor-city/brief/report/export/bogus").status_code]
+    assert codes[:3] != [429] * 3 and codes[3] == 429 and codes[4] == 429

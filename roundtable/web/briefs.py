@@ -17,6 +17,7 @@ from markupsafe import Markup
 from sqlalchemy import select
 
 from roundtable.errors import RoundtableError
+from roundtable.extensions import limiter
 from roundtable.models import Note, Role
 from roundtable.models import Session as Meeting
 from roundtable.services import briefs
@@ -213,7 +214,16 @@ def _export(app, series_id: int, template: str, fmt: str, progress=None, provena
     return data, exporter
 
 
+def _export_rate() -> str:
+    """Each export may render a PDF: a few per minute per account (``EXPORT_RATE_LIMIT``)."""
+    return current_app.config["EXPORT_RATE_LIMIT"]
+
+
+_export_limit = limiter.shared_limit(_export_rate, scope="brief-export")
+
+
 @bp.route("/<slug>/brief/<template>/export/<fmt>", methods=["POST"])
+@_export_limit
 @series_role_required(Role.AUTHOR)
 def export(slug, template, fmt):
     """Download the draft as PDF, HTML or Markdown (the export gate runs first)."""
@@ -232,6 +242,7 @@ def export(slug, template, fmt):
 
 
 @bp.route("/<slug>/brief/<template>/jobs", methods=["POST"])
+@_export_limit
 @series_role_required(Role.AUTHOR)
 def start_job(slug, template):
     """Start an export in the background; poll ``job_status`` for its stage."""

@@ -270,7 +270,7 @@ def _writable(meeting) -> None:
         raise SessionClosed("this session is not live; its notes are read-only")
 
 
-@live_event("tag:add", Role.NOTE_TAKER)
+@live_event("tag:add", Role.NOTE_TAKER, rate="tag")
 def on_tag_add(payload, meeting):
     from roundtable.services.tagging import add_manual_tag
 
@@ -279,7 +279,7 @@ def on_tag_add(payload, meeting):
     return _tags_changed(meeting, payload["note_id"])
 
 
-@live_event("tag:remove", Role.NOTE_TAKER)
+@live_event("tag:remove", Role.NOTE_TAKER, rate="tag")
 def on_tag_remove(payload, meeting):
     from roundtable.services.tagging import remove_tag
 
@@ -295,14 +295,14 @@ def _tag_in(meeting, tag_id) -> NoteTag:
     return tag
 
 
-@live_event("tag:accept", Role.AUTHOR)
+@live_event("tag:accept", Role.AUTHOR, rate="tag")
 def on_tag_accept(payload, meeting):
     tag = _tag_in(meeting, payload["tag_id"])
     tag.status = TagStatus.ACCEPTED
     return _tags_changed(meeting, tag.note_id)
 
 
-@live_event("tag:reject", Role.AUTHOR)
+@live_event("tag:reject", Role.AUTHOR, rate="tag")
 def on_tag_reject(payload, meeting):
     tag = _tag_in(meeting, payload["tag_id"])
     tag.status = TagStatus.REJECTED
