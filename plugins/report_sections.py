@@ -228,13 +228,12 @@ def resources(context: BriefContext) -> str:
 
 
 def resources_brief(context: BriefContext) -> str:
-    """The short brief's resources: one line per link under its heading, no descriptions."""
-    out = []
+    """The short brief's resources: one paragraph per heading, each link named, no descriptions."""
+    paragraphs = []
     for category, items in collect_resources(context).items():
-        out += [f"**{escape_md(category)}**", ""]
-        out += [f"- {escape_md(r.title)}: {md_link(r.url, r.url)}" for r in items]
-        out.append("")
-    return "\n".join(out)
+        links = "; ".join(f"{escape_md(r.title)}, {md_link(r.url, r.url)}" for r in items)
+        paragraphs.append(f"**{escape_md(category)}:** {links}.")
+    return "\n\n".join(paragraphs)
 
 
 def acknowledgments(context: BriefContext) -> str:
