@@ -258,3 +258,14 @@ def test_a_passphrase_is_accepted(client, login):
                                                    "new_password": "a fresh 9 lantern quilt",
                                                    "confirm_password": "a fresh 9 lantern quilt"})
     assert response.status_code == 302
+
+
+@pytest.mark.parametrize("value", [str(HUGE), "²", "٣", "-1", "0", " 7 "])
+def test_id_lists_in_forms_take_only_database_ids(client, login, db, series, value):
+    login(Role.ADMIN)
+    theme = db.scalar(select(Theme).where(Theme.series_id == series.id).order_by(Theme.id))
+    responses = [
+        client.post(f"/s/harbor-city/codebook/themes/{theme.id}/split", data={"name": "New", "note_id": value}),
+        client.post("/s/harbor-city/emergent/adopt", data={"name": "New", "note_ids": f"{value},1"}),
+    ]
+    assert all(r.status_code < 500 for r in responses), [r.status_code for r in responses]

@@ -21,13 +21,6 @@ from roundtable.web.revocation import revoke_sockets
 bp = Blueprint("admin", __name__)
 
 
-def _int_field(name: str) -> int:
-    value = request.form.get(name, "")
-    if not value.isdigit():
-        raise ValidationError(f"{name.replace('_', ' ')} is missing")
-    return int(value)
-
-
 def _flash_error(exc: RoundtableError) -> None:
     text = str(exc)
     flash(text[:1].upper() + text[1:] + ("" if text.endswith(".") else "."), "error")

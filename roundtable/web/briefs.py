@@ -23,6 +23,7 @@ from roundtable.models import Session as Meeting
 from roundtable.services import briefs
 from roundtable.services.render import render_markdown
 from roundtable.web.access import current_account, get_db, series_role_required
+from roundtable.web.forms import form_ids
 
 bp = Blueprint("briefs", __name__, url_prefix="/s")
 
@@ -152,7 +153,7 @@ def regenerate(slug, template, bullet_id):
     brief = _draft(template)
     db = get_db()
     try:
-        keep = [int(i) for i in request.form.getlist("keep") if i.isdigit()]
+        keep = form_ids(request.form.getlist("keep"))
         added = briefs.resolve_note_refs(db, g.series.id, request.form.get("add", ""))
         briefs.regenerate_bullet(db, brief, bullet_id, keep + added, author_id=current_account().id)
     except RoundtableError as exc:

@@ -20,6 +20,7 @@ from roundtable.services import codebook as cb
 from roundtable.services.accounts import has_role
 from roundtable.services.anonymize import gate_series_export, strings_in, xml_strings
 from roundtable.web.access import get_db, series_role_required
+from roundtable.web.forms import form_ids
 
 bp = Blueprint("codebook", __name__)
 PREFIX = "/s/<slug>/codebook"
@@ -212,7 +213,7 @@ def split(slug, theme_id):
         abort(404)
     if request.method == "POST":
         name = request.form.get("name", "")
-        note_ids = [int(i) for i in request.form.getlist("note_id") if i.isdigit()]
+        note_ids = form_ids(request.form.getlist("note_id"))
         try:
             [new] = cb.split_theme(db, g.series, theme_id, [name], {note_id: name for note_id in note_ids})
             db.commit()
@@ -286,7 +287,7 @@ def adopt(slug):
     from roundtable.services.emergent import adopt_candidate
 
     form = request.form
-    note_ids = [int(i) for i in form.get("note_ids", "").split(",") if i.strip().isdigit()]
+    note_ids = form_ids(form.get("note_ids", "").split(","))
     try:
         theme = adopt_candidate(
             get_db(), g.series, form.get("name", ""), form.get("description", ""), _keywords(form.get("keywords")),
