@@ -1,31 +1,41 @@
-"""Fan-out latency of the live note stream, against a bare python-socketio floor.
+"""Fan-out latency of the live note stream, against a bare python-socketio floor, with server CPU per note.
 
-Starts ``roundtable serve`` (SQLite, default settings and plugins) on
-127.0.0.1, connects V viewers and T typists (each typist sends one note per
-second), and measures, for every note and every viewer, the time from the
-typist's send to the viewer's receipt of ``note:added``. Then it runs the same
-load against a bare python-socketio broadcast server (no database, no plugins,
-same threading server stack) and prints the ratio of the two p99s.
+Starts ``roundtable serve`` (gunicorn's threaded worker; SQLite by default, or
+``--processes 2`` over ``--database-url`` PostgreSQL and ``--redis-url``), or
+targets servers already running (``--target URL``, repeated), connects V
+viewers and T typists (each typist sends one note per second), and measures,
+for every note and every viewer, the time from the typist's send to the
+viewer's receipt of ``note:added``. Then it runs the same load against a bare
+python-socketio broadcast server (no database, no plugins) on the same gunicorn
+gthread stack, and prints the ratio of the two p99s. ``--repeat N`` runs it all
+N times and reports the spread.
 
-Typists follow the browser's protocol (outbox, resend on reconnect), viewers
-fetch what they missed on reconnect, so with ``--kill N`` (SIGKILL the server N
-times at random moments and restart it) the run still counts every note:
+Viewers are light: raw asyncio WebSocket clients speaking Engine.IO 4 / Socket.IO 5
+(a few hundred per process), so the load generator leaves the cores to the
+servers. They rejoin after a drop with ``after=<last seq>`` like the page.
+Typists are python-socketio clients with the page's outbox protocol
+(:class:`roundtable.live_clients.NoteClient`), so with ``--kill N`` (SIGKILL
+every server process N times and restart) the run still counts every note:
 ``lost`` is a note a typist wrote that is missing from the database or from a
-viewer's final stream; ``duplicated`` is a note stored or delivered twice.
+viewer's stream; ``duplicated`` is a note stored or delivered twice.
 
-    python bench/live_latency.py                 # V=200, T=10, 30 s
-    python bench/live_latency.py --kill 3 --json
-    python bench/live_latency.py --viewers 20 --typists 3 --duration 5   # quick look
+    python bench/live_latency.py --viewers 200 --typists 10 --duration 10
+    python bench/live_latency.py --processes 2 --viewers 1000 --typists 20 \
+        --database-url postgresql://postgres@127.0.0.1:5432/roundtable_bench --reset-database \
+        --redis-url redis://127.0.0.1:6379/0 --kill 3
+    python bench/live_latency.py --repeat 3 --json
 
-Everything runs on 127.0.0.1 and is bounded by --duration (plus start-up).
+Needs only ``pip install -e ".[bench]"``. Everything runs on 127.0.0.1 and is bounded by --duration.
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import multiprocessing
 import os
+import queue
 import random
 import statistics
 import subprocess
@@ -36,23 +46,17 @@ import time
 import uuid
 from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
-ROOT = HERE.parent
-sys.path.insert(0, str(ROOT / "tests"))
+from roundtable.live_clients import NoteClient, ServerProcess, free_port, prepare_database, wait_until
 
-import socketio  # noqa: E402
-
-from live_support import NoteClient, ServerProcess, free_port, prepare_database, wait_until  # noqa: E402
-
-VIEWERS_PER_PROCESS = 50
+VIEWERS_PER_PROCESS = 500
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 
 # --- the bare floor -----------------------------------------------------------------------------
 
 BARE_SERVER = r'''
-import sys, itertools, threading
+import itertools, threading
 import socketio
-from werkzeug.serving import run_simple
 
 sio = socketio.Server(async_mode="threading", cors_allowed_origins=None)
 counter = itertools.count(1)
@@ -82,22 +86,28 @@ def add(sid, data):
         sio.emit("note:added", note, to="room")
     return {"ok": True, "id": note["id"], "seq": note["seq"], "note": note}
 
-run_simple("127.0.0.1", int(sys.argv[1]), socketio.WSGIApp(sio), threaded=True)
+app = socketio.WSGIApp(sio)
 '''
 
 
 class BareServer:
-    def __init__(self, port: int, workdir: Path):
+    """The floor: python-socketio alone on the same gunicorn gthread stack, one process."""
+
+    def __init__(self, port: int, workdir: Path, threads: int):
         self.port = port
         self.url = f"http://127.0.0.1:{port}"
         self.workdir = workdir
+        self.threads = threads
         self.process = None
 
     def start(self):
-        script = self.workdir / "bare_server.py"
-        script.write_text(BARE_SERVER)
+        (self.workdir / "bare_server.py").write_text(BARE_SERVER)
         log = open(self.workdir / "bare.log", "wb")
-        self.process = subprocess.Popen([sys.executable, str(script), str(self.port)], stdout=log, stderr=subprocess.STDOUT)
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "gunicorn", "--worker-class", "gthread", "--workers", "1", "--threads",
+             str(self.threads), "--worker-connections", str(self.threads), "--bind", f"127.0.0.1:{self.port}",
+             "--log-level", "warning", "bare_server:app"],
+            cwd=self.workdir, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
         log.close()
         import requests
 
@@ -110,106 +120,142 @@ class BareServer:
         wait_until(up, timeout=30, message="bare server")
         return self
 
-    def kill(self):
-        self.process.kill()
-        self.process.wait()
-
     def stop(self):
         if self.process and self.process.poll() is None:
-            self.process.terminate()
+            os.killpg(self.process.pid, 9)
             self.process.wait(timeout=10)
 
-    @property
-    def pid(self):
-        return self.process.pid
+    def pids(self):
+        return ServerProcess.pids(self)
 
 
-# --- viewers (in worker processes) --------------------------------------------------------------
+class RunningServer:
+    """A server someone else started (``--target``): measured, never killed."""
+
+    def __init__(self, url: str):
+        self.url = url.rstrip("/")
+
+    def pids(self):
+        return []
+
+
+# --- viewers: raw asyncio WebSocket clients, in worker processes --------------------------------
+
+
+async def _viewer(url, cookie, session_id, seen, counts, ready, stop):
+    import websockets
+
+    ws_url = url.replace("http://", "ws://") + "/socket.io/?EIO=4&transport=websocket"
+    last_seq = 0
+    while not stop.is_set():
+        try:
+            async with websockets.connect(ws_url, additional_headers={"Cookie": cookie} if cookie else None,
+                                          open_timeout=60, ping_interval=None, max_size=None,
+                                          compression=None) as ws:
+                async for message in ws:
+                    if message == "2":  # Engine.IO ping
+                        await ws.send("3")
+                    elif message.startswith("0"):
+                        await ws.send("40")
+                    elif message.startswith("40"):
+                        await ws.send(f'421["session:join",{{"session_id":{session_id},"after":{last_seq}}}]')
+                    elif message.startswith('42["note:added"'):
+                        note = json.loads(message[2:])[1]
+                        now = time.time()
+                        if note["uuid"] in seen:
+                            counts["duplicates"] += 1
+                        else:
+                            seen[note["uuid"]] = now
+                        last_seq = max(last_seq, note["seq"])
+                    elif message.startswith("431"):  # the join's acknowledgement: what was missed
+                        reply = json.loads(message[3:])[0]
+                        for note in reply.get("notes", []):
+                            if note["uuid"] not in seen:
+                                seen[note["uuid"]] = None  # arrived by catch-up: no fan-out latency
+                            last_seq = max(last_seq, note["seq"])
+                        ready.set()
+                    if stop.is_set():
+                        return
+        except Exception:  # a restart: reconnect, rejoin after the last note seen
+            counts["reconnects"] += 1
+            await asyncio.sleep(0.3 + random.random())
 
 
 def viewer_worker(url, cookie, session_id, count, ready, stop, results):
-    """Connect ``count`` viewers; record the first receipt time of every note; at the end, fetch the full stream."""
     try:
-        _viewers(url, cookie, session_id, count, ready, stop, results)
+        results.put(asyncio.run(_viewers(url, cookie, session_id, count, ready, stop)))
     except BaseException as exc:  # the parent must hear about it rather than wait
         results.put({"error": f"{type(exc).__name__}: {exc}"})
         ready.set()
 
 
-def _viewers(url, cookie, session_id, count, ready, stop, results):
-    received = [dict() for _ in range(count)]
-    duplicates = [0] * count
-    clients = []
-
-    def handler(i):
-        def on_added(note):
-            now = time.time()
-            if note["uuid"] in received[i]:
-                duplicates[i] += 1
-            else:
-                received[i][note["uuid"]] = now
-        return on_added
-
+async def _viewers(url, cookie, session_id, count, ready, stop):
+    stopping = asyncio.Event()
+    joined = [asyncio.Event() for _ in range(count)]
+    seen = [dict() for _ in range(count)]
+    counts = [{"duplicates": 0, "reconnects": 0} for _ in range(count)]
+    tasks = []
     for i in range(count):
-        c = NoteClient(url, cookie, session_id, f"viewer-{i}")
-        c.on_added = handler(i)
-        for attempt in range(20):
-            try:
-                c.connect(wait=20)
-                break
-            except socketio.exceptions.ConnectionError:
-                time.sleep(0.2)
-        clients.append(c)
-    wait_until(lambda: all(c.joined.is_set() for c in clients), timeout=120, message="viewers joined")
+        tasks.append(asyncio.create_task(_viewer(url, cookie, session_id, seen[i], counts[i], joined[i], stopping)))
+        if i % 25 == 24:
+            await asyncio.sleep(0.05)  # a crowd arriving, not a stampede
+    await asyncio.wait_for(asyncio.gather(*(j.wait() for j in joined)), timeout=300)
     ready.set()
-    stop.wait()
-    def final_stream(c):
-        try:
-            wait_until(lambda: c.sio.connected and c.joined.is_set(), timeout=30)
-            c.catch_up()
-        except Exception:  # counted as lost notes below
-            pass
-        stream = c.stream()
-        seqs = [s for s, *_ in stream]
-        return {"uuids": [u for _s, u, *_ in stream], "dup_seq": len(seqs) - len(set(seqs))}
-
-    from concurrent.futures import ThreadPoolExecutor
-
-    with ThreadPoolExecutor(max_workers=16) as pool:
-        final = list(pool.map(final_stream, clients))
-    results.put([{"received": received[i], "duplicates": duplicates[i], **final[i]} for i in range(count)])
-    for c in clients:  # after reporting: a slow goodbye must not hold up the figures
-        try:
-            c.disconnect()
-        except Exception:
-            pass
+    while not stop.is_set():
+        await asyncio.sleep(0.1)
+    stopping.set()
+    await asyncio.sleep(1.0)
+    for t in tasks:
+        t.cancel()
+    return [{"received": {u: t for u, t in seen[i].items()}, **counts[i]} for i in range(count)]
 
 
 # --- one run ------------------------------------------------------------------------------------
 
 
-class RssSampler(threading.Thread):
-    """Peak resident memory of the server process(es), sampled from /proc (VmHWM is the kernel's own peak)."""
+def _proc(pid: int) -> dict | None:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        status = Path(f"/proc/{pid}/status").read_text()
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return None
+    rss = next((int(line.split()[1]) for line in status.splitlines() if line.startswith("VmRSS:")), 0)
+    return {"cpu_s": (int(stat[11]) + int(stat[12])) / CLOCK_TICKS, "rss_kb": rss,
+            "worker": b"roundtable.worker" in cmdline}
 
-    def __init__(self, server):
+
+class ServerSampler(threading.Thread):
+    """CPU seconds and peak resident memory of the servers' processes, from /proc, split into the web
+    server processes and their after-save workers."""
+
+    def __init__(self, servers):
         super().__init__(daemon=True)
-        self.server = server
-        self.peak_kb = 0
+        self.servers = servers
+        self.peak_kb = {"server": 0, "worker": 0}
         self.running = True
 
+    def cpu(self) -> dict:
+        totals = {"server": 0.0, "worker": 0.0}
+        for server in self.servers:
+            for pid in server.pids():
+                info = _proc(pid)
+                if info:
+                    totals["worker" if info["worker"] else "server"] += info["cpu_s"]
+        return totals
+
     def sample(self):
-        try:
-            status = Path(f"/proc/{self.server.pid}/status").read_text()
-        except (OSError, TypeError):
-            return
-        for line in status.splitlines():
-            if line.startswith(("VmHWM:", "VmRSS:")):
-                self.peak_kb = max(self.peak_kb, int(line.split()[1]))
+        for server in self.servers:
+            for pid in server.pids():
+                info = _proc(pid)
+                if info:
+                    key = "worker" if info["worker"] else "server"
+                    self.peak_kb[key] = max(self.peak_kb[key], info["rss_kb"])
 
     def run(self):
         while self.running:
             self.sample()
-            time.sleep(0.2)
+            time.sleep(0.25)
 
 
 def percentile(values, p):
@@ -220,34 +266,36 @@ def percentile(values, p):
     return ordered[k]
 
 
-def run_load(server, cookies, session_id, args, kill_times=(), db_url=None, label=""):
-    """Connect viewers and typists to ``server``, send for ``args.duration`` seconds, return the figures."""
+def run_load(servers, cookies, session_id, args, kill_times=(), db_url=None, label="", restart=None):
+    """Connect viewers and typists to ``servers`` (round robin), type for ``args.duration`` seconds, return figures."""
     ctx = multiprocessing.get_context("fork")
     results = ctx.Queue()
     stop = ctx.Event()
     workers = []
-    remaining = args.viewers
-    while remaining > 0:
-        n = min(VIEWERS_PER_PROCESS, remaining)
-        remaining -= n
-        ready = ctx.Event()
-        p = ctx.Process(target=viewer_worker, args=(server.url, cookies["viewer"], session_id, n, ready, stop, results))
-        p.start()
-        workers.append((p, ready))
+    per_server = [args.viewers // len(servers) + (1 if i < args.viewers % len(servers) else 0) for i in range(len(servers))]
+    for server, count in zip(servers, per_server):
+        while count > 0:
+            n = min(VIEWERS_PER_PROCESS, count)
+            count -= n
+            ready = ctx.Event()
+            p = ctx.Process(target=viewer_worker, args=(server.url, cookies["viewer"], session_id, n, ready, stop, results))
+            p.start()
+            workers.append((p, ready))
     for p, ready in workers:
-        if not ready.wait(180):
+        if not ready.wait(300):
             raise RuntimeError("viewers did not connect")
 
-    typists = [NoteClient(server.url, cookies["typists"][i % len(cookies["typists"])], session_id, f"typist-{i}").connect()
-               for i in range(args.typists)]
+    typists = [NoteClient(servers[i % len(servers)].url, cookies["typists"][i % len(cookies["typists"])], session_id,
+                          f"typist-{i}").connect() for i in range(args.typists)]
     wait_until(lambda: all(t.joined.is_set() for t in typists), timeout=60)
-    # Warm-up, not measured: the first note loads the anonymizer's models.
+    # Warm-up, not measured.
     typists[0].send_note("warm-up note before the measured run")
     wait_until(lambda: not typists[0].outbox, timeout=120, message="warm-up note")
     sent_at: dict[str, float] = {}
     sent_lock = threading.Lock()
-    sampler = RssSampler(server)
+    sampler = ServerSampler(servers)
     sampler.start()
+    cpu_before = sampler.cpu()
 
     start = time.time()
     end = start + args.duration
@@ -271,25 +319,21 @@ def run_load(server, cookies, session_id, args, kill_times=(), db_url=None, labe
     for at in kill_times:
         time.sleep(max(0.0, start + at - time.time()))
         sampler.sample()
-        server.kill()
+        restart()
         kills += 1
-        time.sleep(0.3)
-        server.start()
     for t in threads:
         t.join()
-    # Let the outboxes drain (after a kill they may still hold notes).
     try:
-        wait_until(lambda: all(not t.outbox for t in typists), timeout=120, message="typist outboxes drained")
+        wait_until(lambda: all(not t.outbox for t in typists), timeout=180, message="typist outboxes drained")
     except AssertionError:
         for t in typists:
             print(t.name, "waiting:", len(t.outbox), "connected:", t.sio.connected, "errors:", t.errors[-3:],
                   file=sys.stderr)
         raise
-    time.sleep(1.0)
+    time.sleep(1.5)
+    cpu_after = sampler.cpu()
     stop.set()
     viewer_results = []
-    import queue
-
     try:
         for _ in workers:
             got = results.get(timeout=300)
@@ -305,22 +349,20 @@ def run_load(server, cookies, session_id, args, kill_times=(), db_url=None, labe
                 p.kill()
     sampler.running = False
     sampler.sample()
-    ack_counts = [len(t.stream()) for t in typists]
     for t in typists:
         t.disconnect()
 
     sent = set(sent_at)
     latencies = []
-    lost_to_viewers = 0
-    dup = 0
+    lost_to_viewers = dup = reconnects = 0
     for v in viewer_results:
         for note_uuid, received in v["received"].items():
-            if note_uuid in sent_at:
+            if received is not None and note_uuid in sent_at:
                 latencies.append((received - sent_at[note_uuid]) * 1000)
-        lost_to_viewers += len(sent - set(v["uuids"]))
-        dup += v["duplicates"] + v["dup_seq"]
-    stored_dups = 0
-    lost_in_db = 0
+        lost_to_viewers += len(sent - set(v["received"]))
+        dup += v["duplicates"]
+        reconnects += v["reconnects"]
+    stored_dups = lost_in_db = 0
     if db_url:
         from sqlalchemy import create_engine, text
 
@@ -332,25 +374,22 @@ def run_load(server, cookies, session_id, args, kill_times=(), db_url=None, labe
         engine.dispose()
         stored_dups = len(rows) - len(set(rows))
         lost_in_db = len(sent - set(rows))
+    notes = max(1, len(sent))
+    measured_cpu = not kills and servers[0].pids()
     return {
-        "label": label,
-        "viewers": args.viewers,
-        "typists": args.typists,
-        "duration_s": args.duration,
-        "notes_sent": len(sent),
-        "deliveries": len(latencies),
+        "label": label, "servers": len(servers), "viewers": args.viewers, "typists": args.typists,
+        "duration_s": args.duration, "notes_sent": len(sent), "deliveries": len(latencies),
         "p50_ms": round(percentile(latencies, 50), 1) if latencies else None,
         "p95_ms": round(percentile(latencies, 95), 1) if latencies else None,
         "p99_ms": round(percentile(latencies, 99), 1) if latencies else None,
         "max_ms": round(max(latencies), 1) if latencies else None,
         "mean_ms": round(statistics.fmean(latencies), 1) if latencies else None,
-        "lost": lost_in_db + lost_to_viewers,
-        "lost_in_database": lost_in_db,
-        "lost_to_viewers": lost_to_viewers,
-        "duplicated": dup + stored_dups,
-        "kills": kills,
-        "peak_rss_mb": round(sampler.peak_kb / 1024, 1),
-        "typist_stream_sizes": sorted(set(ack_counts)),
+        "lost": lost_in_db + lost_to_viewers, "lost_in_database": lost_in_db, "lost_to_viewers": lost_to_viewers,
+        "duplicated": dup + stored_dups, "kills": kills, "viewer_reconnects": reconnects,
+        "server_cpu_ms_per_note": round((cpu_after["server"] - cpu_before["server"]) * 1000 / notes, 2) if measured_cpu else None,
+        "worker_cpu_ms_per_note": round((cpu_after["worker"] - cpu_before["worker"]) * 1000 / notes, 2) if measured_cpu else None,
+        "server_peak_rss_mb": round(sampler.peak_kb["server"] / 1024, 1),
+        "worker_peak_rss_mb": round(sampler.peak_kb["worker"] / 1024, 1),
     }
 
 
@@ -383,13 +422,89 @@ def session_cookies(db_url: str, secret_key: str, instance: Path, typists: int) 
     return cookies
 
 
+def _reset_postgres(url: str) -> None:
+    from sqlalchemy import create_engine, text
+
+    from roundtable.db import normalize_url
+
+    engine = create_engine(normalize_url(url))
+    with engine.begin() as conn:
+        conn.execute(text("DROP SCHEMA public CASCADE"))
+        conn.execute(text("CREATE SCHEMA public"))
+    engine.dispose()
+
+
+def one_round(args, tmp: Path, say) -> dict:
+    """Roundtable under the load, then (unless --no-baseline) the bare floor under the same load."""
+    secret = args.secret_key or "bench-" + uuid.uuid4().hex
+    db_url = args.database_url or f"sqlite:///{tmp / 'bench.sqlite'}"
+    if args.target:
+        servers = [RunningServer(u) for u in args.target]
+        people = {"session_id": args.session_id}
+    else:
+        if args.database_url:
+            _reset_postgres(args.database_url)
+        people = prepare_database(db_url, note_takers=args.typists, viewers=1, secret_key=secret)
+        servers = [ServerProcess(db_url, free_port(), tmp / f"server{i}", plugins=args.plugins, secret_key=secret,
+                                 redis_url=args.redis_url, serve_args=("--max-connections", str(args.viewers + 100)))
+                   for i in range(args.processes)]
+    cookies = session_cookies(db_url, secret, tmp / "cookies", args.typists)
+    kill_times = sorted(random.uniform(0.15, 0.85) * args.duration for _ in range(args.kill))
+
+    def restart():
+        for server in servers:
+            server.kill()
+        time.sleep(0.3)
+        for server in servers:
+            server.start(timeout=180)
+
+    say(f"Roundtable: {len(servers)} process(es), plugins {args.plugins or 'all installed'}, "
+        f"{args.viewers} viewers, {args.typists} typists, {args.duration:g} s…")
+    for server in servers:
+        if isinstance(server, ServerProcess):
+            server.start(timeout=180)
+    try:
+        result = {"roundtable": run_load(servers, cookies, people["session_id"], args, kill_times, db_url, "roundtable",
+                                         restart)}
+    finally:
+        for server in servers:
+            if isinstance(server, ServerProcess):
+                server.stop()
+    if not args.no_baseline:
+        say("Same load against a bare python-socketio broadcast server (gunicorn gthread)…")
+        bare = BareServer(free_port(), tmp, threads=args.viewers + 100).start()
+        bare_args = argparse.Namespace(**{**vars(args), "kill": 0})
+        try:
+            result["bare_socketio"] = run_load([bare], {"viewer": "", "typists": [""]}, people["session_id"],
+                                               bare_args, (), None, "bare")
+        finally:
+            bare.stop()
+        if result["bare_socketio"]["p99_ms"] and result["roundtable"]["p99_ms"]:
+            result["p99_ratio"] = round(result["roundtable"]["p99_ms"] / result["bare_socketio"]["p99_ms"], 2)
+    return result
+
+
+def spread(rounds: list[dict], side: str, key: str):
+    values = [r[side][key] for r in rounds if side in r and r[side].get(key) is not None]
+    return [min(values), statistics.median(values), max(values)] if values else None
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--viewers", type=int, default=200)
     parser.add_argument("--typists", type=int, default=10)
-    parser.add_argument("--duration", type=float, default=30.0, help="seconds of typing")
+    parser.add_argument("--duration", type=float, default=20.0, help="seconds of typing")
     parser.add_argument("--rate", type=float, default=1.0, help="notes per second per typist")
-    parser.add_argument("--kill", type=int, default=0, help="SIGKILL and restart the server N times during the run")
+    parser.add_argument("--kill", type=int, default=0, help="SIGKILL every server process and restart, N times")
+    parser.add_argument("--processes", type=int, default=1, help="server processes (2 needs --redis-url and PostgreSQL)")
+    parser.add_argument("--database-url", help="PostgreSQL for the servers (default: a temporary SQLite file)")
+    parser.add_argument("--reset-database", action="store_true", help="empty --database-url's public schema first")
+    parser.add_argument("--redis-url", help="Socket.IO message queue shared by the processes")
+    parser.add_argument("--target", action="append", help="URL of a running server (repeat for several); "
+                        "needs --database-url, --secret-key and --session-id of a database the bench prepared")
+    parser.add_argument("--secret-key", help="the running servers' secret key (to mint login cookies)")
+    parser.add_argument("--session-id", type=int, default=1)
+    parser.add_argument("--repeat", type=int, default=1, help="run everything N times and report the spread")
     parser.add_argument("--no-baseline", action="store_true", help="skip the bare python-socketio run")
     parser.add_argument("--plugins", default=None,
                         help="ROUNDTABLE_LOAD_PLUGINS for the server (default: every installed plugin)")
@@ -397,57 +512,56 @@ def main(argv=None):
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     args = parser.parse_args(argv)
     for name in ("viewers", "typists"):
-        if not 1 <= getattr(args, name) <= 2000:
-            parser.error(f"--{name} must be between 1 and 2000")
+        if not 1 <= getattr(args, name) <= 5000:
+            parser.error(f"--{name} must be between 1 and 5000")
     if not 1 <= args.duration <= 600:
         parser.error("--duration must be between 1 and 600 seconds")
+    if args.processes > 1 and not (args.redis_url and args.database_url):
+        parser.error("--processes 2 needs --redis-url and --database-url (PostgreSQL)")
+    if args.database_url and not args.target and not args.reset_database:
+        parser.error("--database-url is emptied for each run: add --reset-database to confirm")
+    if args.target and not (args.database_url and args.secret_key):
+        parser.error("--target needs --database-url and --secret-key")
+    if args.target and args.kill:
+        parser.error("--kill works only on servers the bench started")
     random.seed(args.seed)
     say = (lambda *a: print(*a, file=sys.stderr)) if args.json else print
 
-    with tempfile.TemporaryDirectory(prefix="rt-bench-") as tmp:
-        tmp = Path(tmp)
-        db_url = f"sqlite:///{tmp / 'bench.sqlite'}"
-        secret = "bench-" + uuid.uuid4().hex
-        people = prepare_database(db_url, note_takers=args.typists, viewers=1, secret_key=secret)
-        server = ServerProcess(db_url, free_port(), tmp / "server", plugins=args.plugins, secret_key=secret)
-        cookies = session_cookies(db_url, secret, tmp / "server" / "instance", args.typists)
-        say(f"Starting Roundtable (SQLite, plugins: {args.plugins or 'all installed'}) with {args.viewers} viewers and {args.typists} typists…")
-        server.start(timeout=120)
-        kill_times = sorted(random.uniform(0.15, 0.85) * args.duration for _ in range(args.kill))
-        try:
-            ours = run_load(server, cookies, people["session_id"], args, kill_times, db_url, "roundtable")
-        finally:
-            server.stop()
-        result = {"roundtable": ours}
-        if not args.no_baseline:
-            say("Same load against a bare python-socketio broadcast server…")
-            bare = BareServer(free_port(), tmp).start()
-            bare_args = argparse.Namespace(**{**vars(args), "kill": 0})
-            try:
-                floor = run_load(bare, {"viewer": "", "typists": [""]}, people["session_id"], bare_args, (), None, "bare")
-            finally:
-                bare.stop()
-            result["bare_socketio"] = floor
-            if floor["p99_ms"] and ours["p99_ms"]:
-                result["p99_ratio"] = round(ours["p99_ms"] / floor["p99_ms"], 2)
-        result["command"] = "python bench/live_latency.py " + " ".join(argv if argv is not None else sys.argv[1:])
-        result["machine"] = {"cpus": os.cpu_count(), "python": sys.version.split()[0]}
-
+    rounds = []
+    for n in range(args.repeat):
+        with tempfile.TemporaryDirectory(prefix="rt-bench-") as tmp:
+            rounds.append(one_round(args, Path(tmp), say))
+        if args.repeat > 1:
+            say(f"round {n + 1}: p99 {rounds[-1]['roundtable']['p99_ms']} ms, "
+                f"bare {rounds[-1].get('bare_socketio', {}).get('p99_ms')} ms")
+    result = {"rounds": rounds, "command": "python bench/live_latency.py " + " ".join(argv if argv is not None else sys.argv[1:]),
+              "machine": {"cpus": os.cpu_count(), "python": sys.version.split()[0], "load_average": os.getloadavg()}}
+    result["spread"] = {f"{side}.{key}": spread(rounds, side, key) for side in ("roundtable", "bare_socketio")
+                        for key in ("p50_ms", "p99_ms", "server_cpu_ms_per_note")}
+    result["spread"]["p99_ratio"] = ([min(r["p99_ratio"] for r in rounds if "p99_ratio" in r),
+                                      max(r["p99_ratio"] for r in rounds if "p99_ratio" in r)]
+                                     if any("p99_ratio" in r for r in rounds) else None)
     if args.json:
         print(json.dumps(result, indent=2))
         return
-    rows = [("", "Roundtable", "bare python-socketio")]
-    floor = result.get("bare_socketio", {})
-    for key, label in (("notes_sent", "notes sent"), ("deliveries", "deliveries measured"), ("p50_ms", "p50 fan-out (ms)"),
-                       ("p95_ms", "p95 fan-out (ms)"), ("p99_ms", "p99 fan-out (ms)"), ("max_ms", "max (ms)"),
-                       ("lost", "lost"), ("duplicated", "duplicated"), ("kills", "server kills"),
-                       ("peak_rss_mb", "server peak RSS (MB)")):
-        rows.append((label, str(ours.get(key)), str(floor.get(key, "-"))))
-    width = max(len(r[0]) for r in rows)
-    for r in rows:
-        print(f"{r[0]:<{width}}  {r[1]:>12}  {r[2]:>22}")
-    if "p99_ratio" in result:
-        print(f"p99 ratio Roundtable / bare: {result['p99_ratio']}x")
+    for n, r in enumerate(rounds, 1):
+        ours, floor = r["roundtable"], r.get("bare_socketio", {})
+        print(f"--- round {n}")
+        rows = [("", "Roundtable", "bare python-socketio")]
+        for key, label in (("notes_sent", "notes sent"), ("deliveries", "deliveries measured"),
+                           ("p50_ms", "p50 fan-out (ms)"), ("p95_ms", "p95 fan-out (ms)"), ("p99_ms", "p99 fan-out (ms)"),
+                           ("max_ms", "max (ms)"), ("lost", "lost"), ("duplicated", "duplicated"), ("kills", "server kills"),
+                           ("server_cpu_ms_per_note", "server CPU per note (ms)"),
+                           ("worker_cpu_ms_per_note", "after-save worker CPU per note (ms)"),
+                           ("server_peak_rss_mb", "server peak RSS (MB)"), ("worker_peak_rss_mb", "worker peak RSS (MB)")):
+            rows.append((label, str(ours.get(key)), str(floor.get(key, "-"))))
+        width = max(len(row[0]) for row in rows)
+        for row in rows:
+            print(f"{row[0]:<{width}}  {row[1]:>12}  {row[2]:>22}")
+        if "p99_ratio" in r:
+            print(f"p99 ratio Roundtable / bare: {r['p99_ratio']}x")
+    if args.repeat > 1:
+        print("spread (min, median, max):", json.dumps(result["spread"]))
 
 
 if __name__ == "__main__":

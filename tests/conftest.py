@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import uuid
-from datetime import date
 
 import pytest
 from argon2 import PasswordHasher
@@ -19,7 +18,8 @@ from sqlalchemy import create_engine, text
 
 from roundtable import create_app
 from roundtable.db import Database, normalize_url
-from roundtable.models import Participant, Policy, Role, Series, Session, SessionState, Theme
+from roundtable.models import Role
+from roundtable.live_clients import make_series  # noqa: F401  (tests import it from here)
 from roundtable.services.accounts import create_account, grant_role
 
 ON_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
@@ -122,57 +122,6 @@ def runner(app):
             return app.test_cli_runner().invoke(cli, args, obj=ScriptInfo(create_app=lambda: app), **kwargs)
 
     return Runner()
-
-
-def make_series(db, slug="harbor-city", policy=Policy.ROLE) -> Series:
-    """A small fictional series: three sessions, a roster, a two-level codebook."""
-    series = Series(
-        slug=slug,
-        title="Harbor City Working Group",
-        subtitle="Test series",
-        organizations=["Civic Lab"],
-        authors=["A. Author"],
-        funder="A Foundation",
-        brief_number="Research Brief No. 2026/01",
-        policy=policy,
-    )
-    db.add(series)
-    db.flush()
-    for n, month in enumerate((1, 2, 3), start=1):
-        db.add(
-            Session(
-                series_id=series.id,
-                number=n,
-                title=f"Session {n}",
-                date=date(2026, month, 15),
-                focus=f"focus of session {n}",
-                state=SessionState.LIVE if n == 1 else SessionState.SCHEDULED,
-            )
-        )
-    roster = [
-        ("María Núñez", ["Mari"], "Harbor City Law Clinic", "legal advocate", True),
-        ("Hope van der Berg", ["Hope"], "Office of the Mayor", "municipal leader", False),
-        ("Kwame Mensah-Boateng", [], "Riverside University", "scholar", False),
-    ]
-    for name, aliases, affiliation, role_label, consent in roster:
-        db.add(
-            Participant(
-                series_id=series.id,
-                name=name,
-                aliases=aliases,
-                affiliation=affiliation,
-                role_label=role_label,
-                consent_named=consent,
-            )
-        )
-    enforcement = Theme(series_id=series.id, name="Federal enforcement", description="Pressure from federal agencies on cities.", position=0)
-    legal = Theme(series_id=series.id, name="Legal defense", description="Lawyers and due process for residents.", position=1)
-    db.add_all([enforcement, legal])
-    db.flush()
-    db.add(Theme(series_id=series.id, parent_id=enforcement.id, name="Funding threats", description="Grants withheld.", position=0))
-    db.add(Theme(series_id=series.id, name="Invest in legal aid", description="Fund representation.", section="Strategic Directions", position=2))
-    db.flush()
-    return series
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from conftest import require_service
-from live_support import PASSWORD, SECRET_KEY, ServerProcess, free_port, prepare_database
+from roundtable.live_clients import PASSWORD, SECRET_KEY, ServerProcess, free_port, prepare_database
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 CHROMIUM = "/usr/bin/chromium"

@@ -17,7 +17,7 @@ import uuid
 import pytest
 from sqlalchemy import delete, select, update
 
-from live_support import SECRET_KEY, ServerProcess, free_port, prepare_database, wait_until
+from roundtable.live_clients import SECRET_KEY, ServerProcess, free_port, prepare_database, wait_until
 from test_live_browser import browser, open_session  # noqa: F401  (the browser fixture)
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]

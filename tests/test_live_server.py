@@ -8,7 +8,7 @@ import threading
 import pytest
 import socketio
 
-from live_support import NoteClient, ServerProcess, free_port, login_cookie, prepare_database, wait_until
+from roundtable.live_clients import NoteClient, ServerProcess, free_port, login_cookie, prepare_database, wait_until
 
 pytestmark = pytest.mark.slow
 

@@ -8,7 +8,7 @@ import time
 import pytest
 from sqlalchemy import create_engine, text
 
-from live_support import NoteClient, ServerProcess, free_port, login_cookie, prepare_database, wait_until
+from roundtable.live_clients import NoteClient, ServerProcess, free_port, login_cookie, prepare_database, wait_until
 from roundtable.db import normalize_url
 
 pytestmark = pytest.mark.slow

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from live_support import NoteClient, ServerProcess, free_port, login_cookie, prepare_database, wait_until
+from roundtable.live_clients import NoteClient, ServerProcess, free_port, login_cookie, prepare_database, wait_until
 
 
 def test_a_saved_note_gets_theme_suggestions_as_a_separate_live_event_for_note_takers_only(tmp_path):

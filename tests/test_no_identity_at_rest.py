@@ -26,7 +26,7 @@ import requests
 import yaml
 from pypdf import PdfReader
 
-from live_support import PASSWORD, SECRET_KEY, NoteClient, ServerProcess, free_port, login_cookie, prepare_database, wait_until
+from roundtable.live_clients import PASSWORD, SECRET_KEY, NoteClient, ServerProcess, free_port, login_cookie, prepare_database, wait_until
 from roundtable.db import Database
 from roundtable.models import Role, Series
 from roundtable.services.accounts import create_account, grant_role

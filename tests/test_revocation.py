@@ -1,7 +1,7 @@
 """Revocation takes effect at once: removal, a lower role, logout and a password change end access
 over HTTP and on every open socket of the account, also across two server processes over Redis.
 
-Real servers, real python-socketio clients (tests/live_support.py).
+Real servers, real python-socketio clients (roundtable/live_clients.py).
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import uuid
 import pytest
 import requests
 
-from live_support import PASSWORD, NoteClient, ServerProcess, free_port, login_cookie, prepare_database, wait_until
+from roundtable.live_clients import PASSWORD, NoteClient, ServerProcess, free_port, login_cookie, prepare_database, wait_until
 from roundtable.db import Database
 from roundtable.models import Account, Role
 from roundtable.services.accounts import create_account, grant_role

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from conftest import require_service
-from live_support import NoteClient, ServerProcess, free_port, login_cookie, prepare_database, wait_until
+from roundtable.live_clients import NoteClient, ServerProcess, free_port, login_cookie, prepare_database, wait_until
 from roundtable.db import normalize_url
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.slow]

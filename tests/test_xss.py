@@ -18,7 +18,7 @@ import pytest
 from sqlalchemy import select
 
 from conftest import PASSWORD, make_series, require_service
-from live_support import ServerProcess, free_port
+from roundtable.live_clients import ServerProcess, free_port
 from roundtable.db import Database
 from roundtable.models import Brief, BriefVersion, Note, Role, Session, SessionState
 from roundtable.services.accounts import create_account, grant_role
@@ -145,7 +145,7 @@ def test_hostile_note_is_inert_in_the_live_page(browser, site):
 def test_hostile_note_arriving_live_is_inert(browser, site):
     import socketio
 
-    from live_support import login_cookie
+    from roundtable.live_clients import login_cookie
 
     context, page, dialogs, _ = open_as(browser, site, "viewer@test.example")
     writer = socketio.Client()

@@ -1,4 +1,6 @@
-"""Real servers and real Socket.IO clients for the delivery tests, the scale-out test and the benchmark.
+"""Real servers, real Socket.IO clients and a small fictional series, shared by the tests and the benchmark.
+
+(In the package, not in tests/, so that ``pip install -e ".[bench]"`` is all the bench needs.)
 
 ``ServerProcess`` runs ``roundtable serve`` in a subprocess on 127.0.0.1;
 ``NoteClient`` is a python-socketio client that follows the same protocol as
@@ -19,9 +21,13 @@ import time
 import uuid
 from pathlib import Path
 
+from datetime import date
+
 import engineio.packet
 import requests
 import socketio
+
+from roundtable.models import Participant, Policy, Series, Session, SessionState, Theme
 
 # Roster and pattern detectors only: the same anonymization path, without a model to load at each restart.
 FAST_PLUGINS = "roster,patterns"
@@ -37,11 +43,59 @@ def free_port() -> int:
 SECRET_KEY = "live-test-secret"
 
 
+def make_series(db, slug="harbor-city", policy=Policy.ROLE) -> Series:
+    """A small fictional series: three sessions, a roster, a two-level codebook."""
+    series = Series(
+        slug=slug,
+        title="Harbor City Working Group",
+        subtitle="Test series",
+        organizations=["Civic Lab"],
+        authors=["A. Author"],
+        funder="A Foundation",
+        brief_number="Research Brief No. 2026/01",
+        policy=policy,
+    )
+    db.add(series)
+    db.flush()
+    for n, month in enumerate((1, 2, 3), start=1):
+        db.add(
+            Session(
+                series_id=series.id,
+                number=n,
+                title=f"Session {n}",
+                date=date(2026, month, 15),
+                focus=f"focus of session {n}",
+                state=SessionState.LIVE if n == 1 else SessionState.SCHEDULED,
+            )
+        )
+    roster = [
+        ("María Núñez", ["Mari"], "Harbor City Law Clinic", "legal advocate", True),
+        ("Hope van der Berg", ["Hope"], "Office of the Mayor", "municipal leader", False),
+        ("Kwame Mensah-Boateng", [], "Riverside University", "scholar", False),
+    ]
+    for name, aliases, affiliation, role_label, consent in roster:
+        db.add(
+            Participant(
+                series_id=series.id,
+                name=name,
+                aliases=aliases,
+                affiliation=affiliation,
+                role_label=role_label,
+                consent_named=consent,
+            )
+        )
+    enforcement = Theme(series_id=series.id, name="Federal enforcement", description="Pressure from federal agencies on cities.", position=0)
+    legal = Theme(series_id=series.id, name="Legal defense", description="Lawyers and due process for residents.", position=1)
+    db.add_all([enforcement, legal])
+    db.flush()
+    db.add(Theme(series_id=series.id, parent_id=enforcement.id, name="Funding threats", description="Grants withheld.", position=0))
+    db.add(Theme(series_id=series.id, name="Invest in legal aid", description="Fund representation.", section="Strategic Directions", position=2))
+    db.flush()
+    return series
+
+
 def prepare_database(url: str, note_takers: int = 2, viewers: int = 1, secret_key: str = SECRET_KEY) -> dict:
     """Create the schema, a series with a live session 1, and accounts; return what clients need."""
-    sys.path.insert(0, str(Path(__file__).parent))
-    from conftest import make_series
-
     from roundtable.db import Database
     from roundtable.models import Role
     from roundtable.services.accounts import create_account, grant_role
