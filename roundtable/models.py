@@ -94,6 +94,8 @@ class Series(Base):
     # Brief options a series may extend: {"glossary": {"abbr": "expansion"}, "resource_rules": [...]}.
     brief_settings: Mapped[dict] = mapped_column(default=dict)
     anonymize_affiliations: Mapped[bool] = mapped_column(Boolean, default=True)
+    # The language model an admin chose to draft the brief's prose (``llm`` model id or GGUF path); None = off.
+    draft_model: Mapped[str | None] = mapped_column(String(500), default=None)
     purged_at: Mapped[datetime | None] = mapped_column(default=None)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
@@ -310,6 +312,31 @@ class Brief(Base):
     versions: Mapped[list[BriefVersion]] = relationship(
         back_populates="brief", order_by="BriefVersion.number", cascade="all, delete-orphan"
     )
+
+
+class ProseDraft(Base):
+    """A machine-drafted bullet or section, cached by its sources, model and prompt version.
+
+    ``status`` is ``grounded`` (used in the brief) or why it is not: ``ungrounded``,
+    ``blocked`` (the export gate refused its input or output), ``unparsed``, ``slow``.
+    """
+
+    __tablename__ = "prose_drafts"
+    __table_args__ = (UniqueConstraint("series_id", "kind", "sources_hash", "model", "prompt_version"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    series_id: Mapped[int] = mapped_column(ForeignKey("series.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(20))  # "bullet" or a section key
+    sources_hash: Mapped[str] = mapped_column(String(64))
+    model: Mapped[str] = mapped_column(String(500))
+    prompt_version: Mapped[str] = mapped_column(String(40))
+    lead_in: Mapped[str] = mapped_column(Text, default="")
+    text: Mapped[str] = mapped_column(Text, default="")
+    status: Mapped[str] = mapped_column(String(20))
+    problems: Mapped[list] = mapped_column(default=list)
+    tokens: Mapped[int] = mapped_column(Integer, default=0)
+    seconds: Mapped[float] = mapped_column(Float, default=0.0)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class BriefVersion(Base):

@@ -93,6 +93,7 @@ def _add_feature_commands(group: click.Group) -> None:
     from roundtable.cli import demo, users
     from roundtable.cli.anonymize import anonymize_command
     from roundtable.cli.brief import brief_group, render_command
+    from roundtable.cli.draft import draft_command
     from roundtable.cli.keys import rotate_key_command
     from roundtable.cli.notes import notes_group
     from roundtable.cli.retention import purge_command
@@ -106,6 +107,7 @@ def _add_feature_commands(group: click.Group) -> None:
     series_group.add_command(purge_command)
     group.add_command(anonymize_command)
     group.add_command(brief_group)
+    brief_group.add_command(draft_command)
     group.add_command(render_command)
     group.add_command(tag_command)
     group.add_command(rotate_key_command)

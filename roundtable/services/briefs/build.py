@@ -7,6 +7,7 @@ from typing import Callable
 
 from roundtable.errors import ValidationError
 from roundtable.plugins import collect, default_plugin_manager, describe_plugins
+from roundtable.services import drafting
 from roundtable.services.briefs.context import TEMPLATE_LABELS, BriefContext, gather_brief_context
 from roundtable.services.briefs.markdown import join_front_matter, split_front_matter
 
@@ -89,13 +90,15 @@ def build_brief(db_or_context, series=None, template: str = "report", pm=None, p
     """
     pm = pm or default_plugin_manager()
     report = progress or (lambda stage, done, total: None)
+    db = None
     if isinstance(db_or_context, BriefContext):
         context = db_or_context
         context.template = template
     else:
         if series is None:
             raise ValidationError("build_brief needs a series")
-        context = gather_brief_context(db_or_context, series, template)
+        db = db_or_context
+        context = gather_brief_context(db, series, template)
     report("gather", 1, 3)
     context.provenance = {}
     if not context.plugins:
@@ -105,6 +108,8 @@ def build_brief(db_or_context, series=None, template: str = "report", pm=None, p
     if template == "report" or any(s.key in ("key-themes", "key-findings") for s in sections):
         for theme in context.themes:
             context.synthesis(theme)
+    # Machine-drafted prose, for a series whose admin chose a model (services/drafting).
+    drafts = drafting.apply_drafts(db, context) if db is not None else None
     report("synthesize", 2, 3)
     blocks = []
     for section in sections:
@@ -113,5 +118,7 @@ def build_brief(db_or_context, series=None, template: str = "report", pm=None, p
             blocks.append(section_block(section, body))
     fm = front_matter_for(context)
     markdown = join_front_matter(fm, "\n".join(blocks))
+    if drafts is not None:
+        markdown = drafts.revise(markdown, drafting.reviewed_sections(db, context.series_id, template))
     report("sections", 3, 3)
     return BriefDocument(markdown, fm, dict(context.provenance), template)

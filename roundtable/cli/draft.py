@@ -1,0 +1,74 @@
+"""``roundtable brief draft SERIES``: redraft a brief's prose with the series' language model."""
+
+from __future__ import annotations
+
+import threading
+
+import click
+from flask.cli import with_appcontext
+
+from roundtable.services.briefs import TEMPLATES
+
+
+@click.command("draft")
+@click.argument("series")
+@click.option("--template", type=click.Choice(TEMPLATES), default="report", show_default=True)
+@click.option("--model", default=None,
+              help="First set the series' drafting model: an llm model id or the path of a .gguf file.")
+@click.option("--off", is_flag=True, help="Switch machine drafting off for SERIES and stop.")
+@with_appcontext
+def draft_command(series, template, model, off):
+    """Draft SERIES's bullets and summary sections with its model; Ctrl-C cancels.
+
+    Only anonymized notes that pass the export gate are sent; drafted text that
+    is not grounded in its notes is not used. A missing or slow model leaves
+    the deterministic draft in place.
+    """
+    from roundtable.cli import app_db, app_pm
+    from roundtable.services import drafting
+    from roundtable.services.briefs.context import _resolve_series
+
+    database = app_db()
+    with database.session() as db:
+        s = _resolve_series(db, series)
+        if off or model:
+            s.draft_model = None if off else model.strip()
+        series_id, chosen = s.id, s.draft_model
+    if off:
+        click.echo("Machine drafting is off for this series.")
+        return
+    if not chosen:
+        from roundtable.errors import ValidationError
+
+        raise ValidationError(f"series {series!r} has no drafting model; name one with --model")
+    try:
+        click.echo(f"Model {chosen}: note text goes to {drafting.resolve_model(chosen).destination}.", err=True)
+    except drafting.DraftingUnavailable:
+        pass  # draft_series says why, as a message
+
+    def show(job):
+        click.echo(f"[{job.done}/{job.total}] {job.state}{': ' + job.step if job.step else ''}", err=True)
+
+    job = drafting.DraftJob(series_id=series_id, template=template)
+    pm = app_pm()  # the worker thread has no app context
+    errors: list[BaseException] = []
+
+    def run():
+        try:
+            drafting.draft_series(database, series_id, template, job=job, pm=pm, progress=show)
+        except BaseException as exc:  # re-raised in the main thread, which owns the error message
+            errors.append(exc)
+
+    worker = threading.Thread(target=run, name="brief-draft")
+    worker.start()
+    while worker.is_alive():
+        try:
+            worker.join(0.2)
+        except KeyboardInterrupt:
+            click.echo("Cancelling after the current text...", err=True)
+            job.cancel()
+    if errors:
+        raise errors[0]
+    summary = job.as_dict()
+    click.echo(f"{job.state}: {job.message} ({summary['seconds']} s, {job.tokens} tokens, "
+               f"{summary['tokens_per_second']} tokens/s)")

