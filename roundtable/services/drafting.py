@@ -43,7 +43,6 @@ from roundtable.errors import Conflict, ExportBlocked, RoundtableError, Validati
 from roundtable.models import Brief, ProseDraft, Series
 from roundtable.services.anonymize import export_gate, roster_and_kept_terms
 from roundtable.services.briefs.context import _resolve_series, gather_brief_context
-from roundtable.services.briefs.drafts import rebuild_brief
 from roundtable.services.briefs.markdown import escape_md, note_markdown, split_sections
 from roundtable.services.grounding import Sources, check_grounding, normalize
 
@@ -378,6 +377,8 @@ def draft_series(database, series, template: str = "report", model_name: str | N
 
     job.step = "rebuilding the draft"
     notify(job)
+    from roundtable.services.briefs.drafts import rebuild_brief  # here: drafts imports build, which imports us
+
     with database.session() as db:
         rebuild_brief(db, job.series_id, template, pm=pm)
     message = (f"{job.grounded} of {job.done} texts drafted by the model and used; {job.flagged} kept the "
