@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import func, select
 
 from conftest import require_service
-from roundtable.models import Brief, Note, NoteTag, Participant, ProseDraft, Role, Session, Theme
+from roundtable.models import AuditEvent, Brief, Note, NoteTag, Participant, ProseDraft, Role, Session, Theme
 from roundtable.services import briefs, drafting
 from roundtable.services.briefs.markdown import escape_md
 
@@ -160,6 +160,10 @@ def test_the_command_shows_progress_and_the_page_says_where_text_goes(database, 
     assert "[1/4] running" in result.output and "[4/4] done" in result.output
     assert "tokens/s" in result.output
     login(Role.ADMIN)
+    chosen = client.post(f"/s/{series.slug}/brief/drafting/model", data={"model": gguf_path}, follow_redirects=True)
+    assert "Note text will go to a local GGUF file on this server" in chosen.get_data(as_text=True)
+    assert db.scalar(select(AuditEvent.detail).where(AuditEvent.action == "brief.draft_model")) == {
+        "on": True, "where": "local"}
     started = client.post(f"/s/{series.slug}/brief/drafting/run", data={"template": "report"},
                           headers={"Accept": "application/json"})
     assert started.status_code == 202

@@ -12,8 +12,9 @@ from flask import Blueprint, abort, current_app, flash, g, jsonify, redirect, re
 from roundtable.errors import RoundtableError
 from roundtable.models import Role
 from roundtable.services import drafting
+from roundtable.services.access import record_audit
 from roundtable.services.accounts import has_role
-from roundtable.web.access import get_db, series_role_required
+from roundtable.web.access import current_account, get_db, series_role_required
 
 bp = Blueprint("drafting", __name__, url_prefix="/s")
 
@@ -27,6 +28,12 @@ def _destination(model_name: str | None) -> tuple[str | None, str | None]:
     except RoundtableError as exc:
         return None, str(exc)
     return choice.destination, None
+
+
+def _where(destination: str | None) -> str:
+    if not destination:
+        return "none"
+    return "hosted" if destination.startswith("a hosted") else "ollama" if "Ollama" in destination else "local"
 
 
 @bp.route("/<slug>/brief/drafting")
@@ -53,9 +60,12 @@ def set_model(slug):
         flash("That model name is too long.", "error")
         return redirect(url_for(".page", slug=slug))
     g.series.draft_model = name or None
+    destination, problem = _destination(name)
+    # Where the notes may now go is a decision worth a line in the audit log.
+    record_audit(get_db(), current_account(), g.series, "brief.draft_model",
+                 {"on": bool(name), "where": _where(destination)})
     get_db().commit()
     if name:
-        destination, problem = _destination(name)
         flash(f"Drafting is on with {name}. " + (f"Note text will go to {destination}." if destination
                                                  else f"The model cannot be used yet: {problem}."),
               "success" if destination else "error")
