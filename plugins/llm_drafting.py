@@ -10,6 +10,7 @@ page and the model class for a plain ``.gguf`` path.
 
 from __future__ import annotations
 
+import atexit
 import os
 from pathlib import Path
 
@@ -60,6 +61,7 @@ if llm is not None:
             if self._llama is None:
                 from llama_cpp import Llama
 
+                # None: llama-cpp's default, half the cores, which also holds up best on a busy machine.
                 threads = int(os.environ.get("ROUNDTABLE_LLM_THREADS", "0")) or None
                 self._llama = Llama(model_path=str(self.path), n_ctx=self.n_ctx, n_threads=threads,
                                     seed=0, verbose=False)
@@ -71,11 +73,18 @@ if llm is not None:
             temperature = 0.0 if options.temperature is None else options.temperature
             chunks = self.llama().create_completion(
                 text, max_tokens=options.max_tokens or 256, temperature=temperature, top_k=1 if not temperature
-                else 40, repeat_penalty=1.1, stream=True, stop=["\n\n\n", "\nNotes:", "<end_of_turn>"])
+                else 40, repeat_penalty=1.1, stream=True, stop=["\n\n", "\nNotes:", "<end_of_turn>"])
             for chunk in chunks:
                 yield chunk["choices"][0]["text"]
 
     _models: dict[str, LocalGguf] = {}
+
+    @atexit.register
+    def _close_models() -> None:
+        """Free the models before the interpreter tears llama-cpp down (else its finalizer fails noisily)."""
+        for model in _models.values():
+            if model._llama is not None:
+                model._llama.close()
 
     def local_gguf(path: Path) -> LocalGguf:
         """One loaded model per file and process: loading takes seconds and memory."""

@@ -21,13 +21,18 @@ from roundtable.services.briefs.markdown import escape_md
 pytestmark = [pytest.mark.slow, pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)]
 
 BLOCKED_TEXT = "Hope van der Berg said the grant conditions are unlawful."
-NOTES = [
-    (1, "Funding threats", "point", "a municipal leader", "Grant conditions are being used to force cities to cooperate with enforcement."),
-    (2, "Funding threats", "point", "a legal advocate", BLOCKED_TEXT),
+# Notes that say what the bullet prompt's worked example says, filed under one sub-theme (so one bullet):
+# greedy decoding makes the small model answer with the example's bullet, which these notes ground.
+EXAMPLE = [
+    (1, "Funding threats", "point", "a librarian", "families go to great lengths to get online: lines outside the library before it opens"),
+    (2, "Funding threats", "point", "a teacher", "students doing homework in parking lots for the wifi, homework needs home internet"),
+    (2, "Funding threats", "point", "a parent", "the hotspot lending program ran out of devices almost at once; demand far exceeds what is offered"),
+]
+NOTES = EXAMPLE + [
     (1, "Legal defense", "point", "a legal advocate", "Universal representation changes outcomes for detained residents."),
     (2, "Legal defense", "point", "a public defender", "Transfers to distant detention centers happen overnight, before a lawyer is called."),
-    (3, "Legal defense", "point", "a faith leader", "Congregations host know-your-rights trainings in several languages."),
     (1, "Invest in legal aid", "action", "a legal advocate", "Cities should fund universal representation for every resident facing removal."),
+    (2, "Invest in legal aid", "point", "a legal advocate", BLOCKED_TEXT),
 ]
 
 
@@ -74,8 +79,10 @@ def test_a_drafting_run_gates_checks_caches_and_flags_every_bullet(database, db,
     blocked = [b for b in bullets if any(BLOCKED_TEXT[:20] in t for t in [b.text])]
     assert blocked and all(b.status == "blocked" for b in blocked)
     rows = db.scalars(select(ProseDraft).where(ProseDraft.series_id == series.id)).all()
-    assert [r.tokens for r in rows if r.status == "blocked"] == [0] * len(blocked)
-    assert job.generated == job.total - len(blocked) and job.tokens > 0
+    blocked_rows = [r for r in rows if r.status == "blocked"]
+    assert len([r for r in blocked_rows if r.kind == "bullet"]) == len(blocked)
+    assert all(r.tokens == 0 for r in blocked_rows)  # never sent: sections drawn from that bullet neither
+    assert job.generated == job.total - len(blocked_rows) and job.tokens > 0
 
     # Every bullet shows either its grounded draft or its deterministic text, flagged; provenance is unchanged.
     brief = db.scalar(select(Brief).where(Brief.series_id == series.id, Brief.template == "report"))
@@ -86,8 +93,25 @@ def test_a_drafting_run_gates_checks_caches_and_flags_every_bullet(database, db,
             assert f"**{escape_md(b.lead_in.rstrip(':'))}:**" in brief.markdown
             assert b.problems
     assert brief.provenance == deterministic.provenance
-    assert f"The language model {escape_md(gguf_path)} drafted" in brief.markdown
+    assert "The language model gemma-3-270m-q4\\_k\\_m.gguf drafted" in brief.markdown
+    assert "/root" not in brief.markdown
     assert "Sections an author has since reviewed and edited: none yet." in brief.markdown
+
+    # Both outcomes occur: the example's bullet is used, others are flagged.
+    used = [b for b in bullets if b.status == "grounded"]
+    assert used and any(b.status not in ("grounded", "blocked") for b in bullets)
+
+    # The output passes the gate again at every build: a participant added to the roster later is caught.
+    word = max(used[0].drafted_text.split(), key=len).strip(".,;:")
+    late = Participant(series_id=series.id, name=f"{word.title()} Example", aliases=[word], role_label="scholar",
+                       consent_named=False)
+    db.add(late)
+    db.commit()
+    rebuilt = briefs.build_brief(db, series, "report")
+    assert used[0].drafted_text[:40] not in rebuilt.markdown
+    assert f"**{escape_md(used[0].lead_in.rstrip(':'))}:**" in rebuilt.markdown
+    db.delete(late)
+    db.commit()
 
     # A second run sends nothing: every text comes from the cache.
     again = drafting.draft_series(database, series.id, "report")
@@ -95,28 +119,8 @@ def test_a_drafting_run_gates_checks_caches_and_flags_every_bullet(database, db,
     assert db.scalar(select(func.count()).select_from(ProseDraft)) == len(rows)
 
 
-def test_a_drafted_text_that_now_names_a_participant_is_dropped_at_build(database, db, series, gguf_path):
-    """The output passes the gate again at every build: a person added to the roster later is caught."""
-    add_notes(db, series, [NOTES[2], NOTES[3], NOTES[4]])
-    series.draft_model = gguf_path
-    db.commit()
-    drafting.draft_series(database, series.id, "report")
-    used = [b for b in drafting.bullet_statuses(db, series, "report") if b.status == "grounded"]
-    if not used:
-        pytest.skip("the small model's drafts all failed grounding this time; nothing to re-check")
-    word = max(used[0].drafted_text.split(), key=len).strip(".,;:")
-    db.add(Participant(series_id=series.id, name=f"{word.title()} Example", aliases=[word], role_label="scholar",
-                       consent_named=False))
-    db.commit()
-
-    document = briefs.build_brief(db, series, "report")
-
-    assert used[0].drafted_text not in document.markdown
-    assert f"**{escape_md(used[0].lead_in.rstrip(':'))}:**" in document.markdown
-
-
 def test_cancel_stops_after_the_current_text_and_leaves_the_draft_unchanged(database, db, series, gguf_path):
-    add_notes(db, series)
+    add_notes(db, series, NOTES[3:6])
     series.draft_model = gguf_path
     db.commit()
     before = briefs.rebuild_brief(db, series, "report").markdown
@@ -151,7 +155,7 @@ def test_a_missing_model_leaves_the_deterministic_draft_with_a_message(database,
 
 def test_the_command_shows_progress_and_the_page_says_where_text_goes(database, db, series, runner, gguf_path,
                                                                       client, login):
-    add_notes(db, series, [NOTES[2]])
+    add_notes(db, series, EXAMPLE)
 
     result = runner.invoke(["brief", "draft", series.slug, "--model", gguf_path])
 

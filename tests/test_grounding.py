@@ -45,3 +45,10 @@ def test_a_title_case_lead_in_is_not_read_as_names_but_its_acronyms_and_numbers_
 
 def test_curly_quotes_dashes_and_case_are_normalized_on_both_sides():
     assert check_grounding("\u201cNOBODY on my block opens the door anymore\u201d \u2014 a leader said.", NOTES).grounded
+
+
+def test_a_text_about_something_else_fails_even_without_names_or_numbers():
+    copied = ("Participants described families who go to great lengths to get online, from lines outside the "
+              "library before it opens to students doing homework in parking lots for the wifi.")
+    assert any(p.startswith("off its notes") for p in check_grounding(copied, NOTES).problems)
+    assert not check_grounding("Homework Needs Home Internet", NOTES, title=True).grounded

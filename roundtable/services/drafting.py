@@ -85,7 +85,8 @@ def load_prompt(name: str) -> Prompt:
                    key=lambda p: int(p.name.split(".v")[1].split(".")[0]))
     if not found:
         raise ValidationError(f"no prompt named {name!r}")
-    text = found[-1].read_text(encoding="utf-8")
+    # No trailing newline: the prompt ends on "Lead-in:" so that the model's next words are the lead-in.
+    text = found[-1].read_text(encoding="utf-8").rstrip()
     digest = hashlib.sha256(text.encode()).hexdigest()[:8]
     return Prompt(name, f"{found[-1].name.removesuffix('.txt')}@{digest}", text)
 
@@ -135,6 +136,11 @@ def resolve_model(name: str) -> ModelChoice:
     provider = module.split(".")[-1].replace("_models", "").replace("llm_", "") or module
     return ModelChoice(name, model, f"a hosted API ({provider}): note text leaves this server for the "
                        "provider's machines", False)
+
+
+def model_label(name: str) -> str:
+    """How a report names the model: a GGUF file by its file name, never the server's path to it."""
+    return Path(name).name if name.lower().endswith(".gguf") else name
 
 
 @dataclass
@@ -419,6 +425,9 @@ def _draft_one(db, job, choice, series_id, kind, key, version, make_prompt, sour
         if job.cancel_event.is_set():
             return row  # an interrupted text is neither used nor cached
         _judge(row, kind, out, Sources(source_text), roster, kept)
+        if row.status == "slow":  # a busy machine is no verdict on the text: try again next run
+            _count(job, row)
+            return row
     db.add(row)
     db.flush()
     _count(job, row)
@@ -440,7 +449,7 @@ def _judge(row: ProseDraft, kind: str, out: Generation, sources: Sources, roster
                                                 + " ".join(out.text.split())[:200]]
         return
     problems = gate_problems(f"{lead}\n{text}", roster, kept)
-    problems += check_grounding(lead, sources, title=True).problems if lead else []
+    problems += [f"lead-in {p}" for p in check_grounding(lead, sources, title=True).problems] if lead else []
     problems += check_grounding(text, sources).problems
     if problems:
         row.status, row.problems = ("blocked" if any(p.startswith("export gate") for p in problems)
@@ -486,7 +495,7 @@ class AppliedDrafts:
         if drafted:
             what += " and the " + ", ".join(drafted)
         checked = ", ".join(reviewed) if reviewed else "none yet"
-        return (f"**Machine-drafted prose.** The language model {escape_md(self.model)} drafted {what} from the "
+        return (f"**Machine-drafted prose.** The language model {escape_md(model_label(self.model))} drafted {what} from the "
                 "anonymized notes only; every drafted sentence was checked against its source notes, and text "
                 "that named anything the notes did not was replaced by the deterministic synthesis. Sections "
                 f"an author has since reviewed and edited: {escape_md(checked)}.")

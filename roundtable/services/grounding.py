@@ -7,6 +7,11 @@ appear in the text the model was given. Paraphrase passes; an invented figure,
 place, organization, link or quotation does not. Both sides are normalized
 first (Unicode NFKC, curly quotes and dashes folded, case folded, thousands
 separators dropped) so that "1,200" matches "1200" and “safe” matches "safe".
+
+One more rule catches a small model that copies the prompt's worked example
+or drifts off topic, which the token checks alone would let through: at least
+half of a text's content words (one of a lead-in's) must come from the notes,
+compared on their first five letters so that inflections match.
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass, field
+from functools import lru_cache
 from urllib.parse import urlsplit
 
 URL_RE = re.compile(r"(?:https?://|www\.)[^\s<>\"'\]\[)(]+", re.I)
@@ -29,6 +35,7 @@ NUMBER_WORDS = {
 }
 # Capitalized words that are not names even in the middle of a sentence.
 NOT_NAMES = frozenset({"i", "i'm", "i've", "i'd", "i'll", "ok"})
+MIN_SHARED_WORDS = 0.5
 _FOLD = str.maketrans({"“": '"', "”": '"', "„": '"', "«": '"', "»": '"', "‘": "'", "’": "'",
                        "–": "-", "—": "-", "‐": "-", "\u00a0": " "})
 
@@ -120,7 +127,20 @@ def check_grounding(drafted: str, sources: Sources | str, title: bool = False) -
             continue
         if word.casefold().strip("'-") not in sources.words and word.casefold() not in NOT_NAMES:
             problems.append(f"name not in the notes: {word}")
+    content = [w.casefold() for w in WORD_RE.findall(text) if len(w) >= 4 and w.casefold() not in _stop_words()]
+    if content:
+        stems = {w[:5] for w in sources.words}
+        shared = sum(w[:5] in stems for w in content) / len(content)
+        if (title and shared == 0) or (not title and shared < MIN_SHARED_WORDS):
+            problems.append(f"off its notes: {shared:.0%} of its content words are in them")
     return GroundingResult(list(dict.fromkeys(problems)))
+
+
+@lru_cache(maxsize=1)
+def _stop_words() -> frozenset[str]:
+    from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
+
+    return frozenset(ENGLISH_STOP_WORDS)
 
 
 def _looks_like_name(word: str, before: str, title: bool = False) -> bool:
