@@ -95,7 +95,7 @@ def test_a_drafting_run_gates_checks_caches_and_flags_every_bullet(database, db,
     assert brief.provenance == deterministic.provenance
     assert "The language model gemma-3-270m-q4\\_k\\_m.gguf drafted" in brief.markdown
     assert "/root" not in brief.markdown
-    assert "Sections an author has since reviewed and edited: none yet." in brief.markdown
+    assert "Sections an author has reviewed since: none yet." in brief.markdown
 
     # Both outcomes occur: the example's bullet is used, others are flagged.
     used = [b for b in bullets if b.status == "grounded"]

@@ -498,7 +498,7 @@ class AppliedDrafts:
         return (f"**Machine-drafted prose.** The language model {escape_md(model_label(self.model))} drafted {what} from the "
                 "anonymized notes only; every drafted sentence was checked against its source notes, and text "
                 "that named anything the notes did not was replaced by the deterministic synthesis. Sections "
-                f"an author has since reviewed and edited: {escape_md(checked)}.")
+                f"an author has reviewed since: {escape_md(checked)}.")
 
 
 def apply_bullet_drafts(db: DbSession, context, model: str, roster, kept, applied: AppliedDrafts | None = None
@@ -546,12 +546,13 @@ def apply_drafts(db: DbSession, context) -> AppliedDrafts | None:
 
 
 def reviewed_sections(db: DbSession, series_id: int, template: str) -> list[str]:
-    """Titles of the drafted sections an author has edited since (the brief's edited sections)."""
+    """Titles of the sections an author marked reviewed in the workbench, for the methods appendix."""
     brief = db.scalar(select(Brief).where(Brief.series_id == series_id, Brief.template == template))
     titles = {"executive-summary": "Executive Summary", "key-findings": "Key Findings",
               "strategic-implications": "Strategic Implications", "key-themes": "Key Themes",
               "strategic-directions": "Strategic Directions"}
-    return [titles[k] for k in (brief.edited_sections or []) if k in titles] if brief else []
+    status = (brief.section_status or {}) if brief else {}
+    return [title for key, title in titles.items() if status.get(key) == "reviewed"]
 
 
 @dataclass

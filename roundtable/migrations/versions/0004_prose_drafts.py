@@ -1,7 +1,7 @@
 """machine-drafted prose: a per-series model choice and a cache of drafts
 
-Revision ID: 0003
-Revises: 0002
+Revision ID: 0004
+Revises: 0003_brief_workbench
 Create Date: 2026-11-30 08:45:00
 """
 
@@ -9,8 +9,8 @@ from alembic import op
 import sqlalchemy as sa
 
 
-revision = '0003'
-down_revision = '0002'
+revision = '0004'
+down_revision = '0003_brief_workbench'
 branch_labels = None
 depends_on = None
 
