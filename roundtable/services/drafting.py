@@ -270,9 +270,9 @@ def cached(db: DbSession, series_id: int, kind: str, key: str, model: str, versi
         ProseDraft.model == model, ProseDraft.prompt_version == version))
 
 
-def gate_problems(text: str, roster, kept) -> list[str]:
+def gate_problems(text: str, roster) -> list[str]:
     try:
-        export_gate(text, roster, kept)
+        export_gate(text, roster)
     except ExportBlocked as exc:
         return [f"export gate: {finding}" for finding in exc.findings] or ["export gate refused it"]
     return []
@@ -337,7 +337,7 @@ def draft_series(database, series, template: str = "report", model_name: str | N
         if not job.model:
             raise ValidationError(f"series {s.slug!r} has no drafting model: an admin names one first")
         context = gather_brief_context(db, s, template)
-        roster, kept = roster_and_kept_terms(db, s)
+        roster, _ = roster_and_kept_terms(db, s)
     bullets = theme_bullets(context)
     job.total = len(bullets) + len(DRAFTED_SECTIONS)
     job.state, job.step = "running", "loading the model"
@@ -359,12 +359,12 @@ def draft_series(database, series, template: str = "report", model_name: str | N
             with database.session() as db:
                 _draft_one(db, job, choice, s_id, "bullet", digest(*lines), bullet_prompt.version,
                            lambda: bullet_prompt.format(notes="\n".join(lines)), "\n".join(lines),
-                           roster, kept, MAX_BULLET_TOKENS, timeout_s)
+                           roster, MAX_BULLET_TOKENS, timeout_s)
             job.done += 1
             notify(job)
         # Sections are drafted from the bullets as the report will show them.
         with database.session() as db:
-            apply_bullet_drafts(db, context, job.model, roster, kept)
+            apply_bullet_drafts(db, context, job.model, roster)
         section_prompt_version = load_prompt("section").version
         titles = {"executive-summary": "Executive Summary", "key-findings": "Key Findings",
                   "strategic-implications": "Strategic Implications"}
@@ -375,7 +375,7 @@ def draft_series(database, series, template: str = "report", model_name: str | N
             prompt = section_prompt(context, key, title)
             with database.session() as db:
                 _draft_one(db, job, choice, s_id, key, digest(prompt), section_prompt_version, lambda: prompt,
-                           prompt, roster, kept, MAX_SECTION_TOKENS, timeout_s)
+                           prompt, roster, MAX_SECTION_TOKENS, timeout_s)
             job.done += 1
             notify(job)
     except DraftingUnavailable as exc:
@@ -403,7 +403,7 @@ def _finish(job: DraftJob, state: str, message: str, notify) -> DraftJob:
     return job
 
 
-def _draft_one(db, job, choice, series_id, kind, key, version, make_prompt, source_text, roster, kept,
+def _draft_one(db, job, choice, series_id, kind, key, version, make_prompt, source_text, roster,
                max_tokens, timeout_s) -> ProseDraft:
     """Reuse the cached draft for these sources, or gate, prompt, parse, gate, check and store one."""
     row = cached(db, series_id, kind, key, job.model, version)
@@ -413,7 +413,7 @@ def _draft_one(db, job, choice, series_id, kind, key, version, make_prompt, sour
         return row
     row = ProseDraft(series_id=series_id, kind=kind, sources_hash=key, model=job.model, prompt_version=version,
                      lead_in="", text="", problems=[], tokens=0, seconds=0.0)
-    blocked = gate_problems(source_text, roster, kept)
+    blocked = gate_problems(source_text, roster)
     if blocked:  # the model never sees text the export gate refuses
         row.status, row.problems = "blocked", ["its notes did not pass the export gate"] + blocked
     else:
@@ -424,7 +424,7 @@ def _draft_one(db, job, choice, series_id, kind, key, version, make_prompt, sour
         row.tokens, row.seconds = out.tokens, out.seconds
         if job.cancel_event.is_set():
             return row  # an interrupted text is neither used nor cached
-        _judge(row, kind, out, Sources(source_text), roster, kept)
+        _judge(row, kind, out, Sources(source_text), roster)
         if row.status == "slow":  # a busy machine is no verdict on the text: try again next run
             _count(job, row)
             return row
@@ -434,7 +434,7 @@ def _draft_one(db, job, choice, series_id, kind, key, version, make_prompt, sour
     return row
 
 
-def _judge(row: ProseDraft, kind: str, out: Generation, sources: Sources, roster, kept) -> None:
+def _judge(row: ProseDraft, kind: str, out: Generation, sources: Sources, roster) -> None:
     if out.timed_out:
         row.status, row.problems = "slow", [f"the model took longer than {out.seconds:.0f} s"]
         return
@@ -448,7 +448,7 @@ def _judge(row: ProseDraft, kind: str, out: Generation, sources: Sources, roster
         row.status, row.problems = "unparsed", ["the model's answer was not in the asked shape: "
                                                 + " ".join(out.text.split())[:200]]
         return
-    problems = gate_problems(f"{lead}\n{text}", roster, kept)
+    problems = gate_problems(f"{lead}\n{text}", roster)
     problems += [f"lead-in {p}" for p in check_grounding(lead, sources, title=True).problems] if lead else []
     problems += check_grounding(text, sources).problems
     if problems:
@@ -501,7 +501,7 @@ class AppliedDrafts:
                 f"an author has reviewed since: {escape_md(checked)}.")
 
 
-def apply_bullet_drafts(db: DbSession, context, model: str, roster, kept, applied: AppliedDrafts | None = None
+def apply_bullet_drafts(db: DbSession, context, model: str, roster, applied: AppliedDrafts | None = None
                         ) -> AppliedDrafts:
     """Swap each bullet's lead-in and text for its grounded cached draft (note ids untouched)."""
     applied = applied or AppliedDrafts(model)
@@ -513,7 +513,7 @@ def apply_bullet_drafts(db: DbSession, context, model: str, roster, kept, applie
         if row is None:
             continue
         problems = list(row.problems or []) if row.status != GROUNDED else gate_problems(
-            f"{row.lead_in}\n{row.text}", roster, kept)  # the roster may have changed since it was drafted
+            f"{row.lead_in}\n{row.text}", roster)  # the roster may have changed since it was drafted
         if problems:
             applied.flagged[bullet.id] = problems
             continue
@@ -527,8 +527,8 @@ def apply_drafts(db: DbSession, context) -> AppliedDrafts | None:
     series = db.get(Series, context.series_id)
     if series is None or not series.draft_model:
         return None
-    roster, kept = roster_and_kept_terms(db, series)
-    applied = apply_bullet_drafts(db, context, series.draft_model, roster, kept)
+    roster, _ = roster_and_kept_terms(db, series)
+    applied = apply_bullet_drafts(db, context, series.draft_model, roster)
     version = load_prompt("section").version
     for key, title in (("executive-summary", "Executive Summary"), ("key-findings", "Key Findings"),
                        ("strategic-implications", "Strategic Implications")):
@@ -536,7 +536,7 @@ def apply_drafts(db: DbSession, context) -> AppliedDrafts | None:
                      series.draft_model, version)
         if row is None:
             continue
-        problems = list(row.problems or []) if row.status != GROUNDED else gate_problems(row.text, roster, kept)
+        problems = list(row.problems or []) if row.status != GROUNDED else gate_problems(row.text, roster)
         if problems:
             applied.flagged[key] = problems
         else:
