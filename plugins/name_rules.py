@@ -35,6 +35,13 @@ _CITATION_PART = re.compile(rf"^(?:(?:see(?: also)?|e\.\s?g\.|cf\.|i\.\s?e\.|for
                             rf"({_AUTHORS})['’]?s?,?\s*(?:{_YEAR})(?:[,;:]?\s*(?:pp?\.\s*)?[\d–-]+)?\s*$", re.I)
 # "Sapir's (1971)", "Marsha Kinder (1991)", "Carrano & Biewener [7]", "Lewis et al. (2014)".
 _NARRATIVE = re.compile(rf"((?:{_SURNAME}\s+)?{_AUTHORS})['’]?s?\s*(?:\((?:{_YEAR})[^()]{{0,20}}\)|\[\d+(?:[,–-]\s*\d+)*\])")
+_CITATION_CUE_BEFORE = re.compile(r"\b(?:by|following|see|cf\.|per|according to|after|with)\s+$", re.I)
+_CITATION_VERB_AFTER = re.compile(
+    r"[\s,]*(?:also\s+)?(?:argues|argued|shows|showed|shown|finds|found|notes|noted|suggests|suggested|describes|"
+    r"described|claims|claimed|reports|reported|writes|wrote|proposes|proposed|observes|observed|defines|defined|"
+    r"states|stated|demonstrates|demonstrated|points|pointed|contends|concludes|concluded|calls|called|uses|used|"
+    r"identifies|identified|explains|explained|emphasi[sz]es|emphasi[sz]ed|notes|discusses|discussed)\b"
+)
 _ET_AL = re.compile(rf"({_SURNAME})\s+et\s+al\b")
 # "Derczynski, L., Nichols, E. and van Erp, M. (2017)": surname and initials.
 _BIBLIOGRAPHY = re.compile(rf"({_SURNAME}),\s+((?:[A-Z]\.\s?-?){{1,3}})(?=[\s,;(]|$)")
@@ -124,9 +131,11 @@ def citation_names(text: str) -> list[tuple[int, int]]:
         words = [w for w in re.findall(_SURNAME, authors) if w.lower() not in ("et", "al", "and")]
         if not words or any(w.lower().strip("'’s") in _NOT_AUTHORS or w.lower() in _PLACE_WORDS for w in words):
             continue  # "the Housing Act (1996)", "Figure 3 [7]"
-        # a single ordinary capitalised word before "[7]" is too weak ("Figure [7]"); two authors or a year are not
-        numbered = match.group().rstrip().endswith("]")
-        if numbered and len(words) < 2 and "et al" not in authors:
+        # "Match Point (2005)" is a film: a name before a year or "[7]" needs a sign that it is an author
+        paired = len(words) >= 2 and re.search(r"&|\band\b|,", authors)
+        possessive = bool(re.search(r"['’]s?\s*[(\[]", match.group()))
+        cued = _CITATION_CUE_BEFORE.search(text, max(0, start - 20), start) or _CITATION_VERB_AFTER.match(text, match.end())
+        if not (paired or possessive or "et al" in authors or (cued and len(words) <= 2)):
             continue
         if start > 0 and text[start - 1].isalnum():
             continue
@@ -134,6 +143,8 @@ def citation_names(text: str) -> list[tuple[int, int]]:
     for match in _ET_AL.finditer(text):
         spans += _author_spans(text, match.start(1), match.group(1))
     for match in _BIBLIOGRAPHY.finditer(text):
+        if match.group(2).replace(" ", "") in ("D.C.", "U.S.", "U.K.", "N.Y.", "L.A.", "B.C."):
+            continue  # "Washington, D.C."
         if _is_capitalised(match.group(1)) and match.group(1).lower() not in _NOT_AUTHORS:
             spans.append((match.start(1), match.start(2) + len(match.group(2).rstrip())))
     for match in _REFERENCE_LINE.finditer(text):
@@ -219,6 +230,16 @@ def _partner_ok(words: list[str], known_words: frozenset[str]) -> bool:
 def _sentence_start(text: str, start: int) -> bool:
     before = text[:start].rstrip(" \t\"'“‘([*-•>")
     return not before or before[-1] in ".!?:\n"
+
+
+_PLACE_BEFORE = re.compile(r"\b(?:the|in|near|at)\s+$", re.I)
+
+
+def reads_as_a_place(text: str, start: int, end: int) -> bool:
+    """A model guess after "the", "in", "near" or "at" and not a possessive ("in Port Alder", "the Louvre")."""
+    if re.match(r"['’]s?\b", text[end:end + 2]):
+        return False
+    return bool(_PLACE_BEFORE.search(text, max(0, start - 8), start))
 
 
 def is_not_a_person(text: str, start: int, end: int) -> bool:

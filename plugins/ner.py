@@ -184,21 +184,24 @@ def _person_spans(doc) -> list[Span]:
     text = doc.text
     found: list[tuple[int, int, float]] = []
 
-    def add(start, end, confidence):
+    def add(start, end, confidence, guess=True):
         for a, b in name_rules.clean_span(text, start, end):
             cleaned = _clean(doc, a, b)
-            if cleaned and not name_rules.is_not_a_person(text, *cleaned):
-                found.append((*cleaned, confidence))
+            if not cleaned or name_rules.is_not_a_person(text, *cleaned):
+                continue
+            # "we met in Port Alder", "the Louvre": a guess there is nearly always a place
+            if guess and name_rules.reads_as_a_place(text, *cleaned):
+                continue
+            found.append((*cleaned, confidence))
 
     for ent in doc.ents:
-        # "we met in Port Alder": after "in" or "near" the model's person is nearly always a place
-        if ent.label_ == "PERSON" and not (ent.start > 0 and doc[ent.start - 1].lower_ in ("in", "near")):
+        if ent.label_ == "PERSON":
             add(ent.start_char, ent.end_char, 0.8)
     taken = [(a, b) for a, b, _ in found]
     for start, end in _unknown_word_names(doc, taken) + _possessive_names(doc, taken):
         add(start, end, 0.7)
     for start, end in name_rules.citation_names(text):
-        add(start, end, 0.75)
+        add(start, end, 0.75, guess=False)
     for start, end in name_rules.unknown_pairs(text, _known_words):
         add(start, end, 0.6)
     for start, end in name_rules.coordinated_names(text, [(a, b) for a, b, _ in found], _known_words):

@@ -92,7 +92,14 @@ _ANY_CASE_CUE = re.compile(
     rf"(?:['’]s\b|,?\s+(?:also\s+|then\s+|later\s+|just\s+|really\s+|strongly\s+|again\s+|still\s+)?(?:{_SPEECH_VERBS})\b)",
     re.I,
 )
+# A present-tense verb the list does not know ("Will opens", "Mark pushes back"): a lower-case word in -s
+# that is not one of the function words and plurals that follow a sentence-initial word.
+_PRESENT_VERB = (
+    r"(?!(?:is|was|has|does|this|its|us|as|his|hers|thus|yes|plus|less|unless|always|perhaps|sometimes|"
+    r"towards|across|news|means|series|species|whereas|besides|nevertheless|afterwards)\b)[a-z]{2,}[^\Ws]s"
+)
 _INITIAL_AFTER_CUE = re.compile(rf"\s+(?:{_ACTION_VERBS})\b")
+_INITIAL_AFTER_PRESENT_VERB = re.compile(rf"\s+{_PRESENT_VERB}\b")
 _LOWER_AFTER_CUE = re.compile(r"(?:,?\s+(?:also\s+|then\s+)?(?:said|says|asked|asks|noted|mentioned|argued|added|explained|thinks|suggested|replied|told)\b)")
 _TITLE_BEFORE = re.compile(r"(?:\b(?:mr|mrs|ms|mx|dr|prof|professor|councilmember|councillor|judge|rev|sister|brother|aunt|uncle|auntie)\.?\s+)$", re.I)
 _MONTH_BEFORE = re.compile(r"\b(?:in|on|by|since|until|till|from|of|early|late|mid|next|last|this|every|through|before|after)\s+$", re.I)
@@ -285,7 +292,9 @@ def _reads_as_name(text: str, start: int, end: int, month: bool, case_blind: boo
         return not (month and re.match(r"\s*\d", text[end:]))
     if _sentence_initial(text, start):
         # "Hope thanked…", "Joy prefers…": a verb right after shows a subject, not the word
-        return bool(_INITIAL_AFTER_CUE.match(text, end))
+        return bool(_INITIAL_AFTER_CUE.match(text, end)) or (
+            not month and bool(_INITIAL_AFTER_PRESENT_VERB.match(text, end))
+        )
     if month and (_MONTH_BEFORE.search(text, max(0, start - 12), start) or re.match(r"\s*\d", text[end : end + 3])):
         return False
     # Part of a capitalised phrase ("Good Will Hunting", "Hope Street"): a title, not a person.

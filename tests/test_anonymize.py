@@ -121,6 +121,8 @@ def test_hyphenated_given_and_surnames_are_one_replacement():
         "Mr. An said notices are never translated",
         "an interpreter is needed, An said",
         "hope said the vote is close",
+        "Will opens with the rent survey",
+        "Mark pushes back on the timeline",
     ],
 )
 def test_names_that_are_common_words_are_found_where_they_read_as_names(text):
@@ -142,6 +144,8 @@ def test_names_that_are_common_words_are_found_where_they_read_as_names(text):
         "An important point: language access",
         "WILL THE CITY PAY",
         "we met on Hope Street",
+        "Will this pass? Mark its place in the agenda.",
+        "Hope is what keeps us going",
     ],
 )
 def test_common_words_that_are_also_names_are_left_alone_elsewhere(text):

@@ -19,7 +19,7 @@ from roundtable.errors import RoundtableError, ValidationError
 from roundtable.models import KeptTerm, Note, Participant, Role
 from roundtable.models import Session as Meeting
 from roundtable.services.accounts import has_role
-from roundtable.services.anonymize import anonymize_authored_text, kept_terms_of
+from roundtable.services.anonymize import anonymize_authored_text, keep_term, kept_terms_of
 from roundtable.services.anonymize import forget_kept_term as forget_term
 from roundtable.web.access import current_account, get_db, series_role_required
 
@@ -196,6 +196,43 @@ def roster_upload(slug):
         get_db().rollback()
         return _roster_page(error=_message(exc), status=400)
     return _roster_page(preview=rows, csv_text=text)
+
+
+@bp.route("/<slug>/public-names")
+@series_role_required(Role.AUTHOR)
+def public_names(slug):
+    return _public_names_page()
+
+
+def _public_names_page(error: str | None = None, status: int = 200):
+    terms = get_db().scalars(select(KeptTerm.term).where(KeptTerm.series_id == g.series.id)
+                             .order_by(KeptTerm.term)).all()
+    return render_template("series/public_names.html", series=g.series, terms=terms, error=error), status
+
+
+@bp.route("/<slug>/public-names", methods=["POST"])
+@series_role_required(Role.AUTHOR)
+def public_names_add(slug):
+    """Keep a public reference ("the Obama administration", a cited author) in every note of the series."""
+    db = get_db()
+    try:
+        keep_term(db, g.series, request.form.get("term", ""), current_account().id)
+        db.commit()
+    except RoundtableError as exc:
+        db.rollback()
+        return _public_names_page(error=_message(exc), status=400)
+    flash("Kept: later notes in this series leave it as written.", "success")
+    return redirect(url_for("series.public_names", slug=slug))
+
+
+@bp.route("/<slug>/public-names/remove", methods=["POST"])
+@series_role_required(Role.AUTHOR)
+def public_names_remove(slug):
+    db = get_db()
+    forget_term(db, g.series, request.form.get("term", ""), current_account().id)
+    db.commit()
+    flash("Removed: later notes replace it again.", "success")
+    return redirect(url_for("series.public_names", slug=slug))
 
 
 @bp.route("/<slug>/roster/<int:participant_id>", methods=["POST"])
