@@ -246,7 +246,8 @@ def wnut_records(repo: Path) -> list[dict]:
         for word, tag in rows:
             kind = tag[2:] if tag != "O" else ""
             # a handle is an identifier whoever holds it: not scored as a word to keep
-            keep = kind and any(c.isalnum() for c in word) and not word.startswith("@") and word != "@"
+            after_at = bool(labels) and rows[len(labels) - 1][0] == "@"
+            keep = kind and any(c.isalnum() for c in word) and not word.startswith("@") and word != "@" and not after_at
             labels.append("person" if kind == "person" else "keep" if keep else None)
         record = build_record(tokens, labels)
         # WNUT marks multi-token non-person entities token by token; a person's name is one mention

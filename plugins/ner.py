@@ -200,13 +200,15 @@ def _person_spans(doc) -> list[Span]:
     taken = [(a, b) for a, b, _ in found]
     for start, end in _unknown_word_names(doc, taken) + _possessive_names(doc, taken):
         add(start, end, 0.7)
-    for start, end in name_rules.citation_names(text):
+    cited = name_rules.citation_names(text)
+    for start, end in cited:
         add(start, end, 0.75, guess=False)
     for start, end in name_rules.unknown_pairs(text, _known_words):
         add(start, end, 0.6)
     for start, end in name_rules.coordinated_names(text, [(a, b) for a, b, _ in found], _known_words):
         add(start, end, 0.6)
-    for start, end in name_rules.repeated_names(text, [(a, b) for a, b, _ in found]):
+    # a cited author named again ("Beresford"); the model's own guesses are not spread (they may be places)
+    for start, end in name_rules.repeated_names(text, cited):
         add(start, end, 0.6)
     return [Span(a, b, PERSON, confidence, "ner") for a, b, confidence in sorted(set(found))]
 
