@@ -19,7 +19,7 @@ Scoring, the same for every system:
 
 - a labelled mention is *found* when the predicted spans cover every letter
   and digit of it (finding "Maria" in "Maria Núñez" is a miss: the surname
-  would leak); recall is per labelled kind, whatever kind the system called it;
+  would leak), except a title before it, which may stay ("Dr. [name]"); recall is per labelled kind, whatever kind the system called it;
 - a predicted span is *correct* when it overlaps a labelled mention;
   precision is per predicted kind and overall (on the external sets, where
   only some words carry a label, read ``kept`` instead);
@@ -35,6 +35,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import statistics
 import sys
 import tempfile
@@ -64,6 +65,10 @@ def load(path: Path) -> list[dict]:
         return [json.loads(line) for line in f if line.strip()]
 
 
+_TITLE = re.compile(r"(?:Mr|Mrs|Ms|Mx|Dr|Prof|Professor|Rev|Judge|Justice|Mayor|Councillor|Councilor|Senator|Sir|Dame)"
+                    r"\.?\s+(?=[A-Z])")
+
+
 def score(records: list[dict], predictions: list[list[tuple[int, int, str]]]) -> dict:
     """Precision and recall per kind, and words kept, as described in the module docstring."""
     found, total = Counter(), Counter()
@@ -77,7 +82,10 @@ def score(records: list[dict], predictions: list[list[tuple[int, int, str]]]) ->
             covered.update(range(start, end))
         missed, removed = [], []
         for gold in record["spans"]:
-            letters = {i for i in range(gold["start"], gold["end"]) if text[i].isalnum()}
+            # a title before a name may stay ("Dr. [name]"): only the name's letters must go
+            title = _TITLE.match(text, gold["start"], gold["end"]) if gold["kind"] != "keep" else None
+            first = title.end() if title else gold["start"]
+            letters = {i for i in range(first, gold["end"]) if text[i].isalnum()}
             if gold["kind"] == "keep":
                 keep_total += 1
                 if letters & covered:

@@ -19,6 +19,12 @@ def test_a_mention_counts_as_found_only_when_all_of_it_is_covered():
     assert anonymize_eval.score([record], [[(0, 5, "roster"), (6, 11, "person")]])["per_kind"]["roster"]["recall"] == 1.0
 
 
+def test_a_title_may_stay_but_the_name_after_it_must_go():
+    record = {"text": "Dr. Okafor said", "spans": [{"start": 0, "end": 10, "kind": "person"}]}
+    assert anonymize_eval.score([record], [[(4, 10, "person")]])["per_kind"]["person"]["recall"] == 1.0
+    assert anonymize_eval.score([record], [[(0, 3, "person")]])["per_kind"]["person"]["recall"] == 0.0
+
+
 def test_a_prediction_is_correct_when_it_overlaps_a_mention():
     record = {"text": "Maria said hope", "spans": [{"start": 0, "end": 5, "kind": "roster"}]}
     result = anonymize_eval.score([record], [[(0, 5, "roster"), (11, 15, "roster")]])
