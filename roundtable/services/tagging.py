@@ -406,7 +406,7 @@ def section_tags(db, series_id: int) -> dict[int, dict[str, int]]:
     """
     themes = {t.id: t for t in db.scalars(select(Theme).where(Theme.series_id == series_id, Theme.retired.is_(False)))}
     tags = db.scalars(
-        select(NoteTag).where(NoteTag.theme_id.in_(themes), NoteTag.status == TagStatus.ACCEPTED)
+        select(NoteTag).where(NoteTag.theme_id.in_(list(themes)), NoteTag.status == TagStatus.ACCEPTED)
     ) if themes else []
     best: dict[int, dict[str, tuple]] = {}
     for tag in tags:
