@@ -19,7 +19,7 @@ import re
 
 from roundtable import hookimpl
 from roundtable.services.anonymize import AFFILIATION, NAME, Roster, RosterEntry, Span, fold
-from roundtable.services.normalize import matching_text
+from roundtable.services.anonymize.normalize import matching_text
 
 # Words between given name and surname that belong to the surname.
 PARTICLES = frozenset(

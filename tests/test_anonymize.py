@@ -13,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from roundtable.errors import ExportBlocked, ValidationError
-from roundtable.services.normalize import stored_form
+from roundtable.services.anonymize.normalize import stored_form
 from roundtable.services.anonymize import (
     Anonymizer,
     Roster,

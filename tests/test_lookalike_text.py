@@ -18,7 +18,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from roundtable.services.anonymize import Anonymizer, Roster, RosterEntry, load_detectors
-from roundtable.services.normalize import _confusables, is_invisible, matching_text, stored_form
+from roundtable.services.anonymize.normalize import _confusables, is_invisible, matching_text, stored_form
 
 ROSTER = Roster((
     RosterEntry(1, "Thandiwe Dlamini", (), "", "organizer"),

@@ -30,7 +30,7 @@ from roundtable.live_clients import PASSWORD, SECRET_KEY, NoteClient, ServerProc
 from roundtable.db import Database
 from roundtable.models import Role, Series
 from roundtable.services.accounts import create_account, grant_role
-from roundtable.services.normalize import matching_text
+from roundtable.services.anonymize.normalize import matching_text
 
 # The non-consenting and consenting people of conftest.make_series, in the forms note-takers type.
 MENTIONS = [

@@ -19,7 +19,7 @@ from sqlalchemy import select
 from roundtable.models import Role, Series, Session, Theme
 from roundtable.services import codebook as cb
 from roundtable.services.bundles import import_bundle, read_bundle
-from roundtable.services.normalize import matching_text
+from roundtable.services.anonymize.normalize import matching_text
 
 DEMO = Path(__file__).resolve().parent.parent / "roundtable" / "demo" / "sanctuary-2026"
 # Non-consenting people of conftest.make_series, plain and disguised.

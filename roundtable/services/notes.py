@@ -44,7 +44,7 @@ from roundtable.models import (
     TagStatus,
 )
 from roundtable.models import Session as Meeting
-from roundtable.services.normalize import stored_form
+from roundtable.services.anonymize.normalize import stored_form
 from roundtable.services.tagging import tag_to_dict
 
 DEFAULT_MAX_NOTE_LENGTH = 4000

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session as DbSession
 
 from roundtable.errors import NotFound, ValidationError
 from roundtable.models import Participant, Series
-from roundtable.services.normalize import fold_for_matching, stored_form
+from roundtable.services.anonymize.normalize import fold_for_matching, stored_form
 
 ROSTER_COLUMNS = ("name", "aliases", "affiliation", "role", "consent")
 CONSENT_VALUES = ("named", "anonymous")

@@ -1,0 +1,112 @@
+"""Kept terms: words a note-taker marked as not a person, and the bounds on what may be kept."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+from roundtable.errors import ValidationError
+from roundtable.services.anonymize.floor import floor_detectors
+from roundtable.services.anonymize.normalize import fold_for_matching, matching_text, stored_form
+from roundtable.services.anonymize.roster import Roster, roster_and_kept_terms
+from roundtable.services.anonymize.spans import AFFILIATION, EMAIL, HANDLE, NAME, PERSON, PHONE, URL
+
+
+# What a kept term may undo: unknown-name detections. Roster matches and contact details never.
+KEEPABLE = frozenset((PERSON,))
+
+def kept_terms_pattern(kept_terms: Iterable[str]) -> re.Pattern | None:
+    """One pattern finding every kept term (whole words, any case, any spacing) in a folded matching text."""
+    terms = sorted({fold_for_matching(t) for t in kept_terms if t and t.strip()}, key=len, reverse=True)
+    if not terms:
+        return None
+    body = "|".join(r"\s+".join(map(re.escape, term.split())) for term in terms)
+    return re.compile(rf"(?<!\w)(?:{body})(?!\w)")
+
+def kept_term_refusal(term: str, roster: Roster) -> str | None:
+    """Why ``term`` may not be kept (it matches the roster or a contact pattern), or ``None``.
+
+    Judged on the term's matching form, alone and as the subject of "said", so
+    a lower-case or disguised first name is refused like the plain one. The
+    reason never repeats the term.
+    """
+    roster_detector, pattern_detector = floor_detectors(case_blind=True)
+    matching = matching_text(term).text
+    for text in (matching, f"{matching} said"):
+        if any(s.kind in (NAME, AFFILIATION) for s in roster_detector.detect([text], roster)[0]):
+            return "this term matches a name or affiliation on the roster; roster names are always replaced"
+    if any(s.kind in (EMAIL, PHONE, HANDLE, URL) for s in pattern_detector.detect([matching], roster)[0]):
+        return "this term looks like contact details (an email, phone, handle or personal link); those are always replaced"
+    return None
+
+
+def keep_term(db, series, term: str, account_id: int | None = None):
+    """Record that ``term`` is not a person in this series ("keep 'Dr. Pepper'"); returns the ``KeptTerm``.
+
+    A note-taker's deliberate undo of an unknown-name false positive: from now
+    on no detector replaces it as a person in this series (roster matches and
+    contact details are replaced whatever is kept). A term that matches the
+    roster or a contact pattern is refused. Keeping a term twice, also by two
+    people at the same moment, keeps it once. The audit trail records who kept
+    which kept-term row, not the term.
+    """
+    from sqlalchemy import select
+
+    from roundtable.models import AuditEvent, KeptTerm, Series
+
+    series = series if isinstance(series, Series) else db.get(Series, series)
+    term = " ".join(stored_form(term or "").split())
+    if not term:
+        raise ValidationError("the term to keep is empty")
+    if len(term) > 200:
+        raise ValidationError("a kept term can be at most 200 characters")
+    roster, _kept = roster_and_kept_terms(db, series)
+    refusal = kept_term_refusal(term, roster)
+    if refusal:
+        raise ValidationError(f"cannot keep this term: {refusal}")
+
+    inserted = db.execute(
+        _insert_ignoring_duplicates(db, KeptTerm).values(series_id=series.id, term=term, created_by_id=account_id)
+    ).rowcount
+    kept = db.scalars(select(KeptTerm).where(KeptTerm.series_id == series.id, KeptTerm.term == term)).one()
+    if inserted:
+        db.add(AuditEvent(account_id=account_id, series_id=series.id, action="term.kept",
+                          detail={"kept_term_id": kept.id}))
+        db.flush()
+    return kept
+
+
+def _insert_ignoring_duplicates(db, model):
+    """``INSERT … ON CONFLICT DO NOTHING``: when two people keep a term at once, the database decides."""
+    if db.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    return insert(model).on_conflict_do_nothing()
+
+
+def kept_terms_of(db, series) -> list:
+    """A series' ``KeptTerm`` rows, for the series page."""
+    from sqlalchemy import select
+
+    from roundtable.models import KeptTerm
+
+    return list(db.scalars(select(KeptTerm).where(KeptTerm.series_id == series.id).order_by(KeptTerm.term)))
+
+
+def forget_kept_term(db, series, term: str, account_id: int | None = None) -> bool:
+    """Replace ``term`` again from now on; ``False`` when it was not kept."""
+    from sqlalchemy import select
+
+    from roundtable.models import AuditEvent, KeptTerm
+
+    series_id = getattr(series, "id", series)
+    term = " ".join((term or "").split())
+    kept = db.scalars(select(KeptTerm).where(KeptTerm.series_id == series_id, KeptTerm.term == term)).first()
+    if kept is None:
+        return False
+    db.add(AuditEvent(account_id=account_id, series_id=series_id, action="term.forgotten",
+                      detail={"kept_term_id": kept.id}))
+    db.delete(kept)
+    db.flush()
+    return True

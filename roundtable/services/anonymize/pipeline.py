@@ -1,0 +1,206 @@
+"""The pipeline for one series: detectors on the matching form, spans mapped back, merged, replaced."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+import threading
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field, replace
+
+from roundtable.errors import ValidationError
+from roundtable.services.anonymize.kept_terms import KEEPABLE, kept_terms_pattern
+from roundtable.services.anonymize.normalize import matching_text, stored_form
+from roundtable.services.anonymize.policies import (
+    ARTICLES,
+    GENERIC_ROLES,
+    POLICIES,
+    PSEUDONYM_LABEL,
+    REDACT_LABELS,
+    affiliation_label,
+    letters_for,
+    sentence_initial,
+    with_article,
+)
+from roundtable.services.anonymize.roster import Roster, RosterEntry
+from roundtable.services.anonymize.spans import AFFILIATION, NAME, PERSON, Span, fold, merge_spans
+
+
+def detect_spans(texts: Sequence[str], detectors: Sequence, roster: Roster, kept: re.Pattern | None = None) -> list[list[Span]]:
+    """Run ``detectors`` on the matching form of each text; merged spans in the texts' own coordinates.
+
+    An unknown-name span inside an occurrence of a kept term (``kept``, see
+    :func:`kept_terms_pattern`) is dropped; roster and contact spans never are.
+    """
+    matching = [matching_text(text) for text in texts]
+    found: list[list[Span]] = [[] for _ in texts]
+    for detector in detectors:
+        for bucket, spans in zip(found, detector.detect([m.text for m in matching], roster)):
+            bucket.extend(spans)
+    result = []
+    for text, match, spans in zip(texts, matching, found):
+        if kept is not None:
+            shields = [m.span() for m in kept.finditer(fold(match.text))]
+            spans = [s for s in spans if s.kind not in KEEPABLE or not any(a <= s.start and s.end <= b for a, b in shields)]
+        spans = [replace(span, start=start, end=end) for span in spans
+                 for start, end in [match.to_original(span.start, span.end)]]
+        result.append(merge_spans(spans, text))
+    return result
+
+@dataclass
+class AnonymizedText:
+    """The result of anonymizing one text.
+
+    ``spans`` are in the *input's* coordinates (for ``--json`` and the
+    evaluation); ``replacements`` are ``(start, end, kind)`` in the *output's*
+    coordinates, for highlighting what was replaced. Neither holds a raw name.
+    """
+
+    text: str
+    spans: list[Span] = field(default_factory=list)
+    replacements: list[tuple[int, int, str]] = field(default_factory=list)
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.spans)
+
+class Anonymizer:
+    """Anonymize texts for one series: a roster, a policy, detectors, kept terms.
+
+    Build it once per series (see :func:`anonymizer_for_series`) and call
+    :meth:`anonymize` per note. Thread-safe: it keeps no per-call state.
+    """
+
+    def __init__(
+        self,
+        roster: Roster | None,
+        policy: str = "role",
+        detectors: Sequence = (),
+        kept_terms: Iterable[str] = (),
+        salt: str | bytes = b"roundtable",
+    ):
+        policy = getattr(policy, "value", policy)
+        if policy not in POLICIES:
+            raise ValidationError(f"unknown policy {policy!r}: use role, pseudonym or redact")
+        self.roster = roster or Roster()
+        self.policy = policy
+        self.detectors = list(detectors)
+        self.kept = kept_terms_pattern(kept_terms)
+        self._salt = salt.encode() if isinstance(salt, str) else salt
+        self._pseudonym_orders: dict[str | None, dict[int, str]] = {}
+        self._lock = threading.Lock()
+
+    # -- detection --
+
+    def detect_many(self, texts: Sequence[str]) -> list[list[Span]]:
+        """Merged spans for each text, after dropping kept terms.
+
+        Detectors see each text's matching form (:mod:`roundtable.services.anonymize.normalize`:
+        what a reader reads, look-alike letters, invisible characters and markup
+        undone); the spans come back in the coordinates of ``texts``.
+        """
+        return detect_spans(texts, self.detectors, self.roster, self.kept)
+
+    # -- replacement --
+
+    def anonymize(self, text: str, session_key: str | int | None = None) -> AnonymizedText:
+        """Replace every identifier in ``text`` according to the series' policy."""
+        return self.anonymize_many([text], session_key)[0]
+
+    def anonymize_many(self, texts: Sequence[str], session_key: str | int | None = None) -> list[AnonymizedText]:
+        """Anonymize a batch (one detector call per batch: NER is much faster batched).
+
+        Each text is first brought to its stored form (NFC, no invisible
+        characters); spans refer to that form.
+        """
+        texts = [stored_form(text) for text in texts]
+        return [self.apply(text, spans, session_key) for text, spans in zip(texts, self.detect_many(texts))]
+
+    def apply(self, text: str, spans: Sequence[Span], session_key: str | int | None = None) -> AnonymizedText:
+        """Rewrite ``text`` replacing merged ``spans`` (a note with no spans comes back identical)."""
+        if not spans:
+            return AnonymizedText(text, [], [])
+        pieces: list[str] = []
+        replacements: list[tuple[int, int, str]] = []
+        position = 0
+        length = 0
+        for span in spans:
+            pieces.append(text[position : span.start])
+            length += span.start - position
+            label = self.label_for(span, text[span.start : span.end], session_key)
+            if label.startswith(("a ", "an ")) and re.search(r"\b(?:the|a|an|our|their|his|her)\s+$", text[max(0, span.start - 7) : span.start], re.I):
+                label = label.split(" ", 1)[1]  # "the City of Oakland" -> "the public agency", not "the a public agency"
+            if sentence_initial(text, span.start) and label[:1].islower():
+                label = label[0].upper() + label[1:]
+            pieces.append(label)
+            replacements.append((length, length + len(label), span.kind))
+            length += len(label)
+            position = span.end
+        pieces.append(text[position:])
+        return AnonymizedText("".join(pieces), list(spans), replacements)
+
+    def label_for(self, span: Span, surface: str, session_key: str | int | None = None) -> str:
+        """The replacement text for one span under this policy."""
+        kind = span.kind
+        if kind not in (NAME, PERSON, AFFILIATION):
+            return REDACT_LABELS.get(kind, "[redacted]")
+        entry = self.roster.get(span.participant_id) if span.participant_id is not None else None
+        if kind == AFFILIATION:
+            if self.policy == "redact":
+                return REDACT_LABELS[AFFILIATION]
+            return affiliation_label(entry.affiliation if entry else surface)
+        if self.policy == "redact":
+            return "[name]"
+        if self.policy == "role":
+            if entry:
+                return with_article(entry.role_label)
+            # a roster name shared by two people is a participant; someone found by the name model is not
+            # (and may be a place it misread: "in Port Alder" must not read "in a participant")
+            return "a participant" if kind == NAME else "[name]"
+        if entry is not None:
+            return "Participant " + self._pseudonym_letters(session_key)[entry.id]
+        return "Person " + self._unknown_code(surface, session_key)
+
+    def speaker_role(self, name_or_alias: str | None, session_key: str | int | None = None) -> str | None:
+        """What a speaker field becomes: role label, pseudonym or ``[name]``; ``None`` when empty.
+
+        A speaker that is already a role ("legal advocate", "facilitator") stays as it is;
+        anyone else not on the roster is treated as an unknown person.
+        """
+        if not name_or_alias or not name_or_alias.strip():
+            return None
+        entry = self.roster.find(name_or_alias)
+        if entry is None and self._is_role(name_or_alias):
+            return name_or_alias
+        span = Span(0, len(name_or_alias), NAME, 1.0, "speaker", entry.id if entry else None)
+        return self.label_for(span, name_or_alias, session_key)
+
+    def _is_role(self, value: str) -> bool:
+        wanted = fold(" ".join(value.split()))
+        for article in ARTICLES:
+            wanted = wanted.removeprefix(article)
+        roles = {fold(e.role_label) for e in self.roster.entries} | GENERIC_ROLES
+        return wanted in roles or bool(PSEUDONYM_LABEL.match(value.strip())) or value.strip() == "[name]"
+
+    def _pseudonym_letters(self, session_key) -> dict[int, str]:
+        """Letters per participant for one session: a keyed shuffle of roster order, never stored."""
+        letters = self._pseudonym_orders.get(session_key)
+        if letters is None:
+            def order(entry: RosterEntry) -> bytes:
+                if session_key is None:
+                    return b""
+                return hmac.new(self._salt, f"{session_key}:{entry.id}".encode(), hashlib.sha256).digest()
+
+            ranked = sorted(self.roster.entries, key=order)  # stable: roster order when no session
+            letters = {entry.id: letters_for(i) for i, entry in enumerate(ranked)}
+            with self._lock:
+                self._pseudonym_orders[session_key] = letters
+        return letters
+
+    def _unknown_code(self, surface: str, session_key) -> str:
+        """A stable three-letter code for someone not on the roster (a keyed hash, not the name)."""
+        key = " ".join(fold(surface).removesuffix("'s").split())
+        digest = hmac.new(self._salt, f"{session_key}:{key}".encode(), hashlib.sha256).digest()
+        number = int.from_bytes(digest[:4], "big")
+        return "".join(chr(65 + (number // 26**i) % 26) for i in range(3))

@@ -1,0 +1,90 @@
+"""A series' anonymization: its cached anonymizer, and text authored outside the note stream."""
+
+from __future__ import annotations
+
+import threading
+import weakref
+from collections.abc import Iterable
+from dataclasses import replace
+
+from roundtable.services.anonymize.floor import _default_pm, load_detectors
+from roundtable.services.anonymize.gate import _as_roster, gated_spans
+from roundtable.services.anonymize.normalize import stored_form
+from roundtable.services.anonymize.pipeline import AnonymizedText, Anonymizer
+from roundtable.services.anonymize.roster import Roster, roster_and_kept_terms
+
+_series_cache: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # pm -> {series id: (key, Anonymizer)}
+_series_cache_lock = threading.Lock()
+
+
+def anonymizer_for_series(db, series, pm=None, salt: str | bytes = b"roundtable") -> Anonymizer:
+    """The (cached) anonymizer for a series, from its ``Participant`` and ``KeptTerm`` rows.
+
+    ``db`` is a SQLAlchemy session, ``series`` a ``Series`` or its id. The
+    rows are read on every call (two small queries) so a roster or kept-term
+    change takes effect at once; compiled matchers are reused while they match.
+    """
+    from sqlalchemy import select
+
+    from roundtable.errors import NotFound
+    from roundtable.models import KeptTerm, Participant, Series
+
+    if not isinstance(series, Series):
+        found = db.get(Series, series)
+        if found is None:
+            raise NotFound(f"series {series} does not exist")
+        series = found
+    participants = db.scalars(
+        select(Participant).where(Participant.series_id == series.id).order_by(Participant.id)
+    ).all()
+    kept = db.scalars(select(KeptTerm.term).where(KeptTerm.series_id == series.id).order_by(KeptTerm.term)).all()
+    roster = Roster.from_rows(participants, anonymize_affiliations=bool(series.anonymize_affiliations))
+    policy = getattr(series.policy, "value", series.policy) or "role"
+    pm = pm or _default_pm()
+    key = (roster, policy, tuple(kept), salt)
+    with _series_cache_lock:
+        per_series = _series_cache.setdefault(pm, {})
+        cached = per_series.get(series.id)
+    if cached is not None and cached[0] == key:
+        return cached[1]
+    anonymizer = Anonymizer(roster, policy, load_detectors(pm), kept, salt=f"{salt!r}:{series.id}")
+    with _series_cache_lock:
+        per_series[series.id] = (key, anonymizer)
+    return anonymizer
+
+def anonymize_draft(
+    text: str, roster: Roster | Iterable | None, policy: str = "role", keep_credited: bool = True,
+) -> AnonymizedText:
+    """Text typed outside the note stream: replace roster names, emails and phones.
+
+    With ``keep_credited`` (brief drafts, which credit people who agreed to be
+    named) the names of consenting participants stay. The unknown-name model
+    does not run here: drafts hold authors' names on purpose, and the export
+    gate checks again on export.
+    """
+    text = stored_form(text)
+    roster = _as_roster(roster)
+    gate_roster = roster if keep_credited else Roster(
+        tuple(replace(e, consent_named=False) for e in roster.entries), roster.anonymize_affiliations
+    )
+    return Anonymizer(roster, policy).apply(text, gated_spans(text, gate_roster))
+
+
+def authored_text_anonymizer(db, series, keep_credited: bool = False):
+    """A function anonymizing what a facilitator or author types or imports outside the note stream
+    (session titles, theme fields, series fields, brief drafts) under the series' policy; the roster
+    is read once. See :func:`anonymize_draft`."""
+    roster, _kept = roster_and_kept_terms(db, series)
+    policy = getattr(series.policy, "value", series.policy)
+
+    def anonymize(text: str) -> str:
+        return anonymize_draft(text, roster, policy, keep_credited=keep_credited).text if text else text
+
+    return anonymize
+
+
+def anonymize_authored_text(db, series, text: str, keep_credited: bool = False) -> str:
+    """One authored text through :func:`authored_text_anonymizer`."""
+    if not text:
+        return text
+    return authored_text_anonymizer(db, series, keep_credited)(text)
