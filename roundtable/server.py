@@ -23,6 +23,9 @@ from gunicorn.app.base import BaseApplication
 
 # Threads kept for page loads and polling requests beyond the WebSocket connections.
 REQUEST_THREADS = 32
+# spaCy's thinc imports PyTorch (and through it transformers) whenever they are installed, about 300 MB,
+# although the name model the live path uses runs without them; only the after-save worker needs them.
+KEPT_OUT_OF_SERVER = ("torch", "transformers")
 
 
 def warm_up(app) -> None:
@@ -71,6 +74,10 @@ class RoundtableServer(BaseApplication):
 
     def load(self):
         # Built in the worker process, after the fork: no database connection or thread crosses it.
+        import sys
+
+        for name in KEPT_OUT_OF_SERVER:  # an import of these now fails as if they were not installed
+            sys.modules.setdefault(name, None)
         from roundtable import create_app
 
         app = create_app(self.app_config)
