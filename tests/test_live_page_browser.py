@@ -95,3 +95,19 @@ def test_the_stream_is_searched_and_filtered_and_downloads_as_markdown(browser, 
     assert viewer.locator(".detection-off").count() == 0, "the install notice is for facilitators and admins"
     assert viewer.locator("#composer").count() == 0
     assert [e for e in errors if not e.startswith("Failed to load resource")] == []
+
+
+def test_the_tag_picker_opens_beside_its_button_without_covering_the_note(browser, site):
+    server, people = site
+    _ctx, writer, _errors = open_session(browser, server, people["note-takers"][0], DESKTOP)
+    note = writer.locator("#notes .note >> nth=38")
+    note.wait_for()
+    note.hover()
+    note.locator("button[data-action=tag]").click()
+    picker = writer.locator("#theme-picker")
+    picker.wait_for()
+    p, n, b = picker.bounding_box(), note.bounding_box(), note.locator("button[data-action=tag]").bounding_box()
+    overlaps = not (p["y"] >= n["y"] + n["height"] or p["y"] + p["height"] <= n["y"])
+    assert not overlaps, (p, n)
+    assert abs((p["x"] + p["width"]) - (b["x"] + b["width"])) < 2, "right-aligned with its button"
+    assert 0 <= p["y"] and p["y"] + p["height"] <= DESKTOP["height"]
