@@ -208,3 +208,27 @@ def test_a_viewer_cannot_write_and_a_bad_payload_changes_nothing(world):
     wait_until(lambda: len(writer.errors) >= 4, message="error events")
     assert {e["event"] for e in writer.errors} == {"note:add"}
     assert stored(world) == []
+
+
+def test_a_rejoining_page_gets_new_notes_and_the_edits_it_missed_not_the_whole_stream(world):
+    people, sid = world["people"], world["session_id"]
+    writer = world["client"](people["note-takers"][0], "writer").connect()
+    reader = world["client"](people["viewers"][0], "reader").connect()
+    wait_until(lambda: writer.joined.is_set() and reader.joined.is_set())
+    first = writer.send_note("first note")
+    for i in range(3):
+        writer.send_note(f"note {i}")
+    wait_until(lambda: len(writer.stream()) == 4)
+    time.sleep(2.5)  # past the server's safety margin for edits committed around the sync
+    joined = reader.sio.call("session:join", {"session_id": sid, "after": 0}, timeout=15)
+    assert len(joined["notes"]) == 4
+    synced_at, last_seq = joined["synced_at"], joined["last_seq"]
+    time.sleep(1)  # offline for a while: someone edits an old note, someone adds one
+    note = writer.notes[first]
+    assert writer.sio.call("note:edit", {"session_id": sid, "note_id": note["id"], "version": note["version"],
+                                         "text": "first note, corrected"}, timeout=15)["ok"]
+    writer.send_note("a new note")
+    wait_until(lambda: len(writer.stream()) == 5)
+    again = reader.sio.call("session:join", {"session_id": sid, "after": last_seq, "changed_since": synced_at},
+                            timeout=15)
+    assert sorted(n["text"] for n in again["notes"]) == ["a new note", "first note, corrected"]

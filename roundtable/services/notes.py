@@ -209,7 +209,7 @@ class NoteStream:
 
     # A rejoining client asks for notes changed since the moment it was last told; an edit committed
     # just before that moment may carry an earlier timestamp, so look this far further back.
-    CHANGE_MARGIN = timedelta(seconds=5)
+    CHANGE_MARGIN = timedelta(seconds=2)
 
     @staticmethod
     def now() -> datetime:
