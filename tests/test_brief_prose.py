@@ -375,3 +375,21 @@ def test_the_workbench_shows_sources_beside_bullets_and_rewrites_one(client, log
     bad = client.post(f"/s/{generated.slug}/brief/report/bullets/{bullet_id}", data={"keep": keep, "add": "9.99"},
                       follow_redirects=True).get_data(as_text=True)
     assert "no note 9.99 in this series" in bad
+
+
+def test_a_word_of_a_hidden_name_never_reaches_the_report_in_any_case(db, generated):
+    """"Will" declined to be named: the modal verb "will" in a note must not carry into the prose either."""
+    db.add(Participant(series_id=generated.id, name="Will Marsh", aliases=["Willy"], role_label="scholar",
+                       consent_named=False))
+    theme = db.scalar(select(Theme).where(Theme.series_id == generated.id, Theme.name == "Rent burden"))
+    for k, text in enumerate(["rent relief will run out in June for 300 households",
+                              "\u201cThe relief will be gone before the winter.\u201d"]):
+        note = Note(session_id=generated.sessions[1].id, seq=800 + k, uuid=str(uuid.uuid4()),
+                    kind="quote" if k else "point", text=text, speaker_role="scholar")
+        db.add(note)
+        db.flush()
+        db.add(NoteTag(note_id=note.id, theme_id=theme.id, source="manual"))
+    db.commit()
+    body = briefs.split_front_matter(briefs.build_brief(db, generated).markdown)[1].lower()
+    assert not re.search(r"\b(will|willy|marsh)\b", body)
+    assert "rent burden" in body  # the theme is still there, from its other notes

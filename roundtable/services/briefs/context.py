@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections import Counter
 from dataclasses import dataclass, field
 
@@ -125,6 +126,8 @@ class BriefContext:
     template: str = "report"
     roster_count: int = 0
     settings: dict = field(default_factory=dict)
+    # Lower-cased words of the names and aliases of people who declined to be named.
+    hidden_words: frozenset = frozenset()
     plugins: list[dict] = field(default_factory=list)
     # Titles of the sections the template has, so Key Themes can take unclaimed themes.
     section_titles: list[str] = field(default_factory=list)
@@ -172,7 +175,7 @@ class BriefContext:
             self.options.setdefault("phrases", phrase_method(len(self.notes)))
             self._syntheses[theme.id] = synthesize_theme(
                 theme, self.resource_titles(), prefer_actions=prefer_actions,
-                encoder=self.options["encoder"], phrases=self.options["phrases"],
+                encoder=self.options["encoder"], phrases=self.options["phrases"], hidden=self.hidden_words,
             )
         return self._syntheses[theme.id]
 
@@ -192,6 +195,17 @@ def _resolve_series(db: DbSession, series) -> Series:
     if found is None:
         raise NotFound(f"no series {series!r}")
     return found
+
+
+def hidden_name_words(people) -> frozenset[str]:
+    """Words (three letters or more, lower-cased) of the names and aliases of people not to be named."""
+    words: set[str] = set()
+    for p in people:
+        if p.consent_named:
+            continue
+        for name in [p.name, *(p.aliases or [])]:
+            words.update(w.lower() for w in re.findall(r"[^\W\d_]+", name or "") if len(w) >= 3)
+    return frozenset(words)
 
 
 def gather_brief_context(db: DbSession, series, template: str = "report") -> BriefContext:
@@ -298,6 +312,7 @@ def gather_brief_context(db: DbSession, series, template: str = "report") -> Bri
         participant_roles=roles,
         participant_count=s.participant_count or len(people),
         roster_count=len(people),
+        hidden_words=hidden_name_words(people),
         settings=settings,
         tag_sources=tag_sources,
         template=template,

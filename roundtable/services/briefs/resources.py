@@ -10,6 +10,7 @@ from roundtable.services.briefs.context import ResourceItem
 from roundtable.services.briefs.glossary import expand_shorthand
 from roundtable.services.briefs.markdown import url_key, url_label
 from roundtable.services.briefs.prose import as_sentence, capitalize_first, trim_sentence
+from roundtable.services.briefs.synthesis import mentions
 
 if TYPE_CHECKING:
     from roundtable.services.briefs.context import BriefContext, NoteItem
@@ -154,6 +155,10 @@ def collect_resources(context: BriefContext) -> "OrderedDict[str, list[ResourceI
     for r in items:
         note = note_of.get(url_key(r.url))
         name, description = name_and_description(note.text, r.url) if note else ("", "")
+        if mentions(name, context.hidden_words):
+            name = ""
+        if mentions(description, context.hidden_words):
+            description = ""
         r.title = r.title or name or name_from_url(r.url)
         if not r.title:
             session = session_of.get(r.note_id)

@@ -283,7 +283,8 @@ def noun_phrases(texts: list[str], method: str = "lexical") -> list[list[str]]:
     return out
 
 
-def pick_lead_in(group: list[NoteItem], avoid=(), fallback: str = "", method: str = "lexical") -> str:
+def pick_lead_in(group: list[NoteItem], avoid=(), fallback: str = "", method: str = "lexical",
+                 hidden: frozenset[str] = frozenset()) -> str:
     """A lead-in of two to five words naming the group's idea: its best-shared noun phrase.
 
     Phrases are scored by how many of the group's notes hold them (then by length);
@@ -300,7 +301,7 @@ def pick_lead_in(group: list[NoteItem], avoid=(), fallback: str = "", method: st
     taken = {a.lower() for a in avoid}
     ranked = sorted(counts, key=lambda k: (-counts[k], -min(len(k.split()), 3), len(k), k))
     for key in ranked:
-        if key not in taken and not any(key in t or t in key for t in taken):
+        if key not in taken and not any(key in t or t in key for t in taken) and not mentions(key, hidden):
             return capitalize_first(surface[key])
     return fallback or "Further points raised"
 
@@ -312,6 +313,15 @@ def is_lead_in(name: str) -> bool:
 
 
 # --------------------------------------------------------------------------- bullets
+
+
+def mentions(text: str, hidden: frozenset[str]) -> bool:
+    """Whether ``text`` holds, in any case, a word of the name of someone who declined to be named.
+
+    Such a word ("Will", "Hope") may be an ordinary English word in a note; synthesis leaves the
+    claim out rather than carry a word a reader could take for the person.
+    """
+    return bool(hidden) and any(w.lower() in hidden for w in _WORD_RE.findall(text))
 
 
 def _words(text: str) -> set[str]:
@@ -335,7 +345,7 @@ def compress(text: str, max_words: int = MAX_CLAIM_WORDS, clauses: bool = True) 
     return claim.rstrip(" ,;:-–—.")
 
 
-def cover(notes: list[NoteItem], order: list[int]) -> list[tuple[str, list[NoteItem]]]:
+def cover(notes: list[NoteItem], order: list[int], hidden: frozenset[str] = frozenset()) -> list[tuple[str, list[NoteItem]]]:
     """The claims that cover ``notes`` (in ``order``): each with the notes it stands for.
 
     A note whose claim repeats a kept claim joins it; claims are kept until the
@@ -346,7 +356,7 @@ def cover(notes: list[NoteItem], order: list[int]) -> list[tuple[str, list[NoteI
     for i in order:
         note = notes[i]
         claim = compress(note.prose or note.text)
-        if not claim:
+        if not claim or mentions(claim, hidden):
             continue
         words = _words(claim)
         twin = next((k for k in kept if words and len(words & k[1]) / len(words | k[1]) >= DUPLICATE), None)
@@ -362,7 +372,8 @@ def cover(notes: list[NoteItem], order: list[int]) -> list[tuple[str, list[NoteI
 
 
 def synthesize_group(bullet_id: str, lead_in: str, notes: list[NoteItem], titles: dict[str, str],
-                     prefer_actions: bool = False, verb_offset: int = 0, space: TextSpace | None = None) -> Bullet | None:
+                     prefer_actions: bool = False, verb_offset: int = 0, space: TextSpace | None = None,
+                     hidden: frozenset[str] = frozenset()) -> Bullet | None:
     """One bullet from a group of notes: one attribution, then the claims that cover the group."""
     if not notes:
         return None
@@ -370,7 +381,7 @@ def synthesize_group(bullet_id: str, lead_in: str, notes: list[NoteItem], titles
     rows = space.rows(notes)
     boosts = np.array([0.25 if n.kind == "action" else 0.0 for n in notes]) if prefer_actions else None
     order = central_order(rows, boosts) if rows is not None and len(notes) > 1 else list(range(len(notes)))
-    claims = cover(notes, order)
+    claims = cover(notes, order, hidden)
     if not claims:
         return None
     covered = [n for _, members in claims for n in members]
@@ -384,10 +395,11 @@ def synthesize_group(bullet_id: str, lead_in: str, notes: list[NoteItem], titles
 
 
 def synthesize_theme(theme: ThemeItem, titles: dict[str, str], prefer_actions=False, encoder: str = "tfidf",
-                     phrases: str = "lexical") -> ThemeSynthesis:
+                     phrases: str = "lexical", hidden: frozenset[str] = frozenset()) -> ThemeSynthesis:
     """Bullets for a theme: one per sub-theme (and its own notes), or 3-6 groups of similar notes.
 
-    ``encoder`` groups notes (:func:`encoder_name`), ``phrases`` finds lead-ins (:func:`phrase_method`).
+    ``encoder`` groups notes (:func:`encoder_name`), ``phrases`` finds lead-ins (:func:`phrase_method`);
+    claims holding a word of ``hidden`` (names of people who declined to be named) are left out.
     """
     all_notes = theme.all_notes()
     notes = [n for n in all_notes if n.kind not in ("question", "quote")]
@@ -400,19 +412,21 @@ def synthesize_theme(theme: ThemeItem, titles: dict[str, str], prefer_actions=Fa
             members = [n for n in c.notes if n.kind not in ("question", "quote") and n.id not in seen]
             seen.update(n.id for n in members)
             if members:
-                lead = c.name if is_lead_in(c.name) else pick_lead_in(members, [g for g, _ in groups], c.name, phrases)
+                lead = (c.name if is_lead_in(c.name)
+                        else pick_lead_in(members, [g for g, _ in groups], c.name, phrases, hidden))
                 groups.append((lead, members))
         own = [n for n in notes if n.id not in seen]
         if len(own) >= 2:
-            groups.append((pick_lead_in(own, [g for g, _ in groups], method=phrases), own))
+            groups.append((pick_lead_in(own, [g for g, _ in groups], method=phrases, hidden=hidden), own))
     elif notes:
         clusters = group_by_similarity(notes, bullets_wanted(len(notes)), group_vectors(notes, space, encoder))
         for g in clusters:
-            groups.append((pick_lead_in(g, [lead for lead, _ in groups], method=phrases), g))
+            groups.append((pick_lead_in(g, [lead for lead, _ in groups], method=phrases, hidden=hidden), g))
     bullets: list[Bullet] = []
     lead_of: dict[int, str] = {}
     for i, (lead, group) in enumerate(groups, 1):
-        bullet = synthesize_group(f"p-{theme.id}-{i}", lead, group, titles, prefer_actions, verb_offset=i, space=space)
+        bullet = synthesize_group(f"p-{theme.id}-{i}", lead, group, titles, prefer_actions, verb_offset=i, space=space,
+                                  hidden=hidden)
         if bullet is None:
             continue
         bullets.append(bullet)
@@ -421,21 +435,22 @@ def synthesize_theme(theme: ThemeItem, titles: dict[str, str], prefer_actions=Fa
     return ThemeSynthesis(
         theme=theme,
         bullets=bullets,
-        quotes=pick_quotes(all_notes),
+        quotes=pick_quotes([n for n in all_notes if not mentions(n.text, hidden)]),
         note_count=len(all_notes),
         session_count=len({n.session_number for n in all_notes}),
         framing=trim_sentence(theme.description) if theme.description else "",
-        disagreement=find_disagreement(theme, space, titles, lead_of),
-        claims=theme_claims(notes, space),
+        disagreement=find_disagreement(theme, space, titles, lead_of, hidden),
+        claims=theme_claims(notes, space, hidden),
     )
 
 
-def theme_claims(notes: list[NoteItem], space: TextSpace) -> list[tuple[str, list[NoteItem]]]:
+def theme_claims(notes: list[NoteItem], space: TextSpace,
+                 hidden: frozenset[str] = frozenset()) -> list[tuple[str, list[NoteItem]]]:
     """The theme's most central claim, then the most central one with a figure (else the next)."""
     if not notes or space.matrix is None:
         return []
     plain = [n for n in notes if not n.links and n.kind != "resource"] or notes
-    claims = cover(plain, central_order(space.rows(plain)))
+    claims = cover(plain, central_order(space.rows(plain)), hidden)
     if not claims:
         return []
     concrete = next((c for c in claims[1:] if re.search(r"\d", c[0])), claims[1] if len(claims) > 1 else None)
@@ -478,16 +493,18 @@ def _dissent_rank(note: NoteItem) -> int:
 
 
 def find_disagreement(theme: ThemeItem, space: TextSpace, titles: dict[str, str],
-                      lead_of: dict[int, str]) -> Bullet | None:
+                      lead_of: dict[int, str], hidden: frozenset[str] = frozenset()) -> Bullet | None:
     """A "participants differed" bullet when a note pushes back, written as the positions, by role."""
     notes = space.notes
-    dissent = sorted((i for i, n in enumerate(notes) if pushes_back(n)), key=lambda i: (_dissent_rank(notes[i]), i))
+    usable = [not mentions(n.prose or n.text, hidden) for n in notes]
+    dissent = sorted((i for i, n in enumerate(notes) if pushes_back(n) and usable[i]),
+                     key=lambda i: (_dissent_rank(notes[i]), i))
     if not dissent:
         return None
     d = notes[dissent[0]]
     other = None
     if not BOTH_SIDES_RE.search(d.prose or d.text) and space.matrix is not None:
-        others = [i for i in range(len(notes)) if i not in set(dissent)]
+        others = [i for i in range(len(notes)) if i not in set(dissent) and usable[i]]
         if others:
             sims = (space.matrix[dissent[:1]] @ space.matrix[others].T).toarray()[0]
             j = int(np.argmax(sims))
@@ -532,6 +549,10 @@ def question_topics(context: BriefContext, limit: int = 6) -> list[Bullet]:
     if not questions:
         return []
     method = context.options.get("phrases", "lexical")
+    hidden = context.hidden_words
+    questions = [q for q in questions if not mentions(q.prose or q.text, hidden)]
+    if not questions:
+        return []
     theme_of: dict[int, str] = {}
     for t in context.themes:
         for child in t.children:
@@ -567,9 +588,9 @@ def question_topics(context: BriefContext, limit: int = 6) -> list[Bullet]:
         body = " ".join(note_markdown(a, titles) for a in asked)
         taken = [b.lead_in for b in bullets] + [t for t in by_topic if not t.startswith("\0")]
         if topic.startswith("\0"):
-            lead = pick_lead_in(sources, taken, "Other open questions", method)
+            lead = pick_lead_in(sources, taken, "Other open questions", method, hidden)
         else:
-            lead = topic if is_lead_in(topic) else pick_lead_in(sources + group, taken, topic, method)
+            lead = topic if is_lead_in(topic) else pick_lead_in(sources + group, taken, topic, method, hidden)
         bullets.append(Bullet(f"q-{i}", lead, body, sorted(n.id for n in sources),
                               sorted({n.session_number for n in sources})))
     return bullets
