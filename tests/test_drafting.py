@@ -18,7 +18,9 @@ from roundtable.models import AuditEvent, Brief, Note, NoteTag, Participant, Pro
 from roundtable.services import briefs, drafting
 from roundtable.services.briefs.markdown import escape_md
 
-pytestmark = [pytest.mark.slow, pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)]
+# A model run takes about a minute alone on 2 cores; far longer while the machine is shared.
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(1200),
+              pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)]
 
 BLOCKED_TEXT = "Hope van der Berg said the grant conditions are unlawful."
 # Notes that say what the bullet prompt's worked example says, filed under one sub-theme (so one bullet):
@@ -60,7 +62,7 @@ def add_notes(db, series, notes=NOTES) -> None:
     db.commit()
 
 
-def test_a_drafting_run_gates_checks_caches_and_flags_every_bullet(database, db, series, gguf_path):
+def test_a_drafting_run_gates_checks_caches_and_flags_every_bullet(database, db, series, gguf_path, client, login):
     add_notes(db, series)
     deterministic = briefs.build_brief(db, series, "report")
     series.draft_model = gguf_path
@@ -112,6 +114,13 @@ def test_a_drafting_run_gates_checks_caches_and_flags_every_bullet(database, db,
     assert f"**{escape_md(used[0].lead_in.rstrip(':'))}:**" in rebuilt.markdown
     db.delete(late)
     db.commit()
+
+    # The author's workbench flags each bullet whose draft was not used, and only those.
+    login(Role.AUTHOR)
+    page = client.get(f"/s/{series.slug}/brief/report/workbench").get_data(as_text=True)
+    flagged = [b for b in bullets if b.status != "grounded"]
+    assert page.count("draft of this bullet was not used") == len(flagged)
+    assert "Machine drafting is on" in page
 
     # A second run sends nothing: every text comes from the cache.
     again = drafting.draft_series(database, series.id, "report")

@@ -584,6 +584,14 @@ def bullet_statuses(db: DbSession, series, template: str = "report") -> list[Bul
     return out
 
 
+def flagged_bullets(db: DbSession, series, template: str = "report") -> dict[str, BulletStatus]:
+    """Bullets whose machine draft was not used, for the author's workbench (empty when drafting is off)."""
+    s = _resolve_series(db, series)
+    if not s.draft_model:
+        return {}
+    return {b.bullet_id: b for b in bullet_statuses(db, s, template) if b.status not in (GROUNDED, "not drafted")}
+
+
 def llm_installed() -> bool:
     return find_spec("llm") is not None
 

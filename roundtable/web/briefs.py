@@ -20,7 +20,7 @@ from roundtable.errors import RoundtableError
 from roundtable.extensions import limiter
 from roundtable.models import Note, Role
 from roundtable.models import Session as Meeting
-from roundtable.services import briefs
+from roundtable.services import briefs, drafting
 from roundtable.services.render import render_markdown
 from roundtable.web.access import current_account, get_db, series_role_required
 from roundtable.web.forms import form_ids
@@ -127,7 +127,8 @@ def workbench(slug, template):
     rendered = {b.id: Markup(render_markdown(b.markdown.lstrip("- ")).html)
                 for section in sections for b in section.bullets}
     return render_template("briefs/workbench.html", series=g.series, template=template, brief=brief,
-                           sections=sections, rendered=rendered)
+                           sections=sections, rendered=rendered,
+                           drafting_flags=drafting.flagged_bullets(get_db(), g.series, template))
 
 
 @bp.route("/<slug>/brief/<template>/sections/<key>/status", methods=["POST"])
