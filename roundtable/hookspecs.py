@@ -91,6 +91,6 @@ def register_blueprints(register):
 def note_saved(note_id: int, series_id: int):
     """Called after a note was created or edited and committed.
 
-    Runs off the live path (in a background task), so it may be slow: the
+    Runs off the live path (in the after-save worker process), so it may be slow: the
     tagging service uses it to compute suggestions. Return value ignored.
     """
