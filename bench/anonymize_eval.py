@@ -155,10 +155,12 @@ def live_latency(run_one, texts: list[str]) -> dict:
 
 
 def evaluate_roundtable(records, roster_path: Path | None, ner: bool, seconds: float) -> dict:
+    from roundtable.application import Roundtable
     from roundtable.services.anonymize import Anonymizer, Roster, load_detectors, load_roster_csv
 
     roster = load_roster_csv(roster_path) if roster_path else Roster()
-    anonymizer = Anonymizer(roster, "role", load_detectors(ner=ner))
+    detectors = load_detectors(Roundtable({"SECRET_KEY": "bench", "DATABASE_URL": "sqlite://"}), ner=ner)
+    anonymizer = Anonymizer(roster, "role", detectors)
     texts = [r["text"] for r in records]
     spans = anonymizer.detect_many(texts)
     predictions = [[(s.start, s.end, OUR_KINDS.get(s.kind, s.kind)) for s in note] for note in spans]

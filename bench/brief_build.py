@@ -218,12 +218,13 @@ def generate_series(db, notes: int = 2000, sessions: int = 5, participants: int 
 def run(notes: int, sessions: int, keep: Path | None = None, repeat: int = 3) -> dict:
     from sqlalchemy.orm import Session as DbSession
 
-    from roundtable.db import Database
+    from roundtable.application import Roundtable
     from roundtable.models import Base
     from roundtable.services import briefs, render
 
     with tempfile.TemporaryDirectory() as tmp:
-        database = Database("sqlite:///" + str(Path(tmp) / "bench.sqlite"))
+        roundtable = Roundtable({"SECRET_KEY": "bench", "DATABASE_URL": "sqlite:///" + str(Path(tmp) / "bench.sqlite")})
+        database = roundtable.database
         Base.metadata.create_all(database.engine)
         with database.session() as db:
             series_id = generate_series(db, notes=notes, sessions=sessions).id
@@ -242,7 +243,7 @@ def run(notes: int, sessions: int, keep: Path | None = None, repeat: int = 3) ->
             stages["gather"] = time.perf_counter() - t0
 
             t1 = time.perf_counter()
-            document = briefs.build_brief(context, template="report")
+            document = briefs.build_brief(context, template="report", roundtable=roundtable)
             stages["synthesize"] = time.perf_counter() - t1
 
             t2 = time.perf_counter()

@@ -404,7 +404,7 @@ def session_cookies(db_url: str, secret_key: str, instance: Path, typists: int) 
 
     app = create_app({"DATABASE_URL": db_url, "SECRET_KEY": secret_key, "INSTANCE_PATH": str(instance)})
     serializer = app.session_interface.get_signing_serializer(app)
-    db = app.extensions["roundtable_db"].sessionmaker()
+    db = app.extensions["roundtable"].database.sessionmaker()
     cookies = {"typists": []}
     try:
         accounts = db.scalars(select(Account).order_by(Account.id)).all()
@@ -418,7 +418,7 @@ def session_cookies(db_url: str, secret_key: str, instance: Path, typists: int) 
                 cookies["viewer"] = value
     finally:
         db.close()
-        app.extensions["roundtable_db"].dispose()
+        app.extensions["roundtable"].database.dispose()
     return cookies
 
 

@@ -1,7 +1,7 @@
 """Benchmark: the server's work per live note, in process, without sockets.
 
 Measures, on a SQLite file with a roster of ``--people`` participants:
-- ``anonymize``: ``anonymizer_for_series(db, series).anonymize(text)`` as the live path
+- ``anonymize``: ``anonymizer_for_series(db, series, roundtable).anonymize(text)`` as the live path
   calls it (reads the roster and kept terms, finds the cached anonymizer, anonymizes);
 - ``add_note``: ``NoteStream.add_note`` end to end (anonymize, sequence number, insert, commit).
 
@@ -31,15 +31,14 @@ def main() -> None:
     args = parser.parse_args()
     os.environ["ROUNDTABLE_LOAD_PLUGINS"] = args.plugins
 
-    from roundtable.db import Database
+    from roundtable.application import Roundtable
     from roundtable.models import Participant, Series, Session, SessionState
-    from roundtable.plugins import build_plugin_manager
     from roundtable.services.anonymize import anonymizer_for_series
     from roundtable.services.notes import NoteStream
 
-    pm = build_plugin_manager()
     with tempfile.TemporaryDirectory() as tmp:
-        database = Database(f"sqlite:///{Path(tmp) / 'bench.sqlite'}", secret_key="bench")
+        roundtable = Roundtable({"SECRET_KEY": "bench", "DATABASE_URL": f"sqlite:///{Path(tmp) / 'bench.sqlite'}"})
+        database = roundtable.database
         database.upgrade()
         with database.session() as db:
             series = Series(slug="bench", title="Bench")
@@ -58,17 +57,17 @@ def main() -> None:
         anonymize_ms = []
         with database.session() as db:
             series = db.get(Series, series_id)
-            anonymizer_for_series(db, series, pm=pm).anonymize(texts[0])  # compile once, as a server does
+            anonymizer_for_series(db, series, roundtable).anonymize(texts[0])  # compile once, as a server does
             for text in texts:
                 started = time.perf_counter()
-                anonymizer_for_series(db, series, pm=pm).anonymize(text)
+                anonymizer_for_series(db, series, roundtable).anonymize(text)
                 anonymize_ms.append((time.perf_counter() - started) * 1000)
 
         add_ms = []
         for text in texts:
             with database.session() as db:
                 started = time.perf_counter()
-                NoteStream(db, pm=pm, salt="bench").add_note(session_id, str(uuid.uuid4()), text)
+                NoteStream(db, roundtable).add_note(session_id, str(uuid.uuid4()), text)
                 add_ms.append((time.perf_counter() - started) * 1000)
         database.dispose()
 

@@ -33,13 +33,13 @@ from collections import defaultdict
 from dataclasses import replace
 from pathlib import Path
 
-import pluggy
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(ROOT))
 
-from roundtable import hookimpl, hookspecs  # noqa: E402
+from roundtable import hookimpl  # noqa: E402
+from roundtable.application import Roundtable  # noqa: E402
 from roundtable.services.codebook import Codebook, load_codebook_file  # noqa: E402
 from roundtable.services.tagging import Example, suggest_per_section, suggest_themes  # noqa: E402
 
@@ -80,17 +80,15 @@ def make_suggester(name: str, model: str | None):
     raise SystemExit(f"unknown suggester {name!r}")
 
 
-def plugin_manager_with(suggester) -> pluggy.PluginManager:
-    pm = pluggy.PluginManager("roundtable")
-    pm.add_hookspecs(hookspecs)
+def application_with(suggester) -> Roundtable:
+    """An application object whose only plugin registers ``suggester``."""
 
     class Only:
         @hookimpl
         def register_suggesters(self, register):
             register(suggester)
 
-    pm.register(Only(), name="eval")
-    return pm
+    return Roundtable({"SECRET_KEY": "bench", "DATABASE_URL": "sqlite://"}, plugins=[Only()])
 
 
 class Tally:
@@ -108,23 +106,23 @@ class Tally:
         return {"n": self.n, **{k: round(v / self.n, 3) if self.n else None for k, v in self.hits.items()}}
 
 
-def score_cold(rows, codebook, name, pm, tally: Tally) -> None:
+def score_cold(rows, codebook, name, roundtable, tally: Tally) -> None:
     texts = [r["text"] for r in rows]
-    per_section = suggest_per_section(texts, codebook, name, pm=pm)
-    ranked = suggest_themes(texts, codebook, name, top=1, pm=pm)
+    per_section = suggest_per_section(texts, codebook, name, roundtable=roundtable)
+    ranked = suggest_themes(texts, codebook, name, top=1, roundtable=roundtable)
     tally.n += len(rows)
     for row, sections, best in zip(rows, per_section, ranked):
         mine = [s.theme for s in sections if s.section == row["section"]]
         tally.add(top1=bool(mine) and mine[0] == row["theme"], top1_all=bool(best) and best[0].theme == row["theme"])
 
 
-def score_warm(rows, codebook, name, pm, tally: Tally) -> None:
+def score_warm(rows, codebook, name, roundtable, tally: Tally) -> None:
     coded = [r for r in rows if r["session"] in CODED_SESSIONS]
     later = [r for r in rows if r["session"] not in CODED_SESSIONS]
     examples = [Example(r["text"], r["theme"], r["session"]) for r in coded]
     texts = [r["text"] for r in later]
-    per_section = suggest_per_section(texts, codebook, name, examples=examples, pm=pm)
-    ranked = suggest_themes(texts, codebook, name, examples=examples, top=3, pm=pm)
+    per_section = suggest_per_section(texts, codebook, name, examples=examples, roundtable=roundtable)
+    ranked = suggest_themes(texts, codebook, name, examples=examples, top=3, roundtable=roundtable)
     tally.n += len(later)
     for row, sections, best in zip(later, per_section, ranked):
         mine = [s.theme for s in sections if s.section == row["section"]]
@@ -132,7 +130,7 @@ def score_warm(rows, codebook, name, pm, tally: Tally) -> None:
                   top3_all=row["theme"] in [s.theme for s in best])
 
 
-def throughput(reports, codebooks, name, pm, repeat: int) -> tuple[int, int]:
+def throughput(reports, codebooks, name, roundtable, repeat: int) -> tuple[int, int]:
     """Notes per second of wall-clock time and per second of this process's CPU time (fastest runs).
 
     On a machine other jobs load, the CPU-time figure says what the code costs; the
@@ -145,7 +143,7 @@ def throughput(reports, codebooks, name, pm, repeat: int) -> tuple[int, int]:
     elapsed, cpu = [], []
     for _ in range(repeat):
         started, started_cpu = time.perf_counter(), time.process_time()
-        suggest_themes(texts, codebooks[report], name, examples=examples, top=3, pm=pm)
+        suggest_themes(texts, codebooks[report], name, examples=examples, top=3, roundtable=roundtable)
         elapsed.append(time.perf_counter() - started)
         cpu.append(time.process_time() - started_cpu)
     return round(THROUGHPUT_NOTES / min(elapsed)), round(THROUGHPUT_NOTES / min(cpu))
@@ -153,7 +151,7 @@ def throughput(reports, codebooks, name, pm, repeat: int) -> tuple[int, int]:
 
 def evaluate(name: str, set_name: str, model: str | None, repeat: int, speed_only: bool = False) -> dict:
     suggester, load_seconds = make_suggester(name, model)
-    pm = plugin_manager_with(suggester)
+    roundtable = application_with(suggester)
     reports = load_set(set_name)
     codebooks = {r: load_codebook_file(DATA / "codebooks" / f"{r}.yaml") for r in reports}
     result = {"suggester": name, "model": model if name == "semantic" else None, "set": set_name,
@@ -163,9 +161,9 @@ def evaluate(name: str, set_name: str, model: str | None, repeat: int, speed_onl
     for report, rows in ([] if speed_only else reports.items()):
         codebook = codebooks[report]
         tallies = {key: Tally() for key in pooled}
-        score_cold(rows, names_only(codebook), suggester.name, pm, tallies["cold_names"])
-        score_cold(rows, codebook, suggester.name, pm, tallies["cold_codebook"])
-        score_warm(rows, codebook, suggester.name, pm, tallies["warm"])
+        score_cold(rows, names_only(codebook), suggester.name, roundtable, tallies["cold_names"])
+        score_cold(rows, codebook, suggester.name, roundtable, tallies["cold_codebook"])
+        score_warm(rows, codebook, suggester.name, roundtable, tallies["warm"])
         if getattr(suggester, "last_method", None):
             methods[report] = list(suggester.last_method)
         result["reports"][report] = {
@@ -180,7 +178,7 @@ def evaluate(name: str, set_name: str, model: str | None, repeat: int, speed_onl
         result.update({key: tally.result() for key, tally in pooled.items()})
     if methods:
         result["warm_method_chosen"] = methods
-    result["notes_per_s"], result["notes_per_cpu_s"] = throughput(reports, codebooks, suggester.name, pm, repeat)
+    result["notes_per_s"], result["notes_per_cpu_s"] = throughput(reports, codebooks, suggester.name, roundtable, repeat)
     result["load_average"] = round(os.getloadavg()[0], 1)
     return result
 

@@ -11,9 +11,8 @@ from flask import Flask, g
 from werkzeug.routing import IntegerConverter
 
 from roundtable import config as rt_config
-from roundtable.db import Database
+from roundtable.application import Roundtable
 from roundtable.extensions import csrf, limiter, socketio
-from roundtable.plugins import build_plugin_manager, collect
 
 
 MAX_DATABASE_ID = 2**31 - 1
@@ -35,8 +34,9 @@ def package_dir(name: str) -> str:
     return str(Path(__file__).resolve().parent.parent / name)
 
 
-def create_app(config: dict | None = None) -> Flask:
-    """Build the app. ``config`` overrides everything else (tests pass a mapping)."""
+def create_app(config: dict | None = None, plugins=None) -> Flask:
+    """Build the app. ``config`` overrides everything else (tests pass a mapping);
+    ``plugins``, when given, replace the default plugins (see :class:`Roundtable`)."""
     app = Flask(
         "roundtable",
         instance_relative_config=True,
@@ -62,11 +62,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.config["MAX_CONTENT_LENGTH"] = app.config["MAX_UPLOAD_BYTES"]
     app.permanent_session_lifetime = app.config["PERMANENT_SESSION_LIFETIME"]
 
-    app.extensions["roundtable_db"] = Database(app.config["DATABASE_URL"], secret_key=app.config["SECRET_KEY"])
-    pm = build_plugin_manager(
-        disabled=app.config["DISABLED_PLUGINS"], plugins_dir=app.config["PLUGINS_DIR"]
-    )
-    app.extensions["roundtable_pm"] = pm
+    roundtable = app.extensions["roundtable"] = Roundtable(app.config, plugins=plugins)
 
     if app.config.get("REDIS_URL") and app.config["RATELIMIT_STORAGE_URI"] == "memory://":
         # Several processes must share one budget per account.
@@ -89,7 +85,7 @@ def create_app(config: dict | None = None) -> Flask:
     from roundtable.web import register_web
 
     register_web(app)
-    for blueprint in collect(pm, "register_blueprints"):
+    for blueprint in roundtable.collect("register_blueprints"):
         app.register_blueprint(blueprint)
 
     @app.teardown_appcontext
@@ -100,8 +96,3 @@ def create_app(config: dict | None = None) -> Flask:
 
     return app
 
-
-def anonymization_options(app: Flask) -> dict:
-    """What every note write passes to :class:`roundtable.services.notes.NoteStream`: this app's
-    plugin manager (its detectors, minus disabled plugins) and its secret (which keys pseudonyms)."""
-    return {"pm": app.extensions["roundtable_pm"], "salt": app.config["SECRET_KEY"]}

@@ -1,6 +1,6 @@
 """Database engine, sessions and migrations.
 
-One :class:`Database` per app (``app.extensions["roundtable_db"]``); services
+One :class:`Database` per app (``app.extensions["roundtable"].database``); services
 receive a SQLAlchemy ``Session`` from it and never open their own. SQLite is
 tuned for many readers and one writer (WAL, busy timeout, foreign keys).
 """

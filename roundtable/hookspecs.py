@@ -1,9 +1,13 @@
 """Roundtable's hook specifications: the whole plugin interface in one place.
 
-Every hook follows the *register callback* pattern (as in ``llm``'s
-``register_models``): the core calls the hook with a ``register`` function and
-each plugin calls it once per thing it contributes. Built-in behaviour ships as
-ordinary plugins in ``roundtable_plugins`` and uses exactly these hooks.
+Every hook receives ``roundtable``, the application object
+(:class:`roundtable.application.Roundtable`: ``settings``, ``secret``,
+``database``, ``pm``), as Datasette's hooks receive ``datasette``; a plugin
+declares only the arguments it uses. The ``register_*`` hooks follow the
+*register callback* pattern (as in ``llm``'s ``register_models``): the core
+calls the hook with a ``register`` function and each plugin calls it once per
+thing it contributes. Built-in behaviour ships as ordinary plugins in
+``roundtable_plugins`` and uses exactly these hooks.
 
 Write a plugin with ``from roundtable import hookimpl``; see ``docs/plugins.md``.
 """
@@ -16,7 +20,7 @@ hookspec = pluggy.HookspecMarker("roundtable")
 
 
 @hookspec
-def register_detectors(register):
+def register_detectors(roundtable, register):
     """Contribute identity detectors to the anonymization pipeline.
 
     Called once when the anonymizer is built for a series. Call
@@ -31,7 +35,7 @@ def register_detectors(register):
 
 
 @hookspec
-def register_suggesters(register):
+def register_suggesters(roundtable, register):
     """Contribute theme suggesters.
 
     Called once when the tagging service starts. Call ``register(suggester)``
@@ -45,7 +49,7 @@ def register_suggesters(register):
 
 
 @hookspec
-def register_brief_sections(register):
+def register_brief_sections(roundtable, register):
     """Contribute sections to brief templates.
 
     Called when a brief is built. Call ``register(section)`` for each
@@ -59,7 +63,7 @@ def register_brief_sections(register):
 
 
 @hookspec
-def register_exporters(register):
+def register_exporters(roundtable, register):
     """Contribute output formats for briefs.
 
     Call ``register(exporter)``: an object with ``name`` (``"pdf"``), ``suffix``
@@ -69,7 +73,7 @@ def register_exporters(register):
 
 
 @hookspec
-def register_commands(cli):
+def register_commands(roundtable, cli):
     """Add commands to the ``roundtable`` command line.
 
     Called once at start-up with the root ``click.Group``; add commands with
@@ -78,7 +82,7 @@ def register_commands(cli):
 
 
 @hookspec
-def register_blueprints(register):
+def register_blueprints(roundtable, register):
     """Add web pages and socket events.
 
     Called once by ``create_app``. Call ``register(blueprint)`` for each Flask
@@ -88,7 +92,7 @@ def register_blueprints(register):
 
 
 @hookspec
-def note_saved(note_id: int, series_id: int):
+def note_saved(roundtable, note_id: int, series_id: int):
     """Called after a note was created or edited and committed.
 
     Runs off the live path (in the after-save worker process), so it may be slow: the

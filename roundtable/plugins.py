@@ -24,10 +24,18 @@ from roundtable.errors import PluginError
 ENTRY_POINT_GROUP = "roundtable"
 
 
-def build_plugin_manager(disabled=(), plugins_dir=None) -> pluggy.PluginManager:
-    """Create a plugin manager with entry-point plugins, local plugins, minus ``disabled``."""
+def build_plugin_manager(disabled=(), plugins_dir=None, plugins=None) -> pluggy.PluginManager:
+    """Create a plugin manager with entry-point plugins, local plugins, minus ``disabled``.
+
+    ``plugins``, when given, are registered instead of the entry points (tests).
+    Each application builds its own; there is no process-wide manager.
+    """
     pm = pluggy.PluginManager("roundtable")
     pm.add_hookspecs(hookspecs)
+    if plugins is not None:
+        for plugin in plugins:
+            pm.register(plugin)
+        return pm
     for name in disabled:
         pm.set_blocked(name)
     only = os.environ.get("ROUNDTABLE_LOAD_PLUGINS")
@@ -66,17 +74,6 @@ def load_plugins_dir(pm: pluggy.PluginManager, directory: Path) -> None:
         pm.register(module, name=name)
 
 
-def collect(pm: pluggy.PluginManager, hook_name: str) -> list:
-    """Call a ``register_*`` hook and return everything registered.
-
-    Pluggy calls the newest plugin first, so for a given key the first item
-    wins and a plugin loaded after the built-ins overrides them.
-    """
-    items: list = []
-    getattr(pm.hook, hook_name)(register=items.append)
-    return items
-
-
 def describe_plugins(pm: pluggy.PluginManager) -> list[dict]:
     """One dict per loaded plugin: name, version, hooks; for ``roundtable plugins``."""
     versions = {id(plugin): dist.version for plugin, dist in pm.list_plugin_distinfo()}
@@ -95,14 +92,3 @@ def describe_plugins(pm: pluggy.PluginManager) -> list[dict]:
             }
         )
     return rows
-
-
-_default_pm: pluggy.PluginManager | None = None
-
-
-def default_plugin_manager() -> pluggy.PluginManager:
-    """The process-wide manager used outside an app (command-line tools, services)."""
-    global _default_pm
-    if _default_pm is None:
-        _default_pm = build_plugin_manager()
-    return _default_pm

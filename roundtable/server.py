@@ -31,15 +31,15 @@ KEPT_OUT_OF_SERVER = ("torch", "transformers")
 def warm_up(app) -> None:
     """Load what the live path needs (the anonymizer's detectors and their models) and start the after-save
     worker, so that neither happens on the first note after a start or a crash."""
-    from roundtable.plugins import collect
     from roundtable.services.anonymize import Roster
 
-    for detector in collect(app.extensions["roundtable_pm"], "register_detectors"):
+    roundtable = app.extensions["roundtable"]
+    for detector in roundtable.collect("register_detectors"):
         try:
             detector.detect(["Warm-up: Maria Lopez met Ana in Lisbon."], Roster.from_rows([]))
         except Exception:  # a detector that fails here fails the same way, visibly, on a note
             app.logger.warning("detector %s did not warm up", getattr(detector, "name", detector), exc_info=True)
-    if app.extensions["roundtable_pm"].hook.note_saved.get_hookimpls():
+    if roundtable.pm.hook.note_saved.get_hookimpls():
         from roundtable.web.live.after_save import after_save_worker
 
         worker = after_save_worker(app)

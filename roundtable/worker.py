@@ -28,9 +28,9 @@ def warm_suggesters(app) -> None:
     from roundtable.services.codebook import Codebook, ThemeSpec
     from roundtable.services.tagging import default_suggester_name, get_suggester
 
-    pm = app.extensions["roundtable_pm"]
+    roundtable = app.extensions["roundtable"]
     try:
-        suggester = get_suggester(app.config.get("SUGGESTER") or default_suggester_name(pm), pm)
+        suggester = get_suggester(app.config.get("SUGGESTER") or default_suggester_name(roundtable), roundtable)
         suggester.suggest(["warm up the model"], Codebook(themes=[ThemeSpec("Warm-up", "a first theme")]), [])
     except Exception:  # a suggester that cannot warm up still gets its first real job
         app.logger.warning("the suggester did not warm up", exc_info=True)
@@ -40,8 +40,9 @@ def run_job(app, job: dict) -> dict:
     from roundtable.models import Note
     from roundtable.services.notes import note_to_dict
 
-    app.extensions["roundtable_pm"].hook.note_saved(note_id=job["note_id"], series_id=job["series_id"])
-    with app.extensions["roundtable_db"].session() as db:
+    roundtable = app.extensions["roundtable"]
+    roundtable.pm.hook.note_saved(roundtable=roundtable, note_id=job["note_id"], series_id=job["series_id"])
+    with roundtable.database.session() as db:
         note = db.get(Note, job["note_id"])
         tags = note_to_dict(note)["tags"] if note is not None else None
     return {"note_id": job["note_id"], "session_id": job["session_id"], "tags": tags}

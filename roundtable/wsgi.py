@@ -7,4 +7,4 @@ Configuration comes from the environment (``ROUNDTABLE_DATABASE_URL``,
 from roundtable import create_app
 
 app = create_app()
-app.extensions["roundtable_db"].upgrade()
+app.extensions["roundtable"].database.upgrade()

@@ -17,6 +17,7 @@ from flask.cli import ScriptInfo
 from sqlalchemy import create_engine, text
 
 from roundtable import create_app
+from roundtable.application import Roundtable
 from roundtable.db import Database, normalize_url
 from roundtable.models import Role
 from roundtable.live_clients import make_series  # noqa: F401  (tests import it from here)
@@ -37,6 +38,12 @@ def require_service(name: str, available: bool, why: str) -> None:
 
 def _postgres_url() -> str | None:
     return os.environ.get("ROUNDTABLE_TEST_DATABASE_URL")
+
+
+@pytest.fixture(autouse=True)
+def private_instance_folder(monkeypatch, tmp_path):
+    """Commands run in-process or as subprocesses keep their secret key and SQLite file in the test's folder."""
+    monkeypatch.setenv("ROUNDTABLE_INSTANCE_PATH", str(tmp_path / "cli-instance"))
 
 
 @pytest.fixture(autouse=True)
@@ -85,17 +92,29 @@ def app(database_url, tmp_path):
             "RATELIMIT_ENABLED": False,
         }
     )
-    app.extensions["roundtable_db"].upgrade()
+    app.extensions["roundtable"].database.upgrade()
     yield app
     worker = app.extensions.get("roundtable_after_save")
     if worker is not None:  # suggestions still being computed must not race the schema's removal
         assert worker.wait_until_idle()
-    app.extensions["roundtable_db"].dispose()
+    app.extensions["roundtable"].database.dispose()
 
 
 @pytest.fixture
-def database(app) -> Database:
-    return app.extensions["roundtable_db"]
+def roundtable(app) -> Roundtable:
+    """The test app's application object, which services and hooks receive."""
+    return app.extensions["roundtable"]
+
+
+def make_roundtable(plugins=None, **settings) -> Roundtable:
+    """An application object without a web app or a database file: for tests of plugins and services
+    that need no stored data. ``plugins`` replace the default ones."""
+    return Roundtable({"SECRET_KEY": "test-secret", "DATABASE_URL": "sqlite://", **settings}, plugins=plugins)
+
+
+@pytest.fixture
+def database(roundtable) -> Database:
+    return roundtable.database
 
 
 @pytest.fixture

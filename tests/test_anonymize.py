@@ -12,6 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from conftest import make_roundtable
 from roundtable.errors import ExportBlocked, ValidationError
 from roundtable.services.anonymize.normalize import stored_form
 from roundtable.services.anonymize import (
@@ -42,7 +43,7 @@ Ana Lúcia dos Santos,,,youth worker,anonymous
 Saïd Benali,,,outreach worker,anonymous
 """
 ROSTER = load_roster_csv(ROSTER_CSV)
-DETECTORS = load_detectors(ner=False)
+DETECTORS = load_detectors(make_roundtable(), ner=False)
 
 
 def anonymizer(policy="role", **kwargs) -> Anonymizer:

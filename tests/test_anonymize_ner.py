@@ -10,6 +10,7 @@ import os
 
 import pytest
 
+from conftest import make_roundtable
 from roundtable.services.anonymize import Anonymizer, load_detectors, load_roster_csv
 
 ROSTER = load_roster_csv("name,aliases,affiliation,role,consent\nHope Williams,,,tenant organizer,anonymous\n")
@@ -28,7 +29,7 @@ def require_ner():
 @pytest.fixture(scope="module")
 def anonymizer():
     require_ner()
-    return Anonymizer(ROSTER, "role", load_detectors(ner=True))
+    return Anonymizer(ROSTER, "role", load_detectors(make_roundtable(), ner=True))
 
 
 @pytest.mark.parametrize(

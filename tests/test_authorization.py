@@ -315,4 +315,4 @@ def test_a_route_added_without_an_access_check_is_caught(app):
     unmarked = [r.rule for r in probe.url_map.iter_rules() if not _is_static(probe, r.endpoint)
                 and not hasattr(probe.view_functions[r.endpoint], ACCESS_ATTR)]
     assert unmarked == ["/s/<slug>/careless"]
-    probe.extensions["roundtable_db"].dispose()
+    probe.extensions["roundtable"].database.dispose()

@@ -13,7 +13,6 @@ from sqlalchemy import select
 from roundtable import hookimpl
 from roundtable.errors import ExportBlocked
 from roundtable.models import Note, NoteTag, Participant, Resource, Session, TagStatus, Theme
-from roundtable.plugins import build_plugin_manager
 from roundtable.services import briefs
 from roundtable.services.briefs import BriefSection
 
@@ -99,26 +98,26 @@ def roster_names(db, series) -> list[str]:
     return [n for p in people for n in [p.name, *p.aliases]]
 
 
-def test_policy_report_has_the_anatomy_sections_in_order(db, filled):
+def test_policy_report_has_the_anatomy_sections_in_order(db, filled, roundtable):
     series, _ = filled
-    document = briefs.build_brief(db, series, template="report")
+    document = briefs.build_brief(db, series, template="report", roundtable=roundtable)
     assert headings(document.markdown) == REPORT_ORDER
     assert headings(document.markdown, 3)[:2] == ["Federal enforcement", "Legal defense"]
     assert "Invest in legal aid" in document.markdown.split("## Strategic Directions")[1]
 
 
-def test_research_brief_is_the_short_form_without_themes(db, filled):
+def test_research_brief_is_the_short_form_without_themes(db, filled, roundtable):
     series, _ = filled
-    document = briefs.build_brief(db, series, template="brief")
+    document = briefs.build_brief(db, series, template="brief", roundtable=roundtable)
     assert headings(document.markdown) == ["Overview", "Key Findings", "Strategic Implications", "Resources"]
     assert document.front_matter["kind"] == "Research Brief"
     assert document.front_matter["brief_number"] == "Research Brief No. 2026/01"
     assert document.front_matter["funder"] == "A Foundation"
 
 
-def test_every_generated_bullet_keeps_the_notes_it_came_from(db, filled):
+def test_every_generated_bullet_keeps_the_notes_it_came_from(db, filled, roundtable):
     series, ids = filled
-    document = briefs.build_brief(db, series)
+    document = briefs.build_brief(db, series, roundtable=roundtable)
     series_notes = {i for key, group in ids.items() if key != "stray" for i in group}
     assert document.provenance
     for bullet_id, note_ids in document.provenance.items():
@@ -129,9 +128,9 @@ def test_every_generated_bullet_keeps_the_notes_it_came_from(db, filled):
     assert sub_theme and set(document.provenance[sub_theme[0]]) == set(ids["Funding threats"])
 
 
-def test_sub_themes_are_bolded_lead_ins_and_speakers_are_roles_only(db, filled):
+def test_sub_themes_are_bolded_lead_ins_and_speakers_are_roles_only(db, filled, roundtable):
     series, _ = filled
-    document = briefs.build_brief(db, series)
+    document = briefs.build_brief(db, series, roundtable=roundtable)
     assert re.search(r"^- \[\*\*Funding threats:\*\*\]\{#p-\d+-1\} ", document.markdown, re.M)
     themes = document.markdown.split("## Key Themes")[1].split("## Unanswered")[0]
     assert re.search(r"(legal advocates|a legal advocate|municipal leaders|a municipal leader)", themes, re.I)
@@ -139,9 +138,9 @@ def test_sub_themes_are_bolded_lead_ins_and_speakers_are_roles_only(db, filled):
         assert name not in document.body.split("## Acknowledgments")[0]
 
 
-def test_theme_without_sub_themes_gets_three_to_six_bullets_with_own_lead_ins(db, filled):
+def test_theme_without_sub_themes_gets_three_to_six_bullets_with_own_lead_ins(db, filled, roundtable):
     series, _ = filled
-    document = briefs.build_brief(db, series)
+    document = briefs.build_brief(db, series, roundtable=roundtable)
     legal = document.markdown.split("### Legal defense")[1].split("###")[0]
     bullets = re.findall(r"^- \[\*\*(.+?):\*\*\]", legal, re.M)
     generated = [b for b in bullets if b != "Where participants differed"]
@@ -152,9 +151,9 @@ def test_theme_without_sub_themes_gets_three_to_six_bullets_with_own_lead_ins(db
         assert any(w.lower() in words for w in re.findall(r"[A-Za-z'-]{4,}", lead))
 
 
-def test_themes_show_evidence_counts_quotes_and_disagreement(db, filled):
+def test_themes_show_evidence_counts_quotes_and_disagreement(db, filled, roundtable):
     series, _ = filled
-    document = briefs.build_brief(db, series)
+    document = briefs.build_brief(db, series, roundtable=roundtable)
     enforcement = document.markdown.split("### Federal enforcement")[1].split("###")[0]
     assert "Drawn from 7 notes across 3 sessions" in enforcement
     assert "::: callout" in enforcement and "Nobody on my block opens the door anymore." in enforcement
@@ -162,9 +161,9 @@ def test_themes_show_evidence_counts_quotes_and_disagreement(db, filled):
     assert "participants differed" in legal
 
 
-def test_links_are_inline_in_bullets_and_listed_once_under_resources(db, filled):
+def test_links_are_inline_in_bullets_and_listed_once_under_resources(db, filled, roundtable):
     series, _ = filled
-    document = briefs.build_brief(db, series)
+    document = briefs.build_brief(db, series, roundtable=roundtable)
     themes = document.markdown.split("## Key Themes")[1].split("## Unanswered")[0]
     assert "[Representation Study](https://example.org/representation-study)" in themes
     resources = document.markdown.split("## Resources and Partners")[1].split("## Acknowledgments")[0]
@@ -174,43 +173,43 @@ def test_links_are_inline_in_bullets_and_listed_once_under_resources(db, filled)
     assert "Other Links Mentioned" not in headings and len(headings) >= 2
 
 
-def test_questions_feed_unanswered_questions(db, filled):
+def test_questions_feed_unanswered_questions(db, filled, roundtable):
     series, _ = filled
-    document = briefs.build_brief(db, series)
+    document = briefs.build_brief(db, series, roundtable=roundtable)
     questions = document.markdown.split("## Unanswered Questions and Future Directions")[1].split("\n## ")[0]
     assert "How can cities keep funding legal defense if grants are cut?" in questions
     assert "What data do city vendors share with federal agencies?" in questions
     assert re.search(r"^- \[\*\*.+:\*\*\]\{#q-1\}", questions, re.M)
 
 
-def test_strategic_directions_prefer_action_notes(db, filled):
+def test_strategic_directions_prefer_action_notes(db, filled, roundtable):
     series, _ = filled
-    document = briefs.build_brief(db, series)
+    document = briefs.build_brief(db, series, roundtable=roundtable)
     directions = document.markdown.split("## Strategic Directions")[1].split("\n## ")[0]
     first_bullet = re.search(r"^- .+$", directions, re.M).group(0)
     assert "universal representation" in first_bullet or "removal defense" in first_bullet
 
 
-def test_the_cover_credits_consenting_people(db, filled):
+def test_the_cover_credits_consenting_people(db, filled, roundtable):
     series, _ = filled
-    document = briefs.build_brief(db, series)
+    document = briefs.build_brief(db, series, roundtable=roundtable)
     assert document.front_matter["contributors"] == ["María Núñez"]
     assert document.front_matter["anonymous_contributors"] is True
 
 
-def test_methods_appendix_is_in_the_report_and_not_in_the_brief(db, filled):
+def test_methods_appendix_is_in_the_report_and_not_in_the_brief(db, filled, roundtable):
     series, _ = filled
-    report = briefs.build_brief(db, series, template="report").markdown
+    report = briefs.build_brief(db, series, template="report", roundtable=roundtable).markdown
     methods = briefs.split_sections(report)["methods"]
     assert "21 notes" in methods and "3 sessions" in methods
     assert "applied by hand" in methods and "lexical" in methods
     assert "roles" in methods.lower() or "role" in methods
-    assert "methods" not in briefs.split_sections(briefs.build_brief(db, series, template="brief").markdown)
+    assert "methods" not in briefs.split_sections(briefs.build_brief(db, series, template="brief", roundtable=roundtable).markdown)
 
 
-def test_rejected_and_suggested_tags_are_not_used(db, filled):
+def test_rejected_and_suggested_tags_are_not_used(db, filled, roundtable):
     series, ids = filled
-    document = briefs.build_brief(db, series)
+    document = briefs.build_brief(db, series, roundtable=roundtable)
     assert "Zebra" not in document.markdown
     assert all(ids["stray"][0] not in notes for notes in document.provenance.values())
 
@@ -229,18 +228,18 @@ def test_a_note_is_grouped_under_one_theme_per_section(db, filled):
     assert note_id not in placed["Federal enforcement"]
 
 
-def test_rebuild_keeps_edited_sections_unless_forced(db, filled):
+def test_rebuild_keeps_edited_sections_unless_forced(db, filled, roundtable):
     series, _ = filled
-    brief = briefs.rebuild_brief(db, series)
+    brief = briefs.rebuild_brief(db, series, roundtable=roundtable)
     sections = briefs.split_sections(brief.markdown)
     edited = brief.markdown.replace(sections["introduction"],
                                     "{#introduction}\n## Introduction\n\nOur own words.\n\n")
     briefs.save_draft(db, brief, edited)
     assert brief.edited_sections == ["introduction"]
-    briefs.rebuild_brief(db, series)
+    briefs.rebuild_brief(db, series, roundtable=roundtable)
     assert "Our own words." in brief.markdown
     assert headings(brief.markdown) == REPORT_ORDER
-    briefs.rebuild_brief(db, series, force=True)
+    briefs.rebuild_brief(db, series, force=True, roundtable=roundtable)
     assert "Our own words." not in brief.markdown and brief.edited_sections == []
 
 
@@ -253,9 +252,9 @@ def test_merge_keeps_an_authors_own_section_where_it_was():
     assert briefs.merge_rebuild(old, new, {"mine"}, force=True) == new
 
 
-def test_versions_are_kept_and_any_two_compare(db, filled):
+def test_versions_are_kept_and_any_two_compare(db, filled, roundtable):
     series, _ = filled
-    brief = briefs.rebuild_brief(db, series)
+    brief = briefs.rebuild_brief(db, series, roundtable=roundtable)
     briefs.save_draft(db, brief, brief.markdown.replace("## Acknowledgments\n\n", "## Acknowledgments\n\nThanks!\n\n"))
     numbers = [v.number for v in briefs.list_versions(db, brief)]
     assert numbers == sorted(numbers, reverse=True) and len(numbers) >= 2
@@ -272,32 +271,31 @@ class ReplacingPlugin:
         register(BriefSection("epilogue", "Epilogue", 95, ("report",), lambda ctx: f"{len(ctx.sessions)} sessions."))
 
 
-def test_a_plugin_can_replace_and_add_sections(db, filled):
+def test_a_plugin_can_replace_and_add_sections(db, filled, roundtable):
     series, _ = filled
-    pm = build_plugin_manager()
     plugin = ReplacingPlugin()
-    pm.register(plugin, name="replacing")
+    roundtable.pm.register(plugin, name="replacing")
     try:
-        markdown = briefs.build_brief(db, series, pm=pm).markdown
+        markdown = briefs.build_brief(db, series, roundtable=roundtable).markdown
     finally:
-        pm.unregister(plugin)
+        roundtable.pm.unregister(plugin)
     titles = headings(markdown)
     assert "How We Met" in titles and "Introduction" not in titles
     assert titles.index("Epilogue") == titles.index("Acknowledgments") + 1
     assert "3 sessions." in markdown
 
 
-def test_export_gate_blocks_a_draft_that_names_a_participant(db, filled):
+def test_export_gate_blocks_a_draft_that_names_a_participant(db, filled, roundtable):
     series, _ = filled
-    brief = briefs.rebuild_brief(db, series)
+    brief = briefs.rebuild_brief(db, series, roundtable=roundtable)
     leaked = brief.markdown.replace("## Introduction\n\n", "## Introduction\n\nHope van der Berg said so.\n\n")
     with pytest.raises(ExportBlocked):
-        briefs.export_brief(db, series, fmt="md", markdown=leaked)
+        briefs.export_brief(db, series, fmt="md", markdown=leaked, roundtable=roundtable)
 
 
-def test_report_pdf_has_all_sections_and_no_roster_name(db, filled):
+def test_report_pdf_has_all_sections_and_no_roster_name(db, filled, roundtable):
     series, _ = filled
-    data, exporter = briefs.export_brief(db, series, template="report", fmt="pdf")
+    data, exporter = briefs.export_brief(db, series, template="report", fmt="pdf", roundtable=roundtable)
     assert exporter.media_type == "application/pdf" and data.startswith(b"%PDF")
     reader = PdfReader(io.BytesIO(data))
     assert 8 <= len(reader.pages) <= 20
@@ -403,14 +401,14 @@ def test_only_authors_and_above_open_the_brief_editor(client, login, filled):
 
 
 @pytest.mark.slow
-def test_the_demo_series_yields_a_policy_report_and_a_research_brief_without_roster_names(database, db):
+def test_the_demo_series_yields_a_policy_report_and_a_research_brief_without_roster_names(database, db, roundtable):
     from roundtable.cli.demo import load_demo
 
-    series = load_demo(database)
+    series = load_demo(roundtable)
     people = db.scalars(select(Participant).where(Participant.series_id == series.id)).all()
     names = [n for p in people for n in [p.name, *p.aliases] if len(n) > 3]
     consenting = {n for p in people if p.consent_named for n in [p.name, *p.aliases]}
-    report, _ = briefs.export_brief(db, series.id, template="report", fmt="pdf")
+    report, _ = briefs.export_brief(db, series.id, template="report", fmt="pdf", roundtable=roundtable)
     reader = PdfReader(io.BytesIO(report))
     assert 10 <= len(reader.pages) <= 20
     text = " ".join(" ".join(page.extract_text() for page in reader.pages).split())
@@ -421,7 +419,7 @@ def test_the_demo_series_yields_a_policy_report_and_a_research_brief_without_ros
             assert name not in text, name
         else:
             assert name not in body.split("Acknowledgments")[0], name
-    brief, _ = briefs.export_brief(db, series.id, template="brief", fmt="md")
+    brief, _ = briefs.export_brief(db, series.id, template="brief", fmt="md", roundtable=roundtable)
     assert headings(brief.decode()) == ["Overview", "Key Findings", "Strategic Implications", "Resources"]
 
 

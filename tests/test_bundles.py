@@ -100,9 +100,9 @@ def snapshot(db, slug: str) -> dict:
     }
 
 
-def test_a_bundle_creates_the_whole_series_with_anonymized_notes(db, tmp_path):
+def test_a_bundle_creates_the_whole_series_with_anonymized_notes(db, tmp_path, roundtable):
     bundle = read_bundle(write_bundle(tmp_path / "bundle"))
-    series = import_bundle(db, bundle)
+    series = import_bundle(db, bundle, roundtable=roundtable)
     db.commit()
     assert series.title == "River Valley Roundtable" and series.organizations == ["Valley Civic Lab"]
     assert [s.state for s in series.sessions] == [SessionState.CLOSED, SessionState.SCHEDULED]
@@ -116,8 +116,8 @@ def test_a_bundle_creates_the_whole_series_with_anonymized_notes(db, tmp_path):
     assert [(t.theme.name, t.source, t.status) for t in tagged] == [("Well failures", "manual", TagStatus.ACCEPTED)]
 
 
-def test_export_then_import_into_a_fresh_database_gives_the_same_series(db, tmp_path):
-    import_bundle(db, read_bundle(write_bundle(tmp_path / "bundle")))
+def test_export_then_import_into_a_fresh_database_gives_the_same_series(db, tmp_path, roundtable):
+    import_bundle(db, read_bundle(write_bundle(tmp_path / "bundle")), roundtable=roundtable)
     db.commit()
     before = snapshot(db, "river-valley")
     export_bundle(db, db.scalar(select(Series).where(Series.slug == "river-valley")), tmp_path / "exported")
@@ -126,7 +126,7 @@ def test_export_then_import_into_a_fresh_database_gives_the_same_series(db, tmp_
     fresh.upgrade()
     try:
         with fresh.session() as other:
-            import_bundle(other, read_bundle(tmp_path / "exported"))
+            import_bundle(other, read_bundle(tmp_path / "exported"), roundtable=roundtable)
         with fresh.session() as other:
             after = snapshot(other, "river-valley")
     finally:
@@ -134,8 +134,8 @@ def test_export_then_import_into_a_fresh_database_gives_the_same_series(db, tmp_
     assert after == before
 
 
-def test_exported_notes_are_already_anonymized(db, tmp_path):
-    import_bundle(db, read_bundle(write_bundle(tmp_path / "bundle")))
+def test_exported_notes_are_already_anonymized(db, tmp_path, roundtable):
+    import_bundle(db, read_bundle(write_bundle(tmp_path / "bundle")), roundtable=roundtable)
     db.commit()
     export_bundle(db, db.scalar(select(Series).where(Series.slug == "river-valley")), tmp_path / "out")
     exported = (tmp_path / "out" / "notes.jsonl").read_text(encoding="utf-8")
@@ -162,25 +162,25 @@ def test_exported_notes_are_already_anonymized(db, tmp_path):
         ("sessions.yaml", None, "sessions.yaml: missing"),
     ],
 )
-def test_a_bad_file_is_one_error_naming_file_and_line_and_nothing_is_created(db, tmp_path, file, content, message):
+def test_a_bad_file_is_one_error_naming_file_and_line_and_nothing_is_created(db, tmp_path, file, content, message, roundtable):
     path = write_bundle(tmp_path / "bad")
     if content is None:
         (path / file).unlink()
     else:
         (path / file).write_text(content, encoding="utf-8")
     with pytest.raises(ValidationError) as error:
-        import_bundle(db, read_bundle(path))
+        import_bundle(db, read_bundle(path), roundtable=roundtable)
     assert message in str(error.value)
     assert db.scalar(select(func.count(Series.id))) == 0
     assert db.scalar(select(func.count(Participant.id))) == 0
 
 
-def test_importing_a_slug_that_exists_is_refused(db, tmp_path):
+def test_importing_a_slug_that_exists_is_refused(db, tmp_path, roundtable):
     bundle = read_bundle(write_bundle(tmp_path / "bundle"))
-    import_bundle(db, bundle)
+    import_bundle(db, bundle, roundtable=roundtable)
     db.commit()
     with pytest.raises(ValidationError, match="already exists"):
-        import_bundle(db, bundle)
+        import_bundle(db, bundle, roundtable=roundtable)
 
 
 def test_series_import_and_export_commands(runner, app, tmp_path):

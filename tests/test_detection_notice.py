@@ -21,7 +21,7 @@ def test_series_and_live_pages_tell_facilitators_that_unknown_name_detection_is_
     from conftest import PASSWORD, make_series
     from roundtable.services.accounts import create_account, grant_role
 
-    database = app_without_ner.extensions["roundtable_db"]
+    database = app_without_ner.extensions["roundtable"].database
     database.upgrade()
     with database.session() as db:
         series = make_series(db)
@@ -39,4 +39,4 @@ def test_no_notice_when_unknown_names_are_detected(client, login, series):
 
     login(Role.FACILITATOR)
     page = client.get(f"/s/{series.slug}/").get_data(as_text=True)
-    assert ("detection-off" in page) == bool(unknown_name_detection_off(client.application.extensions["roundtable_pm"]))
+    assert ("detection-off" in page) == bool(unknown_name_detection_off(client.application.extensions["roundtable"]))

@@ -32,7 +32,7 @@ def _app(tmp_path, disabled):
         "INSTANCE_PATH": str(tmp_path / "instance"), "WTF_CSRF_ENABLED": False, "RATELIMIT_ENABLED": False,
         "DISABLED_PLUGINS": disabled,
     })
-    database = app.extensions["roundtable_db"]
+    database = app.extensions["roundtable"].database
     database.upgrade()
     with database.session() as db:
         series = make_series(db)
@@ -51,7 +51,7 @@ def _send(app, session_id, text=NOTE) -> dict:
 
 
 def _stored_texts(app) -> list[str]:
-    with app.extensions["roundtable_db"].session() as db:
+    with app.extensions["roundtable"].database.session() as db:
         return list(db.scalars(select(Note.text)))
 
 
@@ -65,7 +65,7 @@ def test_disabling_the_built_in_detectors_does_not_remove_the_floor(tmp_path, di
         for stored in _stored_texts(app):
             assert "Hope" not in stored and "hope.vdb" not in stored and "0199" not in stored
     finally:
-        app.extensions["roundtable_db"].dispose()
+        app.extensions["roundtable"].database.dispose()
 
 
 def _cli(tmp_path, *args, prelude="", **env):
@@ -112,4 +112,4 @@ def test_a_roster_detector_that_cannot_load_refuses_notes_with_the_reason(tmp_pa
         live = page.get("/s/harbor-city/sessions/1/")
         assert "notes are refused" in live.get_data(as_text=True)
     finally:
-        app.extensions["roundtable_db"].dispose()
+        app.extensions["roundtable"].database.dispose()

@@ -6,7 +6,7 @@ import re
 from pathlib import Path
 
 from roundtable import hookspecs
-from roundtable.plugins import build_plugin_manager, collect
+from conftest import make_roundtable
 from roundtable.services.anonymize import Anonymizer, Roster
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -32,9 +32,9 @@ def test_every_hook_has_a_docstring_saying_when_it_is_called():
 def test_the_example_plugin_in_the_guide_loads_and_removes_a_numbers(tmp_path):
     code = re.search(r"<!-- example-plugin -->\n```python\n(.*?)```", PLUGINS_DOC, re.S).group(1)
     (tmp_path / "a_numbers.py").write_text(code)
-    pm = build_plugin_manager(plugins_dir=str(tmp_path))
-    assert pm.has_plugin("a_numbers")
-    detectors = collect(pm, "register_detectors")
+    roundtable = make_roundtable(PLUGINS_DIR=str(tmp_path))
+    assert roundtable.pm.has_plugin("a_numbers")
+    detectors = roundtable.collect("register_detectors")
     assert detectors[0].name == "a_numbers"
     anonymizer = Anonymizer(Roster.from_rows([]), "role", detectors)
     result = anonymizer.anonymize("Client A123-456-789 was detained")

@@ -5,11 +5,10 @@ from __future__ import annotations
 import uuid
 import xml.etree.ElementTree as ET
 
-import pluggy
 import pytest
 from sqlalchemy import select
 
-from roundtable import hookspecs
+from conftest import make_roundtable
 from roundtable.errors import ValidationError
 from roundtable.models import Note, NoteTag, Session, TagStatus, Theme
 from roundtable.services.codebook import codebook_for_series, load_codebook
@@ -41,16 +40,13 @@ NOTES = [
 
 
 @pytest.fixture
-def pm():
-    pm = pluggy.PluginManager("roundtable")
-    pm.add_hookspecs(hookspecs)
-    pm.register(lexical)
-    return pm
+def only_lexical():
+    return make_roundtable(plugins=[lexical])
 
 
-def test_notes_that_fit_no_theme_become_a_candidate_named_from_their_own_words(pm):
+def test_notes_that_fit_no_theme_become_a_candidate_named_from_their_own_words(only_lexical):
     notes = [{"id": i, "text": t, "session": 1 + i % 3} for i, t in enumerate(NOTES)]
-    [candidate] = find_emergent_themes(notes, CODEBOOK, "lexical", pm=pm)
+    [candidate] = find_emergent_themes(notes, CODEBOOK, "lexical", roundtable=only_lexical)
     assert candidate.name == "Bike lanes"
     assert set(candidate.note_ids) == {3, 4, 5, 8}
     assert candidate.sessions == [1, 2, 3]
@@ -59,10 +55,10 @@ def test_notes_that_fit_no_theme_become_a_candidate_named_from_their_own_words(p
     assert "bike" in candidate.keywords
 
 
-def test_notes_already_tagged_are_not_proposed_again(pm):
+def test_notes_already_tagged_are_not_proposed_again(only_lexical):
     notes = [{"id": i, "text": t} for i, t in enumerate(NOTES)]
     tagged = ["bike" in t for t in NOTES]
-    assert find_emergent_themes(notes, CODEBOOK, "lexical", tagged=tagged, pm=pm) == []
+    assert find_emergent_themes(notes, CODEBOOK, "lexical", tagged=tagged, roundtable=only_lexical) == []
 
 
 def test_small_or_scattered_groups_are_not_candidates():
@@ -85,10 +81,10 @@ def _note(db, series, text, number):
     return note
 
 
-def test_adopting_a_candidate_adds_it_to_the_codebook_with_its_notes_suggested(db, series, pm):
+def test_adopting_a_candidate_adds_it_to_the_codebook_with_its_notes_suggested(db, series, only_lexical):
     notes = [_note(db, series, text, 1 + i % 3) for i, text in enumerate(NOTES)]
     db.commit()
-    candidates = emergent_candidates(db, series, suggester_name="lexical", pm=pm)
+    candidates = emergent_candidates(db, series, suggester_name="lexical", roundtable=only_lexical)
     bikes = next(c for c in candidates if "bike" in c.keywords)
     assert {n.id for n in notes if "bike" in n.text} <= set(bikes.note_ids)
     theme = adopt_candidate(db, series, bikes.name, bikes.description, bikes.keywords, bikes.note_ids)

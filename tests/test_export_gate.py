@@ -56,24 +56,24 @@ def _drafts():
 
 @pytest.mark.parametrize("fmt", ["md", "html", "pdf"])
 @pytest.mark.parametrize("label,markdown", list(_drafts()), ids=[label for label, _ in _drafts()])
-def test_a_disguised_identity_blocks_the_export_in_every_format(db, people, fmt, label, markdown):
+def test_a_disguised_identity_blocks_the_export_in_every_format(db, people, fmt, label, markdown, roundtable):
     with pytest.raises(ExportBlocked) as blocked:
-        briefs.export_brief(db, people, fmt=fmt, markdown=markdown)
+        briefs.export_brief(db, people, fmt=fmt, markdown=markdown, roundtable=roundtable)
 
     message = str(blocked.value)
     assert "ndiwe" not in message and "eynep" not in message and "0142" not in message
 
 
-def test_a_clean_draft_exports_and_consenting_names_may_be_credited(db, people):
+def test_a_clean_draft_exports_and_consenting_names_may_be_credited(db, people, roundtable):
     markdown = CLEAN.format("in every session").replace("authors: [A. Author]", "authors: [María Núñez]")
 
-    data, _ = briefs.export_brief(db, people, fmt="html", markdown=markdown)
+    data, _ = briefs.export_brief(db, people, fmt="html", markdown=markdown, roundtable=roundtable)
 
     assert "María Núñez" in data.decode()
 
 
-def test_the_word_will_alone_does_not_block_an_export(db, people):
-    briefs.export_brief(db, people, fmt="md", markdown=CLEAN.format("and the county will share data"))
+def test_the_word_will_alone_does_not_block_an_export(db, people, roundtable):
+    briefs.export_brief(db, people, fmt="md", markdown=CLEAN.format("and the county will share data"), roundtable=roundtable)
 
 
 def test_visible_text_is_what_a_reader_sees_and_where_links_go():

@@ -22,9 +22,9 @@ def test_empty_database_upgrades_to_head_and_matches_the_models(database):
 
 def test_default_database_is_a_sqlite_file_in_the_instance_folder(tmp_path):
     app = create_app({"INSTANCE_PATH": str(tmp_path / "inst"), "SECRET_KEY": "x"})
-    app.extensions["roundtable_db"].upgrade()
+    app.extensions["roundtable"].database.upgrade()
     assert (tmp_path / "inst" / "roundtable.sqlite").is_file()
-    app.extensions["roundtable_db"].dispose()
+    app.extensions["roundtable"].database.dispose()
 
 
 def test_secret_key_is_created_once_and_kept_private(tmp_path, monkeypatch):

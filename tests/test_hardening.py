@@ -43,7 +43,7 @@ def make_app(tmp_path):
         }
         config.update(overrides)
         app = create_app(config)
-        database = app.extensions["roundtable_db"]
+        database = app.extensions["roundtable"].database
         database.upgrade()
         with database.session() as db:
             series = make_series(db)
@@ -56,7 +56,7 @@ def make_app(tmp_path):
 
     yield _make
     for app in made:
-        app.extensions["roundtable_db"].dispose()
+        app.extensions["roundtable"].database.dispose()
 
 
 def csrf_token_from(page: str) -> str:
@@ -95,7 +95,7 @@ def test_every_state_changing_route_refuses_a_request_without_csrf_token(make_ap
     client = app.test_client()
     token = csrf_token_from(client.get("/auth/login").get_data(as_text=True))
     client.post("/auth/login", data={"email": "admin@test.example", "password": PASSWORD, "csrf_token": token})
-    before = dump_tables(app.extensions["roundtable_db"].engine)
+    before = dump_tables(app.extensions["roundtable"].database.engine)
     unprotected = []
     for rule in app.url_map.iter_rules():
         for method in rule.methods & {"POST", "PUT", "PATCH", "DELETE"}:
@@ -106,7 +106,7 @@ def test_every_state_changing_route_refuses_a_request_without_csrf_token(make_ap
             if response.status_code != 400 or "Reload the page" not in response.get_data(as_text=True):
                 unprotected.append(f"{method} {url} -> {response.status_code}")
     assert unprotected == []
-    assert dump_tables(app.extensions["roundtable_db"].engine) == before
+    assert dump_tables(app.extensions["roundtable"].database.engine) == before
 
 
 # --- cookies and headers -----------------------------------------------------
@@ -389,7 +389,7 @@ def test_rate_limits_are_shared_through_redis_when_configured(tmp_path):
                       "DATABASE_URL": f"sqlite:///{tmp_path / 'r.sqlite'}"})
     assert app.config["RATELIMIT_STORAGE_URI"] == url
     assert app.extensions["roundtable_account_limiter"].storage_uri == url
-    app.extensions["roundtable_db"].dispose()
+    app.extensions["roundtable"].database.dispose()
 
 
 def _socket_as(app, email):
@@ -399,7 +399,7 @@ def _socket_as(app, email):
 
 
 def _live_session_id(app) -> int:
-    with app.extensions["roundtable_db"].session() as db:
+    with app.extensions["roundtable"].database.session() as db:
         return db.scalar(select(Session.id).where(Session.number == 1))
 
 
@@ -421,7 +421,7 @@ def test_notes_per_second_are_limited_per_account_not_per_network(make_app):
     errors = [m["args"][0] for m in first.get_received() if m["name"] == "error"]
     assert errors and errors[-1]["code"] == 429
     assert add(second).get("ok"), "a colleague on the same network still writes"
-    with app.extensions["roundtable_db"].session() as db:
+    with app.extensions["roundtable"].database.session() as db:
         assert db.scalar(select(func.count(Note.id))) == 1
 
 
@@ -433,7 +433,7 @@ def test_overlong_note_is_refused_with_a_clear_error_and_not_saved(make_app):
     reply = client.emit("note:add", {"session_id": _live_session_id(app), "uuid": str(uuid.uuid4()), "text": "x" * 101},
                         callback=True)
     assert reply["code"] == 400 and "100" in reply["error"]
-    with app.extensions["roundtable_db"].session() as db:
+    with app.extensions["roundtable"].database.session() as db:
         assert db.scalar(select(func.count(Note.id))) == 0
 
 

@@ -24,7 +24,7 @@ def note_taker_socket(tmp_path):
         app = create_app({"TESTING": True, "SECRET_KEY": "plugins-secret", "WTF_CSRF_ENABLED": False,
                           "RATELIMIT_ENABLED": False, "INSTANCE_PATH": str(tmp_path / "inst"),
                           "DATABASE_URL": f"sqlite:///{tmp_path / 'rt.sqlite'}", **config})
-        database = app.extensions["roundtable_db"]
+        database = app.extensions["roundtable"].database
         database.upgrade()
         with database.session() as db:
             series = make_series(db)

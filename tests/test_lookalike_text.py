@@ -17,6 +17,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from conftest import make_roundtable
 from roundtable.services.anonymize import Anonymizer, Roster, RosterEntry, load_detectors
 from roundtable.services.anonymize.normalize import _confusables, is_invisible, matching_text, stored_form
 
@@ -25,7 +26,7 @@ ROSTER = Roster((
     RosterEntry(2, "Zeynep Kaya", (), "", "scholar"),
     RosterEntry(3, "Jürgen Müller", (), "", "city planner"),
 ))
-ANONYMIZER = Anonymizer(ROSTER, "role", load_detectors(ner=False))
+ANONYMIZER = Anonymizer(ROSTER, "role", load_detectors(make_roundtable(), ner=False))
 NAMES = ("thandiwe", "dlamini", "zeynep", "kaya", "jurgen", "muller")
 
 LOOKALIKES = {

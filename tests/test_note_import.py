@@ -91,24 +91,24 @@ def test_bad_files_are_one_clear_error(name, data, message):
         parsed(name, data)
 
 
-def test_preview_is_anonymized_and_stores_nothing(db, series):
+def test_preview_is_anonymized_and_stores_nothing(db, series, roundtable):
     meeting = series.sessions[1]
-    rows = preview_import(db, meeting, parsed("notes.md", MARKDOWN))
+    rows = preview_import(db, meeting, parsed("notes.md", MARKDOWN), roundtable=roundtable)
     assert rows[1]["speaker_role"] == "legal advocate"
     assert rows[1]["text"] == "we need lawyers in every hearing and interpreters too"
     assert all("María" not in r["text"] for r in rows)
     assert db.scalar(select(func.count(Note.id))) == 0
 
 
-def test_import_stores_anonymized_notes_once_even_when_run_twice(db, series):
+def test_import_stores_anonymized_notes_once_even_when_run_twice(db, series, roundtable):
     meeting = series.sessions[1]  # scheduled: notes typed up afterwards are welcome
     notes = parsed("notes.jsonl", "\n".join([
         json.dumps({"text": "Hope van der Berg promised a review", "theme": "Legal defense"}),
         json.dumps({"text": "second", "speaker": "Kwame"}),
     ]))
-    first = import_notes(db, meeting, notes)
+    first = import_notes(db, meeting, notes, roundtable=roundtable)
     db.commit()
-    again = import_notes(db, meeting, notes)
+    again = import_notes(db, meeting, notes, roundtable=roundtable)
     db.commit()
     assert [created for _n, created in first] == [True, True]
     assert [created for _n, created in again] == [False, False]

@@ -24,8 +24,8 @@ def live_session(db, series):
 
 
 @pytest.fixture
-def stream(db):
-    return NoteStream(db)
+def stream(db, roundtable):
+    return NoteStream(db, roundtable)
 
 
 def test_notes_get_consecutive_sequence_numbers_in_order(stream, live_session):
@@ -149,7 +149,7 @@ def test_notes_after_returns_only_newer_notes_in_order(stream, live_session):
     assert [n.seq for n in stream.notes_after(live_session.id, 2)] == [3, 4]
 
 
-def test_concurrent_writers_get_unique_gapless_seqs_and_duplicates_stored_once(database, live_session):
+def test_concurrent_writers_get_unique_gapless_seqs_and_duplicates_stored_once(database, live_session, roundtable):
     """Six threads, each with its own database session, race on one session; half the UUIDs are shared."""
     shared = [new_id() for _ in range(10)]
     errors = []
@@ -157,7 +157,7 @@ def test_concurrent_writers_get_unique_gapless_seqs_and_duplicates_stored_once(d
     def write(worker):
         db = database.sessionmaker()
         try:
-            stream = NoteStream(db)
+            stream = NoteStream(db, roundtable)
             for i in range(10):
                 stream.add_note(live_session.id, shared[i], f"shared {i}")
                 stream.add_note(live_session.id, new_id(), f"worker {worker} note {i}")

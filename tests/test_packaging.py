@@ -34,7 +34,7 @@ def test_wheel_works_on_its_own(tmp_path):
         "import json, roundtable\n"
         "from roundtable import create_app\n"
         f"app = create_app({{'INSTANCE_PATH': {str(tmp_path / 'inst')!r}, 'SECRET_KEY': 'x'}})\n"
-        "app.extensions['roundtable_db'].upgrade()\n"
+        "app.extensions['roundtable'].database.upgrade()\n"
         "page = app.test_client().get('/auth/login')\n"
         "css = app.test_client().get('/static/css/app.css')\n"
         "print(json.dumps([roundtable.__file__, page.status_code, css.status_code]))\n"

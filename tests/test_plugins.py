@@ -11,7 +11,8 @@ import pytest
 
 from roundtable import hookimpl
 from roundtable.errors import PluginError
-from roundtable.plugins import build_plugin_manager, collect, describe_plugins
+from conftest import make_roundtable
+from roundtable.plugins import build_plugin_manager, describe_plugins
 
 BUILT_INS = {"roster", "patterns", "ner", "lexical", "semantic", "live_suggestions", "report_sections", "exporters"}
 
@@ -56,11 +57,11 @@ def test_local_plugins_directory_is_loaded(tmp_path):
         "    def shout():\n"
         "        click.echo('HELLO')\n"
     )
-    pm = build_plugin_manager(plugins_dir=str(tmp_path))
+    roundtable = make_roundtable(PLUGINS_DIR=str(tmp_path))
     group = click.Group()
-    pm.hook.register_commands(cli=group)
+    roundtable.pm.hook.register_commands(roundtable=roundtable, cli=group)
     assert "shout" in group.commands
-    assert any(row["name"] == "shout" for row in describe_plugins(pm))
+    assert any(row["name"] == "shout" for row in describe_plugins(roundtable.pm))
 
 
 def test_missing_plugins_directory_is_a_clear_error(tmp_path):
@@ -69,24 +70,21 @@ def test_missing_plugins_directory_is_a_clear_error(tmp_path):
 
 
 def test_a_plugin_registered_later_comes_first_so_it_can_override():
-    pm = build_plugin_manager()
+    roundtable = make_roundtable()
 
     class Late:
         @hookimpl
         def register_exporters(self, register):
             register("late")
 
-    pm.register(Late(), name="late")
-    try:
-        assert collect(pm, "register_exporters")[0] == "late"
-    finally:
-        pm.unregister(name="late")
+    roundtable.pm.register(Late(), name="late")
+    assert roundtable.collect("register_exporters")[0] == "late"
 
 
 def test_tracing_prints_hook_calls(tmp_path):
     result = subprocess.run(
-        [sys.executable, "-c", "from roundtable.plugins import build_plugin_manager, collect;"
-         "collect(build_plugin_manager(), 'register_exporters')"],
+        [sys.executable, "-c", "from roundtable.application import Roundtable;"
+         "Roundtable({'SECRET_KEY': 'x', 'DATABASE_URL': 'sqlite://'}).collect('register_exporters')"],
         capture_output=True, text=True, env={"ROUNDTABLE_TRACE_PLUGINS": "1", "PATH": "/usr/bin:/bin"},
     )
     assert "register_exporters" in result.stderr

@@ -32,11 +32,11 @@ def test_a_facilitator_schedules_opens_and_closes_a_session(client, login, db, s
     assert meeting.state is SessionState.CLOSED
 
 
-def test_a_closed_session_shows_read_only_notes_with_counts(client, login, db, series):
+def test_a_closed_session_shows_read_only_notes_with_counts(client, login, db, series, roundtable):
     from roundtable.services.notes import NoteStream
 
     meeting = series.sessions[0]
-    stream = NoteStream(db)
+    stream = NoteStream(db, roundtable)
     stream.add_note(meeting.id, "7d3c1e52-1111-4a6b-9c55-000000000001", "Who pays?", "question")
     stream.add_note(meeting.id, "7d3c1e52-1111-4a6b-9c55-000000000002", "We need lawyers", "point")
     stream.close_session(meeting.id)
@@ -115,13 +115,13 @@ def test_viewers_and_note_takers_get_no_brief_link(client, login, series):
     assert client.get(f"/s/{series.slug}/brief/").status_code == 403
 
 
-def test_a_session_downloads_as_markdown_and_csv_through_the_export_gate(client, login, series, database):
+def test_a_session_downloads_as_markdown_and_csv_through_the_export_gate(client, login, series, database, roundtable):
     from roundtable.models import Participant
     from roundtable.services.notes import NoteStream
 
     login(Role.VIEWER)
     with database.session() as db:
-        stream = NoteStream(db)
+        stream = NoteStream(db, roundtable)
         stream.add_note(series.sessions[0].id, "6f1c1a52-3a5e-4c55-9a7a-1f0b8c2d9e01", "=SUM(A1) clinics need lawyers")
         stream.add_note(series.sessions[0].id, "6f1c1a52-3a5e-4c55-9a7a-1f0b8c2d9e02", "Who funds interpreters?",
                         kind="question")

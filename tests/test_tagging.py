@@ -8,12 +8,14 @@ import os
 import uuid
 
 import numpy as np
-import pluggy
 import pytest
 from click.testing import CliRunner
+from flask.cli import ScriptInfo
 from sqlalchemy import select
 
-from roundtable import hookimpl, hookspecs
+from conftest import make_roundtable
+from roundtable import create_app, hookimpl
+from roundtable.application import Roundtable
 from roundtable.cli.tag import tag_command
 from roundtable.errors import NotFound, RoundtableError, ValidationError
 from roundtable.models import Note, NoteTag, Session, TagStatus, Theme
@@ -56,27 +58,23 @@ themes:
 )
 
 
-def plugin_manager(*plugins) -> pluggy.PluginManager:
-    pm = pluggy.PluginManager("roundtable")
-    pm.add_hookspecs(hookspecs)
-    for plugin in plugins:
-        pm.register(plugin)
-    return pm
+def with_plugins(*plugins) -> Roundtable:
+    return make_roundtable(plugins=plugins)
 
 
 @pytest.fixture
-def pm():
-    return plugin_manager(lexical)
+def only_lexical():
+    return with_plugins(lexical)
 
 
 def names(suggestions):
     return [s.theme for s in suggestions]
 
 
-def test_lexical_ranks_the_theme_whose_words_a_note_uses_first(pm):
+def test_lexical_ranks_the_theme_whose_words_a_note_uses_first(only_lexical):
     ranked = suggest_themes(
         ["budget for the programme cut again, who pays?", "hospital doctors overwhelmed", "tree canopy down to 12%"],
-        CODEBOOK, "lexical", pm=pm,
+        CODEBOOK, "lexical", roundtable=only_lexical,
     )
     assert [r[0].theme for r in ranked] == ["Funding", "Public health", "Trees and parks"]
     assert all(0 < s.score <= 1 for r in ranked for s in r)
@@ -87,38 +85,38 @@ def test_note_taking_shorthand_is_written_out_before_matching():
     assert expand_abbreviations("govt $ for ppl w/ disabilities") == "government money for people with disabilities"
 
 
-def test_coded_examples_teach_the_lexical_suggester_words_the_codebook_lacks(pm):
+def test_coded_examples_teach_the_lexical_suggester_words_the_codebook_lacks(only_lexical):
     note = ["ambulance queues outside A&E"]
-    cold = suggest_themes(note, CODEBOOK, "lexical", pm=pm)[0]
+    cold = suggest_themes(note, CODEBOOK, "lexical", roundtable=only_lexical)[0]
     assert "Public health" not in names(cold)
     examples = [Example("ambulance handover delays at A&E", "Public health"), Example("A&E waits 12 hours", "Public health")]
-    warm = suggest_themes(note, CODEBOOK, "lexical", examples=examples, pm=pm)[0]
+    warm = suggest_themes(note, CODEBOOK, "lexical", examples=examples, roundtable=only_lexical)[0]
     assert warm[0].theme == "Public health"
 
 
-def test_suggestions_name_top_level_themes_unless_sub_themes_are_asked_for(pm):
+def test_suggestions_name_top_level_themes_unless_sub_themes_are_asked_for(only_lexical):
     note = ["competitive grant bids take months"]
-    [top] = suggest_themes(note, CODEBOOK, "lexical", pm=pm)
+    [top] = suggest_themes(note, CODEBOOK, "lexical", roundtable=only_lexical)
     assert top[0].theme == "Funding"
-    [sub] = suggest_themes(note, CODEBOOK, "lexical", level="sub", pm=pm)
+    [sub] = suggest_themes(note, CODEBOOK, "lexical", level="sub", roundtable=only_lexical)
     assert sub[0].theme == "Grants"
     assert set(names(sub)) <= {"Grants", "Taxes", "Public health", "Trees and parks"}
 
 
-def test_examples_coded_with_a_sub_theme_count_for_its_parent_at_top_level(pm):
+def test_examples_coded_with_a_sub_theme_count_for_its_parent_at_top_level(only_lexical):
     examples = [Example("council tax precept rising", "Taxes"), Example("precept cap lifted", "Taxes")]
-    [ranked] = suggest_themes(["the precept again"], CODEBOOK, "lexical", examples=examples, top=1, pm=pm)
+    [ranked] = suggest_themes(["the precept again"], CODEBOOK, "lexical", examples=examples, top=1, roundtable=only_lexical)
     assert ranked == [Suggestion("Funding", ranked[0].score)]
 
 
-def test_top_limits_the_number_of_suggestions(pm):
-    [ranked] = suggest_themes(["money for trees in parks and hospitals"], CODEBOOK, "lexical", top=2, pm=pm)
+def test_top_limits_the_number_of_suggestions(only_lexical):
+    [ranked] = suggest_themes(["money for trees in parks and hospitals"], CODEBOOK, "lexical", top=2, roundtable=only_lexical)
     assert len(ranked) == 2
 
 
-def test_an_unknown_suggester_is_one_clear_error_listing_the_available_ones(pm):
+def test_an_unknown_suggester_is_one_clear_error_listing_the_available_ones(only_lexical):
     with pytest.raises(ValidationError, match="unknown suggester 'magic'; available: lexical"):
-        suggest_themes(["x"], CODEBOOK, "magic", pm=pm)
+        suggest_themes(["x"], CODEBOOK, "magic", roundtable=only_lexical)
 
 
 def test_a_suggester_from_a_third_party_plugin_is_used_by_name():
@@ -133,10 +131,10 @@ def test_a_suggester_from_a_third_party_plugin_is_used_by_name():
         def register_suggesters(self, register):
             register(Constant())
 
-    pm = plugin_manager(lexical, Plugin())
-    assert get_suggester("constant", pm).name == "constant"
+    plugged = with_plugins(lexical, Plugin())
+    assert get_suggester("constant", plugged).name == "constant"
     # Names that are not themes of the codebook are dropped; scores stay in 0..1.
-    assert suggest_themes(["anything"], CODEBOOK, "constant", pm=pm) == [[Suggestion("Trees and parks", 0.9)]]
+    assert suggest_themes(["anything"], CODEBOOK, "constant", roundtable=plugged) == [[Suggestion("Trees and parks", 0.9)]]
 
 
 # --- the semantic suggester --------------------------------------------------------------------
@@ -148,9 +146,9 @@ def test_semantic_plugin_says_why_it_is_off_when_its_model_is_missing(monkeypatc
     reason = semantic.plugin_status("absent")
     assert reason.startswith("semantic suggester off: no_such_module_xyz not installed")
     monkeypatch.setenv("ROUNDTABLE_SEMANTIC_MODEL", "absent")
-    pm = plugin_manager(lexical, semantic)
+    plugged = with_plugins(lexical, semantic)
     with pytest.raises(ValidationError, match="suggester 'semantic' is unavailable: semantic suggester off"):
-        get_suggester("semantic", pm)
+        get_suggester("semantic", plugged)
 
 
 def _require_semantic():
@@ -164,25 +162,25 @@ def _require_semantic():
 
 def test_semantic_suggester_matches_meaning_not_just_words_and_learns_from_coded_notes():
     _require_semantic()
-    pm = plugin_manager(lexical, semantic)
+    plugged = with_plugins(lexical, semantic)
     notes = ["GP surgeries swamped, nurses off sick", "we need cash for this, council is broke", "plant more oaks along the avenue"]
-    ranked = suggest_themes(notes, CODEBOOK, "semantic", pm=pm)
+    ranked = suggest_themes(notes, CODEBOOK, "semantic", roundtable=plugged)
     assert [r[0].theme for r in ranked] == ["Public health", "Funding", "Trees and parks"]
     assert all(0 <= s.score <= 1 for r in ranked for s in r)
     note = ["the allotment waiting list is 4 years"]
-    before = dict((s.theme, s.score) for s in suggest_themes(note, CODEBOOK, "semantic", top=3, pm=pm)[0])
+    before = dict((s.theme, s.score) for s in suggest_themes(note, CODEBOOK, "semantic", top=3, roundtable=plugged)[0])
     examples = [
         Example("allotment waiting lists are years long", "Trees and parks"),
         Example("council allotments: waiting list closed", "Trees and parks"),
     ]
-    [after] = suggest_themes(note, CODEBOOK, "semantic", examples=examples, top=3, pm=pm)
+    [after] = suggest_themes(note, CODEBOOK, "semantic", examples=examples, top=3, roundtable=plugged)
     assert after[0].theme == "Trees and parks"
     assert after[0].score > before.get("Trees and parks", 0)
 
 
 def test_semantic_learns_from_a_series_coded_sessions_how_much_to_trust_them():
     _require_semantic()
-    pm = plugin_manager(lexical, semantic)
+    plugged = with_plugins(lexical, semantic)
     coded = {
         "Funding": ["budget cut by a third", "who pays for the new depot", "grant bid rejected again",
                     "council reserves nearly gone", "levy on hotels proposed", "costs doubled since spring"],
@@ -193,10 +191,10 @@ def test_semantic_learns_from_a_series_coded_sessions_how_much_to_trust_them():
     }
     examples = [Example(text, theme, session=1 + i % 3) for theme, texts in coded.items() for i, text in enumerate(texts)]
     notes = ["the capital budget is overspent", "doctors say heatstroke cases tripled", "the park needs more trees"]
-    ranked = suggest_themes(notes, CODEBOOK, "semantic", examples=examples, top=3, pm=pm)
+    ranked = suggest_themes(notes, CODEBOOK, "semantic", examples=examples, top=3, roundtable=plugged)
     assert [r[0].theme for r in ranked] == ["Funding", "Public health", "Trees and parks"]
     assert all(0 <= s.score <= 1 for r in ranked for s in r)
-    assert get_suggester("semantic", pm).last_method[1:] in semantic.METHODS
+    assert get_suggester("semantic", plugged).last_method[1:] in semantic.METHODS
 
 
 def _coded(vectors, themes, sessions):
@@ -235,7 +233,7 @@ def test_a_sentence_transformers_folder_is_used_when_configured(monkeypatch, tmp
     assert "is not a sentence-transformers model folder" in semantic.plugin_status()
 
 
-def test_the_best_theme_of_each_codebook_section_is_suggested_with_its_confidence(pm):
+def test_the_best_theme_of_each_codebook_section_is_suggested_with_its_confidence(only_lexical):
     codebook = load_codebook(
         """
 themes:
@@ -251,7 +249,7 @@ themes:
     section: Strategic Directions
 """
     )
-    [best] = suggest_per_section(["no lawyers at the eviction hearings in court"], codebook, "lexical", pm=pm)
+    [best] = suggest_per_section(["no lawyers at the eviction hearings in court"], codebook, "lexical", roundtable=only_lexical)
     assert [(s.section, s.theme) for s in best] == [
         ("Key Themes", "Court access"), ("Strategic Directions", "Fund legal representation"),
     ]
@@ -275,7 +273,9 @@ def codebook_file(tmp_path):
 
 
 def run_tag(args, stdin=""):
-    return CliRunner().invoke(tag_command, args, input=stdin, catch_exceptions=True)
+    app = create_app({"SECRET_KEY": "test-secret", "DATABASE_URL": "sqlite://"})
+    return CliRunner().invoke(tag_command, args, input=stdin, catch_exceptions=True,
+                              obj=ScriptInfo(create_app=lambda: app))
 
 
 def test_tag_command_writes_one_json_object_per_input_line_in_order(codebook_file):
@@ -389,10 +389,10 @@ def test_manual_tags_are_accepted_become_examples_and_can_be_removed(db, series)
         add_manual_tag(db, note.id, 10_000)
 
 
-def test_a_saved_note_gets_the_best_theme_of_each_section_off_the_request_path(db, series, pm):
+def test_a_saved_note_gets_the_best_theme_of_each_section_off_the_request_path(db, series, only_lexical):
     note = _note(db, series, "lawyers and due process for residents; fund legal representation")
     db.commit()
-    tags = suggest_for_saved_note(db, note.id, series.id, suggester_name="lexical", pm=pm)
+    tags = suggest_for_saved_note(db, note.id, series.id, suggester_name="lexical", roundtable=only_lexical)
     db.commit()
     assert all(t["status"] == "suggested" and t["source"] == "lexical" for t in tags)
     # One per section; the codebook has sub-themes, so suggestions name the codable leaves.
@@ -408,7 +408,7 @@ def test_semantic_is_the_default_suggester_only_when_installed(monkeypatch):
     from roundtable.services.tagging import default_suggester_name
 
     monkeypatch.delenv("ROUNDTABLE_SUGGESTER", raising=False)
-    assert default_suggester_name(plugin_manager(lexical)) == "lexical"
+    assert default_suggester_name(with_plugins(lexical)) == "lexical"
     monkeypatch.setenv("ROUNDTABLE_SUGGESTER", "lexical")
-    assert default_suggester_name(plugin_manager(lexical, semantic)) == "lexical"
+    assert default_suggester_name(with_plugins(lexical, semantic)) == "lexical"
     assert importlib.util.find_spec("roundtable_plugins.semantic") is not None

@@ -1,7 +1,10 @@
-"""The ``roundtable`` command line (click, integrated with Flask's CLI).
+"""The ``roundtable`` command line (click; commands run inside the app's context).
 
-User errors are one line on stderr and exit status 2; every feature adds its
-commands from its own module, and plugins through ``register_commands``.
+Every feature adds its commands from its own module; the app's plugins add
+theirs through ``register_commands`` when a command is looked up. User errors
+are one line on stderr and exit status 2. A plain ``click.Group`` rather than
+Flask's ``FlaskGroup``: the latter adds ``--app``/``--debug`` options and
+extension commands (``limiter``) that mean nothing here.
 """
 
 from __future__ import annotations
@@ -10,28 +13,42 @@ import json
 import sys
 
 import click
-from flask import current_app
-from flask.cli import FlaskGroup, with_appcontext
+from flask.cli import ScriptInfo, with_appcontext
 
+from roundtable.application import current_roundtable
 from roundtable.errors import RoundtableError
-
-
-def _create_app():
-    from roundtable import create_app
-
-    return create_app()
 
 
 def app_db():
     """The current app's :class:`roundtable.db.Database`."""
-    return current_app.extensions["roundtable_db"]
+    return current_roundtable().database
 
 
-def app_pm():
-    return current_app.extensions["roundtable_pm"]
+class RoundtableGroup(click.Group):
+    """The built-in commands, then those of the app's plugins (built once per app, on first need)."""
+
+    def plugin_commands(self, ctx: click.Context) -> dict[str, click.Command]:
+        app = ctx.ensure_object(ScriptInfo).load_app()
+        commands = app.extensions.get("roundtable_plugin_commands")
+        if commands is None:
+            group = click.Group()
+            roundtable = app.extensions["roundtable"]
+            roundtable.pm.hook.register_commands(roundtable=roundtable, cli=group)
+            commands = app.extensions["roundtable_plugin_commands"] = group.commands
+        return commands
+
+    def get_command(self, ctx, name):
+        return super().get_command(ctx, name) or self.plugin_commands(ctx).get(name)
+
+    def list_commands(self, ctx):
+        try:
+            plugin_names = list(self.plugin_commands(ctx))
+        except RoundtableError:  # help still lists the built-in commands when the app cannot start
+            plugin_names = []
+        return sorted({*super().list_commands(ctx), *plugin_names})
 
 
-@click.group(cls=FlaskGroup, create_app=_create_app, add_version_option=False, add_default_commands=False)
+@click.group(cls=RoundtableGroup)
 @click.version_option(package_name="roundtable")
 def cli():
     """Roundtable: live anonymized notes and research briefs for unrecorded series."""
@@ -72,11 +89,12 @@ def plugins_command(as_json):
     """List loaded plugins, their versions and the hooks they implement."""
     from roundtable.plugins import describe_plugins
 
-    rows = describe_plugins(app_pm())
+    rows = describe_plugins(current_roundtable().pm)
     if as_json:
         click.echo(json.dumps(rows, indent=2))
         return
     width = max((len(r["name"]) for r in rows), default=4)
+    click.echo(f"{'name':<{width}}  {'version':<8}  hooks")
     for r in rows:
         line = f"{r['name']:<{width}}  {r['version'] or '-':<8}  {', '.join(r['hooks'])}"
         click.echo(line + (f"  [{r['status']}]" if r["status"] else ""))
@@ -118,11 +136,10 @@ _add_feature_commands(cli)
 
 def main(argv=None) -> None:
     """Entry point: run the CLI; turn user errors into one line and exit status 2."""
-    from roundtable.plugins import default_plugin_manager
+    from roundtable import create_app
 
     try:
-        default_plugin_manager().hook.register_commands(cli=cli)
-        rv = cli.main(args=argv, prog_name="roundtable", standalone_mode=False)
+        rv = cli.main(args=argv, prog_name="roundtable", standalone_mode=False, obj=ScriptInfo(create_app=create_app))
     except click.exceptions.Abort:
         click.echo("Aborted.", err=True)
         sys.exit(1)

@@ -13,7 +13,9 @@ import sys
 from pathlib import Path
 
 import click
+from flask.cli import with_appcontext
 
+from roundtable.application import current_roundtable
 from roundtable.errors import ValidationError
 from roundtable.cli.note_lines import parse_note_lines
 from roundtable.services.anonymize import POLICIES, Anonymizer, load_detectors, load_roster_csv
@@ -28,6 +30,7 @@ from roundtable.services.anonymize import POLICIES, Anonymizer, load_detectors, 
               help="Find names that are not on the roster with spaCy (default: when roundtable[ner] is installed).")
 @click.option("--json", "as_json", is_flag=True, help="Write JSON Lines with the detected spans.")
 @click.argument("file", type=click.File("rb"), default="-")
+@with_appcontext
 def anonymize_command(roster_path, policy, ner, as_json, file):
     """Anonymize notes from FILE (or standard input), one per line or JSON Lines.
 
@@ -38,7 +41,7 @@ def anonymize_command(roster_path, policy, ner, as_json, file):
     kind, detector, confidence; offsets in the input text).
     """
     roster = load_roster_csv(roster_path) if roster_path is not None else None
-    detectors = load_detectors(ner=ner)
+    detectors = load_detectors(current_roundtable(), ner=ner)
     if not detectors:
         raise ValidationError("no detectors are installed: reinstall roundtable (its built-in plugins are missing)")
     if ner is None and not any(getattr(d, "name", "") == "ner" for d in detectors):

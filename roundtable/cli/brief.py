@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 from flask.cli import with_appcontext
 
+from roundtable.application import current_roundtable
 from roundtable.services.briefs import TEMPLATES
 
 FORMATS = ("pdf", "html", "md")
@@ -44,7 +45,7 @@ def brief_group():
 @with_appcontext
 def build_command(series, template, fmt, output, draft, provenance):
     """Build SERIES (slug or id) into FILE; the anonymization export gate runs first."""
-    from roundtable.cli import app_db, app_pm
+    from roundtable.cli import app_db
     from roundtable.errors import NotFound
     from roundtable.services.briefs import export_brief, get_brief
 
@@ -57,7 +58,7 @@ def build_command(series, template, fmt, output, draft, provenance):
             if stored is None or not stored.markdown:
                 raise NotFound(f"series {series!r} has no stored {template} draft; build without --draft")
             markdown = stored.markdown
-        data, exporter = export_brief(db, series, template=template, fmt=fmt, pm=app_pm(), progress=progress,
+        data, exporter = export_brief(db, series, template=template, fmt=fmt, roundtable=current_roundtable(), progress=progress,
                                       markdown=markdown, provenance=provenance)
         output.parent.mkdir(parents=True, exist_ok=True)
         output.write_bytes(data)
@@ -71,12 +72,12 @@ def build_command(series, template, fmt, output, draft, provenance):
 @with_appcontext
 def rebuild_command(series, template, force):
     """Rebuild the stored draft of SERIES from its notes, keeping edited sections."""
-    from roundtable.cli import app_db, app_pm
+    from roundtable.cli import app_db
     from roundtable.services.briefs import rebuild_brief
 
     bar, progress = _progress_bar(f"Rebuilding {template}", 3)
     with app_db().session() as db, bar:
-        brief = rebuild_brief(db, series, template, force=force, pm=app_pm(), progress=progress)
+        brief = rebuild_brief(db, series, template, force=force, roundtable=current_roundtable(), progress=progress)
         kept = [] if force else list(brief.edited_sections or [])
     click.echo("Draft rebuilt" + (f"; kept edited sections: {', '.join(kept)}" if kept else "") + ".")
 

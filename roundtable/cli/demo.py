@@ -5,11 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
-from flask import current_app
 from flask.cli import with_appcontext
 from sqlalchemy import select
 
-from roundtable.app import anonymization_options
+from roundtable.application import current_roundtable
 from roundtable.models import Account, Role, Series
 
 DEMO_BUNDLE = Path(__file__).resolve().parent.parent / "demo" / "sanctuary-2026"
@@ -22,17 +21,18 @@ DEMO_ACCOUNTS = [
 ]
 
 
-def load_demo(database, pm=None, salt=None) -> Series:
-    """Create the demo series and its accounts, once; return the series (``pm``, ``salt``: see ``NoteStream``)."""
+def load_demo(roundtable) -> Series:
+    """Create the demo series and its accounts in the application's database, once; return the series."""
     from roundtable.services.accounts import create_account, grant_role
     from roundtable.services.bundles import import_bundle, read_bundle
 
+    database = roundtable.database
     database.upgrade()
     with database.session() as db:
         bundle = read_bundle(DEMO_BUNDLE)
         series = db.scalar(select(Series).where(Series.slug == bundle.slug))
         if series is None:
-            series = import_bundle(db, bundle, pm=pm, salt=salt)
+            series = import_bundle(db, bundle, roundtable=roundtable)
         for email, name, role in DEMO_ACCOUNTS:
             account = db.scalar(select(Account).where(Account.email == email))
             if account is None:
@@ -48,9 +48,9 @@ def load_demo(database, pm=None, salt=None) -> Series:
 @with_appcontext
 def demo_command(then_serve, host, port):
     """Create a fictional demo series (five sessions, roster, codebook, notes) and demo logins."""
-    from roundtable.cli import app_db, serve
+    from roundtable.cli import serve
 
-    series = load_demo(app_db(), **anonymization_options(current_app))
+    series = load_demo(current_roundtable())
     click.echo(f"Demo series '{series.title}' is ready.")
     click.echo(f"Log in at http://{host}:{port}/auth/login with any of (password: {DEMO_PASSWORD}):")
     for email, _name, role in DEMO_ACCOUNTS:

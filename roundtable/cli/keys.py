@@ -47,7 +47,7 @@ def rotate_key_command(new_key_file, old_key_file):
     refuse_public_key(new)
     if new == old:
         raise ValidationError("the new key is the old key")
-    database = app.extensions["roundtable_db"]
+    database = app.extensions["roundtable"].database
     database.upgrade()
     pending = Path(key_file).with_name("secret_key.new") if key_file else None
     if pending:

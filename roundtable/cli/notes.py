@@ -6,11 +6,10 @@ import json
 from pathlib import Path
 
 import click
-from flask import current_app
 from flask.cli import with_appcontext
 from sqlalchemy import select
 
-from roundtable.app import anonymization_options
+from roundtable.application import current_roundtable
 from roundtable.errors import NotFound, ValidationError
 
 
@@ -29,7 +28,7 @@ def notes_group():
 @with_appcontext
 def import_command(series_slug, session_number, file, dry_run, fmt):
     """Import FILE (JSON Lines, CSV, Markdown, text or .docx) into session SESSION of SERIES."""
-    from roundtable.cli import app_db, app_pm
+    from roundtable.cli import app_db
     from roundtable.models import Series
     from roundtable.models import Session as Meeting
     from roundtable.services.note_import import import_notes, parse_notes_file, preview_import
@@ -45,17 +44,18 @@ def import_command(series_slug, session_number, file, dry_run, fmt):
         if meeting is None:
             raise NotFound(f"series '{series_slug}' has no session {session_number}")
         if dry_run:
-            for row in preview_import(db, meeting, notes, **anonymization_options(current_app)):
+            for row in preview_import(db, meeting, notes, roundtable=current_roundtable()):
                 click.echo(json.dumps({k: row[k] for k in ("line", "kind", "speaker_role", "text", "theme")},
                                       ensure_ascii=False))
             click.echo(f"Dry run: {len(notes)} notes would be imported; nothing was stored.", err=True)
             db.rollback()
             return
-        results = import_notes(db, meeting, notes, **anonymization_options(current_app))
+        results = import_notes(db, meeting, notes, roundtable=current_roundtable())
         saved = [(note.id, series.id) for note, created in results if created]
     # Suggestions and other slow work run after the commit, as for live notes.
+    roundtable = current_roundtable()
     for note_id, series_id in saved:
-        app_pm().hook.note_saved(note_id=note_id, series_id=series_id)
+        roundtable.pm.hook.note_saved(roundtable=roundtable, note_id=note_id, series_id=series_id)
     skipped = len(results) - len(saved)
     click.echo(f"Imported {len(saved)} notes into session {session_number}"
                + (f" ({skipped} already there)." if skipped else "."))

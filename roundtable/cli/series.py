@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import click
-from flask import current_app
 from flask.cli import with_appcontext
 from sqlalchemy import func, select
 
-from roundtable.app import anonymization_options
+from roundtable.application import current_roundtable
 from roundtable.errors import NotFound
 
 
@@ -30,7 +29,7 @@ def import_command(directory):
     database.upgrade()
     bundle = read_bundle(directory)
     with database.session() as db:
-        series = import_bundle(db, bundle, **anonymization_options(current_app))
+        series = import_bundle(db, bundle, roundtable=current_roundtable())
         notes = db.scalar(select(func.count(Note.id)).join(Meeting).where(Meeting.series_id == series.id))
         click.echo(f"Imported series '{series.slug}': {len(bundle.sessions)} sessions, "
                    f"{len(bundle.roster)} people on the roster, {notes} notes.")

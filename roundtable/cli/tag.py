@@ -11,7 +11,9 @@ import json
 from pathlib import Path
 
 import click
+from flask.cli import with_appcontext
 
+from roundtable.application import current_roundtable
 from roundtable.cli.note_lines import parse_note_lines
 from roundtable.errors import ValidationError
 from roundtable.services.codebook import load_codebook_file
@@ -74,6 +76,7 @@ def read_examples(path: Path) -> list[Example]:
 @click.option("--per-section", is_flag=True,
               help="The best theme of each codebook section, with its section (--top does not apply).")
 @click.argument("file", type=click.File("rb"), default="-")
+@with_appcontext
 def tag_command(codebook_path, suggester, top, level, examples_path, per_section, file):
     """Suggest themes for notes in FILE (or standard input), one per line or JSON Lines.
 
@@ -87,12 +90,14 @@ def tag_command(codebook_path, suggester, top, level, examples_path, per_section
     texts = [r["text"] for r in records]
     wanted = [i for i, t in enumerate(texts) if t.strip()]
     chosen = [texts[i] for i in wanted]
+    roundtable = current_roundtable()
     if not wanted:
         ranked = []
     elif per_section:
-        ranked = suggest_per_section(chosen, codebook, suggester, examples=examples, level=level)
+        ranked = suggest_per_section(chosen, codebook, suggester, examples=examples, level=level, roundtable=roundtable)
     else:
-        ranked = suggest_themes(chosen, codebook, suggester, examples=examples, top=top, level=level)
+        ranked = suggest_themes(chosen, codebook, suggester, examples=examples, top=top, level=level,
+                                roundtable=roundtable)
     by_index = dict(zip(wanted, ranked))
     for i, record in enumerate(records):
         suggestions = [s.to_dict() for s in by_index.get(i, [])]

@@ -343,12 +343,13 @@ def read_bundle(path) -> Bundle:
 # --- importing -------------------------------------------------------------------------------
 
 
-def import_bundle(db: DbSession, bundle: Bundle, author_id: int | None = None, pm=None, salt=None) -> Series:
+def import_bundle(db: DbSession, bundle: Bundle, author_id: int | None = None, *, roundtable) -> Series:
     """Create the series described by ``bundle`` in the caller's transaction (nothing is committed here).
 
     Everything but the roster goes through the anonymizer, as if typed: the
     series' title, subtitle and description, session titles and focus, the
-    codebook (by :func:`save_codebook`) and the notes (by the note stream).
+    codebook (by :func:`save_codebook`) and the notes (by the note stream, with the
+    application ``roundtable``'s detectors and secret).
     """
     from roundtable.services.anonymize import authored_text_anonymizer
     from roundtable.services.codebook import save_codebook
@@ -381,7 +382,7 @@ def import_bundle(db: DbSession, bundle: Bundle, author_id: int | None = None, p
     for row in bundle.roster:
         for name in (row.name, *row.aliases):
             roster_roles.setdefault(_fold_name(name), row.role)
-    stream = NoteStream(db, autocommit=False, pm=pm, salt=salt)
+    stream = NoteStream(db, roundtable, autocommit=False)
     for spec in bundle.notes:
         meeting = meetings[spec.session]
         role = spec.speaker_role

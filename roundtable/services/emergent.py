@@ -168,7 +168,7 @@ def _name_from(keywords: list[str], taken: set[str], phrase: str | None = None) 
 
 
 def find_emergent_themes(
-    notes, codebook: Codebook, suggester_name: str = "lexical", examples=(), tagged=None, pm=None,
+    notes, codebook: Codebook, suggester_name: str = "lexical", examples=(), tagged=None, *, roundtable,
     quantile: float = POOR_FIT_QUANTILE, **cluster_options,
 ) -> list[Candidate]:
     """Candidate themes among ``notes`` (dicts with ``id``, ``text``, optional ``session``).
@@ -181,7 +181,7 @@ def find_emergent_themes(
     tagged = list(tagged) if tagged is not None else [False] * len(notes)
     texts = [n["text"] for n in notes]
     if codebook.themes:
-        ranked = suggest_themes(texts, codebook, suggester_name, examples=examples, top=1, pm=pm)
+        ranked = suggest_themes(texts, codebook, suggester_name, examples=examples, top=1, roundtable=roundtable)
         best = [r[0].score if r else 0.0 for r in ranked]
     else:
         best = [0.0] * len(notes)
@@ -193,7 +193,7 @@ def find_emergent_themes(
     )
 
 
-def emergent_candidates(db, series, suggester_name: str | None = None, pm=None, **options) -> list[Candidate]:
+def emergent_candidates(db, series, suggester_name: str | None = None, *, roundtable, **options) -> list[Candidate]:
     """Candidate themes for a series, from the notes of all its sessions."""
     series_id = series if isinstance(series, int) else series.id
     rows = db.execute(
@@ -208,9 +208,9 @@ def emergent_candidates(db, series, suggester_name: str | None = None, pm=None, 
     ))
     notes = [{"id": i, "text": t, "session": n} for i, t, n in rows]
     codebook = codebook_for_series(db, series_id)
-    name = suggester_name or default_suggester_name(pm)
+    name = suggester_name or default_suggester_name(roundtable)
     return find_emergent_themes(
-        notes, codebook, name, examples=accepted_examples(db, series_id), pm=pm,
+        notes, codebook, name, examples=accepted_examples(db, series_id), roundtable=roundtable,
         tagged=[n["id"] in accepted for n in notes], **options,
     )
 

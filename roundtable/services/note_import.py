@@ -258,11 +258,11 @@ def _speaker_and_text(anonymizer, note: ImportedNote) -> tuple[str | None, str]:
     return (entry.role_label if entry else "participant"), text
 
 
-def _prepared(db: DbSession, meeting: Meeting, notes: list[ImportedNote], pm=None):
+def _prepared(db: DbSession, meeting: Meeting, notes: list[ImportedNote], roundtable):
     from roundtable.services.anonymize import anonymizer_for_series
     from roundtable.services.codebook import codebook_for_series
 
-    anonymizer = anonymizer_for_series(db, meeting.series, pm=pm)
+    anonymizer = anonymizer_for_series(db, meeting.series, roundtable)
     theme_names = {t.name.casefold(): t for t, _p in codebook_for_series(db, meeting.series).walk()}
     for note in notes:
         if note.theme and note.theme.casefold() not in theme_names:
@@ -271,13 +271,13 @@ def _prepared(db: DbSession, meeting: Meeting, notes: list[ImportedNote], pm=Non
         yield note, role, text
 
 
-def preview_import(db: DbSession, meeting: Meeting, notes: list[ImportedNote], pm=None, salt=None) -> list[dict]:
-    """What would be stored, after anonymization; stores nothing. ``pm``, ``salt``: see :class:`NoteStream`."""
+def preview_import(db: DbSession, meeting: Meeting, notes: list[ImportedNote], *, roundtable) -> list[dict]:
+    """What would be stored, after anonymization by the application ``roundtable``; stores nothing."""
     from roundtable.services.notes import NoteStream, clean_text
 
-    stream = NoteStream(db, autocommit=False, pm=pm, salt=salt)
+    stream = NoteStream(db, roundtable, autocommit=False)
     rows = []
-    for note, role, text in _prepared(db, meeting, notes, pm):
+    for note, role, text in _prepared(db, meeting, notes, roundtable):
         anonymized = stream.anonymize(db, meeting.series, clean_text(text, stream.max_length),
                                       f"session-{meeting.id}")
         rows.append({"line": note.line, "kind": note.kind, "speaker_role": role, "text": anonymized.text,
@@ -286,7 +286,7 @@ def preview_import(db: DbSession, meeting: Meeting, notes: list[ImportedNote], p
 
 
 def import_notes(db: DbSession, meeting: Meeting, notes: list[ImportedNote], author_id: int | None = None,
-                 pm=None, salt=None) -> list:
+                 *, roundtable) -> list:
     """Store the notes in the caller's transaction; returns ``[(note, created), ...]``.
 
     Notes go through :class:`NoteStream` exactly like live notes (the session
@@ -298,9 +298,9 @@ def import_notes(db: DbSession, meeting: Meeting, notes: list[ImportedNote], aut
     from roundtable.models import NoteTag, TagStatus, Theme
     from roundtable.services.notes import NoteStream
 
-    stream = NoteStream(db, autocommit=False, pm=pm, salt=salt)
+    stream = NoteStream(db, roundtable, autocommit=False)
     results = []
-    prepared = list(_prepared(db, meeting, notes, pm))
+    prepared = list(_prepared(db, meeting, notes, roundtable))
     themes = {t.name.casefold(): t for t in db.scalars(select(Theme).where(Theme.series_id == meeting.series_id))}
     for note, role, text in prepared:
         try:

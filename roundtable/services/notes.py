@@ -21,7 +21,6 @@ Guarantees:
 
 from __future__ import annotations
 
-import functools
 
 import uuid as uuid_module
 from dataclasses import dataclass
@@ -161,16 +160,15 @@ def _result_to_anonymized(result, original: str) -> AnonymizedText:
     return AnonymizedText(text, out)
 
 
-def default_anonymize(db: DbSession, series: Series, text: str, session_key: str, pm=None,
-                      salt: str | bytes | None = None) -> AnonymizedText:
+def default_anonymize(db: DbSession, series: Series, text: str, session_key: str, roundtable) -> AnonymizedText:
     """Run the series' anonymizer (``roundtable.services.anonymize``) over one text.
 
-    ``pm`` is the app's plugin manager (its detectors, minus disabled plugins) and
-    ``salt`` the app's secret, which keys pseudonyms; both default to the process's.
+    ``roundtable`` is the application: its detectors (minus disabled plugins) and
+    its secret, which keys pseudonyms.
     """
     from roundtable.services.anonymize import anonymizer_for_series
 
-    anonymizer = anonymizer_for_series(db, series, pm=pm, **({"salt": salt} if salt else {}))
+    anonymizer = anonymizer_for_series(db, series, roundtable)
     result = anonymizer.anonymize(text, session_key=session_key)
     return _result_to_anonymized(result, text)
 
@@ -180,18 +178,23 @@ class NoteStream:
 
     With ``autocommit=True`` (the live path) every write is committed before it
     returns, so the caller may acknowledge and broadcast right away. With
-    ``autocommit=False`` (imports) the caller owns the transaction.
-    ``anonymize(db, series, text, session_key) -> AnonymizedText`` is
-    replaceable for tests; by default it is the series' anonymization pipeline
-    with the app's plugin manager ``pm`` and secret ``salt``.
+    ``autocommit=False`` (imports) the caller owns the transaction. Writing
+    needs the application ``roundtable``: notes are anonymized with the
+    series' pipeline of its detectors and secret. Reading does not.
     """
 
-    def __init__(self, db: DbSession, *, autocommit: bool = True, max_length: int = DEFAULT_MAX_NOTE_LENGTH,
-                 anonymize=None, pm=None, salt: str | bytes | None = None):
+    def __init__(self, db: DbSession, roundtable=None, *, autocommit: bool = True,
+                 max_length: int = DEFAULT_MAX_NOTE_LENGTH):
         self.db = db
+        self.roundtable = roundtable
         self.autocommit = autocommit
         self.max_length = max_length
-        self.anonymize = anonymize or functools.partial(default_anonymize, pm=pm, salt=salt)
+
+    def anonymize(self, db: DbSession, series: Series, text: str, session_key: str) -> AnonymizedText:
+        """The series' anonymization of ``text`` with the application's detectors and secret."""
+        if self.roundtable is None:
+            raise TypeError("this NoteStream was made without the application, so it can read notes but not write them")
+        return default_anonymize(db, series, text, session_key, self.roundtable)
 
     # --- reading ---------------------------------------------------------------------------
 

@@ -137,29 +137,18 @@ def stem_words(text: str) -> list[str]:
 # --- suggesters -------------------------------------------------------------------------------
 
 
-def _plugin_manager(pm):
-    if pm is not None:
-        return pm
-    from roundtable.plugins import default_plugin_manager
-
-    return default_plugin_manager()
-
-
-def available_suggesters(pm=None) -> dict:
-    """Registered suggesters by name (the first registered for a name wins)."""
-    from roundtable.plugins import collect
-
+def available_suggesters(roundtable) -> dict:
+    """The application's registered suggesters by name (the first registered for a name wins)."""
     found: dict = {}
-    for suggester in collect(_plugin_manager(pm), "register_suggesters"):
+    for suggester in roundtable.collect("register_suggesters"):
         found.setdefault(suggester.name, suggester)
     return found
 
 
-def unavailable_suggesters(pm=None) -> dict[str, str]:
+def unavailable_suggesters(roundtable) -> dict[str, str]:
     """Built-in suggesters that are switched off, with the reason (for listings and errors)."""
     reasons = {}
-    pm = _plugin_manager(pm)
-    for name, plugin in pm.list_name_plugin():
+    for name, plugin in roundtable.pm.list_name_plugin():
         status = getattr(plugin, "plugin_status", None)
         if callable(status) and getattr(plugin, "SUGGESTER_NAME", None):
             reason = status()
@@ -168,24 +157,24 @@ def unavailable_suggesters(pm=None) -> dict[str, str]:
     return reasons
 
 
-def get_suggester(name: str, pm=None):
+def get_suggester(name: str, roundtable):
     """The suggester called ``name``; a clear ``ValidationError`` if unknown or unavailable."""
-    suggesters = available_suggesters(pm)
+    suggesters = available_suggesters(roundtable)
     if name in suggesters:
         return suggesters[name]
-    reason = unavailable_suggesters(pm).get(name)
+    reason = unavailable_suggesters(roundtable).get(name)
     if reason:
         raise ValidationError(f"suggester {name!r} is unavailable: {reason}")
     known = ", ".join(sorted(suggesters)) or "none"
     raise ValidationError(f"unknown suggester {name!r}; available: {known}")
 
 
-def default_suggester_name(pm=None) -> str:
+def default_suggester_name(roundtable) -> str:
     """``ROUNDTABLE_SUGGESTER`` if set, else ``semantic`` when installed, else ``lexical``."""
     wanted = os.environ.get("ROUNDTABLE_SUGGESTER")
     if wanted:
         return wanted
-    return "semantic" if "semantic" in available_suggesters(pm) else "lexical"
+    return "semantic" if "semantic" in available_suggesters(roundtable) else "lexical"
 
 
 def _examples_at_level(examples, codebook: Codebook, level: str) -> list[Example]:
@@ -203,7 +192,7 @@ def _examples_at_level(examples, codebook: Codebook, level: str) -> list[Example
 
 def suggest_themes(
     texts, codebook: Codebook, suggester_name: str = "lexical", examples=(), top: int = DEFAULT_TOP,
-    level: str = "top", pm=None,
+    level: str = "top", *, roundtable,
 ) -> list[list[Suggestion]]:
     """Rank themes for each text with the named suggester; the ``top`` best per text.
 
@@ -218,7 +207,7 @@ def suggest_themes(
     texts = list(texts)
     if not texts:
         return []
-    suggester = get_suggester(suggester_name, pm)
+    suggester = get_suggester(suggester_name, roundtable)
     flat = codebook.flatten(level)
     if not flat.themes:
         return [[] for _ in texts]
@@ -237,7 +226,7 @@ def suggest_themes(
 
 
 def suggest_per_section(
-    texts, codebook: Codebook, suggester_name: str = "lexical", examples=(), level: str = "top", pm=None,
+    texts, codebook: Codebook, suggester_name: str = "lexical", examples=(), level: str = "top", *, roundtable,
 ) -> list[list[SectionSuggestion]]:
     """For each text, the best theme of each section of the codebook, sections in codebook order.
 
@@ -247,7 +236,7 @@ def suggest_per_section(
     """
     flat = codebook.flatten(level)
     ranked = suggest_themes(texts, codebook, suggester_name, examples=examples, top=max(1, len(flat.themes)),
-                            level=level, pm=pm)
+                            level=level, roundtable=roundtable)
     section_of = {t.name: t.section for t in flat.themes}
     order = {section: i for i, section in enumerate(codebook.sections())}
     result = []
@@ -435,7 +424,8 @@ def accepted_examples(db, series_id: int, exclude_note_id: int | None = None, li
     return [Example(text, name, session) for text, name, session in db.execute(stmt)]
 
 
-def suggest_for_saved_note(db, note_id: int, series_id: int, suggester_name: str | None = None, pm=None) -> list[dict]:
+def suggest_for_saved_note(db, note_id: int, series_id: int, suggester_name: str | None = None, *,
+                           roundtable) -> list[dict]:
     """Compute and store the best theme of each codebook section for one saved note.
 
     Returns the note's tags (``tag_to_dict``: each names its ``section`` and, for a
@@ -449,10 +439,10 @@ def suggest_for_saved_note(db, note_id: int, series_id: int, suggester_name: str
     codebook = codebook_for_series(db, series_id)
     if not codebook.themes:
         return []
-    name = suggester_name or default_suggester_name(pm)
+    name = suggester_name or default_suggester_name(roundtable)
     examples = accepted_examples(db, series_id, exclude_note_id=note_id)
     # Tag at sub-theme level when the codebook has sub-themes: accepting one also fits its parent.
     level = "sub" if any(t.children for t in codebook.themes) else "top"
-    [best] = suggest_per_section([note.text], codebook, name, examples=examples, level=level, pm=pm)
+    [best] = suggest_per_section([note.text], codebook, name, examples=examples, level=level, roundtable=roundtable)
     store_suggestions(db, note_id, [Suggestion(s.theme, s.score) for s in best], source=name)
     return [tag_to_dict(t) for t in note_tags(db, note_id)]

@@ -17,7 +17,7 @@ def register_web(app: Flask) -> None:
         floor detector), for the notices on note pages."""
         from roundtable.services.anonymize import floor_missing, unknown_name_detection_off
 
-        return {"detection_off": unknown_name_detection_off(app.extensions["roundtable_pm"]),
+        return {"detection_off": unknown_name_detection_off(app.extensions["roundtable"]),
                 "floor_missing": floor_missing()}
 
     access.init_app(app)

@@ -29,7 +29,7 @@ ACCESS_ATTR = "_roundtable_access"
 def get_db():
     """The request's database session, closed at teardown."""
     if "db" not in g:
-        g.db = current_app.extensions["roundtable_db"].sessionmaker()
+        g.db = current_app.extensions["roundtable"].database.sessionmaker()
     return g.db
 
 

@@ -16,6 +16,7 @@ from flask import Blueprint, Response, abort, current_app, flash, g, jsonify, re
 from markupsafe import Markup
 from sqlalchemy import select
 
+from roundtable.application import current_roundtable
 from roundtable.errors import RoundtableError
 from roundtable.extensions import limiter
 from roundtable.models import Note, Role
@@ -44,7 +45,7 @@ def _draft(template: str):
     db = get_db()
     brief = briefs.get_brief(db, g.series, template, create=False)
     if brief is None or not brief.markdown:
-        brief = briefs.rebuild_brief(db, g.series, template, pm=current_app.extensions.get("roundtable_pm"),
+        brief = briefs.rebuild_brief(db, g.series, template, roundtable=current_roundtable(),
                                      author_id=current_account().id)
         db.commit()
     return brief
@@ -109,7 +110,7 @@ def rebuild(slug, template):
     template = _template(template)
     force = request.form.get("force") == "1"
     brief = briefs.rebuild_brief(get_db(), g.series, template, force=force,
-                                 pm=current_app.extensions.get("roundtable_pm"), author_id=current_account().id)
+                                 roundtable=current_roundtable(), author_id=current_account().id)
     get_db().commit()
     kept = [] if force else list(brief.edited_sections or [])
     flash("Rebuilt from the notes" + (f"; your edited sections were kept: {', '.join(kept)}." if kept else "."),
@@ -206,12 +207,12 @@ def sources(slug, template, bullet_id):
 
 
 def _export(app, series_id: int, template: str, fmt: str, progress=None, provenance=False):
-    database = app.extensions["roundtable_db"]
+    database = app.extensions["roundtable"].database
     with database.session() as db:
         stored = briefs.get_brief(db, series_id, template, create=False)
         markdown = stored.markdown if stored is not None and stored.markdown else None
         data, exporter = briefs.export_brief(db, series_id, template=template, fmt=fmt,
-                                             pm=app.extensions.get("roundtable_pm"), progress=progress,
+                                             roundtable=app.extensions["roundtable"], progress=progress,
                                              markdown=markdown, provenance=provenance)
     return data, exporter
 

@@ -13,6 +13,7 @@ from flask import Blueprint, Response, abort, current_app, flash, g, redirect, r
 from markupsafe import Markup
 from sqlalchemy import select
 
+from roundtable.application import current_roundtable
 from roundtable.errors import RoundtableError, ValidationError
 from roundtable.models import Note, NoteTag, Role, TagStatus, Theme
 from roundtable.models import Session as Meeting
@@ -265,9 +266,9 @@ def reject(slug, tag_id):
 def emergent(slug):
     from roundtable.services.emergent import emergent_candidates
 
-    pm = current_app.extensions.get("roundtable_pm")
     try:
-        candidates = emergent_candidates(get_db(), g.series, suggester_name=_suggester(), pm=pm)
+        candidates = emergent_candidates(get_db(), g.series, suggester_name=_suggester(),
+                                         roundtable=current_roundtable())
     except RoundtableError as exc:
         flash(_message(exc), "error")
         candidates = []

@@ -14,7 +14,7 @@ from flask import Blueprint, abort, current_app, flash, g, redirect, render_temp
 from sqlalchemy import func, select
 from werkzeug.routing import BuildError
 
-from roundtable.app import anonymization_options
+from roundtable.application import current_roundtable
 from roundtable.errors import RoundtableError, ValidationError
 from roundtable.models import KeptTerm, Note, Participant, Role
 from roundtable.models import Session as Meeting
@@ -130,7 +130,7 @@ def open_session(slug, number):
     from roundtable.services.notes import NoteStream
     from roundtable.web.live import broadcast_session_state
 
-    meeting = NoteStream(get_db()).open_session(_meeting(number).id, current_account().id)
+    meeting = NoteStream(get_db(), current_roundtable()).open_session(_meeting(number).id, current_account().id)
     broadcast_session_state(meeting)
     flash(f"Session {number} is live: note-takers can write now.", "success")
     return redirect(url_for("live.session_page", slug=slug, number=number))
@@ -142,7 +142,7 @@ def close_session(slug, number):
     from roundtable.services.notes import NoteStream
     from roundtable.web.live import broadcast_session_state
 
-    stream = NoteStream(get_db())
+    stream = NoteStream(get_db(), current_roundtable())
     meeting = _meeting(number)
     stream.close_session(meeting.id, current_account().id)
     broadcast_session_state(meeting)
@@ -278,7 +278,7 @@ def import_notes_page(slug, number):
     try:
         if request.form.get("confirm") == "yes":
             notes = notes_from_json(request.form.get("parsed", ""))
-            results = import_notes(db, meeting, notes, current_account().id, **anonymization_options(current_app))
+            results = import_notes(db, meeting, notes, current_account().id, roundtable=current_roundtable())
             db.commit()
             saved = [note.id for note, created in results if created]
             from roundtable.web.live import after_save
@@ -293,7 +293,7 @@ def import_notes_page(slug, number):
         if upload is None or not upload.filename:
             raise ValidationError("choose a file to import")
         notes = parse_notes_file(upload.filename, upload.read())
-        preview = preview_import(db, meeting, notes, **anonymization_options(current_app))
+        preview = preview_import(db, meeting, notes, roundtable=current_roundtable())
         db.rollback()
     except RoundtableError as exc:
         db.rollback()

@@ -9,14 +9,8 @@ from roundtable.errors import AnonymizationUnavailable, ValidationError
 
 # --- detectors and plugin manager -----------------------------------------------------------
 
-# Per plugin manager (weakly, so a discarded app's manager and its caches go away together).
+# Per application (weakly, so a discarded app's caches go away with it).
 _detector_cache: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
-
-
-def _default_pm():
-    from roundtable.plugins import default_plugin_manager
-
-    return default_plugin_manager()
 
 
 def floor_detectors(case_blind: bool = False) -> list:
@@ -47,29 +41,26 @@ def floor_missing() -> str | None:
     return None
 
 
-def registered_detectors(pm=None) -> list:
-    """The floor, then every detector registered through ``register_detectors`` (newest plugin
-    first), cached per manager. A plugin's copy of a floor detector is not run twice."""
-    from roundtable.plugins import collect
-
-    pm = pm or _default_pm()
-    detectors = _detector_cache.get(pm)
+def registered_detectors(roundtable) -> list:
+    """The floor, then every detector the application's plugins register through ``register_detectors``
+    (newest plugin first), cached per application. A plugin's copy of a floor detector is not run twice."""
+    detectors = _detector_cache.get(roundtable)
     if detectors is None:
         floor = floor_detectors()
         floor_types = tuple(type(d) for d in floor)
-        detectors = floor + [d for d in collect(pm, "register_detectors") if not isinstance(d, floor_types)]
-        _detector_cache[pm] = detectors
+        detectors = floor + [d for d in roundtable.collect("register_detectors") if not isinstance(d, floor_types)]
+        _detector_cache[roundtable] = detectors
     return detectors
 
 
-def load_detectors(pm=None, ner: bool | None = None) -> list:
+def load_detectors(roundtable, ner: bool | None = None) -> list:
     """The detectors to run: the floor and every working plugin detector, or without the unknown-name model.
 
     ``ner=False`` leaves out the ``ner`` detector; ``ner=True`` requires that it
     works (a :class:`ValidationError` saying why otherwise); ``None`` uses it
     when it is installed.
     """
-    detectors = registered_detectors(pm)
+    detectors = registered_detectors(roundtable)
     if ner is False:
         return [d for d in detectors if getattr(d, "name", "") != "ner"]
     working = [d for d in detectors if _status(d) is None]
@@ -84,17 +75,14 @@ def _status(detector) -> str | None:
     return status() if callable(status) else None
 
 
-def detector_statuses(pm=None) -> dict[str, str | None]:
+def detector_statuses(roundtable) -> dict[str, str | None]:
     """Each registered detector's name and why it is off (``None`` when it works), for the UI."""
-    from roundtable.plugins import collect
-
-    pm = pm or _default_pm()
-    return {getattr(d, "name", repr(d)): _status(d) for d in collect(pm, "register_detectors")}
+    return {getattr(d, "name", repr(d)): _status(d) for d in roundtable.collect("register_detectors")}
 
 
-def unknown_name_detection_off(pm=None) -> str | None:
+def unknown_name_detection_off(roundtable) -> str | None:
     """Why names of people not on the roster are not detected, or ``None`` when they are."""
-    statuses = detector_statuses(pm)
+    statuses = detector_statuses(roundtable)
     if "ner" not in statuses:
         return "unknown-name detection is off: the ner plugin is not loaded"
     return statuses["ner"]

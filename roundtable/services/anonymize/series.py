@@ -7,20 +7,21 @@ import weakref
 from collections.abc import Iterable
 from dataclasses import replace
 
-from roundtable.services.anonymize.floor import _default_pm, load_detectors
+from roundtable.services.anonymize.floor import load_detectors
 from roundtable.services.anonymize.gate import _as_roster, gated_spans
 from roundtable.services.anonymize.normalize import stored_form
 from roundtable.services.anonymize.pipeline import AnonymizedText, Anonymizer
 from roundtable.services.anonymize.roster import Roster, roster_and_kept_terms
 
-_series_cache: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # pm -> {series id: (key, Anonymizer)}
+_series_cache: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # application -> {series id: (key, Anonymizer)}
 _series_cache_lock = threading.Lock()
 
 
-def anonymizer_for_series(db, series, pm=None, salt: str | bytes = b"roundtable") -> Anonymizer:
+def anonymizer_for_series(db, series, roundtable) -> Anonymizer:
     """The (cached) anonymizer for a series, from its ``Participant`` and ``KeptTerm`` rows.
 
-    ``db`` is a SQLAlchemy session, ``series`` a ``Series`` or its id. The
+    ``db`` is a SQLAlchemy session, ``series`` a ``Series`` or its id, ``roundtable``
+    the application (its detectors; its secret keys pseudonyms). The
     rows are read on every call (two small queries) so a roster or kept-term
     change takes effect at once; compiled matchers are reused while they match.
     """
@@ -40,14 +41,13 @@ def anonymizer_for_series(db, series, pm=None, salt: str | bytes = b"roundtable"
     kept = db.scalars(select(KeptTerm.term).where(KeptTerm.series_id == series.id).order_by(KeptTerm.term)).all()
     roster = Roster.from_rows(participants, anonymize_affiliations=bool(series.anonymize_affiliations))
     policy = getattr(series.policy, "value", series.policy) or "role"
-    pm = pm or _default_pm()
-    key = (roster, policy, tuple(kept), salt)
+    key = (roster, policy, tuple(kept))
     with _series_cache_lock:
-        per_series = _series_cache.setdefault(pm, {})
+        per_series = _series_cache.setdefault(roundtable, {})
         cached = per_series.get(series.id)
     if cached is not None and cached[0] == key:
         return cached[1]
-    anonymizer = Anonymizer(roster, policy, load_detectors(pm), kept, salt=f"{salt!r}:{series.id}")
+    anonymizer = Anonymizer(roster, policy, load_detectors(roundtable), kept, salt=f"{roundtable.secret!r}:{series.id}")
     with _series_cache_lock:
         per_series[series.id] = (key, anonymizer)
     return anonymizer

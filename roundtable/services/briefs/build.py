@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 from roundtable.errors import ValidationError
-from roundtable.plugins import collect, default_plugin_manager, describe_plugins
+from roundtable.plugins import describe_plugins
 from roundtable.services import drafting
 from roundtable.services.briefs.context import TEMPLATE_LABELS, BriefContext, gather_brief_context
 from roundtable.services.briefs.markdown import join_front_matter, split_front_matter
@@ -64,12 +64,11 @@ def front_matter_for(context: BriefContext) -> dict:
     return fm
 
 
-def sections_for(template: str, pm=None) -> list[BriefSection]:
+def sections_for(template: str, roundtable) -> list[BriefSection]:
     """The sections registered for ``template``, later registrations replacing earlier ones."""
-    pm = pm or default_plugin_manager()
     # collect() returns newest plugin first: the first section seen for a key wins.
     chosen: dict[str, BriefSection] = {}
-    for section in collect(pm, "register_brief_sections"):
+    for section in roundtable.collect("register_brief_sections"):
         if template in section.templates and section.key not in chosen:
             chosen[section.key] = section
     if not chosen:
@@ -82,13 +81,12 @@ def section_block(section: BriefSection, body: str) -> str:
     return f"{{#{section.key}{classes}}}\n## {section.title}\n\n{body.strip()}\n"
 
 
-def build_brief(db_or_context, series=None, template: str = "report", pm=None, progress=None) -> BriefDocument:
+def build_brief(db_or_context, series=None, template: str = "report", *, roundtable, progress=None) -> BriefDocument:
     """Build a brief's Markdown from a series (``db`` + ``series``) or a gathered context.
 
     ``progress(stage, done, total)`` is called as stages finish: gather,
     synthesize, sections.
     """
-    pm = pm or default_plugin_manager()
     report = progress or (lambda stage, done, total: None)
     db = None
     if isinstance(db_or_context, BriefContext):
@@ -102,8 +100,8 @@ def build_brief(db_or_context, series=None, template: str = "report", pm=None, p
     report("gather", 1, 3)
     context.provenance = {}
     if not context.plugins:
-        context.plugins = describe_plugins(pm)
-    sections = sections_for(template, pm)
+        context.plugins = describe_plugins(roundtable.pm)
+    sections = sections_for(template, roundtable)
     context.section_titles = [s.title for s in sections]
     if template == "report" or any(s.key in ("key-themes", "key-findings") for s in sections):
         for theme in context.themes:

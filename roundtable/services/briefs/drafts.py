@@ -71,14 +71,14 @@ def get_brief(db: DbSession, series, template: str = "report", create: bool = Tr
     return brief
 
 
-def rebuild_brief(db: DbSession, series, template: str = "report", force: bool = False, pm=None,
+def rebuild_brief(db: DbSession, series, template: str = "report", force: bool = False, *, roundtable,
                   progress=None, author_id: int | None = None) -> Brief:
     """Rebuild the stored draft from notes, keeping edited sections unless ``force``.
 
     The previous draft is saved as a version first, so nothing is lost.
     """
     brief = get_brief(db, series, template)
-    document = build_brief(db, series, template=template, pm=pm, progress=progress)
+    document = build_brief(db, series, template=template, roundtable=roundtable, progress=progress)
     old = brief.markdown or ""
     if old:
         save_version(db, brief, label="before rebuild", author_id=author_id)

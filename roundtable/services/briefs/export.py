@@ -10,7 +10,6 @@ from sqlalchemy.orm import Session as DbSession
 from roundtable.errors import ValidationError
 from roundtable.models import Note
 from roundtable.models import Session as Meeting
-from roundtable.plugins import collect, default_plugin_manager
 from roundtable.services.anonymize import export_gate, roster_and_kept_terms, strings_in
 from roundtable.services.briefs.build import BriefDocument, build_brief
 from roundtable.services.briefs.context import _resolve_series
@@ -61,22 +60,21 @@ def source_notes(db: DbSession, series, provenance: dict) -> dict[str, list[dict
     return {bullet: [found[int(i)] for i in ids if int(i) in found] for bullet, ids in provenance.items()}
 
 
-def export_brief(db: DbSession, series, template: str = "report", fmt: str = "pdf", pm=None,
+def export_brief(db: DbSession, series, template: str = "report", fmt: str = "pdf", *, roundtable,
                  progress=None, markdown: str | None = None, provenance: bool = False) -> tuple[bytes, object]:
     """Build (or take the stored ``markdown``), gate, and export a brief.
 
     Returns ``(data, exporter)``. The export gate runs before any exporter,
     so nothing identifying is ever written.
     """
-    pm = pm or default_plugin_manager()
     exporters = {}
-    for exporter in collect(pm, "register_exporters"):
+    for exporter in roundtable.collect("register_exporters"):
         exporters.setdefault(exporter.name, exporter)
     if fmt not in exporters:
         raise ValidationError(f"unknown format {fmt!r}; choose one of {', '.join(sorted(exporters))}")
     reviewed: set[str] = set()
     if markdown is None:
-        document = build_brief(db, series, template=template, pm=pm, progress=progress)
+        document = build_brief(db, series, template=template, roundtable=roundtable, progress=progress)
     else:
         fm, _ = split_front_matter(markdown)
         brief = get_brief(db, series, template, create=False)

@@ -12,6 +12,7 @@ from collections import Counter
 from flask import Blueprint, Response, abort, current_app, g, render_template
 from sqlalchemy import select
 
+from roundtable.application import current_roundtable
 from roundtable.extensions import socketio
 from roundtable.models import NOTE_KINDS, Role, SessionState, TagStatus, Theme
 from roundtable.models import Session as Meeting
@@ -77,7 +78,7 @@ def session_page(slug, number):
     }
     if meeting.state is SessionState.LIVE:
         return render_template("live/session.html", **context)
-    notes = NoteStream(db).notes_after(meeting.id, 0, include_deleted=False)
+    notes = NoteStream(db, current_roundtable()).notes_after(meeting.id, 0, include_deleted=False)
     kind_counts = Counter(n.kind for n in notes)
     theme_counts = Counter()
     for note in notes:

@@ -32,7 +32,7 @@ _worker_lock = threading.Lock()
 def after_save(note_id: int, series_id: int, session_id: int) -> None:
     """Queue the ``note_saved`` hook to run off the live path; tags it produced arrive as ``note:tags``."""
     app = current_app._get_current_object()
-    if not app.extensions["roundtable_pm"].hook.note_saved.get_hookimpls():
+    if not app.extensions["roundtable"].pm.hook.note_saved.get_hookimpls():
         return
     after_save_worker(app).put(note_id, series_id, session_id)
 
@@ -91,8 +91,9 @@ class ThreadWorker:
         app = self.app
         with app.app_context():
             try:
-                app.extensions["roundtable_pm"].hook.note_saved(note_id=note_id, series_id=series_id)
-                with app.extensions["roundtable_db"].session() as db:
+                roundtable = app.extensions["roundtable"]
+                roundtable.pm.hook.note_saved(roundtable=roundtable, note_id=note_id, series_id=series_id)
+                with roundtable.database.session() as db:
                     note = db.get(Note, note_id)
                     tags = note_to_dict(note)["tags"] if note is not None else None
                 _emit_tags(note_id, session_id, tags)

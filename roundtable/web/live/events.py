@@ -27,7 +27,7 @@ import flask_socketio
 import jsonschema
 from flask import current_app, g, request
 
-from roundtable.app import anonymization_options
+from roundtable.application import current_roundtable
 from roundtable.errors import Forbidden, RoundtableError, SessionClosed, ValidationError
 from roundtable.extensions import socketio
 from roundtable.models import NOTE_KINDS, Note, NoteTag, Role, SessionState, TagStatus
@@ -79,8 +79,7 @@ _VALIDATORS = {name: jsonschema.Draft202012Validator(schema) for name, schema in
 
 def _writing_stream(db) -> NoteStream:
     """A note stream that anonymizes with this app's detectors and secret."""
-    app = current_app._get_current_object()
-    return NoteStream(db, max_length=app.config["MAX_NOTE_LENGTH"], **anonymization_options(app))
+    return NoteStream(db, current_roundtable(), max_length=current_app.config["MAX_NOTE_LENGTH"])
 
 
 
@@ -142,7 +141,7 @@ def on_join(payload, meeting):
     presence.join(meeting.id, request.sid, account.id, account.display_name, has_role(g.role, Role.NOTE_TAKER))
     summary = presence.summary(meeting.id)
     announce_presence(meeting.id)
-    stream = NoteStream(get_db())
+    stream = NoteStream(get_db(), current_roundtable())
     synced_at = stream.now()
     notes = stream.notes_after(meeting.id, payload.get("after", 0), changed_since=_moment(payload.get("changed_since")))
     return {"ok": True, "state": meeting.state.value, "last_seq": meeting.last_seq,
@@ -167,7 +166,7 @@ def _moment(value: str | None):
 
 @live_event("notes:since", Role.VIEWER)
 def on_since(payload, meeting):
-    notes = NoteStream(get_db()).notes_after(meeting.id, payload["after"])
+    notes = NoteStream(get_db(), current_roundtable()).notes_after(meeting.id, payload["after"])
     return {"ok": True, "state": meeting.state.value, "last_seq": meeting.last_seq,
             "notes": [note_to_dict(n) for n in notes]}
 
@@ -215,7 +214,7 @@ def on_edit(payload, meeting):
 @live_event("note:delete", Role.NOTE_TAKER)
 def on_delete(payload, meeting):
     note = _note_in(meeting, payload["note_id"])
-    note = NoteStream(get_db()).delete_note(note.id, payload["version"])
+    note = NoteStream(get_db(), current_roundtable()).delete_note(note.id, payload["version"])
     data = note_to_dict(note)
     socketio.emit("note:updated", data, to=room_of(meeting.id))
     return {"ok": True, "note": data}
