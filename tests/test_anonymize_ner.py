@@ -98,7 +98,7 @@ def test_replacements_keep_titles_possessives_and_places(anonymizer, text, expec
 
 def test_an_unknown_person_is_never_called_a_participant(anonymizer):
     assert "participant" not in anonymizer.anonymize("Kofi Boateng asked to sit in").text
-    pseudonyms = Anonymizer(ROSTER, "pseudonym", load_detectors(ner=True))
+    pseudonyms = Anonymizer(ROSTER, "pseudonym", load_detectors(make_roundtable(), ner=True))
     assert pseudonyms.anonymize("Kofi Boateng asked to sit in").text.startswith("Person ")
 
 
