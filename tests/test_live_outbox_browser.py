@@ -34,11 +34,11 @@ def site(tmp_path):
     # A short acknowledgement timeout and one note per second per account, so both replies happen in a test.
     (tmp_path / "instance" / "config.py").write_text("LIVE_ACK_TIMEOUT_MS = 1500\nNOTES_PER_SECOND_PER_ACCOUNT = 1\n")
     server.start()
-    from roundtable.db import Database
+    from roundtable.application import Roundtable
 
-    database = Database(url, secret_key=SECRET_KEY)
-    yield server, people, database
-    database.dispose()
+    roundtable = Roundtable({"SECRET_KEY": SECRET_KEY, "DATABASE_URL": url})  # the server's secret and database
+    yield server, people, roundtable
+    roundtable.database.dispose()
     server.stop()
 
 
@@ -59,7 +59,7 @@ def stream_texts(page):
 
 
 def test_rate_limited_notes_wait_and_all_arrive_once_and_a_long_paste_is_refused_not_cut(browser, site):
-    server, people, database = site
+    server, people, roundtable = site
     _ctx, writer, errors = open_session(browser, server, people["note-takers"][0], DESKTOP)
     frames = note_adds(writer)
     writer.reload()
@@ -83,16 +83,16 @@ def test_rate_limited_notes_wait_and_all_arrive_once_and_a_long_paste_is_refused
 
 
 def test_invalid_and_conflicting_notes_stay_visible_with_retry_copy_and_discard(browser, site):
-    server, people, database = site
+    server, people, roundtable = site
     from roundtable.models import Session as Meeting
     from roundtable.services.notes import NoteStream
 
     taken = str(uuid.uuid4())
-    with database.session() as db:  # a note id already used in another session: the server says 409
+    with roundtable.database.session() as db:  # a note id already used in another session: the server says 409
         other = db.scalar(select(Meeting).where(Meeting.number == 2))
         other.state = other.state.LIVE
         db.commit()
-        NoteStream(db).add_note(other.id, taken, "in session 2")
+        NoteStream(db, roundtable).add_note(other.id, taken, "in session 2")
     sid = people["session_id"]
     waiting = [
         {"uuid": str(uuid.uuid4()), "text": "y" * 5000, "kind": "point"},           # over the limit: 400
@@ -122,7 +122,7 @@ def test_invalid_and_conflicting_notes_stay_visible_with_retry_copy_and_discard(
 
 
 def test_a_refusing_server_stops_the_outbox_with_the_reason_and_retry_sends_again(browser, site):
-    server, people, database = site
+    server, people, roundtable = site
     from roundtable.models import Account, Membership, Role
 
     _ctx, writer, _errors = open_session(browser, server, people["note-takers"][0], DESKTOP)
@@ -130,7 +130,7 @@ def test_a_refusing_server_stops_the_outbox_with_the_reason_and_retry_sends_agai
     writer.reload()
     writer.wait_for_selector("#connection[data-status=online]")
     email = people["note-takers"][0]
-    with database.session() as db:
+    with roundtable.database.session() as db:
         account = db.scalar(select(Account).where(Account.email == email))
         db.execute(update(Membership).where(Membership.account_id == account.id).values(role=Role.VIEWER))
         db.commit()
@@ -141,7 +141,7 @@ def test_a_refusing_server_stops_the_outbox_with_the_reason_and_retry_sends_agai
     time.sleep(3)
     assert len(frames) == 1, "a refused note is not resent by itself"
 
-    with database.session() as db:  # 404: no longer a member at all
+    with roundtable.database.session() as db:  # 404: no longer a member at all
         account = db.scalar(select(Account).where(Account.email == email))
         db.execute(update(Membership).where(Membership.account_id == account.id).values(role=Role.NOTE_TAKER))
         db.commit()
@@ -149,7 +149,7 @@ def test_a_refusing_server_stops_the_outbox_with_the_reason_and_retry_sends_agai
     writer.wait_for_selector("#notes .note:not(.pending) >> text=written after losing the role", timeout=10000)
     assert len(frames) == 2
 
-    with database.session() as db:
+    with roundtable.database.session() as db:
         account = db.scalar(select(Account).where(Account.email == email))
         db.execute(delete(Membership).where(Membership.account_id == account.id))
         db.commit()
@@ -157,7 +157,7 @@ def test_a_refusing_server_stops_the_outbox_with_the_reason_and_retry_sends_agai
     writer.wait_for_selector("#notes .note.failed", timeout=10000)
     assert "This session no longer exists." in writer.locator("#notes .note.failed .status").inner_text()
 
-    with database.session() as db:  # 401: the password changed elsewhere, so this login is over
+    with roundtable.database.session() as db:  # 401: the password changed elsewhere, so this login is over
         account = db.scalar(select(Account).where(Account.email == email))
         db.add(Membership(account_id=account.id, series_id=db.scalar(select(Membership.series_id).limit(1)),
                           role=Role.NOTE_TAKER))
@@ -169,7 +169,7 @@ def test_a_refusing_server_stops_the_outbox_with_the_reason_and_retry_sends_agai
 
 
 def test_a_note_without_an_answer_is_sent_again_by_itself_and_the_queue_keeps_flowing(browser, site):
-    server, people, _database = site
+    server, people, _roundtable = site
     _ctx, writer, _errors = open_session(browser, server, people["note-takers"][0], DESKTOP)
     joins = []
     writer.on("websocket", lambda ws: ws.on("framesent", lambda f: joins.append(f) if '"session:join"' in str(f) else None))
@@ -197,15 +197,15 @@ def test_a_note_without_an_answer_is_sent_again_by_itself_and_the_queue_keeps_fl
 
 
 def test_notes_pending_when_the_session_closes_fail_with_the_reason_and_survive_a_reload(browser, site):
-    server, people, database = site
+    server, people, roundtable = site
     from roundtable.services.notes import NoteStream
 
     _ctx, writer, _errors = open_session(browser, server, people["note-takers"][0], DESKTOP)
     server.kill()
     writer.wait_for_selector("#connection[data-status=offline]", timeout=15000)
     type_note(writer, "typed while the server was away")
-    with database.session() as db:
-        NoteStream(db).close_session(people["session_id"])
+    with roundtable.database.session() as db:
+        NoteStream(db, roundtable).close_session(people["session_id"])
     server.start()
     writer.wait_for_selector("#notes .note.failed", timeout=30000)
     assert "The session was closed before the server had this note." in writer.locator("#notes .note.failed").inner_text()
