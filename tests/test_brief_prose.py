@@ -163,22 +163,22 @@ def bullets(section_text: str) -> list[str]:
     return re.findall(r"^- .+$", section_text, re.M)
 
 
-def test_the_report_has_the_nine_sections_in_order(db, generated):
-    markdown = briefs.build_brief(db, generated).markdown
+def test_the_report_has_the_nine_sections_in_order(db, generated, roundtable):
+    markdown = briefs.build_brief(db, generated, roundtable=roundtable).markdown
     headings = re.findall(r"^## (.+)$", markdown, re.M)
     assert [h for h in headings if h in REPORT_SECTIONS] == REPORT_SECTIONS
 
 
-def test_themes_and_directions_have_no_shorthand_nor_doubled_attribution(db, generated):
-    sections = briefs.split_sections(briefs.build_brief(db, generated).markdown)
+def test_themes_and_directions_have_no_shorthand_nor_doubled_attribution(db, generated, roundtable):
+    sections = briefs.split_sections(briefs.build_brief(db, generated, roundtable=roundtable).markdown)
     text = sections["key-themes"] + sections["strategic-directions"]
     assert not SHORTHAND_RE.findall(text), SHORTHAND_RE.findall(text)
     assert not DOUBLED_RE.findall(text), DOUBLED_RE.findall(text)
     assert "A tenant organizer:" not in text and "says ppl" not in text
 
 
-def test_nine_in_ten_bullets_open_with_a_lead_in_of_two_to_five_words(db, generated):
-    sections = briefs.split_sections(briefs.build_brief(db, generated).markdown)
+def test_nine_in_ten_bullets_open_with_a_lead_in_of_two_to_five_words(db, generated, roundtable):
+    sections = briefs.split_sections(briefs.build_brief(db, generated, roundtable=roundtable).markdown)
     found = bullets(sections["key-themes"]) + bullets(sections["strategic-directions"])
     assert len(found) >= 8
     leads = [re.match(r"- \[\*\*(.+?):\*\*\]\{#", b) for b in found]
@@ -188,8 +188,8 @@ def test_nine_in_ten_bullets_open_with_a_lead_in_of_two_to_five_words(db, genera
         assert not re.search(r"\b\w\b(?=\W*$)|\brich\b", m.group(1))  # no word split at "ü" ("Z" + "rich")
 
 
-def test_each_bullet_cites_only_notes_whose_claims_it_carries(db, generated):
-    document = briefs.build_brief(db, generated)
+def test_each_bullet_cites_only_notes_whose_claims_it_carries(db, generated, roundtable):
+    document = briefs.build_brief(db, generated, roundtable=roundtable)
     notes = {n.id: n for n in db.scalars(select(Note))}
     themes = briefs.split_sections(document.markdown)["key-themes"]
     for bullet_id in re.findall(r"\{#(p-\d+-\d+)\}", themes):
@@ -200,8 +200,8 @@ def test_each_bullet_cites_only_notes_whose_claims_it_carries(db, generated):
             assert head.split()[0] in line.lower(), (bullet_id, prose)
 
 
-def test_attribution_is_one_per_bullet_aggregated_over_roles_and_sessions(db, generated):
-    themes = briefs.split_sections(briefs.build_brief(db, generated).markdown)["key-themes"]
+def test_attribution_is_one_per_bullet_aggregated_over_roles_and_sessions(db, generated, roundtable):
+    themes = briefs.split_sections(briefs.build_brief(db, generated, roundtable=roundtable).markdown)["key-themes"]
     for b in bullets(themes):
         if "participants differed" in b:
             continue
@@ -209,22 +209,22 @@ def test_attribution_is_one_per_bullet_aggregated_over_roles_and_sessions(db, ge
     assert re.search(r"in (?:two|three|four|five) sessions (?:described|reported|observed|emphasized):", themes)
 
 
-def test_pushing_back_is_written_as_disagreement(db, generated):
-    sections = briefs.split_sections(briefs.build_brief(db, generated).markdown)
+def test_pushing_back_is_written_as_disagreement(db, generated, roundtable):
+    sections = briefs.split_sections(briefs.build_brief(db, generated, roundtable=roundtable).markdown)
     assert "participants differed" in sections["key-themes"]
     assert re.search(r"pushed back|set out the positions", sections["key-themes"])
 
 
-def test_counts_come_from_the_series_and_no_theme_is_left_out(db, generated):
-    sections = briefs.split_sections(briefs.build_brief(db, generated).markdown)
+def test_counts_come_from_the_series_and_no_theme_is_left_out(db, generated, roundtable):
+    sections = briefs.split_sections(briefs.build_brief(db, generated, roundtable=roundtable).markdown)
     assert "140 participants" in sections["executive-summary"]
     for name in ("Housing pressure", "Public health access", "Transit equity", "Fund tenant legal defense",
                  "Build a transit coalition"):
         assert name in sections["executive-summary"]
 
 
-def test_key_findings_claim_something_other_than_each_theme_first_bullet(db, generated):
-    sections = briefs.split_sections(briefs.build_brief(db, generated).markdown)
+def test_key_findings_claim_something_other_than_each_theme_first_bullet(db, generated, roundtable):
+    sections = briefs.split_sections(briefs.build_brief(db, generated, roundtable=roundtable).markdown)
     findings = [p for p in sections["key-findings"].split("\n\n") if p.startswith("[**")]
     assert len(findings) == 5
     for theme in ("Housing pressure", "Transit equity"):
@@ -234,8 +234,8 @@ def test_key_findings_claim_something_other_than_each_theme_first_bullet(db, gen
         assert first not in paragraph
 
 
-def test_every_resource_is_listed_named_from_its_note_under_three_or_more_headings(db, generated):
-    resources = briefs.split_sections(briefs.build_brief(db, generated).markdown)["resources"]
+def test_every_resource_is_listed_named_from_its_note_under_three_or_more_headings(db, generated, roundtable):
+    resources = briefs.split_sections(briefs.build_brief(db, generated, roundtable=roundtable).markdown)["resources"]
     for _, text in LINKS:
         url = re.search(r"https?://\S+", text).group(0)
         assert resources.count(f"({url})") == 1, url
@@ -247,7 +247,7 @@ def test_every_resource_is_listed_named_from_its_note_under_three_or_more_headin
     assert "**Accompaniment volunteers handbook**" in resources  # a shortened link is named by its note
 
 
-def test_a_series_extends_the_resource_rules_and_the_glossary(db, generated):
+def test_a_series_extends_the_resource_rules_and_the_glossary(db, generated, roundtable):
     generated.brief_settings = {"resource_rules": [{"category": "Transit Data", "match": ["handbook"]}],
                                 "glossary": {"TOD": "transit-oriented development"}}
     db.add(Note(session_id=generated.sessions[0].id, seq=900, uuid=str(uuid.uuid4()), kind="point",
@@ -255,26 +255,26 @@ def test_a_series_extends_the_resource_rules_and_the_glossary(db, generated):
     db.commit()
     context = briefs.gather_brief_context(db, generated)
     assert any(n.prose == "transit-oriented development near stations" for n in context.notes)
-    resources = briefs.split_sections(briefs.build_brief(db, generated).markdown)["resources"]
+    resources = briefs.split_sections(briefs.build_brief(db, generated, roundtable=roundtable).markdown)["resources"]
     assert "### Transit Data" in resources
 
 
-def test_acknowledgments_name_only_people_who_agreed(db, generated):
-    markdown = briefs.build_brief(db, generated).markdown
+def test_acknowledgments_name_only_people_who_agreed(db, generated, roundtable):
+    markdown = briefs.build_brief(db, generated, roundtable=roundtable).markdown
     acknowledgments = briefs.split_sections(markdown)["acknowledgments"]
     assert NAMED[0] in acknowledgments
     assert HIDDEN[0] not in markdown
 
 
-def test_the_methods_appendix_states_only_what_happened(db, generated):
-    methods = briefs.split_sections(briefs.build_brief(db, generated).markdown)["methods"]
+def test_the_methods_appendix_states_only_what_happened(db, generated, roundtable):
+    methods = briefs.split_sections(briefs.build_brief(db, generated, roundtable=roundtable).markdown)["methods"]
     assert "rewritten by the authors" not in methods
     assert "marked as drafts" in methods
     assert "Software." not in methods
 
 
-def test_the_research_brief_follows_the_short_form(db, generated):
-    document = briefs.build_brief(db, generated, template="brief")
+def test_the_research_brief_follows_the_short_form(db, generated, roundtable):
+    document = briefs.build_brief(db, generated, template="brief", roundtable=roundtable)
     headings = re.findall(r"^## (.+)$", document.markdown, re.M)
     assert headings == ["Overview", "Key Findings", "Strategic Implications", "Resources"]
     assert document.front_matter["brief_number"] == "Research Brief No. 2026/07"
@@ -282,8 +282,8 @@ def test_the_research_brief_follows_the_short_form(db, generated):
     assert "theme below" not in document.markdown
 
 
-def test_the_pdf_has_ten_to_twenty_pages_no_hidden_name_and_marks_unreviewed_sections(db, generated, tmp_path):
-    data, _ = briefs.export_brief(db, generated, "report", "pdf")
+def test_the_pdf_has_ten_to_twenty_pages_no_hidden_name_and_marks_unreviewed_sections(db, generated, tmp_path, roundtable):
+    data, _ = briefs.export_brief(db, generated, "report", "pdf", roundtable=roundtable)
     pdf = tmp_path / "r.pdf"
     pdf.write_bytes(data)
     pages = int(re.search(r"Pages:\s+(\d+)", subprocess.run(["pdfinfo", str(pdf)], capture_output=True,
@@ -296,26 +296,26 @@ def test_the_pdf_has_ten_to_twenty_pages_no_hidden_name_and_marks_unreviewed_sec
     assert text.count("not yet reviewed") >= 9
 
 
-def test_reviewed_sections_lose_the_draft_mark_and_author_edits_survive_a_rebuild(db, generated):
-    brief = briefs.rebuild_brief(db, generated, "report")
+def test_reviewed_sections_lose_the_draft_mark_and_author_edits_survive_a_rebuild(db, generated, roundtable):
+    brief = briefs.rebuild_brief(db, generated, "report", roundtable=roundtable)
     briefs.set_section_status(db, brief, "key-findings", "reviewed")
     edited = brief.markdown.replace("## Acknowledgments\n", "## Acknowledgments\n\nOur own words.\n")
     briefs.save_draft(db, brief, edited)
-    data, _ = briefs.export_brief(db, generated, "report", "html", markdown=brief.markdown)
+    data, _ = briefs.export_brief(db, generated, "report", "html", markdown=brief.markdown, roundtable=roundtable)
     page = data.decode()
     sections = {"key-findings": page.split('id="key-findings"')[1].split('id="strategic-implications"')[0],
                 "key-themes": page.split('id="key-themes"')[1].split('id="strategic-directions"')[0]}
     assert "not yet reviewed" not in sections["key-findings"]
     assert "not yet reviewed" in sections["key-themes"]
-    brief = briefs.rebuild_brief(db, generated, "report")
+    brief = briefs.rebuild_brief(db, generated, "report", roundtable=roundtable)
     assert "Our own words." in brief.markdown
     assert brief.section_status.get("key-findings") == "reviewed"
     with pytest.raises(Exception):
         briefs.set_section_status(db, brief, "key-findings", "published")
 
 
-def test_an_author_regenerates_one_bullet_from_the_notes_they_choose(db, generated):
-    brief = briefs.rebuild_brief(db, generated, "report")
+def test_an_author_regenerates_one_bullet_from_the_notes_they_choose(db, generated, roundtable):
+    brief = briefs.rebuild_brief(db, generated, "report", roundtable=roundtable)
     bullet_id = next(k for k in brief.provenance if k.startswith("p-") and len(brief.provenance[k]) >= 2)
     keep = brief.provenance[bullet_id][:1]
     other = next(n for n in db.scalars(select(Note)) if n.id not in brief.provenance[bullet_id]
@@ -377,7 +377,7 @@ def test_the_workbench_shows_sources_beside_bullets_and_rewrites_one(client, log
     assert "no note 9.99 in this series" in bad
 
 
-def test_a_word_of_a_hidden_name_never_reaches_the_report_in_any_case(db, generated):
+def test_a_word_of_a_hidden_name_never_reaches_the_report_in_any_case(db, generated, roundtable):
     """"Will" declined to be named: the modal verb "will" in a note must not carry into the prose either."""
     db.add(Participant(series_id=generated.id, name="Will Marsh", aliases=["Willy"], role_label="scholar",
                        consent_named=False))
@@ -390,6 +390,6 @@ def test_a_word_of_a_hidden_name_never_reaches_the_report_in_any_case(db, genera
         db.flush()
         db.add(NoteTag(note_id=note.id, theme_id=theme.id, source="manual"))
     db.commit()
-    body = briefs.split_front_matter(briefs.build_brief(db, generated).markdown)[1].lower()
+    body = briefs.split_front_matter(briefs.build_brief(db, generated, roundtable=roundtable).markdown)[1].lower()
     assert not re.search(r"\b(will|willy|marsh)\b", body)
     assert "rent burden" in body  # the theme is still there, from its other notes

@@ -62,14 +62,14 @@ def add_notes(db, series, notes=NOTES) -> None:
     db.commit()
 
 
-def test_a_drafting_run_gates_checks_caches_and_flags_every_bullet(database, db, series, gguf_path, client, login):
+def test_a_drafting_run_gates_checks_caches_and_flags_every_bullet(database, db, series, gguf_path, client, login, roundtable):
     add_notes(db, series)
-    deterministic = briefs.build_brief(db, series, "report")
+    deterministic = briefs.build_brief(db, series, "report", roundtable=roundtable)
     series.draft_model = gguf_path
     db.commit()
     steps = []
 
-    job = drafting.draft_series(database, series.id, "report",
+    job = drafting.draft_series(roundtable, series.id, "report",
                                 progress=lambda j: steps.append((j.state, j.done, j.total)))
 
     assert job.state == "done", job.message
@@ -109,7 +109,7 @@ def test_a_drafting_run_gates_checks_caches_and_flags_every_bullet(database, db,
                        consent_named=False)
     db.add(late)
     db.commit()
-    rebuilt = briefs.build_brief(db, series, "report")
+    rebuilt = briefs.build_brief(db, series, "report", roundtable=roundtable)
     assert used[0].drafted_text[:40] not in rebuilt.markdown
     assert f"**{escape_md(used[0].lead_in.rstrip(':'))}:**" in rebuilt.markdown
     db.delete(late)
@@ -123,23 +123,23 @@ def test_a_drafting_run_gates_checks_caches_and_flags_every_bullet(database, db,
     assert "Machine drafting is on" in page
 
     # A second run sends nothing: every text comes from the cache.
-    again = drafting.draft_series(database, series.id, "report")
+    again = drafting.draft_series(roundtable, series.id, "report")
     assert (again.generated, again.reused, again.tokens) == (0, job.total, 0)
     assert db.scalar(select(func.count()).select_from(ProseDraft)) == len(rows)
 
 
-def test_cancel_stops_after_the_current_text_and_leaves_the_draft_unchanged(database, db, series, gguf_path):
+def test_cancel_stops_after_the_current_text_and_leaves_the_draft_unchanged(database, db, series, gguf_path, roundtable):
     add_notes(db, series, NOTES[3:6])
     series.draft_model = gguf_path
     db.commit()
-    before = briefs.rebuild_brief(db, series, "report").markdown
+    before = briefs.rebuild_brief(db, series, "report", roundtable=roundtable).markdown
     db.commit()
 
     def cancel_after_first(job):
         if job.done == 1:
             job.cancel()
 
-    job = drafting.draft_series(database, series.id, "report", progress=cancel_after_first)
+    job = drafting.draft_series(roundtable, series.id, "report", progress=cancel_after_first)
 
     assert job.state == "cancelled" and "unchanged" in job.message
     assert job.done == 1 < job.total
@@ -148,7 +148,7 @@ def test_cancel_stops_after_the_current_text_and_leaves_the_draft_unchanged(data
     assert db.scalar(select(func.count()).select_from(ProseDraft)) <= 1
 
 
-def test_a_missing_model_leaves_the_deterministic_draft_with_a_message(database, db, series, runner, tmp_path):
+def test_a_missing_model_leaves_the_deterministic_draft_with_a_message(database, db, series, runner, tmp_path, roundtable):
     add_notes(db, series)
     missing = str(tmp_path / "absent.gguf")
 
@@ -158,7 +158,7 @@ def test_a_missing_model_leaves_the_deterministic_draft_with_a_message(database,
     assert "unavailable" in result.output and "deterministic draft stands" in result.output
     db.expire_all()
     assert db.scalar(select(ProseDraft.id)) is None
-    document = briefs.build_brief(db, series, "report")
+    document = briefs.build_brief(db, series, "report", roundtable=roundtable)
     assert "Machine-drafted prose" not in document.markdown
 
 

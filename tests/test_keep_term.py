@@ -147,12 +147,12 @@ def test_a_roster_name_or_contact_detail_cannot_be_kept(app, database, accounts,
         assert db.get(Note, note["id"]).text == note["text"]
 
 
-def test_a_kept_term_stored_before_never_shields_a_participant(db, series):
+def test_a_kept_term_stored_before_never_shields_a_participant(db, series, roundtable):
     db.add(KeptTerm(series_id=series.id, term="Hope"))  # kept before the check existed
     db.add(KeptTerm(series_id=series.id, term="hope.vdb@city.example"))
     db.commit()
 
-    anonymized = anonymizer_for_series(db, series).anonymize("Hope wrote from hope.vdb@city.example").text
+    anonymized = anonymizer_for_series(db, series, roundtable).anonymize("Hope wrote from hope.vdb@city.example").text
     roster, _kept = roster_and_kept_terms(db, series)
 
     assert "Hope" not in anonymized and "hope.vdb" not in anonymized

@@ -20,14 +20,15 @@ DESKTOP = {"width": 1280, "height": 820}
 def site(tmp_path):
     url = f"sqlite:///{tmp_path / 'page.sqlite'}"
     people = prepare_database(url)
-    from roundtable.db import Database
+    from roundtable.application import Roundtable
     from roundtable.models import Account
     from roundtable.services.notes import NoteStream
 
-    database = Database(url, secret_key=SECRET_KEY)
+    roundtable = Roundtable({"SECRET_KEY": SECRET_KEY, "DATABASE_URL": url})  # the server's secret and database
+    database = roundtable.database
     with database.session() as db:
         writer = db.scalar(select(Account).where(Account.email == people["note-takers"][1]))
-        stream = NoteStream(db)
+        stream = NoteStream(db, roundtable)
         for i in range(40):
             stream.add_note(people["session_id"], str(uuid.uuid4()), f"earlier note number {i + 1}",
                             "question" if i % 4 == 0 else "point", "scholar" if i % 3 == 0 else None, writer.id)

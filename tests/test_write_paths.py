@@ -83,7 +83,7 @@ def test_the_theme_form_anonymizes_keywords_and_section(client, login, db, serie
     assert "outreach" in theme.keywords
 
 
-def test_a_series_bundle_import_stores_no_roster_name(db, tmp_path):
+def test_a_series_bundle_import_stores_no_roster_name(db, tmp_path, roundtable):
     bundle_dir = tmp_path / "bundle"
     shutil.copytree(DEMO, bundle_dir)
     rows = [line.split(",") for line in (bundle_dir / "roster.csv").read_text().splitlines()[1:] if line.strip()]
@@ -101,7 +101,7 @@ def test_a_series_bundle_import_stores_no_roster_name(db, tmp_path):
     themes[0]["keywords"] = [name, "housing"]
     (bundle_dir / "codebook.yaml").write_text(yaml.safe_dump(codebook, allow_unicode=True))
 
-    series = import_bundle(db, read_bundle(bundle_dir))
+    series = import_bundle(db, read_bundle(bundle_dir), roundtable=roundtable)
     db.flush()
 
     stored = [series.title, series.description]

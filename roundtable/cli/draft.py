@@ -24,11 +24,12 @@ def draft_command(series, template, model, off):
     is not grounded in its notes is not used. A missing or slow model leaves
     the deterministic draft in place.
     """
-    from roundtable.cli import app_db, app_pm
+    from roundtable.application import current_roundtable
     from roundtable.services import drafting
     from roundtable.services.briefs.context import _resolve_series
 
-    database = app_db()
+    roundtable = current_roundtable()  # passed on: the worker thread has no app context
+    database = roundtable.database
     with database.session() as db:
         s = _resolve_series(db, series)
         if off or model:
@@ -50,12 +51,11 @@ def draft_command(series, template, model, off):
         click.echo(f"[{job.done}/{job.total}] {job.state}{': ' + job.step if job.step else ''}", err=True)
 
     job = drafting.DraftJob(series_id=series_id, template=template)
-    pm = app_pm()  # the worker thread has no app context
     errors: list[BaseException] = []
 
     def run():
         try:
-            drafting.draft_series(database, series_id, template, job=job, pm=pm, progress=show)
+            drafting.draft_series(roundtable, series_id, template, job=job, progress=show)
         except BaseException as exc:  # re-raised in the main thread, which owns the error message
             errors.append(exc)
 

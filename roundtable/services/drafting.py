@@ -321,14 +321,16 @@ class DraftJob:
             "seconds": round((self.finished or time.monotonic()) - self.started, 1)}
 
 
-def draft_series(database, series, template: str = "report", model_name: str | None = None,
-                 job: DraftJob | None = None, pm=None, progress: Callable[[DraftJob], None] | None = None,
+def draft_series(roundtable, series, template: str = "report", model_name: str | None = None,
+                 job: DraftJob | None = None, progress: Callable[[DraftJob], None] | None = None,
                  timeout_s: float = CALL_TIMEOUT_S) -> DraftJob:
-    """Draft every bullet, then the summary sections, then rebuild the stored draft with them.
+    """Draft every bullet, then the summary sections, then rebuild the stored draft with them
+    (in the database and with the brief sections of the application ``roundtable``).
 
     Never raises for a model problem: the job ends ``unavailable`` with a
     message and the deterministic draft stands.
     """
+    database = roundtable.database
     notify = progress or (lambda job: None)
     with database.session() as db:
         s = _resolve_series(db, series)
@@ -386,7 +388,7 @@ def draft_series(database, series, template: str = "report", model_name: str | N
     from roundtable.services.briefs.drafts import rebuild_brief  # here: drafts imports build, which imports us
 
     with database.session() as db:
-        rebuild_brief(db, job.series_id, template, pm=pm)
+        rebuild_brief(db, job.series_id, template, roundtable=roundtable)
     message = (f"{job.grounded} of {job.done} texts drafted by the model and used; {job.flagged} kept the "
                "deterministic text (flagged)")
     return _finish(job, "done", message, notify)
@@ -606,7 +608,7 @@ def current_job(series_id: int) -> DraftJob | None:
     return _jobs.get(series_id)
 
 
-def start_job(database, series_id: int, template: str = "report", pm=None, on_error=None) -> DraftJob:
+def start_job(roundtable, series_id: int, template: str = "report", on_error=None) -> DraftJob:
     """Run :func:`draft_series` in a background thread; one run per series at a time."""
     with _jobs_lock:
         running = _jobs.get(series_id)
@@ -616,7 +618,7 @@ def start_job(database, series_id: int, template: str = "report", pm=None, on_er
 
     def run():
         try:
-            draft_series(database, series_id, template, job=job, pm=pm)
+            draft_series(roundtable, series_id, template, job=job)
         except RoundtableError as exc:
             _finish(job, "failed", str(exc), lambda j: None)
         except Exception as exc:  # the page must learn that it ended, never poll forever

@@ -228,6 +228,6 @@ def purge(slug):
         return _retention_page(exc.http_status)
     db.commit()
     db.close()
-    current_app.extensions["roundtable_db"].erase_deleted()
+    current_app.extensions["roundtable"].database.erase_deleted()
     flash(f"Purged {result.notes} notes and {result.tags} tags. The brief is kept.", "success")
     return redirect(url_for("admin.retention", slug=slug))

@@ -82,8 +82,7 @@ def run(slug):
         abort(400)
     app = current_app._get_current_object()
     try:
-        drafting.start_job(app.extensions["roundtable_db"], g.series.id, template,
-                           pm=app.extensions.get("roundtable_pm"),
+        drafting.start_job(app.extensions["roundtable"], g.series.id, template,
                            on_error=lambda exc: app.logger.error("drafting failed", exc_info=exc))
     except RoundtableError as exc:
         if request.accept_mimetypes.best == "application/json":
