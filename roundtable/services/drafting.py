@@ -255,6 +255,11 @@ def section_points(context) -> list[str]:
     return points
 
 
+def section_sources(context) -> str:
+    """What a section may draw on: the series' title and its bullets, never the prompt's own instructions."""
+    return "\n".join([context.title, *section_points(context)])
+
+
 def section_prompt(context, key: str, title: str) -> str:
     return load_prompt("section").format(
         title=title, series=context.title, sessions=len(context.sessions),
@@ -377,7 +382,7 @@ def draft_series(roundtable, series, template: str = "report", model_name: str |
             prompt = section_prompt(context, key, title)
             with database.session() as db:
                 _draft_one(db, job, choice, s_id, key, digest(prompt), section_prompt_version, lambda: prompt,
-                           prompt, roster, MAX_SECTION_TOKENS, timeout_s)
+                           section_sources(context), roster, MAX_SECTION_TOKENS, timeout_s)
             job.done += 1
             notify(job)
     except DraftingUnavailable as exc:
@@ -493,9 +498,10 @@ class AppliedDrafts:
     def methods_note(self, reviewed) -> str:
         drafted = [t for k, t in (("executive-summary", "Executive Summary"), ("key-findings", "Key Findings"),
                                   ("strategic-implications", "Strategic Implications")) if k in self.sections]
-        what = f"{len(self.drafted_bullets)} theme bullets"
+        parts = [f"{len(self.drafted_bullets)} theme bullets"] if self.drafted_bullets else []
         if drafted:
-            what += " and the " + ", ".join(drafted)
+            parts.append("the " + ", ".join(drafted))
+        what = " and ".join(parts)
         checked = ", ".join(reviewed) if reviewed else "none yet"
         return (f"**Machine-drafted prose.** The language model {escape_md(model_label(self.model))} drafted {what} from the "
                 "anonymized notes only; every drafted sentence was checked against its source notes, and text "
