@@ -22,7 +22,7 @@ from roundtable.services.briefs.markdown import escape_md
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(1200),
               pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)]
 
-BLOCKED_TEXT = "Hope van der Berg said the grant conditions are unlawful."
+BLOCKED_TEXT = "The grant conditions are unlawful, and the clinic of Hope van der Berg will sue over them."
 # Notes that say what the bullet prompt's worked example says, filed under one sub-theme (so one bullet):
 # greedy decoding makes the small model answer with the example's bullet, which these notes ground.
 EXAMPLE = [
@@ -33,8 +33,7 @@ EXAMPLE = [
 NOTES = EXAMPLE + [
     (1, "Legal defense", "point", "a legal advocate", "Universal representation changes outcomes for detained residents."),
     (2, "Legal defense", "point", "a public defender", "Transfers to distant detention centers happen overnight, before a lawyer is called."),
-    (1, "Invest in legal aid", "action", "a legal advocate", "Cities should fund universal representation for every resident facing removal."),
-    (2, "Invest in legal aid", "point", "a legal advocate", BLOCKED_TEXT),
+    (3, "Legal defense", "point", "a legal advocate", BLOCKED_TEXT),
 ]
 
 
@@ -78,8 +77,15 @@ def test_a_drafting_run_gates_checks_caches_and_flags_every_bullet(database, db,
     assert steps[-1] == ("done", job.total, job.total)
     assert [d for _, d, _ in steps] == sorted(d for _, d, _ in steps)
     # The note the export gate refuses never reached the model: its bullet is blocked, no token spent.
-    blocked = [b for b in bullets if any(BLOCKED_TEXT[:20] in t for t in [b.text])]
-    assert blocked and all(b.status == "blocked" for b in blocked)
+    # No text carrying a non-consenting name is sent: either the synthesis already dropped it from the
+    # bullet's sources, or the bullet is blocked before the model call.
+    context = briefs.gather_brief_context(db, series, "report")
+    notes_by_id = {n.id: n for n in context.notes}
+    status_of = {b.bullet_id: b.status for b in bullets}
+    for bullet in drafting.theme_bullets(context):
+        if "Hope van der Berg" in "\n".join(drafting.bullet_input(bullet, notes_by_id)):
+            assert status_of[bullet.id] == "blocked"
+    blocked = [b for b in bullets if b.status == "blocked"]
     rows = db.scalars(select(ProseDraft).where(ProseDraft.series_id == series.id)).all()
     blocked_rows = [r for r in rows if r.status == "blocked"]
     assert len([r for r in blocked_rows if r.kind == "bullet"]) == len(blocked)
