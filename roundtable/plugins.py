@@ -35,6 +35,7 @@ def build_plugin_manager(disabled=(), plugins_dir=None, plugins=None) -> pluggy.
     if plugins is not None:
         for plugin in plugins:
             pm.register(plugin)
+        check_hook_names(pm)
         return pm
     for name in disabled:
         pm.set_blocked(name)
@@ -51,10 +52,19 @@ def build_plugin_manager(disabled=(), plugins_dir=None, plugins=None) -> pluggy.
     plugins_dir = plugins_dir or os.environ.get("ROUNDTABLE_PLUGINS_DIR")
     if plugins_dir:
         load_plugins_dir(pm, Path(plugins_dir))
+    check_hook_names(pm)
     if os.environ.get("ROUNDTABLE_TRACE_PLUGINS"):
         pm.trace.root.setwriter(lambda msg: print(msg, end="", file=sys.stderr))
         pm.enable_tracing()
     return pm
+
+
+def check_hook_names(pm: pluggy.PluginManager) -> None:
+    """Refuse a hook implementation that matches no hook (a misspelt name would otherwise never run)."""
+    try:
+        pm.check_pending()
+    except pluggy.PluginValidationError as exc:
+        raise PluginError(str(exc)) from exc
 
 
 def load_plugins_dir(pm: pluggy.PluginManager, directory: Path) -> None:

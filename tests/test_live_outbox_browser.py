@@ -84,12 +84,12 @@ def test_rate_limited_notes_wait_and_all_arrive_once_and_a_long_paste_is_refused
 
 def test_invalid_and_conflicting_notes_stay_visible_with_retry_copy_and_discard(browser, site):
     server, people, roundtable = site
-    from roundtable.models import Session as Meeting
+    from roundtable.models import Session
     from roundtable.services.notes import NoteStream
 
     taken = str(uuid.uuid4())
     with roundtable.database.session() as db:  # a note id already used in another session: the server says 409
-        other = db.scalar(select(Meeting).where(Meeting.number == 2))
+        other = db.scalar(select(Session).where(Session.number == 2))
         other.state = other.state.LIVE
         db.commit()
         NoteStream(db, roundtable).add_note(other.id, taken, "in session 2")

@@ -9,8 +9,7 @@ import pytest
 from sqlalchemy import func, select
 
 from roundtable.errors import Conflict, SessionClosed, ValidationError
-from roundtable.models import AuditEvent, Note, SessionState
-from roundtable.models import Session as Meeting
+from roundtable.models import AuditEvent, Note, Session, SessionState
 from roundtable.services.notes import NoteStream, StaleEdit, note_to_dict, speaker_roles
 
 
@@ -176,6 +175,6 @@ def test_concurrent_writers_get_unique_gapless_seqs_and_duplicates_stored_once(d
     try:
         seqs = db.scalars(select(Note.seq).where(Note.session_id == live_session.id).order_by(Note.seq)).all()
         assert seqs == list(range(1, 10 + 60 + 1))
-        assert db.get(Meeting, live_session.id).last_seq == 70
+        assert db.get(Session, live_session.id).last_seq == 70
     finally:
         db.close()

@@ -88,3 +88,21 @@ def test_tracing_prints_hook_calls(tmp_path):
         capture_output=True, text=True, env={"ROUNDTABLE_TRACE_PLUGINS": "1", "PATH": "/usr/bin:/bin"},
     )
     assert "register_exporters" in result.stderr
+
+
+def test_a_misspelt_hook_name_fails_loading_with_a_clear_message(tmp_path):
+    (tmp_path / "typo.py").write_text(
+        "from roundtable import hookimpl\n\n@hookimpl\ndef register_detector(roundtable, register):\n    pass\n"
+    )
+    with pytest.raises(PluginError, match="register_detector"):
+        build_plugin_manager(plugins_dir=str(tmp_path))
+
+
+def test_a_misspelt_hook_in_a_registered_plugin_object_is_refused_too():
+    class Typo:
+        @hookimpl
+        def register_suggestor(self, roundtable, register):
+            pass
+
+    with pytest.raises(PluginError, match="register_suggestor"):
+        build_plugin_manager(plugins=[Typo()])

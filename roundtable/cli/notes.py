@@ -30,7 +30,7 @@ def import_command(series_slug, session_number, file, dry_run, fmt):
     """Import FILE (JSON Lines, CSV, Markdown, text or .docx) into session SESSION of SERIES."""
     from roundtable.cli import app_db
     from roundtable.models import Series
-    from roundtable.models import Session as Meeting
+    from roundtable.models import Session
     from roundtable.services.note_import import import_notes, parse_notes_file, preview_import
 
     if file.stat().st_size > 20 * 1024 * 1024:
@@ -40,7 +40,7 @@ def import_command(series_slug, session_number, file, dry_run, fmt):
         series = db.scalar(select(Series).where(Series.slug == series_slug))
         if series is None:
             raise NotFound(f"no series with slug '{series_slug}'")
-        meeting = db.scalar(select(Meeting).where(Meeting.series_id == series.id, Meeting.number == session_number))
+        meeting = db.scalar(select(Session).where(Session.series_id == series.id, Session.number == session_number))
         if meeting is None:
             raise NotFound(f"series '{series_slug}' has no session {session_number}")
         if dry_run:

@@ -22,7 +22,7 @@ def import_command(directory):
     """Create a series from the bundle in DIRECTORY (all or nothing)."""
     from roundtable.cli import app_db
     from roundtable.models import Note
-    from roundtable.models import Session as Meeting
+    from roundtable.models import Session
     from roundtable.services.bundles import import_bundle, read_bundle
 
     database = app_db()
@@ -30,7 +30,7 @@ def import_command(directory):
     bundle = read_bundle(directory)
     with database.session() as db:
         series = import_bundle(db, bundle, roundtable=current_roundtable())
-        notes = db.scalar(select(func.count(Note.id)).join(Meeting).where(Meeting.series_id == series.id))
+        notes = db.scalar(select(func.count(Note.id)).join(Session).where(Session.series_id == series.id))
         click.echo(f"Imported series '{series.slug}': {len(bundle.sessions)} sessions, "
                    f"{len(bundle.roster)} people on the roster, {notes} notes.")
 

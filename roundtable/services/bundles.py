@@ -35,7 +35,7 @@ from roundtable.models import (
     SessionState,
     TagStatus,
 )
-from roundtable.models import Session as Meeting
+from roundtable.models import Session
 from roundtable.services.note_import import json_objects
 from roundtable.services.roster import RosterRow, parse_roster_csv, roster_csv
 
@@ -369,7 +369,7 @@ def import_bundle(db: DbSession, bundle: Bundle, author_id: int | None = None, *
         setattr(series, field_name, anonymize(getattr(series, field_name)))
     meetings = {}
     for spec in bundle.sessions:
-        meeting = Meeting(series_id=series.id, number=spec.number, title=anonymize(spec.title), date=spec.date,
+        meeting = Session(series_id=series.id, number=spec.number, title=anonymize(spec.title), date=spec.date,
                           focus=anonymize(spec.focus), state=spec.state)
         db.add(meeting)
         meetings[spec.number] = meeting
@@ -441,7 +441,7 @@ def export_bundle(db: DbSession, series: Series, directory) -> Path:
     if directory.exists() and any(directory.iterdir()):
         raise ValidationError(f"{directory} is not empty; export into a new or empty folder")
     participants = db.scalars(select(Participant).where(Participant.series_id == series.id).order_by(Participant.id))
-    meetings = list(db.scalars(select(Meeting).where(Meeting.series_id == series.id).order_by(Meeting.number)))
+    meetings = list(db.scalars(select(Session).where(Session.series_id == series.id).order_by(Session.number)))
     sessions = []
     for m in meetings:
         item = {"number": m.number, "date": m.date, "title": m.title, "focus": m.focus}
@@ -451,9 +451,9 @@ def export_bundle(db: DbSession, series: Series, directory) -> Path:
     numbers = {m.id: m.number for m in meetings}
     notes = db.scalars(
         select(Note)
-        .join(Meeting, Meeting.id == Note.session_id)
-        .where(Meeting.series_id == series.id, Note.deleted_at.is_(None))
-        .order_by(Meeting.number, Note.seq)
+        .join(Session, Session.id == Note.session_id)
+        .where(Session.series_id == series.id, Note.deleted_at.is_(None))
+        .order_by(Session.number, Note.seq)
         .options(selectinload(Note.tags).selectinload(NoteTag.theme))
     )
     lines = []

@@ -20,8 +20,7 @@ from pathlib import Path
 from sqlalchemy.orm import Session as DbSession
 
 from roundtable.errors import ValidationError
-from roundtable.models import NOTE_KINDS
-from roundtable.models import Session as Meeting
+from roundtable.models import NOTE_KINDS, Session
 from roundtable.services.notes import has_lone_surrogate
 
 FORMATS = ("jsonl", "csv", "markdown", "text", "docx")
@@ -230,7 +229,7 @@ def parse_notes_file(filename: str, data: bytes, fmt: str | None = None) -> list
 # --- anonymize, preview, store -------------------------------------------------------------
 
 
-def _note_uuid(meeting: Meeting, note: ImportedNote) -> str:
+def _note_uuid(meeting: Session, note: ImportedNote) -> str:
     return str(uuid_module.uuid5(_IMPORT_NAMESPACE, f"{meeting.id}:{note.line}:{note.text}"))
 
 
@@ -258,7 +257,7 @@ def _speaker_and_text(anonymizer, note: ImportedNote) -> tuple[str | None, str]:
     return (entry.role_label if entry else "participant"), text
 
 
-def _prepared(db: DbSession, meeting: Meeting, notes: list[ImportedNote], roundtable):
+def _prepared(db: DbSession, meeting: Session, notes: list[ImportedNote], roundtable):
     from roundtable.services.anonymize import anonymizer_for_series
     from roundtable.services.codebook import codebook_for_series
 
@@ -271,7 +270,7 @@ def _prepared(db: DbSession, meeting: Meeting, notes: list[ImportedNote], roundt
         yield note, role, text
 
 
-def preview_import(db: DbSession, meeting: Meeting, notes: list[ImportedNote], *, roundtable) -> list[dict]:
+def preview_import(db: DbSession, meeting: Session, notes: list[ImportedNote], *, roundtable) -> list[dict]:
     """What would be stored, after anonymization by the application ``roundtable``; stores nothing."""
     from roundtable.services.notes import NoteStream, clean_text
 
@@ -285,7 +284,7 @@ def preview_import(db: DbSession, meeting: Meeting, notes: list[ImportedNote], *
     return rows
 
 
-def import_notes(db: DbSession, meeting: Meeting, notes: list[ImportedNote], author_id: int | None = None,
+def import_notes(db: DbSession, meeting: Session, notes: list[ImportedNote], author_id: int | None = None,
                  *, roundtable) -> list:
     """Store the notes in the caller's transaction; returns ``[(note, created), ...]``.
 

@@ -42,7 +42,7 @@ from roundtable.models import (
     SessionState,
     TagStatus,
 )
-from roundtable.models import Session as Meeting
+from roundtable.models import Session
 from roundtable.services.anonymize.normalize import stored_form
 from roundtable.services.tagging import tag_to_dict
 
@@ -198,8 +198,8 @@ class NoteStream:
 
     # --- reading ---------------------------------------------------------------------------
 
-    def get_session(self, session_id: int) -> Meeting:
-        meeting = self.db.get(Meeting, session_id)
+    def get_session(self, session_id: int) -> Session:
+        meeting = self.db.get(Session, session_id)
         if meeting is None:
             raise NotFound("no such session")
         return meeting
@@ -290,7 +290,7 @@ class NoteStream:
 
     # --- session states --------------------------------------------------------------------
 
-    def open_session(self, session_id: int, account_id: int | None = None) -> Meeting:
+    def open_session(self, session_id: int, account_id: int | None = None) -> Session:
         """Make a session live (also re-opens a closed one)."""
         meeting = self.get_session(session_id)
         if meeting.state is not SessionState.LIVE:
@@ -306,7 +306,7 @@ class NoteStream:
         # Close first with a conditional UPDATE so a note racing the close either
         # got its seq before (and is kept) or sees the session closed.
         self.db.execute(
-            update(Meeting).where(Meeting.id == session_id).values(state=SessionState.CLOSED)
+            update(Session).where(Session.id == session_id).values(state=SessionState.CLOSED)
             .execution_options(synchronize_session=False)
         )
         purged = self.db.execute(
@@ -331,11 +331,11 @@ class NoteStream:
         return note
 
     @staticmethod
-    def _session_key(meeting: Meeting) -> str:
+    def _session_key(meeting: Session) -> str:
         return f"session-{meeting.id}"
 
     @staticmethod
-    def _not_live_message(meeting: Meeting) -> str:
+    def _not_live_message(meeting: Session) -> str:
         if meeting.state is SessionState.CLOSED:
             return f"session {meeting.number} is closed; its notes are read-only"
         return f"session {meeting.number} has not been opened yet"
@@ -347,18 +347,18 @@ class NoteStream:
             raise ValidationError("speaker must be one of the roster's roles")
         return role
 
-    def _live_session_of(self, note: Note) -> Meeting:
+    def _live_session_of(self, note: Note) -> Session:
         meeting = note.session
         if meeting.state is not SessionState.LIVE:
             raise SessionClosed(self._not_live_message(meeting))
         return meeting
 
     def _next_seq(self, session_id: int, require_live: bool) -> int:
-        stmt = update(Meeting).where(Meeting.id == session_id)
+        stmt = update(Session).where(Session.id == session_id)
         if require_live:
-            stmt = stmt.where(Meeting.state == SessionState.LIVE)
+            stmt = stmt.where(Session.state == SessionState.LIVE)
         seq = self.db.execute(
-            stmt.values(last_seq=Meeting.last_seq + 1).returning(Meeting.last_seq)
+            stmt.values(last_seq=Session.last_seq + 1).returning(Session.last_seq)
             .execution_options(synchronize_session=False)
         ).scalar()
         if seq is None:
@@ -397,7 +397,7 @@ class NoteStream:
         changed = self.db.execute(
             update(Note)
             .where(Note.id == note.id, Note.version == base_version, Note.deleted_at.is_(None),
-                   Note.session_id.in_(select(Meeting.id).where(Meeting.state == SessionState.LIVE)))
+                   Note.session_id.in_(select(Session.id).where(Session.state == SessionState.LIVE)))
             .values(**values)
             .execution_options(synchronize_session=False)
         ).rowcount

@@ -13,8 +13,7 @@ import io
 from sqlalchemy.orm import Session as DbSession
 
 from roundtable.errors import ValidationError
-from roundtable.models import TagStatus
-from roundtable.models import Session as Meeting
+from roundtable.models import Session, TagStatus
 from roundtable.services.anonymize import gate_series_export
 from roundtable.services.notes import NoteStream
 from roundtable.services.render import render_markdown
@@ -23,7 +22,7 @@ FORMATS = {"md": "text/markdown; charset=utf-8", "csv": "text/csv; charset=utf-8
 CSV_COLUMNS = ["seq", "time", "kind", "speaker_role", "themes", "text"]
 
 
-def _rows(db: DbSession, meeting: Meeting) -> list[dict]:
+def _rows(db: DbSession, meeting: Session) -> list[dict]:
     rows = []
     for note in NoteStream(db).notes_after(meeting.id, 0, include_deleted=False):
         themes = sorted(t.theme.name for t in note.tags if t.status is TagStatus.ACCEPTED and t.theme is not None)
@@ -33,7 +32,7 @@ def _rows(db: DbSession, meeting: Meeting) -> list[dict]:
     return rows
 
 
-def _markdown(meeting: Meeting, rows: list[dict]) -> str:
+def _markdown(meeting: Session, rows: list[dict]) -> str:
     title = f"Session {meeting.number}" + (f": {meeting.title}" if meeting.title else "")
     lines = [f"# {meeting.series.title} — {title}", ""]
     if meeting.date:
@@ -59,7 +58,7 @@ def _csv(rows: list[dict]) -> str:
     return out.getvalue()
 
 
-def export_session_notes(db: DbSession, meeting: Meeting, fmt: str) -> tuple[str, str, str]:
+def export_session_notes(db: DbSession, meeting: Session, fmt: str) -> tuple[str, str, str]:
     """``(text, mimetype, filename)`` of a session's notes; raises ExportBlocked if the gate finds an identity."""
     if fmt not in FORMATS:
         raise ValidationError(f"unknown format {fmt!r}; choose md or csv")

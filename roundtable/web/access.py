@@ -17,8 +17,7 @@ from flask_wtf.csrf import CSRFError
 from sqlalchemy import select
 
 from roundtable.errors import RateLimited
-from roundtable.models import Account, Role, Series
-from roundtable.models import Session as Meeting
+from roundtable.models import Account, Role, Series, Session
 from roundtable.services.accounts import has_role, role_in_series
 from roundtable.services.ratelimit import AccountRateLimiter
 
@@ -186,16 +185,8 @@ def session_series(db, payload: dict) -> Series | None:
         session_id = int(session_id)
     if isinstance(session_id, bool) or not isinstance(session_id, int) or not 0 < session_id < 2**31:
         return None
-    meeting = db.get(Meeting, session_id)
+    meeting = db.get(Session, session_id)
     return meeting.series if meeting is not None else None
-
-
-def slug_series(db, payload: dict) -> Series | None:
-    """The series named by ``payload["series"]`` (its slug)."""
-    slug = payload.get("series")
-    if not isinstance(slug, str) or len(slug) > 80:
-        return None
-    return db.scalar(select(Series).where(Series.slug == slug))
 
 
 def socket_error(code: int, message: str) -> dict:
@@ -249,19 +240,6 @@ def socket_access(minimum: Role, series_from=session_series, rate: str | None = 
         return _mark(wrapped, f"series:{minimum.value}")
 
     return decorator
-
-
-def socket_login_required(handler):
-    """For events that concern no series (a ping): only a logged-in account."""
-
-    @functools.wraps(handler)
-    def wrapped(*args):
-        if current_account() is None:
-            return socket_error(401, "your login has expired: log in again")
-        return handler(*args)
-
-    SOCKET_HANDLERS.append(wrapped)
-    return _mark(wrapped, "login")
 
 
 def enforce_account_rate(action: str, limit: str | int | None = None) -> None:

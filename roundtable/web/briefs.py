@@ -19,8 +19,7 @@ from sqlalchemy import select
 from roundtable.application import current_roundtable
 from roundtable.errors import RoundtableError
 from roundtable.extensions import limiter
-from roundtable.models import Note, Role
-from roundtable.models import Session as Meeting
+from roundtable.models import Note, Role, Session
 from roundtable.services import briefs, drafting
 from roundtable.services.render import render_markdown
 from roundtable.web.access import current_account, get_db, series_role_required
@@ -191,10 +190,10 @@ def sources(slug, template, bullet_id):
     if not ids:
         abort(404)
     rows = get_db().execute(
-        select(Note.id, Note.kind, Note.text, Note.speaker_role, Meeting.number)
-        .join(Meeting, Note.session_id == Meeting.id)
-        .where(Note.id.in_(ids), Meeting.series_id == g.series.id, Note.deleted_at.is_(None))
-        .order_by(Meeting.number, Note.seq)
+        select(Note.id, Note.kind, Note.text, Note.speaker_role, Session.number)
+        .join(Session, Note.session_id == Session.id)
+        .where(Note.id.in_(ids), Session.series_id == g.series.id, Note.deleted_at.is_(None))
+        .order_by(Session.number, Note.seq)
     ).all()
     notes = [dict(id=r.id, kind=r.kind, text=r.text, role=r.speaker_role or "", session=r.number) for r in rows]
     if request.accept_mimetypes.best == "application/json":

@@ -15,8 +15,7 @@ from sqlalchemy import select
 
 from roundtable.application import current_roundtable
 from roundtable.errors import RoundtableError, ValidationError
-from roundtable.models import Note, NoteTag, Role, TagStatus, Theme
-from roundtable.models import Session as Meeting
+from roundtable.models import Note, NoteTag, Role, Session, TagStatus, Theme
 from roundtable.services import codebook as cb
 from roundtable.services.accounts import has_role
 from roundtable.services.anonymize import gate_series_export, strings_in, xml_strings
@@ -49,13 +48,13 @@ def _failed(exc: RoundtableError):
 
 def _pending_suggestions(db) -> list[dict]:
     rows = db.execute(
-        select(NoteTag, Note, Meeting.number)
+        select(NoteTag, Note, Session.number)
         .join(Note, Note.id == NoteTag.note_id)
-        .join(Meeting, Meeting.id == Note.session_id)
+        .join(Session, Session.id == Note.session_id)
         .join(Theme, Theme.id == NoteTag.theme_id)
         .where(Theme.series_id == g.series.id, NoteTag.status == TagStatus.SUGGESTED, Note.deleted_at.is_(None),
                Theme.retired.is_(False))
-        .order_by(Meeting.number, Note.seq, NoteTag.confidence.desc())
+        .order_by(Session.number, Note.seq, NoteTag.confidence.desc())
         .limit(PENDING_LIMIT)
     ).all()
     return [{"tag": tag, "note": note, "session": number} for tag, note, number in rows]
@@ -224,10 +223,10 @@ def split(slug, theme_id):
             return redirect(url_for("codebook.split", slug=slug, theme_id=theme_id))
         return _done(f"“{new.name}” split off “{theme.name}” with {len(note_ids)} notes.", f"#theme-{new.id}")
     notes = db.execute(
-        select(Note, NoteTag.status, Meeting.number).join(NoteTag, NoteTag.note_id == Note.id)
-        .join(Meeting, Meeting.id == Note.session_id)
+        select(Note, NoteTag.status, Session.number).join(NoteTag, NoteTag.note_id == Note.id)
+        .join(Session, Session.id == Note.session_id)
         .where(NoteTag.theme_id == theme.id, Note.deleted_at.is_(None), NoteTag.status != TagStatus.REJECTED)
-        .order_by(Meeting.number, Note.seq)
+        .order_by(Session.number, Note.seq)
     ).all()
     return render_template("codebook/split.html", series=g.series, role=g.role, theme=theme, notes=notes)
 

@@ -10,14 +10,13 @@ from __future__ import annotations
 
 from datetime import date
 
-from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 from sqlalchemy import func, select
 from werkzeug.routing import BuildError
 
 from roundtable.application import current_roundtable
 from roundtable.errors import RoundtableError, ValidationError
-from roundtable.models import KeptTerm, Note, Participant, Role
-from roundtable.models import Session as Meeting
+from roundtable.models import KeptTerm, Note, Participant, Role, Session
 from roundtable.services.accounts import has_role
 from roundtable.services.anonymize import anonymize_authored_text, keep_term, kept_terms_of
 from roundtable.services.anonymize import forget_kept_term as forget_term
@@ -49,8 +48,8 @@ def _message(exc: RoundtableError) -> str:
     return text + ("" if text.endswith(".") else ".")
 
 
-def _meeting(number: int) -> Meeting:
-    meeting = get_db().scalar(select(Meeting).where(Meeting.series_id == g.series.id, Meeting.number == number))
+def _meeting(number: int) -> Session:
+    meeting = get_db().scalar(select(Session).where(Session.series_id == g.series.id, Session.number == number))
     if meeting is None:
         abort(404)
     return meeting
@@ -61,7 +60,7 @@ def _meeting(number: int) -> Meeting:
 def show(slug):
     db = get_db()
     counts = dict(db.execute(
-        select(Note.session_id, func.count(Note.id)).join(Meeting).where(Meeting.series_id == g.series.id,
+        select(Note.session_id, func.count(Note.id)).join(Session).where(Session.series_id == g.series.id,
                                                                         Note.deleted_at.is_(None))
         .group_by(Note.session_id)
     ).all())
@@ -115,10 +114,10 @@ def schedule_session(slug):
             return redirect(url_for("series.show", slug=slug))
     title = " ".join(anonymize_authored_text(db, g.series, form.get("title", "")).split())[:300]
     focus = " ".join(anonymize_authored_text(db, g.series, form.get("focus", "")).split())[:500]
-    if db.scalar(select(Meeting.id).where(Meeting.series_id == g.series.id, Meeting.number == number)):
+    if db.scalar(select(Session.id).where(Session.series_id == g.series.id, Session.number == number)):
         flash(f"Session {number} already exists.", "error")
         return redirect(url_for("series.show", slug=slug))
-    db.add(Meeting(series_id=g.series.id, number=number, date=when, title=title, focus=focus))
+    db.add(Session(series_id=g.series.id, number=number, date=when, title=title, focus=focus))
     db.commit()
     flash(f"Session {number} is scheduled.", "success")
     return redirect(url_for("series.show", slug=slug))

@@ -60,7 +60,6 @@ from roundtable.services.anonymize.policies import GENERIC_ROLES, POLICIES, affi
 from roundtable.services.anonymize.roster import (
     Roster,
     RosterEntry,
-    acknowledgment_names,
     load_roster_csv,
     roster_and_kept_terms,
 )
@@ -86,7 +85,7 @@ from roundtable.services.anonymize.spans import (
 __all__ = [
     "AFFILIATION", "EMAIL", "GENERIC_ROLES", "HANDLE", "KEEPABLE", "NAME", "PERSON", "PHONE", "POLICIES", "URL",
     "AnonymizedText", "Anonymizer", "GateFinding", "Roster", "RosterEntry", "Span",
-    "acknowledgment_names", "affiliation_label", "anonymize_authored_text", "anonymize_draft",
+    "affiliation_label", "anonymize_authored_text", "anonymize_draft",
     "anonymizer_for_series", "authored_text_anonymizer", "detect_spans", "detector_statuses", "export_findings",
     "export_gate", "floor_detectors", "floor_missing", "fold", "fold_for_matching", "forget_kept_term",
     "gate_series_export", "gated_spans", "keep_term", "kept_term_refusal", "kept_terms_of", "kept_terms_pattern",

@@ -109,14 +109,6 @@ def load_roster_csv(path_or_text: str | Path) -> Roster:
     ))
 
 
-def acknowledgment_names(roster: Roster | Iterable) -> tuple[list[str], bool]:
-    """Names that may appear in acknowledgments, and whether anyone declined to be named."""
-    if not isinstance(roster, Roster):
-        roster = Roster.from_rows(roster)
-    named = [e.name for e in roster.entries if e.consent_named]
-    return named, any(not e.consent_named for e in roster.entries)
-
-
 def roster_and_kept_terms(db, series) -> tuple[Roster, list[str]]:
     """A series' roster and kept terms, read from the database."""
     from sqlalchemy import select

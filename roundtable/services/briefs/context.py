@@ -11,8 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session as DbSession
 
 from roundtable.errors import NotFound
-from roundtable.models import NoteTag, Note, Participant, Resource, Series, TagStatus, Theme
-from roundtable.models import Session as Meeting
+from roundtable.models import Note, NoteTag, Participant, Resource, Series, Session, TagStatus, Theme
 from roundtable.services.briefs.markdown import extract_urls, lead_in_markdown, url_key
 from roundtable.services.anonymize import anonymize_authored_text
 from roundtable.services.briefs.glossary import clean_note
@@ -212,16 +211,16 @@ def gather_brief_context(db: DbSession, series, template: str = "report") -> Bri
     """Read a series, its sessions, codebook, tagged notes, resources and consent."""
     s = _resolve_series(db, series)
     meetings = db.scalars(
-        select(Meeting).where(Meeting.series_id == s.id).order_by(Meeting.number)
+        select(Session).where(Session.series_id == s.id).order_by(Session.number)
     ).all()
     session_number = {m.id: m.number for m in meetings}
     rows = db.execute(
         select(
             Note.id, Note.session_id, Note.kind, Note.text, Note.speaker_role, Note.author_id, Note.seq
         )
-        .join(Meeting, Note.session_id == Meeting.id)
-        .where(Meeting.series_id == s.id, Note.deleted_at.is_(None))
-        .order_by(Meeting.number, Note.seq)
+        .join(Session, Note.session_id == Session.id)
+        .where(Session.series_id == s.id, Note.deleted_at.is_(None))
+        .order_by(Session.number, Note.seq)
     ).all()
     settings = dict(s.brief_settings or {})
     glossary = {str(k): str(v) for k, v in (settings.get("glossary") or {}).items()}

@@ -11,8 +11,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session as DbSession
 
 from roundtable.errors import NotFound, ValidationError
-from roundtable.models import Brief, BriefVersion, Note
-from roundtable.models import Session as Meeting
+from roundtable.models import Brief, BriefVersion, Note, Session
 from roundtable.services.anonymize import anonymize_authored_text
 from roundtable.services.briefs.build import build_brief
 from roundtable.services.briefs.context import _resolve_series, gather_brief_context
@@ -206,10 +205,10 @@ class WorkbenchSection:
 
 def source_note_rows(db: DbSession, series_id: int, where) -> list[SourceNote]:
     rows = db.execute(
-        select(Note.id, Note.seq, Note.kind, Note.text, Note.speaker_role, Meeting.number)
-        .join(Meeting, Note.session_id == Meeting.id)
-        .where(Meeting.series_id == series_id, Note.deleted_at.is_(None), where)
-        .order_by(Meeting.number, Note.seq)
+        select(Note.id, Note.seq, Note.kind, Note.text, Note.speaker_role, Session.number)
+        .join(Session, Note.session_id == Session.id)
+        .where(Session.series_id == series_id, Note.deleted_at.is_(None), where)
+        .order_by(Session.number, Note.seq)
     ).all()
     return [SourceNote(r.id, r.number, r.seq, r.kind or "point", normalize_role(r.speaker_role), r.text) for r in rows]
 

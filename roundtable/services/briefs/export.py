@@ -8,8 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session as DbSession
 
 from roundtable.errors import ValidationError
-from roundtable.models import Note
-from roundtable.models import Session as Meeting
+from roundtable.models import Note, Session
 from roundtable.services.anonymize import export_gate, roster_and_kept_terms, strings_in
 from roundtable.services.briefs.build import BriefDocument, build_brief
 from roundtable.services.briefs.context import _resolve_series
@@ -52,9 +51,9 @@ def source_notes(db: DbSession, series, provenance: dict) -> dict[str, list[dict
     s = _resolve_series(db, series)
     ids = {int(i) for ids in provenance.values() for i in ids}
     rows = db.execute(
-        select(Note.id, Note.seq, Note.kind, Note.text, Meeting.number)
-        .join(Meeting, Note.session_id == Meeting.id)
-        .where(Note.id.in_(ids), Meeting.series_id == s.id, Note.deleted_at.is_(None))
+        select(Note.id, Note.seq, Note.kind, Note.text, Session.number)
+        .join(Session, Note.session_id == Session.id)
+        .where(Note.id.in_(ids), Session.series_id == s.id, Note.deleted_at.is_(None))
     ).all() if ids else []
     found = {r.id: {"session": r.number, "note": r.seq, "kind": r.kind, "text": r.text} for r in rows}
     return {bullet: [found[int(i)] for i in ids if int(i) in found] for bullet, ids in provenance.items()}

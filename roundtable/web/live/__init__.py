@@ -14,8 +14,7 @@ from sqlalchemy import select
 
 from roundtable.application import current_roundtable
 from roundtable.extensions import socketio
-from roundtable.models import NOTE_KINDS, Role, SessionState, TagStatus, Theme
-from roundtable.models import Session as Meeting
+from roundtable.models import NOTE_KINDS, Role, Session, SessionState, TagStatus, Theme
 from roundtable.services.accounts import has_role
 from roundtable.services.notes import NoteStream, note_takers, speaker_roles
 from roundtable.services.session_export import export_session_notes
@@ -29,8 +28,8 @@ __all__ = ["after_save", "bp", "broadcast_session_state", "init_app", "room_of",
 bp = Blueprint("live", __name__, url_prefix="/s")
 
 
-def _meeting(series, number: int) -> Meeting:
-    meeting = get_db().scalar(select(Meeting).where(Meeting.series_id == series.id, Meeting.number == number))
+def _meeting(series, number: int) -> Session:
+    meeting = get_db().scalar(select(Session).where(Session.series_id == series.id, Session.number == number))
     if meeting is None:
         abort(404)
     return meeting
@@ -102,7 +101,7 @@ def session_notes(slug, number, fmt):
     return Response(text, mimetype=mimetype, headers={"Content-Disposition": f'attachment; filename="{filename}"'})
 
 
-def broadcast_session_state(meeting: Meeting) -> None:
+def broadcast_session_state(meeting: Session) -> None:
     """Tell everyone in the room that the session opened or closed (pages switch to read-only)."""
     socketio.emit("session:state", {"session_id": meeting.id, "state": meeting.state.value}, to=room_of(meeting.id))
 

@@ -30,8 +30,7 @@ from flask import current_app, g, request
 from roundtable.application import current_roundtable
 from roundtable.errors import Forbidden, RoundtableError, SessionClosed, ValidationError
 from roundtable.extensions import socketio
-from roundtable.models import NOTE_KINDS, Note, NoteTag, Role, SessionState, TagStatus
-from roundtable.models import Session as Meeting
+from roundtable.models import Note, NOTE_KINDS, NoteTag, Role, Session, SessionState, TagStatus
 from roundtable.services.accounts import has_role
 from roundtable.services.notes import NoteStream, StaleEdit, has_lone_surrogate, note_to_dict
 from roundtable.web.access import current_account, get_db, socket_access, socket_error
@@ -109,7 +108,7 @@ def live_event(name: str, minimum: Role, rate: str | None = None):
             if any(has_lone_surrogate(v) for v in payload.values() if isinstance(v, str)):
                 return socket_error(400, f"invalid {name} message: it contains half a character "
                                          "(an unpaired UTF-16 surrogate)")
-            meeting = get_db().get(Meeting, payload["session_id"])
+            meeting = get_db().get(Session, payload["session_id"])
             try:
                 return handler(payload, meeting)
             except RoundtableError as exc:
