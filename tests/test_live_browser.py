@@ -134,34 +134,26 @@ def test_a_note_typed_while_the_server_is_down_survives_closing_the_tab_and_arri
 
 
 def test_the_writer_keeps_a_word_that_was_replaced_by_mistake(browser, site, tmp_path):
-    from sqlalchemy import select
-
-    from roundtable.db import Database
-    from roundtable.models import Participant, Series
-
     server, people = site
-    database = Database(f"sqlite:///{tmp_path / 'browser.sqlite'}", secret_key=SECRET_KEY)
-    with database.session() as db:  # someone called Berlin: the city is replaced too
-        db.add(Participant(series_id=db.scalar(select(Series.id)), name="Lena Berlin", aliases=[], affiliation="",
-                           role_label="organizer"))
-    database.dispose()
+    # A soft drink after a title reads as a person: a false positive the writer may keep.
     _ctx, writer, errors = open_session(browser, server, people["note-takers"][0], {"width": 1100, "height": 800})
-    writer.locator("#note-text").type("We met in Berlin with Hope")
+    writer.locator("#note-text").type("We drank Dr. Pepper with Hope")
     writer.keyboard.press("Enter")
     keep = writer.locator("#notes .note:not(.pending) mark.replaced[data-action=keep]")
-    keep.nth(1).wait_for()
-    assert keep.first.get_attribute("aria-label").endswith("“Berlin”")
+    keep.first.wait_for()
+    label = keep.first.get_attribute("aria-label")
+    assert "Pepper" in label and "Hope" not in label
 
     questions = []
     writer.on("dialog", lambda dialog: (questions.append(dialog.message), dialog.accept()))
     keep.first.focus()
     writer.keyboard.press("Enter")
-    writer.wait_for_selector("#notes .note .note-text >> text=We met in Berlin with")
+    writer.wait_for_selector("#notes .note .note-text >> text=Pepper with")
 
-    assert questions == ["Keep “Berlin” for this series? It will no longer be replaced."]
+    assert len(questions) == 1 and "Pepper" in questions[0]
     assert writer.locator("#notes mark.replaced").all_inner_texts() == ["a municipal leader"]
     _ctx2, other, _errors2 = open_session(browser, server, people["note-takers"][1], {"width": 800, "height": 600})
     other.wait_for_selector("#notes .note")
-    assert other.locator("#notes .note .note-text").all_inner_texts() == ["We met in Berlin with a municipal leader"]
+    assert other.locator("#notes .note .note-text").all_inner_texts() == ["We drank Dr. Pepper with a municipal leader"]
     assert other.locator("#notes mark[data-action=keep]").count() == 0, "only the writer's browser knows the original"
     assert [e for e in errors if not e.startswith("Failed to load resource")] == []
