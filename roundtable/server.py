@@ -28,6 +28,27 @@ REQUEST_THREADS = 32
 KEPT_OUT_OF_SERVER = ("torch", "transformers")
 
 
+class KeepOutOfServer:
+    """An import hook that makes ``KEPT_OUT_OF_SERVER`` look not installed in this process.
+
+    A finder, not ``sys.modules[name] = None``: SciPy (under scikit-learn) looks modules up in
+    ``sys.modules`` and breaks on a ``None`` it finds there.
+    """
+
+    def find_spec(self, fullname, path=None, target=None):
+        if fullname.split(".", 1)[0] in KEPT_OUT_OF_SERVER:
+            raise ModuleNotFoundError(f"{fullname} is kept out of the web server process", name=fullname)
+        return None
+
+
+def keep_heavy_libraries_out() -> None:
+    """Refuse imports of ``KEPT_OUT_OF_SERVER`` from now on in this process (idempotent)."""
+    import sys
+
+    if not any(isinstance(finder, KeepOutOfServer) for finder in sys.meta_path):
+        sys.meta_path.insert(0, KeepOutOfServer())
+
+
 def warm_up(app) -> None:
     """Load what the live path needs (the anonymizer's detectors and their models) and start the after-save
     worker, so that neither happens on the first note after a start or a crash."""
@@ -74,10 +95,7 @@ class RoundtableServer(BaseApplication):
 
     def load(self):
         # Built in the worker process, after the fork: no database connection or thread crosses it.
-        import sys
-
-        for name in KEPT_OUT_OF_SERVER:  # an import of these now fails as if they were not installed
-            sys.modules.setdefault(name, None)
+        keep_heavy_libraries_out()
         from roundtable import create_app
 
         app = create_app(self.app_config)
