@@ -117,6 +117,19 @@ def rebuild(slug, template):
     return redirect(url_for(".editor", slug=slug, template=template))
 
 
+def _commit_or_flash(change) -> bool:
+    """Run ``change(db)`` and commit; a user error is flashed instead, and nothing is written."""
+    db = get_db()
+    try:
+        change(db)
+    except RoundtableError as exc:
+        db.rollback()
+        flash(str(exc), "error")
+        return False
+    db.commit()
+    return True
+
+
 @bp.route("/<slug>/brief/<template>/workbench")
 @series_role_required(Role.AUTHOR)
 def workbench(slug, template):
@@ -136,13 +149,8 @@ def workbench(slug, template):
 def section_status(slug, template, key):
     template = _template(template)
     brief = _draft(template)
-    try:
-        briefs.set_section_status(get_db(), brief, key, request.form.get("status", ""),
-                                  author_id=current_account().id)
-    except RoundtableError as exc:
-        flash(str(exc), "error")
-    else:
-        get_db().commit()
+    _commit_or_flash(lambda db: briefs.set_section_status(db, brief, key, request.form.get("status", ""),
+                                                          author_id=current_account().id))
     return redirect(url_for(".workbench", slug=slug, template=template) + f"#section-{key}")
 
 
@@ -152,15 +160,13 @@ def regenerate(slug, template, bullet_id):
     """Rewrite one bullet from the source notes the author kept, plus the ones they added."""
     template = _template(template)
     brief = _draft(template)
-    db = get_db()
-    try:
-        keep = form_ids(request.form.getlist("keep"))
+
+    def rewrite(db):
         added = briefs.resolve_note_refs(db, g.series.id, request.form.get("add", ""))
-        briefs.regenerate_bullet(db, brief, bullet_id, keep + added, author_id=current_account().id)
-    except RoundtableError as exc:
-        flash(str(exc), "error")
-    else:
-        db.commit()
+        briefs.regenerate_bullet(db, brief, bullet_id, form_ids(request.form.getlist("keep")) + added,
+                                 author_id=current_account().id)
+
+    if _commit_or_flash(rewrite):
         flash("Bullet rewritten from the notes you chose; its section is kept on rebuild and back to draft.",
               "success")
     return redirect(url_for(".workbench", slug=slug, template=template) + f"#b-{bullet_id}")
