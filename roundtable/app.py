@@ -7,10 +7,11 @@ import logging
 import os
 from pathlib import Path
 
-from flask import Flask, g
+from flask import Flask
 from werkzeug.routing import IntegerConverter
 
 from roundtable import config as rt_config
+from roundtable import db as rt_db
 from roundtable.application import Roundtable
 from roundtable.extensions import csrf, limiter, socketio
 
@@ -87,12 +88,7 @@ def create_app(config: dict | None = None, plugins=None) -> Flask:
     register_web(app)
     for blueprint in roundtable.collect("register_blueprints"):
         app.register_blueprint(blueprint)
-
-    @app.teardown_appcontext
-    def _close_db(_exc):
-        db = g.pop("db", None)
-        if db is not None:
-            db.close()
+    rt_db.init_app(app)
 
     return app
 

@@ -1,7 +1,9 @@
-"""Database engine, sessions and migrations.
+"""Database engine, sessions and migrations, and the session of each request.
 
 One :class:`Database` per app (``app.extensions["roundtable"].database``); services
-receive a SQLAlchemy ``Session`` from it and never open their own. SQLite is
+receive a SQLAlchemy ``Session`` from it and never open their own. In a request
+or socket event, :func:`get_db` gives that context's session and :func:`init_app`
+closes it when the context ends (as in the Flask tutorial's ``db.py``). SQLite is
 tuned for many readers and one writer (WAL, busy timeout, foreign keys).
 """
 
@@ -10,9 +12,10 @@ from __future__ import annotations
 from contextlib import contextmanager
 from pathlib import Path
 
+from flask import Flask, current_app, g
 from sqlalchemy import create_engine, event, inspect
 from sqlalchemy.engine import Engine
-from sqlalchemy.orm import sessionmaker
+from sqlalchemy.orm import Session, sessionmaker
 
 from roundtable.encryption import UNKEYED_SECRET, attach_key
 
@@ -94,6 +97,25 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+def get_db() -> Session:
+    """The database session of this request or socket event, opened on first use."""
+    if "db" not in g:
+        g.db = current_app.extensions["roundtable"].database.sessionmaker()
+    return g.db
+
+
+def close_db(_exc: BaseException | None = None) -> None:
+    """Close the session :func:`get_db` opened, if any (uncommitted changes are rolled back)."""
+    db = g.pop("db", None)
+    if db is not None:
+        db.close()
+
+
+def init_app(app: Flask) -> None:
+    """Close each request's session when its context ends."""
+    app.teardown_appcontext(close_db)
 
 
 def alembic_config(engine: Engine | None = None):

@@ -16,6 +16,7 @@ from flask_socketio import emit
 from flask_wtf.csrf import CSRFError
 from sqlalchemy import select
 
+from roundtable.db import get_db
 from roundtable.errors import RateLimited
 from roundtable.models import Account, Role, Series, Session
 from roundtable.services.accounts import has_role, role_in_series
@@ -23,13 +24,6 @@ from roundtable.services.ratelimit import AccountRateLimiter
 
 # Marker attribute the authorization test reads: every view must carry one.
 ACCESS_ATTR = "_roundtable_access"
-
-
-def get_db():
-    """The request's database session, closed at teardown."""
-    if "db" not in g:
-        g.db = current_app.extensions["roundtable"].database.sessionmaker()
-    return g.db
 
 
 def auth_stamp(account: Account) -> str:

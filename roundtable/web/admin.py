@@ -10,12 +10,13 @@ from pathlib import Path
 from flask import Blueprint, current_app, flash, g, redirect, render_template, request, send_file, url_for
 from sqlalchemy import func, select
 
+from roundtable.db import get_db
 from roundtable.errors import RoundtableError, ValidationError
 from roundtable.extensions import limiter
 from roundtable.models import Note, Role, Series, Session
 from roundtable.services import access as access_service
 from roundtable.services.accounts import ROLE_RANK
-from roundtable.web.access import admin_required, current_account, get_db, series_role_required
+from roundtable.web.access import admin_required, current_account, series_role_required
 from roundtable.web.revocation import revoke_sockets
 
 bp = Blueprint("admin", __name__)

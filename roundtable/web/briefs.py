@@ -17,12 +17,13 @@ from markupsafe import Markup
 from sqlalchemy import select
 
 from roundtable.application import current_roundtable
+from roundtable.db import get_db
 from roundtable.errors import RoundtableError
 from roundtable.extensions import limiter
 from roundtable.models import Note, Role, Session
 from roundtable.services import briefs, drafting
 from roundtable.services.render import render_markdown
-from roundtable.web.access import current_account, get_db, series_role_required
+from roundtable.web.access import current_account, series_role_required
 from roundtable.web.forms import form_ids
 
 bp = Blueprint("briefs", __name__, url_prefix="/s")

@@ -14,12 +14,13 @@ from markupsafe import Markup
 from sqlalchemy import select
 
 from roundtable.application import current_roundtable
+from roundtable.db import get_db
 from roundtable.errors import RoundtableError, ValidationError
 from roundtable.models import Note, NoteTag, Role, Session, TagStatus, Theme
 from roundtable.services import codebook as cb
 from roundtable.services.accounts import has_role
 from roundtable.services.anonymize import gate_series_export, strings_in, xml_strings
-from roundtable.web.access import get_db, series_role_required
+from roundtable.web.access import series_role_required
 from roundtable.web.forms import form_ids
 
 bp = Blueprint("codebook", __name__)

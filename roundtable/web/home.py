@@ -5,8 +5,9 @@ from __future__ import annotations
 from flask import Blueprint, redirect, render_template, url_for
 from sqlalchemy import select
 
+from roundtable.db import get_db
 from roundtable.models import Membership, Series
-from roundtable.web.access import current_account, get_db, login_required, public
+from roundtable.web.access import current_account, login_required, public
 
 bp = Blueprint("home", __name__)
 

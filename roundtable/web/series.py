@@ -15,12 +15,13 @@ from sqlalchemy import func, select
 from werkzeug.routing import BuildError
 
 from roundtable.application import current_roundtable
+from roundtable.db import get_db
 from roundtable.errors import RoundtableError, ValidationError
 from roundtable.models import KeptTerm, Note, Participant, Role, Session
 from roundtable.services.accounts import has_role
 from roundtable.services.anonymize import anonymize_authored_text, keep_term, kept_terms_of
 from roundtable.services.anonymize import forget_kept_term as forget_term
-from roundtable.web.access import current_account, get_db, series_role_required
+from roundtable.web.access import current_account, series_role_required
 
 bp = Blueprint("series", __name__, url_prefix="/s")
 

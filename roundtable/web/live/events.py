@@ -28,12 +28,13 @@ import jsonschema
 from flask import current_app, g, request
 
 from roundtable.application import current_roundtable
+from roundtable.db import get_db
 from roundtable.errors import Forbidden, RoundtableError, SessionClosed, ValidationError
 from roundtable.extensions import socketio
 from roundtable.models import Note, NOTE_KINDS, NoteTag, Role, Session, SessionState, TagStatus
 from roundtable.services.accounts import has_role
 from roundtable.services.notes import NoteStream, StaleEdit, has_lone_surrogate, note_to_dict
-from roundtable.web.access import current_account, get_db, socket_access, socket_error
+from roundtable.web.access import current_account, socket_access, socket_error
 from roundtable.web.revocation import forget_socket, track_socket
 from roundtable.web.live.after_save import after_save
 from roundtable.web.live.presence import announce_presence, connections, presence
