@@ -83,10 +83,12 @@ def create_app(config: dict | None = None, plugins=None) -> Flask:
     )
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
 
-    from roundtable.web import register_web
+    from roundtable.web import admin, auth, briefs, codebook, home, init_web, live, series
 
-    register_web(app)
-    for blueprint in roundtable.collect("register_blueprints"):
+    init_web(app)
+    # Every blueprint is registered here: the built-in features', then the plugins'.
+    for blueprint in (auth.bp, admin.bp, home.bp, series.bp, briefs.bp, codebook.bp, live.bp,
+                      *roundtable.collect("register_blueprints")):
         app.register_blueprint(blueprint)
     rt_db.init_app(app)
 

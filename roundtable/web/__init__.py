@@ -1,13 +1,18 @@
-"""The web layer: one blueprint per feature, routes and socket events side by side."""
+"""The web layer: one blueprint per feature, routes and socket events side by side.
+
+``create_app`` registers the blueprints; :func:`init_web` adds what spans them
+(error pages, security headers, the audit hook, socket revocation, the live
+socket events).
+"""
 
 from __future__ import annotations
 
 from flask import Flask
 
 
-def register_web(app: Flask) -> None:
-    """Register the built-in blueprints, security headers and error pages."""
-    from roundtable.web import access, briefs, codebook, errors, home, live, revocation, series
+def init_web(app: Flask) -> None:
+    """Error pages, security headers, audit, revocation and the live socket events (not the blueprints)."""
+    from roundtable.web import access, errors, live, revocation
 
     errors.init_app(app)
 
@@ -22,8 +27,4 @@ def register_web(app: Flask) -> None:
 
     access.init_app(app)
     revocation.init_app(app)
-    app.register_blueprint(home.bp)
-    app.register_blueprint(series.bp)
-    app.register_blueprint(briefs.bp)
-    app.register_blueprint(codebook.bp)
     live.init_app(app)

@@ -260,10 +260,7 @@ def _error_response(status: int, message: str):
 
 
 def init_app(app: Flask) -> None:
-    from roundtable.web import admin, auth
-
-    app.register_blueprint(auth.bp)
-    app.register_blueprint(admin.bp)
+    """The per-account rate limiter, the audit of sensitive routes, and the pages for CSRF, 413 and 429."""
     app.extensions["roundtable_account_limiter"] = AccountRateLimiter.from_config(app.config)
     app.after_request(_audit_route)
 

@@ -108,8 +108,7 @@ def broadcast_session_state(meeting: Session) -> None:
 
 
 def init_app(app) -> None:
-    """Register the blueprint and bind the socket handlers to this app's Socket.IO server."""
-    app.register_blueprint(bp)
+    """Bind the socket handlers to this app's Socket.IO server."""
     server_socketio = app.extensions["socketio"]
     server_socketio.on_event("connect", events.on_connect)
     server_socketio.on_event("disconnect", events.on_disconnect)
