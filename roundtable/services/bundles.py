@@ -37,7 +37,7 @@ from roundtable.models import (
 )
 from roundtable.models import Session
 from roundtable.services.note_import import json_objects
-from roundtable.services.roster import RosterRow, parse_roster_csv, roster_csv
+from roundtable.services.anonymize.roster import RosterRow, parse_roster_csv, roster_csv
 
 SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,79}$")
 SERIES_FIELDS = {

@@ -173,7 +173,7 @@ def _roster_page(preview=None, csv_text: str = "", error: str | None = None, sta
 @series_role_required(Role.FACILITATOR)
 def roster_upload(slug):
     """Preview an uploaded roster (step 1) or save a previewed one (step 2); a bad file saves nothing."""
-    from roundtable.services.roster import parse_roster_csv, save_roster
+    from roundtable.services.anonymize.roster import parse_roster_csv, save_roster
 
     upload = request.files.get("file")
     if upload is not None and upload.filename:
@@ -238,7 +238,7 @@ def public_names_remove(slug):
 @bp.route("/<slug>/roster/<int:participant_id>", methods=["POST"])
 @series_role_required(Role.FACILITATOR)
 def roster_edit(slug, participant_id):
-    from roundtable.services.roster import update_participant
+    from roundtable.services.anonymize.roster import update_participant
 
     form = request.form
     db = get_db()

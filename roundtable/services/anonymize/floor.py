@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import importlib
 import weakref
 
 from roundtable.errors import AnonymizationUnavailable, ValidationError
 
 
 # --- detectors and plugin manager -----------------------------------------------------------
+
+# The floor's detectors ship as built-in plugins. The core reaches them by name, as the plugin manager reaches
+# every plugin, so that plugins import the core and never the other way round.
+FLOOR_DETECTORS = (("roundtable_plugins.roster", "RosterDetector"), ("roundtable_plugins.patterns", "PatternDetector"))
 
 # Per application (weakly, so a discarded app's caches go away with it).
 _detector_cache: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
@@ -22,14 +27,14 @@ def floor_detectors(case_blind: bool = False) -> list:
     imports and exports are refused rather than written unchecked.
     """
     try:
-        from roundtable_plugins.patterns import PatternDetector
-        from roundtable_plugins.roster import RosterDetector
+        roster_detector, pattern_detector = (getattr(importlib.import_module(module), name)
+                                             for module, name in FLOOR_DETECTORS)
     except Exception as exc:
         raise AnonymizationUnavailable(
             "anonymization is unavailable, so notes are refused: the built-in roster and contact detectors "
             f"failed to load ({type(exc).__name__}: {exc}); reinstall Roundtable"
         ) from None
-    return [RosterDetector(case_blind=case_blind), PatternDetector()]
+    return [roster_detector(case_blind=case_blind), pattern_detector()]
 
 
 def floor_missing() -> str | None:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import bisect
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from html.parser import HTMLParser
+from xml.etree import ElementTree
 
 from roundtable.errors import ExportBlocked
 from roundtable.services.anonymize.floor import floor_detectors
@@ -111,8 +113,6 @@ def visible_text(document: str) -> str:
     return re.sub(r"\n{3,}", "\n\n", "".join(parser.parts))
 
 def _line_of(line_starts: list[int], offset: int) -> int:
-    import bisect
-
     return bisect.bisect_right(line_starts, offset) - 1
 
 
@@ -161,8 +161,6 @@ def strings_in(data) -> list[str]:
 
 def xml_strings(document: str) -> list[str]:
     """Every text and attribute value of an XML document (entities decoded), as its reader's program sees them."""
-    from xml.etree import ElementTree
-
     try:
         root = ElementTree.fromstring(document)
     except ElementTree.ParseError:

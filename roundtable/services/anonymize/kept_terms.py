@@ -5,7 +5,12 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
+from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
 from roundtable.errors import ValidationError
+from roundtable.models import AuditEvent, KeptTerm, Series
 from roundtable.services.anonymize.floor import floor_detectors
 from roundtable.services.anonymize.normalize import fold_for_matching, matching_text, stored_form
 from roundtable.services.anonymize.roster import Roster, roster_and_kept_terms
@@ -50,10 +55,6 @@ def keep_term(db, series, term: str, account_id: int | None = None):
     people at the same moment, keeps it once. The audit trail records who kept
     which kept-term row, not the term.
     """
-    from sqlalchemy import select
-
-    from roundtable.models import AuditEvent, KeptTerm, Series
-
     series = series if isinstance(series, Series) else db.get(Series, series)
     term = " ".join(stored_form(term or "").split())
     if not term:
@@ -78,28 +79,17 @@ def keep_term(db, series, term: str, account_id: int | None = None):
 
 def _insert_ignoring_duplicates(db, model):
     """``INSERT … ON CONFLICT DO NOTHING``: when two people keep a term at once, the database decides."""
-    if db.get_bind().dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
+    insert = postgresql_insert if db.get_bind().dialect.name == "postgresql" else sqlite_insert
     return insert(model).on_conflict_do_nothing()
 
 
 def kept_terms_of(db, series) -> list:
     """A series' ``KeptTerm`` rows, for the series page."""
-    from sqlalchemy import select
-
-    from roundtable.models import KeptTerm
-
     return list(db.scalars(select(KeptTerm).where(KeptTerm.series_id == series.id).order_by(KeptTerm.term)))
 
 
 def forget_kept_term(db, series, term: str, account_id: int | None = None) -> bool:
     """Replace ``term`` again from now on; ``False`` when it was not kept."""
-    from sqlalchemy import select
-
-    from roundtable.models import AuditEvent, KeptTerm
-
     series_id = getattr(series, "id", series)
     term = " ".join((term or "").split())
     kept = db.scalars(select(KeptTerm).where(KeptTerm.series_id == series_id, KeptTerm.term == term)).first()

@@ -1,13 +1,23 @@
-"""The people a series knows about: the only place real names live, and how a roster file is read."""
+"""The people a series knows about: the only place real names live, how a roster file is read, and saving it.
+
+Columns of a roster file: ``name,aliases,affiliation,role,consent`` (aliases separated by ``|``; consent
+``named`` or ``anonymous``). Error messages name the file and the line but never echo a name.
+"""
 
 from __future__ import annotations
 
+import csv
+import io
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from roundtable.errors import ValidationError
-from roundtable.services.anonymize.normalize import fold_for_matching
+from sqlalchemy import select
+from sqlalchemy.orm import Session as DbSession
+
+from roundtable.errors import NotFound, ValidationError
+from roundtable.models import KeptTerm, Participant, Series
+from roundtable.services.anonymize.normalize import fold_for_matching, stored_form
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,15 +90,98 @@ class Roster:
         return Roster(tuple(e for e in self.entries if not e.consent_named), False)
 
 
+ROSTER_COLUMNS = ("name", "aliases", "affiliation", "role", "consent")
+CONSENT_VALUES = ("named", "anonymous")
+
+
+@dataclass
+class RosterRow:
+    """One person as read from a roster file (``line`` is where it was)."""
+
+    name: str
+    aliases: list[str] = field(default_factory=list)
+    affiliation: str = ""
+    role: str = "participant"
+    consent_named: bool = False
+    line: int = 0
+
+
+def _squash(value: str) -> str:
+    return " ".join(value.split())
+
+
+def parse_roster_csv(text: str, filename: str = "roster.csv") -> list[RosterRow]:
+    """Validate roster CSV text; the first problem is a ValidationError naming ``filename`` and the line."""
+    text = text.lstrip("\ufeff")
+    reader = csv.reader(io.StringIO(text))
+    try:
+        header = next(reader, None)
+    except csv.Error as exc:
+        raise ValidationError(f"{filename}, line 1: not valid CSV ({exc})") from None
+    if header is None:
+        raise ValidationError(f"{filename}, line 1: the file is empty; expected the header {','.join(ROSTER_COLUMNS)}")
+    if tuple(cell.strip().lower() for cell in header) != ROSTER_COLUMNS:
+        raise ValidationError(f"{filename}, line 1: the header must be exactly {','.join(ROSTER_COLUMNS)}")
+    rows: list[RosterRow] = []
+    seen: dict[str, int] = {}
+    line = 1
+    while True:
+        try:
+            row = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as exc:
+            raise ValidationError(f"{filename}, line {reader.line_num}: not valid CSV ({exc})") from None
+        line = reader.line_num
+        if not any(cell.strip() for cell in row):
+            continue
+        if len(row) != len(ROSTER_COLUMNS):
+            raise ValidationError(f"{filename}, line {line}: expected {len(ROSTER_COLUMNS)} columns, found {len(row)}")
+        # Stored as typed would be: NFC, without invisible characters.
+        name, aliases, affiliation, role, consent = (stored_form(cell).strip() for cell in row)
+        name = _squash(name)
+        if not name:
+            raise ValidationError(f"{filename}, line {line}: the name is empty")
+        if len(name) > 200 or len(affiliation) > 300 or len(role) > 120:
+            raise ValidationError(f"{filename}, line {line}: a field is too long")
+        consent = consent.lower() or "anonymous"
+        if consent not in CONSENT_VALUES:
+            raise ValidationError(f"{filename}, line {line}: consent must be 'named' or 'anonymous'")
+        key = fold_for_matching(name)  # "Núñez" and "NUNEZ" are one person
+        if key in seen:
+            raise ValidationError(f"{filename}, line {line}: the same name is already on line {seen[key]}")
+        seen[key] = line
+        rows.append(
+            RosterRow(
+                name=name,
+                aliases=[_squash(a) for a in aliases.split("|") if a.strip()],
+                affiliation=_squash(affiliation),
+                role=_squash(role) or "participant",
+                consent_named=consent == "named",
+                line=line,
+            )
+        )
+    return rows
+
+
+def roster_csv(participants) -> str:
+    """Participants as roster CSV text."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(ROSTER_COLUMNS)
+    for p in participants:
+        writer.writerow([p.name, "|".join(p.aliases or []), p.affiliation, p.role_label,
+                         "named" if p.consent_named else "anonymous"])
+    return out.getvalue()
+
+
 def load_roster_csv(path_or_text: str | Path) -> Roster:
     """Read a roster CSV (``name,aliases,affiliation,role,consent``) with the one roster parser,
-    :func:`roundtable.services.roster.parse_roster_csv` (the web upload and bundles use it too).
+    :func:`parse_roster_csv` (the web upload and bundles use it too).
 
     ``path_or_text`` is a path or the CSV text itself. Errors name the file
     and the line and never echo a name.
     """
-    from roundtable.services.roster import parse_roster_csv
-
     if isinstance(path_or_text, Path) or ("\n" not in path_or_text and "," not in path_or_text):
         path = Path(path_or_text)
         try:
@@ -111,10 +204,48 @@ def load_roster_csv(path_or_text: str | Path) -> Roster:
 
 def roster_and_kept_terms(db, series) -> tuple[Roster, list[str]]:
     """A series' roster and kept terms, read from the database."""
-    from sqlalchemy import select
-
-    from roundtable.models import KeptTerm, Participant
-
     people = db.scalars(select(Participant).where(Participant.series_id == series.id)).all()
     kept = db.scalars(select(KeptTerm.term).where(KeptTerm.series_id == series.id)).all()
     return Roster.from_rows(people, series.anonymize_affiliations), list(kept)
+
+
+def save_roster(db: DbSession, series: Series, rows: list[RosterRow]) -> tuple[int, int]:
+    """Add or update people by name (case-insensitive); nobody is removed. Returns ``(added, updated)``."""
+    existing = {p.name.casefold(): p for p in db.scalars(select(Participant).where(Participant.series_id == series.id))}
+    added = updated = 0
+    for row in rows:
+        person = existing.get(row.name.casefold())
+        if person is None:
+            person = Participant(series_id=series.id, name=row.name)
+            db.add(person)
+            existing[row.name.casefold()] = person
+            added += 1
+        else:
+            updated += 1
+        person.aliases = list(row.aliases)
+        person.affiliation = row.affiliation
+        person.role_label = row.role
+        person.consent_named = row.consent_named
+    db.flush()
+    return added, updated
+
+
+def update_participant(db: DbSession, series: Series, participant_id: int, *, name: str, aliases: str,
+                       affiliation: str, role: str, consent_named: bool) -> Participant:
+    """Edit one person; ``aliases`` is ``|``-separated as in the CSV."""
+    person = db.get(Participant, participant_id)
+    if person is None or person.series_id != series.id:
+        raise NotFound("no such person on this roster")
+    name = _squash(name or "")
+    if not name:
+        raise ValidationError("the name cannot be empty")
+    for other in db.scalars(select(Participant).where(Participant.series_id == series.id, Participant.id != person.id)):
+        if other.name.casefold() == name.casefold():
+            raise ValidationError("someone else on the roster already has this name")
+    person.name = name
+    person.aliases = [_squash(a) for a in (aliases or "").split("|") if a.strip()]
+    person.affiliation = _squash(affiliation or "")
+    person.role_label = _squash(role or "") or "participant"
+    person.consent_named = bool(consent_named)
+    db.flush()
+    return person

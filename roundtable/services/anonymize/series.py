@@ -7,6 +7,10 @@ import weakref
 from collections.abc import Iterable
 from dataclasses import replace
 
+from sqlalchemy import select
+
+from roundtable.errors import NotFound
+from roundtable.models import KeptTerm, Participant, Series
 from roundtable.services.anonymize.floor import load_detectors
 from roundtable.services.anonymize.gate import _as_roster, gated_spans
 from roundtable.services.anonymize.normalize import stored_form
@@ -25,11 +29,6 @@ def anonymizer_for_series(db, series, roundtable) -> Anonymizer:
     rows are read on every call (two small queries) so a roster or kept-term
     change takes effect at once; compiled matchers are reused while they match.
     """
-    from sqlalchemy import select
-
-    from roundtable.errors import NotFound
-    from roundtable.models import KeptTerm, Participant, Series
-
     if not isinstance(series, Series):
         found = db.get(Series, series)
         if found is None:
