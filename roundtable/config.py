@@ -23,6 +23,8 @@ DEFAULTS = {
     "MAX_UPLOAD_BYTES": 2 * 1024 * 1024,
     "NOTES_PER_SECOND_PER_ACCOUNT": 5,
     "TAGS_PER_SECOND_PER_ACCOUNT": 10,  # tag:add/remove/accept/reject, together
+    # The composer asks for a preview after a pause in typing (about 2 per second at most); each runs the name model.
+    "PREVIEWS_PER_SECOND_PER_ACCOUNT": 4,
     "EXPORT_RATE_LIMIT": "10 per minute",  # brief exports and export jobs, per account (each may render a PDF)
     "INVITE_TTL_HOURS": 72,
     "PERMANENT_SESSION_LIFETIME": 12 * 3600,

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 
 import uuid as uuid_module
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
@@ -47,6 +48,8 @@ from roundtable.services.anonymize.normalize import stored_form
 from roundtable.services.tagging import tag_to_dict
 
 DEFAULT_MAX_NOTE_LENGTH = 4000
+# Words a note-taker may mark as names in one note (lower-case and unusual names no detector finds).
+MAX_MARKED_NAMES = 20
 # Speaker roles a note-taker may pick besides the roster's own role labels.
 GENERIC_SPEAKER_ROLES = ("participant", "facilitator")
 
@@ -160,17 +163,34 @@ def _result_to_anonymized(result, original: str) -> AnonymizedText:
     return AnonymizedText(text, out)
 
 
-def default_anonymize(db: DbSession, series: Series, text: str, session_key: str, roundtable) -> AnonymizedText:
+def default_anonymize(db: DbSession, series: Series, text: str, session_key: str, roundtable,
+                      marked: Sequence[str] = ()) -> AnonymizedText:
     """Run the series' anonymizer (``roundtable.services.anonymize``) over one text.
 
     ``roundtable`` is the application: its detectors (minus disabled plugins) and
-    its secret, which keys pseudonyms.
+    its secret, which keys pseudonyms. ``marked``: words the note-taker marked as names.
     """
     from roundtable.services.anonymize import anonymizer_for_series
 
     anonymizer = anonymizer_for_series(db, series, roundtable)
-    result = anonymizer.anonymize(text, session_key=session_key)
+    result = anonymizer.anonymize(text, session_key=session_key, marked=marked)
     return _result_to_anonymized(result, text)
+
+
+def clean_marked_names(names) -> list[str]:
+    """The words a note-taker marked as names, trimmed, without repeats; a ValidationError for anything else."""
+    if names is None:
+        return []
+    if not isinstance(names, (list, tuple)) or len(names) > MAX_MARKED_NAMES:
+        raise ValidationError(f"marked names must be a list of at most {MAX_MARKED_NAMES} words")
+    cleaned: list[str] = []
+    for name in names:
+        if not isinstance(name, str) or not name.strip() or len(name) > 100 or has_lone_surrogate(name):
+            raise ValidationError("a marked name must be a word or two of at most 100 characters")
+        name = stored_form(name).strip()
+        if name.casefold() not in {n.casefold() for n in cleaned}:
+            cleaned.append(name)
+    return cleaned
 
 
 class NoteStream:
@@ -190,11 +210,30 @@ class NoteStream:
         self.autocommit = autocommit
         self.max_length = max_length
 
-    def anonymize(self, db: DbSession, series: Series, text: str, session_key: str) -> AnonymizedText:
+    def anonymize(self, db: DbSession, series: Series, text: str, session_key: str,
+                  marked: Sequence[str] = ()) -> AnonymizedText:
         """The series' anonymization of ``text`` with the application's detectors and secret."""
         if self.roundtable is None:
             raise TypeError("this NoteStream was made without the application, so it can read notes but not write them")
-        return default_anonymize(db, series, text, session_key, self.roundtable)
+        return default_anonymize(db, series, text, session_key, self.roundtable, clean_marked_names(marked))
+
+    def preview_note(self, session_id: int, text, marked: Sequence[str] = ()) -> dict:
+        """What ``text`` would be stored as in a live session, and which words each replacement replaces.
+
+        For the composer's preview: nothing is stored or sent to anyone else. The
+        ``changes`` echo the writer's own words back to the writer only.
+        """
+        from roundtable.services.anonymize import anonymizer_for_series
+
+        text = clean_text(text, self.max_length)
+        meeting = self.get_session(session_id)
+        if meeting.state is not SessionState.LIVE:
+            raise SessionClosed(self._not_live_message(meeting))
+        anonymizer = anonymizer_for_series(self.db, meeting.series, self.roundtable)
+        result = anonymizer.anonymize(text, self._session_key(meeting), clean_marked_names(marked))
+        changes = [{"from": text[span.start:span.end], "to": result.text[start:end], "kind": kind}
+                   for span, (start, end, kind) in zip(result.spans, result.replacements)]
+        return {"text": result.text, "replacements": [list(r) for r in result.replacements], "changes": changes}
 
     # --- reading ---------------------------------------------------------------------------
 
@@ -239,10 +278,11 @@ class NoteStream:
     # --- writing ---------------------------------------------------------------------------
 
     def add_note(self, session_id: int, uuid, text, kind="point", speaker_role=None, author_id=None,
-                 *, require_live: bool = True) -> tuple[Note, bool]:
+                 *, require_live: bool = True, marked: Sequence[str] = ()) -> tuple[Note, bool]:
         """Store a note; return ``(note, created)``. A known UUID returns the stored note and ``False``.
 
-        ``require_live=False`` lets imports fill scheduled or closed sessions.
+        ``require_live=False`` lets imports fill scheduled or closed sessions. ``marked``: words the
+        note-taker marked as names; they are replaced like any name and are stored nowhere.
         """
         note_uuid = clean_uuid(uuid)
         existing = self._by_uuid(note_uuid)
@@ -254,21 +294,25 @@ class NoteStream:
         if require_live and meeting.state is not SessionState.LIVE:
             raise SessionClosed(self._not_live_message(meeting))
         speaker_role = self._clean_speaker_role(meeting.series_id, speaker_role)
-        anonymized = self.anonymize(self.db, meeting.series, text, self._session_key(meeting))
+        anonymized = self.anonymize(self.db, meeting.series, text, self._session_key(meeting), marked)
         if self.autocommit:
             return self._insert_committed(meeting, note_uuid, anonymized, kind, speaker_role, author_id, require_live)
         # The caller owns the transaction (an import): a UUID stored concurrently
         # by someone else makes the whole import fail rather than half-succeed.
         return self._insert(meeting, note_uuid, anonymized, kind, speaker_role, author_id, require_live), True
 
-    def edit_note(self, note_id: int, base_version: int, text=None, kind=None, speaker_role=None) -> Note:
-        """Change a note's text, kind or speaker role; refuse with :class:`StaleEdit` if ``base_version`` is old."""
+    def edit_note(self, note_id: int, base_version: int, text=None, kind=None, speaker_role=None,
+                  marked: Sequence[str] = ()) -> Note:
+        """Change a note's text, kind or speaker role; refuse with :class:`StaleEdit` if ``base_version`` is old.
+
+        ``marked``: words the note-taker marked as names in ``text``.
+        """
         note = self.get_note(note_id)
         meeting = self._live_session_of(note)
         values: dict = {}
         if text is not None:
             anonymized = self.anonymize(self.db, meeting.series, clean_text(text, self.max_length),
-                                        self._session_key(meeting))
+                                        self._session_key(meeting), marked)
             values["text"] = anonymized.text
             values["replacements"] = anonymized.replacements
         if kind is not None:

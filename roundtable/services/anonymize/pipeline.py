@@ -48,6 +48,28 @@ def detect_spans(texts: Sequence[str], detectors: Sequence, roster: Roster, kept
         result.append(merge_spans(spans, text))
     return result
 
+
+def marked_name_spans(text: str, names: Iterable[str]) -> list[Span]:
+    """Every occurrence in ``text`` of the words a note-taker marked as a name (whole words, any case or form).
+
+    This is how names no detector finds (lower-case, unusual) are removed: the
+    note-taker marks them in the composer and the marks travel with the note,
+    never stored themselves. A marked word that does not occur is an error, so
+    a mark can never be silently lost; the message never repeats the word.
+    """
+    spans = []
+    match = matching_text(text)
+    folded = fold(match.text)
+    for name in names:
+        pattern = kept_terms_pattern([name])
+        found = list(pattern.finditer(folded)) if pattern is not None else []
+        if not found:
+            raise ValidationError("a word marked as a name does not occur in the note; mark it again")
+        for hit in found:
+            start, end = match.to_original(*hit.span())
+            spans.append(Span(start, end, PERSON, 1.0, "note-taker"))
+    return spans
+
 @dataclass
 class AnonymizedText:
     """The result of anonymizing one text.
@@ -104,9 +126,16 @@ class Anonymizer:
 
     # -- replacement --
 
-    def anonymize(self, text: str, session_key: str | int | None = None) -> AnonymizedText:
-        """Replace every identifier in ``text`` according to the series' policy."""
-        return self.anonymize_many([text], session_key)[0]
+    def anonymize(self, text: str, session_key: str | int | None = None, marked: Sequence[str] = ()) -> AnonymizedText:
+        """Replace every identifier in ``text`` according to the series' policy.
+
+        ``marked``: words the note-taker marked as names (see :func:`marked_name_spans`).
+        """
+        text = stored_form(text)
+        spans = self.detect_many([text])[0]
+        if marked:
+            spans = merge_spans([*spans, *marked_name_spans(text, marked)], text)
+        return self.apply(text, spans, session_key)
 
     def anonymize_many(self, texts: Sequence[str], session_key: str | int | None = None) -> list[AnonymizedText]:
         """Anonymize a batch (one detector call per batch: NER is much faster batched).

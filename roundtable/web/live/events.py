@@ -9,12 +9,16 @@ nothing.
 Client -> server (acknowledged):
     session:join   {session_id, after, changed_since?} -> {state, last_seq, notes, presence, you, synced_at}
     notes:since    {session_id, after}            -> {state, last_seq, notes}
-    note:add       {session_id, uuid, text, kind, speaker_role?, themes?}  -> {ok, id, seq, note}
+    note:preview   {session_id, text, names?}     -> {ok, text, replacements, changes}  (stores and sends nothing)
+    note:add       {session_id, uuid, text, kind, speaker_role?, themes?, names?}  -> {ok, id, seq, note}
     note:edit      {session_id, note_id, version, text?, kind?, speaker_role?} -> {ok, note} | {code: 409, current}
     note:delete    {session_id, note_id, version} -> {ok, note}
-    term:keep      {session_id, note_id, version, term, text}  -> {ok, note} | {code: 409, current}
+    term:keep      {session_id, note_id, version, term, text, names?}  -> {ok, note} | {code: 409, current}
     tag:add / tag:remove {session_id, note_id, theme_id};  tag:accept / tag:reject {session_id, tag_id}
     typing         {session_id, typing}
+``names`` are words the writer marked as names in the composer (lower-case or
+unusual names no detector finds): replaced like any name, stored nowhere.
+
 Server -> room:
     note:added, note:updated, note:tags, presence, typing, session:state, error
 """
@@ -33,7 +37,7 @@ from roundtable.errors import Forbidden, RoundtableError, SessionClosed, Validat
 from roundtable.extensions import socketio
 from roundtable.models import Note, NOTE_KINDS, NoteTag, Role, Session, SessionState, TagStatus
 from roundtable.services.accounts import has_role
-from roundtable.services.notes import NoteStream, StaleEdit, has_lone_surrogate, note_to_dict
+from roundtable.services.notes import MAX_MARKED_NAMES, NoteStream, StaleEdit, has_lone_surrogate, note_to_dict
 from roundtable.web.access import current_account, socket_access, socket_error
 from roundtable.web.revocation import forget_socket, track_socket
 from roundtable.web.live.after_save import after_save
@@ -44,6 +48,8 @@ _ID = {"type": "integer", "minimum": 1, "maximum": 2**31 - 1}
 _SEQ = {"type": "integer", "minimum": 0, "maximum": 2**31 - 1}
 _UUID = {"type": "string", "pattern": "^[0-9a-fA-F-]{32,36}$"}
 _ROLE = {"type": ["string", "null"], "maxLength": 120}
+_TEXT = {"type": "string", "maxLength": 20000}
+_NAMES = {"type": "array", "items": {"type": "string", "minLength": 1, "maxLength": 100}, "maxItems": MAX_MARKED_NAMES}
 
 
 def _schema(required, **properties):
@@ -54,10 +60,11 @@ def _schema(required, **properties):
 SCHEMAS = {
     "session:join": _schema([], after=_SEQ, changed_since={"type": "string", "format": "date-time", "maxLength": 40}),
     "notes:since": _schema(["after"], after=_SEQ),
+    "note:preview": _schema(["text"], text=_TEXT, names=_NAMES),
     "note:add": _schema(
-        ["uuid", "text"], uuid=_UUID, text={"type": "string", "maxLength": 20000},
+        ["uuid", "text"], uuid=_UUID, text=_TEXT,
         kind={"enum": list(NOTE_KINDS)}, speaker_role=_ROLE,
-        themes={"type": "array", "items": _ID, "maxItems": 20, "uniqueItems": True},
+        themes={"type": "array", "items": _ID, "maxItems": 20, "uniqueItems": True}, names=_NAMES,
     ),
     "note:edit": _schema(
         ["note_id", "version"], note_id=_ID, version=_ID, text={"type": "string", "maxLength": 20000},
@@ -66,7 +73,7 @@ SCHEMAS = {
     "note:delete": _schema(["note_id", "version"], note_id=_ID, version=_ID),
     "term:keep": _schema(
         ["note_id", "version", "term", "text"], note_id=_ID, version=_ID,
-        term={"type": "string", "minLength": 1, "maxLength": 100}, text={"type": "string", "maxLength": 20000},
+        term={"type": "string", "minLength": 1, "maxLength": 100}, text=_TEXT, names=_NAMES,
     ),
     "tag:add": _schema(["note_id", "theme_id"], note_id=_ID, theme_id=_ID),
     "tag:remove": _schema(["note_id", "theme_id"], note_id=_ID, theme_id=_ID),
@@ -171,6 +178,13 @@ def on_since(payload, meeting):
             "notes": [note_to_dict(n) for n in notes]}
 
 
+@live_event("note:preview", Role.NOTE_TAKER, rate="preview")
+def on_preview(payload, meeting):
+    """What the composer's text would be stored as: to the writer only; nothing is stored or broadcast."""
+    preview = _writing_stream(get_db()).preview_note(meeting.id, payload["text"], payload.get("names") or ())
+    return {"ok": True, **preview}
+
+
 @live_event("note:add", Role.NOTE_TAKER, rate="note")
 def on_add(payload, meeting):
     from roundtable.services.tagging import add_manual_tag, check_taggable
@@ -181,7 +195,8 @@ def on_add(payload, meeting):
         check_taggable(db, meeting.series_id, theme_id)
     stream = _writing_stream(db)
     note, created = stream.add_note(meeting.id, payload["uuid"], payload["text"], payload.get("kind") or "point",
-                                    payload.get("speaker_role"), current_account().id)
+                                    payload.get("speaker_role"), current_account().id,
+                                    marked=payload.get("names") or ())
     if created and payload.get("themes"):
         for theme_id in payload["themes"]:
             add_manual_tag(db, note.id, theme_id)
@@ -240,7 +255,8 @@ def on_keep_term(payload, meeting):
     # Not committed on its own: a stale or closed note keeps nothing.
     keep_term(db, meeting.series_id, term, account.id)
     stream = _writing_stream(db)
-    note = stream.edit_note(note.id, payload["version"], text=payload["text"])
+    # The names the writer marked when sending travel again: the original text still holds them.
+    note = stream.edit_note(note.id, payload["version"], text=payload["text"], marked=payload.get("names") or ())
     data = note_to_dict(note)
     socketio.emit("note:updated", data, to=room_of(meeting.id))
     after_save(note.id, meeting.series_id, meeting.id)

@@ -3,8 +3,9 @@ import { chipButton, el, paintColors } from "./dom.js";
 import { newUuid } from "./outbox.js";
 import { KINDS, MAX_LENGTH, THEMES, THEME_BY_ID, els, state } from "./page.js";
 import { openPicker, whenChosenChange } from "./picker.js";
+import { clearMarks, initPreview, markedNames } from "./preview.js";
 import { send } from "./socket.js";
-import { originals, renderNote, showNote, showPending } from "./stream.js";
+import { marks, originals, renderNote, showNote, showPending } from "./stream.js";
 
 let outbox = null;
 let typingTimer = null;
@@ -44,11 +45,13 @@ function submitNote() {
   if (!text || !state.live) return;
   if (!checkLength()) { els.text.focus(); return; }
   const item = { uuid: newUuid(), text, kind: currentKind(), speaker_role: els.speaker.value || null,
-    themes: state.chosenThemes.slice() };
+    themes: state.chosenThemes.slice(), names: markedNames(text) };
   originals.set(item.uuid, text);
+  marks.set(item.uuid, item.names);
   showPending(item);
   outbox.add(item);
   els.text.value = "";
+  clearMarks();
   checkLength();
   state.chosenThemes = [];
   renderChosenThemes();
@@ -127,7 +130,8 @@ function focusComposer() { if (els.text && !els.text.disabled) els.text.focus();
 // Undo a false positive in the writer's own note: the series keeps the word from now on.
 function keepTerm(note, term) {
   if (!window.confirm("Keep “" + term + "” for this series? It will no longer be replaced.")) return;
-  send("term:keep", { note_id: note.id, version: note.version, term, text: originals.get(note.uuid) }, (err, reply) => {
+  send("term:keep", { note_id: note.id, version: note.version, term, text: originals.get(note.uuid),
+    names: marks.get(note.uuid) || [] }, (err, reply) => {
     if (err) { window.alert("The server did not answer; try again."); return; }
     if (reply.ok) { showNote(reply.note); return; }
     window.alert(reply.error || "Not saved.");
@@ -186,6 +190,7 @@ export function initComposer(theOutbox) {
   });
   if (!els.composer) return;
   whenChosenChange(renderChosenThemes);
+  initPreview();
   els.composer.addEventListener("submit", (e) => { e.preventDefault(); submitNote(); });
   els.text.addEventListener("keydown", (e) => {
     if (e.key === "Enter" && !e.shiftKey && !e.isComposing) { e.preventDefault(); submitNote(); return; }

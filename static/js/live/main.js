@@ -12,7 +12,7 @@ import { Outbox } from "./outbox.js";
 import { SESSION_ID, els, root, state } from "./page.js";
 import { noteTyping, setConnection, setOutboxCounts, setPresence } from "./presence.js";
 import { send, socket } from "./socket.js";
-import { removeNote, rerenderAll, scrollToNewest, showNote, showPending, originals } from "./stream.js";
+import { marks, removeNote, rerenderAll, scrollToNewest, showNote, showPending, originals } from "./stream.js";
 
 const CLOSED_REASON = "The session was closed before the server had this note.";
 let joined = false;
@@ -31,7 +31,7 @@ outbox.canSend = () => joined && socket.connected && state.live;
 
 function sendNote(item, callback) {
   send("note:add", { uuid: item.uuid, text: item.text, kind: item.kind, speaker_role: item.speaker_role || null,
-    themes: item.themes || [] }, callback);
+    themes: item.themes || [], names: item.names || [] }, callback);
 }
 
 function setLive(live) {
@@ -71,7 +71,7 @@ function join() {
 paintColors(document);
 
 if (root && socket) {
-  outbox.items.forEach((item) => { originals.set(item.uuid, item.text); showPending(item); });
+  outbox.items.forEach((item) => { originals.set(item.uuid, item.text); marks.set(item.uuid, item.names || []); showPending(item); });
   setOutboxCounts(outbox.waiting, outbox.failed);
   initComposer(outbox);
   initFilters();

@@ -6,6 +6,9 @@ import { send } from "./socket.js";
 // What this browser's own notes said before anonymization (the server never stores it), until the
 // page is closed: it lets the writer undo a false positive ("keep 'Berlin'").
 export const originals = new Map();
+// The words the writer marked as names in each of those notes: keeping a term re-sends the original
+// text, and its marked names must be replaced again.
+export const marks = new Map();
 
 function sortedReplacements(replacements) {
   return (replacements || []).slice().sort((a, b) => a[0] - b[0]);

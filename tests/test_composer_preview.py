@@ -1,0 +1,130 @@
+"""The composer's preview and marked names, through the real socket handlers.
+
+A note-taker sees what the server's anonymizer will store before sending
+(``note:preview``: nothing stored, nothing sent to anyone else), and can mark a
+word no detector finds (a lower-case name) as a name: it is replaced when the
+note is stored, and the word itself is stored and broadcast nowhere.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+from sqlalchemy import func, select, text
+
+from conftest import PASSWORD
+from roundtable.models import Note, Role, Session, SessionState
+
+# "ana" is a person, written in lower case: no detector finds her.
+TYPED = "María Núñez said ana runs the clinic's intake desk"
+
+
+@pytest.fixture
+def session_id(db, series):
+    return db.scalar(select(Session.id).where(Session.series_id == series.id, Session.number == 1))
+
+
+def _socket_as(app, account):
+    client = app.test_client()
+    assert client.post("/auth/login", data={"email": account.email, "password": PASSWORD}).status_code == 302
+    return app.extensions["socketio"].test_client(app, flask_test_client=client)
+
+
+def _every_stored_string(database) -> str:
+    """Every text column of every row of every table, as one string: nothing may hold the marked word."""
+    with database.session() as db:
+        bind = db.get_bind()
+        from sqlalchemy import inspect
+
+        found = []
+        for table in inspect(bind).get_table_names():
+            for row in db.execute(text(f'SELECT * FROM "{table}"')):
+                found.extend(str(value) for value in row if value is not None)
+        return "\n".join(found)
+
+
+def test_preview_shows_what_a_roster_name_becomes_and_stores_and_sends_nothing(app, database, accounts, session_id):
+    writer = _socket_as(app, accounts[Role.NOTE_TAKER])
+    viewer = _socket_as(app, accounts[Role.VIEWER])
+    viewer.emit("session:join", {"session_id": session_id}, callback=True)
+    viewer.get_received()
+
+    reply = writer.emit("note:preview", {"session_id": session_id, "text": TYPED}, callback=True)
+
+    assert reply["ok"], reply
+    assert reply["text"].startswith("A legal advocate said ana runs")
+    assert {"from": "María Núñez", "to": "A legal advocate", "kind": "name"} in reply["changes"]
+    start, end, kind = reply["replacements"][0]
+    assert reply["text"][start:end] == "A legal advocate" and kind == "name"
+    assert [m["name"] for m in viewer.get_received() if m["name"] != "presence"] == []
+    with database.session() as db:
+        assert db.scalar(select(func.count()).select_from(Note)) == 0
+        assert db.get(Session, session_id).last_seq == 0
+
+
+def test_a_marked_lower_case_name_shows_in_the_preview_and_is_never_stored_or_broadcast(app, database, accounts,
+                                                                                       session_id):
+    writer = _socket_as(app, accounts[Role.NOTE_TAKER])
+    viewer = _socket_as(app, accounts[Role.VIEWER])
+    viewer.emit("session:join", {"session_id": session_id}, callback=True)
+    viewer.get_received()
+
+    preview = writer.emit("note:preview", {"session_id": session_id, "text": TYPED, "names": ["Ana"]}, callback=True)
+    assert preview["ok"], preview
+    assert {"from": "ana", "to": "[name]", "kind": "person"} in preview["changes"]
+
+    reply = writer.emit("note:add", {"session_id": session_id, "uuid": str(uuid.uuid4()), "text": TYPED + ". ANA agreed.",
+                                     "names": ["Ana"]}, callback=True)
+
+    assert reply["ok"], reply
+    assert reply["note"]["text"] == "A legal advocate said [name] runs the clinic's intake desk. [name] agreed."
+    broadcast = [m["args"][0] for m in viewer.get_received() if m["name"] == "note:added"]
+    assert [n["text"] for n in broadcast] == [reply["note"]["text"]]
+    stored = _every_stored_string(database).casefold()
+    assert "ana " not in stored and "ana." not in stored and "'ana'" not in stored
+
+
+def test_a_marked_name_the_note_does_not_contain_is_refused_without_repeating_it(app, database, accounts, session_id):
+    writer = _socket_as(app, accounts[Role.NOTE_TAKER])
+
+    reply = writer.emit("note:add", {"session_id": session_id, "uuid": str(uuid.uuid4()), "text": "nothing here",
+                                     "names": ["zbigniew"]}, callback=True)
+
+    assert reply["code"] == 400 and "does not occur" in reply["error"] and "zbigniew" not in reply["error"]
+    with database.session() as db:
+        assert db.scalar(select(func.count()).select_from(Note)) == 0
+
+
+def test_keeping_a_term_keeps_the_marked_names_replaced(app, database, accounts, session_id):
+    writer = _socket_as(app, accounts[Role.NOTE_TAKER])
+    original = "We drank Dr. Pepper with ana"
+    note = writer.emit("note:add", {"session_id": session_id, "uuid": str(uuid.uuid4()), "text": original,
+                                    "names": ["ana"]}, callback=True)["note"]
+
+    reply = writer.emit("term:keep", {"session_id": session_id, "note_id": note["id"], "version": note["version"],
+                                      "term": "Dr. Pepper", "text": original, "names": ["ana"]}, callback=True)
+
+    assert reply["ok"], reply
+    assert reply["note"]["text"] == "We drank Dr. Pepper with [name]"
+
+
+def test_only_note_takers_of_a_live_session_get_a_preview(app, database, db, accounts, session_id):
+    viewer = _socket_as(app, accounts[Role.VIEWER])
+    assert viewer.emit("note:preview", {"session_id": session_id, "text": TYPED}, callback=True)["code"] == 403
+
+    db.get(Session, session_id).state = SessionState.CLOSED
+    db.commit()
+    writer = _socket_as(app, accounts[Role.NOTE_TAKER])
+    reply = writer.emit("note:preview", {"session_id": session_id, "text": TYPED}, callback=True)
+    assert reply["code"] == 409 and "closed" in reply["error"]
+
+
+def test_previews_are_rate_limited_per_account(app, accounts, session_id):
+    app.config.update(RATELIMIT_ENABLED=True, PREVIEWS_PER_SECOND_PER_ACCOUNT=2)
+    writer = _socket_as(app, accounts[Role.NOTE_TAKER])
+
+    codes = [writer.emit("note:preview", {"session_id": session_id, "text": "plain words"}, callback=True).get("code")
+             for _ in range(3)]
+
+    assert codes == [None, None, 429]
