@@ -11,20 +11,16 @@ from flask import Blueprint, current_app, flash, g, redirect, render_template, r
 from sqlalchemy import func, select
 
 from roundtable.db import get_db
-from roundtable.errors import RoundtableError, ValidationError
+from roundtable.errors import ValidationError
 from roundtable.extensions import limiter
 from roundtable.models import Note, Role, Series, Session
 from roundtable.services import access as access_service
 from roundtable.services.accounts import ROLE_RANK
 from roundtable.web.access import admin_required, current_account, series_role_required
+from roundtable.web.forms import commit_or_flash
 from roundtable.web.revocation import revoke_sockets
 
 bp = Blueprint("admin", __name__)
-
-
-def _flash_error(exc: RoundtableError) -> None:
-    text = str(exc)
-    flash(text[:1].upper() + text[1:] + ("" if text.endswith(".") else "."), "error")
 
 
 # --- series (admins) -------------------------------------------------------
@@ -44,16 +40,11 @@ def index():
 @bp.route("/admin/series", methods=["POST"])
 @admin_required
 def create_series():
-    db = get_db()
-    try:
-        series = access_service.create_series(
-            db, current_account(), request.form.get("slug", ""), request.form.get("title", "")
-        )
-    except RoundtableError as exc:
-        db.rollback()
-        _flash_error(exc)
-        return _index_page(exc.http_status)
-    db.commit()
+    created = commit_or_flash(lambda db: access_service.create_series(
+        db, current_account(), request.form.get("slug", ""), request.form.get("title", "")))
+    if not created:
+        return _index_page(created.error.http_status)
+    series = created.value
     flash(f"Series {series.title} created. Invite its facilitators next.", "success")
     return redirect(url_for("admin.members", slug=series.slug))
 
@@ -99,14 +90,9 @@ def _change_membership(change, done: str, account_id: int | None = None):
     The open live pages of ``account_id`` (whose access changed) are closed at once: they reload
     with what it may still see.
     """
-    db = get_db()
-    try:
-        change(db)
-    except RoundtableError as exc:
-        db.rollback()
-        _flash_error(exc)
-        return _members_page(status=exc.http_status)
-    db.commit()
+    changed = commit_or_flash(change)
+    if not changed:
+        return _members_page(status=changed.error.http_status)
     if account_id is not None:
         revoke_sockets(account_id)
     flash(done, "success")
@@ -137,23 +123,14 @@ def remove_member(slug, account_id):
 @limiter.limit("30 per hour")
 @series_role_required(Role.FACILITATOR)
 def create_invite(slug):
-    db = get_db()
-    try:
-        made = access_service.create_invite(
-            db,
-            current_account(),
-            g.series,
-            request.form.get("role", ""),
-            email=request.form.get("email", ""),
-            ttl_hours=current_app.config["INVITE_TTL_HOURS"],
-        )
-    except RoundtableError as exc:
-        db.rollback()
-        _flash_error(exc)
-        return _members_page(status=exc.http_status)
-    db.commit()
+    made = commit_or_flash(lambda db: access_service.create_invite(
+        db, current_account(), g.series, request.form.get("role", ""), email=request.form.get("email", ""),
+        ttl_hours=current_app.config["INVITE_TTL_HOURS"],
+    ))
+    if not made:
+        return _members_page(status=made.error.http_status)
     # Shown once, in this response only: the token is stored hashed.
-    return _members_page(new_invite_url=url_for("auth.invite", token=made.token, _external=True))
+    return _members_page(new_invite_url=url_for("auth.invite", token=made.value.token, _external=True))
 
 
 @bp.route("/s/<slug>/invites/<int:invite_id>/revoke", methods=["POST"])
@@ -216,19 +193,18 @@ def export_archive(slug):
 @bp.route("/s/<slug>/retention/purge", methods=["POST"])
 @series_role_required(Role.ADMIN)
 def purge(slug):
-    db = get_db()
-    try:
+    def purge_notes(db):
         if request.form.get("confirm", "").strip() != g.series.slug:
             raise ValidationError(f"type the short name {g.series.slug} to confirm the purge")
-        result = access_service.purge_series_notes(
+        return access_service.purge_series_notes(
             db, g.series, current_account(), include_roster=request.form.get("include_roster") == "yes"
         )
-    except RoundtableError as exc:
-        db.rollback()
-        _flash_error(exc)
-        return _retention_page(exc.http_status)
-    db.commit()
-    db.close()
+
+    purged = commit_or_flash(purge_notes)
+    if not purged:
+        return _retention_page(purged.error.http_status)
+    result = purged.value
+    get_db().close()
     current_app.extensions["roundtable"].database.erase_deleted()
     flash(f"Purged {result.notes} notes and {result.tags} tags. The brief is kept.", "success")
     return redirect(url_for("admin.retention", slug=slug))

@@ -24,7 +24,7 @@ from roundtable.models import Note, Role, Session
 from roundtable.services import briefs, drafting
 from roundtable.services.render import render_markdown
 from roundtable.web.access import current_account, series_role_required
-from roundtable.web.forms import form_ids
+from roundtable.web.forms import commit_or_flash, form_ids
 
 bp = Blueprint("briefs", __name__, url_prefix="/s")
 
@@ -93,14 +93,10 @@ def preview(slug, template):
 def save(slug, template):
     template = _template(template)
     brief = _draft(template)
-    try:
-        briefs.save_draft(get_db(), brief, request.form.get("markdown", "").replace("\r\n", "\n"),
-                          author_id=current_account().id, label=request.form.get("label", "")[:200])
-    except RoundtableError as exc:
-        flash(str(exc), "error")
-        return redirect(url_for(".editor", slug=slug, template=template))
-    get_db().commit()
-    flash("Draft saved as a new version.", "success")
+    if commit_or_flash(lambda db: briefs.save_draft(
+            db, brief, request.form.get("markdown", "").replace("\r\n", "\n"),
+            author_id=current_account().id, label=request.form.get("label", "")[:200])):
+        flash("Draft saved as a new version.", "success")
     return redirect(url_for(".editor", slug=slug, template=template))
 
 
@@ -116,19 +112,6 @@ def rebuild(slug, template):
     flash("Rebuilt from the notes" + (f"; your edited sections were kept: {', '.join(kept)}." if kept else "."),
           "success")
     return redirect(url_for(".editor", slug=slug, template=template))
-
-
-def _commit_or_flash(change) -> bool:
-    """Run ``change(db)`` and commit; a user error is flashed instead, and nothing is written."""
-    db = get_db()
-    try:
-        change(db)
-    except RoundtableError as exc:
-        db.rollback()
-        flash(str(exc), "error")
-        return False
-    db.commit()
-    return True
 
 
 @bp.route("/<slug>/brief/<template>/workbench")
@@ -150,7 +133,7 @@ def workbench(slug, template):
 def section_status(slug, template, key):
     template = _template(template)
     brief = _draft(template)
-    _commit_or_flash(lambda db: briefs.set_section_status(db, brief, key, request.form.get("status", ""),
+    commit_or_flash(lambda db: briefs.set_section_status(db, brief, key, request.form.get("status", ""),
                                                           author_id=current_account().id))
     return redirect(url_for(".workbench", slug=slug, template=template) + f"#section-{key}")
 
@@ -167,7 +150,7 @@ def regenerate(slug, template, bullet_id):
         briefs.regenerate_bullet(db, brief, bullet_id, form_ids(request.form.getlist("keep")) + added,
                                  author_id=current_account().id)
 
-    if _commit_or_flash(rewrite):
+    if commit_or_flash(rewrite):
         flash("Bullet rewritten from the notes you chose; its section is kept on rebuild and back to draft.",
               "success")
     return redirect(url_for(".workbench", slug=slug, template=template) + f"#b-{bullet_id}")

@@ -21,7 +21,7 @@ from roundtable.services import codebook as cb
 from roundtable.services.accounts import has_role
 from roundtable.services.anonymize import gate_series_export, strings_in, xml_strings
 from roundtable.web.access import series_role_required
-from roundtable.web.forms import form_ids
+from roundtable.web.forms import commit_change, commit_or_flash, error_message, form_ids
 
 bp = Blueprint("codebook", __name__)
 PREFIX = "/s/<slug>/codebook"
@@ -30,21 +30,10 @@ MAX_UPLOAD = 1024 * 1024
 PENDING_LIMIT = 200
 
 
-def _message(exc: RoundtableError) -> str:
-    text = str(exc)
-    return text[:1].upper() + text[1:] + ("" if text.endswith(".") else ".")
-
-
 def _done(message: str | None = None, anchor: str = ""):
     if message:
         flash(message, "success")
     return redirect(url_for("codebook.index", slug=g.series.slug) + anchor)
-
-
-def _failed(exc: RoundtableError):
-    get_db().rollback()
-    flash(_message(exc), "error")
-    return redirect(url_for("codebook.index", slug=g.series.slug))
 
 
 def _pending_suggestions(db) -> list[dict]:
@@ -105,7 +94,8 @@ def import_codebook(slug):
         flash("Choose a codebook file (.yaml or .qdc) to import.", "error")
         return redirect(url_for("codebook.index", slug=slug))
     raw = upload.read(MAX_UPLOAD + 1)
-    try:
+
+    def replace(db):
         if len(raw) > MAX_UPLOAD:
             raise ValidationError("codebook: the file is larger than 1 MB")
         try:
@@ -113,13 +103,13 @@ def import_codebook(slug):
         except UnicodeDecodeError:
             raise ValidationError("codebook: the file is not UTF-8 text") from None
         is_qdc = upload.filename.lower().endswith(".qdc") or text.lstrip().startswith("<")
-        codebook = cb.codebook_from_qdc(text) if is_qdc else cb.load_codebook(text)
-        db = get_db()
-        saved = cb.save_codebook(db, g.series, codebook)
-        db.commit()
-    except RoundtableError as exc:
-        return _failed(exc)
-    return _done(f"Codebook imported: {len(saved)} themes. Themes not in the file were retired; no tag was lost.")
+        return cb.save_codebook(db, g.series, cb.codebook_from_qdc(text) if is_qdc else cb.load_codebook(text))
+
+    saved = commit_or_flash(replace)
+    if not saved:
+        return _done()
+    return _done(f"Codebook imported: {len(saved.value)} themes. Themes not in the file were retired; "
+                 "no tag was lost.")
 
 
 def _keywords(text: str) -> list[str]:
@@ -131,15 +121,13 @@ def _keywords(text: str) -> list[str]:
 def create(slug):
     form = request.form
     parent = form.get("parent_id", type=int) or None
-    try:
-        theme = cb.create_theme(
-            get_db(), g.series, form.get("name", ""), form.get("description", ""), _keywords(form.get("keywords")),
-            form.get("color", "").strip(), form.get("section", "").strip() or cb.DEFAULT_SECTION, parent_id=parent,
-        )
-        get_db().commit()
-    except RoundtableError as exc:
-        return _failed(exc)
-    return _done(f"Theme “{theme.name}” added.", f"#theme-{theme.id}")
+    made = commit_or_flash(lambda db: cb.create_theme(
+        db, g.series, form.get("name", ""), form.get("description", ""), _keywords(form.get("keywords")),
+        form.get("color", "").strip(), form.get("section", "").strip() or cb.DEFAULT_SECTION, parent_id=parent,
+    ))
+    if not made:
+        return _done()
+    return _done(f"Theme “{made.value.name}” added.", f"#theme-{made.value.id}")
 
 
 @bp.route(PREFIX + "/themes/<int:theme_id>", methods=["POST"])
@@ -150,32 +138,32 @@ def update(slug, theme_id):
               "keywords": _keywords(form.get("keywords")), "color": form.get("color", "")}
     if "section" in form:
         fields["section"] = form.get("section", "")
-    try:
-        theme = cb.update_theme(get_db(), g.series, theme_id, **fields)
-        get_db().commit()
-    except RoundtableError as exc:
-        return _failed(exc)
-    return _done(f"Theme “{theme.name}” saved.", f"#theme-{theme.id}")
+    saved = commit_or_flash(lambda db: cb.update_theme(db, g.series, theme_id, **fields))
+    if not saved:
+        return _done()
+    return _done(f"Theme “{saved.value.name}” saved.", f"#theme-{saved.value.id}")
 
 
 @bp.route(PREFIX + "/themes/<int:theme_id>/merge", methods=["POST"])
 @series_role_required(Role.FACILITATOR)
 def merge(slug, theme_id):
     target_id = request.form.get("target_id", type=int)
-    try:
-        source = cb.get_theme(get_db(), g.series, theme_id).name
-        target = cb.merge_themes(get_db(), g.series, theme_id, target_id or 0)
-        get_db().commit()
-    except RoundtableError as exc:
-        return _failed(exc)
+
+    def merge_into_target(db):
+        source = cb.get_theme(db, g.series, theme_id).name
+        return source, cb.merge_themes(db, g.series, theme_id, target_id or 0)
+
+    merged = commit_or_flash(merge_into_target)
+    if not merged:
+        return _done()
+    source, target = merged.value
     return _done(f"“{source}” merged into “{target.name}”; its tags moved over.", f"#theme-{target.id}")
 
 
 @bp.route(PREFIX + "/themes/<int:theme_id>/move", methods=["POST"])
 @series_role_required(Role.FACILITATOR)
 def move(slug, theme_id):
-    db = get_db()
-    try:
+    def swap_with_neighbour(db):
         theme = cb.get_theme(db, g.series, theme_id)
         siblings = [t for t in cb.series_themes(db, g.series, include_retired=True) if t.parent_id == theme.parent_id]
         ids = [t.id for t in siblings]
@@ -184,9 +172,9 @@ def move(slug, theme_id):
         if 0 <= j < len(ids):
             ids[i], ids[j] = ids[j], ids[i]
             cb.reorder_themes(db, g.series, ids, parent_id=theme.parent_id)
-            db.commit()
-    except RoundtableError as exc:
-        return _failed(exc)
+
+    if not commit_or_flash(swap_with_neighbour):
+        return _done()
     return _done(anchor=f"#theme-{theme_id}")
 
 
@@ -194,13 +182,11 @@ def move(slug, theme_id):
 @series_role_required(Role.FACILITATOR)
 def retire(slug, theme_id):
     restore = request.form.get("restore") == "1"
-    try:
-        theme = cb.retire_theme(get_db(), g.series, theme_id, retired=not restore)
-        get_db().commit()
-    except RoundtableError as exc:
-        return _failed(exc)
+    changed = commit_or_flash(lambda db: cb.retire_theme(db, g.series, theme_id, retired=not restore))
+    if not changed:
+        return _done()
     verb = "restored" if restore else "retired (hidden; its tags are kept)"
-    return _done(f"Theme “{theme.name}” {verb}.")
+    return _done(f"Theme “{changed.value.name}” {verb}.")
 
 
 @bp.route(PREFIX + "/themes/<int:theme_id>/split", methods=["GET", "POST"])
@@ -215,13 +201,11 @@ def split(slug, theme_id):
     if request.method == "POST":
         name = request.form.get("name", "")
         note_ids = form_ids(request.form.getlist("note_id"))
-        try:
-            [new] = cb.split_theme(db, g.series, theme_id, [name], {note_id: name for note_id in note_ids})
-            db.commit()
-        except RoundtableError as exc:
-            db.rollback()
-            flash(_message(exc), "error")
+        split_off = commit_or_flash(
+            lambda db: cb.split_theme(db, g.series, theme_id, [name], {note_id: name for note_id in note_ids}))
+        if not split_off:
             return redirect(url_for("codebook.split", slug=slug, theme_id=theme_id))
+        [new] = split_off.value
         return _done(f"“{new.name}” split off “{theme.name}” with {len(note_ids)} notes.", f"#theme-{new.id}")
     notes = db.execute(
         select(Note, NoteTag.status, Session.number).join(NoteTag, NoteTag.note_id == Note.id)
@@ -238,10 +222,8 @@ def split(slug, theme_id):
 def _decide(tag_id: int, accept: bool):
     from roundtable.services.tagging import accept_suggestion, reject_suggestion
 
-    try:
-        (accept_suggestion if accept else reject_suggestion)(get_db(), tag_id, series_id=g.series.id)
-        get_db().commit()
-    except RoundtableError:
+    if not commit_change(lambda db: (accept_suggestion if accept else reject_suggestion)(db, tag_id,
+                                                                                        series_id=g.series.id)):
         abort(404)
     return redirect(url_for("codebook.index", slug=g.series.slug) + "#suggestions")
 
@@ -270,7 +252,7 @@ def emergent(slug):
         candidates = emergent_candidates(get_db(), g.series, suggester_name=_suggester(),
                                          roundtable=current_roundtable())
     except RoundtableError as exc:
-        flash(_message(exc), "error")
+        flash(error_message(exc), "error")
         candidates = []
     return render_template("codebook/emergent.html", series=g.series, role=g.role, candidates=candidates,
                            can_adopt=has_role(g.role, Role.AUTHOR),
@@ -289,15 +271,13 @@ def adopt(slug):
 
     form = request.form
     note_ids = form_ids(form.get("note_ids", "").split(","))
-    try:
-        theme = adopt_candidate(
-            get_db(), g.series, form.get("name", ""), form.get("description", ""), _keywords(form.get("keywords")),
-            note_ids, parent_id=form.get("parent_id", type=int) or None,
-        )
-        get_db().commit()
-    except RoundtableError as exc:
-        return _failed(exc)
-    return _done(f"“{theme.name}” added to the codebook; its {len(note_ids)} notes are suggested for it.",
+    adopted = commit_or_flash(lambda db: adopt_candidate(
+        db, g.series, form.get("name", ""), form.get("description", ""), _keywords(form.get("keywords")),
+        note_ids, parent_id=form.get("parent_id", type=int) or None,
+    ))
+    if not adopted:
+        return _done()
+    return _done(f"“{adopted.value.name}” added to the codebook; its {len(note_ids)} notes are suggested for it.",
                  "#suggestions")
 
 

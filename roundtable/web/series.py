@@ -22,6 +22,7 @@ from roundtable.services.accounts import has_role
 from roundtable.services.anonymize import anonymize_authored_text, keep_term, kept_terms_of
 from roundtable.services.anonymize import forget_kept_term as forget_term
 from roundtable.web.access import current_account, series_role_required
+from roundtable.web.forms import commit_change, commit_or_flash, error_message
 
 bp = Blueprint("series", __name__, url_prefix="/s")
 
@@ -39,14 +40,6 @@ def optional_url(endpoint: str, **values) -> str | None:
 def role_at_least(role: Role | None, minimum: str) -> bool:
     """For templates: whether ``role`` (``g.role``) reaches ``minimum`` ("author", "facilitator", ...)."""
     return has_role(role, Role(minimum))
-
-
-def _message(exc: RoundtableError) -> str:
-    """The error as a sentence; a message that starts with a file name keeps its case."""
-    text = str(exc)
-    if not text.split(" ", 1)[0].rstrip(",:").count("."):
-        text = text[:1].upper() + text[1:]
-    return text + ("" if text.endswith(".") else ".")
 
 
 def _meeting(number: int) -> Session:
@@ -180,22 +173,25 @@ def roster_upload(slug):
         raw = upload.read()
     else:
         raw = request.form.get("csv_text", "").encode("utf-8")
-    try:
+
+    def read_roster(db):
         try:
             text = raw.decode("utf-8-sig")
         except UnicodeDecodeError:
             raise ValidationError("roster.csv: the file is not UTF-8 text") from None
-        rows = parse_roster_csv(text.replace("\r\n", "\n"), upload.filename if upload and upload.filename else "roster.csv")
-        if request.form.get("confirm") == "yes":
-            db = get_db()
-            added, updated = save_roster(db, g.series, rows)
-            db.commit()
-            flash(f"Roster saved: {added} added, {updated} updated.", "success")
-            return redirect(url_for("series.roster", slug=slug))
-    except RoundtableError as exc:
-        get_db().rollback()
-        return _roster_page(error=_message(exc), status=400)
-    return _roster_page(preview=rows, csv_text=text)
+        rows = parse_roster_csv(text.replace("\r\n", "\n"),
+                                upload.filename if upload and upload.filename else "roster.csv")
+        saved = save_roster(db, g.series, rows) if request.form.get("confirm") == "yes" else None
+        return text, rows, saved
+
+    done = commit_change(read_roster)
+    if not done:
+        return _roster_page(error=done.message, status=400)
+    text, rows, saved = done.value
+    if saved is None:
+        return _roster_page(preview=rows, csv_text=text)
+    flash(f"Roster saved: {saved[0]} added, {saved[1]} updated.", "success")
+    return redirect(url_for("series.roster", slug=slug))
 
 
 @bp.route("/<slug>/public-names")
@@ -214,13 +210,9 @@ def _public_names_page(error: str | None = None, status: int = 200):
 @series_role_required(Role.AUTHOR)
 def public_names_add(slug):
     """Keep a public reference ("the Obama administration", a cited author) in every note of the series."""
-    db = get_db()
-    try:
-        keep_term(db, g.series, request.form.get("term", ""), current_account().id)
-        db.commit()
-    except RoundtableError as exc:
-        db.rollback()
-        return _public_names_page(error=_message(exc), status=400)
+    kept = commit_change(lambda db: keep_term(db, g.series, request.form.get("term", ""), current_account().id))
+    if not kept:
+        return _public_names_page(error=kept.message, status=400)
     flash("Kept: later notes in this series leave it as written.", "success")
     return redirect(url_for("series.public_names", slug=slug))
 
@@ -241,17 +233,11 @@ def roster_edit(slug, participant_id):
     from roundtable.services.anonymize.roster import update_participant
 
     form = request.form
-    db = get_db()
-    try:
-        update_participant(db, g.series, participant_id, name=form.get("name", ""), aliases=form.get("aliases", ""),
-                           affiliation=form.get("affiliation", ""), role=form.get("role", ""),
-                           consent_named=form.get("consent") == "named")
-        db.commit()
-    except RoundtableError as exc:
-        db.rollback()
-        flash(_message(exc), "error")
-        return redirect(url_for("series.roster", slug=slug))
-    flash("Saved.", "success")
+    if commit_or_flash(lambda db: update_participant(
+            db, g.series, participant_id, name=form.get("name", ""), aliases=form.get("aliases", ""),
+            affiliation=form.get("affiliation", ""), role=form.get("role", ""),
+            consent_named=form.get("consent") == "named")):
+        flash("Saved.", "success")
     return redirect(url_for("series.roster", slug=slug))
 
 
@@ -297,6 +283,6 @@ def import_notes_page(slug, number):
         db.rollback()
     except RoundtableError as exc:
         db.rollback()
-        return render_template("series/import.html", error=_message(exc), **context), 400
+        return render_template("series/import.html", error=error_message(exc), **context), 400
     return render_template("series/import.html", preview=preview, parsed=notes_to_json(notes),
                            filename=upload.filename, **context)
