@@ -1,13 +1,13 @@
 """Fan-out latency of the live note stream, against a bare python-socketio floor, with server CPU per note.
 
-Starts ``roundtable serve`` (gunicorn's threaded worker; SQLite by default, or
+Starts ``roundtable serve`` (``--worker gevent``, the default, or ``threads``; SQLite by default, or
 ``--processes 2`` over ``--database-url`` PostgreSQL and ``--redis-url``), or
 targets servers already running (``--target URL``, repeated), connects V
 viewers and T typists (each typist sends one note per second), and measures,
 for every note and every viewer, the time from the typist's send to the
 viewer's receipt of ``note:added``. Then it runs the same load against a bare
 python-socketio broadcast server (no database, no plugins) on the same gunicorn
-gthread stack, and prints the ratio of the two p99s. ``--repeat N`` runs it all
+worker, and prints the ratio of the two p99s. ``--repeat N`` runs it all
 N times and reports the spread.
 
 Viewers are light: raw asyncio WebSocket clients speaking Engine.IO 4 / Socket.IO 5
@@ -55,10 +55,10 @@ CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 # --- the bare floor -----------------------------------------------------------------------------
 
 BARE_SERVER = r'''
-import itertools, threading
+import itertools, os, threading
 import socketio
 
-sio = socketio.Server(async_mode="threading", cors_allowed_origins=None)
+sio = socketio.Server(async_mode=os.environ["BARE_ASYNC_MODE"], cors_allowed_origins=None)
 counter = itertools.count(1)
 seen = {}
 lock = threading.Lock()
@@ -91,23 +91,26 @@ app = socketio.WSGIApp(sio)
 
 
 class BareServer:
-    """The floor: python-socketio alone on the same gunicorn gthread stack, one process."""
+    """The floor: python-socketio alone on the same gunicorn stack (gevent or gthread), one process."""
 
-    def __init__(self, port: int, workdir: Path, threads: int):
+    def __init__(self, port: int, workdir: Path, connections: int, worker: str = "gevent"):
         self.port = port
         self.url = f"http://127.0.0.1:{port}"
         self.workdir = workdir
-        self.threads = threads
+        self.connections = connections
+        self.worker = worker
         self.process = None
 
     def start(self):
         (self.workdir / "bare_server.py").write_text(BARE_SERVER)
         log = open(self.workdir / "bare.log", "wb")
+        stack = (["--worker-class", "gevent"] if self.worker == "gevent"
+                 else ["--worker-class", "gthread", "--threads", str(self.connections)])
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "--worker-class", "gthread", "--workers", "1", "--threads",
-             str(self.threads), "--worker-connections", str(self.threads), "--bind", f"127.0.0.1:{self.port}",
-             "--log-level", "warning", "bare_server:app"],
-            cwd=self.workdir, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+            [sys.executable, "-m", "gunicorn", *stack, "--workers", "1", "--worker-connections", str(self.connections),
+             "--bind", f"127.0.0.1:{self.port}", "--log-level", "warning", "bare_server:app"],
+            cwd=self.workdir, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+            env=dict(os.environ, BARE_ASYNC_MODE="gevent" if self.worker == "gevent" else "threading"))
         log.close()
         import requests
 
@@ -446,7 +449,8 @@ def one_round(args, tmp: Path, say) -> dict:
             _reset_postgres(args.database_url)
         people = prepare_database(db_url, note_takers=args.typists, viewers=1, secret_key=secret)
         servers = [ServerProcess(db_url, free_port(), tmp / f"server{i}", plugins=args.plugins, secret_key=secret,
-                                 redis_url=args.redis_url, serve_args=("--max-connections", str(args.viewers + 100)))
+                                 redis_url=args.redis_url,
+                                 serve_args=("--max-connections", str(args.viewers + 100), "--worker", args.worker))
                    for i in range(args.processes)]
     cookies = session_cookies(db_url, secret, tmp / "cookies", args.typists)
     kill_times = sorted(random.uniform(0.15, 0.85) * args.duration for _ in range(args.kill))
@@ -458,7 +462,7 @@ def one_round(args, tmp: Path, say) -> dict:
         for server in servers:
             server.start(timeout=180)
 
-    say(f"Roundtable: {len(servers)} process(es), plugins {args.plugins or 'all installed'}, "
+    say(f"Roundtable ({args.worker}): {len(servers)} process(es), plugins {args.plugins or 'all installed'}, "
         f"{args.viewers} viewers, {args.typists} typists, {args.duration:g} s…")
     for server in servers:
         if isinstance(server, ServerProcess):
@@ -471,8 +475,8 @@ def one_round(args, tmp: Path, say) -> dict:
             if isinstance(server, ServerProcess):
                 server.stop()
     if not args.no_baseline:
-        say("Same load against a bare python-socketio broadcast server (gunicorn gthread)…")
-        bare = BareServer(free_port(), tmp, threads=args.viewers + 100).start()
+        say(f"Same load against a bare python-socketio broadcast server (gunicorn, {args.worker})…")
+        bare = BareServer(free_port(), tmp, connections=args.viewers + 100, worker=args.worker).start()
         bare_args = argparse.Namespace(**{**vars(args), "kill": 0})
         try:
             result["bare_socketio"] = run_load([bare], {"viewer": "", "typists": [""]}, people["session_id"],
@@ -508,6 +512,8 @@ def main(argv=None):
     parser.add_argument("--no-baseline", action="store_true", help="skip the bare python-socketio run")
     parser.add_argument("--plugins", default=None,
                         help="ROUNDTABLE_LOAD_PLUGINS for the server (default: every installed plugin)")
+    parser.add_argument("--worker", choices=("gevent", "threads"), default="gevent",
+                        help="roundtable serve --worker, and the same gunicorn worker for the bare floor")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     args = parser.parse_args(argv)

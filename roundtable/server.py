@@ -1,27 +1,39 @@
-"""``roundtable serve``: gunicorn's threaded worker (``gthread``) with Flask-SocketIO's threading mode.
+"""``roundtable serve``: gunicorn with gevent (or, as a fallback, its threaded worker) and Flask-SocketIO.
 
 Why this server (docs/deployment.md has the measurements):
 
-* A production WSGI server that speaks WebSocket with ``simple-websocket`` in
-  threading mode, so everything the live path touches (SQLAlchemy, psycopg,
-  spaCy's native threads) runs as plain threads, without monkey-patching.
-* One worker process (Socket.IO's long-polling needs a client to stay on one
-  process); scale out with more ``roundtable serve`` processes over Redis.
-* A WebSocket holds a thread for its whole life, so the thread count *is* the
-  connection limit. ``--max-connections`` sets it (threads = connections plus
-  a reserve for page requests), and a connection over the limit is refused
-  with a message and a log line instead of hanging silently.
+* **gevent** (the default): one greenlet per connection. A note is sent to
+  every viewer by waking that viewer's writer; with greenlets a wake-up is a
+  cheap switch inside one OS thread, with threads it is a context switch and a
+  fight for the GIL. At 500 viewers that cut the server's CPU per note about
+  three times and moved the cliff past 1,000 viewers (docs/performance.md).
+  WebSockets through ``simple-websocket``; psycopg 3 waits cooperatively once
+  gevent has patched the standard library, SQLite calls are short.
+* **threads** (``--worker threads``): gunicorn's ``gthread`` worker and
+  Flask-SocketIO's threading mode, no monkey-patching. A WebSocket holds a
+  thread for its whole life, so the thread count is the connection limit.
+* One worker process either way (Socket.IO's long-polling needs a client to
+  stay on one process); scale out with more ``roundtable serve`` processes
+  over Redis. ``--max-connections`` is a stated limit: a connection over it
+  is refused with a message and a log line instead of hanging silently.
+* The server runs in a fresh interpreter (``python -m roundtable.server``) so
+  that gevent patches the standard library before any Roundtable module
+  creates a lock; the worker builds and warms the app after that.
 * Models load before the worker accepts its first connection: after a crash
   the first note does not wait for spaCy.
 """
 
 from __future__ import annotations
 
+import argparse
 import logging
+import os
+import sys
 
 from gunicorn.app.base import BaseApplication
 
-# Threads kept for page loads and polling requests beyond the WebSocket connections.
+WORKERS = ("gevent", "threads")
+# Connections kept for page loads and polling requests beyond the live (WebSocket) ones.
 REQUEST_THREADS = 32
 # spaCy's thinc imports PyTorch (and through it transformers) whenever they are installed, about 300 MB,
 # although the name model the live path uses runs without them; only the after-save worker needs them.
@@ -43,8 +55,6 @@ class KeepOutOfServer:
 
 def keep_heavy_libraries_out() -> None:
     """Refuse imports of ``KEPT_OUT_OF_SERVER`` from now on in this process (idempotent)."""
-    import sys
-
     if not any(isinstance(finder, KeepOutOfServer) for finder in sys.meta_path):
         sys.meta_path.insert(0, KeepOutOfServer())
 
@@ -69,15 +79,17 @@ def warm_up(app) -> None:
 
 
 class RoundtableServer(BaseApplication):
-    """gunicorn run from Python: one ``gthread`` worker that builds (and warms) the app itself."""
+    """gunicorn run from Python: one worker (gevent or gthread) that builds (and warms) the app itself."""
 
-    def __init__(self, host: str, port: int, max_connections: int, app_config: dict | None = None):
+    def __init__(self, host: str, port: int, max_connections: int, worker: str = "gevent"):
+        if worker not in WORKERS:
+            raise ValueError(f"worker must be one of {', '.join(WORKERS)}")
+        connections = max_connections + REQUEST_THREADS
         self.options = {
             "bind": f"{host}:{port}",
             "workers": 1,
-            "worker_class": "gthread",
-            "threads": max_connections + REQUEST_THREADS,
-            "worker_connections": max_connections + REQUEST_THREADS,
+            "worker_class": "gevent" if worker == "gevent" else "gthread",
+            "worker_connections": connections,
             "backlog": 2048,
             "graceful_timeout": 5,
             "keepalive": 5,
@@ -85,8 +97,11 @@ class RoundtableServer(BaseApplication):
             "errorlog": "-",
             "loglevel": "warning",
         }
+        if worker == "threads":
+            self.options["threads"] = connections
         self.max_connections = max_connections
-        self.app_config = dict(app_config or {}, MAX_CONNECTIONS=max_connections)
+        self.app_config = {"MAX_CONNECTIONS": max_connections,
+                           "SOCKETIO_ASYNC_MODE": "gevent" if worker == "gevent" else "threading"}
         super().__init__()
 
     def load_config(self):
@@ -94,7 +109,8 @@ class RoundtableServer(BaseApplication):
             self.cfg.set(key, value)
 
     def load(self):
-        # Built in the worker process, after the fork: no database connection or thread crosses it.
+        # Built in the worker process, after the fork (and after gevent's patching): no database
+        # connection, thread or lock crosses it.
         keep_heavy_libraries_out()
         from roundtable import create_app
 
@@ -102,3 +118,25 @@ class RoundtableServer(BaseApplication):
         warm_up(app)
         logging.getLogger("roundtable").info("ready for up to %s connections", self.max_connections)
         return app
+
+
+def exec_server(host: str, port: int, max_connections: int, worker: str = "gevent") -> None:
+    """Replace this process with a fresh interpreter running the server (same process id, same environment)."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.execv(sys.executable, [sys.executable, "-m", "roundtable.server", "--host", host, "--port", str(port),
+                              "--max-connections", str(max_connections), "--worker", worker])
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m roundtable.server", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=5000)
+    parser.add_argument("--max-connections", type=int, default=1000)
+    parser.add_argument("--worker", choices=WORKERS, default="gevent")
+    args = parser.parse_args(argv)
+    RoundtableServer(args.host, args.port, args.max_connections, args.worker).run()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,5 +1,5 @@
-"""``roundtable serve`` as it runs in production: gunicorn's threaded worker, a limit on live connections
-that is said out loud, and theme suggestions computed in a worker process beside the server."""
+"""``roundtable serve`` as it runs in production: gunicorn with gevent (or its threaded worker), a limit on
+live connections that is said out loud, and theme suggestions computed in a worker process beside the server."""
 
 from __future__ import annotations
 
@@ -13,10 +13,11 @@ from roundtable.live_clients import NoteClient, ServerProcess, free_port, login_
 pytestmark = pytest.mark.slow
 
 
-def test_a_connection_over_the_limit_is_refused_with_a_message_and_a_log_line(tmp_path):
+@pytest.mark.parametrize("worker", ["gevent", "threads"])
+def test_a_connection_over_the_limit_is_refused_with_a_message_and_a_log_line(tmp_path, worker):
     url = f"sqlite:///{tmp_path / 'cap.sqlite'}"
     people = prepare_database(url, note_takers=3)
-    server = ServerProcess(url, free_port(), tmp_path, serve_args=("--max-connections", "2")).start()
+    server = ServerProcess(url, free_port(), tmp_path, serve_args=("--max-connections", "2", "--worker", worker)).start()
     clients = []
     try:
         cookies = [login_cookie(server.url, email) for email in people["note-takers"]]
@@ -32,7 +33,7 @@ def test_a_connection_over_the_limit_is_refused_with_a_message_and_a_log_line(tm
         clients[0].disconnect()  # a place frees up: the next one gets in
         wait_until(lambda: _connects(server.url, cookies[2]), timeout=10, message="a freed place")
         wait_until(lambda: "refused a live connection: 2 open, the limit is 2" in _log(server), timeout=5)
-        assert "gthread" in _log(server) or "Roundtable on" in _log(server)
+        assert f"up to 2 live connections, {worker}" in _log(server)
     finally:
         for c in clients[1:]:
             c.disconnect()

@@ -66,20 +66,23 @@ def init_command():
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=click.IntRange(1, 65535))
 @click.option("--max-connections", default=1000, show_default=True, type=click.IntRange(1, 20000),
-              help="Live connections this process accepts (one thread each); more are refused with a message.")
+              help="Live connections this process accepts; more are refused with a message.")
+@click.option("--worker", type=click.Choice(["gevent", "threads"]), default="gevent", show_default=True,
+              help="gevent (greenlets, the default) or threads (gunicorn gthread, no monkey-patching).")
 @with_appcontext
-def serve_command(host, port, max_connections):
-    """Serve the app with gunicorn's threaded worker (the database is upgraded first)."""
-    serve(host, port, max_connections)
+def serve_command(host, port, max_connections, worker):
+    """Serve the app with gunicorn (the database is upgraded first)."""
+    serve(host, port, max_connections, worker)
 
 
-def serve(host: str, port: int, max_connections: int = 1000) -> None:
-    from roundtable.server import RoundtableServer
+def serve(host: str, port: int, max_connections: int = 1000, worker: str = "gevent") -> None:
+    from roundtable.server import exec_server
 
     app_db().upgrade()
     app_db().dispose()  # the server process builds its own app and connections
-    click.echo(f"Roundtable on http://{host}:{port}/  (up to {max_connections} live connections; Ctrl+C to stop)")
-    RoundtableServer(host, port, max_connections).run()
+    click.echo(f"Roundtable on http://{host}:{port}/  (up to {max_connections} live connections, {worker}; "
+               "Ctrl+C to stop)")
+    exec_server(host, port, max_connections, worker)
 
 
 @cli.command("plugins")

@@ -39,6 +39,7 @@ from typing import Callable
 from sqlalchemy import select
 from sqlalchemy.orm import Session as DbSession
 
+from roundtable.background import start_thread
 from roundtable.errors import Conflict, ExportBlocked, RoundtableError, ValidationError
 from roundtable.models import Brief, ProseDraft, Series
 from roundtable.services.anonymize import export_gate, roster_and_kept_terms
@@ -633,5 +634,5 @@ def start_job(roundtable, series_id: int, template: str = "report", on_error=Non
             _finish(job, "failed", "drafting failed; the deterministic draft stands (see the server log)",
                     lambda j: None)
 
-    threading.Thread(target=run, daemon=True, name=f"brief-draft-{series_id}").start()
+    start_thread(run, name=f"brief-draft-{series_id}")
     return job

@@ -17,6 +17,7 @@ from markupsafe import Markup
 from sqlalchemy import select
 
 from roundtable.application import current_roundtable
+from roundtable.background import start_thread
 from roundtable.db import get_db
 from roundtable.errors import RoundtableError
 from roundtable.extensions import limiter
@@ -267,7 +268,7 @@ def start_job(slug, template):
             app.logger.exception("brief export failed")
             job["error"], job["stage"] = "the export failed; see the server log", "failed"
 
-    threading.Thread(target=run, daemon=True, name=f"brief-export-{job_id[:8]}").start()
+    start_thread(run, name=f"brief-export-{job_id[:8]}")
     return jsonify(job=job_id, status=url_for(".job_status", slug=slug, template=template, job_id=job_id)), 202
 
 

@@ -45,6 +45,8 @@ def after_save_worker(app):
             worker = app.extensions.get("roundtable_after_save")
             if worker is None:
                 kind = app.config.get("AFTER_SAVE") or ("thread" if app.testing else "process")
+                if app.config.get("SOCKETIO_ASYNC_MODE") == "gevent":
+                    kind = "process"  # under gevent a "thread" is a greenlet: a model run would stall every socket
                 worker = (ThreadWorker if kind == "thread" else ProcessWorker)(app)
                 app.extensions["roundtable_after_save"] = worker
     return worker

@@ -334,8 +334,8 @@ def on_typing(payload, meeting):
 def on_connect(auth=None):
     """Only logged-in accounts may open a socket; what they may do is checked per event.
 
-    Each open socket holds one of the server's threads: past ``MAX_CONNECTIONS`` a
-    connection is refused with a message (the page shows it) and a log line, never left hanging.
+    Past ``MAX_CONNECTIONS`` (``roundtable serve --max-connections``) a connection is refused
+    with a message (the page shows it) and a log line, never left hanging.
     """
     account = current_account()
     if account is None:
