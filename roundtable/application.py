@@ -16,11 +16,12 @@ import pluggy
 from flask import current_app
 
 from roundtable.db import Database
+from roundtable.jobs import JobRunner
 from roundtable.plugins import build_plugin_manager
 
 
 class Roundtable:
-    """One application: its settings, its secret, its database and its plugins.
+    """One application: its settings, its secret, its database, its plugins and its background jobs.
 
     ``settings`` is the app's configuration (``SECRET_KEY`` and
     ``DATABASE_URL`` are required). ``plugins``, when given, are registered
@@ -38,6 +39,7 @@ class Roundtable:
             plugins_dir=settings.get("PLUGINS_DIR"),
             plugins=plugins,
         )
+        self.jobs = JobRunner()  # exports and drafting runs, off the request path
 
     def collect(self, hook_name: str) -> list:
         """Call a ``register_*`` hook and return everything registered, newest plugin first.

@@ -1,7 +1,7 @@
 """The after-save worker: a child process that runs the slow ``note_saved`` hook (theme suggestions).
 
-``roundtable serve`` (each server process) starts one with ``python -m roundtable.worker``
-and talks to it over pipes, one JSON object per line:
+Each server process starts one with ``python -m roundtable.worker``
+(:class:`roundtable.jobs.AfterSaveProcess`) and talks to it over pipes, one JSON object per line:
 
     stdin   {"note_id": 12, "series_id": 1, "session_id": 3}
     stdout  {"note_id": 12, "session_id": 3, "tags": [...]}      (or {"ready": true} once, at start)

@@ -33,7 +33,7 @@ from gevent import monkey
 monkey.patch_all()  # as gunicorn's gevent worker does before it builds the app
 import time
 import gevent
-from roundtable.background import start_thread
+from roundtable.jobs import start_thread
 
 done = []
 

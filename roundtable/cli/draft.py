@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import threading
-
 import click
 from flask.cli import with_appcontext
 
@@ -28,7 +26,7 @@ def draft_command(series, template, model, off):
     from roundtable.services import drafting
     from roundtable.services.briefs.context import _resolve_series
 
-    roundtable = current_roundtable()  # passed on: the worker thread has no app context
+    roundtable = current_roundtable()  # passed on: the job thread has no app context
     database = roundtable.database
     with database.session() as db:
         s = _resolve_series(db, series)
@@ -50,25 +48,16 @@ def draft_command(series, template, model, off):
     def show(job):
         click.echo(f"[{job.done}/{job.total}] {job.state}{': ' + job.step if job.step else ''}", err=True)
 
-    job = drafting.DraftJob(series_id=series_id, template=template)
-    errors: list[BaseException] = []
-
-    def run():
+    job = drafting.start_job(roundtable, series_id, template, progress=show)
+    while True:
         try:
-            drafting.draft_series(roundtable, series_id, template, job=job, progress=show)
-        except BaseException as exc:  # re-raised in the main thread, which owns the error message
-            errors.append(exc)
-
-    worker = threading.Thread(target=run, name="brief-draft")
-    worker.start()
-    while worker.is_alive():
-        try:
-            worker.join(0.2)
+            if job.wait(0.2):
+                break
         except KeyboardInterrupt:
             click.echo("Cancelling after the current text...", err=True)
             job.cancel()
-    if errors:
-        raise errors[0]
+    if job.error is not None:  # this thread owns the error message
+        raise job.error
     summary = job.as_dict()
     click.echo(f"{job.state}: {job.message} ({summary['seconds']} s, {job.tokens} tokens, "
                f"{summary['tokens_per_second']} tokens/s)")

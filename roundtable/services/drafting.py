@@ -39,8 +39,8 @@ from typing import Callable
 from sqlalchemy import select
 from sqlalchemy.orm import Session as DbSession
 
-from roundtable.background import start_thread
-from roundtable.errors import Conflict, ExportBlocked, RoundtableError, ValidationError
+from roundtable.errors import ExportBlocked, RoundtableError, ValidationError
+from roundtable.jobs import Job
 from roundtable.models import Brief, ProseDraft, Series
 from roundtable.services.anonymize import export_gate, roster_and_kept_terms
 from roundtable.services.briefs.context import _resolve_series, gather_brief_context
@@ -287,34 +287,21 @@ def gate_problems(text: str, roster) -> list[str]:
 # --------------------------------------------------------------------------- generation (off the request path)
 
 
-@dataclass
-class DraftJob:
-    """Progress of one drafting run; ``cancel()`` stops it after the current token."""
+@dataclass(kw_only=True)
+class DraftJob(Job):
+    """Progress of one drafting run (a :class:`roundtable.jobs.Job` that can also end ``unavailable``);
+    ``cancel()`` stops it after the current token."""
 
+    kind: str = "draft"
     series_id: int
     template: str = "report"
     model: str = ""
-    state: str = "queued"  # queued, running, done, cancelled, unavailable, failed
-    done: int = 0
-    total: int = 0
-    step: str = ""
-    message: str = ""
     generated: int = 0
     reused: int = 0
     grounded: int = 0
     flagged: int = 0
     tokens: int = 0
     model_seconds: float = 0.0
-    started: float = field(default_factory=time.monotonic)
-    finished: float | None = None
-    cancel_event: threading.Event = field(default_factory=threading.Event, repr=False)
-
-    def cancel(self) -> None:
-        self.cancel_event.set()
-
-    @property
-    def running(self) -> bool:
-        return self.state in ("queued", "running")
 
     @property
     def tokens_per_second(self) -> float:
@@ -360,7 +347,7 @@ def draft_series(roundtable, series, template: str = "report", model_name: str |
     try:
         s_id = job.series_id
         for bullet in bullets:
-            if job.cancel_event.is_set():
+            if job.cancelled:
                 return _finish(job, "cancelled", _cancel_message(job), notify)
             job.step = f"bullet {bullet.id}"
             lines = bullet_input(bullet, notes_by_id)
@@ -377,7 +364,7 @@ def draft_series(roundtable, series, template: str = "report", model_name: str |
         titles = {"executive-summary": "Executive Summary", "key-findings": "Key Findings",
                   "strategic-implications": "Strategic Implications"}
         for key, title in titles.items():
-            if job.cancel_event.is_set():
+            if job.cancelled:
                 return _finish(job, "cancelled", _cancel_message(job), notify)
             job.step = f"section {key}"
             prompt = section_prompt(context, key, title)
@@ -406,7 +393,7 @@ def _cancel_message(job: DraftJob) -> str:
 
 
 def _finish(job: DraftJob, state: str, message: str, notify) -> DraftJob:
-    job.state, job.message, job.step, job.finished = state, message, "", time.monotonic()
+    job.finish(state, message)
     notify(job)
     return job
 
@@ -430,7 +417,7 @@ def _draft_one(db, job, choice, series_id, kind, key, version, make_prompt, sour
         job.model_seconds += out.seconds
         job.generated += 1
         row.tokens, row.seconds = out.tokens, out.seconds
-        if job.cancel_event.is_set():
+        if job.cancelled:
             return row  # an interrupted text is neither used nor cached
         _judge(row, kind, out, Sources(source_text), roster)
         if row.status == "slow":  # a busy machine is no verdict on the text: try again next run
@@ -605,34 +592,20 @@ def llm_installed() -> bool:
     return find_spec("llm") is not None
 
 
-# --------------------------------------------------------------------------- jobs for the web page
-
-_jobs: dict[int, DraftJob] = {}
-_jobs_lock = threading.Lock()
+# --------------------------------------------------------------------------- runs started from the web page
 
 
-def current_job(series_id: int) -> DraftJob | None:
-    return _jobs.get(series_id)
+def current_job(roundtable, series_id: int) -> DraftJob | None:
+    """The last drafting run of the series in this process (running or ended), if any."""
+    return roundtable.jobs.latest(("draft", series_id))
 
 
-def start_job(roundtable, series_id: int, template: str = "report", on_error=None) -> DraftJob:
-    """Run :func:`draft_series` in a background thread; one run per series at a time."""
-    with _jobs_lock:
-        running = _jobs.get(series_id)
-        if running is not None and running.running:
-            raise Conflict("a drafting run is already going for this series")
-        job = _jobs[series_id] = DraftJob(series_id=series_id, template=template)
-
-    def run():
-        try:
-            draft_series(roundtable, series_id, template, job=job)
-        except RoundtableError as exc:
-            _finish(job, "failed", str(exc), lambda j: None)
-        except Exception as exc:  # the page must learn that it ended, never poll forever
-            if on_error:
-                on_error(exc)
-            _finish(job, "failed", "drafting failed; the deterministic draft stands (see the server log)",
-                    lambda j: None)
-
-    start_thread(run, name=f"brief-draft-{series_id}")
-    return job
+def start_job(roundtable, series_id: int, template: str = "report",
+              progress: Callable[[DraftJob], None] | None = None) -> DraftJob:
+    """Run :func:`draft_series` off the request path (:mod:`roundtable.jobs`); one run per series at a time."""
+    return roundtable.jobs.start(
+        DraftJob(series_id=series_id, template=template),
+        lambda job: draft_series(roundtable, series_id, template, job=job, progress=progress),
+        key=("draft", series_id), busy="a drafting run is already going for this series",
+        failure="drafting failed; the deterministic draft stands (see the server log)",
+    )

@@ -3,24 +3,20 @@
 Authors edit; everything here needs the author role. The preview is rendered
 on the server by the same markdown-it pipeline as the exports (raw HTML off).
 Exports run the anonymization export gate first; the page shows the build's
-progress by polling a small in-process job table.
+progress by polling its job (:mod:`roundtable.jobs`).
 """
 
 from __future__ import annotations
-
-import threading
-import time
-import uuid
 
 from flask import Blueprint, Response, abort, current_app, flash, g, jsonify, redirect, render_template, request, url_for
 from markupsafe import Markup
 from sqlalchemy import select
 
 from roundtable.application import current_roundtable
-from roundtable.background import start_thread
 from roundtable.db import get_db
 from roundtable.errors import RoundtableError
 from roundtable.extensions import limiter
+from roundtable.jobs import Job
 from roundtable.models import Note, Role, Session
 from roundtable.services import briefs, drafting
 from roundtable.services.render import render_markdown
@@ -30,9 +26,6 @@ from roundtable.web.forms import commit_or_flash, form_ids
 bp = Blueprint("briefs", __name__, url_prefix="/s")
 
 FORMATS = ("pdf", "html", "md")
-JOB_TTL_S = 600
-_jobs: dict[str, dict] = {}
-_jobs_lock = threading.Lock()
 
 
 def _template(name: str) -> str:
@@ -196,13 +189,12 @@ def sources(slug, template, bullet_id):
 # --------------------------------------------------------------------------- exports
 
 
-def _export(app, series_id: int, template: str, fmt: str, progress=None, provenance=False):
-    database = app.extensions["roundtable"].database
-    with database.session() as db:
+def _export(roundtable, series_id: int, template: str, fmt: str, progress=None, provenance=False):
+    with roundtable.database.session() as db:
         stored = briefs.get_brief(db, series_id, template, create=False)
         markdown = stored.markdown if stored is not None and stored.markdown else None
         data, exporter = briefs.export_brief(db, series_id, template=template, fmt=fmt,
-                                             roundtable=app.extensions["roundtable"], progress=progress,
+                                             roundtable=roundtable, progress=progress,
                                              markdown=markdown, provenance=provenance)
     return data, exporter
 
@@ -225,7 +217,7 @@ def export(slug, template, fmt):
         abort(404)
     _draft(template)
     try:
-        data, exporter = _export(current_app._get_current_object(), g.series.id, template, fmt,
+        data, exporter = _export(current_roundtable(), g.series.id, template, fmt,
                                  provenance=request.form.get("provenance") == "1")
     except RoundtableError as exc:
         flash(str(exc), "error")
@@ -244,37 +236,26 @@ def start_job(slug, template):
     if fmt not in FORMATS:
         abort(400)
     _draft(template)
-    app = current_app._get_current_object()
-    job_id = uuid.uuid4().hex
-    job = {"account": current_account().id, "series": g.series.id, "stage": "queued", "done": 0, "total": 5,
-           "error": None, "data": None, "name": _filename(template, fmt), "media": "", "at": time.time()}
-    _prune_jobs()
-    with _jobs_lock:
-        _jobs[job_id] = job
+    roundtable = current_roundtable()
+    series_id, name, provenance = g.series.id, _filename(template, fmt), request.form.get("provenance") == "1"
 
-    request_provenance = request.form.get("provenance") == "1"
+    def export_in_background(job: Job) -> dict:
+        def progress(stage, done, total):
+            job.step, job.done = stage, min(job.done + 1, job.total)
 
-    def progress(stage, done, total):
-        job["stage"], job["done"] = stage, min(job["done"] + 1, job["total"])
+        data, exporter = _export(roundtable, series_id, template, fmt, progress, provenance=provenance)
+        return {"data": data, "media": exporter.media_type, "name": name}
 
-    def run():
-        try:
-            data, exporter = _export(app, job["series"], template, fmt, progress,
-                                     provenance=request_provenance)
-            job["data"], job["media"], job["stage"], job["done"] = data, exporter.media_type, "ready", job["total"]
-        except RoundtableError as exc:
-            job["error"], job["stage"] = str(exc), "failed"
-        except Exception:  # the page must learn that it failed, never hang
-            app.logger.exception("brief export failed")
-            job["error"], job["stage"] = "the export failed; see the server log", "failed"
-
-    start_thread(run, name=f"brief-export-{job_id[:8]}")
-    return jsonify(job=job_id, status=url_for(".job_status", slug=slug, template=template, job_id=job_id)), 202
+    job = roundtable.jobs.start(
+        Job(kind="export", owner=(current_account().id, series_id), total=5), export_in_background,
+        failure="the export failed; see the server log")
+    return jsonify(job=job.id, status=url_for(".job_status", slug=slug, template=template, job_id=job.id)), 202
 
 
-def _job(job_id: str) -> dict:
-    job = _jobs.get(job_id)
-    if job is None or job["account"] != current_account().id or job["series"] != g.series.id:
+def _job(job_id: str) -> Job:
+    """The export job ``job_id`` if the logged-in account started it in this series (else 404)."""
+    job = current_roundtable().jobs.get(job_id)
+    if job is None or job.kind != "export" or job.owner != (current_account().id, g.series.id):
         abort(404)
     return job
 
@@ -283,8 +264,10 @@ def _job(job_id: str) -> dict:
 @series_role_required(Role.AUTHOR)
 def job_status(slug, template, job_id):
     job = _job(job_id)
-    body = {"stage": job["stage"], "done": job["done"], "total": job["total"], "error": job["error"]}
-    if job["stage"] == "ready":
+    stage = "ready" if job.state == "done" else job.step or job.state
+    body = {"stage": stage, "done": job.done, "total": job.total,
+            "error": job.message if job.state == "failed" else None}
+    if stage == "ready":
         body["download"] = url_for(".job_download", slug=slug, template=template, job_id=job_id)
     return jsonify(body)
 
@@ -293,16 +276,9 @@ def job_status(slug, template, job_id):
 @series_role_required(Role.AUTHOR)
 def job_download(slug, template, job_id):
     job = _job(job_id)
-    if job["stage"] != "ready":
+    if job.state != "done":
         abort(409)
-    with _jobs_lock:
-        _jobs.pop(job_id, None)
-    return Response(job["data"], mimetype=job["media"].split(";")[0],
-                    headers={"Content-Disposition": f'attachment; filename="{job["name"]}"'})
-
-
-def _prune_jobs() -> None:
-    cutoff = time.time() - JOB_TTL_S
-    with _jobs_lock:
-        for key in [k for k, j in _jobs.items() if j["at"] < cutoff]:
-            _jobs.pop(key, None)
+    current_roundtable().jobs.forget(job_id)
+    export = job.result
+    return Response(export["data"], mimetype=export["media"].split(";")[0],
+                    headers={"Content-Disposition": f'attachment; filename="{export["name"]}"'})

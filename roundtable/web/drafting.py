@@ -1,14 +1,15 @@
 """The drafting page: an admin chooses the language model for a series; authors run it and see what it did.
 
-Registered by the ``llm_drafting`` plugin. Runs happen in a background thread
-(``services.drafting.start_job``); the page polls their progress and can
+Registered by the ``llm_drafting`` plugin. Runs happen off the request path
+(``services.drafting.start_job``, on :mod:`roundtable.jobs`); the page polls their progress and can
 cancel them. The page always says where note text will go before anything is sent.
 """
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, flash, g, jsonify, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, g, jsonify, redirect, render_template, request, url_for
 
+from roundtable.application import current_roundtable
 from roundtable.db import get_db
 from roundtable.errors import RoundtableError
 from roundtable.models import Role
@@ -46,7 +47,7 @@ def page(slug):
     destination, problem = _destination(g.series.draft_model)
     rows = drafting.bullet_statuses(get_db(), g.series, template) if g.series.draft_model else []
     return render_template("drafting/page.html", series=g.series, template=template, rows=rows,
-                           destination=destination, problem=problem, job=drafting.current_job(g.series.id),
+                           destination=destination, problem=problem, job=drafting.current_job(current_roundtable(), g.series.id),
                            can_choose=has_role(g.role, Role.ADMIN), llm_installed=drafting.llm_installed())
 
 
@@ -81,10 +82,8 @@ def run(slug):
     template = request.form.get("template", "report")
     if template not in ("report", "brief") or not g.series.draft_model:
         abort(400)
-    app = current_app._get_current_object()
     try:
-        drafting.start_job(app.extensions["roundtable"], g.series.id, template,
-                           on_error=lambda exc: app.logger.error("drafting failed", exc_info=exc))
+        drafting.start_job(current_roundtable(), g.series.id, template)
     except RoundtableError as exc:
         if request.accept_mimetypes.best == "application/json":
             return jsonify(error=str(exc)), 409
@@ -98,14 +97,14 @@ def run(slug):
 @bp.route("/<slug>/brief/drafting/status")
 @series_role_required(Role.AUTHOR)
 def status(slug):
-    job = drafting.current_job(g.series.id)
+    job = drafting.current_job(current_roundtable(), g.series.id)
     return jsonify(job.as_dict() if job else {"state": "idle"})
 
 
 @bp.route("/<slug>/brief/drafting/cancel", methods=["POST"])
 @series_role_required(Role.AUTHOR)
 def cancel(slug):
-    job = drafting.current_job(g.series.id)
+    job = drafting.current_job(current_roundtable(), g.series.id)
     if job is not None and job.running:
         job.cancel()
     if request.accept_mimetypes.best == "application/json":

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 
+from roundtable import jobs
 from roundtable.extensions import socketio
 from roundtable.web.live.rooms import room_of
 
@@ -79,11 +80,10 @@ def announce_presence(session_id: int) -> None:
         if session_id in _presence_pending:
             return
         _presence_pending.add(session_id)
-    socketio.start_background_task(_presence_later, session_id)
+    jobs.later(PRESENCE_INTERVAL_S, _announce, session_id)
 
 
-def _presence_later(session_id: int) -> None:
-    socketio.sleep(PRESENCE_INTERVAL_S)
+def _announce(session_id: int) -> None:
     with _presence_lock:
         _presence_pending.discard(session_id)
     socketio.emit("presence", dict(presence.summary(session_id), session_id=session_id), to=room_of(session_id))
