@@ -72,10 +72,12 @@ def create_app(config: dict | None = None, plugins=None) -> Flask:
     limiter.init_app(app)
     # Flask-SocketIO keeps a previous app's message queue in its options; start clean.
     socketio.server_options.pop("client_manager", None)
+    app.config["REDIS_CHANNEL"] = app.config.get("REDIS_CHANNEL") or rt_config.redis_channel(app.config["SECRET_KEY"])
     socketio.init_app(
         app,
         async_mode=app.config.get("SOCKETIO_ASYNC_MODE", "threading"),
         message_queue=app.config.get("REDIS_URL"),
+        channel=app.config["REDIS_CHANNEL"],
         logger=False,
         engineio_logger=False,
         # None = same origin only; an empty list would switch the Origin check off.

@@ -12,6 +12,7 @@ from roundtable.errors import RoundtableError
 DEFAULTS = {
     "DATABASE_URL": None,  # default: SQLite file in the instance folder
     "REDIS_URL": None,  # set to share Socket.IO events between processes
+    "REDIS_CHANNEL": None,  # default: derived from SECRET_KEY, so installations sharing a Redis stay apart
     "DISABLED_PLUGINS": [],
     "SUGGESTER": None,  # theme suggester for live notes: None = semantic when installed, else lexical
     "PLUGINS_DIR": None,
@@ -64,6 +65,15 @@ PUBLIC_KEY_FINGERPRINTS = frozenset({"1ac81a898cba31f789543c2ae1ee3dd523683cf69b
 
 class PublicSecretKey(RoundtableError):
     """The configured secret key is known to the world: it protects neither logins nor the roster."""
+
+
+def redis_channel(secret_key: str) -> str:
+    """This installation's Redis channel: its processes share the secret key, other installations do not.
+
+    Rooms are named by session id, so two installations on one Redis would otherwise deliver each
+    other's notes (and revoke each other's sockets).
+    """
+    return "roundtable-" + hashlib.sha256(b"redis-channel:" + secret_key.encode()).hexdigest()[:16]
 
 
 def refuse_public_key(key: str) -> None:

@@ -75,3 +75,37 @@ def test_a_note_sent_through_one_server_reaches_clients_of_the_other(shared_serv
             c.disconnect()
         one.stop()
         two.stop()
+
+
+def test_two_installations_sharing_one_redis_never_see_each_others_notes(tmp_path):
+    """Session rooms are named by id, so both installations have a ``session-1``: only the channel keeps
+    one's notes (and its revocations) from the other's viewers."""
+    redis_url = os.environ.get("ROUNDTABLE_TEST_REDIS_URL")
+    require_service("Redis", _redis_ok(redis_url), "set ROUNDTABLE_TEST_REDIS_URL to a running Redis")
+    servers, clients = [], []
+    try:
+        for name in ("ours", "theirs"):
+            secret = f"{name}-{uuid.uuid4().hex}"
+            url = f"sqlite:///{tmp_path / name}.sqlite"
+            people = prepare_database(url, secret_key=secret)
+            server = ServerProcess(url, free_port(), tmp_path / name, redis_url=redis_url, secret_key=secret).start()
+            servers.append(server)
+            writer = NoteClient(server.url, login_cookie(server.url, people["note-takers"][0]), people["session_id"])
+            viewer = NoteClient(server.url, login_cookie(server.url, people["viewers"][0]), people["session_id"])
+            clients += [writer.connect(), viewer.connect()]
+        ours_writer, ours_viewer, theirs_writer, theirs_viewer = clients
+        wait_until(lambda: all(c.joined.is_set() for c in clients))
+        assert ours_writer.session_id == theirs_writer.session_id  # the same room name on both
+        ours = ours_writer.send_note("ours: the clinic opens on Monday")
+        theirs = theirs_writer.send_note("theirs: the shelter needs blankets")
+        wait_until(lambda: ours in ours_viewer.notes and theirs in theirs_viewer.notes, timeout=20)
+        wait_until(lambda: not ours_writer.outbox and not theirs_writer.outbox)
+        import time
+
+        time.sleep(1.0)  # a leaked note would have arrived by now
+        assert theirs not in ours_viewer.notes and ours not in theirs_viewer.notes
+    finally:
+        for c in clients:
+            c.disconnect()
+        for s in servers:
+            s.stop()

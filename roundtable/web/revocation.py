@@ -19,7 +19,6 @@ import time
 
 from flask import Flask, current_app
 
-CHANNEL = "roundtable:revoke-sockets"
 log = logging.getLogger(__name__)
 
 
@@ -78,7 +77,7 @@ def revoke_sockets(account_id: int) -> None:
         import redis
 
         # Every process listens on the channel, this one included.
-        redis.Redis.from_url(redis_url).publish(CHANNEL, str(account_id))
+        redis.Redis.from_url(redis_url).publish(_channel(app), str(account_id))
     else:
         close_sockets(app, account_id)
 
@@ -91,13 +90,18 @@ def close_sockets(app: Flask, account_id: int) -> None:
         server.server.disconnect(sid, namespace="/")
 
 
+def _channel(app: Flask) -> str:
+    """Beside the installation's Socket.IO channel: another installation's revocations never reach us."""
+    return app.config["REDIS_CHANNEL"] + ":revoke-sockets"
+
+
 def _listen(app: Flask, redis_url: str) -> None:
     import redis
 
     while True:
         try:
             pubsub = redis.Redis.from_url(redis_url).pubsub(ignore_subscribe_messages=True)
-            pubsub.subscribe(CHANNEL)
+            pubsub.subscribe(_channel(app))
             for message in pubsub.listen():
                 close_sockets(app, int(message["data"]))
         except Exception:  # Redis restarting: listen again; events still check access meanwhile
