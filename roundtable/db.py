@@ -30,6 +30,11 @@ def normalize_url(url: str) -> str:
     return url
 
 
+# Connections each process keeps open to PostgreSQL; also how many socket events run at once
+# (roundtable.web.access.socket_turn), so that a crowd of events never waits on the pool.
+POOL_SIZE = 10
+
+
 def make_engine(url: str) -> Engine:
     """An engine that never puts statement parameters in its errors or logs: they can hold
     note text before anonymization or a roster value, and errors end up in the server log."""
@@ -49,7 +54,7 @@ def make_engine(url: str) -> Engine:
             cur.close()
 
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20, hide_parameters=True)
+    return create_engine(url, pool_pre_ping=True, pool_size=POOL_SIZE, max_overflow=20, hide_parameters=True)
 
 
 class Database:

@@ -9,14 +9,16 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import threading
 import time
+from contextlib import contextmanager
 
 from flask import Flask, abort, current_app, g, redirect, request, session, url_for
 from flask_socketio import emit
 from flask_wtf.csrf import CSRFError
 from sqlalchemy import select
 
-from roundtable.db import get_db
+from roundtable.db import POOL_SIZE, close_db, get_db
 from roundtable.errors import RateLimited
 from roundtable.models import Account, Role, Series, Session
 from roundtable.services.accounts import has_role, role_in_series
@@ -209,6 +211,10 @@ def socket_access(minimum: Role, series_from=session_series, rate: str | None = 
     def decorator(handler):
         @functools.wraps(handler)
         def wrapped(payload=None, *args):
+            with socket_turn():
+                return checked(payload, *args)
+
+        def checked(payload=None, *args):
             account = current_account()
             if account is None:
                 return socket_error(401, "your login has expired: log in again")
@@ -234,6 +240,25 @@ def socket_access(minimum: Role, series_from=session_series, rate: str | None = 
         return _mark(wrapped, f"series:{minimum.value}")
 
     return decorator
+
+
+_socket_turns = threading.BoundedSemaphore(POOL_SIZE)
+
+
+@contextmanager
+def socket_turn():
+    """Run one socket event's database work with at most ``POOL_SIZE`` others, first come first served,
+    and give its connection back before the next one starts.
+
+    Under gevent every event that waits on the database lets the others run; after a restart a
+    thousand pages rejoin at once, and without a turn each would hold a pooled connection while the
+    rest took theirs in turn, until the pool's wait timed out (measured: 500 rejoins per process).
+    """
+    with _socket_turns:
+        try:
+            yield
+        finally:
+            close_db()
 
 
 def enforce_account_rate(action: str, limit: str | int | None = None) -> None:

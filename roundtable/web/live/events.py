@@ -38,7 +38,7 @@ from roundtable.extensions import socketio
 from roundtable.models import Note, NOTE_KINDS, NoteTag, Role, Session, SessionState, TagStatus
 from roundtable.services.accounts import has_role
 from roundtable.services.notes import MAX_MARKED_NAMES, NoteStream, StaleEdit, has_lone_surrogate, note_to_dict
-from roundtable.web.access import current_account, socket_access, socket_error
+from roundtable.web.access import current_account, socket_access, socket_error, socket_turn
 from roundtable.web.revocation import forget_socket, track_socket
 from roundtable.web.live.after_save import after_save
 from roundtable.web.live.presence import announce_presence, connections, presence
@@ -337,7 +337,8 @@ def on_connect(auth=None):
     Past ``MAX_CONNECTIONS`` (``roundtable serve --max-connections``) a connection is refused
     with a message (the page shows it) and a log line, never left hanging.
     """
-    account = current_account()
+    with socket_turn():
+        account = current_account()
     if account is None:
         return False
     limit = current_app.config.get("MAX_CONNECTIONS")
