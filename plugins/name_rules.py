@@ -75,8 +75,12 @@ _PLACE_WORDS = frozenset(
     garden gardens stadium theatre theater club company corporation inc ltd llc group bank foundation society
     association agency department ministry council committee court parliament army navy police party union
     act law bill programme program scheme fund
+    shuttle spacecraft telescope satellite rover magazine journal newspaper podcast festival expo awards
     """.split()
 )
+# A capitalised word before a guess that makes it the name of a vessel, an operation or a storm ("Shuttle Columbia").
+_NAMED_THING_BEFORE = re.compile(r"\b(?:Shuttle|Operation|HMS|USS|RMS|Spacecraft|Rover|Probe|Mission|Hurricane|Storm|"
+                                 r"Typhoon|Cyclone|Ship|Vessel|Project|Magazine)\s+$")
 
 
 TITLE = re.compile(r"(?:Mr|Mrs|Ms|Mx|Dr|Prof|Professor|Rev|Judge|Justice|Mayor|Councillor|Councilor|Councilmember|"
@@ -250,7 +254,7 @@ def is_not_a_person(text: str, start: int, end: int) -> bool:
     following = re.match(r"[\s-]*([A-Za-z]+)", text[end:end + 30])
     if following and following.group(1).lower() in _GROUP_NOUNS:
         return True
-    return False
+    return bool(_NAMED_THING_BEFORE.search(text, max(0, start - 14), start))
 
 
 _EDGE = "\"'“”‘’()[]{}<>.,;:!?*-–—=+/\\|"

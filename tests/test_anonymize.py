@@ -515,3 +515,17 @@ def test_export_gate_does_not_mistake_a_credited_name_for_someone_sharing_a_firs
     export_gate("With thanks to Ana Silva and other anonymous contributors.", roster)
     with pytest.raises(ExportBlocked):
         export_gate("With thanks to Ana Silva and Ana.", roster)
+
+
+def test_the_speaker_field_confirms_the_speakers_name_at_a_sentence_start():
+    from roundtable.services.anonymize import Anonymizer, load_roster_csv
+
+    roster = load_roster_csv("name,aliases,affiliation,role,consent\nWill Carter,,,legal advocate,anonymous\n"
+                             "Mark Ode,,,scholar,anonymous\n")
+    anonymizer = Anonymizer(roster, "role")
+    text = "Will laid out the plan. Mark the date: Will we fund it?"
+
+    assert anonymizer.anonymize(text, speaker_role="legal advocate").text == \
+        "A legal advocate laid out the plan. Mark the date: Will we fund it?"
+    assert anonymizer.anonymize(text).text == text, "without the speaker field, 'Will laid' stays a word"
+    assert anonymizer.anonymize(text, speaker_role="scholar").text == text

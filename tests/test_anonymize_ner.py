@@ -145,3 +145,23 @@ def test_a_name_after_a_wall_of_quotes_is_found_where_it_is(anonymizer):
     result = anonymizer.anonymize(text)
     assert "Boateng" not in result.text
     assert result.text.startswith('"' * 3000) and result.text.endswith("😀" * 500)
+
+
+@pytest.mark.parametrize(
+    "text, name",
+    [
+        ("Adalberto will send the numbers", "Adalberto"),
+        ("we asked Shanice about rents", "Shanice"),
+    ],
+)
+def test_a_listed_first_name_that_is_no_english_word_is_a_name(anonymizer, text, name):
+    assert name not in anonymizer.anonymize(text).text
+
+
+@pytest.mark.parametrize("text", ["Florence is lovely in spring", "we met in Austin", "We flew from Dakar to Ziguinchor",
+                                  "The Space Shuttle Columbia landed"])
+def test_a_first_name_that_is_an_english_word_a_town_or_a_vessel_is_not_a_name(anonymizer, text):
+    from roundtable_plugins.ner import _first_names
+
+    assert {"florence", "grace", "will", "austin"}.isdisjoint(_first_names)
+    assert anonymizer.anonymize(text).text == text

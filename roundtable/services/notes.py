@@ -164,16 +164,17 @@ def _result_to_anonymized(result, original: str) -> AnonymizedText:
 
 
 def default_anonymize(db: DbSession, series: Series, text: str, session_key: str, roundtable,
-                      marked: Sequence[str] = ()) -> AnonymizedText:
+                      marked: Sequence[str] = (), speaker_role: str | None = None) -> AnonymizedText:
     """Run the series' anonymizer (``roundtable.services.anonymize``) over one text.
 
     ``roundtable`` is the application: its detectors (minus disabled plugins) and
-    its secret, which keys pseudonyms. ``marked``: words the note-taker marked as names.
+    its secret, which keys pseudonyms. ``marked``: words the note-taker marked as names;
+    ``speaker_role``: the note's speaker field, which confirms the speaker's name at a sentence start.
     """
     from roundtable.services.anonymize import anonymizer_for_series
 
     anonymizer = anonymizer_for_series(db, series, roundtable)
-    result = anonymizer.anonymize(text, session_key=session_key, marked=marked)
+    result = anonymizer.anonymize(text, session_key=session_key, marked=marked, speaker_role=speaker_role)
     return _result_to_anonymized(result, text)
 
 
@@ -211,13 +212,14 @@ class NoteStream:
         self.max_length = max_length
 
     def anonymize(self, db: DbSession, series: Series, text: str, session_key: str,
-                  marked: Sequence[str] = ()) -> AnonymizedText:
+                  marked: Sequence[str] = (), speaker_role: str | None = None) -> AnonymizedText:
         """The series' anonymization of ``text`` with the application's detectors and secret."""
         if self.roundtable is None:
             raise TypeError("this NoteStream was made without the application, so it can read notes but not write them")
-        return default_anonymize(db, series, text, session_key, self.roundtable, clean_marked_names(marked))
+        return default_anonymize(db, series, text, session_key, self.roundtable, clean_marked_names(marked),
+                                 speaker_role)
 
-    def preview_note(self, session_id: int, text, marked: Sequence[str] = ()) -> dict:
+    def preview_note(self, session_id: int, text, marked: Sequence[str] = (), speaker_role=None) -> dict:
         """What ``text`` would be stored as in a live session, and which words each replacement replaces.
 
         For the composer's preview: nothing is stored or sent to anyone else. The
@@ -229,8 +231,9 @@ class NoteStream:
         meeting = self.get_session(session_id)
         if meeting.state is not SessionState.LIVE:
             raise SessionClosed(self._not_live_message(meeting))
+        speaker_role = self._clean_speaker_role(meeting.series_id, speaker_role)
         anonymizer = anonymizer_for_series(self.db, meeting.series, self.roundtable)
-        result = anonymizer.anonymize(text, self._session_key(meeting), clean_marked_names(marked))
+        result = anonymizer.anonymize(text, self._session_key(meeting), clean_marked_names(marked), speaker_role)
         changes = [{"from": text[span.start:span.end], "to": result.text[start:end], "kind": kind}
                    for span, (start, end, kind) in zip(result.spans, result.replacements)]
         return {"text": result.text, "replacements": [list(r) for r in result.replacements], "changes": changes}
@@ -294,7 +297,7 @@ class NoteStream:
         if require_live and meeting.state is not SessionState.LIVE:
             raise SessionClosed(self._not_live_message(meeting))
         speaker_role = self._clean_speaker_role(meeting.series_id, speaker_role)
-        anonymized = self.anonymize(self.db, meeting.series, text, self._session_key(meeting), marked)
+        anonymized = self.anonymize(self.db, meeting.series, text, self._session_key(meeting), marked, speaker_role)
         if self.autocommit:
             return self._insert_committed(meeting, note_uuid, anonymized, kind, speaker_role, author_id, require_live)
         # The caller owns the transaction (an import): a UUID stored concurrently
@@ -310,15 +313,16 @@ class NoteStream:
         note = self.get_note(note_id)
         meeting = self._live_session_of(note)
         values: dict = {}
+        if speaker_role is not None:
+            values["speaker_role"] = self._clean_speaker_role(meeting.series_id, speaker_role or None)
         if text is not None:
+            speaker = values["speaker_role"] if "speaker_role" in values else note.speaker_role
             anonymized = self.anonymize(self.db, meeting.series, clean_text(text, self.max_length),
-                                        self._session_key(meeting), marked)
+                                        self._session_key(meeting), marked, speaker)
             values["text"] = anonymized.text
             values["replacements"] = anonymized.replacements
         if kind is not None:
             values["kind"] = clean_kind(kind)
-        if speaker_role is not None:
-            values["speaker_role"] = self._clean_speaker_role(meeting.series_id, speaker_role or None)
         if not values:
             raise ValidationError("nothing to change")
         return self._versioned_update(note, base_version, values)

@@ -49,6 +49,34 @@ def detect_spans(texts: Sequence[str], detectors: Sequence, roster: Roster, kept
     return result
 
 
+# "Will we…?", "Mark the date": a question or an order, where the word is not the speaker's name.
+_OBJECT_AFTER = re.compile(r"\s+(?:the|a|an|this|that|these|those|we|you|they|it|i|he|she|our|your|my|their|his|her|its|"
+                           r"them|us|me|him|up|down|off|out|all|each|every|any|some|no|not)\b", re.I)
+
+
+def speaker_name_spans(text: str, roster: Roster, speaker_role: str | None) -> list[Span]:
+    """The speaker's own given name or alias opening a sentence: "Will laid out the plan" in a note whose
+    speaker is Will's role.
+
+    Alone, a sentence-initial word that is also an English word ("Will", "Mark")
+    is read as a name only before a known verb; the note's speaker field confirms
+    it. Every roster person with that role counts.
+    """
+    if not speaker_role:
+        return []
+    wanted = fold(" ".join(speaker_role.split()))
+    spans = []
+    for entry in roster.entries:
+        if fold(entry.role_label) != wanted:
+            continue
+        forms = {entry.name.split()[0], *(alias for alias in entry.aliases if len(alias.split()) == 1)}
+        for form in sorted(f for f in forms if len(f) > 1):
+            for hit in re.finditer(rf"(?<![\w'’-]){re.escape(form)}(?![\w-])", text):
+                if sentence_initial(text, hit.start()) and not _OBJECT_AFTER.match(text, hit.end()):
+                    spans.append(Span(hit.start(), hit.end(), NAME, 0.9, "speaker", entry.id))
+    return spans
+
+
 def marked_name_spans(text: str, names: Iterable[str]) -> list[Span]:
     """Every occurrence in ``text`` of the words a note-taker marked as a name (whole words, any case or form).
 
@@ -126,15 +154,18 @@ class Anonymizer:
 
     # -- replacement --
 
-    def anonymize(self, text: str, session_key: str | int | None = None, marked: Sequence[str] = ()) -> AnonymizedText:
+    def anonymize(self, text: str, session_key: str | int | None = None, marked: Sequence[str] = (),
+                  speaker_role: str | None = None) -> AnonymizedText:
         """Replace every identifier in ``text`` according to the series' policy.
 
-        ``marked``: words the note-taker marked as names (see :func:`marked_name_spans`).
+        ``marked``: words the note-taker marked as names (see :func:`marked_name_spans`);
+        ``speaker_role``: the note's speaker field (see :func:`speaker_name_spans`).
         """
         text = stored_form(text)
         spans = self.detect_many([text])[0]
-        if marked:
-            spans = merge_spans([*spans, *marked_name_spans(text, marked)], text)
+        extra = [*marked_name_spans(text, marked), *speaker_name_spans(text, self.roster, speaker_role)]
+        if extra:
+            spans = merge_spans([*spans, *extra], text)
         return self.apply(text, spans, session_key)
 
     def anonymize_many(self, texts: Sequence[str], session_key: str | int | None = None) -> list[AnonymizedText]:

@@ -9,7 +9,7 @@ nothing.
 Client -> server (acknowledged):
     session:join   {session_id, after, changed_since?} -> {state, last_seq, notes, presence, you, synced_at}
     notes:since    {session_id, after}            -> {state, last_seq, notes}
-    note:preview   {session_id, text, names?}     -> {ok, text, replacements, changes}  (stores and sends nothing)
+    note:preview   {session_id, text, names?, speaker_role?} -> {ok, text, replacements, changes}  (stores and sends nothing)
     note:add       {session_id, uuid, text, kind, speaker_role?, themes?, names?}  -> {ok, id, seq, note}
     note:edit      {session_id, note_id, version, text?, kind?, speaker_role?} -> {ok, note} | {code: 409, current}
     note:delete    {session_id, note_id, version} -> {ok, note}
@@ -60,7 +60,7 @@ def _schema(required, **properties):
 SCHEMAS = {
     "session:join": _schema([], after=_SEQ, changed_since={"type": "string", "format": "date-time", "maxLength": 40}),
     "notes:since": _schema(["after"], after=_SEQ),
-    "note:preview": _schema(["text"], text=_TEXT, names=_NAMES),
+    "note:preview": _schema(["text"], text=_TEXT, names=_NAMES, speaker_role=_ROLE),
     "note:add": _schema(
         ["uuid", "text"], uuid=_UUID, text=_TEXT,
         kind={"enum": list(NOTE_KINDS)}, speaker_role=_ROLE,
@@ -181,7 +181,8 @@ def on_since(payload, meeting):
 @live_event("note:preview", Role.NOTE_TAKER, rate="preview")
 def on_preview(payload, meeting):
     """What the composer's text would be stored as: to the writer only; nothing is stored or broadcast."""
-    preview = _writing_stream(get_db()).preview_note(meeting.id, payload["text"], payload.get("names") or ())
+    preview = _writing_stream(get_db()).preview_note(meeting.id, payload["text"], payload.get("names") or (),
+                                                     payload.get("speaker_role"))
     return {"ok": True, **preview}
 
 

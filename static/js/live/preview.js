@@ -57,7 +57,7 @@ function requestPreview() {
   const text = els.text.value.trim();
   if (!text || text.length > MAX_LENGTH || !state.live || !socket || !socket.connected) { clearPreview(); return; }
   const mine = ++asked;
-  send("note:preview", { text, names: markedNames(text) }, (err, reply) => {
+  send("note:preview", { text, names: markedNames(text), speaker_role: els.speaker.value || null }, (err, reply) => {
     if (mine !== asked) return; // the writer typed on; a newer preview is on its way
     if (err || !reply) { showProblem("Preview unavailable: the server did not answer."); return; }
     if (!reply.ok) { showProblem(reply.code === 429 ? "Preview paused: typing faster than it can follow." : reply.error); return; }
@@ -137,6 +137,7 @@ export function initPreview() {
     if (els.text.value.trim()) schedulePreview(); else clearPreview();
   });
   if (markButton) markButton.addEventListener("click", () => { markName(); els.text.focus(); });
+  if (els.speaker) els.speaker.addEventListener("change", () => { if (els.text.value.trim()) schedulePreview(true); });
   els.text.addEventListener("keydown", (e) => {
     if (e.altKey && !e.ctrlKey && !e.metaKey && (e.code === "KeyN" || e.key === "n" || e.key === "N")) { e.preventDefault(); markName(); }
   });
