@@ -26,7 +26,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--people", type=int, default=30)
     parser.add_argument("--notes", type=int, default=300)
-    parser.add_argument("--plugins", default="roster,patterns", help="ROUNDTABLE_LOAD_PLUGINS for the run")
+    parser.add_argument("--plugins", default="roster,contact_details", help="ROUNDTABLE_LOAD_PLUGINS for the run")
     parser.add_argument("--json", action="store_true", help="print JSON")
     args = parser.parse_args()
     os.environ["ROUNDTABLE_LOAD_PLUGINS"] = args.plugins

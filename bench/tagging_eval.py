@@ -64,17 +64,17 @@ def names_only(codebook: Codebook) -> Codebook:
 def make_suggester(name: str, model: str | None):
     """The suggester and its load time (a model is loaded by encoding one text)."""
     if name == "lexical":
-        from roundtable_plugins.lexical import LexicalSuggester
+        from roundtable_plugins.keyword_suggester import LexicalSuggester
 
         return LexicalSuggester(), 0.0
     if name == "semantic":
-        from roundtable_plugins import semantic
+        from roundtable_plugins import embedding_suggester
 
-        reason = semantic.plugin_status(model)
+        reason = embedding_suggester.plugin_status(model)
         if reason:
             raise RuntimeError(reason)
         started = time.perf_counter()
-        suggester = semantic.SemanticSuggester(model)
+        suggester = embedding_suggester.SemanticSuggester(model)
         suggester.encoder.encode(["warm up"])
         return suggester, time.perf_counter() - started
     raise SystemExit(f"unknown suggester {name!r}")

@@ -1,33 +1,68 @@
-"""The plugin manager: built-ins and third-party plugins load the same way.
+"""The plugin manager: built-ins and third-party plugins implement the same hooks.
 
-Plugins come from the ``roundtable`` entry-point group (the built-ins in
-``roundtable_plugins`` are registered there by ``pyproject.toml``) and from a
+The built-ins are the modules in :data:`DEFAULT_PLUGINS` (package
+``roundtable_plugins``), loaded by module name as Datasette loads its own;
+third-party plugins come from the ``roundtable`` entry-point group and from a
 directory of local ``.py`` files (``ROUNDTABLE_PLUGINS_DIR``). Environment:
 
-- ``ROUNDTABLE_LOAD_PLUGINS``: comma-separated names; only these entry points load.
+- ``ROUNDTABLE_LOAD_PLUGINS``: comma-separated names; only these plugins load.
 - ``ROUNDTABLE_TRACE_PLUGINS=1``: print every hook call and result to stderr.
+
+Built-ins renamed on 2026-11-30 (see :data:`RENAMED_PLUGINS`) are still found by
+their old names in these settings, with a one-line notice.
 """
 
 from __future__ import annotations
 
+import importlib
 import importlib.metadata
 import importlib.util
+import logging
 import os
 import sys
 from pathlib import Path
 
 import pluggy
 
-from roundtable import hookspecs
+from roundtable import __version__, hookspecs
 from roundtable.errors import PluginError
 
 ENTRY_POINT_GROUP = "roundtable"
+BUILT_IN_PACKAGE = "roundtable_plugins"
+# The built-in plugins, each registered under the last part of its module name.
+DEFAULT_PLUGINS = (
+    "roundtable_plugins.roster",
+    "roundtable_plugins.contact_details",
+    "roundtable_plugins.ner",
+    "roundtable_plugins.keyword_suggester",
+    "roundtable_plugins.embedding_suggester",
+    "roundtable_plugins.live_suggestions",
+    "roundtable_plugins.report_sections",
+    "roundtable_plugins.exporters",
+    "roundtable_plugins.llm_drafting",
+)
+# Old built-in plugin names and the names that say what the plugins do. Settings that name
+# plugins (disabled, only-these) accept the old name and log a notice; the old modules are gone.
+RENAMED_PLUGINS = {
+    "patterns": "contact_details",
+    "lexical": "keyword_suggester",
+    "semantic": "embedding_suggester",
+}
+logger = logging.getLogger(__name__)
+
+
+def current_plugin_name(name: str) -> str:
+    """``name``, or the new name of a renamed built-in (saying so once per use, in one line)."""
+    if name in RENAMED_PLUGINS:
+        logger.warning("plugin %r is now called %r; use the new name", name, RENAMED_PLUGINS[name])
+        return RENAMED_PLUGINS[name]
+    return name
 
 
 def build_plugin_manager(disabled=(), plugins_dir=None, plugins=None) -> pluggy.PluginManager:
-    """Create a plugin manager with entry-point plugins, local plugins, minus ``disabled``.
+    """Create a plugin manager with the built-ins, entry-point plugins and local plugins, minus ``disabled``.
 
-    ``plugins``, when given, are registered instead of the entry points (tests).
+    ``plugins``, when given, are registered instead of all of these (tests).
     Each application builds its own; there is no process-wide manager.
     """
     pm = pluggy.PluginManager("roundtable")
@@ -38,13 +73,20 @@ def build_plugin_manager(disabled=(), plugins_dir=None, plugins=None) -> pluggy.
         check_hook_names(pm)
         return pm
     for name in disabled:
-        pm.set_blocked(name)
+        pm.set_blocked(current_plugin_name(name))
     only = os.environ.get("ROUNDTABLE_LOAD_PLUGINS")
-    if only is not None:
-        wanted = {n.strip() for n in only.split(",") if n.strip()}
-        for ep in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP):
-            if ep.name not in wanted:
-                pm.set_blocked(ep.name)
+    wanted = None if only is None else {current_plugin_name(n.strip()) for n in only.split(",") if n.strip()}
+    for module_name in DEFAULT_PLUGINS:
+        name = module_name.rsplit(".", 1)[1]
+        if pm.is_blocked(name) or (wanted is not None and name not in wanted):
+            continue
+        pm.register(importlib.import_module(module_name), name=name)
+    for ep in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP):
+        # An install made when the built-ins were entry points (an old editable install) still lists
+        # them, some under old names: they are loaded above, never twice.
+        stale = ep.module.split(".")[0] == BUILT_IN_PACKAGE
+        if (stale or (wanted is not None and ep.name not in wanted)) and not pm.has_plugin(ep.name):
+            pm.set_blocked(ep.name)
     try:
         pm.load_setuptools_entrypoints(ENTRY_POINT_GROUP)
     except Exception as exc:  # a broken third-party plugin must say so, in one line
@@ -96,7 +138,10 @@ def describe_plugins(pm: pluggy.PluginManager) -> list[dict]:
         rows.append(
             {
                 "name": name,
-                "version": versions.get(id(plugin)) or getattr(plugin, "__version__", None),
+                "version": versions.get(id(plugin)) or (
+                    __version__ if getattr(plugin, "__name__", None) in DEFAULT_PLUGINS
+                    else getattr(plugin, "__version__", None)
+                ),
                 "hooks": hooks,
                 "status": status() if callable(status) else None,
             }

@@ -300,7 +300,7 @@ def test_an_unknown_policy_is_a_validation_error():
 # --- merging ------------------------------------------------------------------------------
 
 def test_overlapping_spans_merge_and_contact_details_win_over_names():
-    spans = [Span(0, 5, "name", 0.95, "roster", 1), Span(0, 22, "email", 0.99, "patterns"), Span(30, 35, "person", 0.8, "ner")]
+    spans = [Span(0, 5, "name", 0.95, "roster", 1), Span(0, 22, "email", 0.99, "contact_details"), Span(30, 35, "person", 0.8, "ner")]
     merged = merge_spans(spans)
     assert [(s.start, s.end, s.kind) for s in merged] == [(0, 22, "email"), (30, 35, "person")]
 
@@ -420,7 +420,7 @@ def test_cli_json_adds_spans_without_the_names(tmp_path, roster_file, capsysbina
     assert rows[0]["text"] == "[name]: call [phone]"
     assert rows[0]["spans"] == [
         {"start": 0, "end": 4, "kind": "name", "detector": "roster", "confidence": 1.0},
-        {"start": 11, "end": 27, "kind": "phone", "detector": "patterns", "confidence": 0.95},
+        {"start": 11, "end": 27, "kind": "phone", "detector": "contact_details", "confidence": 0.95},
     ]
     assert rows[1] == {"text": "nothing", "spans": []}
     assert b"Majo" not in out

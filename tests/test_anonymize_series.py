@@ -43,8 +43,8 @@ def test_the_alias_hope_is_a_name_only_where_it_reads_as_one(db, series, roundta
 
 def test_every_built_in_detector_reports_its_status(roundtable):
     statuses = detector_statuses(roundtable)
-    assert {"roster", "patterns", "ner"} <= set(statuses)
-    assert statuses["roster"] is None and statuses["patterns"] is None
+    assert {"roster", "contact_details", "ner"} <= set(statuses)
+    assert statuses["roster"] is None and statuses["contact_details"] is None
 
 
 def test_plugins_command_says_whether_unknown_name_detection_is_off(runner, monkeypatch, roundtable):

@@ -7,7 +7,7 @@ from roundtable.models import Session
 from roundtable.services.anonymize import anonymizer_for_series, registered_detectors
 from roundtable.services.notes import NoteStream
 from roundtable.services.tagging import available_suggesters
-from roundtable_plugins import lexical, patterns, roster
+from roundtable_plugins import contact_details, keyword_suggester, roster
 
 from conftest import make_series
 
@@ -35,8 +35,8 @@ def _app(tmp_path, name, secret, plugins):
 
 
 def test_two_apps_in_one_process_share_no_plugins_secrets_databases_or_caches(tmp_path):
-    one = _app(tmp_path, "one", "first-secret", [roster, patterns, lexical])
-    two = _app(tmp_path, "two", "second-secret", [roster, patterns, lexical, ShoutPlugin()])
+    one = _app(tmp_path, "one", "first-secret", [roster, contact_details, keyword_suggester])
+    two = _app(tmp_path, "two", "second-secret", [roster, contact_details, keyword_suggester, ShoutPlugin()])
     first, second = one.extensions["roundtable"], two.extensions["roundtable"]
     try:
         assert first.pm is not second.pm and first.database is not second.database

@@ -11,7 +11,7 @@ from roundtable.models import Role
 
 @pytest.fixture
 def app_without_ner(tmp_path, monkeypatch):
-    monkeypatch.setenv("ROUNDTABLE_LOAD_PLUGINS", "roster,patterns")
+    monkeypatch.setenv("ROUNDTABLE_LOAD_PLUGINS", "roster,contact_details")
     return create_app({"TESTING": True, "SECRET_KEY": "x", "WTF_CSRF_ENABLED": False, "INSTANCE_PATH": str(tmp_path),
                        "DATABASE_URL": f"sqlite:///{tmp_path / 'rt.sqlite'}", "DISABLED_PLUGINS": ["ner"]})
 

@@ -55,7 +55,7 @@ def _stored_texts(app) -> list[str]:
         return list(db.scalars(select(Note.text)))
 
 
-@pytest.mark.parametrize("disabled", [["roster"], ["patterns"], ["roster", "patterns", "ner"]])
+@pytest.mark.parametrize("disabled", [["roster"], ["contact_details"], ["roster", "contact_details", "ner"]])
 def test_disabling_the_built_in_detectors_does_not_remove_the_floor(tmp_path, disabled):
     app, session_id = _app(tmp_path, disabled)
     try:
@@ -83,7 +83,7 @@ def _cli(tmp_path, *args, prelude="", **env):
 
 
 def test_the_command_line_keeps_the_floor_with_the_roster_plugin_disabled(tmp_path):
-    done = _cli(tmp_path, ROUNDTABLE_DISABLED_PLUGINS="roster,patterns")
+    done = _cli(tmp_path, ROUNDTABLE_DISABLED_PLUGINS="roster,contact_details")
 
     assert done.returncode == 0, done.stderr
     assert "Hope" not in done.stdout and "hope.vdb" not in done.stdout and "0199" not in done.stdout

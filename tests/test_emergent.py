@@ -14,7 +14,7 @@ from roundtable.models import Note, NoteTag, Session, TagStatus, Theme
 from roundtable.services.codebook import codebook_for_series, load_codebook
 from roundtable.services.emergent import adopt_candidate, cluster_notes, emergent_candidates, find_emergent_themes
 from roundtable.services.heatmap import heatmap_svg, theme_session_counts
-from roundtable_plugins import lexical
+from roundtable_plugins import keyword_suggester
 
 CODEBOOK = load_codebook(
     """
@@ -41,7 +41,7 @@ NOTES = [
 
 @pytest.fixture
 def only_lexical():
-    return make_roundtable(plugins=[lexical])
+    return make_roundtable(plugins=[keyword_suggester])
 
 
 def test_notes_that_fit_no_theme_become_a_candidate_named_from_their_own_words(only_lexical):

@@ -63,5 +63,5 @@ def test_a_detector_disabled_in_the_apps_config_does_not_run_on_live_notes(note_
 
 
 def test_disabling_a_built_in_detector_leaves_the_floor_in_place(note_taker_socket):
-    add = note_taker_socket(DISABLED_PLUGINS=["patterns", "roster"])
+    add = note_taker_socket(DISABLED_PLUGINS=["contact_details", "roster"])
     assert add("Kwame wrote from office@uni.example") == "A scholar wrote from [email]"

@@ -57,7 +57,7 @@ def _log(server) -> str:
 def test_suggestions_come_from_the_worker_process_and_the_server_never_loads_the_suggester(tmp_path):
     url = f"sqlite:///{tmp_path / 'worker.sqlite'}"
     people = prepare_database(url)
-    server = ServerProcess(url, free_port(), tmp_path, plugins="roster,patterns,lexical,live_suggestions",
+    server = ServerProcess(url, free_port(), tmp_path, plugins="roster,contact_details,keyword_suggester,live_suggestions",
                            extra_env={"ROUNDTABLE_SUGGESTER": "lexical"}).start()
     try:
         assert len(server.pids()) == 3, "gunicorn's master, its worker, and the after-save worker"

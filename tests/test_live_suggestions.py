@@ -8,7 +8,7 @@ from roundtable.live_clients import NoteClient, ServerProcess, free_port, login_
 def test_a_saved_note_gets_theme_suggestions_as_a_separate_live_event_for_note_takers_only(tmp_path):
     url = f"sqlite:///{tmp_path / 'rt.sqlite'}"
     world = prepare_database(url, note_takers=1, viewers=1)
-    server = ServerProcess(url, free_port(), tmp_path / "server", plugins="roster,patterns,lexical,live_suggestions").start()
+    server = ServerProcess(url, free_port(), tmp_path / "server", plugins="roster,contact_details,keyword_suggester,live_suggestions").start()
     try:
         writer = NoteClient(server.url, login_cookie(server.url, world["note-takers"][0]), world["session_id"])
         viewer = NoteClient(server.url, login_cookie(server.url, world["viewers"][0]), world["session_id"])

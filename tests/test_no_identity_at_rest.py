@@ -41,7 +41,7 @@ MENTIONS = [
     "Kwa\u200bme", "Mensah\u00ad-Boateng", "ＫＷＡＭＥ", "Кwame", "**Kwa**me", "Kw&#97;me", "Kw&amp;#97;me",
     "va\u0301n der Berg", "Hope van der B<b>e</b>rg", "Kwame\u2060 Mensah",
 ]
-PLUGINS = "roster,patterns,lexical,live_suggestions,report_sections,exporters"
+PLUGINS = "roster,contact_details,keyword_suggester,live_suggestions,report_sections,exporters"
 # María Núñez agreed to be named: her name may stand in a brief's credits, nowhere else.
 FORBIDDEN = ["van der Berg", "Mensah", "Kwame", "hope.vdb@city.example", "415 555 0199"]
 CREDITED = ["Núñez", "Nunez", "María", "Maria"]

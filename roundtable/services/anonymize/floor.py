@@ -12,7 +12,7 @@ from roundtable.errors import AnonymizationUnavailable, ValidationError
 
 # The floor's detectors ship as built-in plugins. The core reaches them by name, as the plugin manager reaches
 # every plugin, so that plugins import the core and never the other way round.
-FLOOR_DETECTORS = (("roundtable_plugins.roster", "RosterDetector"), ("roundtable_plugins.patterns", "PatternDetector"))
+FLOOR_DETECTORS = (("roundtable_plugins.roster", "RosterDetector"), ("roundtable_plugins.contact_details", "PatternDetector"))
 
 # Per application (weakly, so a discarded app's caches go away with it).
 _detector_cache: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
@@ -21,7 +21,7 @@ _detector_cache: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 def floor_detectors(case_blind: bool = False) -> list:
     """The detectors no configuration removes: roster names and contact details.
 
-    They are the built-in ``roster`` and ``patterns`` detectors, run whether
+    They are the built-in ``roster`` and ``contact_details`` detectors, run whether
     or not their plugins are loaded; plugins add detectors on top. When one
     cannot be imported, :class:`AnonymizationUnavailable` says why, and notes,
     imports and exports are refused rather than written unchecked.

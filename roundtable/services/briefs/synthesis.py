@@ -140,9 +140,9 @@ def encoder_name(note_count: int = 0) -> str:
     wanted = os.environ.get("ROUNDTABLE_BRIEF_ENCODER", "auto")
     if wanted == "minilm" or (wanted == "auto" and note_count <= MODEL_NOTE_LIMIT):
         try:
-            from roundtable_plugins import semantic
+            from roundtable_plugins import embedding_suggester
 
-            if semantic.plugin_status("minilm") is None:
+            if embedding_suggester.plugin_status("minilm") is None:
                 return "minilm"
         except ImportError:
             pass
@@ -151,9 +151,9 @@ def encoder_name(note_count: int = 0) -> str:
 
 @functools.lru_cache(maxsize=1)
 def _minilm():
-    from roundtable_plugins import semantic
+    from roundtable_plugins import embedding_suggester
 
-    return semantic.load_encoder("minilm")
+    return embedding_suggester.load_encoder("minilm")
 
 
 def group_vectors(notes: list[NoteItem], space: TextSpace, encoder: str = "tfidf"):

@@ -72,7 +72,7 @@ _TITLED_PERSON = re.compile(
 
 
 def find_emails(text: str) -> list[Span]:
-    return [Span(m.start(), m.end(), EMAIL, 0.99, "patterns") for m in _EMAIL.finditer(text)]
+    return [Span(m.start(), m.end(), EMAIL, 0.99, "contact_details") for m in _EMAIL.finditer(text)]
 
 
 def _is_phone(candidate: str, text: str, start: int) -> bool:
@@ -116,7 +116,7 @@ def find_phones(text: str) -> list[Span]:
         start = match.start()
         trimmed = candidate.rstrip(" .-/")
         if _is_phone(trimmed, text, start):
-            spans.append(Span(start, start + len(trimmed), PHONE, 0.95, "patterns"))
+            spans.append(Span(start, start + len(trimmed), PHONE, 0.95, "contact_details"))
     return spans
 
 
@@ -128,7 +128,7 @@ def find_handles(text: str) -> list[Span]:
             continue
         if re.fullmatch(r"\d{1,2}(?::\d\d)?(?:am|pm|h)?|\d+(?:st|nd|rd|th)", handle, re.I):
             continue
-        spans.append(Span(match.start(), match.end(), HANDLE, 0.9, "patterns"))
+        spans.append(Span(match.start(), match.end(), HANDLE, 0.9, "contact_details"))
     return spans
 
 
@@ -162,7 +162,7 @@ def find_urls(text: str, roster: Roster) -> list[Span]:
             url = match.group().rstrip(".,;:!?")
             seen.add(match.start())
             if _personal_url(url, roster):
-                spans.append(Span(match.start(), match.start() + len(url), URL, 0.9, "patterns"))
+                spans.append(Span(match.start(), match.start() + len(url), URL, 0.9, "contact_details"))
     return spans
 
 
@@ -170,14 +170,14 @@ def find_titled_people(text: str) -> list[Span]:
     spans = []
     for match in _TITLED_PERSON.finditer(text):
         end = match.end("name") - len(re.search(r"(['’]s?)?$", match.group("name")).group())
-        spans.append(Span(match.start("name"), end, PERSON, 0.9, "patterns"))
+        spans.append(Span(match.start("name"), end, PERSON, 0.9, "contact_details"))
     return spans
 
 
 class PatternDetector:
     """Finds emails, phone numbers, handles, personal links and titled names."""
 
-    name = "patterns"
+    name = "contact_details"
     ALL_KINDS = (EMAIL, PHONE, HANDLE, URL, PERSON)
 
     def __init__(self, kinds=ALL_KINDS):

@@ -1,4 +1,5 @@
-"""The ``semantic`` theme suggester: sentence embeddings, compared with themes and coded notes.
+"""The ``embedding_suggester`` plugin: the ``semantic`` theme suggester, which compares sentence
+embeddings of notes with themes and coded notes.
 
 Install with ``pip install 'roundtable[semantic]'``. Models are loaded from the
 disk, never downloaded. A theme's prototype is the mean embedding of what the

@@ -1,5 +1,5 @@
-"""The ``lexical`` theme suggester (stemmed words, TF-IDF weights, no model) and the
-``note_saved`` hook that stores suggestions for each saved note.
+"""The ``keyword_suggester`` plugin: the ``lexical`` theme suggester (stemmed words, TF-IDF
+weights, no model).
 
 Each theme becomes a TF-IDF vector of its name (counted twice), description and
 keywords (twice), over English Snowball stems with note-taking shorthand written
