@@ -41,7 +41,8 @@ sys.path.insert(0, str(ROOT))
 from roundtable import hookimpl  # noqa: E402
 from roundtable.application import Roundtable  # noqa: E402
 from roundtable.services.codebook import Codebook, load_codebook_file  # noqa: E402
-from roundtable.services.tagging import Example, suggest_per_section, suggest_themes  # noqa: E402
+from roundtable import Example  # noqa: E402
+from roundtable.services.tagging import suggest_per_section, suggest_themes  # noqa: E402
 
 DATA = HERE / "data" / "guides"
 CODED_SESSIONS = (1, 2)

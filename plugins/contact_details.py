@@ -16,8 +16,8 @@ from __future__ import annotations
 
 import re
 
-from roundtable import hookimpl
-from roundtable.services.anonymize import EMAIL, HANDLE, PERSON, PHONE, URL, Roster, Span, fold
+from roundtable import Roster, Span, hookimpl
+from roundtable.services.anonymize import EMAIL, HANDLE, PERSON, PHONE, URL, Roster, fold
 
 _EMAIL = re.compile(
     r"(?<![\w.+'%@-])[\w.+'%-]+@[\w-]+(?:\.[\w-]+)*\.[^\W\d_]{2,}(?![\w-])"

@@ -30,9 +30,9 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from roundtable import hookimpl
+from roundtable import Suggestion, hookimpl
 from roundtable.lazy import lazy_module
-from roundtable.services.tagging import Suggestion, expand_abbreviations
+from roundtable.services.tagging import expand_abbreviations
 
 np = lazy_module("numpy")  # imported on first use: in the worker process, not the web server
 

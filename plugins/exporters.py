@@ -6,18 +6,7 @@ called (``roundtable.services.briefs.export_brief``).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Callable
-
-from roundtable import hookimpl
-
-
-@dataclass(frozen=True)
-class Exporter:
-    name: str
-    suffix: str
-    media_type: str
-    export: Callable  # (BriefDocument) -> bytes
+from roundtable import Exporter, hookimpl
 
 
 def export_markdown(document) -> bytes:

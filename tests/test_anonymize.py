@@ -13,13 +13,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from conftest import make_roundtable
+from roundtable import Span
 from roundtable.errors import ExportBlocked, ValidationError
 from roundtable.services.anonymize.normalize import stored_form
 from roundtable.services.anonymize import (
     Anonymizer,
     Roster,
     RosterEntry,
-    Span,
     affiliation_label,
     export_findings,
     export_gate,

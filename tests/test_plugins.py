@@ -155,3 +155,18 @@ def test_only_loading_plugins_by_their_old_names_works_too(monkeypatch):
     monkeypatch.setenv("ROUNDTABLE_LOAD_PLUGINS", "roster,lexical")
     names = {name for name, plugin in build_plugin_manager().list_name_plugin() if plugin is not None}
     assert names == {"roster", "keyword_suggester"}
+
+
+def test_a_plugin_author_finds_hookimpl_and_every_hook_type_in_the_package_root():
+    """The core, the built-ins and a third party use the very same classes, defined once."""
+    import roundtable
+    from roundtable.services import anonymize, briefs, tagging
+    from roundtable_plugins import exporters
+
+    for name in ("hookimpl", "Span", "Suggestion", "Example", "BriefSection", "BriefDocument", "Exporter",
+                 "Roster", "Codebook", "BriefContext"):
+        assert hasattr(roundtable, name), name
+    assert anonymize.Span is roundtable.Span and tagging.Suggestion is roundtable.Suggestion
+    assert briefs.BriefSection is roundtable.BriefSection and briefs.BriefDocument is roundtable.BriefDocument
+    assert all(type(e) is roundtable.Exporter for e in exporters.EXPORTERS)
+    assert roundtable.Roster is anonymize.Roster

@@ -15,14 +15,13 @@ from sqlalchemy import select
 
 from conftest import make_roundtable
 from roundtable import create_app, hookimpl
+from roundtable import Example, Suggestion
 from roundtable.application import Roundtable
 from roundtable.cli.tag import tag_command
 from roundtable.errors import NotFound, RoundtableError, ValidationError
 from roundtable.models import Note, NoteTag, Session, TagStatus, Theme
 from roundtable.services.codebook import load_codebook
 from roundtable.services.tagging import (
-    Example,
-    Suggestion,
     accept_suggestion,
     accepted_examples,
     add_manual_tag,

@@ -17,7 +17,8 @@ from roundtable.application import current_roundtable
 from roundtable.cli.note_lines import parse_note_lines
 from roundtable.errors import ValidationError
 from roundtable.services.codebook import load_codebook_file
-from roundtable.services.tagging import DEFAULT_TOP, LEVELS, Example, suggest_per_section, suggest_themes
+from roundtable.services.tagging import DEFAULT_TOP, LEVELS, suggest_per_section, suggest_themes
+from roundtable.types import Example
 
 
 def _decode(raw: bytes, what: str) -> str:

@@ -25,22 +25,12 @@ from sqlalchemy import select
 from roundtable.errors import NotFound, ValidationError
 from roundtable.models import Note, NoteTag, Session, TagStatus, Theme
 from roundtable.services.codebook import Codebook, codebook_for_series
+from roundtable.types import Example, Suggestion
 
 DEFAULT_TOP = 3
 LEVELS = ("top", "sub")
 # Suggestions below this score are not stored: they would only be noise on the note.
 MIN_STORED_SCORE = 0.05
-
-
-@dataclass(frozen=True)
-class Suggestion:
-    """A theme proposed for a note, with a score in 0..1 (higher is better)."""
-
-    theme: str
-    score: float
-
-    def to_dict(self) -> dict:
-        return {"theme": self.theme, "score": round(float(self.score), 4)}
 
 
 @dataclass(frozen=True)
@@ -53,15 +43,6 @@ class SectionSuggestion:
 
     def to_dict(self) -> dict:
         return {"section": self.section, "theme": self.theme, "score": round(float(self.score), 4)}
-
-
-@dataclass(frozen=True)
-class Example:
-    """A note already coded with a theme (an accepted or manual tag), and the session it was taken in."""
-
-    text: str
-    theme: str
-    session: int | None = None
 
 
 # Shorthand that note-takers type, expanded before matching so "govt" meets "government".

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import unicodedata
 from collections.abc import Iterable
-from dataclasses import dataclass
+
+from roundtable.types import Span
 
 
 # Span kinds. "name" is a roster participant (participant_id set when the
@@ -17,27 +18,6 @@ _KIND_PRIORITY = {EMAIL: 0, URL: 1, HANDLE: 2, PHONE: 3, NAME: 4, PERSON: 5, AFF
 
 # What a kept term may undo: unknown-name detections. Roster matches and contact details never.
 KEEPABLE = frozenset((PERSON,))
-
-@dataclass(frozen=True, slots=True)
-class Span:
-    """An identifier found in a text: ``text[start:end]`` is of ``kind``."""
-
-    start: int
-    end: int
-    kind: str
-    confidence: float
-    detector: str
-    participant_id: int | None = None
-
-    def as_dict(self) -> dict:
-        """The public, name-free description used by ``--json`` and the API."""
-        return {
-            "start": self.start,
-            "end": self.end,
-            "kind": self.kind,
-            "detector": self.detector,
-            "confidence": round(self.confidence, 3),
-        }
 
 # --- text folding -------------------------------------------------------------------------
 

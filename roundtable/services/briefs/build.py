@@ -2,47 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Callable
-
 from roundtable.errors import ValidationError
 from roundtable.plugins import describe_plugins
 from roundtable.services import drafting
 from roundtable.services.briefs.context import TEMPLATE_LABELS, BriefContext, gather_brief_context
-from roundtable.services.briefs.markdown import join_front_matter, split_front_matter
-
-@dataclass
-class BriefSection:
-    """A section of a brief template, contributed by a plugin.
-
-    ``render(context)`` returns the section's Markdown body; the builder adds
-    the delimiting ``{#key}`` marker and the ``## title`` heading. An empty
-    body leaves the section out. ``classes`` go on the heading (``unnumbered``,
-    ``appendix``).
-    """
-
-    key: str
-    title: str
-    order: int
-    templates: tuple[str, ...]
-    render: Callable[[BriefContext], str]
-    classes: tuple[str, ...] = ()
-
-
-@dataclass
-class BriefDocument:
-    """A built brief: Markdown with front matter, and bullet id -> note ids."""
-
-    markdown: str
-    front_matter: dict
-    provenance: dict[str, list[int]]
-    template: str = "report"
-    # Exporters show provenance (HTML footnotes, a PDF sources list) only when asked.
-    show_provenance: bool = False
-
-    @property
-    def body(self) -> str:
-        return split_front_matter(self.markdown)[1]
+from roundtable.services.briefs.markdown import join_front_matter
+from roundtable.types import BriefDocument, BriefSection
 
 
 def front_matter_for(context: BriefContext) -> dict:
