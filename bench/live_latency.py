@@ -403,7 +403,7 @@ def session_cookies(db_url: str, secret_key: str, instance: Path, typists: int) 
 
     from roundtable import create_app
     from roundtable.models import Account
-    from roundtable.web.access import start_login
+    from roundtable.web.authorization import start_login
 
     app = create_app({"DATABASE_URL": db_url, "SECRET_KEY": secret_key, "INSTANCE_PATH": str(instance)})
     serializer = app.session_interface.get_signing_serializer(app)

@@ -31,7 +31,7 @@ def normalize_url(url: str) -> str:
 
 
 # Connections each process keeps open to PostgreSQL; also how many socket events run at once
-# (roundtable.web.access.socket_turn), so that a crowd of events never waits on the pool.
+# (roundtable.web.authorization.socket_turn), so that a crowd of events never waits on the pool.
 POOL_SIZE = 10
 
 

@@ -86,7 +86,7 @@ def register_blueprints(roundtable, register):
     """Add web pages and socket events.
 
     Called once by ``create_app``. Call ``register(blueprint)`` for each Flask
-    blueprint. Routes must check access with ``roundtable.web.access``
+    blueprint. Routes must check access with ``roundtable.web.authorization``
     decorators like the built-in blueprints do.
     """
 

@@ -23,7 +23,7 @@ from roundtable.models import (
     Session,
     Theme,
 )
-from roundtable.services.access import create_invite
+from roundtable.services.invites import create_invite
 from roundtable.services.accounts import grant_role
 
 IDENTITIES = ("anonymous", "outsider", *Role)

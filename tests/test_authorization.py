@@ -3,7 +3,7 @@
 Routes come from the app's URL map and events from the Socket.IO server, so a
 route or event added later without an access check makes these tests fail.
 What each visitor should get is read from the marker the access decorators
-put on every view (``roundtable.web.access.ACCESS_ATTR``):
+put on every view (``roundtable.web.authorization.ACCESS_ATTR``):
 
 - ``public``: anyone, never a server error;
 - ``login``: anonymous visitors are sent to the login page;
@@ -23,7 +23,7 @@ import pytest
 
 from roundtable.models import Role
 from roundtable.services.accounts import ROLE_RANK
-from roundtable.web.access import ACCESS_ATTR, SOCKET_HANDLERS
+from roundtable.web.authorization import ACCESS_ATTR, SOCKET_HANDLERS
 from security_support import (
     IDENTITIES,
     SignedInClients,
@@ -125,7 +125,7 @@ def test_every_view_declares_who_may_call_it(app):
         for rule in app.url_map.iter_rules()
         if not _is_static(app, rule.endpoint) and not hasattr(app.view_functions[rule.endpoint], ACCESS_ATTR)
     ]
-    assert missing == [], "views without an access decorator from roundtable.web.access: " + ", ".join(missing)
+    assert missing == [], "views without an access decorator from roundtable.web.authorization: " + ", ".join(missing)
 
 
 def test_every_route_answers_each_visitor_as_its_access_rule_says(app, database, accounts, world):
@@ -196,7 +196,7 @@ def test_every_socket_event_declares_who_may_send_it(app):
         for namespace, event, handler in socket_events(app)
         if event not in SOCKET_LIFECYCLE_EVENTS and not hasattr(handler, ACCESS_ATTR)
     ]
-    assert missing == [], "socket events without socket_access from roundtable.web.access: " + ", ".join(missing)
+    assert missing == [], "socket events without socket_access from roundtable.web.authorization: " + ", ".join(missing)
 
 
 def test_every_guarded_socket_handler_is_registered_on_each_new_app(app):

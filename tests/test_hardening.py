@@ -15,7 +15,8 @@ from conftest import PASSWORD, make_series
 from roundtable import create_app
 from roundtable.errors import Conflict, RateLimited
 from roundtable.models import AuditEvent, Brief, BriefVersion, KeptTerm, Note, NoteTag, Participant, Role, Session
-from roundtable.services.access import export_series_archive, purge_series_notes, record_audit
+from roundtable.services.audit import record_audit
+from roundtable.services.retention import export_series_archive, purge_series_notes
 from roundtable.services.accounts import create_account, grant_role
 from roundtable.services.ratelimit import AccountRateLimiter
 from roundtable.web.errors import CSP

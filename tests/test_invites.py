@@ -11,14 +11,10 @@ from sqlalchemy import select
 from conftest import PASSWORD
 from roundtable.errors import Conflict, Forbidden, NotFound
 from roundtable.models import Account, AuditEvent, Invite, Membership, Role
-from roundtable.services.access import (
-    accept_invite,
-    change_role,
-    create_invite,
-    create_series,
-    hash_token,
-    utcnow,
-)
+from roundtable.services.invites import accept_invite, create_invite, hash_token
+from roundtable.services.members import change_role
+from roundtable.models import utcnow
+from roundtable.services.series import create_series
 from roundtable.services.accounts import role_in_series
 
 NEW_PASSWORD = "a much longer passphrase"

@@ -7,7 +7,8 @@ from pathlib import Path
 import click
 from flask.cli import with_appcontext
 
-from roundtable.services.access import export_series_archive, get_series, purge_series_notes
+from roundtable.services.retention import export_series_archive, purge_series_notes
+from roundtable.services.series import get_series
 
 
 @click.command("purge")

@@ -8,7 +8,9 @@ from sqlalchemy import func, select
 
 from roundtable.errors import NotFound
 from roundtable.models import Account
-from roundtable.services.access import get_series, parse_role, record_audit
+from roundtable.services.audit import record_audit
+from roundtable.services.members import parse_role
+from roundtable.services.series import get_series
 from roundtable.services.accounts import create_account, end_logins, grant_role, hash_password
 from roundtable.web.revocation import revoke_sockets
 

@@ -12,7 +12,7 @@ from flask import Flask
 
 def init_web(app: Flask) -> None:
     """Error pages, security headers, audit, revocation and the live socket events (not the blueprints)."""
-    from roundtable.web import access, errors, live, revocation
+    from roundtable.web import authorization, errors, live, revocation
 
     errors.init_app(app)
 
@@ -25,6 +25,6 @@ def init_web(app: Flask) -> None:
         return {"detection_off": unknown_name_detection_off(app.extensions["roundtable"]),
                 "floor_missing": floor_missing()}
 
-    access.init_app(app)
+    authorization.init_app(app)
     revocation.init_app(app)
     live.init_app(app)

@@ -14,9 +14,13 @@ from roundtable.db import get_db
 from roundtable.errors import ValidationError
 from roundtable.extensions import limiter
 from roundtable.models import Note, Role, Series, Session
-from roundtable.services import access as access_service
+from roundtable.services import audit as audit_service
+from roundtable.services import invites as invite_service
+from roundtable.services import members as member_service
+from roundtable.services import retention as retention_service
+from roundtable.services import series as series_service
 from roundtable.services.accounts import ROLE_RANK
-from roundtable.web.access import admin_required, current_account, series_role_required
+from roundtable.web.authorization import admin_required, current_account, series_role_required
 from roundtable.web.forms import commit_or_flash
 from roundtable.web.revocation import revoke_sockets
 
@@ -40,7 +44,7 @@ def index():
 @bp.route("/admin/series", methods=["POST"])
 @admin_required
 def create_series():
-    created = commit_or_flash(lambda db: access_service.create_series(
+    created = commit_or_flash(lambda db: series_service.create_series(
         db, current_account(), request.form.get("slug", ""), request.form.get("title", "")))
     if not created:
         return _index_page(created.error.http_status)
@@ -52,7 +56,7 @@ def create_series():
 @bp.route("/admin/audit")
 @admin_required
 def site_audit():
-    return render_template("admin/audit.html", series=None, rows=access_service.audit_log(get_db()))
+    return render_template("admin/audit.html", series=None, rows=audit_service.audit_log(get_db()))
 
 
 # --- members and invites (facilitators) ------------------------------------
@@ -67,8 +71,8 @@ def _members_page(new_invite_url: str | None = None, status: int = 200):
             "admin/members.html",
             series=g.series,
             role=g.role,
-            members=access_service.members(db, g.series),
-            invites=access_service.pending_invites(db, g.series),
+            members=member_service.members(db, g.series),
+            invites=invite_service.pending_invites(db, g.series),
             assignable=assignable,
             me=current_account(),
             new_invite_url=new_invite_url,
@@ -103,7 +107,7 @@ def _change_membership(change, done: str, account_id: int | None = None):
 @series_role_required(Role.FACILITATOR)
 def change_role(slug, account_id):
     return _change_membership(
-        lambda db: access_service.change_role(db, current_account(), g.series, account_id, request.form.get("role", "")),
+        lambda db: member_service.change_role(db, current_account(), g.series, account_id, request.form.get("role", "")),
         "Role changed.",
         account_id,
     )
@@ -113,7 +117,7 @@ def change_role(slug, account_id):
 @series_role_required(Role.FACILITATOR)
 def remove_member(slug, account_id):
     return _change_membership(
-        lambda db: access_service.remove_member(db, current_account(), g.series, account_id),
+        lambda db: member_service.remove_member(db, current_account(), g.series, account_id),
         "Member removed from this series.",
         account_id,
     )
@@ -123,7 +127,7 @@ def remove_member(slug, account_id):
 @limiter.limit("30 per hour")
 @series_role_required(Role.FACILITATOR)
 def create_invite(slug):
-    made = commit_or_flash(lambda db: access_service.create_invite(
+    made = commit_or_flash(lambda db: invite_service.create_invite(
         db, current_account(), g.series, request.form.get("role", ""), email=request.form.get("email", ""),
         ttl_hours=current_app.config["INVITE_TTL_HOURS"],
     ))
@@ -137,7 +141,7 @@ def create_invite(slug):
 @series_role_required(Role.FACILITATOR)
 def revoke_invite(slug, invite_id):
     return _change_membership(
-        lambda db: access_service.revoke_invite(db, current_account(), g.series, invite_id),
+        lambda db: invite_service.revoke_invite(db, current_account(), g.series, invite_id),
         "Invite link revoked.",
     )
 
@@ -146,7 +150,7 @@ def revoke_invite(slug, invite_id):
 @series_role_required(Role.FACILITATOR)
 def audit(slug):
     return render_template(
-        "admin/audit.html", series=g.series, role=g.role, rows=access_service.audit_log(get_db(), g.series)
+        "admin/audit.html", series=g.series, role=g.role, rows=audit_service.audit_log(get_db(), g.series)
     )
 
 
@@ -166,7 +170,7 @@ def _retention_page(status: int = 200):
             series=g.series,
             role=g.role,
             note_count=_note_count(g.series),
-            published=access_service.brief_is_published(get_db(), g.series),
+            published=retention_service.brief_is_published(get_db(), g.series),
         ),
         status,
     )
@@ -183,7 +187,7 @@ def retention(slug):
 def export_archive(slug):
     db = get_db()
     with tempfile.TemporaryDirectory() as tmp:
-        path = access_service.export_series_archive(db, g.series, tmp, actor=current_account())
+        path = retention_service.export_series_archive(db, g.series, tmp, actor=current_account())
         data = Path(path).read_bytes()
         name = Path(path).name
     db.commit()
@@ -196,7 +200,7 @@ def purge(slug):
     def purge_notes(db):
         if request.form.get("confirm", "").strip() != g.series.slug:
             raise ValidationError(f"type the short name {g.series.slug} to confirm the purge")
-        return access_service.purge_series_notes(
+        return retention_service.purge_series_notes(
             db, g.series, current_account(), include_roster=request.form.get("include_roster") == "yes"
         )
 

@@ -9,9 +9,9 @@ from roundtable.db import get_db
 from roundtable.errors import RoundtableError, ValidationError
 from roundtable.extensions import limiter
 from roundtable.models import Series
-from roundtable.services.access import accept_invite, find_invite
+from roundtable.services.invites import accept_invite, find_invite
 from roundtable.services.accounts import authenticate, change_password, end_logins
-from roundtable.web.access import current_account, login_required, public, start_login
+from roundtable.web.authorization import current_account, login_required, public, start_login
 from roundtable.web.revocation import revoke_sockets
 
 bp = Blueprint("auth", __name__, url_prefix="/auth")

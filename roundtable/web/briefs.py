@@ -20,7 +20,7 @@ from roundtable.jobs import Job
 from roundtable.models import Note, Role, Session
 from roundtable.services import briefs, drafting
 from roundtable.services.render import render_markdown
-from roundtable.web.access import current_account, series_role_required
+from roundtable.web.authorization import current_account, series_role_required
 from roundtable.web.forms import commit_or_flash, form_ids
 
 bp = Blueprint("briefs", __name__, url_prefix="/s")

@@ -20,7 +20,7 @@ from roundtable.models import Note, NoteTag, Role, Session, TagStatus, Theme
 from roundtable.services import codebook as cb
 from roundtable.services.accounts import has_role
 from roundtable.services.anonymize import gate_series_export, strings_in, xml_strings
-from roundtable.web.access import series_role_required
+from roundtable.web.authorization import series_role_required
 from roundtable.web.forms import commit_change, commit_or_flash, error_message, form_ids
 
 bp = Blueprint("codebook", __name__)

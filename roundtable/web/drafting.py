@@ -14,9 +14,9 @@ from roundtable.db import get_db
 from roundtable.errors import RoundtableError
 from roundtable.models import Role
 from roundtable.services import drafting
-from roundtable.services.access import record_audit
+from roundtable.services.audit import record_audit
 from roundtable.services.accounts import has_role
-from roundtable.web.access import current_account, series_role_required
+from roundtable.web.authorization import current_account, series_role_required
 
 bp = Blueprint("drafting", __name__, url_prefix="/s")
 

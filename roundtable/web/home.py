@@ -7,7 +7,7 @@ from sqlalchemy import select
 
 from roundtable.db import get_db
 from roundtable.models import Membership, Series
-from roundtable.web.access import current_account, login_required, public
+from roundtable.web.authorization import current_account, login_required, public
 
 bp = Blueprint("home", __name__)
 

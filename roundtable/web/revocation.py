@@ -2,7 +2,7 @@
 
 Every HTTP request and every socket event checks the login (its generation,
 :func:`roundtable.services.accounts.end_logins`) and the role again
-(:mod:`roundtable.web.access`). A socket that only *listens* sends no event, so
+(:mod:`roundtable.web.authorization`). A socket that only *listens* sends no event, so
 it must be closed: each process remembers which of its sockets belong to which
 account, and :func:`revoke_sockets` closes an account's sockets in every
 process, here directly and in the others through a Redis channel when

@@ -21,7 +21,7 @@ from roundtable.models import KeptTerm, Note, Participant, Role, Session
 from roundtable.services.accounts import has_role
 from roundtable.services.anonymize import anonymize_authored_text, keep_term, kept_terms_of
 from roundtable.services.anonymize import forget_kept_term as forget_term
-from roundtable.web.access import current_account, series_role_required
+from roundtable.web.authorization import current_account, series_role_required
 from roundtable.web.forms import commit_change, commit_or_flash, error_message
 
 bp = Blueprint("series", __name__, url_prefix="/s")

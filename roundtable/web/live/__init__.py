@@ -19,7 +19,7 @@ from roundtable.models import NOTE_KINDS, Role, Session, SessionState, TagStatus
 from roundtable.services.accounts import has_role
 from roundtable.services.notes import NoteStream, note_takers, speaker_roles
 from roundtable.services.session_export import export_session_notes
-from roundtable.web.access import series_role_required
+from roundtable.web.authorization import series_role_required
 from roundtable.web.live import events
 from roundtable.web.live.after_save import after_save
 from roundtable.web.live.rooms import room_of, writers_room_of

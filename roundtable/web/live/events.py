@@ -1,7 +1,7 @@
 """The live stream's Socket.IO events: one guarded, schema-checked handler per event.
 
 One room per session (``session-<id>``). Every event carries one JSON object
-with ``session_id``, is guarded by :func:`roundtable.web.access.socket_access`
+with ``session_id``, is guarded by :func:`roundtable.web.authorization.socket_access`
 and is validated against a JSON schema before anything happens; a bad payload
 gets an ``error`` event (and the same body as its acknowledgement) and changes
 nothing.
@@ -38,7 +38,7 @@ from roundtable.extensions import socketio
 from roundtable.models import Note, NOTE_KINDS, NoteTag, Role, Session, SessionState, TagStatus
 from roundtable.services.accounts import has_role
 from roundtable.services.notes import MAX_MARKED_NAMES, NoteStream, StaleEdit, has_lone_surrogate, note_to_dict
-from roundtable.web.access import current_account, socket_access, socket_error, socket_turn
+from roundtable.web.authorization import current_account, socket_access, socket_error, socket_turn
 from roundtable.web.revocation import forget_socket, track_socket
 from roundtable.web.live.after_save import after_save
 from roundtable.web.live.presence import announce_presence, connections, presence

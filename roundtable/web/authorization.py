@@ -147,7 +147,7 @@ def _audit_route(response):
     rule = AUDITED_ROUTES.get(request.endpoint or "")
     if rule is None or response.status_code not in rule[1] or "series" not in g:
         return response
-    from roundtable.services.access import record_audit
+    from roundtable.services.audit import record_audit
 
     db = get_db()
     record_audit(db, current_account(), g.series, rule[0], _audit_detail(request.view_args))
@@ -159,7 +159,7 @@ def _audit_socket_event(event: str, payload: dict, result) -> None:
     action = AUDITED_SOCKET_EVENTS.get(event)
     if action is None or not (isinstance(result, dict) and result.get("ok")):
         return
-    from roundtable.services.access import record_audit
+    from roundtable.services.audit import record_audit
 
     db = get_db()
     keep = {k: payload[k] for k in ("session_id", "note_id", "version") if k in payload}
