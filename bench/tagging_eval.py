@@ -1,7 +1,7 @@
 """Evaluate the theme suggesters on published prose: accuracy cold and warm, and speed.
 
     python bench/tagging_eval.py [--set heldout|dev] [--suggesters lexical,semantic]
-        [--model minilm|static|PATH] [--repeat 3] [--json]
+        [--model minilm|static|PATH] [--repeat 3] [--threads N] [--speed-only] [--json]
 
 The sets (``bench/data/guides/``, built by ``bench/make_guides_set.py`` from
 18F's public-domain guides) are reports whose two chapters are the two sections
@@ -17,7 +17,11 @@ labelled with the heading it was written under, in one of five sessions.
 - speed: notes/s on 2,000 distinct notes tagged in one call (batched), warm, the
   fastest of ``--repeat`` runs, in wall-clock time and in this process's CPU time
   (with the load average: on a shared machine the first depends on other jobs);
-  the semantic figure uses the default encoder unless ``--model`` says otherwise.
+  the semantic figure uses the default encoder unless ``--model`` says otherwise,
+  with PyTorch's threads (``--threads``, default one per core) and the number
+  format it computes in (bfloat16 where the CPU has it in hardware) printed beside it.
+  On a loaded machine two threads waste CPU waiting for each other; a quiet
+  machine shows what they gain.
 
 Figures are per report and pooled over the set's notes.
 """
@@ -181,6 +185,11 @@ def evaluate(name: str, set_name: str, model: str | None, repeat: int, speed_onl
         result["warm_method_chosen"] = methods
     result["notes_per_s"], result["notes_per_cpu_s"] = throughput(reports, codebooks, suggester.name, roundtable, repeat)
     result["load_average"] = round(os.getloadavg()[0], 1)
+    if name == "semantic":
+        import torch
+
+        result["torch_threads"] = torch.get_num_threads()
+        result["precision"] = suggester.encoder.precision
     return result
 
 
@@ -204,8 +213,9 @@ def print_result(r: dict) -> None:
 
 
 def print_speed(r: dict) -> None:
+    encoder = f"; {r['torch_threads']} PyTorch threads, {r['precision']}" if "torch_threads" in r else ""
     print(f"  speed: {r['notes_per_s']} notes/s, {r['notes_per_cpu_s']} notes per CPU-second "
-          f"(2,000 notes in one call; load average {r['load_average']})")
+          f"(2,000 notes in one call; load average {r['load_average']}{encoder})")
 
 
 def main(argv=None) -> int:
@@ -215,8 +225,13 @@ def main(argv=None) -> int:
     parser.add_argument("--model", default=None, help="semantic encoder: minilm (default), static, or a folder")
     parser.add_argument("--repeat", type=int, default=3, help="throughput runs; the fastest counts (default 3)")
     parser.add_argument("--speed-only", action="store_true", help="measure notes/s only (a quick run)")
+    parser.add_argument("--threads", type=int, default=None, help="PyTorch threads (default: one per core)")
     parser.add_argument("--json", action="store_true", help="print one JSON document instead of text")
     args = parser.parse_args(argv)
+    if args.threads is not None:
+        import torch
+
+        torch.set_num_threads(max(1, args.threads))
     results, skipped = [], {}
     for name in args.suggesters.split(","):
         try:
