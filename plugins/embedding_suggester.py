@@ -159,7 +159,7 @@ def _native_bfloat16() -> bool:
 
     There, MiniLM runs about twice as fast in bfloat16 with the same embeddings
     (cosine to float32 ≥ 0.996, same tune-set accuracy: docs/performance.md);
-    elsewhere bfloat16 is emulated and slower, so float32 stays.
+    elsewhere bfloat16 would be emulated in software, so float32 stays.
     """
     cpu = torch.cpu
     checks = [getattr(cpu, name, None) for name in ("_is_avx512_bf16_supported", "_is_amx_tile_supported")]
