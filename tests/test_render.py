@@ -161,7 +161,7 @@ def test_render_command_renders_a_draft_with_its_front_matter(app, tmp_path):
     html = out.read_text(encoding="utf-8")
     assert "<title>Harbor City Working Group: What We Learned</title>" in html
     bad = app.test_cli_runner().invoke(render_command, [str(draft), "-o", str(tmp_path / "out.docx")])
-    assert bad.exit_code != 0
+    assert bad.exit_code != 0 and "docx" in str(bad.exception)
 
 
 def test_pdf_is_tagged_for_screen_readers(pdf):
@@ -169,3 +169,40 @@ def test_pdf_is_tagged_for_screen_readers(pdf):
     assert bool(root["/MarkInfo"]["/Marked"])
     assert "/StructTreeRoot" in root and root["/Lang"] == "en"
     assert pdf.metadata.title.startswith("Harbor City Working Group")
+
+
+def test_render_writes_every_format_through_the_exporters_and_the_export_gate(app, tmp_path):
+    """A plugin's format is offered by `roundtable render` as by the downloads, and the gate runs first."""
+    from roundtable import Exporter, hookimpl
+    from roundtable.cli.brief import render_command
+    from roundtable.errors import ExportBlocked, ValidationError
+
+    exported = []
+
+    class PlainText:
+        @hookimpl
+        def register_exporters(self, register):
+            register(Exporter("txt", ".txt", "text/plain", lambda document: exported.append(document) or b"plain"))
+
+    roundtable = app.extensions["roundtable"]
+    roundtable.pm.register(PlainText(), name="plain-text")
+    try:
+        draft = tmp_path / "draft.md"
+        draft.write_text(DRAFT, encoding="utf-8")
+        runner = app.test_cli_runner()
+        done = runner.invoke(render_command, [str(draft), "-o", str(tmp_path / "out.txt")])
+        assert done.exit_code == 0, done.output
+        assert (tmp_path / "out.txt").read_bytes() == b"plain"
+        assert exported[0].markdown == DRAFT and exported[0].front_matter["title"] == "Harbor City Working Group"
+        markdown = runner.invoke(render_command, [str(draft), "-o", str(tmp_path / "out.md")])
+        assert markdown.exit_code == 0 and (tmp_path / "out.md").read_text(encoding="utf-8") == DRAFT
+
+        draft.write_text(DRAFT + "\nWrite to maria.nunez@example.org for the data.\n", encoding="utf-8")
+        refused = runner.invoke(render_command, [str(draft), "-o", str(tmp_path / "leak.txt")])
+        assert isinstance(refused.exception, ExportBlocked)
+        assert len(exported) == 1 and not (tmp_path / "leak.txt").exists()
+
+        unknown = runner.invoke(render_command, [str(draft), "-o", str(tmp_path / "out.docx")])
+        assert isinstance(unknown.exception, ValidationError) and "html, md, pdf, txt" in str(unknown.exception)
+    finally:
+        roundtable.pm.unregister(name="plain-text")

@@ -85,30 +85,28 @@ def rebuild_command(series, template, force):
 @click.command("render")
 @click.argument("draft", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True,
-              help="OUT.pdf or OUT.html")
+              help="OUT.pdf, OUT.html, OUT.md or the suffix of any plugin's format")
+@click.option("--format", "fmt", default=None, help="Output format (default: from the file suffix).")
 @click.option("--template", type=click.Choice(TEMPLATES), default=None,
               help="Layout (default: the draft's front matter, else report).")
 @click.option("--series", default=None, help="Check names against this series' roster before writing.")
 @with_appcontext
-def render_command(draft, output, template, series):
-    """Render a Markdown DRAFT (front matter: title, subtitle, authors) to PDF or HTML."""
+def render_command(draft, output, fmt, template, series):
+    """Render a Markdown DRAFT (front matter: title, subtitle, authors) with an exporter, after the export gate."""
     from roundtable.cli import app_db
-    from roundtable.errors import ValidationError
-    from roundtable.services.anonymize import export_gate
-    from roundtable.services.briefs import check_export
-    from roundtable.services.render import render_document_html, render_pdf, render_standalone_html
+    from roundtable.services.briefs import BriefDocument, choose_exporter, export_document, series_roster
+    from roundtable.services.briefs.markdown import split_front_matter
 
-    suffix = output.suffix.lower()
-    if suffix not in (".pdf", ".html", ".htm"):
-        raise ValidationError(f"cannot render to {suffix or 'a file without a suffix'}: use .pdf or .html")
+    roundtable = current_roundtable()
+    exporter = choose_exporter(roundtable, fmt, suffix=output.suffix)
     markdown = draft.read_text(encoding="utf-8")
+    front_matter, _ = split_front_matter(markdown)
+    document = BriefDocument(markdown, front_matter, {}, template or str(front_matter.get("template") or "report"))
+    roster = None
     if series:
         with app_db().session() as db:
-            check_export(db, series, markdown, template)
-    else:
-        export_gate(markdown, None, html=render_document_html(markdown, template, media="print"))
-    if suffix == ".pdf":
-        output.write_bytes(render_pdf(markdown, template))
-    else:
-        output.write_text(render_standalone_html(markdown, template), encoding="utf-8")
-    click.echo(f"Wrote {output}")
+            roster = series_roster(db, series)
+    data = export_document(document, exporter, roster)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_bytes(data)
+    click.echo(f"Wrote {output} ({exporter.name}, {len(data):,} bytes)")

@@ -14,23 +14,74 @@ from roundtable.services.briefs.build import BriefDocument, build_brief
 from roundtable.services.briefs.context import _resolve_series
 from roundtable.services.briefs.drafts import get_brief, reviewed_sections
 from roundtable.services.briefs.markdown import FRONT_MATTER_KEY, split_front_matter, split_sections
+from roundtable.types import Exporter
 
 
 def check_export(db: DbSession, series, text: str, template: str | None = None, provenance: dict | None = None,
                  show_provenance: bool = False) -> None:
-    """Run the anonymization export gate on a brief about to leave the system, as its reader sees it.
+    """Run the export gate on Markdown ``text`` about to leave the system, against ``series``' roster."""
+    document = BriefDocument(text, {}, provenance or {}, template or "report", show_provenance)
+    gate_document(document, series_roster(db, series))
+
+
+def series_roster(db: DbSession, series):
+    """The roster the export gate judges a series' documents against."""
+    roster, _kept = roster_and_kept_terms(db, _resolve_series(db, series))
+    return roster
+
+
+def gate_document(document: BriefDocument, roster) -> None:
+    """Run the anonymization export gate on a brief as its reader sees it.
 
     The Markdown, the rendered document (cover from the front matter, body,
     link targets) and the decoded front-matter values are judged: the gate
-    refuses the name of anyone on the roster who did not agree to be named
+    refuses the name of anyone on ``roster`` who did not agree to be named
     (consenting people may appear in credits), emails and phone numbers.
+    Without a roster only contact details and look-alike tricks are caught.
     """
     from roundtable.services.render import render_document_html  # render reads briefs' front matter
 
-    front_matter, _ = split_front_matter(text)
-    rendered = render_document_html(text, template, provenance, show_provenance, media="print")
-    roster, _kept = roster_and_kept_terms(db, _resolve_series(db, series))
-    export_gate(text, roster, html=rendered, values=strings_in(front_matter))
+    front_matter, _ = split_front_matter(document.markdown)
+    rendered = render_document_html(document.markdown, document.template, document.provenance,
+                                    document.show_provenance, media="print")
+    export_gate(document.markdown, roster, html=rendered, values=strings_in(front_matter))
+
+
+def exporters_of(roundtable) -> dict[str, Exporter]:
+    """The application's output formats by name; the first registered for a name (the newest plugin's) wins."""
+    exporters: dict[str, Exporter] = {}
+    for exporter in roundtable.collect("register_exporters"):
+        exporters.setdefault(exporter.name, exporter)
+    return exporters
+
+
+def choose_exporter(roundtable, fmt: str | None = None, *, suffix: str | None = None) -> Exporter:
+    """The exporter named ``fmt``, or the one whose file suffix is ``suffix``; a clear error listing the formats."""
+    exporters = exporters_of(roundtable)
+    if fmt is None and suffix is not None:
+        wanted = {".htm": ".html"}.get(suffix.lower(), suffix.lower())
+        fmt = next((name for name, e in exporters.items() if e.suffix.lower() == wanted), None)
+        if fmt is None:
+            raise ValidationError(f"cannot write a {suffix or 'file without a suffix'}; choose a file ending in "
+                                  f"{', '.join(sorted(e.suffix for e in exporters.values()))} "
+                                  f"(formats {', '.join(sorted(exporters))})")
+    if fmt not in exporters:
+        raise ValidationError(f"unknown format {fmt!r}; choose one of {', '.join(sorted(exporters))}")
+    return exporters[fmt]
+
+
+def export_document(document: BriefDocument, exporter: Exporter, roster, progress=None) -> bytes:
+    """The one way a brief leaves the system: the export gate judges it, then ``exporter`` writes it.
+
+    The web downloads, export jobs, ``brief build`` and ``render`` all come through here.
+    """
+    gate_document(document, roster)
+    if progress:
+        progress("gate", 1, 1)
+    data = exporter.export(document)
+    if progress:
+        progress(exporter.name, 1, 1)
+    return data
 
 
 DRAFT_MARK = "{.draft-mark}\nDraft: not yet reviewed by the authors."
@@ -66,11 +117,7 @@ def export_brief(db: DbSession, series, template: str = "report", fmt: str = "pd
     Returns ``(data, exporter)``. The export gate runs before any exporter,
     so nothing identifying is ever written.
     """
-    exporters = {}
-    for exporter in roundtable.collect("register_exporters"):
-        exporters.setdefault(exporter.name, exporter)
-    if fmt not in exporters:
-        raise ValidationError(f"unknown format {fmt!r}; choose one of {', '.join(sorted(exporters))}")
+    exporter = choose_exporter(roundtable, fmt)
     reviewed: set[str] = set()
     if markdown is None:
         document = build_brief(db, series, template=template, roundtable=roundtable, progress=progress)
@@ -84,10 +131,4 @@ def export_brief(db: DbSession, series, template: str = "report", fmt: str = "pd
     document.show_provenance = provenance
     if provenance:  # readers see session and note number with the anonymized text, and the gate judges it
         document.provenance = source_notes(db, series, document.provenance)
-    check_export(db, series, document.markdown, document.template, document.provenance, provenance)
-    if progress:
-        progress("gate", 1, 1)
-    data = exporters[fmt].export(document)
-    if progress:
-        progress(fmt, 1, 1)
-    return data, exporters[fmt]
+    return export_document(document, exporter, series_roster(db, series), progress), exporter
