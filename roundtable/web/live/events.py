@@ -35,9 +35,10 @@ from roundtable.application import current_roundtable
 from roundtable.db import get_db
 from roundtable.errors import Forbidden, RoundtableError, SessionClosed, ValidationError
 from roundtable.extensions import socketio
-from roundtable.models import Note, NOTE_KINDS, NoteTag, Role, Session, SessionState, TagStatus
+from roundtable.models import Note, NOTE_KINDS, NoteTag, Role, Session, SessionState
 from roundtable.services.accounts import has_role
 from roundtable.services.notes import MAX_MARKED_NAMES, NoteStream, StaleEdit, has_lone_surrogate, note_to_dict
+from roundtable.services.tagging import accept_suggestion, reject_suggestion
 from roundtable.web.authorization import current_account, socket_access, socket_error, socket_turn
 from roundtable.web.revocation import forget_socket, track_socket
 from roundtable.web.live.after_save import after_save
@@ -313,15 +314,13 @@ def _tag_in(meeting, tag_id) -> NoteTag:
 
 @live_event("tag:accept", Role.AUTHOR, rate="tag")
 def on_tag_accept(payload, meeting):
-    tag = _tag_in(meeting, payload["tag_id"])
-    tag.status = TagStatus.ACCEPTED
+    tag = accept_suggestion(get_db(), _tag_in(meeting, payload["tag_id"]).id, meeting.series_id)
     return _tags_changed(meeting, tag.note_id)
 
 
 @live_event("tag:reject", Role.AUTHOR, rate="tag")
 def on_tag_reject(payload, meeting):
-    tag = _tag_in(meeting, payload["tag_id"])
-    tag.status = TagStatus.REJECTED
+    tag = reject_suggestion(get_db(), _tag_in(meeting, payload["tag_id"]).id, meeting.series_id)
     return _tags_changed(meeting, tag.note_id)
 
 

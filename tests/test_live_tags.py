@@ -1,0 +1,51 @@
+"""Reviewing suggested themes on the live page: accept and reject go through the tagging service."""
+
+from __future__ import annotations
+
+import uuid
+
+from conftest import PASSWORD, make_series
+from roundtable import Suggestion, create_app
+from roundtable.models import NoteTag, Role, TagStatus, Theme
+from roundtable.services.accounts import create_account, grant_role
+from roundtable.services.tagging import store_suggestions
+
+
+def test_an_author_accepts_and_rejects_suggested_themes_and_every_page_sees_it(tmp_path):
+    app = create_app({"TESTING": True, "SECRET_KEY": "tags-secret", "WTF_CSRF_ENABLED": False,
+                      "RATELIMIT_ENABLED": False, "INSTANCE_PATH": str(tmp_path / "inst"),
+                      "DATABASE_URL": f"sqlite:///{tmp_path / 'rt.sqlite'}"})
+    database = app.extensions["roundtable"].database
+    database.upgrade()
+    with database.session() as db:
+        series = make_series(db)
+        other = make_series(db, slug="elsewhere")
+        grant_role(db, create_account(db, "au@test.example", "AU", PASSWORD), series, Role.AUTHOR)
+        session_id, other_session_id = series.sessions[0].id, other.sessions[0].id
+        themes = [t.name for t in db.query(Theme).filter_by(series_id=series.id, parent_id=None)][:2]
+        db.commit()
+    http = app.test_client()
+    assert http.post("/auth/login", data={"email": "au@test.example", "password": PASSWORD}).status_code == 302
+    socket = app.extensions["socketio"].test_client(app, flask_test_client=http)
+    assert "state" in socket.emit("session:join", {"session_id": session_id}, callback=True)
+    added = socket.emit("note:add", {"session_id": session_id, "uuid": str(uuid.uuid4()), "text": "rents rose"},
+                        callback=True)
+    assert added["ok"], added
+    with database.session() as db:
+        keep, drop = store_suggestions(db, added["id"], [Suggestion(themes[0], 0.8), Suggestion(themes[1], 0.6)],
+                                       source="lexical")
+        keep_id, drop_id = keep.id, drop.id
+        db.commit()
+    socket.get_received()
+
+    accepted = socket.emit("tag:accept", {"session_id": session_id, "tag_id": keep_id}, callback=True)
+    rejected = socket.emit("tag:reject", {"session_id": session_id, "tag_id": drop_id}, callback=True)
+
+    assert accepted["ok"] and rejected["ok"], (accepted, rejected)
+    with database.session() as db:
+        assert db.get(NoteTag, keep_id).status == TagStatus.ACCEPTED
+        assert db.get(NoteTag, drop_id).status == TagStatus.REJECTED
+    broadcasts = [e["args"][0] for e in socket.get_received() if e["name"] == "note:tags"]
+    assert [t["status"] for t in broadcasts[-1]["tags"] if t["id"] == keep_id] == ["accepted"]
+    wrong_session = socket.emit("tag:accept", {"session_id": other_session_id, "tag_id": keep_id}, callback=True)
+    assert not wrong_session.get("ok")
