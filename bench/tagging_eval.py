@@ -75,7 +75,7 @@ def make_suggester(name: str, model: str | None):
     if name == "semantic":
         from roundtable_plugins import embedding_suggester
 
-        reason = embedding_suggester.plugin_status(model)
+        reason = embedding_suggester.model_status(model)
         if reason:
             raise RuntimeError(reason)
         started = time.perf_counter()

@@ -208,7 +208,3 @@ class PatternDetector:
 @hookimpl
 def register_detectors(register):
     register(PatternDetector())
-
-
-def plugin_status() -> str | None:
-    return None

@@ -8,7 +8,8 @@ with each keyword or sub-theme. Once notes are coded, a note's score for a theme
 also counts its similarity to the theme's coded notes; how much, and how, is
 chosen by leave-one-session-out on the coded notes themselves (see
 ``choose_method``), never by a constant fitted to an evaluation set. Without the
-extra, ``plugin_status()`` says why and the suggester is not registered.
+extra, the suggester's ``status()`` and the ``plugin_status`` hook say why, and
+the suggester is not offered.
 
 The encoder is a setting, ``ROUNDTABLE_SEMANTIC_MODEL`` (compared in
 ``docs/performance.md``):
@@ -76,8 +77,8 @@ def _is_folder(name: str) -> bool:
     return name not in MODELS and ("/" in name or os.sep in name or name.startswith("."))
 
 
-def plugin_status(name: str | None = None) -> str | None:
-    """``None`` when the semantic suggester can run, else one line saying why not."""
+def model_status(name: str | None = None) -> str | None:
+    """``None`` when the semantic suggester can run with encoder ``name``, else one line saying why not."""
     name = name or model_name()
     if _is_folder(name):
         folder = Path(name).expanduser()
@@ -279,6 +280,9 @@ class SemanticSuggester:
         self._method_cache: dict = {}
         self.last_method: tuple[bool, str, float] | None = None
 
+    def status(self) -> str | None:
+        return model_status(self.model)
+
     @property
     def encoder(self) -> _Encoder:
         return load_encoder(self.model)
@@ -376,5 +380,9 @@ _SUGGESTER = SemanticSuggester()
 
 @hookimpl
 def register_suggesters(register):
-    if plugin_status() is None:
-        register(_SUGGESTER)
+    register(_SUGGESTER)
+
+
+@hookimpl
+def plugin_status() -> str | None:
+    return model_status()

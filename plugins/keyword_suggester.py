@@ -89,8 +89,3 @@ _SUGGESTER = LexicalSuggester()
 @hookimpl
 def register_suggesters(register):
     register(_SUGGESTER)
-
-
-def plugin_status() -> str | None:
-    """Always available: it needs only scikit-learn and snowballstemmer."""
-    return None

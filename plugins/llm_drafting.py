@@ -22,6 +22,7 @@ except ImportError:  # the extra is not installed: the plugin says so and does n
     llm = None
 
 
+@hookimpl
 def plugin_status() -> str | None:
     if llm is None:
         return "off: install the extra with pip install 'roundtable[llm]'"

@@ -70,6 +70,7 @@ def available() -> bool:
     return importlib.util.find_spec("spacy") is not None and importlib.util.find_spec(MODEL) is not None
 
 
+@hookimpl
 def plugin_status() -> str | None:
     return None if available() else OFF_MESSAGE
 

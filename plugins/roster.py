@@ -346,7 +346,3 @@ class RosterDetector:
 @hookimpl
 def register_detectors(register):
     register(RosterDetector())
-
-
-def plugin_status() -> str | None:
-    return None

@@ -26,7 +26,7 @@ def register_detectors(roundtable, register):
     Called once when the anonymizer is built for a series. Call
     ``register(detector)`` for each detector. A detector has a ``name`` (str),
     ``detect(texts: list[str], roster: Roster) -> list[list[Span]]`` returning,
-    for each text, the spans it found (``roundtable.services.anonymize.Span``:
+    for each text, the spans it found (``roundtable.Span``:
     start, end, kind, confidence, detector, and the roster participant if known),
     and ``status() -> str | None``, a sentence saying why it is switched off
     (for example a missing model) or ``None`` when it works. The core merges
@@ -42,9 +42,12 @@ def register_suggesters(roundtable, register):
     for each. A suggester has a ``name`` and
     ``suggest(texts: list[str], codebook: Codebook, examples: list[Example]) ->
     list[list[Suggestion]]`` returning, for each text, themes ranked best first
-    with a score in 0..1 (``roundtable.services.tagging``). ``examples`` are
+    with a score in 0..1 (``roundtable.Suggestion``). ``examples`` are
     notes already coded (accepted tags), which a suggester may learn from. It
     runs off the live-note path, so it may be slow, but never blocks note entry.
+    A suggester may also have ``status() -> str | None``, as detectors do: a
+    sentence saying why it is switched off (it is then not offered, and asking
+    for it gives that reason), or ``None`` when it works.
     """
 
 
@@ -53,7 +56,7 @@ def register_brief_sections(roundtable, register):
     """Contribute sections to brief templates.
 
     Called when a brief is built. Call ``register(section)`` for each
-    ``roundtable.services.briefs.BriefSection``: a ``key``, the ``templates``
+    ``roundtable.BriefSection``: a ``key``, the ``templates``
     it belongs to (``"report"``, ``"brief"`` or any other name), an ``order``
     (sections are sorted by it) and ``render(context: BriefContext) -> str``
     returning Markdown. A section registered later with the same key and
@@ -88,6 +91,18 @@ def register_blueprints(roundtable, register):
     Called once by ``create_app``. Call ``register(blueprint)`` for each Flask
     blueprint. Routes must check access with ``roundtable.web.authorization``
     decorators like the built-in blueprints do.
+    """
+
+
+@hookspec
+def plugin_status(roundtable):
+    """Say whether this plugin works.
+
+    Called for each plugin that implements it, by ``roundtable plugins``
+    (``roundtable.plugins.plugin_statuses``). Return ``None`` when the plugin
+    works, or one sentence saying why it is switched off and how to switch it
+    on (``"off: install the extra with pip install 'roundtable[llm]'"``). A
+    plugin that does not implement the hook is taken to work.
     """
 
 

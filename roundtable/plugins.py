@@ -126,15 +126,25 @@ def load_plugins_dir(pm: pluggy.PluginManager, directory: Path) -> None:
         pm.register(module, name=name)
 
 
-def describe_plugins(pm: pluggy.PluginManager) -> list[dict]:
-    """One dict per loaded plugin: name, version, hooks; for ``roundtable plugins``."""
+def plugin_statuses(roundtable) -> dict[str, str | None]:
+    """Each plugin implementing the ``plugin_status`` hook and its answer: why it is off, or ``None``."""
+    arguments = {"roundtable": roundtable}
+    return {
+        impl.plugin_name: impl.function(*(arguments[name] for name in impl.argnames))
+        for impl in roundtable.pm.hook.plugin_status.get_hookimpls()
+    }
+
+
+def describe_plugins(roundtable) -> list[dict]:
+    """One dict per loaded plugin: name, version, hooks, status; for ``roundtable plugins``."""
+    pm = roundtable.pm
+    statuses = plugin_statuses(roundtable)
     versions = {id(plugin): dist.version for plugin, dist in pm.list_plugin_distinfo()}
     rows = []
     for name, plugin in sorted(pm.list_name_plugin()):
         if plugin is None:
             continue
         hooks = sorted(h.name for h in pm.get_hookcallers(plugin) or [])
-        status = getattr(plugin, "plugin_status", None)
         rows.append(
             {
                 "name": name,
@@ -143,7 +153,7 @@ def describe_plugins(pm: pluggy.PluginManager) -> list[dict]:
                     else getattr(plugin, "__version__", None)
                 ),
                 "hooks": hooks,
-                "status": status() if callable(status) else None,
+                "status": statuses.get(name),
             }
         )
     return rows

@@ -47,13 +47,14 @@ def test_third_party_plugins_come_from_the_entry_point_group_and_stale_built_in_
         "shout = shout_plugin\n"
     )
     monkeypatch.syspath_prepend(str(tmp_path))
-    pm = build_plugin_manager()
+    roundtable = make_roundtable()
+    pm = roundtable.pm
     names = [name for name, plugin in pm.list_name_plugin() if plugin is not None]
     assert sorted(names) == sorted(set(names))
     assert "lexical" not in names and "keyword_suggester" in names and "shout" in names
     modules = [getattr(plugin, "__name__", "") for _, plugin in pm.list_name_plugin()]
     assert modules.count("roundtable_plugins.roster") == 1
-    rows = {row["name"]: row for row in describe_plugins(pm)}
+    rows = {row["name"]: row for row in describe_plugins(roundtable)}
     assert rows["shout"]["version"] == "0.0.9" and rows["roster"]["version"] == __version__
 
 
@@ -95,7 +96,7 @@ def test_local_plugins_directory_is_loaded(tmp_path):
     group = click.Group()
     roundtable.pm.hook.register_commands(roundtable=roundtable, cli=group)
     assert "shout" in group.commands
-    assert any(row["name"] == "shout" for row in describe_plugins(roundtable.pm))
+    assert any(row["name"] == "shout" for row in describe_plugins(roundtable))
 
 
 def test_missing_plugins_directory_is_a_clear_error(tmp_path):
@@ -170,3 +171,58 @@ def test_a_plugin_author_finds_hookimpl_and_every_hook_type_in_the_package_root(
     assert briefs.BriefSection is roundtable.BriefSection and briefs.BriefDocument is roundtable.BriefDocument
     assert all(type(e) is roundtable.Exporter for e in exporters.EXPORTERS)
     assert roundtable.Roster is anonymize.Roster
+
+
+def test_a_plugin_says_why_it_is_off_through_the_plugin_status_hook():
+    class NeedsAModel:
+        @hookimpl
+        def plugin_status(self, roundtable):
+            return f"off: no model in {roundtable.settings['DATABASE_URL']}"
+
+    class Works:
+        @hookimpl
+        def register_exporters(self, register):
+            pass
+
+    roundtable = make_roundtable(plugins=[])
+    roundtable.pm.register(NeedsAModel(), name="needs-a-model")
+    roundtable.pm.register(Works(), name="works")
+    rows = {row["name"]: row for row in describe_plugins(roundtable)}
+    assert rows["needs-a-model"]["status"].startswith("off: no model in sqlite")
+    assert rows["works"]["status"] is None
+    assert "plugin_status" in rows["needs-a-model"]["hooks"]
+
+
+def test_a_plugin_status_function_without_hookimpl_is_not_read():
+    """The status is a hook: a bare module function of that name is not a protocol anyone reads."""
+
+    class Bare:
+        @staticmethod
+        def plugin_status():
+            return "off"
+
+        @hookimpl
+        def register_exporters(self, register):
+            pass
+
+    roundtable = make_roundtable(plugins=[Bare()])
+    assert [row["status"] for row in describe_plugins(roundtable)] == [None]
+
+
+def test_a_switched_off_suggester_is_named_with_its_reason():
+    from roundtable.errors import ValidationError
+    from roundtable.services.tagging import get_suggester
+
+    class Off:
+        name = "fancy"
+
+        def status(self):
+            return "fancy suggester off: install fancy"
+
+    class Plugin:
+        @hookimpl
+        def register_suggesters(self, register):
+            register(Off())
+
+    with pytest.raises(ValidationError, match="suggester 'fancy' is unavailable: fancy suggester off: install fancy"):
+        get_suggester("fancy", make_roundtable(plugins=[Plugin()]))

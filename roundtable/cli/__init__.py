@@ -92,7 +92,7 @@ def plugins_command(as_json):
     """List loaded plugins, their versions and the hooks they implement."""
     from roundtable.plugins import describe_plugins
 
-    rows = describe_plugins(current_roundtable().pm)
+    rows = describe_plugins(current_roundtable())
     if as_json:
         click.echo(json.dumps(rows, indent=2))
         return

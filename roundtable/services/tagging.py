@@ -118,24 +118,28 @@ def stem_words(text: str) -> list[str]:
 # --- suggesters -------------------------------------------------------------------------------
 
 
-def available_suggesters(roundtable) -> dict:
-    """The application's registered suggesters by name (the first registered for a name wins)."""
+def _registered_suggesters(roundtable) -> dict:
+    """Every registered suggester by name (the first registered for a name wins), working or not."""
     found: dict = {}
     for suggester in roundtable.collect("register_suggesters"):
         found.setdefault(suggester.name, suggester)
     return found
 
 
+def _status(suggester) -> str | None:
+    status = getattr(suggester, "status", None)  # optional, documented in hookspecs.register_suggesters
+    return status() if status is not None else None
+
+
+def available_suggesters(roundtable) -> dict:
+    """The application's working suggesters by name."""
+    return {name: s for name, s in _registered_suggesters(roundtable).items() if _status(s) is None}
+
+
 def unavailable_suggesters(roundtable) -> dict[str, str]:
-    """Built-in suggesters that are switched off, with the reason (for listings and errors)."""
-    reasons = {}
-    for name, plugin in roundtable.pm.list_name_plugin():
-        status = getattr(plugin, "plugin_status", None)
-        if callable(status) and getattr(plugin, "SUGGESTER_NAME", None):
-            reason = status()
-            if reason:
-                reasons[plugin.SUGGESTER_NAME] = reason
-    return reasons
+    """Suggesters that are switched off, with the reason (for listings and errors)."""
+    reasons = {name: _status(s) for name, s in _registered_suggesters(roundtable).items()}
+    return {name: reason for name, reason in reasons.items() if reason}
 
 
 def get_suggester(name: str, roundtable):

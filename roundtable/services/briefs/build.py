@@ -65,7 +65,7 @@ def build_brief(db_or_context, series=None, template: str = "report", *, roundta
     report("gather", 1, 3)
     context.provenance = {}
     if not context.plugins:
-        context.plugins = describe_plugins(roundtable.pm)
+        context.plugins = describe_plugins(roundtable)
     sections = sections_for(template, roundtable)
     context.section_titles = [s.title for s in sections]
     if template == "report" or any(s.key in ("key-themes", "key-findings") for s in sections):

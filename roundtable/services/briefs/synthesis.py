@@ -142,7 +142,7 @@ def encoder_name(note_count: int = 0) -> str:
         try:
             from roundtable_plugins import embedding_suggester
 
-            if embedding_suggester.plugin_status("minilm") is None:
+            if embedding_suggester.model_status("minilm") is None:
                 return "minilm"
         except ImportError:
             pass
