@@ -6,7 +6,7 @@ import re
 from pathlib import Path
 
 from roundtable import hookspecs
-from conftest import make_roundtable
+from conftest import make_roundtable, make_series
 from roundtable.services.anonymize import Anonymizer, Roster
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -50,3 +50,29 @@ def test_readme_quickstart_has_exactly_two_setup_commands_and_ci_runs_the_second
     assert "pytest" in commands[1]
     assert "<!-- test-command -->" in quickstart
     assert "README.md" in (ROOT / ".ci" / "run").read_text()
+
+
+def test_the_section_plugin_in_the_guide_adds_its_section_to_a_built_brief(tmp_path, database_url):
+    from roundtable import create_app
+    from roundtable.services.briefs import build_brief
+    from test_briefs import populate
+
+    code = re.search(r"<!-- example-section-plugin -->\n```python\n(.*?)```", PLUGINS_DOC, re.S).group(1)
+    plugins = tmp_path / "plugins"
+    plugins.mkdir()
+    (plugins / "voices.py").write_text(code)
+    app = create_app({"TESTING": True, "SECRET_KEY": "docs-secret", "DATABASE_URL": database_url,
+                      "INSTANCE_PATH": str(tmp_path / "instance"), "PLUGINS_DIR": str(plugins)})
+    roundtable = app.extensions["roundtable"]
+    roundtable.database.upgrade()
+    try:
+        assert roundtable.pm.has_plugin("voices")
+        with roundtable.database.session() as db:
+            series = make_series(db)
+            populate(db, series)
+            markdown = build_brief(db, series, template="report", roundtable=roundtable).markdown
+        section = markdown.split("## Voices by Theme\n", 1)[1].split("\n## ", 1)[0]
+        assert re.search(r"^- \*\*Legal defense:\*\* .*legal advocate \(\d+\)", section, re.M), section
+        assert "Hope" not in section and "María" not in section
+    finally:
+        roundtable.database.dispose()
