@@ -335,7 +335,8 @@ class NoteClient:
         return item["uuid"]
 
     def flush(self, restart: bool = False) -> None:
-        """Send the outbox oldest first, one at a time; stop on a lost connection (retried on connect).
+        """Send the outbox oldest first, one at a time; a timeout backs off and sends the same note again;
+        stop on a lost connection (retried on connect).
 
         Each connect starts a new round (``restart``); a round still waiting on a
         dead connection notices that it is stale and stops.
@@ -349,6 +350,7 @@ class NoteClient:
             self._flushing = True
             self._again = False
             my_round = self._round
+        backoff = 0.5
         try:
             while True:
                 with self._lock:
@@ -357,9 +359,15 @@ class NoteClient:
                     item = self.outbox[0]
                 try:
                     reply = self.sio.call("note:add", {"session_id": self.session_id, **item}, timeout=10)
-                except (socketio.exceptions.TimeoutError, socketio.exceptions.BadNamespaceError,
-                        socketio.exceptions.DisconnectedError):
-                    return
+                except socketio.exceptions.TimeoutError:
+                    # Like the page's outbox: a busy server gets the same note again after a pause (it
+                    # stores a resent note once); returning would leave the queue until the next note.
+                    time.sleep(backoff)
+                    backoff = min(backoff * 2, 5.0)
+                    continue
+                except (socketio.exceptions.BadNamespaceError, socketio.exceptions.DisconnectedError):
+                    return  # the next connect flushes again
+                backoff = 0.5
                 if reply and reply.get("ok"):
                     self._store(reply["note"])
                 elif reply and reply.get("code") == 429:
