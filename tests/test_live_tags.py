@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import uuid
 
+from sqlalchemy import event, select
+
 from conftest import PASSWORD, make_series
 from roundtable import Suggestion, create_app
 from roundtable.models import NoteTag, Role, TagStatus, Theme
@@ -11,10 +13,48 @@ from roundtable.services.accounts import create_account, grant_role
 from roundtable.services.tagging import store_suggestions
 
 
+def _app(tmp_path):
+    return create_app({"TESTING": True, "SECRET_KEY": "tags-secret", "WTF_CSRF_ENABLED": False,
+                       "RATELIMIT_ENABLED": False, "INSTANCE_PATH": str(tmp_path / "inst"),
+                       "DATABASE_URL": f"sqlite:///{tmp_path / 'rt.sqlite'}"})
+
+
+def test_a_note_sent_with_themes_is_stored_with_its_tags_in_one_transaction(tmp_path):
+    """Never a stored note without the themes its writer chose: note and tags commit together."""
+    app = _app(tmp_path)
+    database = app.extensions["roundtable"].database
+    database.upgrade()
+    with database.session() as db:
+        series = make_series(db)
+        grant_role(db, create_account(db, "nt@test.example", "NT", PASSWORD), series, Role.NOTE_TAKER)
+        session_id = series.sessions[0].id
+        theme_ids = [t.id for t in db.scalars(select(Theme).where(Theme.series_id == series.id))][:2]
+        db.commit()
+    http = app.test_client()
+    assert http.post("/auth/login", data={"email": "nt@test.example", "password": PASSWORD}).status_code == 302
+    socket = app.extensions["socketio"].test_client(app, flask_test_client=http)
+    assert "state" in socket.emit("session:join", {"session_id": session_id}, callback=True)
+    socket.get_received()
+    commits = []
+
+    def count(connection):
+        commits.append(connection)
+
+    event.listen(database.engine, "commit", count)
+    try:
+        added = socket.emit("note:add", {"session_id": session_id, "uuid": str(uuid.uuid4()), "text": "rents rose",
+                                         "themes": theme_ids}, callback=True)
+    finally:
+        event.remove(database.engine, "commit", count)
+    assert added["ok"], added
+    assert len(commits) == 1
+    assert sorted(t["theme_id"] for t in added["note"]["tags"]) == sorted(theme_ids)
+    [broadcast] = [e["args"][0] for e in socket.get_received() if e["name"] == "note:added"]
+    assert sorted(t["theme_id"] for t in broadcast["tags"]) == sorted(theme_ids)
+
+
 def test_an_author_accepts_and_rejects_suggested_themes_and_every_page_sees_it(tmp_path):
-    app = create_app({"TESTING": True, "SECRET_KEY": "tags-secret", "WTF_CSRF_ENABLED": False,
-                      "RATELIMIT_ENABLED": False, "INSTANCE_PATH": str(tmp_path / "inst"),
-                      "DATABASE_URL": f"sqlite:///{tmp_path / 'rt.sqlite'}"})
+    app = _app(tmp_path)
     database = app.extensions["roundtable"].database
     database.upgrade()
     with database.session() as db:

@@ -45,7 +45,7 @@ from roundtable.models import (
 )
 from roundtable.models import Session
 from roundtable.services.anonymize.normalize import stored_form
-from roundtable.services.tagging import tag_to_dict
+from roundtable.services.tagging import add_manual_tag, check_taggable, tag_to_dict
 
 DEFAULT_MAX_NOTE_LENGTH = 4000
 # Words a note-taker may mark as names in one note (lower-case and unusual names no detector finds).
@@ -281,11 +281,14 @@ class NoteStream:
     # --- writing ---------------------------------------------------------------------------
 
     def add_note(self, session_id: int, uuid, text, kind="point", speaker_role=None, author_id=None,
-                 *, require_live: bool = True, marked: Sequence[str] = ()) -> tuple[Note, bool]:
+                 *, require_live: bool = True, marked: Sequence[str] = (), themes: Sequence[int] = ()
+                 ) -> tuple[Note, bool]:
         """Store a note; return ``(note, created)``. A known UUID returns the stored note and ``False``.
 
         ``require_live=False`` lets imports fill scheduled or closed sessions. ``marked``: words the
         note-taker marked as names; they are replaced like any name and are stored nowhere.
+        ``themes``: ids of themes the writer chose; the note is stored with them, in the same
+        transaction, or not at all (a retired or unknown theme refuses the note).
         """
         note_uuid = clean_uuid(uuid)
         existing = self._by_uuid(note_uuid)
@@ -297,12 +300,15 @@ class NoteStream:
         if require_live and meeting.state is not SessionState.LIVE:
             raise SessionClosed(self._not_live_message(meeting))
         speaker_role = self._clean_speaker_role(meeting.series_id, speaker_role)
+        for theme_id in themes:
+            check_taggable(self.db, meeting.series_id, theme_id)
         anonymized = self.anonymize(self.db, meeting.series, text, self._session_key(meeting), marked, speaker_role)
         if self.autocommit:
-            return self._insert_committed(meeting, note_uuid, anonymized, kind, speaker_role, author_id, require_live)
+            return self._insert_committed(meeting, note_uuid, anonymized, kind, speaker_role, author_id, require_live,
+                                          themes)
         # The caller owns the transaction (an import): a UUID stored concurrently
         # by someone else makes the whole import fail rather than half-succeed.
-        return self._insert(meeting, note_uuid, anonymized, kind, speaker_role, author_id, require_live), True
+        return self._insert(meeting, note_uuid, anonymized, kind, speaker_role, author_id, require_live, themes), True
 
     def edit_note(self, note_id: int, base_version: int, text=None, kind=None, speaker_role=None,
                   marked: Sequence[str] = ()) -> Note:
@@ -413,18 +419,22 @@ class NoteStream:
             raise SessionClosed("this session is closed; its notes are read-only")
         return seq
 
-    def _insert(self, meeting, note_uuid, anonymized, kind, speaker_role, author_id, require_live) -> Note:
+    def _insert(self, meeting, note_uuid, anonymized, kind, speaker_role, author_id, require_live,
+                themes=()) -> Note:
         seq = self._next_seq(meeting.id, require_live)
         note = Note(session_id=meeting.id, seq=seq, uuid=note_uuid, kind=kind, text=anonymized.text,
                     speaker_role=speaker_role, replacements=anonymized.replacements, author_id=author_id)
         self.db.add(note)
         self.db.flush()
+        for theme_id in themes:
+            add_manual_tag(self.db, note.id, theme_id)
         return note
 
-    def _insert_committed(self, meeting, note_uuid, anonymized, kind, speaker_role, author_id, require_live):
+    def _insert_committed(self, meeting, note_uuid, anonymized, kind, speaker_role, author_id, require_live,
+                          themes=()):
         session_id = meeting.id
         try:
-            note = self._insert(meeting, note_uuid, anonymized, kind, speaker_role, author_id, require_live)
+            note = self._insert(meeting, note_uuid, anonymized, kind, speaker_role, author_id, require_live, themes)
             self.db.commit()
         except IntegrityError:
             # Another process stored the same UUID between our look-up and our insert.

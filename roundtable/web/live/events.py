@@ -189,21 +189,11 @@ def on_preview(payload, meeting):
 
 @live_event("note:add", Role.NOTE_TAKER, rate="note")
 def on_add(payload, meeting):
-    from roundtable.services.tagging import add_manual_tag, check_taggable
-
-    db = get_db()
-    # All or nothing: a theme that cannot be used refuses the note before it is stored.
-    for theme_id in payload.get("themes") or ():
-        check_taggable(db, meeting.series_id, theme_id)
-    stream = _writing_stream(db)
+    stream = _writing_stream(get_db())
+    # The note and the themes its writer chose are stored together, or not at all.
     note, created = stream.add_note(meeting.id, payload["uuid"], payload["text"], payload.get("kind") or "point",
                                     payload.get("speaker_role"), current_account().id,
-                                    marked=payload.get("names") or ())
-    if created and payload.get("themes"):
-        for theme_id in payload["themes"]:
-            add_manual_tag(db, note.id, theme_id)
-        db.commit()
-        db.refresh(note)
+                                    marked=payload.get("names") or (), themes=payload.get("themes") or ())
     data = note_to_dict(note)
     if created:
         socketio.emit("note:added", data, to=room_of(meeting.id))
