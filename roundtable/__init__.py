@@ -12,8 +12,8 @@ import importlib
 import pluggy
 
 from roundtable.types import BriefDocument, BriefSection, Example, Exporter, Span, Suggestion
+from roundtable.version import __version__
 
-__version__ = "0.1.0"
 
 hookimpl = pluggy.HookimplMarker("roundtable")
 

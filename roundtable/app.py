@@ -14,9 +14,7 @@ from roundtable import config as rt_config
 from roundtable import db as rt_db
 from roundtable.application import Roundtable
 from roundtable.extensions import csrf, limiter, socketio
-
-
-MAX_DATABASE_ID = 2**31 - 1
+from roundtable.models import MAX_DATABASE_ID
 
 
 class DatabaseIdConverter(IntegerConverter):

@@ -29,6 +29,9 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from roundtable.encryption import EncryptedJSON
 
+# The largest id or number an integer column holds (SQLite and PostgreSQL ``integer``).
+MAX_DATABASE_ID = 2**31 - 1
+
 
 def utcnow() -> datetime:
     return datetime.now(timezone.utc)

@@ -24,8 +24,9 @@ from pathlib import Path
 
 import pluggy
 
-from roundtable import __version__, hookspecs
+from roundtable import hookspecs
 from roundtable.errors import PluginError
+from roundtable.version import __version__
 
 ENTRY_POINT_GROUP = "roundtable"
 BUILT_IN_PACKAGE = "roundtable_plugins"

@@ -32,6 +32,9 @@ import sys
 
 from gunicorn.app.base import BaseApplication
 
+# No Roundtable module is imported up here: the worker imports them after gevent has patched the standard
+# library (imports marked "lazy: after gevent's patching").
+
 WORKERS = ("gevent", "threads")
 # Connections kept for page loads and polling requests beyond the live (WebSocket) ones.
 REQUEST_THREADS = 32
@@ -62,7 +65,7 @@ def keep_heavy_libraries_out() -> None:
 def warm_up(app) -> None:
     """Load what the live path needs (the anonymizer's detectors and their models) and start the after-save
     worker, so that neither happens on the first note after a start or a crash."""
-    from roundtable.services.anonymize import Roster
+    from roundtable.services.anonymize import Roster  # lazy: after gevent's patching
 
     roundtable = app.extensions["roundtable"]
     for detector in roundtable.collect("register_detectors"):
@@ -71,7 +74,7 @@ def warm_up(app) -> None:
         except Exception:  # a detector that fails here fails the same way, visibly, on a note
             app.logger.warning("detector %s did not warm up", getattr(detector, "name", detector), exc_info=True)
     if roundtable.pm.hook.note_saved.get_hookimpls():
-        from roundtable.web.live.after_save import after_save_worker
+        from roundtable.web.live.after_save import after_save_worker  # lazy: after gevent's patching
 
         worker = after_save_worker(app)
         if hasattr(worker, "wait_until_ready") and not worker.wait_until_ready():
@@ -112,7 +115,7 @@ class RoundtableServer(BaseApplication):
         # Built in the worker process, after the fork (and after gevent's patching): no database
         # connection, thread or lock crosses it.
         keep_heavy_libraries_out()
-        from roundtable import create_app
+        from roundtable import create_app  # lazy: after gevent's patching
 
         app = create_app(self.app_config)
         warm_up(app)

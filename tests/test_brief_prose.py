@@ -18,6 +18,7 @@ from roundtable.models import Note, NoteTag, Participant, Series, Session, Sessi
 from roundtable.services import briefs
 from roundtable.services.briefs.glossary import clean_note, expand_shorthand
 from roundtable.services.briefs.resources import name_and_description
+from roundtable.services.render import split_front_matter
 
 
 @pytest.fixture
@@ -390,6 +391,6 @@ def test_a_word_of_a_hidden_name_never_reaches_the_report_in_any_case(db, genera
         db.flush()
         db.add(NoteTag(note_id=note.id, theme_id=theme.id, source="manual"))
     db.commit()
-    body = briefs.split_front_matter(briefs.build_brief(db, generated, roundtable=roundtable).markdown)[1].lower()
+    body = split_front_matter(briefs.build_brief(db, generated, roundtable=roundtable).markdown)[1].lower()
     assert not re.search(r"\b(will|willy|marsh)\b", body)
     assert "rent burden" in body  # the theme is still there, from its other notes

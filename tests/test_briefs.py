@@ -14,6 +14,7 @@ from roundtable import hookimpl
 from roundtable.errors import ExportBlocked
 from roundtable.models import Note, NoteTag, Participant, Resource, Session, TagStatus, Theme
 from roundtable.services import briefs
+from roundtable.services.render import split_front_matter
 from roundtable import BriefSection
 
 REPORT_ORDER = [
@@ -135,7 +136,7 @@ def test_sub_themes_are_bolded_lead_ins_and_speakers_are_roles_only(db, filled, 
     themes = document.markdown.split("## Key Themes")[1].split("## Unanswered")[0]
     assert re.search(r"(legal advocates|a legal advocate|municipal leaders|a municipal leader)", themes, re.I)
     for name in roster_names(db, series):
-        assert name not in briefs.split_front_matter(document.markdown)[1].split("## Acknowledgments")[0]
+        assert name not in split_front_matter(document.markdown)[1].split("## Acknowledgments")[0]
 
 
 def test_theme_without_sub_themes_gets_three_to_six_bullets_with_own_lead_ins(db, filled, roundtable):

@@ -16,6 +16,7 @@ from sqlalchemy import func, select
 from conftest import require_service
 from roundtable.models import AuditEvent, Brief, Note, NoteTag, Participant, ProseDraft, Role, Session, Theme
 from roundtable.services import briefs, drafting
+from roundtable.services.briefs import model_prose
 from roundtable.services.briefs.markdown import escape_md
 
 # A model run takes about a minute alone on 2 cores; far longer while the machine is shared.
@@ -82,8 +83,8 @@ def test_a_drafting_run_gates_checks_caches_and_flags_every_bullet(database, db,
     context = briefs.gather_brief_context(db, series, "report")
     notes_by_id = {n.id: n for n in context.notes}
     status_of = {b.bullet_id: b.status for b in bullets}
-    for bullet in drafting.theme_bullets(context):
-        if "Hope van der Berg" in "\n".join(drafting.bullet_input(bullet, notes_by_id)):
+    for bullet in model_prose.theme_bullets(context):
+        if "Hope van der Berg" in "\n".join(model_prose.bullet_input(bullet, notes_by_id)):
             assert status_of[bullet.id] == "blocked"
     blocked = [b for b in bullets if b.status == "blocked"]
     rows = db.scalars(select(ProseDraft).where(ProseDraft.series_id == series.id)).all()

@@ -14,14 +14,22 @@ import sys
 
 import click
 from flask.cli import ScriptInfo, with_appcontext
+from sqlalchemy.engine import make_url
 
+from roundtable import create_app
 from roundtable.application import current_roundtable
+from roundtable.cli import demo, users
+from roundtable.cli.anonymize import anonymize_command
+from roundtable.cli.brief import brief_group, render_command
+from roundtable.cli.draft import draft_command
+from roundtable.cli.keys import rotate_key_command
+from roundtable.cli.notes import notes_group
+from roundtable.cli.retention import purge_command
+from roundtable.cli.series import series_group
+from roundtable.cli.serve import serve_command
+from roundtable.cli.tag import tag_command
 from roundtable.errors import RoundtableError
-
-
-def app_db():
-    """The current app's :class:`roundtable.db.Database`."""
-    return current_roundtable().database
+from roundtable.plugins import describe_plugins
 
 
 class RoundtableGroup(click.Group):
@@ -58,31 +66,8 @@ def cli():
 @with_appcontext
 def init_command():
     """Create or upgrade the database to the latest schema."""
-    app_db().upgrade()
-    click.echo(f"Database ready: {_safe_url(app_db().url)}")
-
-
-@cli.command("serve")
-@click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=5000, show_default=True, type=click.IntRange(1, 65535))
-@click.option("--max-connections", default=1000, show_default=True, type=click.IntRange(1, 20000),
-              help="Live connections this process accepts; more are refused with a message.")
-@click.option("--worker", type=click.Choice(["gevent", "threads"]), default="gevent", show_default=True,
-              help="gevent (greenlets, the default) or threads (gunicorn gthread, no monkey-patching).")
-@with_appcontext
-def serve_command(host, port, max_connections, worker):
-    """Serve the app with gunicorn (the database is upgraded first)."""
-    serve(host, port, max_connections, worker)
-
-
-def serve(host: str, port: int, max_connections: int = 1000, worker: str = "gevent") -> None:
-    from roundtable.server import exec_server
-
-    app_db().upgrade()
-    app_db().dispose()  # the server process builds its own app and connections
-    click.echo(f"Roundtable on http://{host}:{port}/  (up to {max_connections} live connections, {worker}; "
-               "Ctrl+C to stop)")
-    exec_server(host, port, max_connections, worker)
+    current_roundtable().database.upgrade()
+    click.echo(f"Database ready: {_safe_url(current_roundtable().database.url)}")
 
 
 @cli.command("plugins")
@@ -90,8 +75,6 @@ def serve(host: str, port: int, max_connections: int = 1000, worker: str = "geve
 @with_appcontext
 def plugins_command(as_json):
     """List loaded plugins, their versions and the hooks they implement."""
-    from roundtable.plugins import describe_plugins
-
     rows = describe_plugins(current_roundtable())
     if as_json:
         click.echo(json.dumps(rows, indent=2))
@@ -105,22 +88,11 @@ def plugins_command(as_json):
 
 def _safe_url(url: str) -> str:
     """A database URL without its password, for messages."""
-    from sqlalchemy.engine import make_url
-
     return make_url(url).render_as_string(hide_password=True)
 
 
 def _add_feature_commands(group: click.Group) -> None:
-    from roundtable.cli import demo, users
-    from roundtable.cli.anonymize import anonymize_command
-    from roundtable.cli.brief import brief_group, render_command
-    from roundtable.cli.draft import draft_command
-    from roundtable.cli.keys import rotate_key_command
-    from roundtable.cli.notes import notes_group
-    from roundtable.cli.retention import purge_command
-    from roundtable.cli.series import series_group
-    from roundtable.cli.tag import tag_command
-
+    group.add_command(serve_command)
     group.add_command(demo.demo_command)
     group.add_command(users.users_group)
     group.add_command(notes_group)
@@ -139,8 +111,6 @@ _add_feature_commands(cli)
 
 def main(argv=None) -> None:
     """Entry point: run the CLI; turn user errors into one line and exit status 2."""
-    from roundtable import create_app
-
     try:
         rv = cli.main(args=argv, prog_name="roundtable", standalone_mode=False, obj=ScriptInfo(create_app=create_app))
     except click.exceptions.Abort:

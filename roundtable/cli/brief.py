@@ -9,7 +9,18 @@ import click
 from flask.cli import with_appcontext
 
 from roundtable.application import current_roundtable
-from roundtable.services.briefs import TEMPLATES
+from roundtable.errors import NotFound
+from roundtable.services.briefs import (
+    TEMPLATES,
+    BriefDocument,
+    choose_exporter,
+    export_brief,
+    export_document,
+    get_brief,
+    rebuild_brief,
+    series_roster,
+)
+from roundtable.services.render import split_front_matter
 
 FORMATS = ("pdf", "html", "md")
 STAGES = ("gather", "synthesize", "sections", "gate", "pdf")
@@ -45,13 +56,9 @@ def brief_group():
 @with_appcontext
 def build_command(series, template, fmt, output, draft, provenance):
     """Build SERIES (slug or id) into FILE; the anonymization export gate runs first."""
-    from roundtable.cli import app_db
-    from roundtable.errors import NotFound
-    from roundtable.services.briefs import export_brief, get_brief
-
     fmt = fmt or {".md": "md", ".html": "html", ".htm": "html"}.get(output.suffix.lower(), "pdf")
     bar, progress = _progress_bar(f"Building {template}", len(STAGES))
-    with app_db().session() as db, bar:
+    with current_roundtable().database.session() as db, bar:
         markdown = None
         if draft:
             stored = get_brief(db, series, template, create=False)
@@ -72,11 +79,8 @@ def build_command(series, template, fmt, output, draft, provenance):
 @with_appcontext
 def rebuild_command(series, template, force):
     """Rebuild the stored draft of SERIES from its notes, keeping edited sections."""
-    from roundtable.cli import app_db
-    from roundtable.services.briefs import rebuild_brief
-
     bar, progress = _progress_bar(f"Rebuilding {template}", 3)
-    with app_db().session() as db, bar:
+    with current_roundtable().database.session() as db, bar:
         brief = rebuild_brief(db, series, template, force=force, roundtable=current_roundtable(), progress=progress)
         kept = [] if force else list(brief.edited_sections or [])
     click.echo("Draft rebuilt" + (f"; kept edited sections: {', '.join(kept)}" if kept else "") + ".")
@@ -93,10 +97,6 @@ def rebuild_command(series, template, force):
 @with_appcontext
 def render_command(draft, output, fmt, template, series):
     """Render a Markdown DRAFT (front matter: title, subtitle, authors) with an exporter, after the export gate."""
-    from roundtable.cli import app_db
-    from roundtable.services.briefs import BriefDocument, choose_exporter, export_document, series_roster
-    from roundtable.services.briefs.markdown import split_front_matter
-
     roundtable = current_roundtable()
     exporter = choose_exporter(roundtable, fmt, suffix=output.suffix)
     markdown = draft.read_text(encoding="utf-8")
@@ -104,7 +104,7 @@ def render_command(draft, output, fmt, template, series):
     document = BriefDocument(markdown, front_matter, {}, template or str(front_matter.get("template") or "report"))
     roster = None
     if series:
-        with app_db().session() as db:
+        with current_roundtable().database.session() as db:
             roster = series_roster(db, series)
     data = export_document(document, exporter, roster)
     output.parent.mkdir(parents=True, exist_ok=True)

@@ -9,7 +9,10 @@ from flask.cli import with_appcontext
 from sqlalchemy import select
 
 from roundtable.application import current_roundtable
+from roundtable.cli.serve import serve
 from roundtable.models import Account, Role, Series
+from roundtable.services.accounts import create_account, grant_role
+from roundtable.services.bundles import import_bundle, read_bundle
 
 DEMO_BUNDLE = Path(__file__).resolve().parent.parent / "demo" / "sanctuary-2026"
 DEMO_PASSWORD = "demo lantern harbor"
@@ -23,9 +26,6 @@ DEMO_ACCOUNTS = [
 
 def load_demo(roundtable) -> Series:
     """Create the demo series and its accounts in the application's database, once; return the series."""
-    from roundtable.services.accounts import create_account, grant_role
-    from roundtable.services.bundles import import_bundle, read_bundle
-
     database = roundtable.database
     database.upgrade()
     with database.session() as db:
@@ -48,8 +48,6 @@ def load_demo(roundtable) -> Series:
 @with_appcontext
 def demo_command(then_serve, host, port):
     """Create a fictional demo series (five sessions, roster, codebook, notes) and demo logins."""
-    from roundtable.cli import serve
-
     series = load_demo(current_roundtable())
     click.echo(f"Demo series '{series.title}' is ready.")
     click.echo(f"Log in at http://{host}:{port}/auth/login with any of (password: {DEMO_PASSWORD}):")

@@ -5,7 +5,11 @@ from __future__ import annotations
 import click
 from flask.cli import with_appcontext
 
+from roundtable.application import current_roundtable
+from roundtable.errors import ValidationError
+from roundtable.services import drafting
 from roundtable.services.briefs import TEMPLATES
+from roundtable.services.briefs.context import _resolve_series
 
 
 @click.command("draft")
@@ -22,10 +26,6 @@ def draft_command(series, template, model, off):
     is not grounded in its notes is not used. A missing or slow model leaves
     the deterministic draft in place.
     """
-    from roundtable.application import current_roundtable
-    from roundtable.services import drafting
-    from roundtable.services.briefs.context import _resolve_series
-
     roundtable = current_roundtable()  # passed on: the job thread has no app context
     database = roundtable.database
     with database.session() as db:
@@ -37,8 +37,6 @@ def draft_command(series, template, model, off):
         click.echo("Machine drafting is off for this series.")
         return
     if not chosen:
-        from roundtable.errors import ValidationError
-
         raise ValidationError(f"series {series!r} has no drafting model; name one with --model")
     try:
         click.echo(f"Model {chosen}: note text goes to {drafting.resolve_model(chosen).destination}.", err=True)

@@ -8,7 +8,11 @@ from pathlib import Path
 
 import click
 
+from roundtable import create_app
+from roundtable.config import refuse_public_key, write_secret_key
+from roundtable.encryption import reencrypt
 from roundtable.errors import ValidationError
+from roundtable.models import Participant
 
 
 def _read_key(path: str) -> str:
@@ -30,11 +34,6 @@ def rotate_key_command(new_key_file, old_key_file):
     Stop every server process first. Logins and open forms signed with the old key end;
     pseudonyms in notes written after the rotation differ from earlier ones (docs/security.md).
     """
-    from roundtable import create_app
-    from roundtable.config import refuse_public_key, write_secret_key
-    from roundtable.encryption import reencrypt
-    from roundtable.models import Participant
-
     app = create_app({"KEY_ROTATION": True})
     key_file = app.config.get("SECRET_KEY_FILE")
     if new_key_file is None and key_file is None:

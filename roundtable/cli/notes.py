@@ -11,6 +11,8 @@ from sqlalchemy import select
 
 from roundtable.application import current_roundtable
 from roundtable.errors import NotFound, ValidationError
+from roundtable.models import Series, Session
+from roundtable.services.note_import import import_notes, parse_notes_file, preview_import
 
 
 @click.group("notes")
@@ -28,15 +30,10 @@ def notes_group():
 @with_appcontext
 def import_command(series_slug, session_number, file, dry_run, fmt):
     """Import FILE (JSON Lines, CSV, Markdown, text or .docx) into session SESSION of SERIES."""
-    from roundtable.cli import app_db
-    from roundtable.models import Series
-    from roundtable.models import Session
-    from roundtable.services.note_import import import_notes, parse_notes_file, preview_import
-
     if file.stat().st_size > 20 * 1024 * 1024:
         raise ValidationError(f"{file.name}: larger than 20 MB")
     notes = parse_notes_file(file.name, file.read_bytes(), fmt)
-    with app_db().session() as db:
+    with current_roundtable().database.session() as db:
         series = db.scalar(select(Series).where(Series.slug == series_slug))
         if series is None:
             raise NotFound(f"no series with slug '{series_slug}'")

@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 from flask.cli import with_appcontext
 
+from roundtable.application import current_roundtable
 from roundtable.services.retention import export_series_archive, purge_series_notes
 from roundtable.services.series import get_series
 
@@ -21,11 +22,9 @@ from roundtable.services.series import get_series
 @with_appcontext
 def purge_command(slug, archive_dir, no_archive, include_roster, yes):
     """Delete the notes of series SLUG once a brief version is saved; the brief stays."""
-    from roundtable.cli import app_db
-
     if archive_dir is None and not no_archive:
         raise click.UsageError("give --archive DIR to export the series first, or --no-archive")
-    with app_db().session() as db:
+    with current_roundtable().database.session() as db:
         series = get_series(db, slug)
         if not yes:
             click.confirm(f"Delete every note of {series.title} for good?", abort=True)
@@ -39,4 +38,4 @@ def purge_command(slug, archive_dir, no_archive, include_roster, yes):
             + (f", {result.participants} roster entries" if include_roster else "")
             + "; the brief is kept."
         )
-    app_db().erase_deleted()
+    current_roundtable().database.erase_deleted()

@@ -8,6 +8,8 @@ from sqlalchemy import func, select
 
 from roundtable.application import current_roundtable
 from roundtable.errors import NotFound
+from roundtable.models import AuditEvent, Note, Series, Session
+from roundtable.services.bundles import export_bundle, import_bundle, read_bundle
 
 
 @click.group("series")
@@ -20,12 +22,7 @@ def series_group():
 @with_appcontext
 def import_command(directory):
     """Create a series from the bundle in DIRECTORY (all or nothing)."""
-    from roundtable.cli import app_db
-    from roundtable.models import Note
-    from roundtable.models import Session
-    from roundtable.services.bundles import import_bundle, read_bundle
-
-    database = app_db()
+    database = current_roundtable().database
     database.upgrade()
     bundle = read_bundle(directory)
     with database.session() as db:
@@ -41,11 +38,7 @@ def import_command(directory):
 @with_appcontext
 def export_command(slug, directory):
     """Write the series SLUG as a bundle into DIRECTORY (notes already anonymized; the roster holds real names)."""
-    from roundtable.cli import app_db
-    from roundtable.models import AuditEvent, Series
-    from roundtable.services.bundles import export_bundle
-
-    with app_db().session() as db:
+    with current_roundtable().database.session() as db:
         series = db.scalar(select(Series).where(Series.slug == slug))
         if series is None:
             raise NotFound(f"no series with slug '{slug}'")

@@ -6,6 +6,7 @@ import click
 from flask.cli import with_appcontext
 from sqlalchemy import func, select
 
+from roundtable.application import current_roundtable
 from roundtable.errors import NotFound
 from roundtable.models import Account
 from roundtable.services.audit import record_audit
@@ -13,12 +14,6 @@ from roundtable.services.members import parse_role
 from roundtable.services.series import get_series
 from roundtable.services.accounts import create_account, end_logins, grant_role, hash_password
 from roundtable.web.revocation import revoke_sockets
-
-
-def app_db():
-    from roundtable.cli import app_db as _app_db
-
-    return _app_db()
 
 
 def _account(db, email: str) -> Account:
@@ -41,7 +36,7 @@ def users_group():
 @with_appcontext
 def create_user(email, display_name, is_admin, password):
     """Create an account (use --admin for the first administrator)."""
-    with app_db().session() as db:
+    with current_roundtable().database.session() as db:
         account = create_account(db, email, display_name, password, is_admin=is_admin)
         record_audit(db, None, None, "account.create", {"account_id": account.id, "admin": is_admin, "via": "cli"})
         click.echo(f"Created {'admin ' if is_admin else ''}account {account.email} (id {account.id}).")
@@ -55,7 +50,7 @@ def create_user(email, display_name, is_admin, password):
 def grant_user(email, slug, role):
     """Give an account a ROLE (viewer, note-taker, author, facilitator, admin) in series SLUG."""
     role = parse_role(role)
-    with app_db().session() as db:
+    with current_roundtable().database.session() as db:
         account = _account(db, email)
         series = get_series(db, slug)
         grant_role(db, account, series, role)
@@ -70,7 +65,7 @@ def grant_user(email, slug, role):
 @with_appcontext
 def set_password(email, password):
     """Set a new password (logs the account out everywhere)."""
-    with app_db().session() as db:
+    with current_roundtable().database.session() as db:
         account = _account(db, email)
         account.password_hash = hash_password(password, (account.email, account.display_name))
         end_logins(account)
@@ -83,7 +78,7 @@ def set_password(email, password):
 @with_appcontext
 def list_users():
     """List accounts and their roles."""
-    with app_db().session() as db:
+    with current_roundtable().database.session() as db:
         for account in db.scalars(select(Account).order_by(Account.email)):
             roles = ", ".join(f"{m.series.slug}:{m.role.value}" for m in account.memberships)
             click.echo(f"{account.email}\t{account.display_name}\t{'admin' if account.is_admin else '-'}\t{roles}")

@@ -21,23 +21,15 @@ from pathlib import Path
 
 import yaml
 from sqlalchemy import select
-from sqlalchemy.orm import Session as DbSession
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import Session as DbSession, selectinload
 
 from roundtable.errors import ValidationError
-from roundtable.models import (
-    NOTE_KINDS,
-    Note,
-    NoteTag,
-    Participant,
-    Policy,
-    Series,
-    SessionState,
-    TagStatus,
-)
-from roundtable.models import Session
-from roundtable.services.note_import import json_objects
+from roundtable.models import NOTE_KINDS, Note, NoteTag, Participant, Policy, Series, Session, SessionState, TagStatus
+from roundtable.services.anonymize import authored_text_anonymizer, fold, gate_series_export, strings_in
 from roundtable.services.anonymize.roster import RosterRow, parse_roster_csv, roster_csv
+from roundtable.services.codebook import codebook_for_series, dump_codebook, load_codebook_file, save_codebook
+from roundtable.services.note_import import json_objects
+from roundtable.services.notes import NoteStream
 
 SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,79}$")
 SERIES_FIELDS = {
@@ -308,8 +300,6 @@ def parse_notes_jsonl(text: str, session_numbers, theme_names, name: str = "note
 
 def _load_codebook(path: Path):
     """Parse codebook.yaml with the tagging service's own loader."""
-    from roundtable.services.codebook import load_codebook_file
-
     if not path.exists():
         raise ValidationError("codebook.yaml: missing from the bundle")
     try:
@@ -351,10 +341,6 @@ def import_bundle(db: DbSession, bundle: Bundle, author_id: int | None = None, *
     codebook (by :func:`save_codebook`) and the notes (by the note stream, with the
     application ``roundtable``'s detectors and secret).
     """
-    from roundtable.services.anonymize import authored_text_anonymizer
-    from roundtable.services.codebook import save_codebook
-    from roundtable.services.notes import NoteStream
-
     if db.scalar(select(Series.id).where(Series.slug == bundle.slug)) is not None:
         raise ValidationError(f"series.yaml, line 1: a series with slug '{bundle.slug}' already exists")
     series = Series(**bundle.series)
@@ -400,8 +386,6 @@ def import_bundle(db: DbSession, bundle: Bundle, author_id: int | None = None, *
 
 
 def _fold_name(name: str) -> str:
-    from roundtable.services.anonymize import fold
-
     return fold(" ".join(name.split()))
 
 
@@ -434,9 +418,6 @@ def export_bundle(db: DbSession, series: Series, directory) -> Path:
     Every file but the roster (which holds the real names by design) passes the
     export gate first; nothing is written when one is refused.
     """
-    from roundtable.services.anonymize import gate_series_export, strings_in
-    from roundtable.services.codebook import codebook_for_series, dump_codebook
-
     directory = Path(directory)
     if directory.exists() and any(directory.iterdir()):
         raise ValidationError(f"{directory} is not empty; export into a new or empty folder")

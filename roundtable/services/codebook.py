@@ -16,12 +16,14 @@ import uuid
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 
 import yaml
 from sqlalchemy import func, select
 
 from roundtable.errors import NotFound, ValidationError
-from roundtable.models import Note, NoteTag, TagStatus, Theme
+from roundtable.models import Note, NoteTag, Series, TagStatus, Theme
+from roundtable.services.anonymize import authored_text_anonymizer
 
 DEFAULT_SECTION = "Key Themes"
 QDC_NAMESPACE = "urn:QDA-XML:codebook:1.0"
@@ -258,8 +260,6 @@ def load_codebook(text: str) -> Codebook:
 
 def load_codebook_file(path) -> Codebook:
     """Read a codebook from a ``.yaml``/``.yml`` or REFI-QDA ``.qdc`` file."""
-    from pathlib import Path
-
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8")
@@ -486,9 +486,6 @@ def save_codebook(db, series, codebook: Codebook) -> list[Theme]:
 
 def _anonymizer(db, series):
     """Every theme field reaches the brief or a download: no non-consenting name, email or phone."""
-    from roundtable.models import Series
-    from roundtable.services.anonymize import authored_text_anonymizer
-
     series = series if isinstance(series, Series) else db.get(Series, _series_id(series))
     return authored_text_anonymizer(db, series)
 

@@ -138,7 +138,7 @@ def check_grounding(drafted: str, sources: Sources | str, title: bool = False) -
 
 @lru_cache(maxsize=1)
 def _stop_words() -> frozenset[str]:
-    from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
+    from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS  # lazy: the web server keeps scikit-learn out
 
     return frozenset(ENGLISH_STOP_WORDS)
 

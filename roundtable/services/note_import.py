@@ -14,14 +14,20 @@ import io
 import json
 import re
 import uuid as uuid_module
+import zipfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+import docx
+from docx.opc.exceptions import PackageNotFoundError
+from sqlalchemy import select
 from sqlalchemy.orm import Session as DbSession
 
 from roundtable.errors import ValidationError
-from roundtable.models import NOTE_KINDS, Session
-from roundtable.services.notes import has_lone_surrogate
+from roundtable.models import NOTE_KINDS, NoteTag, Session, TagStatus, Theme
+from roundtable.services.anonymize import anonymizer_for_series
+from roundtable.services.codebook import codebook_for_series
+from roundtable.services.notes import NoteStream, clean_text, has_lone_surrogate
 
 FORMATS = ("jsonl", "csv", "markdown", "text", "docx")
 SUFFIXES = {
@@ -180,10 +186,7 @@ def _from_csv(text: str, name: str) -> list[ImportedNote]:
 
 
 def _from_docx(data: bytes, name: str) -> list[ImportedNote]:
-    import zipfile
 
-    import docx
-    from docx.opc.exceptions import PackageNotFoundError
 
     try:
         document = docx.Document(io.BytesIO(data))
@@ -258,9 +261,6 @@ def _speaker_and_text(anonymizer, note: ImportedNote) -> tuple[str | None, str]:
 
 
 def _prepared(db: DbSession, meeting: Session, notes: list[ImportedNote], roundtable):
-    from roundtable.services.anonymize import anonymizer_for_series
-    from roundtable.services.codebook import codebook_for_series
-
     anonymizer = anonymizer_for_series(db, meeting.series, roundtable)
     theme_names = {t.name.casefold(): t for t, _p in codebook_for_series(db, meeting.series).walk()}
     for note in notes:
@@ -272,8 +272,6 @@ def _prepared(db: DbSession, meeting: Session, notes: list[ImportedNote], roundt
 
 def preview_import(db: DbSession, meeting: Session, notes: list[ImportedNote], *, roundtable) -> list[dict]:
     """What would be stored, after anonymization by the application ``roundtable``; stores nothing."""
-    from roundtable.services.notes import NoteStream, clean_text
-
     stream = NoteStream(db, roundtable, autocommit=False)
     rows = []
     for note, role, text in _prepared(db, meeting, notes, roundtable):
@@ -292,10 +290,7 @@ def import_notes(db: DbSession, meeting: Session, notes: list[ImportedNote], aut
     need not be live: notes are often typed up afterwards). A ``theme`` becomes
     a manual tag.
     """
-    from sqlalchemy import select
 
-    from roundtable.models import NoteTag, TagStatus, Theme
-    from roundtable.services.notes import NoteStream
 
     stream = NoteStream(db, roundtable, autocommit=False)
     results = []

@@ -21,7 +21,6 @@ Guarantees:
 
 from __future__ import annotations
 
-
 import uuid as uuid_module
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -29,21 +28,24 @@ from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session as DbSession
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import Session as DbSession, selectinload
 
 from roundtable.errors import Conflict, NotFound, SessionClosed, ValidationError
 from roundtable.models import (
     NOTE_KINDS,
+    Account,
     AuditEvent,
+    Membership,
     Note,
     NoteTag,
     Participant,
+    Role,
     Series,
+    Session,
     SessionState,
     TagStatus,
 )
-from roundtable.models import Session
+from roundtable.services.anonymize import anonymizer_for_series
 from roundtable.services.anonymize.normalize import stored_form
 from roundtable.services.tagging import add_manual_tag, check_taggable, tag_to_dict
 
@@ -126,8 +128,6 @@ def speaker_roles(db: DbSession, series_id: int) -> list[str]:
 
 def note_takers(db: DbSession, series_id: int, session_id: int) -> list[dict]:
     """Everyone who may write in the series or wrote in this session, by account: the page gives each a colour."""
-    from roundtable.models import Account, Membership, Role
-
     writers = select(Membership.account_id).where(
         Membership.series_id == series_id, Membership.role != Role.VIEWER)
     authors = select(Note.author_id).where(Note.session_id == session_id)
@@ -171,8 +171,6 @@ def default_anonymize(db: DbSession, series: Series, text: str, session_key: str
     its secret, which keys pseudonyms. ``marked``: words the note-taker marked as names;
     ``speaker_role``: the note's speaker field, which confirms the speaker's name at a sentence start.
     """
-    from roundtable.services.anonymize import anonymizer_for_series
-
     anonymizer = anonymizer_for_series(db, series, roundtable)
     result = anonymizer.anonymize(text, session_key=session_key, marked=marked, speaker_role=speaker_role)
     return _result_to_anonymized(result, text)

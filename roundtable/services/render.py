@@ -15,6 +15,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import yaml
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
@@ -25,12 +26,27 @@ from mdit_py_plugins.container import container_plugin
 from mdit_py_plugins.footnote import footnote_plugin
 from mdit_py_plugins.front_matter import front_matter_plugin
 
-from roundtable.services.briefs import split_front_matter
+from roundtable.errors import ValidationError
 
+FRONT_MATTER_RE = re.compile(r"\A---[ \t]*\n(.*?\n)---[ \t]*(?:\n|\Z)", re.S)
 ALLOWED_SCHEMES = ("http:", "https:", "mailto:")
 ALLOWED_ATTRS = ("id", "class")
 CONTAINERS = ("draft", "callout", "note")
 TEMPLATE_LABELS = {"report": "A Policy Report", "brief": "Research Brief"}
+
+
+def split_front_matter(markdown: str) -> tuple[dict, str]:
+    """``(front matter dict, body)``; an absent or unreadable front matter gives ``{}``."""
+    m = FRONT_MATTER_RE.match(markdown)
+    if not m:
+        return {}, markdown
+    try:
+        data = yaml.safe_load(m.group(1)) or {}
+    except yaml.YAMLError as exc:
+        raise ValidationError(f"the front matter is not valid YAML: {exc.__class__.__name__}") from None
+    if not isinstance(data, dict):
+        raise ValidationError("the front matter must be a mapping of fields")
+    return data, markdown[m.end() :]
 
 
 def _repo_dir(name: str) -> Path:
@@ -271,7 +287,7 @@ def render_standalone_html(markdown: str, template: str | None = None, provenanc
 
 
 def _fetcher_class():
-    from weasyprint.urls import URLFetcher
+    from weasyprint.urls import URLFetcher  # lazy: WeasyPrint takes about a second to import
 
     class DataOnlyURLFetcher(URLFetcher):
         """Refuses ``file:``, ``http(s):`` and every other scheme: only inline ``data:`` passes."""
@@ -295,7 +311,7 @@ PDF_OPTIONS = {"pdf_variant": "pdf/ua-1", "custom_metadata": True}
 def html_to_pdf(document_html: str, tagged: bool = True) -> bytes:
     """WeasyPrint with the safe fetcher; an accessible PDF/UA-1 (tagged, titled, with language)
     when ``tagged``."""
-    import weasyprint
+    import weasyprint  # lazy: about a second to import, only for PDFs
 
     options = PDF_OPTIONS if tagged else {"custom_metadata": True}
     return weasyprint.HTML(string=document_html, base_url="data:,", url_fetcher=safe_url_fetcher()).write_pdf(

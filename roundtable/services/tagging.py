@@ -104,8 +104,7 @@ def words(text: str) -> list[str]:
 
 @lru_cache(maxsize=1)
 def _stop_words() -> frozenset[str]:
-    # scikit-learn's list, imported on first use: the live server imports this module but never tokenizes.
-    from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
+    from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS  # lazy: the live server never tokenizes
 
     return frozenset(ENGLISH_STOP_WORDS)
 

@@ -10,9 +10,9 @@ from typing import Any
 from flask import flash
 from sqlalchemy.orm import Session as DbSession
 
-from roundtable.app import MAX_DATABASE_ID
 from roundtable.db import get_db
 from roundtable.errors import RoundtableError
+from roundtable.models import MAX_DATABASE_ID
 
 _ASCII_ID = re.compile(r"[0-9]{1,10}")
 

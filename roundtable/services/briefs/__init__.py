@@ -64,7 +64,7 @@ from roundtable.services.briefs.export import (
     gate_document,
     series_roster,
 )
-from roundtable.services.briefs.markdown import join_front_matter, split_front_matter, split_sections
+from roundtable.services.briefs.markdown import join_front_matter, split_sections
 from roundtable.services.briefs.synthesis import Bullet, QuoteItem, ThemeSynthesis
 
 __all__ = [
@@ -73,6 +73,6 @@ __all__ = [
     "build_brief", "changed_sections", "check_export", "choose_exporter", "export_document", "exporters_of",
     "gate_document", "series_roster", "compare_markdown", "compare_versions", "export_brief",
     "gather_brief_context", "get_brief", "join_front_matter", "list_versions", "merge_rebuild", "rebuild_brief",
-    "save_draft", "save_version", "sections_for", "split_front_matter", "split_sections", "SECTION_STATUSES",
+    "save_draft", "save_version", "sections_for", "split_sections", "SECTION_STATUSES",
     "regenerate_bullet", "reviewed_sections", "section_keys", "set_section_status", "resolve_note_refs", "workbench",
 ]

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from roundtable.errors import ValidationError
 from roundtable.plugins import describe_plugins
-from roundtable.services import drafting
 from roundtable.services.briefs.context import TEMPLATE_LABELS, BriefContext, gather_brief_context
+from roundtable.services.briefs import model_prose
 from roundtable.services.briefs.markdown import join_front_matter
 from roundtable.types import BriefDocument, BriefSection
 
@@ -71,8 +71,8 @@ def build_brief(db_or_context, series=None, template: str = "report", *, roundta
     if template == "report" or any(s.key in ("key-themes", "key-findings") for s in sections):
         for theme in context.themes:
             context.synthesis(theme)
-    # Machine-drafted prose, for a series whose admin chose a model (services/drafting).
-    drafts = drafting.apply_drafts(db, context) if db is not None else None
+    # Machine-drafted prose, for a series whose admin chose a model (services/drafting ran it).
+    drafts = model_prose.apply_drafts(db, context) if db is not None else None
     report("synthesize", 2, 3)
     blocks = []
     for section in sections:
@@ -82,6 +82,6 @@ def build_brief(db_or_context, series=None, template: str = "report", *, roundta
     fm = front_matter_for(context)
     markdown = join_front_matter(fm, "\n".join(blocks))
     if drafts is not None:
-        markdown = drafts.revise(markdown, drafting.reviewed_sections(db, context.series_id, template))
+        markdown = drafts.revise(markdown, model_prose.reviewed_sections(db, context.series_id, template))
     report("sections", 3, 3)
     return BriefDocument(markdown, fm, dict(context.provenance), template)

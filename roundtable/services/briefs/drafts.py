@@ -15,9 +15,10 @@ from roundtable.models import Brief, BriefVersion, Note, Session
 from roundtable.services.anonymize import anonymize_authored_text
 from roundtable.services.briefs.build import build_brief
 from roundtable.services.briefs.context import _resolve_series, gather_brief_context
-from roundtable.services.briefs.markdown import FRONT_MATTER_KEY, lead_in_markdown, split_front_matter, split_sections
+from roundtable.services.briefs.markdown import FRONT_MATTER_KEY, lead_in_markdown, split_sections
 from roundtable.services.briefs.prose import normalize_role
 from roundtable.services.briefs.synthesis import synthesize_group
+from roundtable.services.render import split_front_matter
 
 def _norm(text: str) -> str:
     return "\n".join(line.rstrip() for line in text.strip().splitlines())

@@ -13,7 +13,8 @@ from roundtable.services.anonymize import export_gate, roster_and_kept_terms, st
 from roundtable.services.briefs.build import BriefDocument, build_brief
 from roundtable.services.briefs.context import _resolve_series
 from roundtable.services.briefs.drafts import get_brief, reviewed_sections
-from roundtable.services.briefs.markdown import FRONT_MATTER_KEY, split_front_matter, split_sections
+from roundtable.services.briefs.markdown import FRONT_MATTER_KEY, split_sections
+from roundtable.services.render import render_document_html, split_front_matter
 from roundtable.types import Exporter
 
 
@@ -39,8 +40,6 @@ def gate_document(document: BriefDocument, roster) -> None:
     (consenting people may appear in credits), emails and phone numbers.
     Without a roster only contact details and look-alike tricks are caught.
     """
-    from roundtable.services.render import render_document_html  # render reads briefs' front matter
-
     front_matter, _ = split_front_matter(document.markdown)
     rendered = render_document_html(document.markdown, document.template, document.provenance,
                                     document.show_provenance, media="print")

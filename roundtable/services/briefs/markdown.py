@@ -8,7 +8,7 @@ from urllib.parse import urlsplit
 
 import yaml
 
-from roundtable.errors import ValidationError
+from roundtable.services.render import FRONT_MATTER_RE
 
 URL_RE = re.compile(r"https?://[^\s<>\"'\]\[)(]+(?:\([^\s<>\"')(]*\)[^\s<>\"'\]\[)(]*)*", re.I)
 
@@ -16,7 +16,6 @@ URL_RE = re.compile(r"https?://[^\s<>\"'\]\[)(]+(?:\([^\s<>\"')(]*\)[^\s<>\"'\]\
 SECTION_MARK_RE = re.compile(r"^\{#([A-Za-z][\w-]*)[^}\n]*\}[ \t]*\n(?=#{1,2} )", re.M)
 
 
-FRONT_MATTER_RE = re.compile(r"\A---[ \t]*\n(.*?\n)---[ \t]*(?:\n|\Z)", re.S)
 
 
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]{}<>#|!~])")
@@ -75,20 +74,6 @@ def lead_in_markdown(lead_in: str, bullet_id: str) -> str:
 def join_front_matter(front_matter: dict, body: str) -> str:
     head = yaml.safe_dump(front_matter, sort_keys=False, allow_unicode=True, width=1000)
     return f"---\n{head}---\n\n{body.lstrip()}"
-
-
-def split_front_matter(markdown: str) -> tuple[dict, str]:
-    """``(front matter dict, body)``; an absent or unreadable front matter gives ``{}``."""
-    m = FRONT_MATTER_RE.match(markdown)
-    if not m:
-        return {}, markdown
-    try:
-        data = yaml.safe_load(m.group(1)) or {}
-    except yaml.YAMLError as exc:
-        raise ValidationError(f"the front matter is not valid YAML: {exc.__class__.__name__}") from None
-    if not isinstance(data, dict):
-        raise ValidationError("the front matter must be a mapping of fields")
-    return data, markdown[m.end() :]
 
 
 FRONT_MATTER_KEY = "front-matter"

