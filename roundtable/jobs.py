@@ -36,6 +36,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from roundtable.errors import Conflict, RoundtableError
+from roundtable.models import Note
+from roundtable.services.notes import note_to_dict
 
 log = logging.getLogger(__name__)
 
@@ -217,6 +219,16 @@ def after_save_worker(app, on_tags: TagsCallback):
     return worker
 
 
+def run_after_save(app, job: dict) -> dict:
+    """Run the ``note_saved`` hook for one stored note (in the worker process or a test app's thread); its tags."""
+    roundtable = app.extensions["roundtable"]
+    roundtable.pm.hook.note_saved(roundtable=roundtable, note_id=job["note_id"], series_id=job["series_id"])
+    with roundtable.database.session() as db:
+        note = db.get(Note, job["note_id"])
+        tags = note_to_dict(note)["tags"] if note is not None else None
+    return {"note_id": job["note_id"], "session_id": job["session_id"], "tags": tags}
+
+
 class AfterSaveThread:
     """One background thread in this process runs the ``note_saved`` work, one note after another.
 
@@ -251,12 +263,10 @@ class AfterSaveThread:
                 self.queue.task_done()
 
     def _run_one(self, note_id: int, series_id: int, session_id: int) -> None:
-        from roundtable.worker import run_job
-
         app = self.app
         with app.app_context():
             try:
-                result = run_job(app, {"note_id": note_id, "series_id": series_id, "session_id": session_id})
+                result = run_after_save(app, {"note_id": note_id, "series_id": series_id, "session_id": session_id})
                 self.on_tags(note_id, session_id, result["tags"])
             except Exception:  # a plugin's failure must not reach the note-taker; the note is safe
                 app.logger.exception("note_saved hook failed for note %s", note_id)

@@ -20,14 +20,16 @@ import json
 import os
 import sys
 
+from roundtable import create_app
+from roundtable.jobs import run_after_save
+from roundtable.services.codebook import Codebook, ThemeSpec
+from roundtable.services.tagging import default_suggester_name, get_suggester
+
 WORKER_NICENESS = 10
 
 
 def warm_suggesters(app) -> None:
     """Load the configured suggester's model now, before the first job, by suggesting for one short text."""
-    from roundtable.services.codebook import Codebook, ThemeSpec
-    from roundtable.services.tagging import default_suggester_name, get_suggester
-
     roundtable = app.extensions["roundtable"]
     try:
         suggester = get_suggester(app.config.get("SUGGESTER") or default_suggester_name(roundtable), roundtable)
@@ -36,24 +38,11 @@ def warm_suggesters(app) -> None:
         app.logger.warning("the suggester did not warm up", exc_info=True)
 
 
-def run_job(app, job: dict) -> dict:
-    from roundtable.models import Note
-    from roundtable.services.notes import note_to_dict
-
-    roundtable = app.extensions["roundtable"]
-    roundtable.pm.hook.note_saved(roundtable=roundtable, note_id=job["note_id"], series_id=job["series_id"])
-    with roundtable.database.session() as db:
-        note = db.get(Note, job["note_id"])
-        tags = note_to_dict(note)["tags"] if note is not None else None
-    return {"note_id": job["note_id"], "session_id": job["session_id"], "tags": tags}
-
-
 def main() -> None:
     try:
         os.nice(WORKER_NICENESS)  # the live path in the server comes first when both want the CPU
     except OSError:
         pass
-    from roundtable import create_app
 
     overrides = json.loads(os.environ.get("ROUNDTABLE_WORKER_CONFIG") or "{}")
     app = create_app(overrides)
@@ -66,7 +55,7 @@ def main() -> None:
         for line in sys.stdin:
             try:
                 job = json.loads(line)
-                result = run_job(app, job)
+                result = run_after_save(app, job)
             except Exception:  # a plugin's failure costs one note its suggestions, never the worker
                 app.logger.exception("note_saved failed for %s", line.strip()[:200])
                 continue
