@@ -76,3 +76,11 @@ def test_the_section_plugin_in_the_guide_adds_its_section_to_a_built_brief(tmp_p
         assert "Hope" not in section and "María" not in section
     finally:
         roundtable.database.dispose()
+
+
+def test_every_path_in_the_architecture_feature_table_exists():
+    doc = (ROOT / "docs" / "architecture.md").read_text()
+    table = doc[doc.index("## Feature → file"):]
+    paths = {p for p in re.findall(r"`([^`\s]+)`", table) if "/" in p or p.endswith((".py", ".toml"))}
+    assert len(paths) > 50
+    assert sorted(p for p in paths if not (ROOT / p).exists()) == []
