@@ -12,6 +12,7 @@ from sqlalchemy import select
 from roundtable.errors import NotFound, ValidationError
 from roundtable.models import Note, NoteTag, Session, TagStatus, Theme
 from roundtable.services.codebook import (
+    PALETTE,
     Codebook,
     codebook_for_series,
     codebook_from_qdc,
@@ -23,6 +24,8 @@ from roundtable.services.codebook import (
     merge_themes,
     rename_theme,
     reorder_themes,
+    series_themes,
+    theme_colors,
     retire_theme,
     save_codebook,
     split_theme,
@@ -245,3 +248,16 @@ def test_codebook_dataclass_flattens_sub_themes_into_their_parent_for_top_level_
     assert "Funding threats" in enforcement.keywords and "Grants withheld" in enforcement.description
     assert flat.flatten("top").names("top") == codebook.names("top")
     assert codebook.flatten("sub").find("Courthouse arrests").keywords == ["Federal enforcement"]
+
+
+def test_every_theme_has_one_colour_its_own_else_its_parents_else_the_palettes_by_place(db, series):
+    """One rule, used by the codebook and the live page alike."""
+    themes = series_themes(db, series)
+    tops = [t for t in themes if t.parent_id is None]
+    tops[0].color, tops[1].color = "#123456", ""
+    children = [t for t in themes if t.parent_id == tops[0].id]
+    for child in children:
+        child.color = ""
+    colors = theme_colors(themes)
+    assert colors[tops[0].id] == "#123456" and {colors[c.id] for c in children} == {"#123456"}
+    assert colors[tops[1].id] == PALETTE[1]

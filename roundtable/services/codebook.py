@@ -155,14 +155,6 @@ class Codebook:
             return Codebook(flat)
         raise ValidationError(f"unknown level {level!r}: use 'top' or 'sub'")
 
-    def color_of(self, name: str) -> str:
-        theme = self.find(name)
-        if theme is not None and theme.color:
-            return theme.color
-        names = [t.name for t, _p in self.walk()]
-        index = names.index(theme.name) if theme is not None else len(names)
-        return PALETTE[index % len(PALETTE)]
-
     def to_dict(self) -> dict:
         return {"themes": [t.to_dict() for t in self.themes]}
 
@@ -396,6 +388,16 @@ def series_themes(db, series, include_retired: bool = False) -> list[Theme]:
         ordered.append(top)
         ordered.extend(t for t in rows if t.parent_id == top.id)
     return ordered
+
+
+def theme_colors(themes: list[Theme]) -> dict[int, str]:
+    """Theme id -> colour: its own, else its parent's, else the palette's by the top-level theme's place.
+
+    ``themes`` in codebook order (:func:`series_themes`).
+    """
+    tops = [t for t in themes if t.parent_id is None]
+    top_colors = {t.id: t.color or PALETTE[place % len(PALETTE)] for place, t in enumerate(tops)}
+    return {t.id: t.color or top_colors.get(t.parent_id or t.id, PALETTE[0]) for t in themes}
 
 
 def codebook_for_series(db, series, include_retired: bool = False) -> Codebook:

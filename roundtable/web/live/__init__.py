@@ -15,8 +15,9 @@ from sqlalchemy import select
 from roundtable.application import current_roundtable
 from roundtable.db import get_db
 from roundtable.extensions import socketio
-from roundtable.models import NOTE_KINDS, Role, Session, SessionState, TagStatus, Theme
+from roundtable.models import NOTE_KINDS, Role, Session, SessionState, TagStatus
 from roundtable.services.accounts import has_role
+from roundtable.services.codebook import series_themes, theme_colors
 from roundtable.services.notes import NoteStream, note_takers, speaker_roles
 from roundtable.services.session_export import export_session_notes
 from roundtable.web.authorization import series_role_required
@@ -36,29 +37,11 @@ def _meeting(series, number: int) -> Session:
     return meeting
 
 
-def _themes(series) -> list[Theme]:
-    return list(get_db().scalars(
-        select(Theme).where(Theme.series_id == series.id, Theme.retired.is_(False)).order_by(Theme.parent_id.is_not(None), Theme.position)
-    ))
-
-
 def theme_choices(series) -> list[dict]:
-    """Themes in codebook order (each top-level theme followed by its sub-themes), with a shortcut digit."""
-    themes = _themes(series)
-    tops = [t for t in themes if t.parent_id is None]
-    ordered = []
-    for top in sorted(tops, key=lambda t: t.position):
-        ordered.append(top)
-        ordered.extend(sorted((t for t in themes if t.parent_id == top.id), key=lambda t: t.position))
-    from roundtable.services.codebook import PALETTE
-
-    choices = []
-    for theme in ordered:
-        top = theme if theme.parent_id is None else next((t for t in tops if t.id == theme.parent_id), theme)
-        fallback = PALETTE[tops.index(top) % len(PALETTE)] if top in tops else "#999999"
-        choices.append({"id": theme.id, "name": theme.name, "color": theme.color or top.color or fallback,
-                        "sub": theme.parent_id is not None})
-    return choices
+    """The series' themes for the tag picker, in codebook order with the codebook's colours."""
+    themes = series_themes(get_db(), series)
+    colors = theme_colors(themes)
+    return [{"id": t.id, "name": t.name, "color": colors[t.id], "sub": t.parent_id is not None} for t in themes]
 
 
 @bp.route("/<slug>/sessions/<int:number>/")
