@@ -69,9 +69,11 @@ def register_brief_sections(roundtable, register):
 def register_exporters(roundtable, register):
     """Contribute output formats for briefs.
 
-    Call ``register(exporter)``: an object with ``name`` (``"pdf"``), ``suffix``
-    (``".pdf"``), ``media_type`` and ``export(document: BriefDocument) -> bytes``.
-    The anonymization export gate has run before any exporter is called.
+    Call ``register(exporter)``: a ``roundtable.Exporter`` with ``name``
+    (``"pdf"``), ``suffix`` (``".pdf"``), ``media_type`` and
+    ``export(document: BriefDocument) -> bytes``. Brief downloads, export jobs,
+    ``brief build`` and ``render`` all use these, and the anonymization export
+    gate has run before any exporter is called.
     """
 
 
