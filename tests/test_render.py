@@ -98,6 +98,16 @@ def test_provenance_sources_show_session_and_note_number_never_database_ids():
     assert "#4" not in ids_only and "Drawn from 2 notes." in ids_only
 
 
+def test_sources_link_back_with_a_word_the_report_fonts_have():
+    """The back link was "↩", which the bundled fonts lack: a stray glyph in print."""
+    sources = {"p-1-1": [{"session": 2, "note": 14, "kind": "point", "text": "Grants withheld."}]}
+    shown = render.render_markdown(DRAFT, provenance=sources, show_provenance=True).html
+    assert 'href="#srcref-p-1-1">back</a>' in shown and "↩" not in shown
+    pdf = PdfReader(io.BytesIO(render.render_pdf(DRAFT, provenance=sources, show_provenance=True)))
+    text = "".join(page.extract_text() for page in pdf.pages)
+    assert "Session 2, note 14" in text and "back" in text.split("Session 2, note 14")[-1]
+
+
 def test_standalone_html_is_one_file_with_styles_inlined():
     html = render.render_standalone_html(DRAFT)
     assert html.startswith("<!DOCTYPE html>") and "<style>" in html

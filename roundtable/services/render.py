@@ -215,7 +215,7 @@ def render_markdown(markdown: str, provenance: dict | None = None, show_provenan
     out = md.renderer.render(tokens, md.options, env)
     if sources:
         items = "".join(
-            f'<li id="src-{html.escape(bid)}">{_sources_text(notes)} <a href="#srcref-{html.escape(bid)}">↩</a></li>'
+            f'<li id="src-{html.escape(bid)}">{_sources_text(notes)} <a class="source-back" href="#srcref-{html.escape(bid)}">back</a></li>'
             for _, bid, notes in sources
         )
         out += f'<section class="sources"><h2 class="unnumbered" id="sources">Sources</h2><ol>{items}</ol></section>'
