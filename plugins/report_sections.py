@@ -342,14 +342,12 @@ def methods(context: BriefContext) -> str:
 
 
 def plugins_that_ran(context: BriefContext) -> list[str]:
-    """The plugins whose work is in this report: those that gave its sections, the name detectors
-    the export check ran (working ones only), and suggesters whose tags a person accepted."""
-    accepted = {source for source, counts in context.tag_sources.items() if counts.get("accepted")}
+    """The plugins whose work is in this report: those that gave its sections and the name detectors the
+    export check ran (working ones only). Suggesters are named in the tagging paragraph, by suggester."""
     out = []
     for p in context.plugins:
         hooks = set(p.get("hooks") or ())
-        if ("register_brief_sections" in hooks or ("register_detectors" in hooks and p.get("status") is None)
-                or ("register_suggesters" in hooks and p["name"] in accepted)):
+        if "register_brief_sections" in hooks or ("register_detectors" in hooks and p.get("status") is None):
             out.append(f"{escape_md(p['name'])} {escape_md(str(p['version']))}" if p.get("version")
                        else escape_md(p["name"]))
     return out

@@ -283,10 +283,10 @@ def test_the_methods_appendix_states_only_what_happened(db, generated, roundtabl
     assert "rewritten by the authors" not in methods
     assert "marked as drafts" in methods
     # Only plugins whose work is in the report: the sections, the working name detectors of the export
-    # check; not drafting (no model chosen), nor suggesters none of whose tags were accepted.
+    # check; not drafting (no model chosen), nor suggesters (every tag here was applied by hand).
     software = re.search(r"\*\*Software\.\*\* (.+)", methods).group(1).replace("\\", "")
     assert "report_sections" in software and "roster" in software
-    for idle in ("llm_drafting", "live_suggestions", "semantic", "lexical", "exporters"):
+    for idle in ("llm_drafting", "live_suggestions", "embedding_suggester", "keyword_suggester"):
         assert idle not in software
 
 
