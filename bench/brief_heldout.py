@@ -4,7 +4,8 @@ The notes are one report of 18F's guides (public domain, CC0; ``bench/data/guide
 ``bench/make_guides_set.py``): each note a sentence or bullet of the guide, labelled with the
 heading it was written under, cut into five "sessions" in reading order. The codebook's first
 chapter becomes Key Themes, its second Strategic Directions. A roster of invented people who
-declined to be named is added, so the name check has something to find.
+declined to be named is added, so the name check has something to find. Notes enter through the
+import path (``services/note_import``), anonymized like notes typed up after a session.
 
     python bench/brief_heldout.py --report product            # dev: looked at while working
     python bench/brief_heldout.py --set heldout [--json]       # derisking, content-guide, methods: run once
@@ -55,8 +56,9 @@ def load(report: str) -> tuple[list[dict], dict]:
     return rows, codebook
 
 
-def make_series(db, report: str):
-    from roundtable.models import Note, NoteTag, Participant, Series, Session, SessionState, Theme
+def make_series(db, report: str, roundtable):
+    from roundtable.models import Participant, Series, Session, SessionState, Theme
+    from roundtable.services.note_import import ImportedNote, import_notes
 
     rows, codebook = load(report)
     chapters = list(dict.fromkeys(t["section"] for t in codebook["themes"]))
@@ -85,18 +87,15 @@ def make_series(db, report: str):
             db.add(Theme(series_id=series.id, parent_id=theme.id, name=child["name"],
                          section=section_of[t["section"]], position=j))
     db.flush()
-    seq = {n: 0 for n in sessions}
-    for r in rows:
-        seq[r["session"]] += 1
-        kind = "question" if r["text"].rstrip().endswith("?") else "point"
-        note = Note(session_id=sessions[r["session"]].id, seq=seq[r["session"]], uuid=str(uuid.uuid5(uuid.NAMESPACE_URL, r["id"])),
-                    kind=kind, text=r["text"])
-        db.add(note)
-        db.flush()
-        if r["theme"] in themes:
-            db.add(NoteTag(note_id=note.id, theme_id=themes[r["theme"]].id, source="manual"))
+    # Through the import path, as notes typed up after a session: anonymized, then tagged by hand.
+    stored = []
+    for n, meeting in sessions.items():
+        batch = [ImportedNote(line=i, text=r["text"], kind="question" if r["text"].rstrip().endswith("?") else "point",
+                              theme=r["theme"] if r["theme"] in themes else None)
+                 for i, r in enumerate((r for r in rows if r["session"] == n), 1)]
+        stored += [note.text for note, _ in import_notes(db, meeting, batch, roundtable=roundtable)]
     db.commit()
-    return series, [r["text"] for r in rows]
+    return series, stored
 
 
 def main(argv=None) -> int:
@@ -136,7 +135,7 @@ def run(report: str, workdir: Path) -> dict:
     roundtable = Roundtable({"SECRET_KEY": "held-out bench", "DATABASE_URL": f"sqlite:///{db_path}"})
     Base.metadata.create_all(roundtable.database.engine)
     with roundtable.database.session() as db:
-        series, texts = make_series(db, report)
+        series, texts = make_series(db, report, roundtable)
         # The first build loads the models (spaCy, MiniLM) once; the PDF build after it is timed.
         markdown = export_brief(db, series, fmt="md", roundtable=roundtable)[0].decode("utf-8")
         start, cpu = time.perf_counter(), time.process_time()

@@ -8,14 +8,17 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session as DbSession
 
 from roundtable.errors import ValidationError
-from roundtable.models import Note, Session
+from roundtable.models import Note, Participant, Session
 from roundtable.services.anonymize import export_gate, roster_and_kept_terms, strings_in
 from roundtable.services.briefs.build import BriefDocument, build_brief
-from roundtable.services.briefs.context import _resolve_series
+from roundtable.services.briefs.context import _resolve_series, hidden_name_words
 from roundtable.services.briefs.drafts import get_brief, reviewed_sections
 from roundtable.services.briefs.markdown import FRONT_MATTER_KEY, split_sections
+from roundtable.services.briefs.synthesis import mentions
 from roundtable.services.render import render_document_html, split_front_matter
 from roundtable.types import Exporter
+
+WITHHELD = "(text not shown: it holds a word of the name of someone who declined to be named)"
 
 
 def check_export(db: DbSession, series, text: str, template: str | None = None, provenance: dict | None = None,
@@ -105,7 +108,10 @@ def source_notes(db: DbSession, series, provenance: dict) -> dict[str, list[dict
         .join(Session, Note.session_id == Session.id)
         .where(Note.id.in_(ids), Session.series_id == s.id, Note.deleted_at.is_(None))
     ).all() if ids else []
-    found = {r.id: {"session": r.number, "note": r.seq, "kind": r.kind, "text": r.text} for r in rows}
+    # A note holding a word of a hidden name ("will" when Will declined) keeps its place but not its text.
+    hidden = hidden_name_words(db.scalars(select(Participant).where(Participant.series_id == s.id)))
+    found = {r.id: {"session": r.number, "note": r.seq, "kind": r.kind,
+                    "text": WITHHELD if mentions(r.text, hidden) else r.text} for r in rows}
     return {bullet: [found[int(i)] for i in ids if int(i) in found] for bullet, ids in provenance.items()}
 
 
