@@ -17,7 +17,8 @@ from __future__ import annotations
 import re
 
 from roundtable import Roster, Span, hookimpl
-from roundtable.services.anonymize import EMAIL, HANDLE, PERSON, PHONE, URL, Roster, fold
+from roundtable.services.anonymize import EMAIL, HANDLE, PERSON, PHONE, URL, fold
+from roundtable_plugins.roster import matcher_for
 
 _EMAIL = re.compile(
     r"(?<![\w.+'%@-])[\w.+'%-]+@[\w-]+(?:\.[\w-]+)*\.[^\W\d_]{2,}(?![\w-])"
@@ -140,8 +141,6 @@ def _personal_url(url: str, roster: Roster) -> bool:
     if re.search(r"/(?:~|@)\w", rest):
         return True
     if roster.entries:
-        from roundtable_plugins.roster import matcher_for
-
         words = re.findall(r"[^\W\d_]+", fold(rest))
         forms = matcher_for(roster).forms
         candidates = set(words) | {" ".join(pair) for pair in zip(words, words[1:])}

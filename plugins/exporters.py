@@ -7,6 +7,7 @@ called (``roundtable.services.briefs.export_brief``).
 from __future__ import annotations
 
 from roundtable import Exporter, hookimpl
+from roundtable.services.render import render_pdf, render_standalone_html
 
 
 def export_markdown(document) -> bytes:
@@ -14,16 +15,12 @@ def export_markdown(document) -> bytes:
 
 
 def export_html(document) -> bytes:
-    from roundtable.services.render import render_standalone_html
-
     return render_standalone_html(
         document.markdown, document.template, document.provenance, document.show_provenance
     ).encode("utf-8")
 
 
 def export_pdf(document) -> bytes:
-    from roundtable.services.render import render_pdf
-
     return render_pdf(document.markdown, document.template, document.provenance, document.show_provenance)
 
 

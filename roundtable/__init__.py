@@ -33,7 +33,11 @@ def __getattr__(name):
 
 
 def create_app(config=None, plugins=None):
-    """Build the Flask application (imported lazily so plugins can import ``hookimpl`` cheaply)."""
+    """Build the Flask application.
+
+    The app is imported on call (lazy): a plugin imports ``hookimpl`` without it, and
+    ``python -m roundtable.server`` lets gevent patch the standard library before Flask loads.
+    """
     from roundtable.app import create_app as _create_app
 
     return _create_app(config, plugins)

@@ -15,6 +15,7 @@ from roundtable import db as rt_db
 from roundtable.application import Roundtable
 from roundtable.extensions import csrf, limiter, socketio
 from roundtable.models import MAX_DATABASE_ID
+from roundtable.web import admin, auth, briefs, codebook, home, init_web, live, series
 
 
 class DatabaseIdConverter(IntegerConverter):
@@ -82,8 +83,6 @@ def create_app(config: dict | None = None, plugins=None) -> Flask:
         cors_allowed_origins=app.config.get("SOCKETIO_CORS_ORIGINS") or None,
     )
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
-
-    from roundtable.web import admin, auth, briefs, codebook, home, init_web, live, series
 
     init_web(app)
     # Every blueprint is registered here: the built-in features', then the plugins'.

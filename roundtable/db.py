@@ -12,6 +12,8 @@ from __future__ import annotations
 from contextlib import contextmanager
 from pathlib import Path
 
+from alembic import command
+from alembic.config import Config
 from flask import Flask, current_app, g
 from sqlalchemy import create_engine, event, inspect
 from sqlalchemy.engine import Engine
@@ -124,8 +126,6 @@ def init_app(app: Flask) -> None:
 
 
 def alembic_config(engine: Engine | None = None):
-    from alembic.config import Config
-
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
     if engine is not None:
@@ -134,6 +134,4 @@ def alembic_config(engine: Engine | None = None):
 
 
 def upgrade_database(engine: Engine) -> None:
-    from alembic import command
-
     command.upgrade(alembic_config(engine), "head")

@@ -54,7 +54,7 @@ def start_thread(target: Callable[[], Any], name: str) -> None:
     did (the interpreter switches every few milliseconds).
     """
     try:
-        from gevent import monkey
+        from gevent import monkey  # lazy: gevent is there only under roundtable serve's gevent worker
     except ImportError:
         monkey = None
     if monkey is not None and monkey.is_module_patched("threading"):

@@ -19,15 +19,16 @@ import sys
 import threading
 import time
 import uuid
-from pathlib import Path
-
 from datetime import date
+from pathlib import Path
 
 import engineio.packet
 import requests
 import socketio
 
-from roundtable.models import Participant, Policy, Series, Session, SessionState, Theme
+from roundtable.db import Database
+from roundtable.models import Participant, Policy, Role, Series, Session, SessionState, Theme
+from roundtable.services.accounts import create_account, grant_role
 
 # Roster and pattern detectors only: the same anonymization path, without a model to load at each restart.
 FAST_PLUGINS = "roster,contact_details"
@@ -96,10 +97,6 @@ def make_series(db, slug="harbor-city", policy=Policy.ROLE) -> Series:
 
 def prepare_database(url: str, note_takers: int = 2, viewers: int = 1, secret_key: str = SECRET_KEY) -> dict:
     """Create the schema, a series with a live session 1, and accounts; return what clients need."""
-    from roundtable.db import Database
-    from roundtable.models import Role
-    from roundtable.services.accounts import create_account, grant_role
-
     database = Database(url, secret_key=secret_key)  # the roster is encrypted with the server's key
     database.upgrade()
     try:

@@ -28,7 +28,8 @@ from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session as DbSession, selectinload
+from sqlalchemy.orm import Session as DbSession
+from sqlalchemy.orm import selectinload
 
 from roundtable.errors import Conflict, NotFound, SessionClosed, ValidationError
 from roundtable.models import (
@@ -223,8 +224,6 @@ class NoteStream:
         For the composer's preview: nothing is stored or sent to anyone else. The
         ``changes`` echo the writer's own words back to the writer only.
         """
-        from roundtable.services.anonymize import anonymizer_for_series
-
         text = clean_text(text, self.max_length)
         meeting = self.get_session(session_id)
         if meeting.state is not SessionState.LIVE:

@@ -28,6 +28,7 @@ from roundtable.models import (
     utcnow,
 )
 from roundtable.services.audit import MAX_DETAIL_STRING, record_audit
+from roundtable.services.bundles import export_bundle
 
 
 def brief_is_published(db: DbSession, series: Series) -> bool:
@@ -46,8 +47,6 @@ def export_series_archive(db: DbSession, series: Series, directory: str | Path, 
     each brief and its saved versions as Markdown under ``briefs/``, and
     ``full.json`` with every row that belongs to the series.
     """
-    from roundtable.services.bundles import export_bundle
-
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     name = f"{series.slug}-{utcnow().strftime('%Y%m%dT%H%M%SZ')}"

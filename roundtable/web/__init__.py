@@ -9,19 +9,18 @@ from __future__ import annotations
 
 from flask import Flask
 
+from roundtable.services.anonymize import floor_missing, unknown_name_detection_off
+from roundtable.web import authorization, errors, live, revocation
+
 
 def init_web(app: Flask) -> None:
     """Error pages, security headers, audit, revocation and the live socket events (not the blueprints)."""
-    from roundtable.web import authorization, errors, live, revocation
-
     errors.init_app(app)
 
     @app.context_processor
     def _detection_notice():
         """Why unknown names are not detected (a missing model), and why notes are refused (a missing
         floor detector), for the notices on note pages."""
-        from roundtable.services.anonymize import floor_missing, unknown_name_detection_off
-
         return {"detection_off": unknown_name_detection_off(app.extensions["roundtable"]),
                 "floor_missing": floor_missing()}
 

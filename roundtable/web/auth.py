@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from urllib.parse import urlsplit
+
+from flask import Blueprint, flash, redirect, render_template, request, session, url_for
 from flask_limiter.util import get_remote_address
 
 from roundtable.db import get_db
 from roundtable.errors import RoundtableError, ValidationError
 from roundtable.extensions import limiter
 from roundtable.models import Series
-from roundtable.services.invites import accept_invite, find_invite
 from roundtable.services.accounts import authenticate, change_password, end_logins
+from roundtable.services.invites import accept_invite, find_invite
 from roundtable.web.authorization import current_account, login_required, public, start_login
 from roundtable.web.revocation import revoke_sockets
 
@@ -23,8 +25,6 @@ def _safe_next(target: str | None) -> str:
     Browsers drop tabs and newlines inside URLs and read ``\\`` as ``/`` (``/<TAB>/evil`` is
     ``//evil``, another host): a target with any control character, space or backslash is refused.
     """
-    from urllib.parse import urlsplit
-
     if (
         target
         and target.startswith("/")
@@ -67,8 +67,6 @@ def login():
 @login_required
 def logout():
     """End this login, every other login of the account and its open sockets: a copied cookie opens nothing."""
-    from flask import session
-
     account = current_account()
     end_logins(account)
     get_db().commit()

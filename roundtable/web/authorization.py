@@ -13,7 +13,7 @@ import threading
 import time
 from contextlib import contextmanager
 
-from flask import Flask, abort, current_app, g, redirect, request, session, url_for
+from flask import Flask, abort, current_app, g, make_response, redirect, render_template, request, session, url_for
 from flask_socketio import emit
 from flask_wtf.csrf import CSRFError
 from sqlalchemy import select
@@ -22,6 +22,7 @@ from roundtable.db import POOL_SIZE, close_db, get_db
 from roundtable.errors import RateLimited
 from roundtable.models import Account, Role, Series, Session
 from roundtable.services.accounts import has_role, role_in_series
+from roundtable.services.audit import record_audit
 from roundtable.services.ratelimit import AccountRateLimiter
 
 # Marker attribute the authorization test reads: every view must carry one.
@@ -147,7 +148,6 @@ def _audit_route(response):
     rule = AUDITED_ROUTES.get(request.endpoint or "")
     if rule is None or response.status_code not in rule[1] or "series" not in g:
         return response
-    from roundtable.services.audit import record_audit
 
     db = get_db()
     record_audit(db, current_account(), g.series, rule[0], _audit_detail(request.view_args))
@@ -159,7 +159,6 @@ def _audit_socket_event(event: str, payload: dict, result) -> None:
     action = AUDITED_SOCKET_EVENTS.get(event)
     if action is None or not (isinstance(result, dict) and result.get("ok")):
         return
-    from roundtable.services.audit import record_audit
 
     db = get_db()
     keep = {k: payload[k] for k in ("session_id", "note_id", "version") if k in payload}
@@ -277,8 +276,6 @@ def enforce_account_rate(action: str, limit: str | int | None = None) -> None:
 
 
 def _error_response(status: int, message: str):
-    from flask import make_response, render_template
-
     if request.accept_mimetypes.best == "application/json" or request.path.startswith("/api/"):
         return make_response({"error": message}, status)
     return make_response(render_template("error.html", status=status, message=message), status)

@@ -20,6 +20,9 @@ from roundtable.models import Note, NoteTag, Role, Session, TagStatus, Theme
 from roundtable.services import codebook as cb
 from roundtable.services.accounts import has_role
 from roundtable.services.anonymize import gate_series_export, strings_in, xml_strings
+from roundtable.services.emergent import adopt_candidate, emergent_candidates
+from roundtable.services.heatmap import heatmap_svg, theme_session_counts
+from roundtable.services.tagging import accept_suggestion, reject_suggestion
 from roundtable.web.authorization import series_role_required
 from roundtable.web.forms import commit_change, commit_or_flash, error_message, form_ids
 
@@ -220,8 +223,6 @@ def split(slug, theme_id):
 
 
 def _decide(tag_id: int, accept: bool):
-    from roundtable.services.tagging import accept_suggestion, reject_suggestion
-
     if not commit_change(lambda db: (accept_suggestion if accept else reject_suggestion)(db, tag_id,
                                                                                         series_id=g.series.id)):
         abort(404)
@@ -246,8 +247,6 @@ def reject(slug, tag_id):
 @bp.route(PREFIX + "/emergent")
 @series_role_required(Role.AUTHOR)
 def emergent(slug):
-    from roundtable.services.emergent import emergent_candidates
-
     try:
         candidates = emergent_candidates(get_db(), g.series, suggester_name=_suggester(),
                                          roundtable=current_roundtable())
@@ -267,8 +266,6 @@ def _suggester() -> str | None:
 @bp.route("/s/<slug>/emergent/adopt", methods=["POST"])
 @series_role_required(Role.AUTHOR)
 def adopt(slug):
-    from roundtable.services.emergent import adopt_candidate
-
     form = request.form
     note_ids = form_ids(form.get("note_ids", "").split(","))
     adopted = commit_or_flash(lambda db: adopt_candidate(
@@ -285,8 +282,6 @@ def adopt(slug):
 
 
 def _heatmap():
-    from roundtable.services.heatmap import theme_session_counts
-
     level = "sub" if request.args.get("level") == "sub" else "top"
     include_suggested = request.args.get("suggested") == "1"
     return theme_session_counts(get_db(), g.series, level=level, include_suggested=include_suggested), level, include_suggested
@@ -295,8 +290,6 @@ def _heatmap():
 @bp.route(PREFIX + "/heatmap")
 @series_role_required(Role.VIEWER)
 def heatmap(slug):
-    from roundtable.services.heatmap import heatmap_svg
-
     data, level, include_suggested = _heatmap()
     # heatmap_svg escapes every text it writes, so the SVG can be inlined as markup.
     svg = Markup(heatmap_svg(data, title=f"{g.series.title}: notes per theme and session", link_cells=True))
@@ -307,8 +300,6 @@ def heatmap(slug):
 @bp.route(PREFIX + "/heatmap.svg")
 @series_role_required(Role.VIEWER)
 def heatmap_download(slug):
-    from roundtable.services.heatmap import heatmap_svg
-
     data, _level, _suggested = _heatmap()
     svg = heatmap_svg(data, title=f"{g.series.title}: notes per theme and session")
     gate_series_export(get_db(), g.series, svg, html=svg, values=xml_strings(svg))

@@ -74,7 +74,7 @@ def revoke_sockets(account_id: int) -> None:
     app = current_app._get_current_object()
     redis_url = app.config.get("REDIS_URL")
     if redis_url:
-        import redis
+        import redis  # lazy: the redis extra, needed only when REDIS_URL is set
 
         # Every process listens on the channel, this one included.
         redis.Redis.from_url(redis_url).publish(_channel(app), str(account_id))
@@ -96,7 +96,7 @@ def _channel(app: Flask) -> str:
 
 
 def _listen(app: Flask, redis_url: str) -> None:
-    import redis
+    import redis  # lazy: the redis extra, needed only when REDIS_URL is set
 
     while True:
         try:

@@ -19,10 +19,24 @@ from roundtable.db import get_db
 from roundtable.errors import RoundtableError, ValidationError
 from roundtable.models import KeptTerm, Note, Participant, Role, Session
 from roundtable.services.accounts import has_role
-from roundtable.services.anonymize import anonymize_authored_text, keep_term, kept_terms_of
-from roundtable.services.anonymize import forget_kept_term as forget_term
+from roundtable.services.anonymize import (
+    anonymize_authored_text,
+    forget_kept_term as forget_term,
+    keep_term,
+    kept_terms_of,
+)
+from roundtable.services.anonymize.roster import parse_roster_csv, save_roster, update_participant
+from roundtable.services.note_import import (
+    import_notes,
+    notes_from_json,
+    notes_to_json,
+    parse_notes_file,
+    preview_import,
+)
+from roundtable.services.notes import NoteStream
 from roundtable.web.authorization import current_account, series_role_required
 from roundtable.web.forms import commit_change, commit_or_flash, error_message
+from roundtable.web.live import after_save, broadcast_session_state
 
 bp = Blueprint("series", __name__, url_prefix="/s")
 
@@ -120,9 +134,6 @@ def schedule_session(slug):
 @bp.route("/<slug>/sessions/<int:number>/open", methods=["POST"])
 @series_role_required(Role.FACILITATOR)
 def open_session(slug, number):
-    from roundtable.services.notes import NoteStream
-    from roundtable.web.live import broadcast_session_state
-
     meeting = NoteStream(get_db(), current_roundtable()).open_session(_meeting(number).id, current_account().id)
     broadcast_session_state(meeting)
     flash(f"Session {number} is live: note-takers can write now.", "success")
@@ -132,9 +143,6 @@ def open_session(slug, number):
 @bp.route("/<slug>/sessions/<int:number>/close", methods=["POST"])
 @series_role_required(Role.FACILITATOR)
 def close_session(slug, number):
-    from roundtable.services.notes import NoteStream
-    from roundtable.web.live import broadcast_session_state
-
     stream = NoteStream(get_db(), current_roundtable())
     meeting = _meeting(number)
     stream.close_session(meeting.id, current_account().id)
@@ -166,8 +174,6 @@ def _roster_page(preview=None, csv_text: str = "", error: str | None = None, sta
 @series_role_required(Role.FACILITATOR)
 def roster_upload(slug):
     """Preview an uploaded roster (step 1) or save a previewed one (step 2); a bad file saves nothing."""
-    from roundtable.services.anonymize.roster import parse_roster_csv, save_roster
-
     upload = request.files.get("file")
     if upload is not None and upload.filename:
         raw = upload.read()
@@ -230,8 +236,6 @@ def public_names_remove(slug):
 @bp.route("/<slug>/roster/<int:participant_id>", methods=["POST"])
 @series_role_required(Role.FACILITATOR)
 def roster_edit(slug, participant_id):
-    from roundtable.services.anonymize.roster import update_participant
-
     form = request.form
     if commit_or_flash(lambda db: update_participant(
             db, g.series, participant_id, name=form.get("name", ""), aliases=form.get("aliases", ""),
@@ -248,14 +252,6 @@ def roster_edit(slug, participant_id):
 @series_role_required(Role.NOTE_TAKER)
 def import_notes_page(slug, number):
     """Upload a file, see the notes as they would be stored (anonymized), then import them."""
-    from roundtable.services.note_import import (
-        import_notes,
-        notes_from_json,
-        notes_to_json,
-        parse_notes_file,
-        preview_import,
-    )
-
     meeting = _meeting(number)
     db = get_db()
     context = {"series": g.series, "meeting": meeting}
@@ -267,7 +263,6 @@ def import_notes_page(slug, number):
             results = import_notes(db, meeting, notes, current_account().id, roundtable=current_roundtable())
             db.commit()
             saved = [note.id for note, created in results if created]
-            from roundtable.web.live import after_save
 
             for note_id in saved:
                 after_save(note_id, g.series.id, meeting.id)

@@ -26,24 +26,27 @@ Server -> room:
 from __future__ import annotations
 
 import functools
+from datetime import datetime, timezone
 
 import flask_socketio
 import jsonschema
 from flask import current_app, g, request
+from flask_socketio import join_room
 
 from roundtable.application import current_roundtable
 from roundtable.db import get_db
 from roundtable.errors import Forbidden, RoundtableError, SessionClosed, ValidationError
 from roundtable.extensions import socketio
-from roundtable.models import Note, NOTE_KINDS, NoteTag, Role, Session, SessionState
+from roundtable.models import NOTE_KINDS, Note, NoteTag, Role, Session, SessionState
 from roundtable.services.accounts import has_role
+from roundtable.services.anonymize import keep_term
 from roundtable.services.notes import MAX_MARKED_NAMES, NoteStream, StaleEdit, has_lone_surrogate, note_to_dict
-from roundtable.services.tagging import accept_suggestion, reject_suggestion
+from roundtable.services.tagging import accept_suggestion, add_manual_tag, reject_suggestion, remove_tag
 from roundtable.web.authorization import current_account, socket_access, socket_error, socket_turn
-from roundtable.web.revocation import forget_socket, track_socket
 from roundtable.web.live.after_save import after_save
 from roundtable.web.live.presence import announce_presence, connections, presence
 from roundtable.web.live.rooms import room_of, writers_room_of
+from roundtable.web.revocation import forget_socket, track_socket
 
 _ID = {"type": "integer", "minimum": 1, "maximum": 2**31 - 1}
 _SEQ = {"type": "integer", "minimum": 0, "maximum": 2**31 - 1}
@@ -140,8 +143,6 @@ EVENTS: dict = {}
 
 @live_event("session:join", Role.VIEWER)
 def on_join(payload, meeting):
-    from flask_socketio import join_room
-
     account = current_account()
     join_room(room_of(meeting.id))
     if has_role(g.role, Role.NOTE_TAKER):
@@ -161,7 +162,6 @@ def _moment(value: str | None):
     """A client's ``changed_since`` (the ``synced_at`` it was given), as a naive UTC datetime; None if absent."""
     if not value:
         return None
-    from datetime import datetime, timezone
 
     try:
         moment = datetime.fromisoformat(value)
@@ -234,8 +234,6 @@ def on_keep_term(payload, meeting):
     The server never stores what a note said before anonymization; only the
     browser that sent the note still holds it, so only the note's author may do this.
     """
-    from roundtable.services.anonymize import keep_term
-
     note = _note_in(meeting, payload["note_id"])
     account = current_account()
     if note.author_id != account.id:
@@ -279,8 +277,6 @@ def _writable(meeting) -> None:
 
 @live_event("tag:add", Role.NOTE_TAKER, rate="tag")
 def on_tag_add(payload, meeting):
-    from roundtable.services.tagging import add_manual_tag
-
     _writable(meeting)
     add_manual_tag(get_db(), _note_in(meeting, payload["note_id"]).id, payload["theme_id"])
     return _tags_changed(meeting, payload["note_id"])
@@ -288,8 +284,6 @@ def on_tag_add(payload, meeting):
 
 @live_event("tag:remove", Role.NOTE_TAKER, rate="tag")
 def on_tag_remove(payload, meeting):
-    from roundtable.services.tagging import remove_tag
-
     _writable(meeting)
     remove_tag(get_db(), _note_in(meeting, payload["note_id"]).id, payload["theme_id"])
     return _tags_changed(meeting, payload["note_id"])
