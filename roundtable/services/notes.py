@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import uuid as uuid_module
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import delete, select, update
@@ -46,7 +45,7 @@ from roundtable.models import (
     SessionState,
     TagStatus,
 )
-from roundtable.services.anonymize import anonymizer_for_series
+from roundtable.services.anonymize import AnonymizedText, anonymizer_for_series
 from roundtable.services.anonymize.normalize import stored_form
 from roundtable.services.tagging import add_manual_tag, check_taggable, tag_to_dict
 
@@ -68,14 +67,6 @@ class StaleEdit(Conflict):
         self.current_version = note.version
         what = "deleted" if self.deleted else f"changed (now version {note.version})"
         super().__init__(f"this note was {what} by someone else; your edit was not saved")
-
-
-@dataclass
-class AnonymizedText:
-    """Text after anonymization, with the replaced spans as ``[start, end, kind]`` in the new text."""
-
-    text: str
-    replacements: list
 
 
 def _utcnow() -> datetime:
@@ -139,44 +130,6 @@ def note_takers(db: DbSession, series_id: int, session_id: int) -> list[dict]:
     return [{"id": account_id, "name": name} for account_id, name in rows]
 
 
-def _result_to_anonymized(result, original: str) -> AnonymizedText:
-    """Accept the anonymizer's result object (``text`` plus spans) or a bare string."""
-    if isinstance(result, str):
-        return AnonymizedText(result, [])
-    text = getattr(result, "text", original)
-    spans = getattr(result, "replacements", None)
-    if spans is None:
-        spans = getattr(result, "spans", None) or []
-    out = []
-    for span in spans:
-        if isinstance(span, (list, tuple)):
-            start, end, kind = span[0], span[1], span[2] if len(span) > 2 else "name"
-        elif isinstance(span, dict):
-            start, end, kind = span.get("start"), span.get("end"), span.get("kind", "name")
-        else:
-            start = getattr(span, "out_start", None)
-            end = getattr(span, "out_end", None)
-            if start is None:
-                start, end = getattr(span, "start", None), getattr(span, "end", None)
-            kind = getattr(span, "kind", "name")
-        if isinstance(start, int) and isinstance(end, int) and 0 <= start <= end <= len(text):
-            out.append([start, end, str(kind)])
-    return AnonymizedText(text, out)
-
-
-def default_anonymize(db: DbSession, series: Series, text: str, session_key: str, roundtable,
-                      marked: Sequence[str] = (), speaker_role: str | None = None) -> AnonymizedText:
-    """Run the series' anonymizer (``roundtable.services.anonymize``) over one text.
-
-    ``roundtable`` is the application: its detectors (minus disabled plugins) and
-    its secret, which keys pseudonyms. ``marked``: words the note-taker marked as names;
-    ``speaker_role``: the note's speaker field, which confirms the speaker's name at a sentence start.
-    """
-    anonymizer = anonymizer_for_series(db, series, roundtable)
-    result = anonymizer.anonymize(text, session_key=session_key, marked=marked, speaker_role=speaker_role)
-    return _result_to_anonymized(result, text)
-
-
 def clean_marked_names(names) -> list[str]:
     """The words a note-taker marked as names, trimmed, without repeats; a ValidationError for anything else."""
     if names is None:
@@ -215,8 +168,8 @@ class NoteStream:
         """The series' anonymization of ``text`` with the application's detectors and secret."""
         if self.roundtable is None:
             raise TypeError("this NoteStream was made without the application, so it can read notes but not write them")
-        return default_anonymize(db, series, text, session_key, self.roundtable, clean_marked_names(marked),
-                                 speaker_role)
+        return anonymizer_for_series(db, series, self.roundtable).anonymize(
+            text, session_key, clean_marked_names(marked), speaker_role=speaker_role)
 
     def preview_note(self, session_id: int, text, marked: Sequence[str] = (), speaker_role=None) -> dict:
         """What ``text`` would be stored as in a live session, and which words each replacement replaces.
