@@ -36,6 +36,7 @@ import argparse
 import json
 import os
 import re
+import secrets
 import statistics
 import sys
 import tempfile
@@ -166,8 +167,8 @@ def evaluate_roundtable(records, roster_path: Path | None, ner: bool, seconds: f
     from roundtable.services.anonymize import Anonymizer, Roster, load_detectors, load_roster_csv
 
     roster = load_roster_csv(roster_path) if roster_path else Roster()
-    detectors = load_detectors(Roundtable({"SECRET_KEY": "bench", "DATABASE_URL": "sqlite://"}), ner=ner)
-    anonymizer = Anonymizer(roster, "role", detectors)
+    roundtable = Roundtable({"SECRET_KEY": secrets.token_hex(32), "DATABASE_URL": "sqlite://"})
+    anonymizer = Anonymizer(roster, "role", load_detectors(roundtable, ner=ner), salt=roundtable.pseudonym_salt("files"))
     texts = [r["text"] for r in records]
     spans = anonymizer.detect_many(texts)
     predictions = [[(s.start, s.end, OUR_KINDS.get(s.kind, s.kind)) for s in note] for note in spans]

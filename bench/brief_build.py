@@ -239,7 +239,7 @@ def run(notes: int, sessions: int, keep: Path | None = None, repeat: int = 3) ->
             stages: dict[str, float] = {}
             t0 = time.perf_counter()
             with DbSession(database.engine) as db:
-                context = briefs.gather_brief_context(db, series_id)
+                context = briefs.gather_brief_context(db, series_id, roundtable=roundtable)
             stages["gather"] = time.perf_counter() - t0
 
             t1 = time.perf_counter()

@@ -52,7 +52,7 @@ def main(argv=None) -> int:
                                     progress=lambda j: print(f"  [{j.done}/{j.total}] {j.step}", file=sys.stderr))
         wall = time.perf_counter() - start
         with database.session() as db:
-            rows = drafting.bullet_statuses(db, series.id, "report")
+            rows = drafting.bullet_statuses(db, series.id, "report", roundtable=roundtable)
             brief = briefs.get_brief(db, series.id, "report")
             t0 = time.perf_counter()
             pdf, _ = briefs.export_brief(db, series.id, "report", "pdf", markdown=brief.markdown, roundtable=roundtable)

@@ -41,6 +41,14 @@ class Roundtable:
         )
         self.jobs = JobRunner()  # exports and drafting runs, off the request path
 
+    def pseudonym_salt(self, scope: int | str) -> bytes:
+        """The key of pseudonyms in ``scope`` (a series id; ``"files"`` for ``roundtable anonymize``).
+
+        Derived from the secret, so another installation, or anyone with a list
+        of names, cannot recompute which pseudonym stands for whom.
+        """
+        return f"{self.secret!r}:{scope}".encode()
+
     def collect(self, hook_name: str) -> list:
         """Call a ``register_*`` hook and return everything registered, newest plugin first.
 

@@ -44,10 +44,11 @@ Saïd Benali,,,outreach worker,anonymous
 """
 ROSTER = load_roster_csv(ROSTER_CSV)
 DETECTORS = load_detectors(make_roundtable(), ner=False)
+SALT = make_roundtable().pseudonym_salt(1)  # a test installation's key for series 1
 
 
 def anonymizer(policy="role", **kwargs) -> Anonymizer:
-    return Anonymizer(ROSTER, policy, DETECTORS, **kwargs)
+    return Anonymizer(ROSTER, policy, DETECTORS, salt=SALT, **kwargs)
 
 
 def found(text: str, policy="role") -> list[str]:
@@ -155,16 +156,16 @@ def test_common_words_that_are_also_names_are_left_alone_elsewhere(text):
 
 def test_affiliations_are_found_only_when_the_series_hides_them():
     text = "LAS and the City of Oakland Housing Department disagreed"
-    hidden = Anonymizer(ROSTER, "role", DETECTORS).anonymize(text)
+    hidden = Anonymizer(ROSTER, "role", DETECTORS, salt=SALT).anonymize(text)
     assert [s.kind for s in hidden.spans] == ["affiliation", "affiliation"]
     assert hidden.text == "A legal services organization and the public agency disagreed"
     shown = Roster(ROSTER.entries, anonymize_affiliations=False)
-    assert Anonymizer(shown, "role", DETECTORS).anonymize(text).text == text
+    assert Anonymizer(shown, "role", DETECTORS, salt=SALT).anonymize(text).text == text
 
 
 def test_a_first_name_shared_by_two_people_is_replaced_without_picking_one():
     roster = Roster((RosterEntry(1, "Ana Silva", role_label="lawyer"), RosterEntry(2, "Ana Costa", role_label="nurse")))
-    result = Anonymizer(roster, "role", DETECTORS).anonymize("Ana said yes; Costa said no")
+    result = Anonymizer(roster, "role", DETECTORS, salt=SALT).anonymize("Ana said yes; Costa said no")
     assert result.text == "A participant said yes; a nurse said no"
 
 
@@ -275,8 +276,8 @@ def test_a_note_with_nothing_to_replace_is_returned_unchanged():
 
 def test_kept_terms_undo_unknown_names_but_never_a_roster_match():
     roster = Roster((RosterEntry(1, "Anna Berlin", role_label="planner"),))
-    plain = Anonymizer(roster, "role", DETECTORS)
-    kept = Anonymizer(roster, "role", DETECTORS, kept_terms=["Dr. Pepper", "Berlin"])
+    plain = Anonymizer(roster, "role", DETECTORS, salt=SALT)
+    kept = Anonymizer(roster, "role", DETECTORS, kept_terms=["Dr. Pepper", "Berlin"], salt=SALT)
     assert plain.anonymize("Dr. Pepper in Berlin").text.endswith("] in a planner")
     assert kept.anonymize("Dr. Pepper in Berlin").text == "Dr. Pepper in a planner"
     assert kept.anonymize("Anna Berlin said so").text == "A planner said so"
@@ -294,7 +295,7 @@ def test_speaker_field_becomes_the_role_pseudonym_or_name_placeholder():
 
 def test_an_unknown_policy_is_a_validation_error():
     with pytest.raises(ValidationError, match="unknown policy"):
-        Anonymizer(ROSTER, "shuffle", DETECTORS)
+        Anonymizer(ROSTER, "shuffle", DETECTORS, salt=SALT)
 
 
 # --- merging ------------------------------------------------------------------------------

@@ -29,7 +29,8 @@ def require_ner():
 @pytest.fixture(scope="module")
 def anonymizer():
     require_ner()
-    return Anonymizer(ROSTER, "role", load_detectors(make_roundtable(), ner=True))
+    roundtable = make_roundtable()
+    return Anonymizer(ROSTER, "role", load_detectors(roundtable, ner=True), salt=roundtable.pseudonym_salt(1))
 
 
 @pytest.mark.parametrize(
@@ -98,7 +99,8 @@ def test_replacements_keep_titles_possessives_and_places(anonymizer, text, expec
 
 def test_an_unknown_person_is_never_called_a_participant(anonymizer):
     assert "participant" not in anonymizer.anonymize("Kofi Boateng asked to sit in").text
-    pseudonyms = Anonymizer(ROSTER, "pseudonym", load_detectors(make_roundtable(), ner=True))
+    roundtable = make_roundtable()
+    pseudonyms = Anonymizer(ROSTER, "pseudonym", load_detectors(roundtable, ner=True), salt=roundtable.pseudonym_salt(1))
     assert pseudonyms.anonymize("Kofi Boateng asked to sit in").text.startswith("Person ")
 
 

@@ -265,7 +265,7 @@ def test_a_series_extends_the_resource_rules_and_the_glossary(db, generated, rou
     db.add(Note(session_id=generated.sessions[0].id, seq=900, uuid=str(uuid.uuid4()), kind="point",
                 text="TOD near stations", speaker_role=None))
     db.commit()
-    context = briefs.gather_brief_context(db, generated)
+    context = briefs.gather_brief_context(db, generated, roundtable=roundtable)
     assert any(n.prose == "transit-oriented development near stations" for n in context.notes)
     resources = briefs.split_sections(briefs.build_brief(db, generated, roundtable=roundtable).markdown)["resources"]
     assert "### Transit Data" in resources
@@ -317,7 +317,7 @@ def test_reviewed_sections_lose_the_draft_mark_and_author_edits_survive_a_rebuil
     brief = briefs.rebuild_brief(db, generated, "report", roundtable=roundtable)
     briefs.set_section_status(db, brief, "key-findings", "reviewed")
     edited = brief.markdown.replace("## Acknowledgments\n", "## Acknowledgments\n\nOur own words.\n")
-    briefs.save_draft(db, brief, edited)
+    briefs.save_draft(db, brief, edited, roundtable=roundtable)
     data, _ = briefs.export_brief(db, generated, "report", "html", markdown=brief.markdown, roundtable=roundtable)
     page = data.decode()
     sections = {"key-findings": page.split('id="key-findings"')[1].split('id="strategic-implications"')[0],
@@ -338,7 +338,7 @@ def test_an_author_regenerates_one_bullet_from_the_notes_they_choose(db, generat
     other = next(n for n in db.scalars(select(Note)) if n.id not in brief.provenance[bullet_id]
                  and "bus lanes" in n.text)
     before = brief.markdown
-    brief = briefs.regenerate_bullet(db, brief, bullet_id, keep + [other.id])
+    brief = briefs.regenerate_bullet(db, brief, bullet_id, keep + [other.id], roundtable=roundtable)
     assert set(brief.provenance[bullet_id]) == set(keep + [other.id])
     line = next(line for line in brief.markdown.splitlines() if f"{{#{bullet_id}}}" in line)
     assert "bus lanes on 4 corridors cut travel time" in line  # typed in lower case, kept so

@@ -215,7 +215,7 @@ def test_rejected_and_suggested_tags_are_not_used(db, filled, roundtable):
     assert all(ids["stray"][0] not in notes for notes in document.provenance.values())
 
 
-def test_a_note_is_grouped_under_one_theme_per_section(db, filled):
+def test_a_note_is_grouped_under_one_theme_per_section(db, filled, roundtable):
     series, ids = filled
     themes = {t.name: t for t in db.scalars(select(Theme).where(Theme.series_id == series.id))}
     note_id = ids["Legal defense"][0]
@@ -223,7 +223,7 @@ def test_a_note_is_grouped_under_one_theme_per_section(db, filled):
     db.add(NoteTag(note_id=note_id, theme_id=themes["Federal enforcement"].id, source="semantic", confidence=0.6))
     db.add(NoteTag(note_id=note_id, theme_id=themes["Invest in legal aid"].id, source="semantic", confidence=0.7))
     db.commit()
-    context = briefs.gather_brief_context(db, series)
+    context = briefs.gather_brief_context(db, series, roundtable=roundtable)
     placed = {t.name: {n.id for n in t.all_notes()} for t in context.themes}
     assert note_id in placed["Legal defense"] and note_id in placed["Invest in legal aid"]
     assert note_id not in placed["Federal enforcement"]
@@ -235,7 +235,7 @@ def test_rebuild_keeps_edited_sections_unless_forced(db, filled, roundtable):
     sections = briefs.split_sections(brief.markdown)
     edited = brief.markdown.replace(sections["introduction"],
                                     "{#introduction}\n## Introduction\n\nOur own words.\n\n")
-    briefs.save_draft(db, brief, edited)
+    briefs.save_draft(db, brief, edited, roundtable=roundtable)
     assert brief.edited_sections == ["introduction"]
     briefs.rebuild_brief(db, series, roundtable=roundtable)
     assert "Our own words." in brief.markdown
@@ -256,7 +256,7 @@ def test_merge_keeps_an_authors_own_section_where_it_was():
 def test_versions_are_kept_and_any_two_compare(db, filled, roundtable):
     series, _ = filled
     brief = briefs.rebuild_brief(db, series, roundtable=roundtable)
-    briefs.save_draft(db, brief, brief.markdown.replace("## Acknowledgments\n\n", "## Acknowledgments\n\nThanks!\n\n"))
+    briefs.save_draft(db, brief, brief.markdown.replace("## Acknowledgments\n\n", "## Acknowledgments\n\nThanks!\n\n"), roundtable=roundtable)
     numbers = [v.number for v in briefs.list_versions(db, brief)]
     assert numbers == sorted(numbers, reverse=True) and len(numbers) >= 2
     comparison = briefs.compare_versions(db, brief, numbers[-1], numbers[0])
@@ -424,14 +424,14 @@ def test_the_demo_series_yields_a_policy_report_and_a_research_brief_without_ros
     assert headings(brief.decode()) == ["Overview", "Key Findings", "Strategic Implications", "Resources"]
 
 
-def test_an_authors_edit_is_anonymized_before_it_is_stored_but_credited_names_stay(db, series):
+def test_an_authors_edit_is_anonymized_before_it_is_stored_but_credited_names_stay(db, series, roundtable):
     from roundtable.models import Brief
     from roundtable.services.briefs import save_draft
 
     brief = Brief(series_id=series.id, template="report", markdown="")
     db.add(brief)
     db.flush()
-    save_draft(db, brief, "Thanks to María Núñez. Hope van der Berg said so; write to hope@city.example or call +1 415 555 0134.")
+    save_draft(db, brief, "Thanks to María Núñez. Hope van der Berg said so; write to hope@city.example or call +1 415 555 0134.", roundtable=roundtable)
     db.commit()
     stored = db.get(Brief, brief.id).markdown
     assert "María Núñez" in stored  # consented to be named

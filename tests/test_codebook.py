@@ -157,11 +157,11 @@ def _theme(db, series, name):
     return db.scalar(select(Theme).where(Theme.series_id == series.id, Theme.name == name))
 
 
-def test_saving_a_codebook_updates_by_name_adds_new_and_retires_missing_themes(db, series):
+def test_saving_a_codebook_updates_by_name_adds_new_and_retires_missing_themes(db, series, roundtable):
     legal = _theme(db, series, "Legal defense")
     note = _note(db, series, "lawyers at the courthouse")
     _tag(db, note, legal)
-    save_codebook(db, series, load_codebook(CODEBOOK_YAML))
+    save_codebook(db, series, load_codebook(CODEBOOK_YAML), roundtable=roundtable)
     db.commit()
     codebook = codebook_for_series(db, series)
     assert codebook.names("sub") == ["Funding threats", "Courthouse arrests", "Invest in legal aid"]
@@ -172,14 +172,14 @@ def test_saving_a_codebook_updates_by_name_adds_new_and_retires_missing_themes(d
     assert "Legal defense" in codebook_for_series(db, series, include_retired=True).names("top")
 
 
-def test_renaming_a_theme_keeps_its_tags(db, series):
+def test_renaming_a_theme_keeps_its_tags(db, series, roundtable):
     legal = _theme(db, series, "Legal defense")
     tag = _tag(db, _note(db, series, "pro bono lawyers"), legal)
-    rename_theme(db, series, legal.id, "  Legal   representation ")
+    rename_theme(db, series, legal.id, "  Legal   representation ", roundtable=roundtable)
     db.commit()
     assert db.get(NoteTag, tag.id).theme.name == "Legal representation"
     with pytest.raises(ValidationError, match="already exists"):
-        rename_theme(db, series, legal.id, "federal enforcement")
+        rename_theme(db, series, legal.id, "federal enforcement", roundtable=roundtable)
 
 
 def test_merging_moves_tags_and_sub_themes_and_keeps_the_stronger_of_two_tags(db, series):
@@ -198,18 +198,18 @@ def test_merging_moves_tags_and_sub_themes_and_keeps_the_stronger_of_two_tags(db
     assert [c.name for c in codebook_for_series(db, series).find("Legal defense").children] == ["Funding threats"]
 
 
-def test_splitting_moves_only_the_assigned_notes_to_the_new_theme(db, series):
+def test_splitting_moves_only_the_assigned_notes_to_the_new_theme(db, series, roundtable):
     legal = _theme(db, series, "Legal defense")
     kept = _note(db, series, "due process for everyone")
     moved = _note(db, series, "fund public defenders")
     _tag(db, kept, legal)
     _tag(db, moved, legal)
-    [aid] = split_theme(db, series, legal.id, ["Legal aid funding"], assignments={moved.id: "legal aid funding"})
+    [aid] = split_theme(db, series, legal.id, ["Legal aid funding"], assignments={moved.id: "legal aid funding"}, roundtable=roundtable)
     db.commit()
     assert {t.note_id for t in db.scalars(select(NoteTag).where(NoteTag.theme_id == aid.id))} == {moved.id}
     assert {t.note_id for t in db.scalars(select(NoteTag).where(NoteTag.theme_id == legal.id))} == {kept.id}
     with pytest.raises(ValidationError, match="not one of the new themes"):
-        split_theme(db, series, legal.id, ["Another"], assignments={kept.id: "Elsewhere"})
+        split_theme(db, series, legal.id, ["Another"], assignments={kept.id: "Elsewhere"}, roundtable=roundtable)
 
 
 def test_reordering_and_retiring_change_the_codebook_but_not_the_tags(db, series):
@@ -228,16 +228,16 @@ def test_reordering_and_retiring_change_the_codebook_but_not_the_tags(db, series
     assert "Invest in legal aid" in codebook_for_series(db, series).names("top")
 
 
-def test_creating_themes_checks_names_levels_and_the_series(db, series):
+def test_creating_themes_checks_names_levels_and_the_series(db, series, roundtable):
     enforcement = _theme(db, series, "Federal enforcement")
-    sub = create_theme(db, series, "Raids", "Workplace raids.", parent_id=enforcement.id)
+    sub = create_theme(db, series, "Raids", "Workplace raids.", parent_id=enforcement.id, roundtable=roundtable)
     assert sub.section == enforcement.section
     with pytest.raises(ValidationError, match="two levels"):
-        create_theme(db, series, "Deeper", parent_id=sub.id)
+        create_theme(db, series, "Deeper", parent_id=sub.id, roundtable=roundtable)
     with pytest.raises(ValidationError, match="needs a name"):
-        create_theme(db, series, "   ")
+        create_theme(db, series, "   ", roundtable=roundtable)
     with pytest.raises(NotFound):
-        rename_theme(db, series, 10_000, "x")
+        rename_theme(db, series, 10_000, "x", roundtable=roundtable)
 
 
 def test_codebook_dataclass_flattens_sub_themes_into_their_parent_for_top_level_suggestions():

@@ -73,14 +73,14 @@ def test_a_drafting_run_gates_checks_caches_and_flags_every_bullet(database, db,
                                 progress=lambda j: steps.append((j.state, j.done, j.total)))
 
     assert job.state == "done", job.message
-    bullets = drafting.bullet_statuses(db, series, "report")
+    bullets = drafting.bullet_statuses(db, series, "report", roundtable=roundtable)
     assert job.total == len(bullets) + 3
     assert steps[-1] == ("done", job.total, job.total)
     assert [d for _, d, _ in steps] == sorted(d for _, d, _ in steps)
     # The note the export gate refuses never reached the model: its bullet is blocked, no token spent.
     # No text carrying a non-consenting name is sent: either the synthesis already dropped it from the
     # bullet's sources, or the bullet is blocked before the model call.
-    context = briefs.gather_brief_context(db, series, "report")
+    context = briefs.gather_brief_context(db, series, "report", roundtable=roundtable)
     notes_by_id = {n.id: n for n in context.notes}
     status_of = {b.bullet_id: b.status for b in bullets}
     for bullet in model_prose.theme_bullets(context):

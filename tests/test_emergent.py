@@ -81,24 +81,24 @@ def _note(db, series, text, number):
     return note
 
 
-def test_adopting_a_candidate_adds_it_to_the_codebook_with_its_notes_suggested(db, series, only_lexical):
+def test_adopting_a_candidate_adds_it_to_the_codebook_with_its_notes_suggested(db, series, only_lexical, roundtable):
     notes = [_note(db, series, text, 1 + i % 3) for i, text in enumerate(NOTES)]
     db.commit()
     candidates = emergent_candidates(db, series, suggester_name="lexical", roundtable=only_lexical)
     bikes = next(c for c in candidates if "bike" in c.keywords)
     assert {n.id for n in notes if "bike" in n.text} <= set(bikes.note_ids)
-    theme = adopt_candidate(db, series, bikes.name, bikes.description, bikes.keywords, bikes.note_ids)
+    theme = adopt_candidate(db, series, bikes.name, bikes.description, bikes.keywords, bikes.note_ids, roundtable=roundtable)
     db.commit()
     assert bikes.name in codebook_for_series(db, series).names("top")
     tags = db.scalars(select(NoteTag).where(NoteTag.theme_id == theme.id)).all()
     assert {t.note_id for t in tags} == set(bikes.note_ids)
     assert {(t.status, t.source) for t in tags} == {(TagStatus.SUGGESTED, "emergent")}
     with pytest.raises(ValidationError, match="already exists"):
-        adopt_candidate(db, series, bikes.name)
+        adopt_candidate(db, series, bikes.name, roundtable=roundtable)
 
 
-def test_adopting_ignores_note_ids_from_another_series(db, series):
-    theme = adopt_candidate(db, series, "Cycling", note_ids=[999_999])
+def test_adopting_ignores_note_ids_from_another_series(db, series, roundtable):
+    theme = adopt_candidate(db, series, "Cycling", note_ids=[999_999], roundtable=roundtable)
     assert db.scalars(select(NoteTag).where(NoteTag.theme_id == theme.id)).all() == []
 
 

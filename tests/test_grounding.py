@@ -54,12 +54,12 @@ def test_a_text_about_something_else_fails_even_without_names_or_numbers():
     assert not check_grounding("Homework Needs Home Internet", NOTES, title=True).grounded
 
 
-def test_a_section_is_grounded_in_the_bullets_not_in_the_prompts_instructions(db, series):
+def test_a_section_is_grounded_in_the_bullets_not_in_the_prompts_instructions(db, series, roundtable):
     """The small model once echoed the section prompt's instructions, which then counted as its sources."""
     from roundtable.services.briefs import model_prose
     from roundtable.services.briefs import gather_brief_context
 
-    context = gather_brief_context(db, series, "report")
+    context = gather_brief_context(db, series, "report", roundtable=roundtable)
     echo = model_prose.section_prompt(context, "strategic-implications", "Strategic Implications")
     assert model_prose.load_prompt("section").template.split("{")[0].strip() in echo
     assert not check_grounding(echo.split("Points from the report")[0], model_prose.section_sources(context)).grounded

@@ -26,7 +26,8 @@ ROSTER = Roster((
     RosterEntry(2, "Zeynep Kaya", (), "", "scholar"),
     RosterEntry(3, "Jürgen Müller", (), "", "city planner"),
 ))
-ANONYMIZER = Anonymizer(ROSTER, "role", load_detectors(make_roundtable(), ner=False))
+ROUNDTABLE = make_roundtable()
+ANONYMIZER = Anonymizer(ROSTER, "role", load_detectors(ROUNDTABLE, ner=False), salt=ROUNDTABLE.pseudonym_salt(1))
 NAMES = ("thandiwe", "dlamini", "zeynep", "kaya", "jurgen", "muller")
 
 LOOKALIKES = {

@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+import inspect
 import subprocess
 from pathlib import Path
 
 import pytest
-from sqlalchemy import text
+from conftest import make_roundtable
+from flask.cli import ScriptInfo
+from sqlalchemy import select, text
+from test_bundles import write_bundle
 
 from roundtable import create_app
-from roundtable.cli import main
+from roundtable.cli import cli, main
 from roundtable.db import Database
-from roundtable.models import Participant, Series
+from roundtable.models import Note, Participant, Series, Session
+from roundtable.services.anonymize import Anonymizer, anonymize_draft
+from roundtable.services.bundles import import_bundle, read_bundle
 
 REPO = Path(__file__).resolve().parent.parent
 # The key that was committed as instance/secret_key until 2026-11-30: public for good.
@@ -151,3 +157,64 @@ def test_rotate_key_with_the_wrong_current_key_changes_nothing(tmp_path, monkeyp
         main(["rotate-key", "--old-key-file", str(tmp_path / "old")])
     assert exit_.value.code == 0
     assert _roster(url, (tmp_path / "secret_key").read_text().strip())[0][0] == "Zeynep Kaya"
+
+
+# --- pseudonyms are keyed by the installation's secret -----------------------------------------
+
+SHARED_NAME_ROSTER = "name,aliases,affiliation,role,consent\nAna Silva,,,legal advocate,anonymous\nAna Costa,,,organizer,anonymous\n"
+
+
+def _import_shared_name_series(tmp_path: Path, secret: str) -> tuple[str, str]:
+    """A session title and a note naming 'Ana' (two people on the roster), imported into an installation."""
+    folder = write_bundle(
+        tmp_path / f"bundle-{secret}",
+        **{"series.yaml": "slug: shared\ntitle: Shared names\npolicy: pseudonym\n",
+           "roster.csv": SHARED_NAME_ROSTER,
+           "sessions.yaml": "- number: 1\n  title: Ana's questions\n",
+           "notes.jsonl": '{"session": 1, "text": "Ana agreed with the plan"}\n'},
+    )
+    roundtable = make_roundtable(SECRET_KEY=secret, DATABASE_URL=f"sqlite:///{tmp_path / (secret + '.sqlite')}")
+    roundtable.database.upgrade()
+    try:
+        with roundtable.database.session() as db:
+            import_bundle(db, read_bundle(folder), roundtable=roundtable)
+        with roundtable.database.session() as db:
+            return db.scalar(select(Session.title)), db.scalar(select(Note.text))
+    finally:
+        roundtable.database.dispose()
+
+
+def test_two_installations_with_different_secrets_give_different_pseudonyms(tmp_path):
+    """A pseudonym keyed by a constant would be a hash of the name anyone can recompute from a list of names."""
+    one = _import_shared_name_series(tmp_path, "first-installation")
+    two = _import_shared_name_series(tmp_path, "second-installation")
+    for title_or_note in (*one, *two):
+        assert "Ana" not in title_or_note and "Person " in title_or_note
+    assert one[0] != two[0], "authored text (a session title) used a pseudonym key that is not the installation's"
+    assert one[1] != two[1], "a note used a pseudonym key that is not the installation's"
+
+
+def test_the_anonymize_command_keys_pseudonyms_with_the_installations_secret(tmp_path):
+    (tmp_path / "roster.csv").write_text(SHARED_NAME_ROSTER)
+    outputs = []
+    for secret in ("first-installation", "second-installation"):
+        app = create_app({"TESTING": True, "SECRET_KEY": secret, "INSTANCE_PATH": str(tmp_path / secret),
+                          "DATABASE_URL": f"sqlite:///{tmp_path / (secret + '.sqlite')}"})
+        result = app.test_cli_runner().invoke(
+            cli, ["anonymize", "--roster", str(tmp_path / "roster.csv"), "--policy", "pseudonym", "--no-ner"],
+            input="Ana agreed\n", obj=ScriptInfo(create_app=lambda app=app: app))
+        assert result.exit_code == 0, result.output
+        outputs.append(result.stdout)
+        app.extensions["roundtable"].database.dispose()
+    assert all(out.startswith("Person ") for out in outputs)
+    assert outputs[0] != outputs[1]
+
+
+def test_nothing_anonymizes_with_a_salt_it_was_not_given():
+    """No default: the salt is the installation's (``Roundtable.pseudonym_salt``) or passed by the caller."""
+    for function in (Anonymizer, anonymize_draft):
+        assert inspect.signature(function).parameters["salt"].default is inspect.Parameter.empty
+    with pytest.raises(TypeError):
+        Anonymizer(None, "role")
+    with pytest.raises(ValueError, match="salt"):
+        Anonymizer(None, "role", salt=b"")

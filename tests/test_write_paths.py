@@ -59,10 +59,10 @@ def test_a_yaml_codebook_import_stores_no_roster_name(client, login, db, series)
     assert _leaks(*(field for t in imported for field in _stored(t))) == []
 
 
-def test_a_refi_qda_codebook_import_stores_no_roster_name(db, series):
+def test_a_refi_qda_codebook_import_stores_no_roster_name(db, series, roundtable):
     qdc = cb.codebook_to_qdc(cb.load_codebook(YAML_CODEBOOK.replace("section: ", "section: x")))
 
-    saved = cb.save_codebook(db, series, cb.codebook_from_qdc(qdc))
+    saved = cb.save_codebook(db, series, cb.codebook_from_qdc(qdc), roundtable=roundtable)
 
     assert len(saved) == len(LEAKS)
     assert _leaks(*(field for t in _themes(db, series) for field in _stored(t))) == []

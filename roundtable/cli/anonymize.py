@@ -37,16 +37,17 @@ def anonymize_command(roster_path, policy, ner, as_json, file):
     A note with nothing to replace comes out byte-identical. In JSON Lines,
     other fields pass through; a speaker field holding a roster name or alias
     becomes that person's role, pseudonym or [name]; a session field keeps
-    pseudonyms consistent per session. --json adds spans (start, end,
+    pseudonyms consistent per session, keyed by this installation's secret. --json adds spans (start, end,
     kind, detector, confidence; offsets in the input text).
     """
     roster = load_roster_csv(roster_path) if roster_path is not None else None
-    detectors = load_detectors(current_roundtable(), ner=ner)
+    roundtable = current_roundtable()
+    detectors = load_detectors(roundtable, ner=ner)
     if not detectors:
         raise ValidationError("no detectors are installed: reinstall roundtable (its built-in plugins are missing)")
     if ner is None and not any(getattr(d, "name", "") == "ner" for d in detectors):
         click.echo("note: unknown-name detection is off: install roundtable[ner]", err=True)
-    anonymizer = Anonymizer(roster, policy, detectors)
+    anonymizer = Anonymizer(roster, policy, detectors, salt=roundtable.pseudonym_salt("files"))
 
     raw = file.read()
     try:

@@ -350,7 +350,7 @@ def import_bundle(db: DbSession, bundle: Bundle, author_id: int | None = None, *
         db.add(Participant(series_id=series.id, name=row.name, aliases=list(row.aliases), affiliation=row.affiliation,
                            role_label=row.role, consent_named=row.consent_named))
     db.flush()
-    anonymize = authored_text_anonymizer(db, series)
+    anonymize = authored_text_anonymizer(db, series, roundtable=roundtable)
     for field_name in ("title", "subtitle", "description"):
         setattr(series, field_name, anonymize(getattr(series, field_name)))
     meetings = {}
@@ -360,7 +360,7 @@ def import_bundle(db: DbSession, bundle: Bundle, author_id: int | None = None, *
         db.add(meeting)
         meetings[spec.number] = meeting
     db.flush()
-    saved = save_codebook(db, series, bundle.codebook)
+    saved = save_codebook(db, series, bundle.codebook, roundtable=roundtable)
     # Notes name their themes as the file does; the stored names may be anonymized.
     themes = {spec.name.casefold(): row for (spec, _parent), row in zip(bundle.codebook.walk(), saved)}
 

@@ -442,14 +442,15 @@ def _next_position(db, series, parent_id: int | None) -> int:
     return 0 if current is None else current + 1
 
 
-def save_codebook(db, series, codebook: Codebook) -> list[Theme]:
+def save_codebook(db, series, codebook: Codebook, *, roundtable) -> list[Theme]:
     """Make the series' themes match ``codebook`` without losing any tag.
 
     Themes are matched by name (case-insensitive): matching rows are updated
     (and un-retired), new names are created, and themes missing from the
-    codebook are retired, so their tags stay in the history.
+    codebook are retired, so their tags stay in the history. Every field passes
+    the anonymizer, with the pseudonym key of the application ``roundtable``.
     """
-    codebook = _anonymized_codebook(db, series, codebook)
+    codebook = _anonymized_codebook(db, series, codebook, roundtable)
     _check_unique_names(codebook)
     series_id = _series_id(series)
     existing = {t.name.casefold(): t for t in db.scalars(select(Theme).where(Theme.series_id == series_id))}
@@ -486,19 +487,15 @@ def save_codebook(db, series, codebook: Codebook) -> list[Theme]:
     return saved
 
 
-def _anonymizer(db, series):
+def _anonymizer(db, series, roundtable):
     """Every theme field reaches the brief or a download: no non-consenting name, email or phone."""
     series = series if isinstance(series, Series) else db.get(Series, _series_id(series))
-    return authored_text_anonymizer(db, series)
+    return authored_text_anonymizer(db, series, roundtable=roundtable)
 
 
-def _anonymized(db, series, text: str) -> str:
-    return _anonymizer(db, series)(text) if text else text
-
-
-def _anonymized_codebook(db, series, codebook: Codebook) -> Codebook:
+def _anonymized_codebook(db, series, codebook: Codebook, roundtable) -> Codebook:
     """``codebook`` with every name, description, keyword and section anonymized (the file's order kept)."""
-    anonymize = _anonymizer(db, series)
+    anonymize = _anonymizer(db, series, roundtable)
 
     def spec(theme: ThemeSpec) -> ThemeSpec:
         return replace(
@@ -512,11 +509,13 @@ def _anonymized_codebook(db, series, codebook: Codebook) -> Codebook:
 
 def create_theme(
     db, series, name: str, description: str = "", keywords=(), color: str = "",
-    section: str = DEFAULT_SECTION, parent_id: int | None = None,
+    section: str = DEFAULT_SECTION, parent_id: int | None = None, *, roundtable,
 ) -> Theme:
-    """Add a theme (or a sub-theme under ``parent_id``) at the end of its level."""
-    name = _clean_name(_anonymized(db, series, name))
-    description = _anonymized(db, series, description)
+    """Add a theme (or a sub-theme under ``parent_id``) at the end of its level; its text passes the
+    anonymizer with the pseudonym key of the application ``roundtable``."""
+    anonymize = _anonymizer(db, series, roundtable)
+    name = _clean_name(anonymize(name))
+    description = anonymize(description)
     if _name_taken(db, series, name):
         raise ValidationError(f"a theme called {name!r} already exists in this series")
     if color and not _COLOR.match(color):
@@ -528,8 +527,8 @@ def create_theme(
             raise ValidationError("sub-themes cannot have sub-themes (two levels at most)")
     theme = Theme(
         series_id=_series_id(series), name=name, description=" ".join(description.split()),
-        keywords=[_anonymized(db, series, k.strip()) for k in keywords if k.strip()], color=color,
-        section=parent.section if parent else (_anonymized(db, series, section) or DEFAULT_SECTION),
+        keywords=[anonymize(k.strip()) for k in keywords if k.strip()], color=color,
+        section=parent.section if parent else (anonymize(section) or DEFAULT_SECTION),
         parent_id=parent_id, position=_next_position(db, series, parent_id),
     )
     db.add(theme)
@@ -537,25 +536,26 @@ def create_theme(
     return theme
 
 
-def update_theme(db, series, theme_id: int, **fields) -> Theme:
-    """Change a theme's name, description, keywords, colour or section."""
+def update_theme(db, series, theme_id: int, *, roundtable, **fields) -> Theme:
+    """Change a theme's name, description, keywords, colour or section (anonymized as in :func:`create_theme`)."""
     theme = get_theme(db, series, theme_id)
+    anonymize = _anonymizer(db, series, roundtable)
     if "name" in fields:
-        name = _clean_name(_anonymized(db, series, fields.pop("name")))
+        name = _clean_name(anonymize(fields.pop("name")))
         if _name_taken(db, series, name, except_id=theme.id):
             raise ValidationError(f"a theme called {name!r} already exists in this series")
         theme.name = name
     if "description" in fields:
-        theme.description = " ".join(_anonymized(db, series, fields.pop("description") or "").split())
+        theme.description = " ".join(anonymize(fields.pop("description") or "").split())
     if "keywords" in fields:
-        theme.keywords = [_anonymized(db, series, k.strip()) for k in fields.pop("keywords") or [] if k.strip()]
+        theme.keywords = [anonymize(k.strip()) for k in fields.pop("keywords") or [] if k.strip()]
     if "color" in fields:
         color = (fields.pop("color") or "").strip()
         if color and not _COLOR.match(color):
             raise ValidationError("a theme colour must look like #1f77b4")
         theme.color = color
     if "section" in fields:
-        section = _anonymized(db, series, (fields.pop("section") or "").strip()) or DEFAULT_SECTION
+        section = anonymize((fields.pop("section") or "").strip()) or DEFAULT_SECTION
         theme.section = section
         for child in theme.children:
             child.section = section
@@ -565,9 +565,9 @@ def update_theme(db, series, theme_id: int, **fields) -> Theme:
     return theme
 
 
-def rename_theme(db, series, theme_id: int, new_name: str) -> Theme:
+def rename_theme(db, series, theme_id: int, new_name: str, *, roundtable) -> Theme:
     """Rename a theme; its tags follow it (they point at the theme, not the name)."""
-    return update_theme(db, series, theme_id, name=new_name)
+    return update_theme(db, series, theme_id, name=new_name, roundtable=roundtable)
 
 
 def _move_tags(db, source: Theme, target: Theme, note_ids=None) -> int:
@@ -618,7 +618,7 @@ def merge_themes(db, series, source_id: int, target_id: int) -> Theme:
     return target
 
 
-def split_theme(db, series, theme_id: int, new_names, assignments: dict | None = None) -> list[Theme]:
+def split_theme(db, series, theme_id: int, new_names, assignments: dict | None = None, *, roundtable) -> list[Theme]:
     """Split a theme: add sibling themes ``new_names`` and move the tags of the notes in
     ``assignments`` (note id -> new theme name) to them; other tags stay where they were."""
     theme = get_theme(db, series, theme_id)
@@ -629,7 +629,7 @@ def split_theme(db, series, theme_id: int, new_names, assignments: dict | None =
     created = {}
     for name in names:
         created[name.casefold()] = create_theme(
-            db, series, name, section=theme.section, color="", parent_id=theme.parent_id,
+            db, series, name, section=theme.section, color="", parent_id=theme.parent_id, roundtable=roundtable,
         )
     by_target: dict[int, list[int]] = {}
     for note_id, name in assignments.items():

@@ -234,7 +234,7 @@ def draft_series(roundtable, series, template: str = "report", model_name: str |
         job.model = model_name or s.draft_model or ""
         if not job.model:
             raise ValidationError(f"series {s.slug!r} has no drafting model: an admin names one first")
-        context = gather_brief_context(db, s, template)
+        context = gather_brief_context(db, s, template, roundtable=roundtable)
         roster, _ = roster_and_kept_terms(db, s)
     bullets = theme_bullets(context)
     job.total = len(bullets) + len(DRAFTED_SECTIONS)
@@ -373,10 +373,10 @@ class BulletStatus:
     problems: list[str] = field(default_factory=list)
 
 
-def bullet_statuses(db: DbSession, series, template: str = "report") -> list[BulletStatus]:
+def bullet_statuses(db: DbSession, series, template: str = "report", *, roundtable) -> list[BulletStatus]:
     """Each bullet beside its cached draft for the series' model: what an author checks."""
     s = _resolve_series(db, series)
-    context = gather_brief_context(db, s, template)
+    context = gather_brief_context(db, s, template, roundtable=roundtable)
     notes_by_id = {n.id: n for n in context.notes}
     version = load_prompt("bullet").version
     out = []
@@ -390,12 +390,12 @@ def bullet_statuses(db: DbSession, series, template: str = "report") -> list[Bul
     return out
 
 
-def flagged_bullets(db: DbSession, series, template: str = "report") -> dict[str, BulletStatus]:
+def flagged_bullets(db: DbSession, series, template: str = "report", *, roundtable) -> dict[str, BulletStatus]:
     """Bullets whose machine draft was not used, for the author's workbench (empty when drafting is off)."""
     s = _resolve_series(db, series)
     if not s.draft_model:
         return {}
-    return {b.bullet_id: b for b in bullet_statuses(db, s, template) if b.status not in (GROUNDED, "not drafted")}
+    return {b.bullet_id: b for b in bullet_statuses(db, s, template, roundtable=roundtable) if b.status not in (GROUNDED, "not drafted")}
 
 
 def llm_installed() -> bool:

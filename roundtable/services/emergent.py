@@ -217,17 +217,19 @@ def emergent_candidates(db, series, suggester_name: str | None = None, *, roundt
 
 def adopt_candidate(
     db, series, name: str, description: str = "", keywords=(), note_ids=(), parent_id: int | None = None,
-    score: float = 0.5,
+    score: float = 0.5, *, roundtable,
 ):
     """Add a candidate to the codebook and mark its notes as suggested for it (people confirm).
 
     Returns the new ``Theme``. The candidate's fields come back from the page,
-    so the note ids are checked to belong to the series.
+    so the note ids are checked to belong to the series, and its text passes the
+    anonymizer (with the application ``roundtable``'s pseudonym key) as if typed.
     """
     series_id = series if isinstance(series, int) else series.id
     if not name or not name.strip():
         raise ValidationError("a candidate needs a name")
-    theme = create_theme(db, series, name, description=description, keywords=list(keywords), parent_id=parent_id)
+    theme = create_theme(db, series, name, description=description, keywords=list(keywords), parent_id=parent_id,
+                         roundtable=roundtable)
     valid = set(db.scalars(
         select(Note.id).join(Session, Session.id == Note.session_id)
         .where(Session.series_id == series_id, Note.id.in_([int(i) for i in note_ids]), Note.deleted_at.is_(None))

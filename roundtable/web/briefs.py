@@ -89,7 +89,8 @@ def save(slug, template):
     brief = _draft(template)
     if commit_or_flash(lambda db: briefs.save_draft(
             db, brief, request.form.get("markdown", "").replace("\r\n", "\n"),
-            author_id=current_account().id, label=request.form.get("label", "")[:200])):
+            author_id=current_account().id, label=request.form.get("label", "")[:200],
+            roundtable=current_roundtable())):
         flash("Draft saved as a new version.", "success")
     return redirect(url_for(".editor", slug=slug, template=template))
 
@@ -119,7 +120,8 @@ def workbench(slug, template):
                 for section in sections for b in section.bullets}
     return render_template("briefs/workbench.html", series=g.series, template=template, brief=brief,
                            sections=sections, rendered=rendered,
-                           drafting_flags=drafting.flagged_bullets(get_db(), g.series, template))
+                           drafting_flags=drafting.flagged_bullets(get_db(), g.series, template,
+                                                                    roundtable=current_roundtable()))
 
 
 @bp.route("/<slug>/brief/<template>/sections/<key>/status", methods=["POST"])
@@ -142,7 +144,7 @@ def regenerate(slug, template, bullet_id):
     def rewrite(db):
         added = briefs.resolve_note_refs(db, g.series.id, request.form.get("add", ""))
         briefs.regenerate_bullet(db, brief, bullet_id, form_ids(request.form.getlist("keep")) + added,
-                                 author_id=current_account().id)
+                                 author_id=current_account().id, roundtable=current_roundtable())
 
     if commit_or_flash(rewrite):
         flash("Bullet rewritten from the notes you chose; its section is kept on rebuild and back to draft.",

@@ -106,7 +106,8 @@ def import_codebook(slug):
         except UnicodeDecodeError:
             raise ValidationError("codebook: the file is not UTF-8 text") from None
         is_qdc = upload.filename.lower().endswith(".qdc") or text.lstrip().startswith("<")
-        return cb.save_codebook(db, g.series, cb.codebook_from_qdc(text) if is_qdc else cb.load_codebook(text))
+        return cb.save_codebook(db, g.series, cb.codebook_from_qdc(text) if is_qdc else cb.load_codebook(text),
+                                roundtable=current_roundtable())
 
     saved = commit_or_flash(replace)
     if not saved:
@@ -127,6 +128,7 @@ def create(slug):
     made = commit_or_flash(lambda db: cb.create_theme(
         db, g.series, form.get("name", ""), form.get("description", ""), _keywords(form.get("keywords")),
         form.get("color", "").strip(), form.get("section", "").strip() or cb.DEFAULT_SECTION, parent_id=parent,
+        roundtable=current_roundtable(),
     ))
     if not made:
         return _done()
@@ -141,7 +143,7 @@ def update(slug, theme_id):
               "keywords": _keywords(form.get("keywords")), "color": form.get("color", "")}
     if "section" in form:
         fields["section"] = form.get("section", "")
-    saved = commit_or_flash(lambda db: cb.update_theme(db, g.series, theme_id, **fields))
+    saved = commit_or_flash(lambda db: cb.update_theme(db, g.series, theme_id, roundtable=current_roundtable(), **fields))
     if not saved:
         return _done()
     return _done(f"Theme “{saved.value.name}” saved.", f"#theme-{saved.value.id}")
@@ -205,7 +207,8 @@ def split(slug, theme_id):
         name = request.form.get("name", "")
         note_ids = form_ids(request.form.getlist("note_id"))
         split_off = commit_or_flash(
-            lambda db: cb.split_theme(db, g.series, theme_id, [name], {note_id: name for note_id in note_ids}))
+            lambda db: cb.split_theme(db, g.series, theme_id, [name], {note_id: name for note_id in note_ids},
+                                      roundtable=current_roundtable()))
         if not split_off:
             return redirect(url_for("codebook.split", slug=slug, theme_id=theme_id))
         [new] = split_off.value
@@ -270,7 +273,7 @@ def adopt(slug):
     note_ids = form_ids(form.get("note_ids", "").split(","))
     adopted = commit_or_flash(lambda db: adopt_candidate(
         db, g.series, form.get("name", ""), form.get("description", ""), _keywords(form.get("keywords")),
-        note_ids, parent_id=form.get("parent_id", type=int) or None,
+        note_ids, parent_id=form.get("parent_id", type=int) or None, roundtable=current_roundtable(),
     ))
     if not adopted:
         return _done()

@@ -45,7 +45,8 @@ def page(slug):
     if template not in ("report", "brief"):
         abort(404)
     destination, problem = _destination(g.series.draft_model)
-    rows = drafting.bullet_statuses(get_db(), g.series, template) if g.series.draft_model else []
+    rows = (drafting.bullet_statuses(get_db(), g.series, template, roundtable=current_roundtable())
+            if g.series.draft_model else [])
     return render_template("drafting/page.html", series=g.series, template=template, rows=rows,
                            destination=destination, problem=problem, job=drafting.current_job(current_roundtable(), g.series.id),
                            can_choose=has_role(g.role, Role.ADMIN), llm_installed=drafting.llm_installed())

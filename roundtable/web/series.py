@@ -20,7 +20,7 @@ from roundtable.errors import RoundtableError, ValidationError
 from roundtable.models import KeptTerm, Note, Participant, Role, Session
 from roundtable.services.accounts import has_role
 from roundtable.services.anonymize import (
-    anonymize_authored_text,
+    authored_text_anonymizer,
     forget_kept_term as forget_term,
     keep_term,
     kept_terms_of,
@@ -120,8 +120,9 @@ def schedule_session(slug):
         except ValueError:
             flash("The date must look like 2026-05-14.", "error")
             return redirect(url_for("series.show", slug=slug))
-    title = " ".join(anonymize_authored_text(db, g.series, form.get("title", "")).split())[:300]
-    focus = " ".join(anonymize_authored_text(db, g.series, form.get("focus", "")).split())[:500]
+    anonymize = authored_text_anonymizer(db, g.series, roundtable=current_roundtable())
+    title = " ".join(anonymize(form.get("title", "")).split())[:300]
+    focus = " ".join(anonymize(form.get("focus", "")).split())[:500]
     if db.scalar(select(Session.id).where(Session.series_id == g.series.id, Session.number == number)):
         flash(f"Session {number} already exists.", "error")
         return redirect(url_for("series.show", slug=slug))

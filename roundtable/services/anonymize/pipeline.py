@@ -120,6 +120,8 @@ class Anonymizer:
 
     Build it once per series (see :func:`anonymizer_for_series`) and call
     :meth:`anonymize` per note. Thread-safe: it keeps no per-call state.
+    ``salt`` keys pseudonyms; it has no default, so none is a constant anyone
+    could recompute: pass the installation's (``roundtable.pseudonym_salt``).
     """
 
     def __init__(
@@ -128,16 +130,19 @@ class Anonymizer:
         policy: str = "role",
         detectors: Sequence = (),
         kept_terms: Iterable[str] = (),
-        salt: str | bytes = b"roundtable",
+        *,
+        salt: bytes,
     ):
         policy = getattr(policy, "value", policy)
         if policy not in POLICIES:
             raise ValidationError(f"unknown policy {policy!r}: use role, pseudonym or redact")
+        if not salt:
+            raise ValueError("an Anonymizer needs a salt: the installation's roundtable.pseudonym_salt(series id)")
         self.roster = roster or Roster()
         self.policy = policy
         self.detectors = list(detectors)
         self.kept = kept_terms_pattern(kept_terms)
-        self._salt = salt.encode() if isinstance(salt, str) else salt
+        self._salt = salt
         self._pseudonym_orders: dict[str | None, dict[int, str]] = {}
         self._lock = threading.Lock()
 

@@ -46,44 +46,45 @@ def anonymizer_for_series(db, series, roundtable) -> Anonymizer:
         cached = per_series.get(series.id)
     if cached is not None and cached[0] == key:
         return cached[1]
-    anonymizer = Anonymizer(roster, policy, load_detectors(roundtable), kept, salt=f"{roundtable.secret!r}:{series.id}")
+    anonymizer = Anonymizer(roster, policy, load_detectors(roundtable), kept, salt=roundtable.pseudonym_salt(series.id))
     with _series_cache_lock:
         per_series[series.id] = (key, anonymizer)
     return anonymizer
 
 def anonymize_draft(
-    text: str, roster: Roster | Iterable | None, policy: str = "role", keep_credited: bool = True,
+    text: str, roster: Roster | Iterable | None, policy: str = "role", keep_credited: bool = True, *, salt: bytes,
 ) -> AnonymizedText:
     """Text typed outside the note stream: replace roster names, emails and phones.
 
     With ``keep_credited`` (brief drafts, which credit people who agreed to be
     named) the names of consenting participants stay. The unknown-name model
     does not run here: drafts hold authors' names on purpose, and the export
-    gate checks again on export.
+    gate checks again on export. ``salt`` keys pseudonyms (see :class:`Anonymizer`).
     """
     text = stored_form(text)
     roster = _as_roster(roster)
     gate_roster = roster if keep_credited else Roster(
         tuple(replace(e, consent_named=False) for e in roster.entries), roster.anonymize_affiliations
     )
-    return Anonymizer(roster, policy).apply(text, gated_spans(text, gate_roster))
+    return Anonymizer(roster, policy, salt=salt).apply(text, gated_spans(text, gate_roster))
 
 
-def authored_text_anonymizer(db, series, keep_credited: bool = False):
+def authored_text_anonymizer(db, series, *, roundtable, keep_credited: bool = False):
     """A function anonymizing what a facilitator or author types or imports outside the note stream
-    (session titles, theme fields, series fields, brief drafts) under the series' policy; the roster
-    is read once. See :func:`anonymize_draft`."""
+    (session titles, theme fields, series fields, brief drafts) under the series' policy, with the
+    pseudonym key of the application ``roundtable``; the roster is read once. See :func:`anonymize_draft`."""
     roster, _kept = roster_and_kept_terms(db, series)
     policy = getattr(series.policy, "value", series.policy)
+    salt = roundtable.pseudonym_salt(series.id)
 
     def anonymize(text: str) -> str:
-        return anonymize_draft(text, roster, policy, keep_credited=keep_credited).text if text else text
+        return anonymize_draft(text, roster, policy, keep_credited=keep_credited, salt=salt).text if text else text
 
     return anonymize
 
 
-def anonymize_authored_text(db, series, text: str, keep_credited: bool = False) -> str:
+def anonymize_authored_text(db, series, text: str, *, roundtable, keep_credited: bool = False) -> str:
     """One authored text through :func:`authored_text_anonymizer`."""
     if not text:
         return text
-    return authored_text_anonymizer(db, series, keep_credited)(text)
+    return authored_text_anonymizer(db, series, roundtable=roundtable, keep_credited=keep_credited)(text)

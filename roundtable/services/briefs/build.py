@@ -61,7 +61,7 @@ def build_brief(db_or_context, series=None, template: str = "report", *, roundta
         if series is None:
             raise ValidationError("build_brief needs a series")
         db = db_or_context
-        context = gather_brief_context(db, series, template)
+        context = gather_brief_context(db, series, template, roundtable=roundtable)
     report("gather", 1, 3)
     context.provenance = {}
     if not context.plugins:

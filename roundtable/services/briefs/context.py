@@ -219,7 +219,7 @@ def hidden_name_words(people) -> frozenset[str]:
     return frozenset(words)
 
 
-def gather_brief_context(db: DbSession, series, template: str = "report") -> BriefContext:
+def gather_brief_context(db: DbSession, series, template: str = "report", *, roundtable) -> BriefContext:
     """Read a series, its sessions, codebook, tagged notes, resources and consent."""
     s = _resolve_series(db, series)
     meetings = db.scalars(
@@ -296,7 +296,7 @@ def gather_brief_context(db: DbSession, series, template: str = "report") -> Bri
 
     people = db.scalars(select(Participant).where(Participant.series_id == s.id)).all()
     # The series' own acknowledgments, with anyone on the roster who declined to be named taken out.
-    acknowledgments = anonymize_authored_text(db, s, s.acknowledgments or "", keep_credited=True)
+    acknowledgments = anonymize_authored_text(db, s, s.acknowledgments or "", roundtable=roundtable, keep_credited=True)
     contributors = sorted(
         (p.name for p in people if p.consent_named), key=lambda n: (n.split()[-1].lower(), n.lower())
     )

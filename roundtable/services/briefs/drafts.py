@@ -103,10 +103,11 @@ def rebuild_brief(db: DbSession, series, template: str = "report", force: bool =
 
 
 def save_draft(db: DbSession, brief: Brief, markdown: str, author_id: int | None = None,
-               label: str = "") -> Brief:
+               label: str = "", *, roundtable) -> Brief:
     """Store an author's edit, anonymized like every other text; sections that changed are marked as edited."""
     split_front_matter(markdown)  # reject unreadable front matter before storing
-    markdown = anonymize_authored_text(db, _resolve_series(db, brief.series_id), markdown, keep_credited=True)
+    markdown = anonymize_authored_text(db, _resolve_series(db, brief.series_id), markdown, roundtable=roundtable,
+                                       keep_credited=True)
     edited = set(brief.edited_sections or ()) | (changed_sections(brief.markdown or "", markdown) - {"_preamble"})
     brief.markdown = markdown
     brief.edited_sections = sorted(edited)
@@ -141,7 +142,7 @@ def reviewed_sections(brief: Brief | None) -> set[str]:
 
 
 def regenerate_bullet(db: DbSession, brief: Brief, bullet_id: str, note_ids: list[int],
-                      author_id: int | None = None) -> Brief:
+                      author_id: int | None = None, *, roundtable) -> Brief:
     """Rewrite one generated bullet from the notes the author chose (sources removed or added).
 
     The bullet keeps its lead-in and place; its section counts as edited, so a
@@ -152,7 +153,7 @@ def regenerate_bullet(db: DbSession, brief: Brief, bullet_id: str, note_ids: lis
     found = line_re.search(markdown)
     if found is None:
         raise NotFound(f"this brief has no bullet {bullet_id!r}")
-    context = gather_brief_context(db, brief.series_id, brief.template)
+    context = gather_brief_context(db, brief.series_id, brief.template, roundtable=roundtable)
     by_id = {n.id: n for n in context.notes}
     notes = [by_id[i] for i in dict.fromkeys(note_ids) if i in by_id]
     if not notes:
