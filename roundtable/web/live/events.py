@@ -324,7 +324,8 @@ def on_connect(auth=None):
     with socket_turn():
         account = current_account()
     if account is None:
-        return False
+        # Logged out (or the password changed) while the page could not be told: code 401 sends it to the login.
+        raise flask_socketio.ConnectionRefusedError("your login has ended: log in again", {"code": 401})
     limit = current_app.config.get("MAX_CONNECTIONS")
     if not connections.open(request.sid, limit):
         current_app.logger.warning("refused a live connection: %s open, the limit is %s (roundtable serve "

@@ -9,12 +9,16 @@ import { disableComposer, initComposer } from "./composer.js";
 import { initFilters } from "./filters.js";
 import { paintColors } from "./dom.js";
 import { Outbox } from "./outbox.js";
-import { SESSION_ID, els, root, state } from "./page.js";
+import { CAN_WRITE, SESSION_ID, els, root, state } from "./page.js";
 import { noteTyping, setConnection, setOutboxCounts, setPresence } from "./presence.js";
 import { send, socket } from "./socket.js";
 import { marks, removeNote, rerenderAll, scrollToNewest, showNote, showPending, originals } from "./stream.js";
 
 const CLOSED_REASON = "The session was closed before the server had this note.";
+// Access changed while this page could not be told (offline, asleep, the server restarting): a fresh load
+// shows what the account may still see — a viewer's page, nothing, or the login form.
+const ACCESS_ENDED = [401, 403, 404];
+const reloadForAccess = () => window.location.reload();
 let joined = false;
 
 const outbox = new Outbox("roundtable.outbox." + SESSION_ID, sendNote, {
@@ -55,7 +59,9 @@ function join() {
   if (state.syncedAt) payload.changed_since = state.syncedAt;
   send("session:join", payload, (err, reply) => {
     if (err) { if (socket.connected) setTimeout(join, 1000); return; } // a busy server after a restart
+    if (reply && ACCESS_ENDED.includes(reply.code)) { reloadForAccess(); return; }
     if (!reply || !reply.ok) { setConnection("error", (reply && reply.error) || "Could not join"); return; }
+    if (CAN_WRITE && reply.you.role === "viewer") { reloadForAccess(); return; }
     const first = !state.you;
     state.you = reply.you;
     state.syncedAt = reply.synced_at;
@@ -79,11 +85,12 @@ if (root && socket) {
 
   socket.on("connect", join);
   // Removed, role changed or logged out: the server closes the socket; reload to see what is left.
-  socket.on("access:revoked", () => window.location.reload());
+  socket.on("access:revoked", reloadForAccess);
   socket.on("disconnect", () => { joined = false; setConnection("offline", "Offline, reconnecting…"); });
   socket.on("connect_error", (err) => {
     if (socket.active) { setConnection("offline", "Offline, reconnecting…"); return; }
-    // Refused by the server (full, or the login ended): say why, and ask again later ourselves.
+    if (err && err.data && err.data.code === 401) { reloadForAccess(); return; }
+    // Refused by the server (full): say why, and ask again later ourselves.
     setConnection("error", "Not connected: " + ((err && err.message) || "refused by the server"));
     setTimeout(() => socket.connect(), 20000 + Math.random() * 20000);
   });
