@@ -103,7 +103,7 @@ _INITIAL_AFTER_PRESENT_VERB = re.compile(rf"\s+{_PRESENT_VERB}\b")
 _LOWER_AFTER_CUE = re.compile(r"(?:,?\s+(?:also\s+|then\s+)?(?:said|says|asked|asks|noted|mentioned|argued|added|explained|thinks|suggested|replied|told)\b)")
 _TITLE_BEFORE = re.compile(r"(?:\b(?:mr|mrs|ms|mx|dr|prof|professor|councilmember|councillor|judge|rev|sister|brother|aunt|uncle|auntie)\.?\s+)$", re.I)
 _MONTH_BEFORE = re.compile(r"\b(?:in|on|by|since|until|till|from|of|early|late|mid|next|last|this|every|through|before|after)\s+$", re.I)
-_SEPARATOR = r"[\s\-\u2010\u2011]+"
+_SEPARATOR = r"[\s_\-\u2010\u2011]+"
 
 
 def _clean_tokens(name: str) -> list[str]:
@@ -203,7 +203,8 @@ class RosterMatcher:
             if roster.anonymize_affiliations and entry.affiliation:
                 self._add_affiliation(entry)
         words = sorted(self._words, key=len, reverse=True)
-        self.pattern = re.compile(r"(?<![\w@])(?:" + _trie_pattern(words) + r")(?!\w)") if words else None
+        # An underscore joins words in file names, handles and links ("thandiwe_dlamini.pdf"): a boundary here.
+        self.pattern = re.compile(r"(?<![^\W_])(?<!@)(?:" + _trie_pattern(words) + r")(?![^\W_])") if words else None
 
     def _add(self, surface: str, kind: str, confidence: float, participant_id: int, case_sensitive: bool = False):
         for variant in {surface, _transliterated(surface)}:

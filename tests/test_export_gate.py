@@ -31,6 +31,10 @@ DISGUISED_BODIES = {
     "confusable letters": "after Тhаndiwе spoke",
     "lower-case verb name": "and will stressed that the county shares data",
     "email in a link target only": "as [the organizer](mailto:thandiwe.d@city.example) said",
+    "right-to-left override showing a reversed name": "after \u202eayaK penyeZ\u202c spoke",
+    "right-to-left override as an entity": "after &#x202E;ayaK penyeZ&#x202C; spoke",
+    "name in a file name": "see thandiwe_dlamini_notes.pdf",
+    "first name in a link target": "see [her page](https://example.org/u/zeynep_k)",
 }
 DISGUISED_COVERS = {
     "string escape in the title": '---\ntitle: "Z\\x65ynep at the table"\n---\n\n## Findings\n\nRents rose.\n',

@@ -64,12 +64,16 @@ LOOKALIKES = {
     "double-escaped entity": "Th&amp;#97;ndiwe",
     "entity without semicolon": "Th&#97ndiwe",
     "HTML comment": "Tha<!-- -->ndiwe",
+    "reversed under an override written as an entity": "&#x202E;ayaK penyeZ&#x202C;",
+    "override running to the end of the line": "&#8238;ewidnahT",
+    "joined by underscores": "thandiwe_dlamini",
+    "first name before an underscore": "zeynep_k",
 }
 
 
 def _survivors(text: str) -> list[str]:
-    """The roster names a reader would still read in ``text``."""
-    readable = matching_text(text).text.lower()
+    """The roster names a reader would still read in ``text`` (also right to left, as an override shows it)."""
+    readable = matching_text(text).text.lower() + "\n" + matching_text(text[::-1]).text.lower()
     return [name for name in NAMES if name in readable]
 
 

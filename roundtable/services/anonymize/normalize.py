@@ -17,7 +17,11 @@ backslash (``Th\\andiwe``). :func:`matching_text` undoes all of them at once:
    letters that do not decompose (``ı``, ``ø``, ``ł``, ``ß``) are spelled out;
 3. markup between two letters or digits (emphasis marks, backslashes,
    brackets and link targets, attribute blocks, inline HTML tags) is removed,
-   so the halves of a split word join again; a block tag becomes a space.
+   so the halves of a split word join again; a block tag becomes a space;
+4. text under a right-to-left override (U+202E, raw or as an entity, up to
+   its U+202C or the end of the line) is shown reversed, ``ayaK penyeZ`` as
+   "Zeynep Kaya": it is followed by that reversed reading, so a name is found
+   in either order.
 
 Case is kept: capitals are what tells "Will said" from "will say", so the
 detectors fold case themselves (:func:`roundtable.services.anonymize.fold`).
@@ -73,6 +77,9 @@ _MARKUP = re.compile(
 )
 # Plain ASCII text without any of these is its own matching text (the common case, kept fast).
 _NEEDS_WORK = re.compile(r"[&<*~`\\\[\]^=|{_\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_RIGHT_TO_LEFT_OVERRIDE = "\u202e"
+_POP_DIRECTION = "\u202c"
+_DIRECTION_PUSHES = frozenset("\u202a\u202b\u202d\u202e")
 _ENTITY = re.compile(r"&(?:#[0-9]{1,8}|#[xX][0-9a-fA-F]{1,7}|[A-Za-z][A-Za-z0-9]{1,31});?")
 
 
@@ -145,7 +152,8 @@ class MatchingText:
         if end <= start:
             position = self.starts[start] if start < len(self.starts) else len(self.original)
             return position, position
-        return self.starts[start], self.ends[end - 1]
+        # min and max: a reversed reading (under an override) runs backwards through the original
+        return min(self.starts[start:end]), max(self.ends[start:end])
 
 
 class _Builder:
@@ -172,7 +180,7 @@ class _Builder:
             chars += self.chars[position : match.start()]
             starts += self.starts[position : match.start()]
             ends += self.ends[position : match.start()]
-            origin = (self.starts[match.start()], self.ends[match.end() - 1])
+            origin = (min(self.starts[match.start() : match.end()]), max(self.ends[match.start() : match.end()]))
             chars += replacement
             starts += [origin[0]] * len(replacement)
             ends += [origin[1]] * len(replacement)
@@ -184,6 +192,16 @@ class _Builder:
             self.ends = ends + self.ends[position:]
         return changed
 
+    def add_reversed_readings(self) -> None:
+        """After each stretch under a right-to-left override, a line break and the stretch reversed."""
+        for start, end in reversed(_overridden_stretches(self.chars)):
+            if end - start < 2:
+                continue
+            stretch = slice(start, end)
+            self.chars[end:end] = ["\n", *self.chars[stretch][::-1]]
+            self.starts[end:end] = [self.starts[end - 1], *self.starts[stretch][::-1]]
+            self.ends[end:end] = [self.ends[end - 1], *self.ends[stretch][::-1]]
+
     def map_chars(self) -> None:
         chars, starts, ends = [], [], []
         for char, start, end in zip(self.chars, self.starts, self.ends):
@@ -192,6 +210,29 @@ class _Builder:
                 starts.append(start)
                 ends.append(end)
         self.chars, self.starts, self.ends = chars, starts, ends
+
+
+def _overridden_stretches(chars: list[str]) -> list[tuple[int, int]]:
+    """Where a right-to-left override shows letters in reverse: from U+202E to its U+202C (embeddings
+    nest) or the end of the line."""
+    stretches = []
+    i = 0
+    while i < len(chars):
+        if chars[i] != _RIGHT_TO_LEFT_OVERRIDE:
+            i += 1
+            continue
+        depth, j = 1, i + 1
+        while j < len(chars) and chars[j] != "\n":
+            if chars[j] in _DIRECTION_PUSHES:
+                depth += 1
+            elif chars[j] == _POP_DIRECTION:
+                depth -= 1
+                if not depth:
+                    break
+            j += 1
+        stretches.append((i + 1, j))
+        i = j
+    return stretches
 
 
 def _decode_entity(match: re.Match, _text: str) -> str | None:
@@ -226,6 +267,8 @@ def matching_text(text: str) -> MatchingText:
     for _ in range(3):  # "&amp;#97;" is "&#97;" is "a"
         if "&" not in built.string() or not built.rewrite(_ENTITY, _decode_entity):
             break
+    if _RIGHT_TO_LEFT_OVERRIDE in built.chars:
+        built.add_reversed_readings()
     built.map_chars()
     built.rewrite(_MARKUP, _join_split_word)
     built.rewrite(re.compile(r"_+"), _underscore)
