@@ -127,3 +127,28 @@ def test_findings_never_repeat_the_name():
                                                                  consent_named=False)])
 
     assert findings and "ndiwe" not in " ".join(map(str, findings))
+
+
+def test_a_finding_in_the_rendered_document_names_the_line_of_the_draft_to_fix(db, people, roundtable):
+    """The rendered document's own line numbers mean nothing to the author: point at the draft's line."""
+    markdown = CLEAN.format("in every session") + "\nA list:\n\n- one\n- after **Tha**ndiwe spoke\n"
+    line = markdown.split("\n").index("- after **Tha**ndiwe spoke") + 1
+
+    with pytest.raises(ExportBlocked) as blocked:
+        briefs.export_brief(db, people, fmt="pdf", markdown=markdown, roundtable=roundtable)
+
+    rendered = [f for f in blocked.value.findings if f.where.startswith("as rendered")]
+    assert [str(f) for f in rendered] == [f"as rendered from line {line} of the draft (name)"]
+    assert "ndiwe" not in str(blocked.value)
+
+
+def test_a_finding_on_the_cover_says_so(db, people, roundtable):
+    markdown = "---\ntitle: Zeynep at the table\n---\n\n## Findings\n\nRents rose.\n"
+
+    with pytest.raises(ExportBlocked) as blocked:
+        briefs.export_brief(db, people, fmt="html", markdown=markdown, roundtable=roundtable)
+
+    message = str(blocked.value)
+    assert "line 2, column 8 (name)" in message  # the front matter, as written
+    assert "as rendered on the cover, the contents or a running header (name)" in message
+    assert "eynep" not in message

@@ -203,12 +203,23 @@ def _drop_remote_images(tokens: list[Token]) -> None:
                 children[i] = text
 
 
-def render_markdown(markdown: str, provenance: dict | None = None, show_provenance: bool = False) -> RenderedMarkdown:
-    """Markdown (with optional YAML front matter) to an HTML fragment."""
+def _mark_source_lines(tokens: list[Token], first_line: int) -> None:
+    """``data-source-line`` on each block's opening tag: the draft's line the export gate points the author to."""
+    for tok in tokens:
+        if tok.map and (tok.nesting == 1 or tok.type in ("fence", "code_block")):
+            tok.attrSet("data-source-line", str(first_line + tok.map[0] + 1))
+
+
+def render_markdown(markdown: str, provenance: dict | None = None, show_provenance: bool = False, *,
+                    source_lines: bool = False) -> RenderedMarkdown:
+    """Markdown (with optional YAML front matter) to an HTML fragment (``source_lines``: see
+    :func:`_mark_source_lines`; for the export gate, not for readers)."""
     front_matter, body = split_front_matter(markdown)
     md = markdown_parser()
     env: dict = {}
     tokens = md.parse(body, env)
+    if source_lines:
+        _mark_source_lines(tokens, markdown.count("\n") - body.count("\n"))
     _drop_remote_images(tokens)
     headings = _number_headings(tokens)
     sources = _add_provenance(tokens, provenance) if (show_provenance and provenance) else []
@@ -268,9 +279,9 @@ def document_meta(front_matter: dict, template: str | None = None) -> dict:
 
 
 def render_document_html(markdown: str, template: str | None = None, provenance: dict | None = None,
-                         show_provenance: bool = False, media: str = "screen") -> str:
+                         show_provenance: bool = False, media: str = "screen", *, source_lines: bool = False) -> str:
     """A complete HTML document with its styles inlined (``media`` "screen" or "print")."""
-    rendered = render_markdown(markdown, provenance, show_provenance)
+    rendered = render_markdown(markdown, provenance, show_provenance, source_lines=source_lines)
     meta = document_meta(rendered.front_matter, template)
     css = stylesheet("base.css") + "\n" + stylesheet("print.css" if media == "print" else "screen.css")
     page = _jinja().get_template(f"brief/{'brief' if meta['template'] == 'brief' else 'report'}.html")

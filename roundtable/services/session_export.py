@@ -65,6 +65,6 @@ def export_session_notes(db: DbSession, meeting: Session, fmt: str) -> tuple[str
     rows = _rows(db, meeting)
     text = _markdown(meeting, rows) if fmt == "md" else _csv(rows)
     # A Markdown file is read rendered as often as raw: judge both.
-    rendered = render_markdown(text).html if fmt == "md" else None
+    rendered = render_markdown(text, source_lines=True).html if fmt == "md" else None
     gate_series_export(db, meeting.series, text, html=rendered)
     return text, FORMATS[fmt], f"{meeting.series.slug}-session-{meeting.number}-notes.{fmt}"

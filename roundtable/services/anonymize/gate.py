@@ -20,15 +20,25 @@ from roundtable.services.anonymize.spans import EMAIL, NAME, PHONE, Span, merge_
 
 @dataclass(frozen=True)
 class GateFinding:
-    """One place where the export gate found an identity (never the identity itself)."""
+    """One place where the export gate found an identity (never the identity itself).
+
+    In the file as written: its ``line`` and ``column``. In a rendered document
+    drawn from a draft: the draft's ``line`` the block came from (no column: the
+    rendered text is not the draft's), or ``line`` 0 for what the draft's body
+    does not hold (the cover, the contents, running headers).
+    """
 
     line: int
-    column: int
+    column: int | None
     kind: str
 
-    where: str = ""  # "" for the file itself; else what the reader sees ("the rendered document")
+    where: str = ""  # "" for the file itself; else what the reader sees ("as rendered", "as decoded")
 
     def __str__(self) -> str:
+        if self.column is None:
+            if not self.line:
+                return f"{self.where} on the cover, the contents or a running header ({self.kind})"
+            return f"{self.where} from line {self.line} of the draft ({self.kind})"
         return f"{self.where + ', ' if self.where else ''}line {self.line}, column {self.column} ({self.kind})"
 
 
@@ -61,14 +71,23 @@ def gated_spans(text: str, roster: Roster | Iterable | None) -> list[Span]:
                         for start, end in [matching.to_original(s.start, s.end)]])
 
 
-def export_findings(text: str, roster: Roster | Iterable | None, where: str = "") -> list[GateFinding]:
-    """Every place in ``text`` with a non-consenting roster name, an email or a phone number."""
+def export_findings(text: str, roster: Roster | Iterable | None, where: str = "",
+                    source_lines: list[tuple[int, int]] | None = None) -> list[GateFinding]:
+    """Every place in ``text`` with a non-consenting roster name, an email or a phone number.
+
+    ``source_lines`` (offset in ``text``, line of the draft; 0 outside the draft's body), ordered by
+    offset, locate findings in a rendered document by the draft's lines instead of ``text``'s own.
+    """
     findings = []
     line_starts = [0] + [m.end() for m in re.finditer("\n", text)]
     for span in gated_spans(text, roster):
+        if source_lines:
+            at = bisect.bisect_right([offset for offset, _line in source_lines], span.start) - 1
+            findings.append(GateFinding(source_lines[at][1] if at >= 0 else 0, None, span.kind, where))
+            continue
         line = _line_of(line_starts, span.start)
         findings.append(GateFinding(line + 1, span.start - line_starts[line] + 1, span.kind, where))
-    return findings
+    return list(dict.fromkeys(findings))
 
 
 class _VisibleText(HTMLParser):
@@ -82,35 +101,57 @@ class _VisibleText(HTMLParser):
     def __init__(self):
         super().__init__(convert_charrefs=True)
         self.parts: list[str] = []
+        self.length = 0
         self.hidden = 0
+        self.blocks: list[tuple[str, int]] = []  # open elements drawn from a draft's line (data-source-line)
+        self.source_lines: list[tuple[int, int]] = []
+
+    def _append(self, text: str) -> None:
+        self.parts.append(text)
+        self.length += len(text)
+
+    def _entered(self, line: int) -> None:
+        if not self.source_lines or self.source_lines[-1][1] != line:
+            self.source_lines.append((self.length, line))
 
     def handle_starttag(self, tag, attrs):
         if tag in self.HIDDEN:
             self.hidden += 1
+        line = dict(attrs).get("data-source-line")
+        if line and line.isdigit():
+            self.blocks.append((tag, int(line)))
+            self._entered(int(line))
         if tag in self.BLOCKS:
-            self.parts.append("\n")
+            self._append("\n")
         values = [value for name, value in attrs if name in self.ATTRIBUTES and value]
         if values:
-            self.parts.append("\n" + "\n".join(values) + "\n")
+            self._append("\n" + "\n".join(values) + "\n")
 
     def handle_endtag(self, tag):
         if tag in self.HIDDEN and self.hidden:
             self.hidden -= 1
         if tag in self.BLOCKS:
-            self.parts.append("\n")
+            self._append("\n")
+        if self.blocks and self.blocks[-1][0] == tag:
+            self.blocks.pop()
+            self._entered(self.blocks[-1][1] if self.blocks else 0)
 
     def handle_data(self, data):
         if not self.hidden:
-            self.parts.append(data)
+            self._append(data)
+
+
+def _read(document: str) -> _VisibleText:
+    parser = _VisibleText()
+    parser.feed(document)
+    parser.close()
+    return parser
 
 
 def visible_text(document: str) -> str:
     """What a reader of an HTML (or SVG, or XML) document reads: its text, entities decoded,
     without styles and scripts, plus link targets, titles and alternative texts."""
-    parser = _VisibleText()
-    parser.feed(document)
-    parser.close()
-    return re.sub(r"\n{3,}", "\n\n", "".join(parser.parts))
+    return re.sub(r"\n{3,}", "\n\n", "".join(_read(document).parts))
 
 def _line_of(line_starts: list[int], offset: int) -> int:
     return bisect.bisect_right(line_starts, offset) - 1
@@ -129,12 +170,15 @@ def export_gate(text: str, roster: Roster | Iterable | None, *, html: str | None
 
     ``roster`` is a :class:`Roster` or ``Participant`` rows. Raises
     :class:`roundtable.errors.ExportBlocked` whose ``findings`` list each place
-    as ``line L, column C (kind)``, never the text found.
+    as ``line L, column C (kind)`` (in a rendered draft: ``as rendered from
+    line L of the draft``, see :class:`GateFinding`), never the text found.
     """
     roster = _as_roster(roster)
     findings = export_findings(text, roster)
     if html is not None:
-        findings += export_findings(visible_text(html), roster, where="as rendered")
+        # Rendered with source lines (render_document_html(..., source_lines=True)): located by the draft's lines.
+        rendered = _read(html)
+        findings += export_findings("".join(rendered.parts), roster, "as rendered", rendered.source_lines)
     decoded = "\n".join(value for value in values if value)
     if decoded:
         findings += export_findings(decoded, roster, where="as decoded")

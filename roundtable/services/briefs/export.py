@@ -45,7 +45,7 @@ def gate_document(document: BriefDocument, roster) -> None:
     """
     front_matter, _ = split_front_matter(document.markdown)
     rendered = render_document_html(document.markdown, document.template, document.provenance,
-                                    document.show_provenance, media="print")
+                                    document.show_provenance, media="print", source_lines=True)
     export_gate(document.markdown, roster, html=rendered, values=strings_in(front_matter))
 
 
