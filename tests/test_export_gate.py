@@ -152,3 +152,31 @@ def test_a_finding_on_the_cover_says_so(db, people, roundtable):
     assert "line 2, column 8 (name)" in message  # the front matter, as written
     assert "as rendered on the cover, the contents or a running header (name)" in message
     assert "eynep" not in message
+
+
+@pytest.mark.parametrize("path", ["codebook/codebook.yaml", "codebook/codebook.qdc", "codebook/heatmap.svg",
+                                  "sessions/1/notes.md", "sessions/1/notes.csv"])
+def test_a_download_is_not_saved_under_a_participants_name(client, login, db, people, path):
+    """The series address was chosen before the roster existed and can name someone on it; the file
+    name a browser saves is what its reader sees first."""
+    people.slug = "kaya-interviews"
+    db.commit()
+    login(Role.VIEWER)
+
+    response = client.get(f"/s/kaya-interviews/{path}")
+
+    assert response.status_code == 200
+    disposition = response.headers["Content-Disposition"]
+    assert "kaya" not in disposition.lower() and f'filename="series-{people.id}-' in disposition
+
+
+def test_a_brief_download_is_not_saved_under_a_participants_name(client, login, db, people):
+    people.slug = "kaya-interviews"
+    db.commit()
+    login(Role.AUTHOR)
+    client.get("/s/kaya-interviews/brief/report/")
+
+    response = client.post("/s/kaya-interviews/brief/report/export/md")
+
+    assert response.status_code == 200, response.get_data(as_text=True)[:500]
+    assert response.headers["Content-Disposition"] == f'attachment; filename="series-{people.id}-report.md"'

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session as DbSession
 
 from roundtable.errors import ValidationError
 from roundtable.models import Session, TagStatus
-from roundtable.services.anonymize import gate_series_export
+from roundtable.services.anonymize import download_filename, gate_series_export
 from roundtable.services.notes import NoteStream
 from roundtable.services.render import render_markdown
 
@@ -67,4 +67,4 @@ def export_session_notes(db: DbSession, meeting: Session, fmt: str) -> tuple[str
     # A Markdown file is read rendered as often as raw: judge both.
     rendered = render_markdown(text, source_lines=True).html if fmt == "md" else None
     gate_series_export(db, meeting.series, text, html=rendered)
-    return text, FORMATS[fmt], f"{meeting.series.slug}-session-{meeting.number}-notes.{fmt}"
+    return text, FORMATS[fmt], download_filename(db, meeting.series, f"session-{meeting.number}-notes.{fmt}")

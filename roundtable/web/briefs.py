@@ -19,6 +19,7 @@ from roundtable.extensions import limiter
 from roundtable.jobs import Job
 from roundtable.models import Note, Role, Session
 from roundtable.services import briefs, drafting
+from roundtable.services.anonymize import download_filename
 from roundtable.services.render import render_markdown
 from roundtable.web.authorization import current_account, series_role_required
 from roundtable.web.forms import commit_or_flash, form_ids
@@ -46,7 +47,7 @@ def _draft(template: str):
 
 
 def _filename(template: str, fmt: str) -> str:
-    return f"{g.series.slug}-{template}.{fmt}"
+    return download_filename(get_db(), g.series, f"{template}.{fmt}")
 
 
 @bp.route("/<slug>/brief/")

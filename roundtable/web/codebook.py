@@ -19,7 +19,7 @@ from roundtable.errors import RoundtableError, ValidationError
 from roundtable.models import Note, NoteTag, Role, Session, TagStatus, Theme
 from roundtable.services import codebook as cb
 from roundtable.services.accounts import has_role
-from roundtable.services.anonymize import gate_series_export, strings_in, xml_strings
+from roundtable.services.anonymize import download_filename, gate_series_export, strings_in, xml_strings
 from roundtable.services.emergent import adopt_candidate, emergent_candidates
 from roundtable.services.heatmap import heatmap_svg, theme_session_counts
 from roundtable.services.tagging import accept_suggestion, reject_suggestion
@@ -76,7 +76,7 @@ def export_yaml(slug):
     text = cb.dump_codebook(cb.codebook_for_series(get_db(), g.series))
     gate_series_export(get_db(), g.series, text, values=strings_in(yaml.safe_load(text)))
     return Response(text, mimetype="application/yaml",
-                    headers={"Content-Disposition": f'attachment; filename="{g.series.slug}-codebook.yaml"'})
+                    headers={"Content-Disposition": f'attachment; filename="{download_filename(get_db(), g.series, "codebook.yaml")}"'})
 
 
 @bp.route(PREFIX + "/codebook.qdc")
@@ -85,7 +85,7 @@ def export_qdc(slug):
     text = cb.codebook_to_qdc(cb.codebook_for_series(get_db(), g.series))
     gate_series_export(get_db(), g.series, text, values=xml_strings(text))
     return Response(text, mimetype="application/xml",
-                    headers={"Content-Disposition": f'attachment; filename="{g.series.slug}-codebook.qdc"'})
+                    headers={"Content-Disposition": f'attachment; filename="{download_filename(get_db(), g.series, "codebook.qdc")}"'})
 
 
 @bp.route(PREFIX + "/import", methods=["POST"])
@@ -307,4 +307,4 @@ def heatmap_download(slug):
     svg = heatmap_svg(data, title=f"{g.series.title}: notes per theme and session")
     gate_series_export(get_db(), g.series, svg, html=svg, values=xml_strings(svg))
     return Response(svg, mimetype="image/svg+xml",
-                    headers={"Content-Disposition": f'attachment; filename="{g.series.slug}-themes-by-session.svg"'})
+                    headers={"Content-Disposition": f'attachment; filename="{download_filename(get_db(), g.series, "themes-by-session.svg")}"'})

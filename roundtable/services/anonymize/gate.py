@@ -192,6 +192,14 @@ def gate_series_export(db, series, text: str, *, html: str | None = None, values
     export_gate(text, roster, html=html, values=values)
 
 
+def download_filename(db, series, suffix: str) -> str:
+    """The file name a download is saved under: ``<slug>-<suffix>``, or ``series-<id>-<suffix>`` when the
+    slug names someone on the roster who did not consent (it was chosen before the roster existed)."""
+    roster, _kept = roster_and_kept_terms(db, series)
+    name = f"{series.slug}-{suffix}"
+    return f"series-{series.id}-{suffix}" if gated_spans(name, roster) else name
+
+
 def strings_in(data) -> list[str]:
     """Every string in a parsed YAML or JSON document (keys too): what a reader's program decodes."""
     if isinstance(data, str):
