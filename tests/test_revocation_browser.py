@@ -4,7 +4,8 @@ A member removed while the page is open stops receiving notes and is left with
 the page their account may still open (here a 404); a note-taker lowered to
 viewer while writing loses the composer and keeps reading. Real Chromium, a
 real server, the facilitator acting over HTTP like a browser. A page that was
-offline when the change happened reacts when it reconnects.
+offline when the change happened reacts when it reconnects; an export started
+before the change cannot be fetched after it.
 """
 
 from __future__ import annotations
@@ -142,3 +143,24 @@ def test_pages_that_were_offline_during_the_change_react_when_they_reconnect(bro
     writer.wait_for_selector("#connection[data-status=online]")
     assert writer.locator("#note-text").count() == 0
     assert "/auth/login" in logged_out.url
+
+
+@pytest.mark.parametrize("change", ["lowered", "removed"])
+def test_an_export_started_before_losing_access_cannot_be_fetched_after(client, login, db, series, accounts, change):
+    """The job finishes in the background, but its file goes only to someone who may still export."""
+    author = login(Role.AUTHOR)
+    client.get(f"/s/{series.slug}/brief/report/")
+    started = client.post(f"/s/{series.slug}/brief/report/jobs", data={"format": "md"})
+    assert started.status_code == 202
+    status_url = started.get_json()["status"]
+    wait_until(lambda: client.get(status_url).get_json()["stage"] in ("ready", "failed"), message="the export job")
+
+    membership = db.scalar(select(Membership).filter_by(account_id=author.id, series_id=series.id))
+    if change == "lowered":
+        membership.role = Role.VIEWER
+    else:
+        db.delete(membership)
+    db.commit()
+
+    assert client.get(status_url).status_code in (403, 404)
+    assert client.get(status_url + "/download").status_code in (403, 404)
