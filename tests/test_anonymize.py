@@ -523,7 +523,7 @@ def test_the_speaker_field_confirms_the_speakers_name_at_a_sentence_start():
 
     roster = load_roster_csv("name,aliases,affiliation,role,consent\nWill Carter,,,legal advocate,anonymous\n"
                              "Mark Ode,,,scholar,anonymous\n")
-    anonymizer = Anonymizer(roster, "role")
+    anonymizer = Anonymizer(roster, "role", salt=SALT)
     text = "Will laid out the plan. Mark the date: Will we fund it?"
 
     assert anonymizer.anonymize(text, speaker_role="legal advocate").text == \
