@@ -14,12 +14,12 @@ import pytest
 from argon2 import PasswordHasher
 from argon2.profiles import CHEAPEST
 from flask.cli import ScriptInfo
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, select, text
 
 from roundtable import create_app
 from roundtable.application import Roundtable
 from roundtable.db import Database, normalize_url
-from roundtable.models import Role
+from roundtable.models import Role, Session
 from roundtable.live_clients import make_series  # noqa: F401  (tests import it from here)
 from roundtable.services.accounts import create_account, grant_role
 
@@ -175,3 +175,16 @@ def login(client, accounts):
         return accounts[who]
 
     return _login
+
+
+@pytest.fixture
+def session_id(db, series) -> int:
+    """The id of session 1 of ``series``."""
+    return db.scalar(select(Session.id).where(Session.series_id == series.id, Session.number == 1))
+
+
+def socket_as(app, email: str):
+    """A Socket.IO test client logged in as ``email`` (password ``PASSWORD``)."""
+    client = app.test_client()
+    assert client.post("/auth/login", data={"email": email, "password": PASSWORD}).status_code == 302
+    return app.extensions["socketio"].test_client(app, flask_test_client=client)

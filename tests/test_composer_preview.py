@@ -10,25 +10,13 @@ from __future__ import annotations
 
 import uuid
 
-import pytest
 from sqlalchemy import func, select, text
 
-from conftest import PASSWORD
+from conftest import socket_as
 from roundtable.models import Note, Role, Session, SessionState
 
 # "ana" is a person, written in lower case: no detector finds her.
 TYPED = "María Núñez said ana runs the clinic's intake desk"
-
-
-@pytest.fixture
-def session_id(db, series):
-    return db.scalar(select(Session.id).where(Session.series_id == series.id, Session.number == 1))
-
-
-def _socket_as(app, account):
-    client = app.test_client()
-    assert client.post("/auth/login", data={"email": account.email, "password": PASSWORD}).status_code == 302
-    return app.extensions["socketio"].test_client(app, flask_test_client=client)
 
 
 def _every_stored_string(database) -> str:
@@ -45,8 +33,8 @@ def _every_stored_string(database) -> str:
 
 
 def test_preview_shows_what_a_roster_name_becomes_and_stores_and_sends_nothing(app, database, accounts, session_id):
-    writer = _socket_as(app, accounts[Role.NOTE_TAKER])
-    viewer = _socket_as(app, accounts[Role.VIEWER])
+    writer = socket_as(app, accounts[Role.NOTE_TAKER].email)
+    viewer = socket_as(app, accounts[Role.VIEWER].email)
     viewer.emit("session:join", {"session_id": session_id}, callback=True)
     viewer.get_received()
 
@@ -65,8 +53,8 @@ def test_preview_shows_what_a_roster_name_becomes_and_stores_and_sends_nothing(a
 
 def test_a_marked_lower_case_name_shows_in_the_preview_and_is_never_stored_or_broadcast(app, database, accounts,
                                                                                        session_id):
-    writer = _socket_as(app, accounts[Role.NOTE_TAKER])
-    viewer = _socket_as(app, accounts[Role.VIEWER])
+    writer = socket_as(app, accounts[Role.NOTE_TAKER].email)
+    viewer = socket_as(app, accounts[Role.VIEWER].email)
     viewer.emit("session:join", {"session_id": session_id}, callback=True)
     viewer.get_received()
 
@@ -86,7 +74,7 @@ def test_a_marked_lower_case_name_shows_in_the_preview_and_is_never_stored_or_br
 
 
 def test_a_marked_name_the_note_does_not_contain_is_refused_without_repeating_it(app, database, accounts, session_id):
-    writer = _socket_as(app, accounts[Role.NOTE_TAKER])
+    writer = socket_as(app, accounts[Role.NOTE_TAKER].email)
 
     reply = writer.emit("note:add", {"session_id": session_id, "uuid": str(uuid.uuid4()), "text": "nothing here",
                                      "names": ["zbigniew"]}, callback=True)
@@ -97,7 +85,7 @@ def test_a_marked_name_the_note_does_not_contain_is_refused_without_repeating_it
 
 
 def test_keeping_a_term_keeps_the_marked_names_replaced(app, database, accounts, session_id):
-    writer = _socket_as(app, accounts[Role.NOTE_TAKER])
+    writer = socket_as(app, accounts[Role.NOTE_TAKER].email)
     original = "We drank Dr. Pepper with ana"
     note = writer.emit("note:add", {"session_id": session_id, "uuid": str(uuid.uuid4()), "text": original,
                                     "names": ["ana"]}, callback=True)["note"]
@@ -110,19 +98,19 @@ def test_keeping_a_term_keeps_the_marked_names_replaced(app, database, accounts,
 
 
 def test_only_note_takers_of_a_live_session_get_a_preview(app, database, db, accounts, session_id):
-    viewer = _socket_as(app, accounts[Role.VIEWER])
+    viewer = socket_as(app, accounts[Role.VIEWER].email)
     assert viewer.emit("note:preview", {"session_id": session_id, "text": TYPED}, callback=True)["code"] == 403
 
     db.get(Session, session_id).state = SessionState.CLOSED
     db.commit()
-    writer = _socket_as(app, accounts[Role.NOTE_TAKER])
+    writer = socket_as(app, accounts[Role.NOTE_TAKER].email)
     reply = writer.emit("note:preview", {"session_id": session_id, "text": TYPED}, callback=True)
     assert reply["code"] == 409 and "closed" in reply["error"]
 
 
 def test_previews_are_rate_limited_per_account(app, accounts, session_id):
     app.config.update(RATELIMIT_ENABLED=True, PREVIEWS_PER_SECOND_PER_ACCOUNT=2)
-    writer = _socket_as(app, accounts[Role.NOTE_TAKER])
+    writer = socket_as(app, accounts[Role.NOTE_TAKER].email)
 
     codes = [writer.emit("note:preview", {"session_id": session_id, "text": "plain words"}, callback=True).get("code")
              for _ in range(3)]

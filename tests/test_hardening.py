@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from conftest import PASSWORD, make_series
+from conftest import PASSWORD, make_series, socket_as
 from roundtable import create_app
 from roundtable.errors import Conflict, RateLimited
 from roundtable.models import AuditEvent, Brief, BriefVersion, KeptTerm, Note, NoteTag, Participant, Role, Session
@@ -393,12 +393,6 @@ def test_rate_limits_are_shared_through_redis_when_configured(tmp_path):
     app.extensions["roundtable"].database.dispose()
 
 
-def _socket_as(app, email):
-    client = app.test_client()
-    assert client.post("/auth/login", data={"email": email, "password": PASSWORD}).status_code == 302
-    return app.extensions["socketio"].test_client(app, flask_test_client=client)
-
-
 def _live_session_id(app) -> int:
     with app.extensions["roundtable"].database.session() as db:
         return db.scalar(select(Session.id).where(Session.number == 1))
@@ -409,7 +403,7 @@ def test_notes_per_second_are_limited_per_account_not_per_network(make_app):
 
     app = make_app(WTF_CSRF_ENABLED=False, RATELIMIT_ENABLED=True, NOTES_PER_SECOND_PER_ACCOUNT=3)
     session_id = _live_session_id(app)
-    first, second = _socket_as(app, "note-taker@test.example"), _socket_as(app, "author@test.example")
+    first, second = socket_as(app, "note-taker@test.example"), socket_as(app, "author@test.example")
 
     def add(client, text="a point"):
         return client.emit("note:add", {"session_id": session_id, "uuid": str(uuid.uuid4()), "text": text},
@@ -430,7 +424,7 @@ def test_overlong_note_is_refused_with_a_clear_error_and_not_saved(make_app):
     import uuid
 
     app = make_app(WTF_CSRF_ENABLED=False, MAX_NOTE_LENGTH=100)
-    client = _socket_as(app, "note-taker@test.example")
+    client = socket_as(app, "note-taker@test.example")
     reply = client.emit("note:add", {"session_id": _live_session_id(app), "uuid": str(uuid.uuid4()), "text": "x" * 101},
                         callback=True)
     assert reply["code"] == 400 and "100" in reply["error"]
@@ -441,7 +435,7 @@ def test_overlong_note_is_refused_with_a_clear_error_and_not_saved(make_app):
 def test_tag_events_are_rate_limited_per_account(make_app):
     app = make_app(WTF_CSRF_ENABLED=False, RATELIMIT_ENABLED=True, TAGS_PER_SECOND_PER_ACCOUNT=3)
     session_id = _live_session_id(app)
-    client = _socket_as(app, "note-taker@test.example")
+    client = socket_as(app, "note-taker@test.example")
     replies = [client.emit("tag:add", {"session_id": session_id, "note_id": 2**31 - 1, "theme_id": 1}, callback=True)
                for _ in range(4)]
     assert [r["code"] for r in replies[:3]] == [400, 400, 400]

@@ -15,25 +15,14 @@ import uuid
 import pytest
 from sqlalchemy import select
 
-from conftest import PASSWORD
+from conftest import socket_as
 from roundtable.errors import ExportBlocked, ValidationError
-from roundtable.models import AuditEvent, KeptTerm, Note, Role, Session
+from roundtable.models import AuditEvent, KeptTerm, Note, Role
 from roundtable.services.anonymize import anonymizer_for_series, export_gate, keep_term, roster_and_kept_terms
 
 # A soft drink after a title reads as a person to the titled-name pattern: a false positive.
 ORIGINAL = "We drank Dr. Pepper with Hope"
 KEPT = "Dr. Pepper"
-
-
-@pytest.fixture
-def session_id(db, series):
-    return db.scalar(select(Session.id).where(Session.series_id == series.id, Session.number == 1))
-
-
-def _socket_as(app, account):
-    client = app.test_client()
-    assert client.post("/auth/login", data={"email": account.email, "password": PASSWORD}).status_code == 302
-    return app.extensions["socketio"].test_client(app, flask_test_client=client)
 
 
 def _add(socket, session_id, text=ORIGINAL) -> dict:
@@ -53,8 +42,8 @@ def _stored(database, note_id) -> Note:
 
 
 def test_kept_term_is_restored_in_the_note_and_stays_for_later_notes(app, database, accounts, session_id):
-    writer = _socket_as(app, accounts[Role.NOTE_TAKER])
-    viewer = _socket_as(app, accounts[Role.VIEWER])
+    writer = socket_as(app, accounts[Role.NOTE_TAKER].email)
+    viewer = socket_as(app, accounts[Role.VIEWER].email)
     viewer.emit("session:join", {"session_id": session_id}, callback=True)
     note = _add(writer, session_id)
     assert "Pepper" not in note["text"] and len(note["replacements"]) == 2
@@ -78,8 +67,8 @@ def test_kept_term_is_restored_in_the_note_and_stays_for_later_notes(app, databa
 
 
 def test_only_the_author_of_a_note_can_keep_a_term_in_it(app, database, accounts, session_id):
-    note = _add(_socket_as(app, accounts[Role.NOTE_TAKER]), session_id)
-    colleague = _socket_as(app, accounts[Role.FACILITATOR])
+    note = _add(socket_as(app, accounts[Role.NOTE_TAKER].email), session_id)
+    colleague = socket_as(app, accounts[Role.FACILITATOR].email)
 
     reply = _keep(colleague, session_id, note)
 
@@ -90,7 +79,7 @@ def test_only_the_author_of_a_note_can_keep_a_term_in_it(app, database, accounts
 
 
 def test_a_term_that_is_not_in_the_text_is_refused(app, database, accounts, session_id):
-    writer = _socket_as(app, accounts[Role.NOTE_TAKER])
+    writer = socket_as(app, accounts[Role.NOTE_TAKER].email)
     note = _add(writer, session_id)
 
     reply = _keep(writer, session_id, note, term="Paris")
@@ -103,7 +92,7 @@ def test_a_term_that_is_not_in_the_text_is_refused(app, database, accounts, sess
 
 
 def test_a_stale_version_keeps_nothing(app, database, accounts, session_id):
-    writer = _socket_as(app, accounts[Role.NOTE_TAKER])
+    writer = socket_as(app, accounts[Role.NOTE_TAKER].email)
     note = _add(writer, session_id)
     assert writer.emit("note:edit", {"session_id": session_id, "note_id": note["id"], "version": note["version"],
                                      "kind": "quote"}, callback=True)["ok"]
@@ -116,9 +105,9 @@ def test_a_stale_version_keeps_nothing(app, database, accounts, session_id):
 
 
 def test_a_viewer_cannot_keep_terms(app, database, accounts, session_id):
-    note = _add(_socket_as(app, accounts[Role.NOTE_TAKER]), session_id)
+    note = _add(socket_as(app, accounts[Role.NOTE_TAKER].email), session_id)
 
-    reply = _keep(_socket_as(app, accounts[Role.VIEWER]), session_id, note)
+    reply = _keep(socket_as(app, accounts[Role.VIEWER].email), session_id, note)
 
     assert reply["code"] == 403
     with database.session() as db:
@@ -134,7 +123,7 @@ ROSTER_OR_CONTACT = [
 
 @pytest.mark.parametrize("term", ROSTER_OR_CONTACT)
 def test_a_roster_name_or_contact_detail_cannot_be_kept(app, database, accounts, session_id, term):
-    writer = _socket_as(app, accounts[Role.NOTE_TAKER])
+    writer = socket_as(app, accounts[Role.NOTE_TAKER].email)
     text = f"We drank Dr. Pepper with {term}"
     note = _add(writer, session_id, text)
 
