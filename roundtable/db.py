@@ -19,7 +19,7 @@ from sqlalchemy import create_engine, event, inspect
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from roundtable.encryption import UNKEYED_SECRET, attach_key
+from roundtable.encryption import attach_key
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 
@@ -62,11 +62,14 @@ def make_engine(url: str) -> Engine:
 class Database:
     """Owns the engine and hands out sessions."""
 
-    def __init__(self, url: str, secret_key: str | None = None):
+    def __init__(self, url: str, *, secret_key: str):
+        if not secret_key:
+            # No constant fallback: a key anyone can read would protect no roster.
+            raise ValueError("a Database needs the installation's secret key: the roster is encrypted with it")
         self.url = normalize_url(url)
         self.engine = make_engine(url)
         # The key for encrypted roster columns travels with the engine's dialect.
-        attach_key(self.engine, secret_key or UNKEYED_SECRET)
+        attach_key(self.engine, secret_key)
         self.sessionmaker = sessionmaker(self.engine, expire_on_commit=False)
 
     @contextmanager

@@ -21,9 +21,6 @@ from sqlalchemy.types import Text, TypeDecorator
 
 from roundtable.errors import RoundtableError
 
-# Used only by a Database built without a secret (scripts, some tests): it
-# still keeps names out of plain sight, but protects nothing against an attacker.
-UNKEYED_SECRET = "roundtable-unkeyed"
 MAX_CACHED_PLAINTEXTS = 100_000
 
 

@@ -122,7 +122,7 @@ def test_export_then_import_into_a_fresh_database_gives_the_same_series(db, tmp_
     before = snapshot(db, "river-valley")
     export_bundle(db, db.scalar(select(Series).where(Series.slug == "river-valley")), tmp_path / "exported")
 
-    fresh = Database(f"sqlite:///{tmp_path / 'fresh.sqlite'}")
+    fresh = Database(f"sqlite:///{tmp_path / 'fresh.sqlite'}", secret_key=roundtable.secret)
     fresh.upgrade()
     try:
         with fresh.session() as other:

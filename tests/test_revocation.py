@@ -12,7 +12,9 @@ import uuid
 import pytest
 import requests
 
-from roundtable.live_clients import PASSWORD, NoteClient, ServerProcess, free_port, login_cookie, prepare_database, wait_until
+from roundtable.live_clients import (
+    PASSWORD, SECRET_KEY, NoteClient, ServerProcess, free_port, login_cookie, prepare_database, wait_until,
+)
 from roundtable.db import Database
 from roundtable.models import Account, Role
 from roundtable.services.accounts import create_account, grant_role
@@ -24,7 +26,7 @@ pytestmark = pytest.mark.slow
 def _add_facilitator(url: str) -> str:
     from roundtable.models import Series
 
-    database = Database(url)
+    database = Database(url, secret_key=SECRET_KEY)
     with database.session() as db:
         account = create_account(db, "facilitator@test.example", "Facilitator", PASSWORD)
         grant_role(db, account, db.query(Series).one(), Role.FACILITATOR)
@@ -33,7 +35,7 @@ def _add_facilitator(url: str) -> str:
 
 
 def _account_id(url: str, email: str) -> int:
-    database = Database(url)
+    database = Database(url, secret_key=SECRET_KEY)
     with database.session() as db:
         account_id = db.query(Account).filter_by(email=email).one().id
     database.dispose()

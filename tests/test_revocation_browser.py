@@ -18,7 +18,7 @@ from sqlalchemy import select
 from roundtable.db import Database
 from roundtable.models import Account, Membership, Role, Series
 from roundtable.services.accounts import end_logins, grant_role
-from roundtable.live_clients import NoteClient, ServerProcess, free_port, login_cookie, prepare_database, wait_until
+from roundtable.live_clients import SECRET_KEY, NoteClient, ServerProcess, free_port, login_cookie, prepare_database, wait_until
 from test_live_browser import browser, open_session  # noqa: F401  (the browser fixture)
 from test_revocation import Browser, _account_id, _add_facilitator
 
@@ -126,7 +126,7 @@ def test_pages_that_were_offline_during_the_change_react_when_they_reconnect(bro
         _mark_page(page)
 
     server.kill()
-    database = Database(url)
+    database = Database(url, secret_key=SECRET_KEY)
     with database.session() as db:
         accounts = {a.email: a for a in db.scalars(select(Account))}
         series = db.scalar(select(Series))

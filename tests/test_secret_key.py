@@ -145,12 +145,12 @@ def test_rotate_key_with_the_wrong_current_key_changes_nothing(tmp_path, monkeyp
     monkeypatch.delenv("ROUNDTABLE_SECRET_KEY", raising=False)
     (tmp_path / "secret_key").write_text("not-the-roster-key")
     _roster_database(url, "the-roster-key")
-    before = Database(url).engine.connect().execute(text("SELECT name FROM participants")).scalar()
+    before = Database(url, secret_key="any key: the raw column is read").engine.connect().execute(text("SELECT name FROM participants")).scalar()
     with pytest.raises(SystemExit) as exit_:
         main(["rotate-key"])
     assert exit_.value.code == 2 and "cannot be decrypted" in capsys.readouterr().err
     assert (tmp_path / "secret_key").read_text() == "not-the-roster-key"
-    assert Database(url).engine.connect().execute(text("SELECT name FROM participants")).scalar() == before
+    assert Database(url, secret_key="any key: the raw column is read").engine.connect().execute(text("SELECT name FROM participants")).scalar() == before
     # --old-key-file names the key the roster was written with (e.g. one restored from a backup).
     (tmp_path / "old").write_text("the-roster-key")
     with pytest.raises(SystemExit) as exit_:
@@ -218,3 +218,13 @@ def test_nothing_anonymizes_with_a_salt_it_was_not_given():
         Anonymizer(None, "role")
     with pytest.raises(ValueError, match="salt"):
         Anonymizer(None, "role", salt=b"")
+
+
+def test_a_database_without_the_installations_key_is_refused(tmp_path):
+    """No constant fallback key: a roster encrypted with a public value is protected from nobody."""
+    url = f"sqlite:///{tmp_path / 'rt.sqlite'}"
+    with pytest.raises(TypeError):
+        Database(url)  # the key is a required argument
+    for empty in ("", None):
+        with pytest.raises(ValueError, match="secret key"):
+            Database(url, secret_key=empty)
