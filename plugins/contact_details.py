@@ -18,7 +18,6 @@ import re
 
 from roundtable import Roster, Span, hookimpl
 from roundtable.services.anonymize import EMAIL, HANDLE, PERSON, PHONE, URL, fold
-from roundtable_plugins.roster import matcher_for
 
 _EMAIL = re.compile(
     r"(?<![\w.+'%@-])[\w.+'%-]+@[\w-]+(?:\.[\w-]+)*\.[^\W\d_]{2,}(?![\w-])"
@@ -142,6 +141,9 @@ def _personal_url(url: str, roster: Roster) -> bool:
         return True
     if roster.entries:
         words = re.findall(r"[^\W\d_]+", fold(rest))
+        # lazy: this detector must load when the roster plugin cannot; the floor then refuses notes and says why
+        from roundtable_plugins.roster import matcher_for
+
         forms = matcher_for(roster).forms
         candidates = set(words) | {" ".join(pair) for pair in zip(words, words[1:])}
         return any(
