@@ -6,7 +6,10 @@ or without accents ("Nunez" for "Núñez", "Mueller" for "Müller"), in any case
 followed or not by a possessive. Names that are also ordinary words ("Hope",
 "Will", "Mark") count only where they read as a name: capitalised in the middle
 of a sentence, before "said" and other reporting verbs, as a possessive, as a
-speaker prefix ("Hope: …") or after a title ("Dr. Will").
+speaker prefix ("Hope: …") or after a title ("Dr. Will"). A name of several
+parts is also found written as one word ("ThandiweDlamini"); spaced-out letters
+and words cut at a line end are joined by the matching form the detector sees
+(:mod:`roundtable.services.anonymize.normalize`).
 
 All the forms of a roster are compiled into one regular expression (a trie,
 so matching stays linear in the note) the first time the roster is seen.
@@ -206,7 +209,9 @@ class RosterMatcher:
         # An underscore joins words in file names, handles and links ("thandiwe_dlamini.pdf"): a boundary here.
         self.pattern = re.compile(r"(?<![^\W_])(?<!@)(?:" + _trie_pattern(words) + r")(?![^\W_])") if words else None
 
-    def _add(self, surface: str, kind: str, confidence: float, participant_id: int, case_sensitive: bool = False):
+    def _add(self, surface: str, kind: str, confidence: float, participant_id: int, case_sensitive: bool = False,
+             ambiguous: bool = False):
+        """``ambiguous``: also an ordinary word ("Will Power" joined is "willpower"), matched where it reads as a name."""
         for variant in {surface, _transliterated(surface)}:
             folded = " ".join(re.split(_SEPARATOR, fold(matching_text(variant).text))).strip()
             key = _key(folded)
@@ -216,9 +221,8 @@ class RosterMatcher:
             form = self.forms.get(key)
             if form is None:
                 single = " " not in key
-                ambiguous = single and key in COMMON_WORDS
                 form = self.forms[key] = _Form(
-                    kind, confidence, ambiguous, variant if case_sensitive else None, single and key in _MONTHS
+                    kind, confidence, ambiguous or (single and key in COMMON_WORDS), variant if case_sensitive else None, single and key in _MONTHS
                 )
             elif kind == NAME and form.kind != NAME:
                 form.kind = NAME
@@ -226,11 +230,16 @@ class RosterMatcher:
             form.ids.add(participant_id)
 
     def _add_person(self, entry: RosterEntry) -> None:
-        for surface, confidence in name_forms(entry.name):
-            self._add(surface, NAME, confidence, entry.id)
+        forms = list(name_forms(entry.name))
         for alias in entry.aliases:
-            for surface, confidence in [(alias, 1.0)] + [f for f in name_forms(alias)[1:] if f[1] >= 0.97]:
-                self._add(surface, NAME, confidence, entry.id)
+            forms += [(alias, 1.0)] + [f for f in name_forms(alias)[1:] if f[1] >= 0.97]
+        for surface, confidence in forms:
+            self._add(surface, NAME, confidence, entry.id)
+            # Written as one word ("ThandiweDlamini", "thandiwedlamini"), as in handles and file names.
+            parts = [p for part in surface.split() for p in part.split("-") if p]
+            if len(parts) >= 2 and not all(p.lower() in PARTICLES for p in parts):
+                ordinary = all(fold(p) in COMMON_WORDS or p.lower() in PARTICLES for p in parts)
+                self._add("".join(parts), NAME, confidence, entry.id, ambiguous=ordinary)
 
     def _add_affiliation(self, entry: RosterEntry) -> None:
         affiliation = entry.affiliation

@@ -18,7 +18,12 @@ backslash (``Th\\andiwe``). :func:`matching_text` undoes all of them at once:
 3. markup between two letters or digits (emphasis marks, backslashes,
    brackets and link targets, attribute blocks, inline HTML tags) is removed,
    so the halves of a split word join again; a block tag becomes a space;
-4. text under a right-to-left override (U+202E, raw or as an entity, up to
+4. a word cut by a hyphen at a line end (``Thandi-`` / ``we``) is joined
+   again, and a run of single letters spaced out by one space, dot or hyphen
+   (``T h a n d i w e``, ``T.h.a.n.d.i.w.e``) is read as the word it spells
+   (``U S A`` becomes ``USA`` and ``A B testing`` ``AB testing``, harmless for
+   matching; ``J. K.``, two characters apart, stays as it is);
+5. text under a right-to-left override (U+202E, raw or as an entity, up to
    its U+202C or the end of the line) is shown reversed, ``ayaK penyeZ`` as
    "Zeynep Kaya": it is followed by that reversed reading, so a name is found
    in either order.
@@ -77,6 +82,11 @@ _MARKUP = re.compile(
 )
 # Plain ASCII text without any of these is its own matching text (the common case, kept fast).
 _NEEDS_WORK = re.compile(r"[&<*~`\\\[\]^=|{_\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_HYPHENS = "\\-\u2010\u2011"
+# A hyphen, a line break and any indentation between two letters: a word cut at the end of a line.
+_CUT_AT_LINE_END = re.compile(rf"(?<=[^\W\d_])[{_HYPHENS}][ \t]*\r?\n[ \t]*(?=[^\W\d_])")
+# Two or more letters standing alone, each one space, dot or hyphen from the next: a word spelled out.
+_LETTER_BY_LETTER = re.compile(rf"(?<![^\W_])[^\W\d_](?:[ .{_HYPHENS}][^\W\d_](?![^\W_]))+")
 _RIGHT_TO_LEFT_OVERRIDE = "\u202e"
 _POP_DIRECTION = "\u202c"
 _DIRECTION_PUSHES = frozenset("\u202a\u202b\u202d\u202e")
@@ -192,6 +202,16 @@ class _Builder:
             self.ends = ends + self.ends[position:]
         return changed
 
+    def drop_separators(self, pattern: re.Pattern) -> None:
+        """In each match of ``pattern`` (letters one separator apart), drop the separators; the letters
+        keep their own places in the original."""
+        dropped = {m.start() + i for m in pattern.finditer(self.string()) for i in range(1, len(m.group()), 2)}
+        if dropped:
+            kept = [i for i in range(len(self.chars)) if i not in dropped]
+            self.chars = [self.chars[i] for i in kept]
+            self.starts = [self.starts[i] for i in kept]
+            self.ends = [self.ends[i] for i in kept]
+
     def add_reversed_readings(self) -> None:
         """After each stretch under a right-to-left override, a line break and the stretch reversed."""
         for start, end in reversed(_overridden_stretches(self.chars)):
@@ -259,9 +279,14 @@ def _underscore(match: re.Match, text: str) -> str | None:
     return " " * len(match.group())
 
 
+def _cut_word(_match: re.Match, _text: str) -> str:
+    return ""
+
+
 def matching_text(text: str) -> MatchingText:
     """The text as a reader reads it, for detectors; see the module docstring."""
-    if text.isascii() and not _NEEDS_WORK.search(text):
+    if (text.isascii() and not _NEEDS_WORK.search(text) and not _CUT_AT_LINE_END.search(text)
+            and not _LETTER_BY_LETTER.search(text)):
         return MatchingText(text, text)
     built = _Builder(text)
     for _ in range(3):  # "&amp;#97;" is "&#97;" is "a"
@@ -272,6 +297,8 @@ def matching_text(text: str) -> MatchingText:
     built.map_chars()
     built.rewrite(_MARKUP, _join_split_word)
     built.rewrite(re.compile(r"_+"), _underscore)
+    built.rewrite(_CUT_AT_LINE_END, _cut_word)
+    built.drop_separators(_LETTER_BY_LETTER)
     result = built.string()
     if result == text:
         return MatchingText(text, text)
