@@ -15,9 +15,6 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 import numpy as np
-from sklearn.cluster import AgglomerativeClustering
-from sklearn.feature_extraction.text import TfidfVectorizer
-from sklearn.preprocessing import normalize
 from sqlalchemy import select
 
 from roundtable.errors import ValidationError
@@ -94,6 +91,11 @@ def cluster_notes(
     sessions = list(sessions) if sessions is not None else [None] * len(ids)
     if len(texts) < max(2, min_size):
         return []
+    # lazy: the web server imports this module for its routes and keeps scikit-learn and SciPy out of its process
+    from sklearn.cluster import AgglomerativeClustering
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.preprocessing import normalize
+
     vectorizer = TfidfVectorizer(analyzer=stem_words, sublinear_tf=True, min_df=1)
     vectorizer.fit(list(texts) + list(background))
     matrix = vectorizer.transform(texts)
