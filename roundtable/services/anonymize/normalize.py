@@ -86,7 +86,8 @@ _HYPHENS = "\\-\u2010\u2011"
 # A hyphen, a line break and any indentation between two letters: a word cut at the end of a line.
 _CUT_AT_LINE_END = re.compile(rf"(?<=[^\W\d_])[{_HYPHENS}][ \t]*\r?\n[ \t]*(?=[^\W\d_])")
 # Two or more letters standing alone, each one space, dot or hyphen from the next: a word spelled out.
-_LETTER_BY_LETTER = re.compile(rf"(?<![^\W_])[^\W\d_](?:[ .{_HYPHENS}][^\W\d_](?![^\W_]))+")
+_LETTER_BY_LETTER = re.compile(rf"\b[^\W\d_](?:[ .{_HYPHENS}][^\W\d_]\b)+")
+_HYPHEN_AT_LINE_END = re.compile(rf"[{_HYPHENS}][ \t]*\r?\n")  # a cheap first look for _CUT_AT_LINE_END
 _RIGHT_TO_LEFT_OVERRIDE = "\u202e"
 _POP_DIRECTION = "\u202c"
 _DIRECTION_PUSHES = frozenset("\u202a\u202b\u202d\u202e")
@@ -285,7 +286,7 @@ def _cut_word(_match: re.Match, _text: str) -> str:
 
 def matching_text(text: str) -> MatchingText:
     """The text as a reader reads it, for detectors; see the module docstring."""
-    if (text.isascii() and not _NEEDS_WORK.search(text) and not _CUT_AT_LINE_END.search(text)
+    if (text.isascii() and not _NEEDS_WORK.search(text) and not _HYPHEN_AT_LINE_END.search(text)
             and not _LETTER_BY_LETTER.search(text)):
         return MatchingText(text, text)
     built = _Builder(text)
