@@ -14,8 +14,10 @@ from roundtable.services.tagging import store_suggestions
 
 
 def _app(tmp_path):
+    # No live suggestions: the after-save worker's own suggestions would race the ones these tests store.
     return create_app({"TESTING": True, "SECRET_KEY": "tags-secret", "WTF_CSRF_ENABLED": False,
                        "RATELIMIT_ENABLED": False, "INSTANCE_PATH": str(tmp_path / "inst"),
+                       "DISABLED_PLUGINS": ["live_suggestions"],
                        "DATABASE_URL": f"sqlite:///{tmp_path / 'rt.sqlite'}"})
 
 
