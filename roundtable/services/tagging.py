@@ -20,9 +20,9 @@ from functools import lru_cache
 
 import snowballstemmer
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
-from roundtable.errors import NotFound, ValidationError
+from roundtable.errors import Conflict, NotFound, ValidationError
 from roundtable.models import Note, NoteTag, Session, TagStatus, Theme
 from roundtable.services.codebook import Codebook, codebook_for_series
 from roundtable.types import Example, Suggestion
@@ -320,17 +320,22 @@ def _tag(db, tag_id: int, series_id: int | None = None) -> NoteTag:
 
 def accept_suggestion(db, tag_id: int, series_id: int | None = None) -> NoteTag:
     """Accept a suggested tag: the brief will use it and suggesters learn from it."""
-    tag = _tag(db, tag_id, series_id)
-    tag.status = TagStatus.ACCEPTED
-    db.flush()
-    return tag
+    return _decide(db, tag_id, series_id, TagStatus.ACCEPTED)
 
 
 def reject_suggestion(db, tag_id: int, series_id: int | None = None) -> NoteTag:
     """Reject a suggested tag; it is kept (rejected) so the same suggestion does not come back."""
+    return _decide(db, tag_id, series_id, TagStatus.REJECTED)
+
+
+def _decide(db, tag_id: int, series_id: int | None, status: TagStatus) -> NoteTag:
+    """Set a tag's status with a conditional UPDATE: between reading the tag and writing it, the
+    after-save worker may have replaced the note's suggestions (or a note-taker removed the tag),
+    and an ORM flush of the vanished row would be a server error instead of :class:`Conflict`."""
     tag = _tag(db, tag_id, series_id)
-    tag.status = TagStatus.REJECTED
-    db.flush()
+    decided = db.execute(update(NoteTag).where(NoteTag.id == tag.id).values(status=status)).rowcount
+    if decided != 1:
+        raise Conflict("this suggestion was replaced by newer suggestions or removed; refresh the note")
     return tag
 
 

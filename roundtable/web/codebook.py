@@ -15,7 +15,7 @@ from sqlalchemy import select
 
 from roundtable.application import current_roundtable
 from roundtable.db import get_db
-from roundtable.errors import RoundtableError, ValidationError
+from roundtable.errors import NotFound, RoundtableError, ValidationError
 from roundtable.models import Note, NoteTag, Role, Session, TagStatus, Theme
 from roundtable.services import codebook as cb
 from roundtable.services.accounts import has_role
@@ -226,9 +226,12 @@ def split(slug, theme_id):
 
 
 def _decide(tag_id: int, accept: bool):
-    if not commit_change(lambda db: (accept_suggestion if accept else reject_suggestion)(db, tag_id,
-                                                                                        series_id=g.series.id)):
+    done = commit_change(lambda db: (accept_suggestion if accept else reject_suggestion)(db, tag_id,
+                                                                                      series_id=g.series.id))
+    if isinstance(done.error, NotFound):
         abort(404)
+    if not done:  # replaced by the after-save worker since the page was shown
+        flash(done.message, "error")
     return redirect(url_for("codebook.index", slug=g.series.slug) + "#suggestions")
 
 

@@ -1,0 +1,105 @@
+"""Two writers on one row: a change based on a row another worker or user changed in the meantime.
+
+Each test lets the first writer read, then has a second database connection change the row
+(exactly as the other worker's code does it) before the first writer's write reaches the
+database, on a real SQLite file and on PostgreSQL. The first writer must get a clear user error
+and write nothing, never a server error or a silently lost change.
+"""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+
+import pytest
+from sqlalchemy import event, select
+
+from conftest import PASSWORD, socket_as
+from roundtable import Suggestion
+from roundtable.errors import Conflict
+from roundtable.models import Note, NoteTag, Role, Session, TagStatus, Theme
+from roundtable.services.accounts import create_account, grant_role
+from roundtable.services.tagging import accept_suggestion, reject_suggestion, store_suggestions
+
+REPLACED = "this suggestion was replaced by newer suggestions or removed; refresh the note"
+
+
+@contextmanager
+def before_write_to(engine, table: str, meanwhile):
+    """Run ``meanwhile()`` once, on its own connection, just before the first UPDATE or DELETE of ``table``
+    reaches the database: the moment another worker would commit between a read and a write."""
+    done = []
+
+    def intercept(_conn, _cursor, statement, *_args):
+        words = statement.lstrip().split(None, 3)
+        if done or words[:1] not in (["UPDATE"], ["DELETE"]) or table not in words[1:3]:
+            return
+        done.append(statement)
+        meanwhile()
+
+    event.listen(engine, "before_cursor_execute", intercept)
+    try:
+        yield done
+    finally:
+        event.remove(engine, "before_cursor_execute", intercept)
+
+
+def _suggested_note(db, series) -> tuple[int, NoteTag, str]:
+    """A note with one suggested tag; returns the note id, the tag and another theme's name."""
+    session = db.scalar(select(Session).where(Session.series_id == series.id, Session.number == 1))
+    session.last_seq += 1
+    note = Note(session_id=session.id, seq=session.last_seq, uuid="0" * 32, text="lawyers at the courthouse")
+    db.add(note)
+    db.flush()
+    themes = [t.name for t in db.scalars(select(Theme).where(Theme.series_id == series.id, Theme.parent_id.is_(None)))]
+    [tag] = store_suggestions(db, note.id, [Suggestion(themes[0], 0.8)], source="lexical")
+    db.commit()
+    return note.id, tag, themes[1]
+
+
+def _worker_suggests_again(database, note_id: int, theme: str):
+    """What the after-save worker does after an edit: store the note's new suggestions, replacing the old."""
+
+    def meanwhile():
+        with database.session() as other:
+            store_suggestions(other, note_id, [Suggestion(theme, 0.9)], source="lexical")
+
+    return meanwhile
+
+
+@pytest.mark.parametrize("decide", [accept_suggestion, reject_suggestion])
+def test_deciding_on_a_suggestion_the_worker_just_replaced_is_a_conflict_not_a_crash(database, db, series, decide):
+    note_id, tag, other_theme = _suggested_note(db, series)
+    with before_write_to(database.engine, "note_tags", _worker_suggests_again(database, note_id, other_theme)) as hit:
+        with pytest.raises(Conflict, match=REPLACED):
+            decide(db, tag.id, series.id)
+    assert hit, "the decision never wrote to note_tags"
+    db.rollback()
+    db.expire_all()
+    assert [(t.theme.name, t.status) for t in db.scalars(select(NoteTag).where(NoteTag.note_id == note_id))] == [
+        (other_theme, TagStatus.SUGGESTED)]
+
+
+def test_accepting_a_replaced_suggestion_on_the_live_page_is_an_error_event(app, database, db, series, session_id):
+    grant_role(db, create_account(db, "au@test.example", "AU", PASSWORD), series, Role.AUTHOR)
+    note_id, tag, other_theme = _suggested_note(db, series)
+    db.execute(Note.__table__.update().where(Note.id == note_id).values(session_id=session_id))
+    db.commit()
+    socket = socket_as(app, "au@test.example")
+    assert "state" in socket.emit("session:join", {"session_id": session_id}, callback=True)
+    socket.get_received()
+
+    with before_write_to(database.engine, "note_tags", _worker_suggests_again(database, note_id, other_theme)):
+        answer = socket.emit("tag:accept", {"session_id": session_id, "tag_id": tag.id}, callback=True)
+
+    assert answer.get("code") == 409 and REPLACED in answer.get("error", ""), answer
+    assert [e["args"][0]["code"] for e in socket.get_received() if e["name"] == "error"] == [409]
+
+
+def test_accepting_a_replaced_suggestion_in_the_codebook_says_so_on_the_page(app, client, login, database, db, series):
+    note_id, tag, other_theme = _suggested_note(db, series)
+    login(Role.AUTHOR)
+    with before_write_to(database.engine, "note_tags", _worker_suggests_again(database, note_id, other_theme)):
+        response = client.post(f"/s/{series.slug}/suggestions/{tag.id}/accept", follow_redirects=True)
+    assert response.status_code == 200
+    assert "This suggestion was replaced by newer suggestions or removed; refresh the note." in response.get_data(
+        as_text=True)
