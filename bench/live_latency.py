@@ -12,12 +12,17 @@ N times and reports the spread.
 
 Viewers are light: raw asyncio WebSocket clients speaking Engine.IO 4 / Socket.IO 5
 (a few hundred per process), so the load generator leaves the cores to the
-servers. They rejoin after a drop with ``after=<last seq>`` like the page.
-Typists are python-socketio clients with the page's outbox protocol
+servers. Viewers follow the page's sequence rule (``static/js/live/seqs.js``): they rejoin after the
+seq up to which they have every note, drop a note they already hold (``redundant``: a
+live send that crossed a rejoin's catch-up) and fetch a seq still missing behind a later
+one. Typists are python-socketio clients with the page's outbox protocol
 (:class:`roundtable.live_clients.NoteClient`), so with ``--kill N`` (SIGKILL
-every server process N times and restart) the run still counts every note:
-``lost`` is a note a typist wrote that is missing from the database or from a
-viewer's stream; ``duplicated`` is a note stored or delivered twice.
+every server process N times and restart) the run still counts every note.
+When typing stops the bench waits (up to DRAIN_TIMEOUT) until every viewer has
+every stored note, so a late note is counted as late (``drain_s``), not lost:
+``lost`` is a note a typist wrote that is missing from the database or, after
+the drain, from a viewer's stream; ``duplicated`` is a note stored twice or
+shown twice in a viewer's stream. Server CPU is counted until the drain ends.
 
     python bench/live_latency.py --viewers 200 --typists 10 --duration 10
     python bench/live_latency.py --processes 2 --viewers 1000 --typists 20 \
@@ -49,6 +54,10 @@ from pathlib import Path
 from roundtable.live_clients import NoteClient, ServerProcess, free_port, prepare_database, wait_until
 
 VIEWERS_PER_PROCESS = 500
+# A viewer fetches a seq still missing behind a later one after this long (the page's FILL_HOLE_AFTER_MS).
+FILL_HOLE_AFTER = 2.0
+# After typing stops, how long viewers may take to receive the notes still on their way.
+DRAIN_TIMEOUT = 180.0
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 
@@ -145,72 +154,100 @@ class RunningServer:
 # --- viewers: raw asyncio WebSocket clients, in worker processes --------------------------------
 
 
-async def _viewer(url, cookie, session_id, seen, counts, ready, stop):
+async def _viewer(url, cookie, session_id, seen, counts, ready, stop, seqs):
+    """One viewer: the page's protocol (seqs.js) on a raw WebSocket. Rejoins after the seq up to which it
+    has every note, drops a note it holds already (counted as redundant), and fetches a seq still missing
+    behind a later one after FILL_HOLE_AFTER seconds."""
     import websockets
 
     ws_url = url.replace("http://", "ws://") + "/socket.io/?EIO=4&transport=websocket"
-    last_seq = 0
+
+    def take(notes, how):
+        for note in notes:
+            if not seqs.add(note["seq"]):
+                counts["redundant"] += how == "live"
+            elif note["uuid"] in seen:
+                counts["duplicates"] += 1  # one note under two seqs: stored twice
+            else:
+                seen[note["uuid"]] = time.time() if how == "live" else None  # catch-up: no fan-out latency
+                counts[how] += 1
+
+    async def fill_holes(ws):
+        while True:
+            await asyncio.sleep(FILL_HOLE_AFTER / 2)
+            below = max(seqs.ahead, default=0) - 1
+            if below > seqs.complete:
+                await asyncio.sleep(FILL_HOLE_AFTER)
+                if below > seqs.complete:
+                    await ws.send(f'422["notes:since",{{"session_id":{session_id},"after":{seqs.complete}}}]')
+
     while not stop.is_set():
         try:
             async with websockets.connect(ws_url, additional_headers={"Cookie": cookie} if cookie else None,
                                           open_timeout=60, ping_interval=None, max_size=None,
                                           compression=None) as ws:
-                async for message in ws:
-                    if message == "2":  # Engine.IO ping
-                        await ws.send("3")
-                    elif message.startswith("0"):
-                        await ws.send("40")
-                    elif message.startswith("40"):
-                        await ws.send(f'421["session:join",{{"session_id":{session_id},"after":{last_seq}}}]')
-                    elif message.startswith('42["note:added"'):
-                        note = json.loads(message[2:])[1]
-                        now = time.time()
-                        if note["uuid"] in seen:
-                            counts["duplicates"] += 1
-                        else:
-                            seen[note["uuid"]] = now
-                        last_seq = max(last_seq, note["seq"])
-                    elif message.startswith("431"):  # the join's acknowledgement: what was missed
-                        reply = json.loads(message[3:])[0]
-                        for note in reply.get("notes", []):
-                            if note["uuid"] not in seen:
-                                seen[note["uuid"]] = None  # arrived by catch-up: no fan-out latency
-                            last_seq = max(last_seq, note["seq"])
-                        ready.set()
-                    if stop.is_set():
-                        return
-        except Exception:  # a restart: reconnect, rejoin after the last note seen
+                filler = asyncio.create_task(fill_holes(ws))
+                try:
+                    async for message in ws:
+                        if message == "2":  # Engine.IO ping
+                            await ws.send("3")
+                        elif message.startswith("0"):
+                            await ws.send("40")
+                        elif message.startswith("40"):
+                            await ws.send(f'421["session:join",{{"session_id":{session_id},"after":{seqs.complete}}}]')
+                        elif message.startswith('42["note:added"'):
+                            take([json.loads(message[2:])[1]], "live")
+                        elif message.startswith(("431", "432")):  # join / notes:since replies: what was missed
+                            reply = json.loads(message[3:])[0]
+                            take(reply.get("notes", []), "caught_up" if message[2] == "1" else "hole_filled")
+                            seqs.caught_up_to(reply.get("last_seq", 0))
+                            ready.set()
+                        if stop.is_set():
+                            return
+                finally:
+                    filler.cancel()
+        except Exception:  # a restart: reconnect, rejoin after the last complete seq
             counts["reconnects"] += 1
             await asyncio.sleep(0.3 + random.random())
 
 
-def viewer_worker(url, cookie, session_id, count, ready, stop, results):
+def viewer_worker(url, cookie, session_id, count, ready, stop, final_seq, results):
     try:
-        results.put(asyncio.run(_viewers(url, cookie, session_id, count, ready, stop)))
+        results.put(asyncio.run(_viewers(url, cookie, session_id, count, ready, stop, final_seq)))
     except BaseException as exc:  # the parent must hear about it rather than wait
         results.put({"error": f"{type(exc).__name__}: {exc}"})
         ready.set()
 
 
-async def _viewers(url, cookie, session_id, count, ready, stop):
+async def _viewers(url, cookie, session_id, count, ready, stop, final_seq):
+    from roundtable.live_clients import SeqWatermark
+
     stopping = asyncio.Event()
     joined = [asyncio.Event() for _ in range(count)]
     seen = [dict() for _ in range(count)]
-    counts = [{"duplicates": 0, "reconnects": 0} for _ in range(count)]
+    seqs = [SeqWatermark() for _ in range(count)]
+    counts = [{"duplicates": 0, "redundant": 0, "reconnects": 0, "live": 0, "caught_up": 0, "hole_filled": 0} for _ in range(count)]
     tasks = []
     for i in range(count):
-        tasks.append(asyncio.create_task(_viewer(url, cookie, session_id, seen[i], counts[i], joined[i], stopping)))
+        tasks.append(asyncio.create_task(_viewer(url, cookie, session_id, seen[i], counts[i], joined[i], stopping,
+                                                 seqs[i])))
         if i % 25 == 24:
             await asyncio.sleep(0.05)  # a crowd arriving, not a stampede
     await asyncio.wait_for(asyncio.gather(*(j.wait() for j in joined)), timeout=300)
     ready.set()
     while not stop.is_set():
         await asyncio.sleep(0.1)
+    # Typing is over and every note is stored (final_seq): wait until each viewer has every note, so that a
+    # note still on its way (late) is not counted as lost.
+    started = time.monotonic()
+    while time.monotonic() - started < DRAIN_TIMEOUT and any(s.complete < final_seq.value for s in seqs):
+        await asyncio.sleep(0.1)
+    drained = time.monotonic() - started
     stopping.set()
-    await asyncio.sleep(1.0)
+    await asyncio.sleep(0.2)
     for t in tasks:
         t.cancel()
-    return [{"received": {u: t for u, t in seen[i].items()}, **counts[i]} for i in range(count)]
+    return [{"received": dict(seen[i]), "drain_s": drained, **counts[i]} for i in range(count)]
 
 
 # --- one run ------------------------------------------------------------------------------------
@@ -274,6 +311,7 @@ def run_load(servers, cookies, session_id, args, kill_times=(), db_url=None, lab
     ctx = multiprocessing.get_context("fork")
     results = ctx.Queue()
     stop = ctx.Event()
+    final_seq = ctx.Value("i", 0)  # the last note's seq, once every note is stored
     workers = []
     per_server = [args.viewers // len(servers) + (1 if i < args.viewers % len(servers) else 0) for i in range(len(servers))]
     for server, count in zip(servers, per_server):
@@ -281,7 +319,8 @@ def run_load(servers, cookies, session_id, args, kill_times=(), db_url=None, lab
             n = min(VIEWERS_PER_PROCESS, count)
             count -= n
             ready = ctx.Event()
-            p = ctx.Process(target=viewer_worker, args=(server.url, cookies["viewer"], session_id, n, ready, stop, results))
+            p = ctx.Process(target=viewer_worker, args=(server.url, cookies["viewer"], session_id, n, ready, stop,
+                                                                final_seq, results))
             p.start()
             workers.append((p, ready))
     for p, ready in workers:
@@ -339,8 +378,8 @@ def run_load(servers, cookies, session_id, args, kill_times=(), db_url=None, lab
         for t in typists:
             t.disconnect()
         raise
-    time.sleep(1.5)
-    cpu_after = sampler.cpu()
+    with final_seq.get_lock():
+        final_seq.value = max(n["seq"] for t in typists for n in list(t.notes.values()))
     stop.set()
     viewer_results = []
     try:
@@ -349,6 +388,7 @@ def run_load(servers, cookies, session_id, args, kill_times=(), db_url=None, lab
             if isinstance(got, dict):
                 raise RuntimeError(f"a viewer process failed: {got['error']}")
             viewer_results.extend(got)
+        cpu_after = sampler.cpu()  # the servers' work for every note, late deliveries included
     except queue.Empty:
         raise RuntimeError("viewer processes did not report within 300 s (server overloaded?)") from None
     finally:
@@ -364,12 +404,15 @@ def run_load(servers, cookies, session_id, args, kill_times=(), db_url=None, lab
     sent = set(sent_at)
     latencies = []
     lost_to_viewers = dup = reconnects = 0
+    how = {"live": 0, "caught_up": 0, "hole_filled": 0, "redundant": 0}
     for v in viewer_results:
         for note_uuid, received in v["received"].items():
             if received is not None and note_uuid in sent_at:
                 latencies.append((received - sent_at[note_uuid]) * 1000)
         lost_to_viewers += len(sent - set(v["received"]))
         dup += v["duplicates"]
+        for key in how:
+            how[key] += v[key]
         reconnects += v["reconnects"]
     stored_dups = lost_in_db = 0
     if db_url:
@@ -395,6 +438,12 @@ def run_load(servers, cookies, session_id, args, kill_times=(), db_url=None, lab
         "mean_ms": round(statistics.fmean(latencies), 1) if latencies else None,
         "lost": lost_in_db + lost_to_viewers, "lost_in_database": lost_in_db, "lost_to_viewers": lost_to_viewers,
         "duplicated": dup + stored_dups, "kills": kills, "viewer_reconnects": reconnects,
+        # How viewers got their notes: live, in a rejoin's catch-up, by fetching a hole; and live deliveries of a
+        # note already held (after a rejoin's catch-up), which the page drops by seq.
+        "delivered_live": how["live"], "caught_up_on_rejoin": how["caught_up"], "hole_filled": how["hole_filled"],
+        "redundant_deliveries": how["redundant"],
+        # Seconds after the last note was stored until every viewer had every note (late, not lost).
+        "drain_s": round(max((v["drain_s"] for v in viewer_results), default=0), 1),
         "server_cpu_ms_per_note": round((cpu_after["server"] - cpu_before["server"]) * 1000 / notes, 2) if measured_cpu else None,
         "worker_cpu_ms_per_note": round((cpu_after["worker"] - cpu_before["worker"]) * 1000 / notes, 2) if measured_cpu else None,
         "server_peak_rss_mb": round(sampler.peak_kb["server"] / 1024, 1),
@@ -566,6 +615,9 @@ def main(argv=None):
         for key, label in (("notes_sent", "notes sent"), ("deliveries", "deliveries measured"),
                            ("p50_ms", "p50 fan-out (ms)"), ("p95_ms", "p95 fan-out (ms)"), ("p99_ms", "p99 fan-out (ms)"),
                            ("max_ms", "max (ms)"), ("lost", "lost"), ("duplicated", "duplicated"), ("kills", "server kills"),
+                           ("delivered_live", "notes delivered live"), ("caught_up_on_rejoin", "caught up on rejoin"),
+                           ("hole_filled", "fetched behind a hole"), ("redundant_deliveries", "redundant (dropped by seq)"),
+                           ("drain_s", "drain after the last note (s)"),
                            ("server_cpu_ms_per_note", "server CPU per note (ms)"),
                            ("worker_cpu_ms_per_note", "after-save worker CPU per note (ms)"),
                            ("server_peak_rss_mb", "server peak RSS (MB)"), ("worker_peak_rss_mb", "worker peak RSS (MB)")):

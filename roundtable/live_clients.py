@@ -5,7 +5,8 @@
 ``ServerProcess`` runs ``roundtable serve`` in a subprocess on 127.0.0.1;
 ``NoteClient`` is a python-socketio client that follows the same protocol as
 ``static/js/live/``: an outbox of unacknowledged notes, resent in order on
-every connect, and a fetch of every note after the last sequence number seen.
+every connect, and a fetch of every note after the last sequence number up to
+which it has every note (:class:`SeqWatermark`).
 """
 
 from __future__ import annotations
@@ -232,8 +233,49 @@ def login_cookie(base_url: str, email: str, password: str = PASSWORD) -> str:
     return "; ".join(f"{c.name}={c.value}" for c in http.cookies)
 
 
+class SeqWatermark:
+    """The sequence number up to which a client has every note of a session, and the seqs it holds above it.
+
+    Not the highest seq seen: notes can arrive out of order (two processes, or two greenlets of one, send
+    seq 6 before seq 5), and a process can die after storing a note and before sending it. A client that
+    rejoined "after the highest seq" would never ask for seq 5 again. The same rule as ``stream.js``.
+    """
+
+    def __init__(self):
+        self.complete = 0  # every note with seq <= complete is held
+        self.ahead: set[int] = set()
+
+    def add(self, seq: int) -> bool:
+        """Record a note's seq; False if it was held already (a redundant delivery)."""
+        if seq <= self.complete or seq in self.ahead:
+            return False
+        self.ahead.add(seq)
+        self._advance()
+        return True
+
+    def caught_up_to(self, last_seq: int) -> None:
+        """After a join or since reply: the server had no other note up to its ``last_seq`` (read before the
+        notes were), so any number still missing up to there is a hole (notes purged at a close)."""
+        if last_seq > self.complete:
+            self.ahead = {s for s in self.ahead if s > last_seq}
+            self.complete = last_seq
+            self._advance()
+
+    @property
+    def holes(self) -> bool:
+        return bool(self.ahead)
+
+    def _advance(self) -> None:
+        while self.complete + 1 in self.ahead:
+            self.complete += 1
+            self.ahead.discard(self.complete)
+
+
 class NoteClient:
     """A note-taker's or viewer's client with the browser's delivery protocol."""
+
+    # A seq missing behind a later one for this long is fetched with notes:since (None: only on rejoin).
+    fill_gaps_after: float | None = 2.0
 
     def __init__(self, base_url: str, cookie: str, session_id: int, name: str = "client"):
         self.base_url = base_url
@@ -244,6 +286,9 @@ class NoteClient:
         self.outbox: list[dict] = []
         self.errors: list[dict] = []
         self.received_added = 0
+        self.redundant = 0  # note:added deliveries of a note already held (dropped by seq)
+        self.seqs = SeqWatermark()
+        self._filling = False
         self.on_added = None
         self._lock = threading.RLock()
         self._flushing = False
@@ -276,8 +321,9 @@ class NoteClient:
 
     @property
     def last_seq(self) -> int:
+        """The seq up to which this client has every note: what it rejoins ``after``."""
         with self._lock:
-            return max((n["seq"] for n in self.notes.values()), default=0)
+            return self.seqs.complete
 
     def _on_connect(self):
         self.joined.clear()
@@ -298,25 +344,66 @@ class NoteClient:
                 time.sleep(0.1)
                 continue
             if reply and reply.get("ok"):
-                for note in reply["notes"]:
-                    self._store(note)
+                self._store_reply(reply)
                 self.joined.set()
                 break
             time.sleep(0.5)
         self.flush(restart=True)
 
-    def _store(self, note: dict) -> None:
+    def _store_reply(self, reply: dict) -> None:
         with self._lock:
+            for note in reply["notes"]:
+                self._store(note)
+            self.seqs.caught_up_to(reply["last_seq"])
+
+    def _store(self, note: dict) -> bool:
+        """Keep the newest version of a note; False if its seq was held already."""
+        with self._lock:
+            new = self.seqs.add(note["seq"])
             known = self.notes.get(note["uuid"])
             if known is None or known["version"] <= note["version"]:
                 self.notes[note["uuid"]] = note
             self.outbox = [n for n in self.outbox if n["uuid"] != note["uuid"]]
+            return new
 
     def _on_added(self, note):
         self.received_added += 1
-        self._store(note)
+        if not self._store(note):
+            with self._lock:
+                self.redundant += 1
+            return
         if self.on_added:
             self.on_added(note)
+        if self.fill_gaps_after is not None and self.seqs.holes:
+            self._fill_gaps_later()
+
+    def _fill_gaps_later(self) -> None:
+        """Ask for the notes behind a hole that is still there after ``fill_gaps_after`` seconds (late ones
+        usually arrive by then: two processes' sends cross)."""
+        with self._lock:
+            if self._filling:
+                return
+            self._filling = True
+            below = max(self.seqs.ahead) - 1  # every seq up to here should have arrived by then
+
+        def fill():
+            try:
+                with self._lock:
+                    still, after = self.seqs.complete < below, self.seqs.complete
+                if still and self.sio.connected:
+                    reply = self.sio.call("notes:since", {"session_id": self.session_id, "after": after}, timeout=15)
+                    if reply and reply.get("ok"):
+                        self._store_reply(reply)
+            except (socketio.exceptions.TimeoutError, socketio.exceptions.BadNamespaceError,
+                    socketio.exceptions.DisconnectedError):
+                pass  # the next note or connect tries again
+            finally:
+                with self._lock:
+                    self._filling = False
+
+        timer = threading.Timer(self.fill_gaps_after, fill)
+        timer.daemon = True
+        timer.start()
 
     def _on_updated(self, note):
         self._store(note)
@@ -383,9 +470,7 @@ class NoteClient:
             self.flush()
 
     def catch_up(self) -> None:
-        reply = self.sio.call("notes:since", {"session_id": self.session_id, "after": 0}, timeout=15)
-        for note in reply["notes"]:
-            self._store(note)
+        self._store_reply(self.sio.call("notes:since", {"session_id": self.session_id, "after": 0}, timeout=15))
 
     def stream(self) -> list[tuple]:
         """The stream as this client sees it: (seq, uuid, text, version, deleted) in order."""

@@ -157,3 +157,33 @@ def test_the_writer_keeps_a_word_that_was_replaced_by_mistake(browser, site, tmp
     assert other.locator("#notes .note .note-text").all_inner_texts() == ["We drank Dr. Pepper with a municipal leader"]
     assert other.locator("#notes mark[data-action=keep]").count() == 0, "only the writer's browser knows the original"
     assert [e for e in errors if not e.startswith("Failed to load resource")] == []
+
+
+def test_a_note_stored_but_never_sent_live_is_fetched_by_the_page_that_saw_a_later_one(browser, site):
+    """A process that stored seq 1 and died before sending it: the page gets seq 2 live, sees the hole, and
+    fetches seq 1 (and rejoins after 2, not after 0, once it has both)."""
+    import uuid
+
+    from roundtable.db import Database
+    from roundtable.live_clients import NoteClient, login_cookie, wait_until
+    from roundtable.models import Note, Session
+
+    server, people = site
+    _context, page, errors = open_session(browser, server, people["viewers"][0], {"width": 1000, "height": 700})
+    database = Database(server.env["ROUNDTABLE_DATABASE_URL"], secret_key=SECRET_KEY)
+    try:
+        with database.session() as db:
+            meeting = db.get(Session, people["session_id"])
+            meeting.last_seq += 1
+            db.add(Note(session_id=meeting.id, seq=meeting.last_seq, uuid=str(uuid.uuid4()), text="stored, never sent"))
+    finally:
+        database.dispose()
+    writer = NoteClient(server.url, login_cookie(server.url, people["note-takers"][0]), people["session_id"]).connect()
+    try:
+        wait_until(lambda: writer.joined.is_set())
+        writer.send_note("sent live")
+        page.locator("#notes .note").nth(1).wait_for(timeout=15000)
+    finally:
+        writer.disconnect()
+    assert page.locator("#notes .note .note-text").all_inner_texts() == ["stored, never sent", "sent live"]
+    assert errors == []

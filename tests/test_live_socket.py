@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 import time
+import uuid
 
 import pytest
 from sqlalchemy import create_engine, text
@@ -232,3 +233,59 @@ def test_a_rejoining_page_gets_new_notes_and_the_edits_it_missed_not_the_whole_s
     again = reader.sio.call("session:join", {"session_id": sid, "after": last_seq, "changed_since": synced_at},
                             timeout=15)
     assert sorted(n["text"] for n in again["notes"]) == ["a new note", "first note, corrected"]
+
+
+def _store_without_sending(world, text_value: str) -> int:
+    """A note committed by a server process that died before it sent it: in the database, never broadcast."""
+    from roundtable.db import Database
+    from roundtable.live_clients import SECRET_KEY
+    from roundtable.models import Note, Session
+
+    database = Database(world["url"], secret_key=SECRET_KEY)
+    try:
+        with database.session() as db:
+            meeting = db.get(Session, world["session_id"])
+            meeting.last_seq += 1
+            db.add(Note(session_id=meeting.id, seq=meeting.last_seq, uuid=str(uuid.uuid4()), text=text_value))
+            return meeting.last_seq
+    finally:
+        database.dispose()
+
+
+# websocket-client drops the socket of a connection the server killed without closing it.
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
+def test_a_note_stored_but_never_sent_reaches_a_viewer_that_saw_a_later_one_across_a_kill(crash_world):
+    """Two processes: one stores seq 1 and dies before sending it, the other sends seq 2. A viewer that saw
+    only seq 2 must not rejoin 'after 2' (the old client did, and never got seq 1)."""
+    world = crash_world
+    people = world["people"]
+    writer = world["client"](people["note-takers"][0], "writer").connect()
+    viewer = world["client"](people["viewers"][0], "viewer")
+    viewer.fill_gaps_after = None  # only the rejoin may bring it: this test is about the rejoin's "after"
+    viewer.connect()
+    wait_until(lambda: writer.joined.is_set() and viewer.joined.is_set())
+    assert _store_without_sending(world, "stored, never sent") == 1
+    writer.send_note("sent live")
+    wait_until(lambda: len(viewer.stream()) == 1, message="the live note reaches the viewer")
+    assert [s for s, *_ in viewer.stream()] == [2]
+
+    world["server"].kill()
+    wait_until(lambda: not viewer.sio.connected, message="viewer notices the crash")
+    world["server"].start()
+    wait_until(lambda: [s for s, *_ in viewer.stream()] == [1, 2], timeout=30,
+               message="the viewer's rejoin brings the note it never got")
+    assert viewer.redundant == 0
+
+
+def test_a_hole_in_the_live_stream_is_filled_without_a_reconnect(world):
+    """A viewer of a surviving process never reconnects: a seq missing behind a later one is fetched."""
+    people = world["people"]
+    writer = world["client"](people["note-takers"][0], "writer").connect()
+    viewer = world["client"](people["viewers"][0], "viewer").connect()
+    wait_until(lambda: writer.joined.is_set() and viewer.joined.is_set())
+    writer.send_note("first, sent live")
+    wait_until(lambda: len(viewer.stream()) == 1)
+    assert _store_without_sending(world, "stored, never sent") == 2
+    writer.send_note("third, sent live")
+    wait_until(lambda: [s for s, *_ in viewer.stream()] == [1, 2, 3], timeout=15, message="the hole is filled")
+    assert viewer.last_seq == 3

@@ -2,7 +2,8 @@
  *
  * Every note gets a UUID here and waits in the outbox (outbox.js) until the
  * server acknowledges it; on every (re)connect the page re-joins the room,
- * fetches what it missed since the last note it has, and resends the outbox
+ * fetches what it missed after the last seq up to which it has every note
+ * (seqs.js; a hole left by a note never sent live is also fetched), and resends the outbox
  * (the server stores a UUID once). ES modules, no build step, no inline script (CSP).
  */
 import { disableComposer, initComposer } from "./composer.js";
@@ -19,7 +20,10 @@ const CLOSED_REASON = "The session was closed before the server had this note.";
 // shows what the account may still see — a viewer's page, nothing, or the login form.
 const ACCESS_ENDED = [401, 403, 404];
 const reloadForAccess = () => window.location.reload();
+// A seq still missing behind a later one after this long is fetched (sends from two processes cross).
+const FILL_HOLE_AFTER_MS = 2000;
 let joined = false;
+let filling = false;
 
 const outbox = new Outbox("roundtable.outbox." + SESSION_ID, sendNote, {
   accepted: (_item, note) => showNote(note),
@@ -32,6 +36,22 @@ const outbox = new Outbox("roundtable.outbox." + SESSION_ID, sendNote, {
   counted: () => setOutboxCounts(outbox.waiting, outbox.failed),
 });
 outbox.canSend = () => joined && socket.connected && state.live;
+
+/** A note stored by a process that died before sending it leaves a hole behind later notes: fetch it. */
+function fillHoleLater() {
+  const below = state.seqs.holeBelow - 1;
+  if (filling || below <= state.seqs.complete) return;
+  filling = true;
+  setTimeout(() => {
+    if (!joined || state.seqs.complete >= below) { filling = false; return; }
+    send("notes:since", { after: state.seqs.complete }, (err, reply) => {
+      filling = false;
+      if (err || !reply || !reply.ok) return; // the next note or rejoin tries again
+      reply.notes.forEach((note) => { outbox.confirm(note.uuid); showNote(note); });
+      state.seqs.caughtUpTo(reply.last_seq);
+    });
+  }, FILL_HOLE_AFTER_MS);
+}
 
 function sendNote(item, callback) {
   send("note:add", { uuid: item.uuid, text: item.text, kind: item.kind, speaker_role: item.speaker_role || null,
@@ -55,7 +75,7 @@ function join() {
   setConnection("online", "Connected");
   // Only what this page has not seen: new notes after the last sequence number, and notes changed since
   // the last sync (edits, deletes). A restart then costs each page a few notes, not the whole session.
-  const payload = { after: state.lastSeq };
+  const payload = { after: state.seqs.complete };
   if (state.syncedAt) payload.changed_since = state.syncedAt;
   send("session:join", payload, (err, reply) => {
     if (err) { if (socket.connected) setTimeout(join, 1000); return; } // a busy server after a restart
@@ -66,6 +86,7 @@ function join() {
     state.you = reply.you;
     state.syncedAt = reply.synced_at;
     reply.notes.forEach((note) => { outbox.confirm(note.uuid); showNote(note); });
+    state.seqs.caughtUpTo(reply.last_seq);
     setPresence(reply.presence);
     if (first) scrollToNewest();
     if (reply.state !== "live") setLive(false);
@@ -98,6 +119,7 @@ if (root && socket) {
     if (note.session_id !== SESSION_ID) return;
     outbox.confirm(note.uuid);
     showNote(note);
+    fillHoleLater();
   });
   socket.on("note:updated", (note) => { if (note.session_id === SESSION_ID) showNote(note); });
   socket.on("note:tags", (data) => {

@@ -1,4 +1,5 @@
 /* What the live page knows when it loads (from data attributes), and its shared mutable state. */
+import { Seqs } from "./seqs.js";
 
 export const root = document.getElementById("live");
 const data = root ? root.dataset : {};
@@ -25,7 +26,7 @@ THEMES.forEach((t) => { THEME_BY_ID[t.id] = t; });
 
 export const state = {
   notes: {},          // uuid -> note (acknowledged, from the server)
-  lastSeq: 0,
+  seqs: new Seqs(),    // the seq up to which every note is here (seqs.js)
   you: null,
   live: data.state === "live",
   chosenThemes: [],

@@ -200,7 +200,7 @@ export function showNote(note) {
   const known = state.notes[note.uuid];
   if (known && known.version > note.version) return;
   state.notes[note.uuid] = note;
-  if (note.seq > state.lastSeq) state.lastSeq = note.seq;
+  state.seqs.add(note.seq);
   const wasNearBottom = nearBottom();
   const li = renderNote(note, false);
   placeNote(li, note.seq);
