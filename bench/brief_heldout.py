@@ -8,7 +8,12 @@ declined to be named is added, so the name check has something to find. Notes en
 import path (``services/note_import``), anonymized like notes typed up after a session.
 
     python bench/brief_heldout.py --report product            # dev: looked at while working
-    python bench/brief_heldout.py --set heldout [--json]       # derisking, content-guide, methods: run once
+    python bench/brief_heldout.py --set heldout [--json]       # derisking, content-guide, methods,
+                                                               # accessibility: run once
+
+``accessibility`` (18F's accessibility guide, same licence) keeps each link's web address in its
+note, so "every web address under Resources, in at least three headed groups" is checked on
+held-out text; the other guides' notes hold no addresses.
 
 For each report: the nine sections in order; every web address in the notes listed under
 Resources, in at least three headed groups; in Key Themes and Strategic Directions no note
@@ -43,12 +48,13 @@ SECTIONS = ["Executive Summary", "Key Findings", "Strategic Implications", "Intr
             "Acknowledgments"]
 DECLINED = ["Oswin Thistlebrook", "Marguerite Oyelaran-Voss", "Teodor Hallgrimsson"]
 URL_RE = re.compile(r"https?://[^\s)\]>\"']+")
-SETS = {"dev": ["product", "ux-guide", "engineering"], "heldout": ["derisking", "content-guide", "methods"]}
+SETS = {"dev": ["product", "ux-guide", "engineering"],
+        "heldout": ["derisking", "content-guide", "methods", "accessibility"]}
 
 
 def load(report: str) -> tuple[list[dict], dict]:
     rows = []
-    for part in ("dev", "heldout"):
+    for part in ("dev", "heldout", "heldout-links"):
         with open(DATA / f"{part}.jsonl", encoding="utf-8") as f:
             rows += [r for r in map(json.loads, f) if r["report"] == report]
     with open(DATA / "codebooks" / f"{report}.yaml", encoding="utf-8") as f:

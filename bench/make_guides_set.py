@@ -15,7 +15,12 @@ order, are cut into five consecutive parts, the five "sessions" of the series.
 
 The reports are fixed here, before any figure was computed: three for
 development (``dev``) and three held out (``heldout``), which nothing is tuned on.
-Writes ``bench/data/guides/{dev,heldout}.jsonl`` and one codebook per report.
+A fourth held-out report, ``accessibility`` (``heldout-links``), keeps each link's
+web address in its note ("WAVE (https://wave.webaim.org/) is an accessibility
+auditor"), as a note-taker would type it, so the brief's Resources can be checked
+on text nobody here wrote; it has a file of its own so the tagging sets stay as
+they were.
+Writes ``bench/data/guides/{dev,heldout,heldout-links}.jsonl`` and one codebook per report.
 """
 
 from __future__ import annotations
@@ -44,7 +49,7 @@ SKIPPED_HEADINGS = re.compile(
 ENUMERATION = re.compile(r"^(?:[A-Za-z]+\s)?#?\d+[.:)]\s*")
 HEADING_ID = re.compile(r"\s*{#[^}]*}\s*$")
 
-# (report, set, [(section file or folder, pages or None for the chapter's own ## headings)])
+# (report, set, [(section file or folder, pages or None for the chapter's own ## headings[, section name])])
 REPORTS = [
     ("product", "dev", [("product/discover", ["compliance", "stakeholders", "technical", "users"]),
                         ("product/define", ["problem", "roadmap", "strategy", "vision"])]),
@@ -65,7 +70,13 @@ REPORTS = [
                                                   "dot-voting", "five-whys"]),
                             ("methods/validate", ["card-sorting", "content-highlighter-testing", "metrics",
                                                   "multivariate-testing"])]),
+    # Both sections come from one folder, so each is named here; links keep their web addresses.
+    ("accessibility", "heldout-links", [("accessibility", ["color", "forms", "images", "keyboard", "headings",
+                                                           "tables", "multimedia", "hiddencontent"], "Checklist"),
+                                        ("accessibility", ["tools", "gov-resources", "writingguide", "checklist",
+                                                           "videos"], "Tools and Resources")]),
 ]
+WITH_LINKS = {"accessibility"}
 
 _md = MarkdownIt("commonmark")
 _TEMPLATE = re.compile(r"{%.*?%}|{{.*?}}", re.S)
@@ -80,14 +91,21 @@ def front_matter(text: str) -> tuple[dict, str]:
     return {}, text
 
 
-def plain(inline) -> str:
-    """The text of an inline token, without markup, links or images."""
-    parts = []
+def plain(inline, links: bool = False) -> str:
+    """The text of an inline token, without markup or images; a link's web address follows its text
+    in brackets when ``links`` (else it is dropped)."""
+    parts, href = [], None
     for child in inline.children or []:
         if child.type in ("text", "code_inline"):
             parts.append(child.content)
         elif child.type in ("softbreak", "hardbreak"):
             parts.append(" ")
+        elif links and child.type == "link_open":
+            href = child.attrs.get("href", "")
+        elif links and child.type == "link_close":
+            if re.match(r"https?://", href or ""):
+                parts.append(f" ({href})")
+            href = None
     text = _HTML.sub(" ", "".join(parts))
     return " ".join(text.split())
 
@@ -96,7 +114,7 @@ def heading_name(text: str) -> str:
     return ENUMERATION.sub("", HEADING_ID.sub("", text)).strip().rstrip(":")
 
 
-def blocks(body: str):
+def blocks(body: str, links: bool = False):
     """(heading level, heading text) and ('note', text) events in reading order."""
     tokens = _md.parse(_TEMPLATE.sub(" ", body))
     in_list = 0
@@ -108,7 +126,7 @@ def blocks(body: str):
         elif token.type == "heading_open":
             yield int(token.tag[1]), plain(tokens[i + 1])
         elif token.type == "inline" and tokens[i - 1].type == "paragraph_open":
-            text = plain(token)
+            text = plain(token, links)
             if in_list:
                 yield "note", text
             else:
@@ -121,7 +139,7 @@ def usable(text: str) -> bool:
     return MIN_WORDS <= count <= MAX_WORDS and not text.endswith(":")
 
 
-def themes_of_chapter(path: Path, pages):
+def themes_of_chapter(path: Path, pages, links: bool = False):
     """[(theme name, description, sub-theme names, notes)] for one chapter."""
     themes = []
     if pages is None:
@@ -142,7 +160,7 @@ def themes_of_chapter(path: Path, pages):
     for page in pages:
         page_meta, body = front_matter((path / f"{page}.md").read_text(encoding="utf-8"))
         subs, notes, skipping = [], [], False
-        for kind, text in blocks(body):
+        for kind, text in blocks(body, links):
             if kind == 2:
                 skipping = bool(SKIPPED_HEADINGS.match(heading_name(text)))
                 if not skipping:
@@ -162,11 +180,15 @@ def spread(notes: list[str], limit: int) -> list[str]:
 
 
 def build(guides: Path) -> dict[str, list[dict]]:
-    rows: dict[str, list[dict]] = {"dev": [], "heldout": []}
+    rows: dict[str, list[dict]] = {"dev": [], "heldout": [], "heldout-links": []}
     (OUT / "codebooks").mkdir(parents=True, exist_ok=True)
     for report, split, chapters in REPORTS:
         codebook = []
-        chapters = [themes_of_chapter(guides / "content" / chapter, pages) for chapter, pages in chapters]
+        read = []
+        for chapter, pages, *name in chapters:
+            section, themes = themes_of_chapter(guides / "content" / chapter, pages, report in WITH_LINKS)
+            read.append((name[0] if name else section, themes))
+        chapters = read
         # A sub-heading that several themes share ("Activities: How to get there") names no sub-theme.
         sub_counts = Counter(s.casefold() for _, themes in chapters for t in themes for s in set(t[2]))
         for section, themes in chapters:
