@@ -77,6 +77,13 @@ def _is_folder(name: str) -> bool:
     return name not in MODELS and ("/" in name or os.sep in name or name.startswith("."))
 
 
+def _installed(module: str) -> bool:
+    try:
+        return importlib.util.find_spec(module) is not None
+    except ImportError:  # the web server process refuses PyTorch (roundtable.server.KeepOutOfServer)
+        return False
+
+
 def model_status(name: str | None = None) -> str | None:
     """``None`` when the semantic suggester can run with encoder ``name``, else one line saying why not."""
     name = name or model_name()
@@ -92,7 +99,7 @@ def model_status(name: str | None = None) -> str | None:
     else:
         return (f"unknown ROUNDTABLE_SEMANTIC_MODEL {name!r}; choose one of {', '.join(MODELS)} "
                 "or give the path of a sentence-transformers model folder")
-    missing = [m for m in modules if importlib.util.find_spec(m) is None]
+    missing = [m for m in modules if not _installed(m)]
     if missing:
         return f"semantic suggester off: {', '.join(missing)} not installed; {install}"
     return None
