@@ -14,11 +14,13 @@ their old names in these settings, with a one-line notice.
 
 from __future__ import annotations
 
+import difflib
 import importlib
 import importlib.metadata
 import importlib.util
 import logging
 import os
+import re
 import sys
 from pathlib import Path
 
@@ -103,11 +105,26 @@ def build_plugin_manager(disabled=(), plugins_dir=None, plugins=None) -> pluggy.
 
 
 def check_hook_names(pm: pluggy.PluginManager) -> None:
-    """Refuse a hook implementation that matches no hook (a misspelt name would otherwise never run)."""
+    """Refuse a hook implementation that matches no hook (a misspelt name would otherwise never run).
+
+    pluggy's ``check_pending`` finds them; the message names the plugin, its file and the likely hook.
+    """
     try:
         pm.check_pending()
     except pluggy.PluginValidationError as exc:
-        raise PluginError(str(exc)) from exc
+        match = re.search(r"unknown hook '([^']+)'", str(exc))
+        if match is None:
+            raise PluginError(str(exc)) from exc
+        hook = match.group(1)
+        where = getattr(exc.plugin, "__file__", None)
+        name = pm.get_name(exc.plugin)
+        if name == str(id(exc.plugin)):  # registered without a name: pluggy made one of its id
+            name = type(exc.plugin).__name__
+        plugin = f"plugin '{name}'" + (f" ({where})" if where else "")
+        known = [hook_name for hook_name in vars(pm.hook) if getattr(pm.hook, hook_name).spec is not None]
+        close = difflib.get_close_matches(hook, known, n=1)
+        hint = f" (did you mean '{close[0]}'?)" if close else ""
+        raise PluginError(f"{plugin} implements '{hook}', which is not a Roundtable hook{hint}") from exc
 
 
 def load_plugins_dir(pm: pluggy.PluginManager, directory: Path) -> None:

@@ -1,0 +1,48 @@
+"""What `roundtable` shows a user at the command line: its own commands and options only, a listing with
+a header, and one line (exit 2) for a plugin whose hook name is misspelt."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+
+def roundtable(*args, tmp_path, **env):
+    return subprocess.run(
+        [sys.executable, "-c", "from roundtable.cli import main; main()", *args], capture_output=True, text=True,
+        env={"ROUNDTABLE_INSTANCE_PATH": str(tmp_path), "PATH": "/usr/bin:/bin",
+             "ROUNDTABLE_LOAD_PLUGINS": "roster,contact_details,exporters", **env},
+    )
+
+
+def test_help_shows_roundtables_commands_without_flasks_options_or_the_limiter(tmp_path):
+    result = roundtable("--help", tmp_path=tmp_path)
+    assert result.returncode == 0, result.stderr
+    words = result.stdout.split()
+    for flask_only in ("-e", "--env-file", "-A", "--app", "--debug", "--no-debug", "limiter", "routes", "shell", "run"):
+        assert flask_only not in words, flask_only
+    for command in ("init", "serve", "demo", "plugins", "brief", "notes", "users"):
+        assert command in words, command
+
+
+def test_plugins_listing_starts_with_a_header_row(tmp_path):
+    result = roundtable("plugins", tmp_path=tmp_path)
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0].split() == ["name", "version", "hooks"]
+    assert {line.split()[0] for line in lines[1:]} == {"roster", "contact_details", "exporters"}
+
+
+def test_a_misspelt_hook_name_in_a_local_plugin_is_refused_in_one_line_with_exit_2(tmp_path):
+    plugins = tmp_path / "plugins"
+    plugins.mkdir()
+    (plugins / "typo.py").write_text(
+        "from roundtable import hookimpl\n\n@hookimpl\ndef register_detector(roundtable, register):\n    pass\n"
+    )
+    result = roundtable("plugins", tmp_path=tmp_path, ROUNDTABLE_PLUGINS_DIR=str(plugins))
+    assert result.returncode == 2
+    assert result.stdout == "" and "Traceback" not in result.stderr
+    assert result.stderr == (
+        f"Error: plugin 'typo' ({plugins / 'typo.py'}) implements 'register_detector', which is not a Roundtable "
+        "hook (did you mean 'register_detectors'?)\n"
+    )
