@@ -308,7 +308,7 @@ def test_purge_button_needs_the_typed_short_name_and_can_remove_the_roster(clien
     build_world(db, series, accounts)
     login(Role.ADMIN)
     page = client.get(f"/s/{series.slug}/retention").get_data(as_text=True)
-    assert "Purge notes" in page and "1 notes" in page
+    assert "Purge notes" in page and "all 1 note of the series" in page
     refused = client.post(f"/s/{series.slug}/retention/purge", data={"confirm": "yes"})
     assert refused.status_code == 400 and "to confirm the purge" in refused.get_data(as_text=True)
     assert db.scalar(select(func.count(Note.id))) == 1
@@ -344,7 +344,7 @@ def test_purge_command_writes_the_archive_first_then_purges(runner, db, series, 
     assert refused.exit_code == 2 and "--archive" in refused.output
     result = runner.invoke(["series", "purge", series.slug, "--archive", str(tmp_path / "keep"), "--yes"])
     assert result.exit_code == 0, result.output
-    assert "Purged 1 notes" in result.output
+    assert "Purged 1 note," in result.output
     assert len(list((tmp_path / "keep").glob("harbor-city-*.zip"))) == 1
     db.expire_all()
     assert db.scalar(select(func.count(Note.id))) == 0

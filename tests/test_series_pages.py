@@ -51,7 +51,7 @@ def test_a_roster_upload_is_previewed_then_saved(client, login, db, series):
     login(Role.FACILITATOR)
     upload = {"file": (io.BytesIO(ROSTER.encode()), "roster.csv")}
     preview = client.post(f"/s/{series.slug}/roster/upload", data=upload, content_type="multipart/form-data")
-    assert preview.status_code == 200 and "Check before saving: 1 people" in preview.get_data(as_text=True)
+    assert preview.status_code == 200 and "Check before saving: 1 person" in preview.get_data(as_text=True)
     assert db.scalar(select(func.count(Participant.id)).where(Participant.series_id == series.id)) == 3
     saved = client.post(f"/s/{series.slug}/roster/upload", data={"csv_text": ROSTER, "confirm": "yes"})
     assert saved.status_code == 302

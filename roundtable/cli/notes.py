@@ -12,6 +12,7 @@ from sqlalchemy import select
 from roundtable.application import current_roundtable
 from roundtable.errors import NotFound, ValidationError
 from roundtable.models import Series, Session
+from roundtable.plurals import count_of
 from roundtable.services.note_import import import_notes, parse_notes_file, preview_import
 
 
@@ -44,7 +45,7 @@ def import_command(series_slug, session_number, file, dry_run, fmt):
             for row in preview_import(db, meeting, notes, roundtable=current_roundtable()):
                 click.echo(json.dumps({k: row[k] for k in ("line", "kind", "speaker_role", "text", "theme")},
                                       ensure_ascii=False))
-            click.echo(f"Dry run: {len(notes)} notes would be imported; nothing was stored.", err=True)
+            click.echo(f"Dry run: {count_of(len(notes), 'note')} would be imported; nothing was stored.", err=True)
             db.rollback()
             return
         results = import_notes(db, meeting, notes, roundtable=current_roundtable())
@@ -54,5 +55,5 @@ def import_command(series_slug, session_number, file, dry_run, fmt):
     for note_id, series_id in saved:
         roundtable.pm.hook.note_saved(roundtable=roundtable, note_id=note_id, series_id=series_id)
     skipped = len(results) - len(saved)
-    click.echo(f"Imported {len(saved)} notes into session {session_number}"
+    click.echo(f"Imported {count_of(len(saved), 'note')} into session {session_number}"
                + (f" ({skipped} already there)." if skipped else "."))

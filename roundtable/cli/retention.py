@@ -8,6 +8,7 @@ import click
 from flask.cli import with_appcontext
 
 from roundtable.application import current_roundtable
+from roundtable.plurals import count_of
 from roundtable.services.retention import export_series_archive, purge_series_notes
 from roundtable.services.series import get_series
 
@@ -34,8 +35,9 @@ def purge_command(slug, archive_dir, no_archive, include_roster, yes):
             click.echo(f"Exported {series.slug} to {path}")
         result = purge_series_notes(db, series, include_roster=include_roster)
         click.echo(
-            f"Purged {result.notes} notes, {result.tags} tags, {result.kept_terms} kept terms"
-            + (f", {result.participants} roster entries" if include_roster else "")
+            f"Purged {count_of(result.notes, 'note')}, {count_of(result.tags, 'tag')}, "
+            f"{count_of(result.kept_terms, 'kept term')}"
+            + (f", {count_of(result.participants, 'roster entry')}" if include_roster else "")
             + "; the brief is kept."
         )
     current_roundtable().database.erase_deleted()

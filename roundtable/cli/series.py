@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 from roundtable.application import current_roundtable
 from roundtable.errors import NotFound
 from roundtable.models import AuditEvent, Note, Series, Session
+from roundtable.plurals import count_of
 from roundtable.services.bundles import export_bundle, import_bundle, read_bundle
 
 
@@ -28,8 +29,8 @@ def import_command(directory):
     with database.session() as db:
         series = import_bundle(db, bundle, roundtable=current_roundtable())
         notes = db.scalar(select(func.count(Note.id)).join(Session).where(Session.series_id == series.id))
-        click.echo(f"Imported series '{series.slug}': {len(bundle.sessions)} sessions, "
-                   f"{len(bundle.roster)} people on the roster, {notes} notes.")
+        click.echo(f"Imported series '{series.slug}': {count_of(len(bundle.sessions), 'session')}, "
+                   f"{count_of(len(bundle.roster), 'person')} on the roster, {count_of(notes, 'note')}.")
 
 
 @series_group.command("export")

@@ -9,13 +9,16 @@ from __future__ import annotations
 
 from flask import Flask
 
+from roundtable.plurals import count_of
 from roundtable.services.anonymize import floor_missing, unknown_name_detection_off
 from roundtable.web import authorization, errors, live, revocation
 
 
 def init_web(app: Flask) -> None:
-    """Error pages, security headers, audit, revocation and the live socket events (not the blueprints)."""
+    """Error pages, the ``counted`` filter, security headers, audit, revocation and the live socket events
+    (not the blueprints)."""
     errors.init_app(app)
+    app.add_template_filter(count_of, "counted")  # {{ n|counted("person") }}: "1 person", "3 people"
 
     @app.context_processor
     def _detection_notice():

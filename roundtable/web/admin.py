@@ -14,6 +14,7 @@ from roundtable.db import get_db
 from roundtable.errors import ValidationError
 from roundtable.extensions import limiter
 from roundtable.models import Note, Role, Series, Session
+from roundtable.plurals import count_of
 from roundtable.services import audit as audit_service
 from roundtable.services import invites as invite_service
 from roundtable.services import members as member_service
@@ -210,5 +211,5 @@ def purge(slug):
     result = purged.value
     get_db().close()
     current_app.extensions["roundtable"].database.erase_deleted()
-    flash(f"Purged {result.notes} notes and {result.tags} tags. The brief is kept.", "success")
+    flash(f"Purged {count_of(result.notes, 'note')} and {count_of(result.tags, 'tag')}. The brief is kept.", "success")
     return redirect(url_for("admin.retention", slug=slug))

@@ -17,6 +17,7 @@ from roundtable.application import current_roundtable
 from roundtable.db import get_db
 from roundtable.errors import NotFound, RoundtableError, ValidationError
 from roundtable.models import Note, NoteTag, Role, Session, TagStatus, Theme
+from roundtable.plurals import count_of
 from roundtable.services import codebook as cb
 from roundtable.services.accounts import has_role
 from roundtable.services.anonymize import download_filename, gate_series_export, strings_in, xml_strings
@@ -112,7 +113,7 @@ def import_codebook(slug):
     saved = commit_or_flash(replace)
     if not saved:
         return _done()
-    return _done(f"Codebook imported: {len(saved.value)} themes. Themes not in the file were retired; "
+    return _done(f"Codebook imported: {count_of(len(saved.value), 'theme')}. Themes not in the file were retired; "
                  "no tag was lost.")
 
 
@@ -212,7 +213,8 @@ def split(slug, theme_id):
         if not split_off:
             return redirect(url_for("codebook.split", slug=slug, theme_id=theme_id))
         [new] = split_off.value
-        return _done(f"“{new.name}” split off “{theme.name}” with {len(note_ids)} notes.", f"#theme-{new.id}")
+        return _done(f"“{new.name}” split off “{theme.name}” with {count_of(len(note_ids), 'note')}.",
+                     f"#theme-{new.id}")
     notes = db.execute(
         select(Note, NoteTag.status, Session.number).join(NoteTag, NoteTag.note_id == Note.id)
         .join(Session, Session.id == Note.session_id)
@@ -280,7 +282,9 @@ def adopt(slug):
     ))
     if not adopted:
         return _done()
-    return _done(f"“{adopted.value.name}” added to the codebook; its {len(note_ids)} notes are suggested for it.",
+    verb = "is" if len(note_ids) == 1 else "are"
+    return _done(f"“{adopted.value.name}” added to the codebook; its {count_of(len(note_ids), 'note')} {verb} "
+                 "suggested for it.",
                  "#suggestions")
 
 

@@ -18,6 +18,7 @@ from roundtable.application import current_roundtable
 from roundtable.db import get_db
 from roundtable.errors import RoundtableError, ValidationError
 from roundtable.models import KeptTerm, Note, Participant, Role, Session
+from roundtable.plurals import count_of
 from roundtable.services.accounts import has_role
 from roundtable.services.anonymize import (
     authored_text_anonymizer,
@@ -268,7 +269,8 @@ def import_notes_page(slug, number):
             for note_id in saved:
                 after_save(note_id, g.series.id, meeting.id)
             already = len(results) - len(saved)
-            flash(f"Imported {len(saved)} notes" + (f" ({already} were already there)." if already else "."),
+            flash(f"Imported {count_of(len(saved), 'note')}"
+                  + (f" ({already} {'was' if already == 1 else 'were'} already there)." if already else "."),
                   "success")
             return redirect(url_for("live.session_page", slug=slug, number=number))
         upload = request.files.get("file")
