@@ -54,8 +54,9 @@ from pathlib import Path
 from roundtable.live_clients import NoteClient, ServerProcess, free_port, prepare_database, wait_until
 
 VIEWERS_PER_PROCESS = 500
-# A viewer fetches a seq still missing behind a later one after this long (the page's FILL_HOLE_AFTER_MS).
-FILL_HOLE_AFTER = 2.0
+# A viewer fetches a seq still missing behind a later one after 10-15 s, like the page (main.js).
+FILL_HOLE_AFTER = 10.0
+FILL_HOLE_JITTER = 5.0
 # After typing stops, how long viewers may take to receive the notes still on their way.
 DRAIN_TIMEOUT = 180.0
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
@@ -157,7 +158,7 @@ class RunningServer:
 async def _viewer(url, cookie, session_id, seen, counts, ready, stop, seqs):
     """One viewer: the page's protocol (seqs.js) on a raw WebSocket. Rejoins after the seq up to which it
     has every note, drops a note it holds already (counted as redundant), and fetches a seq still missing
-    behind a later one after FILL_HOLE_AFTER seconds."""
+    behind a later one after 10-15 seconds."""
     import websockets
 
     ws_url = url.replace("http://", "ws://") + "/socket.io/?EIO=4&transport=websocket"
@@ -174,10 +175,10 @@ async def _viewer(url, cookie, session_id, seen, counts, ready, stop, seqs):
 
     async def fill_holes(ws):
         while True:
-            await asyncio.sleep(FILL_HOLE_AFTER / 2)
+            await asyncio.sleep(1.0)
             below = max(seqs.ahead, default=0) - 1
             if below > seqs.complete:
-                await asyncio.sleep(FILL_HOLE_AFTER)
+                await asyncio.sleep(FILL_HOLE_AFTER + random.random() * FILL_HOLE_JITTER)
                 if below > seqs.complete:
                     await ws.send(f'422["notes:since",{{"session_id":{session_id},"after":{seqs.complete}}}]')
 

@@ -274,7 +274,8 @@ class SeqWatermark:
 class NoteClient:
     """A note-taker's or viewer's client with the browser's delivery protocol."""
 
-    # A seq missing behind a later one for this long is fetched with notes:since (None: only on rejoin).
+    # A seq missing behind a later one for this long is fetched with notes:since (None: only on rejoin);
+    # the page waits 10-15 s (main.js), tests need not.
     fill_gaps_after: float | None = 2.0
 
     def __init__(self, base_url: str, cookie: str, session_id: int, name: str = "client"):

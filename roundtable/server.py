@@ -20,7 +20,9 @@ Why this server (docs/deployment.md has the measurements):
   that gevent patches the standard library before any Roundtable module
   creates a lock; the worker builds and warms the app after that.
 * Models load before the worker accepts its first connection: after a crash
-  the first note does not wait for spaCy.
+  the first note does not wait for spaCy. Under gevent, name detection runs in
+  a native thread beside the hub (``roundtable/off_hub.py``): a slow note does
+  not stall every socket.
 """
 
 from __future__ import annotations
@@ -65,12 +67,15 @@ def keep_heavy_libraries_out() -> None:
 def warm_up(app) -> None:
     """Load what the live path needs (the anonymizer's detectors and their models) and start the after-save
     worker, so that neither happens on the first note after a start or a crash."""
+    from roundtable import off_hub  # lazy: after gevent's patching
     from roundtable.services.anonymize import Roster  # lazy: after gevent's patching
 
+    if app.config["SOCKETIO_ASYNC_MODE"] == "gevent":
+        off_hub.start()  # name detection in a real OS thread: a slow note must not stall every socket
     roundtable = app.extensions["roundtable"]
     for detector in roundtable.collect("register_detectors"):
         try:
-            detector.detect(["Warm-up: Maria Lopez met Ana in Lisbon."], Roster.from_rows([]))
+            off_hub.call(detector.detect, ["Warm-up: Maria Lopez met Ana in Lisbon."], Roster.from_rows([]))
         except Exception:  # a detector that fails here fails the same way, visibly, on a note
             app.logger.warning("detector %s did not warm up", getattr(detector, "name", detector), exc_info=True)
     if roundtable.pm.hook.note_saved.get_hookimpls():

@@ -182,7 +182,7 @@ def test_a_note_stored_but_never_sent_live_is_fetched_by_the_page_that_saw_a_lat
     try:
         wait_until(lambda: writer.joined.is_set())
         writer.send_note("sent live")
-        page.locator("#notes .note").nth(1).wait_for(timeout=15000)
+        page.locator("#notes .note").nth(1).wait_for(timeout=40000)  # the page waits 10-15 s for a late send
     finally:
         writer.disconnect()
     assert page.locator("#notes .note .note-text").all_inner_texts() == ["stored, never sent", "sent live"]

@@ -87,3 +87,74 @@ def _modules(pid: int) -> dict:
 
     return {"cmdline": Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(),
             "maps": Path(f"/proc/{pid}/maps").read_text()}
+
+
+SLOW_DETECTOR = '''
+"""A detector that works (holding the interpreter, like a model) until the test lets it go."""
+import os
+import time
+from pathlib import Path
+
+from roundtable import hookimpl
+
+FLAGS = Path(os.environ["SLOW_DETECTOR_FLAGS"])
+
+
+class SlowDetector:
+    name = "slow"
+
+    def detect(self, texts, roster):
+        if any("SLOW" in t for t in texts):
+            (FLAGS / "started").touch()
+            deadline = time.monotonic() + 60
+            while not (FLAGS / "release").exists() and time.monotonic() < deadline:
+                sum(range(1000))  # CPU work: a greenlet would never yield here
+        return [[] for _ in texts]
+
+    def status(self):
+        return None
+
+
+@hookimpl
+def register_detectors(register):
+    register(SlowDetector())
+'''
+
+
+def test_a_slow_name_detector_does_not_stall_other_clients(tmp_path):
+    """Under gevent, detection runs in a real OS thread: while one note is being read by a slow detector, the
+    server still answers another client and sends it what others do."""
+    plugins, flags = tmp_path / "plugins", tmp_path / "flags"
+    plugins.mkdir()
+    flags.mkdir()
+    (plugins / "slow_detector.py").write_text(SLOW_DETECTOR)
+    url = f"sqlite:///{tmp_path / 'slow.sqlite'}"
+    people = prepare_database(url, note_takers=2)
+    server = ServerProcess(url, free_port(), tmp_path, plugins="roster,contact_details",
+                           extra_env={"ROUNDTABLE_PLUGINS_DIR": str(plugins), "SLOW_DETECTOR_FLAGS": str(flags)}).start()
+    clients = []
+    try:
+        slow, other, viewer = (NoteClient(server.url, login_cookie(server.url, email), people["session_id"], name)
+                               for email, name in ((people["note-takers"][0], "slow"), (people["note-takers"][1], "other"),
+                                                   (people["viewers"][0], "viewer")))
+        typing = threading.Event()
+        viewer.sio.on("typing", lambda data: typing.set())
+        clients = [c.connect() for c in (slow, other, viewer)]
+        wait_until(lambda: all(c.joined.is_set() for c in clients))
+
+        slow.send_note("a SLOW note")
+        wait_until(lambda: (flags / "started").exists(), timeout=30, message="the slow detector at work")
+        reply = other.sio.call("notes:since", {"session_id": people["session_id"], "after": 0}, timeout=20)
+        other.sio.emit("typing", {"session_id": people["session_id"], "typing": True})
+        assert typing.wait(20), "the viewer hears the other writer typing"
+        assert reply["ok"] and reply["notes"] == []
+        assert not (flags / "release").exists() and slow.outbox, "all of it while the slow note was still being read"
+
+        (flags / "release").touch()
+        wait_until(lambda: [t for _s, _u, t, _v, _d in viewer.stream()] == ["a SLOW note"], timeout=30,
+                   message="the slow note arrives once it is read")
+    finally:
+        (flags / "release").touch()
+        for c in clients:
+            c.disconnect()
+        server.stop()

@@ -9,6 +9,7 @@ import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 
+from roundtable import off_hub
 from roundtable.errors import ValidationError
 from roundtable.services.anonymize.kept_terms import KEEPABLE, kept_terms_pattern
 from roundtable.services.anonymize.normalize import matching_text, stored_form
@@ -34,10 +35,7 @@ def detect_spans(texts: Sequence[str], detectors: Sequence, roster: Roster, kept
     :func:`kept_terms_pattern`) is dropped; roster and contact spans never are.
     """
     matching = [matching_text(text) for text in texts]
-    found: list[list[Span]] = [[] for _ in texts]
-    for detector in detectors:
-        for bucket, spans in zip(found, detector.detect([m.text for m in matching], roster)):
-            bucket.extend(spans)
+    found = off_hub.call(_run_detectors, detectors, [m.text for m in matching], roster)
     result = []
     for text, match, spans in zip(texts, matching, found):
         if kept is not None:
@@ -47,6 +45,15 @@ def detect_spans(texts: Sequence[str], detectors: Sequence, roster: Roster, kept
                  for start, end in [match.to_original(span.start, span.end)]]
         result.append(merge_spans(spans, text))
     return result
+
+
+def _run_detectors(detectors: Sequence, texts: list[str], roster: Roster) -> list[list[Span]]:
+    """Every detector's spans for each text. A model can take a while: under gevent this runs off the hub."""
+    found: list[list[Span]] = [[] for _ in texts]
+    for detector in detectors:
+        for bucket, spans in zip(found, detector.detect(texts, roster)):
+            bucket.extend(spans)
+    return found
 
 
 # "Will we…?", "Mark the date": a question or an order, where the word is not the speaker's name.

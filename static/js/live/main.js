@@ -20,8 +20,10 @@ const CLOSED_REASON = "The session was closed before the server had this note.";
 // shows what the account may still see — a viewer's page, nothing, or the login form.
 const ACCESS_ENDED = [401, 403, 404];
 const reloadForAccess = () => window.location.reload();
-// A seq still missing behind a later one after this long is fetched (sends from two processes cross).
-const FILL_HOLE_AFTER_MS = 2000;
+// A seq still missing behind a later one after 10–15 s is fetched. Not sooner: sends from two processes cross,
+// and on a server far behind, a thousand pages asking at once would add to its load.
+const FILL_HOLE_AFTER_MS = 10000;
+const FILL_HOLE_JITTER_MS = 5000;
 let joined = false;
 let filling = false;
 
@@ -50,7 +52,7 @@ function fillHoleLater() {
       reply.notes.forEach((note) => { outbox.confirm(note.uuid); showNote(note); });
       state.seqs.caughtUpTo(reply.last_seq);
     });
-  }, FILL_HOLE_AFTER_MS);
+  }, FILL_HOLE_AFTER_MS + Math.random() * FILL_HOLE_JITTER_MS);
 }
 
 function sendNote(item, callback) {
