@@ -3,12 +3,14 @@ loaded, in the gevent server process that keeps PyTorch out."""
 
 from __future__ import annotations
 
+import pytest
 import requests
 
 from roundtable.db import Database
 from roundtable.live_clients import PASSWORD, SECRET_KEY, ServerProcess, free_port, login_cookie, prepare_database
 from roundtable.models import Role, Series
 from roundtable.services.accounts import create_account, grant_role
+from test_live_browser import browser  # noqa: F401  (the browser fixture)
 
 
 def _with_author(url: str) -> str:
@@ -36,3 +38,39 @@ def test_an_author_opens_the_brief_editor_with_every_plugin_loaded(tmp_path):
         assert "Harbor City Working Group" in page.text
     finally:
         server.stop()
+
+
+PHONE = {"width": 390, "height": 760}
+
+
+@pytest.fixture
+def author_site(tmp_path):
+    url = f"sqlite:///{tmp_path / 'author.sqlite'}"
+    prepare_database(url)
+    author = _with_author(url)
+    server = ServerProcess(url, free_port(), tmp_path, plugins="roster,contact_details,report_sections,exporters").start()
+    yield server, author
+    server.stop()
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+def test_at_phone_width_an_author_clicks_from_the_series_to_each_brief_and_every_control_fits(browser, author_site):
+    server, author = author_site
+    context = browser.new_context(viewport=PHONE)
+    page = context.new_page()
+    page.set_default_timeout(120_000)
+    page.goto(server.url + "/auth/login")
+    page.fill("input[name=email]", author)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    for link in ("Policy report", "Research brief"):
+        page.goto(server.url + "/s/harbor-city/")
+        page.get_by_role("link", name=link, exact=True).first.click()
+        page.wait_for_selector("textarea")
+        assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"], f"{link}: page scrolls sideways"
+        for control in page.locator("main button, main input[type=checkbox], main a").all():
+            box = control.bounding_box()
+            assert box is None or box["x"] + box["width"] <= PHONE["width"], \
+                f"{link}: {control.evaluate('e => e.outerHTML')[:80]} is past the right edge"
+    context.close()
