@@ -311,14 +311,23 @@ class NoteClient:
         return self
 
     def disconnect(self) -> None:
-        # websocket-client waits up to 3 s for the server's close frame; a test need not.
+        """Leave for good: close the connection and stop a reconnection in progress (waiting for it).
+
+        A reconnect loop to a server that is gone would otherwise run for ever, and one that
+        succeeds after we left would hold a connection nobody closes.
+        """
         # Leaving on purpose: the drop we cause must not start the automatic reconnection.
         self.sio.reconnection = False
-        ws = getattr(self.sio.eio, "ws", None)
-        if ws is not None and self.sio.connected:
-            self.sio.eio._send_packet(engineio.packet.Packet(engineio.packet.CLOSE))
-            ws.close(timeout=0.1)
-        self.sio.disconnect()
+        while True:
+            ws = getattr(self.sio.eio, "ws", None)
+            if ws is not None and self.sio.connected:
+                # websocket-client waits up to 3 s for the server's close frame; a test need not.
+                self.sio.eio._send_packet(engineio.packet.Packet(engineio.packet.CLOSE))
+                ws.close(timeout=0.1)
+            self.sio.disconnect()
+            self.sio.shutdown()  # aborts a reconnect loop and waits for it; it may have just connected
+            if not self.sio.connected:
+                return
 
     @property
     def last_seq(self) -> int:

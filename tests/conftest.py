@@ -8,6 +8,8 @@ tests. With ``CI=true`` a missing service is a failure, never a skip.
 from __future__ import annotations
 
 import os
+import threading
+import time
 import uuid
 
 import pytest
@@ -44,6 +46,27 @@ def _postgres_url() -> str | None:
 def private_instance_folder(monkeypatch, tmp_path):
     """Commands run in-process or as subprocesses keep their secret key and SQLite file in the test's folder."""
     monkeypatch.setenv("ROUNDTABLE_INSTANCE_PATH", str(tmp_path / "cli-instance"))
+
+
+# Where the threads of a Socket.IO client and of NoteClient run (connection, reconnection, join, flush).
+_CLIENT_THREAD_MODULES = ("socketio.client", "socketio.base_client", "engineio.client", "roundtable.live_clients")
+
+
+def _client_threads() -> set[threading.Thread]:
+    return {t for t in threading.enumerate()
+            if (getattr(getattr(t, "_target", None), "__module__", None) or "").startswith(_CLIENT_THREAD_MODULES)}
+
+
+@pytest.fixture(autouse=True)
+def no_client_thread_outlives_its_test():
+    """A client thread left running (a reconnect loop to a server the test stopped) would act in later
+    tests: its reconnect jitter draws from the global ``random`` while Hypothesis draws an example."""
+    before = _client_threads()
+    yield
+    deadline = time.monotonic() + 5
+    while (left := _client_threads() - before) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not left, f"client threads still running after the test: {sorted(t.name for t in left)}"
 
 
 @pytest.fixture(autouse=True)

@@ -4,6 +4,7 @@ live connections that is said out loud, and theme suggestions computed in a work
 from __future__ import annotations
 
 import threading
+import time
 
 import pytest
 import socketio
@@ -158,3 +159,21 @@ def test_a_slow_name_detector_does_not_stall_other_clients(tmp_path):
         for c in clients:
             c.disconnect()
         server.stop()
+
+
+def test_a_client_whose_server_went_away_stops_reconnecting_when_it_leaves(tmp_path):
+    """A test that stops its server before its clients must not leave them reconnecting for ever."""
+    url = f"sqlite:///{tmp_path / 'gone.sqlite'}"
+    people = prepare_database(url)
+    server = ServerProcess(url, free_port(), tmp_path).start()
+    try:
+        client = NoteClient(server.url, login_cookie(server.url, people["viewers"][0]), people["session_id"]).connect()
+        assert client.joined.wait(15)
+    finally:
+        server.stop()
+    wait_until(lambda: not client.sio.connected, message="the client to notice the server is gone")
+    time.sleep(1.5)  # a reconnection attempt or two against the closed port
+    client.disconnect()
+    threads = [t for t in threading.enumerate() if getattr(t, "_target", None) is not None
+               and getattr(t._target, "__self__", None) in (client, client.sio, client.sio.eio)]
+    assert not [t.name for t in threads if t.is_alive()]
