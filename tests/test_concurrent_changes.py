@@ -15,23 +15,26 @@ from sqlalchemy import event, select
 
 from conftest import PASSWORD, socket_as
 from roundtable import Suggestion
-from roundtable.errors import Conflict
-from roundtable.models import Note, NoteTag, Role, Session, TagStatus, Theme
-from roundtable.services.accounts import create_account, grant_role
+from roundtable.errors import Conflict, NotFound
+from roundtable.models import Account, Invite, Note, NoteTag, Role, Series, Session, TagStatus, Theme
+from roundtable.services.accounts import create_account, grant_role, role_in_series
+from roundtable.services.invites import accept_invite, create_invite, revoke_invite
 from roundtable.services.tagging import accept_suggestion, reject_suggestion, store_suggestions
 
 REPLACED = "this suggestion was replaced by newer suggestions or removed; refresh the note"
 
 
 @contextmanager
-def before_write_to(engine, table: str, meanwhile):
-    """Run ``meanwhile()`` once, on its own connection, just before the first UPDATE or DELETE of ``table``
-    reaches the database: the moment another worker would commit between a read and a write."""
+def before_write_to(engine, table: str | None, meanwhile):
+    """Run ``meanwhile()`` once, on its own connection, just before the first write (to ``table``, if given)
+    reaches the database: the moment another worker would commit between a read and a write.
+
+    Before the first write, as on SQLite: a writer there holds the file's lock until it commits."""
     done = []
 
     def intercept(_conn, _cursor, statement, *_args):
         words = statement.lstrip().split(None, 3)
-        if done or words[:1] not in (["UPDATE"], ["DELETE"]) or table not in words[1:3]:
+        if done or words[:1] not in (["INSERT"], ["UPDATE"], ["DELETE"]) or table not in (None, *words[1:3]):
             return
         done.append(statement)
         meanwhile()
@@ -103,3 +106,54 @@ def test_accepting_a_replaced_suggestion_in_the_codebook_says_so_on_the_page(app
     assert response.status_code == 200
     assert "This suggestion was replaced by newer suggestions or removed; refresh the note." in response.get_data(
         as_text=True)
+
+
+def _facilitator_and_invite(db, series):
+    facilitator = create_account(db, "fa@test.example", "FA", PASSWORD)
+    grant_role(db, facilitator, series, Role.FACILITATOR)
+    made = create_invite(db, facilitator, series, Role.NOTE_TAKER)
+    db.commit()
+    return facilitator, made
+
+
+def test_revoking_an_invite_accepted_a_moment_earlier_says_so_and_changes_nothing(database, db, series):
+    """The facilitator must not be told "revoked" while the invitee just joined: they would think no one got in."""
+    facilitator, made = _facilitator_and_invite(db, series)
+
+    def invitee_accepts():
+        with database.session() as other:
+            accept_invite(other, made.token, email="new@test.example", display_name="New", password=PASSWORD * 2)
+
+    with before_write_to(database.engine, "invites", invitee_accepts):
+        with pytest.raises(Conflict, match="this invite has been accepted already; remove the member instead"):
+            revoke_invite(db, facilitator, series, made.invite.id)
+    db.rollback()
+    joined = db.scalar(select(Account).where(Account.email == "new@test.example"))
+    assert role_in_series(db, joined, series) is Role.NOTE_TAKER
+    assert db.get(Invite, made.invite.id).used_at is not None
+
+
+def test_accepting_an_invite_revoked_a_moment_earlier_says_it_was_revoked(database, db, series):
+    facilitator, made = _facilitator_and_invite(db, series)
+
+    def facilitator_revokes():
+        with database.session() as other:
+            revoke_invite(other, other.get(Account, facilitator.id), other.get(Series, series.id), made.invite.id)
+
+    with before_write_to(database.engine, None, facilitator_revokes):
+        with pytest.raises(NotFound, match="this invite link has just been used or revoked; ask for a new one"):
+            accept_invite(db, made.token, email="new@test.example", display_name="New", password=PASSWORD * 2)
+    db.rollback()
+    assert db.scalar(select(Account).where(Account.email == "new@test.example")) is None
+
+
+def test_two_facilitators_revoking_one_invite_at_once_both_see_it_gone(database, db, series):
+    facilitator, made = _facilitator_and_invite(db, series)
+
+    def other_facilitator_revokes():
+        with database.session() as other:
+            revoke_invite(other, other.get(Account, facilitator.id), other.get(Series, series.id), made.invite.id)
+
+    with before_write_to(database.engine, "invites", other_facilitator_revokes):
+        with pytest.raises(NotFound, match="no such invite"):
+            revoke_invite(db, facilitator, series, made.invite.id)

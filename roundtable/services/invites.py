@@ -11,7 +11,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session as DbSession
 
 from roundtable.errors import Conflict, Forbidden, NotFound, ValidationError
@@ -80,8 +80,12 @@ def revoke_invite(db: DbSession, actor: Account, series: Series, invite_id: int)
         raise NotFound("no such invite")
     if not may_assign(role_in_series(db, actor, series), invite.role):
         raise Forbidden("you may not revoke this invite")
-    db.delete(invite)
-    db.flush()
+    # Only while unused, checked in the DELETE itself: the invitee may accept between the read and the write,
+    # and a facilitator told "revoked" would believe no one got in.
+    if db.execute(delete(Invite).where(Invite.id == invite_id, Invite.used_at.is_(None))).rowcount != 1:
+        if db.scalar(select(Invite.used_at).where(Invite.id == invite_id)) is not None:
+            raise Conflict("this invite has been accepted already; remove the member instead")
+        raise NotFound("no such invite")
     record_audit(db, actor, series, "invite.revoke", {"invite_id": invite_id})
 
 
@@ -91,7 +95,7 @@ def _claim(db: DbSession, invite: Invite) -> None:
         update(Invite).where(Invite.id == invite.id, Invite.used_at.is_(None)).values(used_at=utcnow())
     ).rowcount
     if claimed != 1:
-        raise NotFound("this invite link has just been used; ask for a new one")
+        raise NotFound("this invite link has just been used or revoked; ask for a new one")
 
 
 def accept_invite(
