@@ -33,7 +33,9 @@ class Roundtable:
             raise ValueError("a Roundtable needs a SECRET_KEY: it keys pseudonyms and encrypts the roster")
         self.settings = settings
         self.secret: str = settings["SECRET_KEY"]
-        self.database = Database(settings["DATABASE_URL"], secret_key=self.secret)
+        self.database = Database(settings["DATABASE_URL"], secret_key=self.secret,
+                                 pool_size=settings.get("DATABASE_POOL_SIZE", 10),
+                                 pool_timeout=settings.get("DATABASE_POOL_TIMEOUT", 30))
         self.pm: pluggy.PluginManager = build_plugin_manager(
             disabled=settings.get("DISABLED_PLUGINS") or (),
             plugins_dir=settings.get("PLUGINS_DIR"),

@@ -11,6 +11,10 @@ from roundtable.errors import RoundtableError
 
 DEFAULTS = {
     "DATABASE_URL": None,  # default: SQLite file in the instance folder
+    # Connections each process keeps open to the database (twice as many more may open under load), and how
+    # many socket events work at the database at once (roundtable.web.authorization.socket_turn).
+    "DATABASE_POOL_SIZE": 10,
+    "DATABASE_POOL_TIMEOUT": 30,  # seconds a request waits for a free connection before it fails
     "REDIS_URL": None,  # set to share Socket.IO events between processes
     "REDIS_CHANNEL": None,  # default: derived from SECRET_KEY, so installations sharing a Redis stay apart
     "DISABLED_PLUGINS": [],
@@ -38,7 +42,8 @@ DEFAULTS = {
     "WTF_CSRF_TIME_LIMIT": None,
 }
 
-ENV_KEYS = ("DATABASE_URL", "REDIS_URL", "SECRET_KEY", "PLUGINS_DIR", "DISABLED_PLUGINS", "SESSION_COOKIE_SECURE")
+ENV_KEYS = ("DATABASE_URL", "DATABASE_POOL_SIZE", "DATABASE_POOL_TIMEOUT", "REDIS_URL", "SECRET_KEY", "PLUGINS_DIR",
+            "DISABLED_PLUGINS", "SESSION_COOKIE_SECURE")
 
 
 def from_environment() -> dict:
@@ -54,8 +59,16 @@ def from_environment() -> dict:
             value = [v.strip() for v in value.split(",") if v.strip()]
         elif key == "SESSION_COOKIE_SECURE":
             value = value.lower() in ("1", "true", "yes")
+        elif key in ("DATABASE_POOL_SIZE", "DATABASE_POOL_TIMEOUT"):
+            value = _whole_number(f"ROUNDTABLE_{key}", value)
         found[key] = value
     return found
+
+
+def _whole_number(name: str, value: str) -> int:
+    if not value.strip().isascii() or not value.strip().isdigit() or not 1 <= int(value) <= 1000:
+        raise RoundtableError(f"{name} must be a whole number from 1 to 1000, not {value!r}")
+    return int(value)
 
 
 # SHA-256 fingerprints of secret keys anyone can read: the one committed as instance/secret_key

@@ -32,17 +32,18 @@ def normalize_url(url: str) -> str:
     return url
 
 
-# Connections each process keeps open to PostgreSQL; also how many socket events run at once
-# (roundtable.web.authorization.socket_turn), so that a crowd of events never waits on the pool.
-POOL_SIZE = 10
-
-
-def make_engine(url: str) -> Engine:
+def make_engine(url: str, pool_size: int = 10, pool_timeout: float = 30) -> Engine:
     """An engine that never puts statement parameters in its errors or logs: they can hold
-    note text before anonymization or a roster value, and errors end up in the server log."""
+    note text before anonymization or a roster value, and errors end up in the server log.
+
+    ``pool_size`` connections stay open, twice as many more may open under load; socket events
+    take turns so that at most ``pool_size`` of them use one (roundtable.web.authorization.socket_turn).
+    """
     url = normalize_url(url)
+    pool = {"pool_size": pool_size, "max_overflow": 2 * pool_size, "pool_timeout": pool_timeout}
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, hide_parameters=True)
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, hide_parameters=True,
+                               **({} if url in ("sqlite://", "sqlite:///:memory:") else pool))
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_conn, _record):
@@ -56,18 +57,19 @@ def make_engine(url: str) -> Engine:
             cur.close()
 
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=POOL_SIZE, max_overflow=20, hide_parameters=True)
+    return create_engine(url, pool_pre_ping=True, hide_parameters=True, **pool)
 
 
 class Database:
     """Owns the engine and hands out sessions."""
 
-    def __init__(self, url: str, *, secret_key: str):
+    def __init__(self, url: str, *, secret_key: str, pool_size: int = 10, pool_timeout: float = 30):
         if not secret_key:
             # No constant fallback: a key anyone can read would protect no roster.
             raise ValueError("a Database needs the installation's secret key: the roster is encrypted with it")
         self.url = normalize_url(url)
-        self.engine = make_engine(url)
+        self.pool_size = pool_size
+        self.engine = make_engine(url, pool_size, pool_timeout)
         # The key for encrypted roster columns travels with the engine's dialect.
         attach_key(self.engine, secret_key)
         self.sessionmaker = sessionmaker(self.engine, expire_on_commit=False)

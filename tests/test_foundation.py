@@ -80,6 +80,22 @@ def test_cli_user_error_is_one_line_and_exit_2(tmp_path):
     assert "Traceback" not in result.stderr
 
 
+def test_the_database_pool_is_sized_from_the_environment_and_a_bad_size_is_one_line(tmp_path, monkeypatch):
+    monkeypatch.setenv("ROUNDTABLE_DATABASE_POOL_SIZE", "3")
+    monkeypatch.setenv("ROUNDTABLE_DATABASE_POOL_TIMEOUT", "5")
+    app = create_app({"INSTANCE_PATH": str(tmp_path / "inst"), "SECRET_KEY": "x"})
+    engine = app.extensions["roundtable"].database.engine
+    assert (engine.pool.size(), engine.pool._max_overflow, engine.pool._timeout) == (3, 6, 5)
+    assert app.extensions["roundtable_socket_turns"]._initial_value == 3
+    app.extensions["roundtable"].database.dispose()
+    result = subprocess.run(
+        [sys.executable, "-c", "from roundtable.cli import main; main()", "init-db"], capture_output=True, text=True,
+        env={"ROUNDTABLE_INSTANCE_PATH": str(tmp_path), "PATH": "/usr/bin:/bin", "ROUNDTABLE_DATABASE_POOL_SIZE": "0"},
+    )
+    assert (result.returncode, result.stderr) == (
+        2, "Error: ROUNDTABLE_DATABASE_POOL_SIZE must be a whole number from 1 to 1000, not '0'\n")
+
+
 def test_roster_names_are_encrypted_and_a_wrong_secret_key_says_so(tmp_path):
     import pytest
     from sqlalchemy import select, text

@@ -5,11 +5,15 @@ from __future__ import annotations
 
 import threading
 import time
+import uuid
 
 import pytest
 import socketio
 
-from roundtable.live_clients import NoteClient, ServerProcess, free_port, login_cookie, prepare_database, wait_until
+from roundtable.db import Database
+from roundtable.live_clients import (SECRET_KEY, NoteClient, ServerProcess, free_port, login_cookie, prepare_database,
+                                     wait_until)
+from roundtable.models import Note, Session
 
 pytestmark = pytest.mark.slow
 
@@ -177,3 +181,57 @@ def test_a_client_whose_server_went_away_stops_reconnecting_when_it_leaves(tmp_p
     threads = [t for t in threading.enumerate() if getattr(t, "_target", None) is not None
                and getattr(t._target, "__self__", None) in (client, client.sio, client.sio.eio)]
     assert not [t.name for t in threads if t.is_alive()]
+
+
+def _store_notes(database_url: str, session_id: int, count: int) -> None:
+    database = Database(database_url, secret_key=SECRET_KEY)
+    try:
+        with database.session() as db:
+            meeting = db.get(Session, session_id)
+            for seq in range(1, count + 1):
+                db.add(Note(session_id=session_id, seq=seq, uuid=str(uuid.uuid4()),
+                            text=f"note {seq}: the tenants' union met the housing office about repairs"))
+            meeting.last_seq = count
+    finally:
+        database.dispose()
+
+
+def test_a_crowd_rejoining_at_once_takes_turns_at_the_database_and_every_page_catches_up(tmp_path, database_url):
+    """After a restart every open page rejoins at once. Socket events take turns at the database (as many at
+    a time as the pool holds), so with 2 pooled connections (6 with overflow) and a 1-second wait for one,
+    30 simultaneous rejoins all get their catch-up and none waits on the pool until it gives up. (Without the
+    turns the PostgreSQL run fails; SQLite's calls never let another event run while they hold a connection.)"""
+    crowd_size, notes = 30, 300
+    people = prepare_database(database_url)
+    _store_notes(database_url, people["session_id"], notes)
+    server = ServerProcess(database_url, free_port(), tmp_path, extra_env={
+        "ROUNDTABLE_DATABASE_POOL_SIZE": "2", "ROUNDTABLE_DATABASE_POOL_TIMEOUT": "1"}).start()
+    crowd = []
+    try:
+        cookie = login_cookie(server.url, people["viewers"][0])
+        for _ in range(crowd_size):
+            page = socketio.Client(reconnection=False)
+            page.connect(server.url, headers={"Cookie": cookie}, transports=["websocket"], wait_timeout=15)
+            crowd.append(page)
+        together = threading.Barrier(crowd_size)
+        caught_up: list = [None] * crowd_size
+
+        def rejoin(i):
+            together.wait()
+            try:
+                reply = crowd[i].call("session:join", {"session_id": people["session_id"], "after": 0}, timeout=120)
+            except socketio.exceptions.TimeoutError:
+                reply = {"error": "no answer"}
+            caught_up[i] = len(reply["notes"]) if reply.get("ok") else reply.get("error")
+
+        rejoins = [threading.Thread(target=rejoin, args=(i,)) for i in range(crowd_size)]
+        for thread in rejoins:
+            thread.start()
+        for thread in rejoins:
+            thread.join()
+        assert caught_up == [notes] * crowd_size
+        assert "QueuePool limit" not in _log(server)
+    finally:
+        for page in crowd:
+            page.disconnect()
+        server.stop()

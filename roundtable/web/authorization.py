@@ -18,7 +18,7 @@ from flask_socketio import emit
 from flask_wtf.csrf import CSRFError
 from sqlalchemy import select
 
-from roundtable.db import POOL_SIZE, close_db, get_db
+from roundtable.db import close_db, get_db
 from roundtable.errors import RateLimited
 from roundtable.models import Account, Role, Series, Session
 from roundtable.services.accounts import has_role, role_in_series
@@ -241,19 +241,16 @@ def socket_access(minimum: Role, series_from=session_series, rate: str | None = 
     return decorator
 
 
-_socket_turns = threading.BoundedSemaphore(POOL_SIZE)
-
-
 @contextmanager
 def socket_turn():
-    """Run one socket event's database work with at most ``POOL_SIZE`` others, first come first served,
-    and give its connection back before the next one starts.
+    """Run one socket event's database work, ``DATABASE_POOL_SIZE`` events at a time, first come first
+    served, and give its connection back before the next one starts.
 
     Under gevent every event that waits on the database lets the others run; after a restart a
     thousand pages rejoin at once, and without a turn each would hold a pooled connection while the
     rest took theirs in turn, until the pool's wait timed out (measured: 500 rejoins per process).
     """
-    with _socket_turns:
+    with current_app.extensions["roundtable_socket_turns"]:
         try:
             yield
         finally:
@@ -284,6 +281,7 @@ def _error_response(status: int, message: str):
 def init_app(app: Flask) -> None:
     """The per-account rate limiter, the audit of sensitive routes, and the pages for CSRF, 413 and 429."""
     app.extensions["roundtable_account_limiter"] = AccountRateLimiter.from_config(app.config)
+    app.extensions["roundtable_socket_turns"] = threading.BoundedSemaphore(app.config["DATABASE_POOL_SIZE"])
     app.after_request(_audit_route)
 
     @app.errorhandler(CSRFError)
