@@ -8,7 +8,8 @@ import uuid
 import pytest
 from sqlalchemy import select
 
-from roundtable.live_clients import SECRET_KEY, ServerProcess, free_port, prepare_database, wait_until
+from roundtable.live_clients import PASSWORD, SECRET_KEY, ServerProcess, free_port, prepare_database, wait_until
+from roundtable.models import Role
 from test_live_browser import browser, open_session  # noqa: F401  (the browser fixture)
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -32,6 +33,19 @@ def site(tmp_path):
         for i in range(40):
             stream.add_note(people["session_id"], str(uuid.uuid4()), f"earlier note number {i + 1}",
                             "question" if i % 4 == 0 else "point", "scholar" if i % 3 == 0 else None, writer.id)
+        # Two suggestions on the newest note: one the suggester is fairly sure of, one below the floor (0.35).
+        from roundtable.models import Note, Series
+        from roundtable.services.accounts import create_account, grant_role
+        from roundtable.services.tagging import store_suggestions
+        from roundtable.types import Suggestion
+
+        newest = db.scalar(select(Note).order_by(Note.seq.desc()).limit(1))
+        store_suggestions(db, newest.id, [Suggestion("Legal defense", 0.62), Suggestion("Federal enforcement", 0.12)],
+                          "lexical")
+        series = db.scalar(select(Series))
+        for role in (Role.AUTHOR, Role.FACILITATOR):
+            grant_role(db, create_account(db, f"{role.value}@test.example", role.value.title(), PASSWORD), series, role)
+        db.commit()
     database.dispose()
     server = ServerProcess(url, free_port(), tmp_path).start()
     yield server, people
@@ -112,3 +126,44 @@ def test_the_tag_picker_opens_beside_its_button_without_covering_the_note(browse
     assert not overlaps, (p, n)
     assert abs((p["x"] + p["width"]) - (b["x"] + b["width"])) < 2, "right-aligned with its button"
     assert 0 <= p["y"] and p["y"] + p["height"] <= DESKTOP["height"]
+
+
+def test_at_phone_width_a_viewer_downloads_the_session_as_csv_and_the_tab_has_an_icon(browser, site, tmp_path):
+    server, people = site
+    _ctx, viewer, errors = open_session(browser, server, people["viewers"][0], PHONE)
+    viewer.locator("#notes .note >> nth=39").wait_for()
+    viewer.evaluate("window.scrollTo(0, 0)")
+    link = viewer.locator(".downloads a >> text=CSV")
+    assert link.is_visible(), "the download is on the page at phone width too"
+    with viewer.expect_download() as download:
+        link.click()
+    path = tmp_path / "notes.csv"
+    download.value.save_as(path)
+    rows = path.read_text().splitlines()
+    assert rows[0] == "seq,time,kind,speaker_role,themes,text" and len(rows) == 41
+    assert download.value.suggested_filename == "harbor-city-session-1-notes.csv"
+    icon = viewer.evaluate("document.querySelector('link[rel~=icon]').href")
+    answer = viewer.request.get(icon)
+    assert answer.status == 200 and answer.headers["content-type"].startswith("image/svg+xml")
+    assert viewer.request.get(server.url + "/favicon.ico").status == 200  # browsers that ask for it anyway
+    assert [e for e in errors if not e.startswith("Failed to load resource")] == []
+
+
+def test_suggested_themes_show_only_to_those_who_can_accept_them_and_only_above_the_floor(browser, site):
+    server, people = site
+    pages = {email: open_session(browser, server, email, DESKTOP)
+             for email in ("author@test.example", "facilitator@test.example", people["note-takers"][0],
+                           people["viewers"][0])}
+    for email, (_ctx, page, _errors) in pages.items():
+        newest = page.locator("#notes .note >> nth=39")
+        newest.wait_for()
+        shown = newest.locator(".chip.suggested .chip-name").all_inner_texts()
+        assert shown == (["Legal defense"] if email.startswith(("author", "facilitator")) else []), (email, shown)
+
+    _ctx, author, errors = pages["author@test.example"]
+    suggestion = author.locator("#notes .note >> nth=39").locator(".chip.suggested")
+    assert "62%" in suggestion.get_attribute("title")
+    suggestion.locator("button[aria-label='Accept theme Legal defense']").click()
+    _ctx, viewer, _errors = pages[people["viewers"][0]]  # accepted, it is a theme everyone sees
+    viewer.wait_for_selector("#notes .note >> nth=39 >> .chip:not(.suggested) >> text=Legal defense", timeout=10000)
+    assert [e for e in errors if not e.startswith("Failed to load resource")] == []
