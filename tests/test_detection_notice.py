@@ -16,8 +16,12 @@ def app_without_ner(tmp_path, monkeypatch):
                        "DATABASE_URL": f"sqlite:///{tmp_path / 'rt.sqlite'}", "DISABLED_PLUGINS": ["ner"]})
 
 
-@pytest.mark.parametrize("role, told", [(Role.FACILITATOR, True), (Role.NOTE_TAKER, False), (Role.VIEWER, False)])
-def test_series_and_live_pages_tell_facilitators_that_unknown_name_detection_is_off(app_without_ner, role, told):
+@pytest.mark.parametrize("role, is_admin, told", [
+    (Role.FACILITATOR, False, True), (Role.ADMIN, False, True), (Role.VIEWER, True, True),  # an installation admin
+    (Role.AUTHOR, False, False), (Role.NOTE_TAKER, False, False), (Role.VIEWER, False, False),
+])
+def test_series_and_live_pages_tell_facilitators_and_admins_that_unknown_name_detection_is_off(
+        app_without_ner, role, is_admin, told):
     from conftest import PASSWORD, make_series
     from roundtable.services.accounts import create_account, grant_role
 
@@ -25,7 +29,7 @@ def test_series_and_live_pages_tell_facilitators_that_unknown_name_detection_is_
     database.upgrade()
     with database.session() as db:
         series = make_series(db)
-        grant_role(db, create_account(db, "member@test.example", "Member", PASSWORD), series, role)
+        grant_role(db, create_account(db, "member@test.example", "Member", PASSWORD, is_admin=is_admin), series, role)
     client = app_without_ner.test_client()
     assert client.post("/auth/login", data={"email": "member@test.example", "password": PASSWORD}).status_code == 302
     for path in ("/s/harbor-city/", "/s/harbor-city/sessions/1/"):
