@@ -71,10 +71,14 @@ def test_rate_limited_notes_wait_and_all_arrive_once_and_a_long_paste_is_refused
     assert len(frames) > 4, "at one note per second some were refused (429) and sent again"
     assert writer.locator("#notes .note.failed").count() == 0
 
-    long_text = "x" * 20000
-    writer.locator("#note-text").fill(long_text)
-    writer.locator("#note-text").dispatch_event("input")
+    writer.locator("#note-text").focus()
+    writer.keyboard.insert_text("x" * 3300)  # near the limit the count shows while typing
+    assert writer.locator("#note-length").inner_text() == "3,300 / 4,000"
+    assert writer.locator("#note-length-message").inner_text() == ""
+    writer.locator("#note-text").fill("")
+    writer.keyboard.insert_text("x" * 20000)  # as a paste arrives: nothing in the page may cut it
     assert writer.locator("#note-length").inner_text() == "20,000 / 4,000"
+    assert "16,000 characters over the limit of 4,000" in writer.locator("#note-length-message").inner_text()
     writer.keyboard.press("Enter")
     assert "16,000 characters over the limit of 4,000" in writer.locator("#note-length-message").inner_text()
     assert len(writer.locator("#note-text").input_value()) == 20000, "the text stays for the writer to shorten"
@@ -99,7 +103,8 @@ def test_invalid_and_conflicting_notes_stay_visible_with_retry_copy_and_discard(
         {"uuid": taken, "text": "same id as a note elsewhere", "kind": "point"},      # 409
         {"uuid": str(uuid.uuid4()), "text": "a good note behind them", "kind": "point"},
     ]
-    _ctx, writer, _errors = open_session(browser, server, people["note-takers"][0], DESKTOP)
+    context, writer, _errors = open_session(browser, server, people["note-takers"][0], DESKTOP)
+    context.grant_permissions(["clipboard-read", "clipboard-write"])
     writer.evaluate(f"localStorage.setItem('roundtable.outbox.{sid}', {json.dumps(json.dumps(waiting))})")
     writer.reload()
     writer.wait_for_selector("#notes .note:not(.pending) >> text=a good note behind them", timeout=20000)
@@ -110,6 +115,8 @@ def test_invalid_and_conflicting_notes_stay_visible_with_retry_copy_and_discard(
     for i in range(2):
         assert failed.nth(i).locator(".failed-actions button").all_inner_texts() == ["Retry", "Copy", "Discard"]
     assert "2 notes not sent" in writer.locator("#connection").inner_text()
+    failed.nth(1).locator("button >> text=Copy").click()  # the whole text, to paste elsewhere
+    wait_until(lambda: writer.evaluate("navigator.clipboard.readText()") == "same id as a note elsewhere", timeout=5)
 
     writer.on("dialog", lambda dialog: dialog.accept())
     failed.nth(0).locator("button >> text=Discard").click()
