@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from roundtable.live_clients import PASSWORD, SECRET_KEY, ServerProcess, free_port, prepare_database, wait_until
-from roundtable.models import Role
+from roundtable.models import Role, Theme
 from test_live_browser import browser, open_session  # noqa: F401  (the browser fixture)
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -30,9 +30,11 @@ def site(tmp_path):
     with database.session() as db:
         writer = db.scalar(select(Account).where(Account.email == people["note-takers"][1]))
         stream = NoteStream(db, roundtable)
+        legal = db.scalar(select(Theme).where(Theme.name == "Legal defense"))
         for i in range(40):
             stream.add_note(people["session_id"], str(uuid.uuid4()), f"earlier note number {i + 1}",
-                            "question" if i % 4 == 0 else "point", "scholar" if i % 3 == 0 else None, writer.id)
+                            "question" if i % 4 == 0 else "point", "scholar" if i % 3 == 0 else None, writer.id,
+                            themes=[legal.id] if i % 5 == 0 else [])
         # Two suggestions on the newest note: one the suggester is fairly sure of, one below the floor (0.35).
         from roundtable.models import Note, Series
         from roundtable.services.accounts import create_account, grant_role
@@ -64,7 +66,7 @@ def test_at_phone_width_the_page_opens_at_the_newest_note_with_the_composer_and_
     wait_until(lambda: in_view(writer, "#notes .note >> nth=39"), timeout=5, message="newest note in view")
     assert in_view(writer, "#composer") and in_view(writer, "#connection")
     sticky = writer.locator("#live-status").bounding_box()["height"] + writer.locator("#composer").bounding_box()["height"]
-    assert sticky / PHONE["height"] < 0.30, sticky
+    assert sticky / PHONE["height"] <= 0.25, sticky
     assert writer.locator("h1").inner_text() == "Session 1 · Session 1"
 
     _ctx2, viewer, viewer_errors = open_session(browser, server, people["viewers"][0], PHONE)
@@ -98,6 +100,10 @@ def test_the_stream_is_searched_and_filtered_and_downloads_as_markdown(browser, 
     viewer.locator("#stream-filters [name=kind]").select_option("")
     viewer.locator("#stream-filters [name=speaker]").select_option("scholar")
     wait_until(lambda: viewer.locator("#notes .note:visible").count() == 14)
+    viewer.locator("#stream-filters [name=speaker]").select_option("")
+    viewer.locator("#stream-filters [name=theme]").select_option(label="Legal defense")
+    wait_until(lambda: viewer.locator("#notes .note:visible .note-text").all_inner_texts()
+               == [f"earlier note number {n}" for n in (1, 6, 11, 16, 21, 26, 31, 36)])
     viewer.locator("#stream-filters button[type=reset]").click()
     wait_until(lambda: viewer.locator("#notes .note:visible").count() == 40)
 
@@ -126,6 +132,17 @@ def test_the_tag_picker_opens_beside_its_button_without_covering_the_note(browse
     assert not overlaps, (p, n)
     assert abs((p["x"] + p["width"]) - (b["x"] + b["width"])) < 2, "right-aligned with its button"
     assert 0 <= p["y"] and p["y"] + p["height"] <= DESKTOP["height"]
+    writer.keyboard.press("Escape")
+
+    _ctx, phone, _errors = open_session(browser, server, people["note-takers"][0], PHONE)  # same at phone width
+    note = phone.locator("#notes .note >> nth=38")
+    note.wait_for()
+    note.locator("button[data-action=tag]").click()
+    picker = phone.locator("#theme-picker")
+    picker.wait_for()
+    p, n = picker.bounding_box(), note.bounding_box()
+    assert p["y"] >= n["y"] + n["height"] or p["y"] + p["height"] <= n["y"], (p, n)
+    assert 0 <= p["x"] and p["x"] + p["width"] <= PHONE["width"] and 0 <= p["y"]
 
 
 def test_at_phone_width_a_viewer_downloads_the_session_as_csv_and_the_tab_has_an_icon(browser, site, tmp_path):
@@ -159,6 +176,15 @@ def test_suggested_themes_show_only_to_those_who_can_accept_them_and_only_above_
         newest.wait_for()
         shown = newest.locator(".chip.suggested .chip-name").all_inner_texts()
         assert shown == (["Legal defense"] if email.startswith(("author", "facilitator")) else []), (email, shown)
+
+    # At desktop width too the page opens at the newest note, composer and status strip in view; Close session
+    # sits in the strip, for facilitators only.
+    _ctx, writer, _errors = pages[people["note-takers"][0]]
+    wait_until(lambda: in_view(writer, "#notes .note >> nth=39"), timeout=5, message="newest note in view")
+    assert in_view(writer, "#composer") and in_view(writer, "#live-status")
+    _ctx, facilitator, _errors = pages["facilitator@test.example"]
+    assert in_view(facilitator, "#live-status .close-session button")
+    assert [page.locator(".close-session").count() for _c, page, _e in pages.values()] == [0, 1, 0, 0]
 
     _ctx, author, errors = pages["author@test.example"]
     suggestion = author.locator("#notes .note >> nth=39").locator(".chip.suggested")
