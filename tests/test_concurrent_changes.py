@@ -17,6 +17,7 @@ from conftest import PASSWORD, socket_as
 from roundtable import Suggestion
 from roundtable.errors import Conflict, NotFound
 from roundtable.models import Account, Invite, Note, NoteTag, Role, Series, Session, TagStatus, Theme
+from roundtable.services import briefs
 from roundtable.services.accounts import create_account, grant_role, role_in_series
 from roundtable.services.invites import accept_invite, create_invite, revoke_invite
 from roundtable.services.tagging import accept_suggestion, reject_suggestion, store_suggestions
@@ -157,3 +158,25 @@ def test_two_facilitators_revoking_one_invite_at_once_both_see_it_gone(database,
     with before_write_to(database.engine, "invites", other_facilitator_revokes):
         with pytest.raises(NotFound, match="no such invite"):
             revoke_invite(db, facilitator, series, made.invite.id)
+
+
+def test_an_edit_saved_while_the_brief_is_rebuilt_is_kept(database, db, series, roundtable):
+    """A rebuild reads the notes for seconds (the drafting job ends with one); an author who saves meanwhile
+    keeps the edit: the rebuild merges into the draft as it is when it writes, not as it was when it began."""
+    briefs.rebuild_brief(db, series, roundtable=roundtable)
+    db.commit()
+
+    def author_saves():
+        with database.session() as other:
+            brief = briefs.get_brief(other, series.id)
+            intro = briefs.split_sections(brief.markdown)["introduction"]
+            briefs.save_draft(other, brief, brief.markdown.replace(
+                intro, "{#introduction}\n## Introduction\n\nOur own words.\n\n"), roundtable=roundtable)
+
+    with before_write_to(database.engine, None, author_saves) as hit:
+        brief = briefs.rebuild_brief(db, series.id, roundtable=roundtable)
+    db.commit()
+    assert hit
+    db.expire_all()
+    assert "Our own words." in brief.markdown and brief.edited_sections == ["introduction"]
+    assert [v.label for v in briefs.list_versions(db, brief)][:3] == ["rebuilt from notes", "before rebuild", "edited"]

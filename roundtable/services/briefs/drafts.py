@@ -7,11 +7,11 @@ import re
 from collections import OrderedDict
 from dataclasses import dataclass
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session as DbSession
 
 from roundtable.errors import NotFound, ValidationError
-from roundtable.models import Brief, BriefVersion, Note, Session
+from roundtable.models import Brief, BriefVersion, Note, Session, utcnow
 from roundtable.services.anonymize import anonymize_authored_text
 from roundtable.services.briefs.build import build_brief
 from roundtable.services.briefs.context import _resolve_series, gather_brief_context
@@ -79,6 +79,7 @@ def rebuild_brief(db: DbSession, series, template: str = "report", force: bool =
     """
     brief = get_brief(db, series, template)
     document = build_brief(db, series, template=template, roundtable=roundtable, progress=progress)
+    _hold_draft(db, brief)
     old = brief.markdown or ""
     if old:
         save_version(db, brief, label="before rebuild", author_id=author_id)
@@ -100,6 +101,16 @@ def rebuild_brief(db: DbSession, series, template: str = "report", force: bool =
     brief.provenance = provenance
     save_version(db, brief, label="rebuilt from notes" + (" (forced)" if force else ""), author_id=author_id)
     return brief
+
+
+def _hold_draft(db: DbSession, brief: Brief) -> None:
+    """Lock the draft's row until commit, then read it as it is now.
+
+    Building takes seconds, and an author may save an edit meanwhile: merged into the draft as it
+    was when the build began, the edit would be lost (and its version number taken twice).
+    """
+    db.execute(update(Brief).where(Brief.id == brief.id).values(updated_at=utcnow()))
+    db.refresh(brief)
 
 
 def save_draft(db: DbSession, brief: Brief, markdown: str, author_id: int | None = None,
