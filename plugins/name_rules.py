@@ -215,7 +215,7 @@ def coordinated_names(text: str, spans: list[tuple[int, int]], known_words: froz
                 words = words[1:]
             b = start - len(before.group(2)) - len(" ".join(words))
             # at a sentence start only a word the model never saw ("Carrano and Biewener studied")
-            if _partner_ok(words, known_words) and (not _sentence_start(text, b) or _unknown(words, known_words)):
+            if _partner_ok(words, known_words) and (not sentence_start(text, b) or _unknown(words, known_words)):
                 found.append((b, start - len(before.group(2))))
     return [s for s in found if s not in taken]
 
@@ -231,19 +231,26 @@ def _partner_ok(words: list[str], known_words: frozenset[str]) -> bool:
     return not any(w in _NOT_AUTHORS or w in _PLACE_WORDS or w in _GROUP_NOUNS for w in lowered)
 
 
-def _sentence_start(text: str, start: int) -> bool:
+def sentence_start(text: str, start: int) -> bool:
+    """Whether ``start`` opens a sentence, a line or a list item."""
     before = text[:start].rstrip(" \t\"'“‘([*-•>")
     return not before or before[-1] in ".!?:\n"
 
 
 _PLACE_BEFORE = re.compile(r"\b(?:the|in|near|at)\s+$", re.I)
+# "the villages Brin and Djibonker", "the village of Banjal", "the town of Hadibo".
+_PLACE_NOUN_BEFORE = re.compile(
+    r"\b(?:villages?|towns?|city|cities|islands?|regions?|districts?|provinces?|rivers?|kingdoms?|capital|"
+    r"municipalit(?:y|ies)|neighbou?rhoods?|suburbs?|states?|counties|county)\s+(?:of\s+|called\s+|named\s+)?"
+    r"(?:[^\W\d_][\w'’-]*(?:\s*,\s*|\s+(?:and|or|&)\s+))*$")
 
 
 def reads_as_a_place(text: str, start: int, end: int) -> bool:
     """A model guess after "the", "in", "near" or "at" and not a possessive ("in Port Alder", "the Louvre")."""
     if re.match(r"['’]s?\b", text[end:end + 2]):
         return False
-    return bool(_PLACE_BEFORE.search(text, max(0, start - 8), start))
+    return bool(_PLACE_BEFORE.search(text, max(0, start - 8), start)
+                or _PLACE_NOUN_BEFORE.search(text, max(0, start - 60), start))
 
 
 def is_not_a_person(text: str, start: int, end: int) -> bool:
@@ -257,14 +264,17 @@ def is_not_a_person(text: str, start: int, end: int) -> bool:
     return bool(_NAMED_THING_BEFORE.search(text, max(0, start - 14), start))
 
 
+# What no name crosses: "=", "+", "|", "/", a line break, a spaced dash, a possessive before a capital.
+_NO_NAME_CROSSES = re.compile(r"[=+|/\n]|\s[–—-]\s|['’]s\s+(?=[A-Z])")
 _EDGE = "\"'“”‘’()[]{}<>.,;:!?*-–—=+/\\|"
 
 
 def clean_span(text: str, start: int, end: int) -> list[tuple[int, int]]:
-    """Trim punctuation from both ends; split at "=", "+", "|", "/" and line breaks, which no name crosses."""
+    """Trim punctuation from both ends; split at "=", "+", "|", "/", line breaks, a spaced dash and a possessive
+    before a capitalised word ("DAB's Horace Cheung"), which no name crosses."""
     pieces = []
-    for part in re.finditer(r"[^=+|/\n]+", text[start:end]):
-        a, b = start + part.start(), start + part.end()
+    cuts = [(m.start(), m.end()) for m in _NO_NAME_CROSSES.finditer(text, start, end)]
+    for a, b in zip([start] + [cut_end for _, cut_end in cuts], [cut_start for cut_start, _ in cuts] + [end]):
         while a < b and (text[a].isspace() or text[a] in _EDGE):
             a += 1
         while b > a and (text[b - 1].isspace() or text[b - 1] in _EDGE and not _initial_dot(text, b)):

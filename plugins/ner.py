@@ -28,6 +28,7 @@ _known_words: frozenset[str] = frozenset()
 _first_names: frozenset[str] = frozenset()
 _census_names: frozenset[str] = frozenset()
 _places: frozenset[str] = frozenset()
+_english: frozenset[str] = frozenset()
 _lock = threading.Lock()
 
 
@@ -77,7 +78,7 @@ def plugin_status() -> str | None:
 
 def load_model():
     """The spaCy pipeline, loaded on first use and shared by every thread."""
-    global _nlp, _known_words, _first_names, _census_names, _places
+    global _nlp, _known_words, _first_names, _census_names, _places, _english
     if _nlp is None:
         with _lock:
             if _nlp is None:
@@ -87,7 +88,8 @@ def load_model():
                 # The words the model was built with; processing text adds more, so take them now.
                 _known_words = frozenset(word.lower() for word in nlp.vocab.strings)
                 census_first, _census_names = census_names()
-                _first_names = listed_first_names(nlp.path, census_first)
+                _english = english_words(nlp.path)
+                _first_names = listed_first_names(census_first, _english)
                 _places = place_names()
                 _nlp = nlp
     return _nlp
@@ -113,17 +115,79 @@ def census_names() -> tuple[frozenset[str], frozenset[str]]:
     return first, first | frozenset(lists["last"])
 
 
-def listed_first_names(model_path, census: frozenset[str]) -> frozenset[str]:
-    """The census first names that are not English words: "zofia", "adalberto", not "will" or "grace".
-
-    An English word is any lemma of WordNet's index, which the model package ships
-    for its lemmatizer (it also holds many places and famous people: "florence", "austin").
-    """
+def english_words(model_path) -> frozenset[str]:
+    """Every lemma of WordNet's index, which the model package ships for its lemmatizer (it also holds many
+    places and famous people: "florence", "austin", "warhol")."""
     from spacy.lookups import Lookups  # lazy: the ner extra
 
     index = Lookups().from_disk(model_path / "lemmatizer" / "lookups").get_table("lemma_index")
-    english = set().union(*(set(words) for words in index.values()))
+    return frozenset().union(*(frozenset(words) for words in index.values()))
+
+
+def listed_first_names(census: frozenset[str], english: frozenset[str]) -> frozenset[str]:
+    """The census first names that are not English words: "zofia", "adalberto", not "will" or "grace"."""
     return frozenset(name for name in census if len(name) > 2 and name not in english and name not in _NOT_NAME_WORDS)
+
+
+# Words that open a sentence before a name without being part of it ("Then Zofia opened…").
+_OPENERS = frozenset(
+    """
+    then so but and or also now today yesterday tomorrow tonight later maybe perhaps still yet meanwhile next first
+    second finally afterwards even just only well oh yes no thanks hey hi hello dear when while after before if as
+    since because although though once unless until where whether why how what who ask tell call email meet met
+    let see says said per via with without from to for by at in on of about like unlike re cc ps update note
+    please sorry congrats congratulations welcome poor lucky
+    """.split()
+)
+
+
+def _an_opener(word: str) -> bool:
+    """A word that opens a sentence and is no first name: "Then", "Apparently", "Quoting"."""
+    lowered = word.lower()
+    if lowered in _census_names or not word.isalpha():
+        return False
+    if lowered in _OPENERS:
+        return True
+    # an adverb or a participle of an English word: "Apparently", "Quoting"
+    return lowered.endswith(("ly", "ing")) and any(
+        stem in _english for stem in (lowered, lowered[:-2], lowered[:-3], lowered[:-3] + "e"))
+
+
+def _an_english_plural(word: str) -> bool:
+    """ "Springs", "Mysteries", "Photographs": a plural noun, which no name is (census surnames such as
+    "Williams" excepted)."""
+    lowered = word.lower()
+    if len(lowered) < 4 or not lowered.endswith("s") or lowered in _english or lowered in _census_names:
+        return False
+    stems = (lowered[:-1], lowered[:-2] if lowered.endswith("es") else "", lowered[:-3] + "y" if lowered.endswith("ies") else "")
+    return any(stem in _english for stem in stems if stem)
+
+
+# An article that opens a place name, never a person's: "La Désirade", "Les Saintes", "Los Angeles".
+_PLACE_ARTICLES = frozenset("la les los las el".split())
+
+
+def _not_a_name(doc, start: int, end: int) -> bool:
+    """Shapes no person's name has: an acronym, a brand with inner capitals ("SoundCloud"), a plural noun,
+    a place opened by an article, or a phrase the model calls a place elsewhere in the same text."""
+    surface = doc.text[start:end]
+    words = surface.split()
+    if len(words) == 1 and len(surface) > 1 and surface.isupper():
+        return True
+    if any(re.search(r"[a-z]{3}[A-Z]", w) for w in words) or _an_english_plural(words[-1]):
+        return True
+    if len(words) > 1 and words[0].lower() in _PLACE_ARTICLES or words[0].lower() == "the":
+        return True  # "La Désirade"; "the Cardio Kickboxing Workout", which the model took for a person
+    return any(ent.text == surface and not (ent.start_char < end and start < ent.end_char)
+               for ent in doc.ents if ent.label_ in ("GPE", "LOC", "FAC"))
+
+
+def _without_opener(text: str, start: int, end: int) -> int:
+    """Where a span starts once an ordinary word opening the sentence is left out ("Then Zofia" -> "Zofia")."""
+    first = re.match(r"[^\W\d_]+(?=\s+\S)", text[start:end])
+    if first and name_rules.sentence_start(text, start) and _an_opener(first.group()):
+        return start + first.end() + len(text[start + first.end():end]) - len(text[start + first.end():end].lstrip())
+    return start
 
 
 # Smaller towns are often named after people ("Fillmore", "Montalvo"): only cities this large veto a guess.
@@ -201,7 +265,10 @@ def _unknown_word_names(doc, taken: list[tuple[int, int]]) -> list[tuple[int, in
     run: list = []
 
     def close():
-        if 2 <= len(run) <= 3:
+        # one word the model never saw after a sentence's opening word counts too ("Then Zofia opened")
+        after_opener = len(run) == 1 and run[0].i > 0 and _an_opener(doc[run[0].i - 1].text) \
+            and name_rules.sentence_start(doc.text, doc[run[0].i - 1].idx)
+        if 2 <= len(run) <= 3 or after_opener:
             first, last = run[0], run[-1]
             before = doc[first.i - 1].lower_ if first.i > 0 else ""
             if (
@@ -217,7 +284,8 @@ def _unknown_word_names(doc, taken: list[tuple[int, int]]) -> list[tuple[int, in
     for token in doc:
         word = token.text.replace("-", "").replace("'", "").replace("’", "")
         if token.is_title and word.isalpha() and len(word) > 1:
-            run.append(token)
+            if run or not (name_rules.sentence_start(doc.text, token.idx) and _an_opener(token.text)):
+                run.append(token)
         else:
             close()
     close()
@@ -271,12 +339,13 @@ def _person_spans(doc) -> list[Span]:
 
     def add(start, end, confidence, guess=True):
         for a, b in name_rules.clean_span(text, start, end):
-            cleaned = _clean(doc, a, b)
+            cleaned = _clean(doc, _without_opener(text, a, b), b)
             if not cleaned or name_rules.is_not_a_person(text, *cleaned):
                 continue
             # "we met in Port Alder", "the Louvre": a guess there is nearly always a place
             surface = text[cleaned[0]:cleaned[1]]
-            if guess and (name_rules.reads_as_a_place(text, *cleaned) or _a_known_place(surface)):
+            if guess and (name_rules.reads_as_a_place(text, *cleaned) or _a_known_place(surface)
+                          or _not_a_name(doc, *cleaned)):
                 continue
             found.append((*cleaned, confidence))
 

@@ -57,3 +57,11 @@ def test_a_span_never_crosses_an_equals_or_plus_sign_and_loses_edge_punctuation(
     assert name_rules.clean_span("Utrecht = Leiden", 0, 16) == [(0, 7), (10, 16)]
     assert surfaces("(Ana + Ben)", name_rules.clean_span("(Ana + Ben)", 0, 11)) == ["Ana", "Ben"]
     assert surfaces("Smith, J.", name_rules.clean_span("Smith, J.", 0, 9)) == ["Smith, J."]
+
+
+def test_a_span_never_crosses_a_spaced_dash_or_a_possessive_before_a_capital():
+    text = "Cardio Workout - Max Burn"
+    assert surfaces(text, name_rules.clean_span(text, 0, len(text))) == ["Cardio Workout", "Max Burn"]
+    text = "DAB's Horace Cheung"
+    assert surfaces(text, name_rules.clean_span(text, 0, len(text))) == ["DAB", "Horace Cheung"]
+    assert surfaces("Dr. Okafor's team", name_rules.clean_span("Dr. Okafor's team", 0, 17)) == ["Dr. Okafor's team"]
