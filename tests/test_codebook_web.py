@@ -121,8 +121,13 @@ def test_an_author_accepts_and_rejects_suggestions(client, login, db, series):
 
 
 def test_authors_see_emergent_themes_and_adopt_one_in_one_click(client, login, db, series):
+    # The bike notes are the weakest-fitting 35 % of the series (emergent.POOR_FIT_QUANTILE), beside notes that fit.
+    fitting = ["lawyers for residents facing due process hearings", "federal agencies pressure cities",
+               "grants withheld by federal agencies", "fund legal aid representation for residents",
+               "lawyers ask for due process", "federal enforcement pressure on the city",
+               "legal aid lawyers represent residents"]
     for i, text in enumerate(["bike lanes blocked by vans", "protected bike lanes cut injuries",
-                              "safe bike lanes to school", "painted bike lanes not enough"]):
+                              "safe bike lanes to school", "painted bike lanes not enough"] + fitting):
         _note(db, series, text, 1 + i % 3)
     db.commit()
     login(Role.VIEWER)

@@ -36,6 +36,8 @@ NOTES = [
     "emergency care waits doubled",
     "funding from the state budget delayed",
     "painted bike lanes are not enough",
+    # The four bike notes must be the weakest 35 %: with only nine notes they were 44 % and passed on ties at zero.
+    "hospital doctors ask who pays for emergency care",
 ]
 
 

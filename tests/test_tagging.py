@@ -88,10 +88,11 @@ def test_note_taking_shorthand_is_written_out_before_matching():
 def test_coded_examples_teach_the_lexical_suggester_words_the_codebook_lacks(only_lexical):
     note = ["ambulance queues outside A&E"]
     cold = suggest_themes(note, CODEBOOK, "lexical", roundtable=only_lexical)[0]
-    assert "Public health" not in names(cold)
+    # No word in common with the codebook: only shared letter runs score, weakly.
+    assert all(s.score < 0.1 for s in cold)
     examples = [Example("ambulance handover delays at A&E", "Public health"), Example("A&E waits 12 hours", "Public health")]
     warm = suggest_themes(note, CODEBOOK, "lexical", examples=examples, roundtable=only_lexical)[0]
-    assert warm[0].theme == "Public health"
+    assert warm[0].theme == "Public health" and warm[0].score > 2 * max(s.score for s in cold)
 
 
 def test_suggestions_name_top_level_themes_unless_sub_themes_are_asked_for(only_lexical):
