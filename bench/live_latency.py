@@ -80,7 +80,9 @@ def join(sid, data):
 
 @sio.on("notes:since")
 def since(sid, data):
-    return {"ok": True, "state": "live", "last_seq": 0, "notes": []}
+    before = data.get("before") or float("inf")
+    notes = sorted((n for n in list(seen.values()) if data["after"] < n["seq"] < before), key=lambda n: n["seq"])
+    return {"ok": True, "state": "live", "last_seq": len(seen), "notes": notes}
 
 @sio.on("note:add")
 def add(sid, data):
@@ -162,6 +164,7 @@ async def _viewer(url, cookie, session_id, seen, counts, ready, stop, seqs):
     import websockets
 
     ws_url = url.replace("http://", "ws://") + "/socket.io/?EIO=4&transport=websocket"
+    filling = [0]  # the "before" of the hole being fetched
 
     def take(notes, how):
         for note in notes:
@@ -180,7 +183,10 @@ async def _viewer(url, cookie, session_id, seen, counts, ready, stop, seqs):
             if below > seqs.complete:
                 await asyncio.sleep(FILL_HOLE_AFTER + random.random() * FILL_HOLE_JITTER)
                 if below > seqs.complete:
-                    await ws.send(f'422["notes:since",{{"session_id":{session_id},"after":{seqs.complete}}}]')
+                    # Only the hole (seqs commit in order, so everything below a held seq is stored).
+                    filling[0] = min(seqs.ahead, default=seqs.complete + 1)
+                    await ws.send(f'422["notes:since",{{"session_id":{session_id},"after":{seqs.complete},'
+                                  f'"before":{filling[0]}}}]')
 
     while not stop.is_set():
         try:
@@ -200,8 +206,9 @@ async def _viewer(url, cookie, session_id, seen, counts, ready, stop, seqs):
                             take([json.loads(message[2:])[1]], "live")
                         elif message.startswith(("431", "432")):  # join / notes:since replies: what was missed
                             reply = json.loads(message[3:])[0]
-                            take(reply.get("notes", []), "caught_up" if message[2] == "1" else "hole_filled")
-                            seqs.caught_up_to(reply.get("last_seq", 0))
+                            joining = message[2] == "1"
+                            take(reply.get("notes", []), "caught_up" if joining else "hole_filled")
+                            seqs.caught_up_to(reply.get("last_seq", 0) if joining else filling[0] - 1)
                             ready.set()
                         if stop.is_set():
                             return

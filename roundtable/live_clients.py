@@ -360,11 +360,13 @@ class NoteClient:
             time.sleep(0.5)
         self.flush(restart=True)
 
-    def _store_reply(self, reply: dict) -> None:
+    def _store_reply(self, reply: dict, complete_to: int | None = None) -> None:
+        """Store a join or since reply's notes; every seq up to ``complete_to`` (default: the reply's
+        ``last_seq``) is then held or does not exist."""
         with self._lock:
             for note in reply["notes"]:
                 self._store(note)
-            self.seqs.caught_up_to(reply["last_seq"])
+            self.seqs.caught_up_to(reply["last_seq"] if complete_to is None else complete_to)
 
     def _store(self, note: dict) -> bool:
         """Keep the newest version of a note; False if its seq was held already."""
@@ -400,10 +402,14 @@ class NoteClient:
             try:
                 with self._lock:
                     still, after = self.seqs.complete < below, self.seqs.complete
+                    before = min(self.seqs.ahead, default=below + 1)
                 if still and self.sio.connected:
-                    reply = self.sio.call("notes:since", {"session_id": self.session_id, "after": after}, timeout=15)
+                    # Only the hole: a seq is taken under the session row's lock until its note commits, so
+                    # holding seq `before` means every lower seq is stored (or never will be).
+                    reply = self.sio.call("notes:since", {"session_id": self.session_id, "after": after,
+                                                          "before": before}, timeout=15)
                     if reply and reply.get("ok"):
-                        self._store_reply(reply)
+                        self._store_reply(reply, complete_to=before - 1)
             except (socketio.exceptions.TimeoutError, socketio.exceptions.BadNamespaceError,
                     socketio.exceptions.DisconnectedError):
                 pass  # the next note or connect tries again

@@ -289,3 +289,18 @@ def test_a_hole_in_the_live_stream_is_filled_without_a_reconnect(world):
     writer.send_note("third, sent live")
     wait_until(lambda: [s for s, *_ in viewer.stream()] == [1, 2, 3], timeout=15, message="the hole is filled")
     assert viewer.last_seq == 3
+
+
+def test_notes_since_with_before_returns_only_the_hole(world):
+    """A page missing one seq asks for that range, not for every note after it (1,000 viewers filling a hole
+    with the whole tail of the stream kept a server busy for minutes)."""
+    people, sid = world["people"], world["session_id"]
+    writer = world["client"](people["note-takers"][0], "writer").connect()
+    wait_until(lambda: writer.joined.is_set())
+    for i in range(5):
+        writer.send_note(f"note {i}")
+    wait_until(lambda: not writer.outbox and len(writer.stream()) == 5)
+    reply = writer.sio.call("notes:since", {"session_id": sid, "after": 1, "before": 4}, timeout=15)
+    assert [n["seq"] for n in reply["notes"]] == [2, 3]
+    bad = writer.sio.call("notes:since", {"session_id": sid, "after": 1, "before": "4"}, timeout=15)
+    assert bad["code"] == 400

@@ -212,10 +212,12 @@ class NoteStream:
         return datetime.now(timezone.utc).replace(tzinfo=None)
 
     def notes_after(self, session_id: int, seq: int = 0, include_deleted: bool = True,
-                    changed_since: datetime | None = None) -> list[Note]:
-        """Notes of a session with a sequence number above ``seq`` (or, with ``changed_since``, edited or
-        deleted since then), in order, tags loaded."""
+                    changed_since: datetime | None = None, before: int | None = None) -> list[Note]:
+        """Notes of a session with a sequence number above ``seq`` (and below ``before``: a page filling a
+        hole), or, with ``changed_since``, edited or deleted since then; in order, tags loaded."""
         newer = Note.seq > int(seq)
+        if before is not None:
+            newer = newer & (Note.seq < int(before))
         if changed_since is not None:
             newer = newer | (Note.updated_at >= changed_since - self.CHANGE_MARGIN)
         query = (

@@ -8,7 +8,7 @@ nothing.
 
 Client -> server (acknowledged):
     session:join   {session_id, after, changed_since?} -> {state, last_seq, notes, presence, you, synced_at}
-    notes:since    {session_id, after}            -> {state, last_seq, notes}
+    notes:since    {session_id, after, before?}   -> {state, last_seq, notes}  (before: only seqs below it)
     note:preview   {session_id, text, names?, speaker_role?} -> {ok, text, replacements, changes}  (stores and sends nothing)
     note:add       {session_id, uuid, text, kind, speaker_role?, themes?, names?}  -> {ok, id, seq, note}
     note:edit      {session_id, note_id, version, text?, kind?, speaker_role?} -> {ok, note} | {code: 409, current}
@@ -63,7 +63,7 @@ def _schema(required, **properties):
 
 SCHEMAS = {
     "session:join": _schema([], after=_SEQ, changed_since={"type": "string", "format": "date-time", "maxLength": 40}),
-    "notes:since": _schema(["after"], after=_SEQ),
+    "notes:since": _schema(["after"], after=_SEQ, before=_SEQ),
     "note:preview": _schema(["text"], text=_TEXT, names=_NAMES, speaker_role=_ROLE),
     "note:add": _schema(
         ["uuid", "text"], uuid=_UUID, text=_TEXT,
@@ -174,7 +174,8 @@ def _moment(value: str | None):
 
 @live_event("notes:since", Role.VIEWER)
 def on_since(payload, meeting):
-    notes = NoteStream(get_db(), current_roundtable()).notes_after(meeting.id, payload["after"])
+    notes = NoteStream(get_db(), current_roundtable()).notes_after(meeting.id, payload["after"],
+                                                                   before=payload.get("before"))
     return {"ok": True, "state": meeting.state.value, "last_seq": meeting.last_seq,
             "notes": [note_to_dict(n) for n in notes]}
 

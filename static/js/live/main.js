@@ -46,11 +46,14 @@ function fillHoleLater() {
   filling = true;
   setTimeout(() => {
     if (!joined || state.seqs.complete >= below) { filling = false; return; }
-    send("notes:since", { after: state.seqs.complete }, (err, reply) => {
+    // Only the hole: a seq is taken under the session row's lock until its note is stored, so every seq
+    // below one this page holds is stored (or never will be).
+    const before = Math.min(...state.seqs.ahead);
+    send("notes:since", { after: state.seqs.complete, before }, (err, reply) => {
       filling = false;
       if (err || !reply || !reply.ok) return; // the next note or rejoin tries again
       reply.notes.forEach((note) => { outbox.confirm(note.uuid); showNote(note); });
-      state.seqs.caughtUpTo(reply.last_seq);
+      state.seqs.caughtUpTo(before - 1);
     });
   }, FILL_HOLE_AFTER_MS + Math.random() * FILL_HOLE_JITTER_MS);
 }
