@@ -97,6 +97,32 @@ def test_keeping_a_term_keeps_the_marked_names_replaced(app, database, accounts,
     assert reply["note"]["text"] == "We drank Dr. Pepper with [name]"
 
 
+def test_an_edited_note_accepts_marked_names_as_an_added_note_does(app, database, accounts, session_id):
+    writer = socket_as(app, accounts[Role.NOTE_TAKER].email)
+    viewer = socket_as(app, accounts[Role.VIEWER].email)
+    viewer.emit("session:join", {"session_id": session_id}, callback=True)
+    note = writer.emit("note:add", {"session_id": session_id, "uuid": str(uuid.uuid4()), "text": "intake desk is slow"},
+                       callback=True)["note"]
+    viewer.get_received()
+
+    reply = writer.emit("note:edit", {"session_id": session_id, "note_id": note["id"], "version": note["version"],
+                                      "text": TYPED, "names": ["ana"]}, callback=True)
+
+    assert reply["ok"], reply
+    assert reply["note"]["text"] == "A legal advocate said [name] runs the clinic's intake desk"
+    broadcast = [m["args"][0] for m in viewer.get_received() if m["name"] == "note:updated"]
+    assert [n["text"] for n in broadcast] == [reply["note"]["text"]]
+    stored = _every_stored_string(database).casefold()
+    assert "ana " not in stored and "'ana'" not in stored
+
+    refused = writer.emit("note:edit", {"session_id": session_id, "note_id": note["id"],
+                                        "version": reply["note"]["version"], "text": "nothing here",
+                                        "names": ["zbigniew"]}, callback=True)
+    assert refused["code"] == 400 and "does not occur" in refused["error"] and "zbigniew" not in refused["error"]
+    with database.session() as db:
+        assert db.get(Note, note["id"]).text == reply["note"]["text"]
+
+
 def test_only_note_takers_of_a_live_session_get_a_preview(app, database, db, accounts, session_id):
     viewer = socket_as(app, accounts[Role.VIEWER].email)
     assert viewer.emit("note:preview", {"session_id": session_id, "text": TYPED}, callback=True)["code"] == 403

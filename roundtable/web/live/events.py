@@ -11,7 +11,7 @@ Client -> server (acknowledged):
     notes:since    {session_id, after, before?}   -> {state, last_seq, notes}  (before: only seqs below it)
     note:preview   {session_id, text, names?, speaker_role?} -> {ok, text, replacements, changes}  (stores and sends nothing)
     note:add       {session_id, uuid, text, kind, speaker_role?, themes?, names?}  -> {ok, id, seq, note}
-    note:edit      {session_id, note_id, version, text?, kind?, speaker_role?} -> {ok, note} | {code: 409, current}
+    note:edit      {session_id, note_id, version, text?, kind?, speaker_role?, names?} -> {ok, note} | {code: 409, current}
     note:delete    {session_id, note_id, version} -> {ok, note}
     term:keep      {session_id, note_id, version, term, text, names?}  -> {ok, note} | {code: 409, current}
     tag:add / tag:remove {session_id, note_id, theme_id};  tag:accept / tag:reject {session_id, tag_id}
@@ -72,7 +72,7 @@ SCHEMAS = {
     ),
     "note:edit": _schema(
         ["note_id", "version"], note_id=_ID, version=_ID, text={"type": "string", "maxLength": 20000},
-        kind={"enum": list(NOTE_KINDS)}, speaker_role=_ROLE,
+        kind={"enum": list(NOTE_KINDS)}, speaker_role=_ROLE, names=_NAMES,
     ),
     "note:delete": _schema(["note_id", "version"], note_id=_ID, version=_ID),
     "term:keep": _schema(
@@ -211,7 +211,7 @@ def on_edit(payload, meeting):
     # A null speaker_role clears it; a missing one leaves it as it is.
     role = (payload["speaker_role"] or "") if "speaker_role" in payload else None
     note = stream.edit_note(note.id, payload["version"], text=payload.get("text"), kind=payload.get("kind"),
-                            speaker_role=role)
+                            speaker_role=role, marked=payload.get("names") or ())
     data = note_to_dict(note)
     socketio.emit("note:updated", data, to=room_of(meeting.id))
     if payload.get("text") is not None:

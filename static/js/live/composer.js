@@ -108,7 +108,10 @@ function startEdit(note) {
           text.length.toLocaleString() + ").";
         return;
       }
-      send("note:edit", { note_id: note.id, version: baseVersion, text }, (err, reply) => {
+      // A name the writer marked in this note and typed again in the edit is replaced again.
+      const lower = text.toLocaleLowerCase();
+      const names = (marks.get(note.uuid) || []).filter((name) => lower.includes(name.toLocaleLowerCase()));
+      send("note:edit", { note_id: note.id, version: baseVersion, text, names }, (err, reply) => {
         if (err) { message.textContent = "The server did not answer; try again."; return; }
         if (reply.ok) { originals.set(note.uuid, text); showNote(reply.note); focusComposer(); return; }
         if (reply.code === 409 && reply.current) {
