@@ -180,3 +180,26 @@ def test_an_edit_saved_while_the_brief_is_rebuilt_is_kept(database, db, series, 
     db.expire_all()
     assert "Our own words." in brief.markdown and brief.edited_sections == ["introduction"]
     assert [v.label for v in briefs.list_versions(db, brief)][:3] == ["rebuilt from notes", "before rebuild", "edited"]
+
+
+def test_new_suggestions_stored_just_after_a_decision_never_undo_it(database, db, series):
+    """The other order: the worker read the note's suggestions, then an author accepted one (and a note-taker
+    removed another) before the worker replaced them. The decision stands and the worker does not fail."""
+    note_id, tag, other_theme = _suggested_note(db, series)
+    [removed] = store_suggestions(db, note_id, [Suggestion(tag.theme.name, 0.8), Suggestion(other_theme, 0.7)],
+                                  source="lexical")[1:]
+    db.commit()
+    removed_id = removed.id
+
+    def author_accepts_and_note_taker_removes():
+        with database.session() as other:
+            accept_suggestion(other, tag.id, series.id)
+            other.delete(other.get(NoteTag, removed_id))
+
+    with before_write_to(database.engine, None, author_accepts_and_note_taker_removes) as hit:
+        store_suggestions(db, note_id, [Suggestion(other_theme, 0.9)], source="lexical")
+    db.commit()
+    assert hit
+    db.expire_all()
+    tags = {t.theme.name: t.status for t in db.scalars(select(NoteTag).where(NoteTag.note_id == note_id))}
+    assert tags == {tag.theme.name: TagStatus.ACCEPTED}

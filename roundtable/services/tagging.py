@@ -20,7 +20,7 @@ from functools import lru_cache
 
 import snowballstemmer
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 
 from roundtable.errors import Conflict, NotFound, ValidationError
 from roundtable.models import Note, NoteTag, Session, TagStatus, Theme
@@ -293,21 +293,32 @@ def store_suggestions(db, note_id: int, suggestions, source: str) -> list[NoteTa
         theme = themes.get(suggestion.theme)
         if theme is not None and not theme.retired and suggestion.score >= MIN_STORED_SCORE:
             wanted.setdefault(theme.id, suggestion)
-    for theme_id, tag in existing.items():
-        if tag.status == TagStatus.SUGGESTED and theme_id not in wanted:
-            db.delete(tag)
+    # Old suggestions are replaced only while they are still suggestions, checked in each statement: since
+    # they were read, a person may have accepted, rejected or removed one.
+    still_suggested = NoteTag.status == TagStatus.SUGGESTED
     stored = []
     for theme_id, suggestion in wanted.items():
         tag = existing.get(theme_id)
         if tag is None:
-            tag = NoteTag(note_id=note_id, theme_id=theme_id, status=TagStatus.SUGGESTED)
+            tag = NoteTag(note_id=note_id, theme_id=theme_id, status=TagStatus.SUGGESTED, source=source,
+                          confidence=float(suggestion.score))
             db.add(tag)
-        elif tag.status != TagStatus.SUGGESTED:
+        elif tag.status != TagStatus.SUGGESTED or db.execute(
+                update(NoteTag).where(NoteTag.id == tag.id, still_suggested)
+                .values(source=source, confidence=float(suggestion.score)),
+                execution_options={"synchronize_session": False}).rowcount != 1:
             continue
-        tag.source = source
-        tag.confidence = float(suggestion.score)
         stored.append(tag)
+    # New rows first: SQLite gives a deleted row's id to the next insert, and a page still showing the
+    # old suggestion would then decide on the new one.
     db.flush()
+    dropped = [tag.id for theme_id, tag in existing.items() if tag.status == TagStatus.SUGGESTED
+               and theme_id not in wanted]
+    if dropped:
+        db.execute(delete(NoteTag).where(NoteTag.id.in_(dropped), still_suggested),
+                   execution_options={"synchronize_session": False})
+    for tag in existing.values():  # read again when next used: as the statements above left them
+        db.expire(tag)
     return stored
 
 
@@ -331,9 +342,11 @@ def reject_suggestion(db, tag_id: int, series_id: int | None = None) -> NoteTag:
 def _decide(db, tag_id: int, series_id: int | None, status: TagStatus) -> NoteTag:
     """Set a tag's status with a conditional UPDATE: between reading the tag and writing it, the
     after-save worker may have replaced the note's suggestions (or a note-taker removed the tag),
-    and an ORM flush of the vanished row would be a server error instead of :class:`Conflict`."""
+    and an ORM flush of the vanished row would be a server error instead of :class:`Conflict`.
+    The note and theme are part of the condition: SQLite may give a deleted row's id to a new row."""
     tag = _tag(db, tag_id, series_id)
-    decided = db.execute(update(NoteTag).where(NoteTag.id == tag.id).values(status=status)).rowcount
+    decided = db.execute(update(NoteTag).where(NoteTag.id == tag.id, NoteTag.note_id == tag.note_id,
+                                               NoteTag.theme_id == tag.theme_id).values(status=status)).rowcount
     if decided != 1:
         raise Conflict("this suggestion was replaced by newer suggestions or removed; refresh the note")
     return tag
