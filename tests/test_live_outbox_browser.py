@@ -147,6 +147,14 @@ def test_a_refusing_server_stops_the_outbox_with_the_reason_and_retry_sends_agai
     assert writer.locator("#connection").get_attribute("data-status") == "error"
     time.sleep(3)
     assert len(frames) == 1, "a refused note is not resent by itself"
+    type_note(writer, "typed after the refusal")  # a new note is one new try, not a note left 'Sending…'
+    wait_until(lambda: writer.locator("#notes .note.failed").count() == 2, timeout=10, message="second note failed")
+    assert "You may no longer write" in writer.locator("#notes .note.failed >> nth=1").locator(".status").inner_text()
+    time.sleep(3)
+    assert len(frames) == 2
+    writer.on("dialog", lambda dialog: dialog.accept())
+    writer.locator("#notes .note.failed >> nth=1").locator("button >> text=Discard").click()
+    wait_until(lambda: writer.locator("#notes .note.failed").count() == 1)
 
     with roundtable.database.session() as db:  # 404: no longer a member at all
         account = db.scalar(select(Account).where(Account.email == email))
@@ -154,7 +162,8 @@ def test_a_refusing_server_stops_the_outbox_with_the_reason_and_retry_sends_agai
         db.commit()
     writer.locator("#notes .note.failed button >> text=Retry").click()
     writer.wait_for_selector("#notes .note:not(.pending) >> text=written after losing the role", timeout=10000)
-    assert len(frames) == 2
+    assert len(frames) == 3
+    assert writer.locator("#connection").get_attribute("data-status") == "online", "delivered again: the strip says so"
 
     with roundtable.database.session() as db:
         account = db.scalar(select(Account).where(Account.email == email))

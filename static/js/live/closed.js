@@ -12,7 +12,7 @@ const root = document.getElementById("session-readonly");
 const list = document.getElementById("unsent-notes");
 if (root && list) {
   const outbox = new Outbox("roundtable.outbox." + root.dataset.sessionId, () => {}, {
-    accepted() {}, changed() {}, stopped() {}, removed() {}, counted() {},
+    accepted() {}, changed() {}, stopped() {}, resumed() {}, removed() {}, counted() {},
   });
   const reason = "The session was closed before the server had this note.";
 

@@ -34,6 +34,7 @@ const outbox = new Outbox("roundtable.outbox." + SESSION_ID, sendNote, {
     showPending(item);
   },
   stopped: (reason) => setConnection("error", reason),
+  resumed: () => { if (socket.connected) setConnection("online", "Connected"); },
   removed: (item) => removeNote(item.uuid),
   counted: () => setOutboxCounts(outbox.waiting, outbox.failed),
 });

@@ -37,7 +37,7 @@ export class Outbox {
   /**
    * ``send(item, callback)`` emits one note; ``hooks`` tell the page what changed:
    * ``accepted(item, note)``, ``changed(item)`` (now failed, retried or waiting), ``stopped(reason)``,
-   * ``removed(item)``, ``counted()`` (the number of waiting notes changed).
+   * ``resumed()`` (sending again after a stop), ``removed(item)``, ``counted()`` (the number of waiting notes changed).
    */
   constructor(key, send, hooks) {
     this.key = key;
@@ -70,6 +70,7 @@ export class Outbox {
 
   add(item) {
     this.items.push(item);
+    this.tryAgain(); // a new note is the writer trying again: one attempt, not a loop
     this.save();
     this.flush();
   }
@@ -93,10 +94,17 @@ export class Outbox {
     delete item.failed;
     item.attempts = 0;
     item.retryAt = 0;
-    this.stoppedReason = null;
+    this.tryAgain();
     this.save();
     this.hooks.changed(item);
     this.flush();
+  }
+
+  /** After a stop, the writer's next action (a new note, Retry) sends again; a refusal stops the outbox again. */
+  tryAgain() {
+    if (!this.stoppedReason) return;
+    this.stoppedReason = null;
+    this.hooks.resumed();
   }
 
   /** Every waiting note fails with ``reason`` (kept across reloads); the writer decides what to do. */
