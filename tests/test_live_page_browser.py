@@ -192,4 +192,13 @@ def test_suggested_themes_show_only_to_those_who_can_accept_them_and_only_above_
     suggestion.locator("button[aria-label='Accept theme Legal defense']").click()
     _ctx, viewer, _errors = pages[people["viewers"][0]]  # accepted, it is a theme everyone sees
     viewer.wait_for_selector("#notes .note >> nth=39 >> .chip:not(.suggested) >> text=Legal defense", timeout=10000)
+
+    writer.locator("#note-text").fill("a note from the other note-taker")  # each note-taker has a colour
+    writer.keyboard.press("Enter")
+    viewer.wait_for_selector("#notes .note >> nth=40 >> text=a note from the other note-taker", timeout=10000)
+    colour = "(n) => getComputedStyle(n).getPropertyValue('--writer-color')"
+    mine, theirs = (viewer.locator(f"#notes .note >> nth={i}") for i in (40, 39))
+    assert mine.locator(".writer").get_attribute("aria-label") == "Written by Writer 0"
+    assert theirs.locator(".writer").get_attribute("aria-label") == "Written by Writer 1"
+    assert mine.evaluate(colour) and theirs.evaluate(colour) and mine.evaluate(colour) != theirs.evaluate(colour)
     assert [e for e in errors if not e.startswith("Failed to load resource")] == []
