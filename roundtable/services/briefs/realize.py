@@ -62,6 +62,42 @@ _CONTRAST_START = re.compile(r"^(?:but|still|only|no|not|yet|few|none|although|t
 _NOUN_TAGS = {"NN", "NNS", "NNP", "NNPS"}
 _NP_TAGS = _NOUN_TAGS | {"JJ", "CD", "HYPH", "POS", "PRP$", "VBN", "NFP", "$"}
 _FINITE_TAGS = {"VBD", "VBZ", "VBP", "MD"}
+# Verbs an action note opens with ("publish a table", "fund coordinators"): several are nouns too, so a
+# word of this list counts as an instruction only where the parse does not make it a subject.
+_ACTION_VERBS = {
+    "add", "adopt", "ask", "audit", "ban", "bring", "build", "circulate", "collect", "compile", "connect",
+    "consider", "convene", "coordinate", "create", "define", "designate", "develop", "document", "draft",
+    "email", "engage", "ensure", "establish", "expand", "expect", "explain", "fund", "get", "give", "hire", "hold",
+    "host", "identify", "include", "invest", "involve", "join", "keep", "launch", "let", "limit", "maintain", "make",
+    "map", "comment", "discuss", "decide", "continue",
+    "move", "negotiate", "obtain", "offer", "open", "organize", "partner", "pass", "pay", "pilot", "plan",
+    "prepare", "press", "prioritize", "protect", "provide", "publish", "push", "recruit", "reduce", "repurpose",
+    "require", "review", "schedule", "secure", "seek", "send", "set", "share", "start", "stop", "study",
+    "support", "survey", "talk", "test", "track", "train", "update", "use", "vet", "write",
+}
+# "get a directive", "push for a remote option": the call is for the thing itself.
+_CALL_FOR = {"get", "obtain", "secure", "seek", "need", "want"}
+_CALL_FOR_PREP = {"push", "press", "ask", "advocate", "lobby", "call", "fight", "argue"}
+# Status words a note puts after its subject ("inventory done", "directive ok"), as a predicate.
+_STATUS = {"done": ("is", "complete"), "finished": ("is", "finished"), "complete": ("is", "complete"),
+           "completed": ("is", "complete"), "ok": ("was", "approved"), "okay": ("was", "approved"),
+           "OK": ("was", "approved"), "approved": ("was", "approved"), "underway": ("is", "underway"),
+           "ready": ("is", "ready"), "pending": ("is", "pending"), "live": ("is", "live"),
+           "stalled": ("has", "stalled"), "delayed": ("was", "delayed")}
+_MONTHS = ("January|February|March|April|May|June|July|August|September|October|November|December|"
+           "Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sept|Sep|Oct|Nov|Dec")
+# "starts April", "vote scheduled May": a month after a verb takes its preposition.
+_WHEN_RE = re.compile(rf"\b(?P<verb>(?:start|begin|end|launch|open|close|expire|run|resume|finish)(?:s|es|ed|ing)?|"
+                      rf"began|ran)\s+(?=(?:{_MONTHS})\b)")
+_FOR_WHEN_RE = re.compile(rf"\b(?P<verb>scheduled|planned|slated|set|due|expected|targeted)\s+(?=(?:{_MONTHS})\b)")
+_ABSTRACT = ("ment", "ance", "ence", "ity", "ism", "ness")
+# Nouns that take no article as a subject ("funding ended", "training is mandatory").
+_MASS = {"funding", "money", "information", "data", "housing", "training", "support", "legislation", "enforcement",
+         "research", "evidence", "guidance", "staff", "access", "aid", "outreach", "capacity", "trust", "work",
+         "litigation", "detention", "immigration", "policing", "surveillance", "messaging", "coverage", "demand",
+         "attendance", "participation", "turnout", "traffic", "feedback", "progress", "software", "security",
+         "health", "safety", "language", "time", "media", "press", "representation", "counsel", "advice",
+         "removal", "deportation", "transportation", "education", "legal", "information"}
 
 
 def _plural(word: str, tag: str | None) -> bool:
@@ -153,11 +189,16 @@ class Realizer:
             return ""
         out = self._mend(parts[0])
         for p in parts[1:]:
-            p = self._mend(p)
+            p = self.determined(self._mend(p))
             out += (", and " + p) if self.embeddable(p) and not _CONTRAST_START.match(p) else (
                 ", " + p if _CONTRAST_START.match(p) and p[:1].islower() else ". " + capitalize_first(p))
         out = re.sub(r", not (\w+)$", r", which is not \1", out)
-        return out.rstrip(" ,;:-–—.")
+        out = re.sub(r"\bbut no ([\w-]+(?: [\w-]+){0,3}?)(?=$|,|;| yet\b)", lambda m: "but there {} no {}".format(
+            "are" if _plural(m.group(1).split()[-1], None) else "is", m.group(1)), out)
+        out = _WHEN_RE.sub(lambda m: f"{m.group('verb')} in ", out)
+        out = _FOR_WHEN_RE.sub(lambda m: f"{m.group('verb')} for ", out)
+        out = re.sub(r"\bin ((?:" + _MONTHS + r") \d{1,2})\b", r"on \1", out)
+        return self.determined(out.rstrip(" ,;:-–—."))
 
     def _colon(self, text: str) -> str:
         m = re.search(r":\s+", text)  # never inside a web address ("https://")
@@ -166,6 +207,7 @@ class Realizer:
         head, tail = text[: m.start()].strip(), text[m.end():].strip()
         if not head or not tail:
             return head or tail
+        head = self._status(head) or head
         if tail[:1] in "'\"“‘":
             return f"{head}: {tail}"  # a quotation stays introduced by its colon
         head_words = head.split()
@@ -202,6 +244,11 @@ class Realizer:
     def _mend(self, text: str) -> str:
         """Give each comma-separated fragment of ``text`` the copula it lacks; join two clauses with "and"."""
         pieces = [self._copula(p) for p in re.split(r"(?<=,)\s+", text)]
+        for i in range(1, len(pieces)):
+            # "..., starts April" -> "..., starting in April": a verb without its subject follows the clause
+            first = pieces[i].split(" ", 1)
+            if self.tagger is not None and self._starts_with(pieces[i], "VBZ") and first[0].islower():
+                pieces[i] = " ".join([gerund(_third_person_base(first[0]))] + first[1:])
         if (len(pieces) >= 2 and self.tagger is not None and self.has_finite_verb(pieces[-1])
                 and self.has_finite_verb(pieces[-2]) and self._has_subject(pieces[-1])
                 and not re.match(r"(?:and|but|or|so|while|which|who|when|where|because)\b", pieces[-1])):
@@ -215,8 +262,31 @@ class Realizer:
         return out
 
     def _copula(self, piece: str) -> str:
+        lead = re.match(r"(?:but|and|so)\s+", piece)
+        if lead:  # "but no written directive yet": the conjunction stays, the rest is mended
+            return lead.group(0) + self._copula(piece[lead.end():])
+        status = self._status(piece)
+        if status:
+            return status
         if self.has_finite_verb(piece):
             return piece
+        words = piece.split()
+        if words and words[0] == "no" and len(words) > 1 and not self._imperative(piece):
+            # "no written directive yet" -> "there is no written directive yet"
+            head = next((w for w in words[1:] if not re.match(r"(?:further|more|real|clear|written|formal)$", w)),
+                        words[1])
+            return f"there {'are' if _plural(head.strip(',.'), self._tag_of(piece, head)) else 'is'} {piece}"
+        if self.tagger is not None:
+            # "Riverton ordinance from 2017 never updated" -> "... was never updated"
+            root = next(iter(self._doc(piece).sents)).root
+            subject = next((c for c in root.children if c.dep_ in ("nsubj", "nsubjpass")), None)
+            if root.tag_ == "VBN" and subject is not None and subject.tag_.startswith("NN") and not any(
+                    c.dep_ in ("dobj", "dative", "ccomp") for c in root.children):  # "lanes cut travel time" is active
+                at = root.i
+                while at > subject.i + 1 and root.doc[at - 1].dep_ in ("neg", "advmod"):
+                    at -= 1
+                if at == subject.right_edge.i + 1:
+                    return _insert(self.tags(piece), at, "were" if subject.tag_ in ("NNS", "NNPS") else "was")
         tokens = self.tags(piece)
         if len(tokens) < 3:
             return piece
@@ -236,7 +306,8 @@ class Realizer:
                     verb = "are" if _plural(prev, prev_tag) else "is"
                 elif tag == "VBN" and nxt in ("IN", "RB", "RP", "TO", "CD"):
                     verb = "were" if _plural(prev, prev_tag) else "was"
-                elif low in _COPULA_ADVERBS or (tag == "DT" and low in ("the", "a", "an", "no")) or (
+                elif low in _COPULA_ADVERBS or (low in ("up", "down") and nxt in ("CD", "$")) or (
+                        tag == "DT" and low in ("the", "a", "an", "no")) or (
                         tag in ("JJ", "JJR") and k > 1 and nxt in ("IN", "TO", "CC", ",", ".")):
                     verb = "are" if _plural(prev, prev_tag) else "is"
                 else:
@@ -244,13 +315,130 @@ class Realizer:
                         continue
                     return piece
             else:
-                if low not in _COPULA_ADVERBS or not prev[:1].isalpha():
+                up = low in ("up", "down") and tokens[k + 1][0][:1] in "0123456789$"
+                if (low not in _COPULA_ADVERBS and not up) or not prev[:1].isalpha():
                     if k > 3:
                         return piece
                     continue
                 verb = "are" if _plural(prev, None) else "is"
             return _insert(tokens, k, verb)
         return piece
+
+    def _tag_of(self, text: str, word: str) -> str | None:
+        return next((t for w, t, _ in self.tags(text) if w == word), None)
+
+    def _status(self, piece: str) -> str:
+        """"Lakeport inventory done, ..." -> "Lakeport inventory is complete"; "" when ``piece`` has no status word."""
+        tokens = self.tags(piece)
+        for k in range(1, min(len(tokens), 7)):
+            word, _, space = tokens[k]
+            bare = word.rstrip(",;")  # word lists keep a comma on its word ("done,")
+            if bare not in _STATUS and bare.lower() not in _STATUS:
+                continue
+            nxt = "," if bare != word else tokens[k + 1][0].lower() if k + 1 < len(tokens) else ""
+            if nxt and nxt not in (",", "but", "with", "and", "for", "by", "in", "on", "at", "except", "so"):
+                return ""
+            j = k  # "X almost done": the verb goes before the adverb
+            while j > 1 and tokens[j - 1][0].lower() in ("almost", "nearly", "mostly", "now", "finally", "partly",
+                                                         "largely", "all", "already"):
+                j -= 1
+            if j == 0 or tokens[0][0].lower() in _COPULA_ADVERBS | {"almost", "nearly"}:
+                return ""
+            if any(w.lower() in ("is", "are", "was", "were", "not") for w, _, _ in tokens[:k]):
+                return ""
+            if self.tagger is not None and not all(t in _NP_TAGS | {"NNP", "VBN"} for _, t, _ in tokens[:j]):
+                return ""
+            verb, predicate = _STATUS.get(bare) or _STATUS[bare.lower()]
+            predicate += word[len(bare):]
+            subject = tokens[j - 1][0]
+            if verb == "is" and _plural(subject, tokens[j - 1][1]):
+                verb = "are"
+            elif verb == "was" and _plural(subject, tokens[j - 1][1]):
+                verb = "were"
+            elif verb == "has" and _plural(subject, tokens[j - 1][1]):
+                verb = "have"
+            head = "".join(w + (sp or " ") for w, _, sp in tokens[:j]).strip()
+            adverbs = "".join(w + " " for w, _, _ in tokens[j:k])
+            tail = "".join(w + (sp if sp is not None else " ") for w, _, sp in tokens[k + 1:]).strip()
+            joined = f"{head} {verb} {adverbs}{predicate}"
+            if tail:
+                joined += ("" if tail[:1] in ",.;" else " ") + tail
+            return joined
+        return ""
+
+    # ---- articles
+
+    def determined(self, text: str) -> str:
+        """``text`` with "the" before a bare singular subject at its start ("Lakeport data office had" -> "the
+        Lakeport data office had"); unchanged when unsure, without spaCy, or when the first word is a capitalized
+        common word (its case is never changed, so nothing may go before it)."""
+        first = _WORD_RE.match(text)
+        if self.tagger is None or first is None or not (text[:1].islower() or first.group(0) in self.proper):
+            return text
+        doc = self._doc(text)
+        subject = next((t for t in doc if t.dep_ in ("nsubj", "nsubjpass")), None)
+        if subject is None or subject.tag_ != "NN" or not subject.text.islower() or subject.text in _MASS:
+            return text
+        if subject.text.endswith("ing") or subject.head.i < subject.i:
+            return text
+        start = subject.left_edge.i
+        if start != 0 or any(t.tag_ in ("DT", "PRP$", "POS", "CD", "PRP", "WDT") or t.text.lower() in ("each", "every")
+                             for t in doc[: subject.i + 1]):
+            return text
+        if not all(t.tag_ in ("NN", "NNP", "NNPS", "JJ", "VBN", "HYPH", "NNS") for t in doc[: subject.i]):
+            return text
+        if doc[0].text[:1].isupper() and doc[0].text not in self.proper:
+            return text
+        if subject.text.endswith(_ABSTRACT) and not any(t.text in self.proper for t in doc[: subject.i]):
+            return text  # "expedited removal had ...": a process, not a thing the reader can point to
+        return "the " + text
+
+    def _indefinite(self, phrase: str) -> str:
+        """"written directive from the chief" -> "a written directive from the chief" (bare singular object)."""
+        counted = re.match(r"\d+-[a-z]", phrase)  # "2-year fellowship program" is one thing
+        if self.tagger is None or not (phrase[:1].islower() or counted):
+            return phrase
+        doc = self._doc(phrase)
+        chunk = next(iter(doc.noun_chunks), None)
+        if chunk is None or chunk.start != 0 or chunk.root.tag_ != "NN" or chunk.root.text in _MASS:
+            return phrase
+        if phrase.split()[0].strip(",.;") in _MASS or chunk.root.text.endswith("ing") or any(
+                t.tag_ in ("DT", "PRP$", "POS", "PRP") or (t.tag_ == "CD" and not counted) for t in chunk):
+            return phrase
+        return ("an " if phrase[:1] in "aeiou8" and not phrase.startswith(("uni", "use", "one"))
+                else "a ") + phrase
+
+    # ---- instructions as reported calls
+
+    def call(self, clause: str) -> str:
+        """An instruction as what participants called for, without its subject; "" when ``clause`` is none.
+
+        "get written directive from the chief" -> "called for a written directive from the chief";
+        "publish comparative table ..." -> "recommended publishing a comparative table ...";
+        "Riverton to fund RRN-adjacent pieces" -> "proposed that Riverton fund RRN-adjacent pieces".
+        Only a verb typed in lower case is rewritten: a capitalized first word keeps its case.
+        """
+        m = re.match(r"(?P<np>[^,;:]{2,60}?)\s+to\s+(?P<verb>[a-z][\w-]*)\b(?P<rest>.*)$", clause)
+        if m and not self._imperative(clause) and self.embeddable(m.group("np")) and (
+                m.group("verb") in _ACTION_VERBS or self._tag_of(clause, m.group("verb")) == "VB") and (
+                not self.has_finite_verb(m.group("np")) and not self._any_finite(m.group("np"))
+                and m.group("verb") not in ("be", "have", "do")
+                and not re.search(r"\b(?:need|needs|want|wants|going|have|has|had|plan|plans|how|what|able|ways?|about|"
+                                  r"due|set|likely|ready|expected|supposed|trying|time|way|order|used)$", m.group("np"))):
+            return f"proposed that {self.determined(m.group('np'))} {m.group('verb')}{m.group('rest')}"
+        if not self._imperative(clause) or re.search(r"\b(?:is|are) available at\b", clause):
+            return ""
+        verb, _, rest = clause.partition(" ")
+        if not rest:
+            return ""
+        if verb in _CALL_FOR:
+            return f"called for {self._indefinite(rest)}"
+        prep = re.match(r"for\s+(.*)$", rest)
+        if verb in _CALL_FOR_PREP and prep:
+            return f"called for {self._indefinite(prep.group(1))}"
+        obj = re.match(r"(?P<particle>(?:up|out|back|down|off|on|in|into|to|with|for|about)\s+)?(?P<rest>.*)$", rest)
+        particle = obj.group("particle") or ""
+        return f"recommended {gerund(verb)} {particle}{self._indefinite(obj.group('rest'))}"
 
     def generality(self, clause: str) -> int:
         """How much a claim reads as a finding: a statement in the present, without figures, names or links."""
@@ -282,11 +470,12 @@ class Realizer:
         if not self.embeddable(clause):
             advice = action or self._imperative(clause, any_case=True)
             return f"{capitalize_first(clause)}, {who} {'recommended' if advice else verb}."
-        if self._imperative(clause):
-            return f"{capitalize_first(who)} {'recommended' if action else 'urged'} that the group {clause}."
+        called = self.call(clause)
+        if called:
+            return f"{capitalize_first(who)} {called}."
         if not self.has_finite_verb(clause) and not self._any_finite(clause):
             if action:
-                return f"{capitalize_first(who)} called for {clause}."
+                return f"{capitalize_first(who)} called for {self._indefinite(clause)}."
             counted = re.match(r"(?:no|about|over|more)\b|[\d$]", clause)
             return f"{capitalize_first(who)} {'reported' if counted else 'pointed to'} {clause}."
         link = "described how" if verb == "described" else f"{verb} that"
@@ -298,35 +487,42 @@ class Realizer:
     def _imperative(self, clause: str, any_case: bool = False) -> bool:
         """Whether the claim is an instruction ("fund paid coordinators"); typed in lower case unless ``any_case``."""
         tokens = self.tags(clause)
-        if not tokens:
+        if not tokens or not (any_case or tokens[0][0][:1].islower()) or len(tokens) < 2:
             return False
-        if self.tagger is None or tokens[0][1] != "VB" or not (any_case or tokens[0][0][:1].islower()):
+        word = tokens[0][0]
+        if self.tagger is None:
+            return word in _ACTION_VERBS and tokens[1][0].lower() not in _FINITE and not tokens[1][0].endswith("ed")
+        doc = self._doc(clause)
+        if tokens[0][1] == "VB" and next(iter(doc.sents)).root.i == 0:
+            return True
+        # the small model reads "fund part-time coordinators" as a noun, "get written directive" as a passive
+        if doc[0].dep_ == "compound" and self.has_finite_verb(clause):
             return False
-        return next(iter(self._doc(clause).sents)).root.i == 0
+        if any(t.dep_ in ("nsubj", "nsubjpass") and t.head.tag_ in _FINITE_TAGS and t.left_edge.i == 0 for t in doc):
+            return False  # "draft one-pager and warrant comparison is available": the first word is in a subject
+        return word.lower() in _ACTION_VERBS and doc[0].dep_ not in ("nsubj", "nsubjpass") and not any(
+            t.tag_ in ("VBZ", "VBP", "MD") or (t.tag_ == "VBD" and t.dep_ == "ROOT") for t in doc[1:6]) and \
+            doc[1].tag_ not in ("VBZ", "VBP", "VBD", "MD", "POS")
 
-    def support(self, clauses: list[str], opener: str = "") -> list[str]:
-        """One or two sentences from the other claims: related facts joined with "and", "while" or "but"."""
+    def support(self, clauses: list[str]) -> list[str]:
+        """A sentence for each of the other claims.
+
+        A claim that contrasts ("but ...", "no ...", "only ...") joins the one before it with "but"; any
+        other claim stands as its own sentence, so no connective claims a relation the notes do not state.
+        An instruction becomes what participants called for ("Participants also recommended publishing ...").
+        """
         out: list[str] = []
         rest = list(clauses)
-        while rest and len(out) < 2:
+        while rest:
             first = rest.pop(0)
-            sentence = (f"{opener}{first}" if opener and not out and self.embeddable(first)
-                        else capitalize_first(first))
-            if rest and self.embeddable(rest[0]) and len(first.split()) + len(rest[0].split()) <= 38 and (
-                    ", and " not in first and ", while " not in first) and (
-                    len(out) == 1 or len(rest) == 1):
+            called = self.call(first)
+            sentence = f"Participants also {called}" if called else capitalize_first(first)
+            if rest and not called and self.embeddable(rest[0]) and _CONTRAST_START.match(rest[0]) and (
+                    len(first.split()) + len(rest[0].split()) <= 38 and ", but " not in first):
                 nxt = rest.pop(0)
-                if re.match(r"but\b", nxt):
-                    sentence += f", {nxt}"
-                elif _CONTRAST_START.match(nxt):
-                    sentence += f", but {nxt}"
-                elif re.search(r"\d", first) and re.search(r"\d", nxt):
-                    sentence += f", while {nxt}"
-                else:
-                    sentence += f", and {nxt}"
+                sentence += f", {nxt}" if re.match(r"but\b", nxt) else f", but {nxt}"
             out.append(sentence if sentence[-1:] in "?!." else sentence + ".")
         return out
-
 
 def _heads(words: list[str], nouns: set[str]) -> bool:
     """Whether one of ``nouns`` is the head of the phrase ``words`` (not a modifier: "data office")."""
@@ -334,6 +530,32 @@ def _heads(words: list[str], nouns: set[str]) -> bool:
         if w.lower() in nouns and (i == len(words) - 1 or not words[i + 1][:1].islower()):
             return True
     return False
+
+
+_DOUBLE_FINAL = {"commit", "refer", "admit", "submit", "permit", "prefer", "occur", "control", "equip", "transfer",
+                 "regret", "omit", "compel", "begin", "forget", "upset", "format"}
+
+
+def gerund(verb: str) -> str:
+    """The -ing form of a base verb: "publish" -> "publishing", "write" -> "writing", "map" -> "mapping"."""
+    if verb.endswith("ie"):
+        return verb[:-2] + "ying"
+    if verb.endswith("e") and not verb.endswith(("ee", "oe", "ye")) and len(verb) > 2:
+        return verb[:-1] + "ing"
+    vowels = "aeiou"
+    if verb in _DOUBLE_FINAL or (len(verb) >= 3 and len(re.findall(r"[aeiou]+", verb)) == 1
+                                 and verb[-1] not in vowels + "wxy" and verb[-2] in vowels and verb[-3] not in vowels):
+        return verb + verb[-1] + "ing"
+    return verb + "ing"
+
+
+def _third_person_base(verb: str) -> str:
+    """"starts" -> "start", "pushes" -> "push", "carries" -> "carry" (a verb in the third person, present)."""
+    if verb.endswith("ies"):
+        return verb[:-3] + "y"
+    if verb.endswith(("shes", "ches", "xes", "sses", "zes")):
+        return verb[:-2]
+    return verb[:-1] if verb.endswith("s") else verb
 
 
 def _insert(tokens: list[tuple[str, str | None, str]], k: int, verb: str) -> str:

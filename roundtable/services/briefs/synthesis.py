@@ -50,15 +50,13 @@ CONTRAST_RE = re.compile(
 # A note that holds both positions itself ("some say ..., others ...", "tension: ...").
 BOTH_SIDES_RE = re.compile(r"\b(some\b.*\bothers\b|disagreement|tension|debate)", re.I)
 STRONG_RE = re.compile(r"\b(disagree\w*|push\w* back|pushback|caution\w*|tension|some say|others say|debate)", re.I)
-MAX_CLAIMS = 4
+MAX_CLAIMS = 3  # a topic sentence and two of support: the anatomy's "two or three sentences"
 MAX_FINDING_CLAIMS = 8  # claims a theme's finding is chosen from
 MAX_CLAIM_WORDS = 32
 BULLET_WORDS = 95
 DUPLICATE = 0.5  # word overlap (Jaccard) above which two claims say the same thing
 _VERBS = ("described", "reported", "observed", "emphasized")
 _ACTION_VERBS = ("proposed", "recommended")
-# Openers of a bullet's second sentence, when its claim may stand mid-sentence.
-_OPENERS = ("Elsewhere, ", "", "At the same time, ", "")
 
 
 @dataclass
@@ -420,7 +418,7 @@ def synthesize_group(bullet_id: str, lead_in: str, notes: list[NoteItem], titles
     verbs = _ACTION_VERBS if actions else _VERBS
     who = attribution(covered) + across_sessions(covered)
     sentences = [realizer.topic_sentence(claims[0][0], who, verbs[verb_offset % len(verbs)], actions)]
-    sentences += realizer.support([c for c, _ in claims[1:]], _OPENERS[verb_offset % len(_OPENERS)])
+    sentences += realizer.support([c for c, _ in claims[1:]])
     text = re.sub(r"([?!])\.(?=\s|$)", r"\1", " ".join(note_markdown(s, titles) for s in sentences))
     sessions = sorted({n.session_number for n in covered})
     return Bullet(bullet_id, lead_in, text, sorted(n.id for n in covered), sessions)
