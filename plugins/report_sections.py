@@ -16,6 +16,7 @@ from roundtable import BriefSection, hookimpl
 from roundtable.services.briefs.context import BriefContext, ThemeItem
 from roundtable.services.briefs.markdown import escape_md, md_link, note_markdown
 from roundtable.services.briefs.prose import (
+    across_sessions,
     article,
     as_sentence,
     attribution,
@@ -104,9 +105,9 @@ def as_finding(framing: str, realizer) -> str:
 
 
 def key_findings(context: BriefContext) -> str:
-    """One paragraph per theme: a finding (the theme's framing as a claim, else its most central
-    claim), then support written as sentences with the attribution woven in once, then where
-    participants differed."""
+    """One paragraph per theme: the theme's framing as a claim, then the finding its notes share most
+    widely (attributed to the roles and sessions that shared it), then support from the theme's other
+    bullets, then where participants differed."""
     realizer = context.realizer()
     titles = context.resource_titles()
     paragraphs = []
@@ -116,18 +117,17 @@ def key_findings(context: BriefContext) -> str:
             continue
         claims = synthesis.claims
         sources = [n for _, members in claims for n in members]
-        all_notes = theme.all_notes()
         claim = Bullet(f"kf-{theme.id}", theme.name, "", sorted(n.id for n in sources),
                        sorted({n.session_number for n in sources}))
-        who = attribution(all_notes) + (f" in {number_word(synthesis.session_count)} sessions"
-                                         if synthesis.session_count > 1 else "")
+        who = attribution(claims[0][1]) + across_sessions(claims[0][1])  # those who shared the finding
         text = [escape_md(as_finding(synthesis.framing, realizer))] if synthesis.framing else []
         text.append(note_markdown(realizer.topic_sentence(claims[0][0], who, "described",
                                                           theme.section == "Strategic Directions"), titles))
         text += [note_markdown(s, titles) for s in realizer.support([c for c, _ in claims[1:]])]
         if synthesis.disagreement:
             text.append(synthesis.disagreement.text.split(". ", 1)[0] + ".")
-        paragraphs.append(f"{context.cite(claim)} {' '.join(t for t in text if t)}")
+        body = re.sub(r"([?!])\.(?=\s|$)", r"\1", " ".join(t for t in text if t))
+        paragraphs.append(f"{context.cite(claim)} {body}")
     return "\n\n".join(paragraphs)
 
 

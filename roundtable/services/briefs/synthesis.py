@@ -283,10 +283,15 @@ def noun_phrases(texts: list[str], method: str = "lexical") -> list[list[str]]:
                 words = words[1:]
             while words and words[-1].text.lower() in weak:
                 words = words[:-1]
+            after = doc[words[-1].i + 1] if words and words[-1].i + 1 < len(doc) else None
+            if after is not None and after.dep_ == "cc" and chunk.root.tag_ == "NN" and any(
+                    c.tag_ == "NNS" for c in chunk.root.conjuncts):
+                continue  # "existing tenant [and worker organizations]": a modifier cut from the noun it shares
             if words and all(_WORD_RE.fullmatch(w.text) or w.text == "-" for w in words):
                 span = doc[words[0].i : words[-1].i + 1].text
                 if 2 <= len(_WORD_RE.findall(span)) <= 5 and not any(c in span for c in ".,;:()"):
-                    found.append(span)
+                    found.append((_prominence(chunk), span))
+        found = [span for _, span in sorted(found, key=lambda f: f[0])]
         if not found:  # word runs, but none holding a verb and each ending on a noun
             tags = {t.text: t.tag_ for t in doc}
             found = [p for p in lexical_phrases(doc.text)
@@ -296,24 +301,33 @@ def noun_phrases(texts: list[str], method: str = "lexical") -> list[list[str]]:
     return out
 
 
+def _prominence(chunk) -> int:
+    """0 for what a note is about (its subject, or the phrase it opens with), 1 for an object, 2 otherwise:
+    "existing tenant" inside "networks grew out of existing tenant and worker organizations" names no idea."""
+    if chunk.start == 0 or chunk.root.dep_ in ("nsubj", "nsubjpass", "ROOT"):
+        return 0
+    return 1 if chunk.root.dep_ in ("dobj", "attr") else 2
+
+
 def pick_lead_in(group: list[NoteItem], avoid=(), fallback: str = "", method: str = "lexical",
                  hidden: frozenset[str] = frozenset()) -> str:
     """A lead-in of two to five words naming the group's idea: its best-shared noun phrase.
 
     Phrases are scored by how many of the group's notes hold them, then by how central the first
-    note holding them is (``group`` comes most central first), then by length; the surface form
+    note holding them is (``group`` comes most central first), then (noun chunks) by their place in
+    that note's sentence (its subject before an object before the rest), then by length; the surface form
     is the one typed in the notes, only its first letter raised.
     """
     texts = [n.prose or n.text for n in group[:8]]
     counts: Counter = Counter()
     surface: dict[str, str] = {}
-    first: dict[str, int] = {}
+    first: dict[str, tuple[int, int]] = {}
     for i, found in enumerate(noun_phrases(texts, method)):
-        for p in set(found):
+        for j, p in enumerate(dict.fromkeys(found)):
             key = p.lower()
             counts[key] += 1
             surface.setdefault(key, p)
-            first.setdefault(key, i)
+            first.setdefault(key, (i, j if method == "spacy" else 0))  # noun chunks come most prominent first
     taken = {a.lower() for a in avoid}
     ranked = sorted(counts, key=lambda k: (-counts[k], first[k], -min(len(k.split()), 3), len(k), k))
     for key in ranked:
@@ -449,13 +463,16 @@ def synthesize_theme(theme: ThemeItem, titles: dict[str, str], prefer_actions=Fa
                 groups.append((lead, members))
         own = [n for n in notes if n.id not in seen]
         if len(own) >= 2:
-            groups.append((pick_lead_in(own, [g for g, _ in groups], method=phrases, hidden=hidden), own))
+            fallback = theme.name if is_lead_in(theme.name) else ""
+            groups.append((pick_lead_in(own, [g for g, _ in groups], fallback, phrases, hidden), own))
     elif notes:
         clusters = group_by_similarity(notes, bullets_wanted(len(notes)), group_vectors(notes, space, encoder))
         for g in clusters:
             rows = space.rows(g)
             g = [g[i] for i in central_order(rows)] if rows is not None and len(g) > 1 else g
-            groups.append((pick_lead_in(g, [lead for lead, _ in groups], method=phrases, hidden=hidden), g))
+            taken = [lead for lead, _ in groups]
+            fallback = theme.name if is_lead_in(theme.name) and theme.name not in taken else ""
+            groups.append((pick_lead_in(g, taken, fallback, phrases, hidden), g))
     bullets: list[Bullet] = []
     lead_of: dict[int, str] = {}
     for i, (lead, group) in enumerate(groups, 1):
@@ -474,30 +491,64 @@ def synthesize_theme(theme: ThemeItem, titles: dict[str, str], prefer_actions=Fa
         session_count=len({n.session_number for n in all_notes}),
         framing=trim_sentence(theme.description) if theme.description else "",
         disagreement=find_disagreement(theme, space, titles, lead_of, hidden, realizer),
-        claims=theme_claims(notes, space, hidden, realizer),
+        claims=theme_claims(notes, space, hidden, realizer, bullets),
     )
 
 
-def theme_claims(notes: list[NoteItem], space: TextSpace, hidden: frozenset[str] = frozenset(),
-                 realizer: Realizer | None = None) -> list[tuple[str, list[NoteItem]]]:
-    """The theme's finding, then a concrete claim that supports it (with a figure when there is one).
+SHARED = 0.2  # TF-IDF cosine above which two notes of a theme make the same point
 
-    The finding is the most general of the theme's central claims (a present-tense statement
-    without figures, names or links: "Detention transfers are still the fastest-growing
-    problem"), so Key Findings state what a theme shows rather than repeat a bullet's detail.
+
+def theme_claims(notes: list[NoteItem], space: TextSpace, hidden: frozenset[str] = frozenset(),
+                 realizer: Realizer | None = None,
+                 bullets: list[Bullet] | None = None) -> list[tuple[str, list[NoteItem]]]:
+    """The theme's finding, then up to two concrete claims that support it, each from another bullet.
+
+    The finding is the claim the theme's notes share most widely and that reads most as a finding:
+    sessions and roles among the notes that make the same point, plus its generality (a present-tense
+    statement without figures, names or links); it stands for all the notes that make its point. Its support comes from the theme's
+    other bullets (a claim with a figure first), so Key Findings generalise across the theme rather
+    than repeat its first bullet.
     """
     if not notes or space.matrix is None:
         return []
     realizer = realizer or Realizer()
     plain = [n for n in notes if not n.links and n.kind != "resource"] or notes
-    claims = cover(plain, central_order(space.rows(plain)), hidden, realizer, MAX_FINDING_CLAIMS, 10**6)
+    rows = space.rows(plain)
+    similar = (rows @ rows.T).toarray() >= SHARED
+
+    def reach(i: int) -> tuple[int, int]:
+        group = [plain[j] for j in np.flatnonzero(similar[i])]
+        return len({n.session_number for n in group}), len({normalize_role(n.speaker_role) for n in group})
+
+    claims = cover(plain, central_order(rows), hidden, realizer, MAX_FINDING_CLAIMS, 10**6)
     if not claims:
         return []
-    ranked = sorted(range(len(claims)), key=lambda i: (-realizer.generality(claims[i][0]), i))
-    finding = claims[ranked[0]]
-    rest = [c for c in claims if c is not finding]
-    concrete = next((c for c in rest if re.search(r"\d", c[0])), rest[0] if rest else None)
-    return [finding] + ([concrete] if concrete else [])
+    index = {n.id: i for i, n in enumerate(plain)}
+    ranked = sorted(range(len(claims)), key=lambda i: (
+        -sum(reach(index[claims[i][1][0].id])) - realizer.generality(claims[i][0]), i))
+    text, members = claims[ranked[0]]
+    shared = [plain[j] for j in np.flatnonzero(similar[index[members[0].id]])]
+    finding = (text, members + [n for n in shared if all(n.id != m.id for m in members)])
+    used = {n.id for n in finding[1]}
+    support: list[tuple[str, list[NoteItem]]] = []
+    for bullet in bullets or []:
+        if len(support) == 2:
+            break
+        ids = set(bullet.note_ids)
+        if used & ids:
+            continue
+        group = [n for n in plain if n.id in ids]
+        own = [c for c in claims if c[1][0].id in ids] or cover(group, list(range(len(group))), hidden, realizer,
+                                                                2, 10**6)
+        if own:
+            pick = next((c for c in own if re.search(r"\d", c[0])), own[0])
+            support.append(pick)
+            used.update(n.id for n in pick[1])
+    if not support:
+        rest = [c for c in claims if c[1][0].id not in used]
+        concrete = next((c for c in rest if re.search(r"\d", c[0])), rest[0] if rest else None)
+        support = [concrete] if concrete else []
+    return [finding] + support
 
 
 def pick_quotes(notes: list[NoteItem], limit: int = 2, max_chars: int = 240) -> list[QuoteItem]:
