@@ -477,7 +477,10 @@ class Realizer:
             if action:
                 return f"{capitalize_first(who)} called for {self._indefinite(clause)}."
             counted = re.match(r"(?:no|about|over|more)\b|[\d$]", clause)
-            return f"{capitalize_first(who)} {'reported' if counted else 'pointed to'} {clause}."
+            return f"{capitalize_first(who)} {'reported' if counted else 'pointed to'} {self._indefinite(clause)}."
+        if verb in ("recommended", "proposed") and not re.search(
+                r"\b(?:should|must|need|needs|ought|would|could)\b", clause):
+            verb = "reported"  # "recommended that foundations had pooled a fund" recommends nothing
         link = "described how" if verb == "described" else f"{verb} that"
         return f"{capitalize_first(who)} {link} {clause}."
 
