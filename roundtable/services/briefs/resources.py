@@ -10,6 +10,7 @@ from roundtable.services.briefs.context import ResourceItem
 from roundtable.services.briefs.glossary import expand_shorthand
 from roundtable.services.briefs.markdown import url_key, url_label
 from roundtable.services.briefs.prose import as_sentence, capitalize_first, trim_sentence
+from roundtable.services.briefs.realize import PLACEHOLDER_RE
 from roundtable.services.briefs.synthesis import mentions
 
 if TYPE_CHECKING:
@@ -87,15 +88,20 @@ def name_from_url(url: str) -> str:
     return stem.upper() if len(stem) <= 4 and stem.isalpha() and host.count(".") == 1 else host
 
 
-def _around(text: str, url: str) -> tuple[str, str]:
-    """The clause before a URL in a note and the clause after it."""
+def _around(text: str, url: str) -> tuple[str | None, str]:
+    """The clause before a URL in a note (``None`` when it is an anonymizer placeholder) and the clause after it."""
     at = text.find(url)
     before, after = (text[:at], text[at + len(url):]) if at >= 0 else (text, "")
     before = re.split(r"(?<=[.;!?])\s+", before.strip())[-1] if before.strip() else ""
     after = re.split(r"(?<=[.;!?])\s+", after.strip())[0] if after.strip() else ""
-    clean = lambda s: re.sub(r"^(?:see|link|resource|more|via|at|here)\s*[:\-–—]?\s*", "", s.strip(" -–—:;,(["),
-                             flags=re.I).strip(" -–—:;,([")
-    return clean(before), clean(after)
+    def clean(clause: str) -> str | None:
+        if PLACEHOLDER_RE.fullmatch(clause.strip(" -–—:;,()")):  # "[name] (https://…)": the anonymizer took it
+            return None
+        clause = clause.strip(" -–—:;,([").lstrip(") ")  # ") is an auditor" after "WAVE (https://…"
+        return re.sub(r"^(?:see|link|resource|more|via|at|here)\s*[:\-–—]?\s*", "", clause, flags=re.I).strip(" -–—:;,([")
+
+    # "WAVE (https://…) is an auditor": the words after the link describe it without their verb.
+    return clean(before), re.sub(r"^(?:is|are)\s+(?=\w)", "", clean(after) or "")
 
 
 def name_and_description(note_text: str, url: str) -> tuple[str, str]:
@@ -106,6 +112,8 @@ def name_and_description(note_text: str, url: str) -> tuple[str, str]:
             return capitalize_first(label.strip()), ""
     prose = expand_shorthand(note_text)
     before, after = _around(prose, url)
+    if before is None:  # its name was anonymized away: the address names it, the words after describe it
+        return "", capitalize_first(after.strip())
     text = before or after
     description = ""
     m = re.match(r"^(.*?)\s*\(([^()]{3,80})\)\s*$", text)
