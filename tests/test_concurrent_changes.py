@@ -203,3 +203,19 @@ def test_new_suggestions_stored_just_after_a_decision_never_undo_it(database, db
     db.expire_all()
     tags = {t.theme.name: t.status for t in db.scalars(select(NoteTag).where(NoteTag.note_id == note_id))}
     assert tags == {tag.theme.name: TagStatus.ACCEPTED}
+
+
+def test_two_authors_marking_sections_reviewed_at_once_keep_both_marks(database, db, series, roundtable):
+    brief = briefs.rebuild_brief(db, series, roundtable=roundtable)
+    db.commit()
+    first, second = briefs.section_keys(brief.markdown)[:2]
+
+    def other_author_marks():
+        with database.session() as other:
+            briefs.set_section_status(other, briefs.get_brief(other, series.id), second, "reviewed")
+
+    with before_write_to(database.engine, None, other_author_marks) as hit:
+        briefs.set_section_status(db, brief, first, "reviewed")
+    db.commit()
+    assert hit
+    assert briefs.reviewed_sections(briefs.get_brief(db, series.id)) == {first, second}

@@ -107,7 +107,8 @@ def _hold_draft(db: DbSession, brief: Brief) -> None:
     """Lock the draft's row until commit, then read it as it is now.
 
     Building takes seconds, and an author may save an edit meanwhile: merged into the draft as it
-    was when the build began, the edit would be lost (and its version number taken twice).
+    was when the build began, the edit would be lost (and its version number taken twice). The same
+    for section marks: each change rewrites the whole set.
     """
     db.execute(update(Brief).where(Brief.id == brief.id).values(updated_at=utcnow()))
     db.refresh(brief)
@@ -139,6 +140,7 @@ def set_section_status(db: DbSession, brief: Brief, key: str, status: str, autho
     """Mark a section "draft" or "reviewed"; exports mark every section not reviewed as a draft."""
     if status not in SECTION_STATUSES:
         raise ValidationError(f"unknown status {status!r}; choose draft or reviewed")
+    _hold_draft(db, brief)  # another author may have marked another section since this page read the draft
     if key not in section_keys(brief.markdown or ""):
         raise NotFound(f"this brief has no section {key!r}")
     statuses = dict(brief.section_status or {})
