@@ -219,15 +219,16 @@ async def _viewer(url, cookie, session_id, seen, counts, ready, stop, seqs):
             await asyncio.sleep(0.3 + random.random())
 
 
-def viewer_worker(url, cookie, session_id, count, ready, stop, final_seq, results):
+def viewer_worker(url, cookie, session_id, count, ready, stop, final_seq, drained, results):
     try:
-        results.put(asyncio.run(_viewers(url, cookie, session_id, count, ready, stop, final_seq)))
+        results.put(asyncio.run(_viewers(url, cookie, session_id, count, ready, stop, final_seq, drained)))
     except BaseException as exc:  # the parent must hear about it rather than wait
         results.put({"error": f"{type(exc).__name__}: {exc}"})
         ready.set()
+        drained.set()
 
 
-async def _viewers(url, cookie, session_id, count, ready, stop, final_seq):
+async def _viewers(url, cookie, session_id, count, ready, stop, final_seq, drained_event):
     from roundtable.live_clients import SeqWatermark
 
     stopping = asyncio.Event()
@@ -251,6 +252,8 @@ async def _viewers(url, cookie, session_id, count, ready, stop, final_seq):
     while time.monotonic() - started < DRAIN_TIMEOUT and any(s.complete < final_seq.value for s in seqs):
         await asyncio.sleep(0.1)
     drained = time.monotonic() - started
+    drained_event.set()  # the parent reads the servers' CPU now, before the viewers leave
+    await asyncio.sleep(0.5)
     stopping.set()
     await asyncio.sleep(0.2)
     for t in tasks:
@@ -320,17 +323,19 @@ def run_load(servers, cookies, session_id, args, kill_times=(), db_url=None, lab
     results = ctx.Queue()
     stop = ctx.Event()
     final_seq = ctx.Value("i", 0)  # the last note's seq, once every note is stored
+    drained_events = []  # one per viewer process: set when its viewers have every note
     workers = []
     per_server = [args.viewers // len(servers) + (1 if i < args.viewers % len(servers) else 0) for i in range(len(servers))]
     for server, count in zip(servers, per_server):
         while count > 0:
             n = min(VIEWERS_PER_PROCESS, count)
             count -= n
-            ready = ctx.Event()
+            ready, drained = ctx.Event(), ctx.Event()
             p = ctx.Process(target=viewer_worker, args=(server.url, cookies["viewer"], session_id, n, ready, stop,
-                                                                final_seq, results))
+                                                                final_seq, drained, results))
             p.start()
             workers.append((p, ready))
+            drained_events.append(drained)
     for p, ready in workers:
         if not ready.wait(300):
             raise RuntimeError("viewers did not connect")
@@ -389,6 +394,9 @@ def run_load(servers, cookies, session_id, args, kill_times=(), db_url=None, lab
     with final_seq.get_lock():
         final_seq.value = max(n["seq"] for t in typists for n in list(t.notes.values()))
     stop.set()
+    for drained in drained_events:
+        drained.wait(DRAIN_TIMEOUT + 60)
+    cpu_after = sampler.cpu()  # the servers' work for every note, late deliveries included, not the leaving
     viewer_results = []
     try:
         for _ in workers:
@@ -396,7 +404,6 @@ def run_load(servers, cookies, session_id, args, kill_times=(), db_url=None, lab
             if isinstance(got, dict):
                 raise RuntimeError(f"a viewer process failed: {got['error']}")
             viewer_results.extend(got)
-        cpu_after = sampler.cpu()  # the servers' work for every note, late deliveries included
     except queue.Empty:
         raise RuntimeError("viewer processes did not report within 300 s (server overloaded?)") from None
     finally:
