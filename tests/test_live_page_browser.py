@@ -163,6 +163,8 @@ def test_at_phone_width_a_viewer_downloads_the_session_as_csv_and_the_tab_has_an
     answer = viewer.request.get(icon)
     assert answer.status == 200 and answer.headers["content-type"].startswith("image/svg+xml")
     assert viewer.request.get(server.url + "/favicon.ico").status == 200  # browsers that ask for it anyway
+    _ctx, facilitator, _errors = open_session(browser, server, "facilitator@test.example", PHONE)
+    assert facilitator.locator(".topbar nav").bounding_box()["height"] < 30, "six links: one scrolling row"
     assert [e for e in errors if not e.startswith("Failed to load resource")] == []
 
 
