@@ -53,6 +53,8 @@ PARTS = {
     + [EXTERNAL / f"{name}.tune.jsonl" for name in ("gum_academic", "gum_prose", "wnut17")],
     "heldout": [HERE / "data" / "anonymize_heldout.jsonl"]
     + [EXTERNAL / f"{name}.heldout.jsonl" for name in ("gum_academic", "gum_prose", "wnut17")],
+    # built and scored once, after the third session froze its code
+    "fresh": [EXTERNAL / "wnut17_dev.fresh.jsonl"],
 }
 GOLD_KINDS = ("roster", "person", "email", "phone", "handle", "url", "affiliation")
 # Our span kinds, named like the labelled kinds.

@@ -23,6 +23,9 @@ Labels come from the corpora's own annotations, not from us:
   place, organisation, work, event or other non-person entity (GUM), or a
   token of a location, corporation, group, creative work or product (WNUT).
 
+The WNUT-17 development file (same source, licence and labels, 1,008 messages not used before the third
+session) is written whole as ``wnut17_dev.fresh.jsonl``: a second held-out set, scored once.
+
 Each set is split by document (GUM) or by message (WNUT) with a fixed seed
 into ``*.tune.jsonl`` and ``*.heldout.jsonl``. Look only at tuning errors.
 """
@@ -225,9 +228,9 @@ def gum_records(repo: Path, genres: tuple[str, ...]) -> dict[str, list[dict]]:
     return documents
 
 
-def wnut_records(repo: Path) -> list[dict]:
+def wnut_records(repo: Path, path: str = "emerging.test.annotated") -> list[dict]:
     records = []
-    for block in git_show(repo, "emerging.test.annotated").split("\n\n"):
+    for block in git_show(repo, path).split("\n\n"):
         rows = [line.split("\t") for line in block.splitlines() if "\t" in line]
         if not rows:
             continue
@@ -285,6 +288,11 @@ def main(argv=None) -> int:
     write(args.out / "wnut17.tune.jsonl", tune)
     write(args.out / "wnut17.heldout.jsonl", heldout)
     print(f"wnut17: {len(tune)} + {len(heldout)} messages")
+    # A second held-out set, scored once after the third session froze its code: the development file, not
+    # used before (the first two sessions built and tuned on the test file only).
+    fresh = wnut_records(args.wnut, "emerging.dev.conll")
+    write(args.out / "wnut17_dev.fresh.jsonl", fresh)
+    print(f"wnut17_dev (fresh held-out): {len(fresh)} messages")
     return 0
 
 

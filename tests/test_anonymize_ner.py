@@ -196,3 +196,18 @@ def test_brands_acronyms_plural_nouns_and_named_places_are_kept(anonymizer, text
     for word in ("SoundCloud", "SXSW", "Springs", "Brin", "Djibonker", "Désirade", "Cardio"):
         if word in text:
             assert word in kept, kept
+
+
+def test_the_medium_veto_model_is_spacys_core_web_md_for_our_spacy_line():
+    require_ner()
+    from roundtable_plugins.ner import load_veto_model, veto_available
+
+    if not veto_available():
+        pytest.skip("medium model not installed: see roundtable[ner-md] in pyproject.toml")
+    import spacy
+    from spacy.util import is_compatible_version
+
+    meta = load_veto_model().meta
+    assert (meta["lang"], meta["name"], meta["author"], meta["license"]) == ("en", "core_web_md", "Explosion", "MIT")
+    assert meta["version"].startswith("3.8.") and is_compatible_version(spacy.__version__, meta["spacy_version"])
+    assert load_veto_model().pipe_names == ["tok2vec", "ner"]
