@@ -74,3 +74,39 @@ def test_at_phone_width_an_author_clicks_from_the_series_to_each_brief_and_every
             assert box is None or box["x"] + box["width"] <= PHONE["width"], \
                 f"{link}: {control.evaluate('e => e.outerHTML')[:80]} is past the right edge"
     context.close()
+
+
+@pytest.fixture
+def demo_site(tmp_path):
+    from roundtable.application import Roundtable
+    from roundtable.cli.demo import DEMO_PASSWORD, load_demo
+
+    url = f"sqlite:///{tmp_path / 'demo.sqlite'}"
+    roundtable = Roundtable({"SECRET_KEY": SECRET_KEY, "DATABASE_URL": url})
+    series = load_demo(roundtable)
+    slug = series.slug
+    roundtable.database.dispose()
+    server = ServerProcess(url, free_port(), tmp_path, plugins="roster,contact_details,report_sections,exporters").start()
+    yield server, slug, DEMO_PASSWORD
+    server.stop()
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+def test_each_source_note_in_the_workbench_reads_on_one_line_beside_its_checkbox(browser, demo_site):
+    server, slug, password = demo_site
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    page.set_default_timeout(120_000)
+    page.goto(server.url + "/auth/login")
+    page.fill("input[name=email]", "author@demo.example")
+    page.fill("input[name=password]", password)
+    page.click("button[type=submit]")
+    page.goto(f"{server.url}/s/{slug}/brief/report/")
+    page.get_by_role("link", name="Workbench: sources and review").click()
+    label = page.locator(".source-notes label").first
+    box = label.locator("input[name=keep]").bounding_box()
+    badge = label.locator(".badge").first.bounding_box()
+    assert badge["x"] > box["x"] + box["width"] and abs(badge["y"] - box["y"]) < box["height"] + 8, \
+        "the session and note number sit beside the checkbox, not under it"
+    assert badge["width"] < 300, "a badge is as wide as its words, not the column"
+    page.close()
