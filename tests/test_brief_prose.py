@@ -534,6 +534,8 @@ def test_a_bare_singular_subject_gets_an_article_only_where_no_case_changes(real
     # a capitalized common word starts the sentence as typed: nothing goes before it
     assert tsc.clause("Policy for PR blocking was discussed").startswith("Policy")
     assert tsc.clause("funding ended in March").startswith("funding")  # a mass noun takes no article
+    assert tsc.clause("public assistance ended in March").startswith("public assistance")  # an abstract noun
+    assert tsc.clause("model data ordinance was introduced in March").startswith("the model data ordinance")
 
 
 def test_support_joins_only_contrast_and_never_invents_a_relation(realizer):

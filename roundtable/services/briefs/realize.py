@@ -389,8 +389,9 @@ class Realizer:
             return text
         if doc[0].text[:1].isupper() and doc[0].text not in self.proper:
             return text
-        if subject.text.endswith(_ABSTRACT) and not any(t.text in self.proper for t in doc[: subject.i]):
-            return text  # "expedited removal had ...": a process, not a thing the reader can point to
+        if subject.text.endswith(_ABSTRACT) and not any(
+                t.text in self.proper or t.dep_ == "compound" for t in doc[: subject.i]):
+            return text  # "public assistance ended": a quality or process; "model data ordinance" is a thing
         return "the " + text
 
     def _indefinite(self, phrase: str) -> str:
