@@ -296,6 +296,7 @@ class NoteClient:
         self._again = False
         self._round = 0
         self.joined = threading.Event()  # set once the room is joined after each connect
+        self._leaving = False  # set by disconnect(): no thread of ours starts another call
         self.sio = socketio.Client(reconnection=True, reconnection_delay=0.2, reconnection_delay_max=1,
                                    randomization_factor=0.2)
         self.sio.on("connect", self._on_connect)
@@ -306,6 +307,7 @@ class NoteClient:
     # connection
 
     def connect(self, wait: float = 15) -> NoteClient:
+        self._leaving = False
         self.sio.reconnection = True
         self.sio.connect(self.base_url, headers={"Cookie": self.cookie}, transports=["websocket"], wait_timeout=wait)
         return self
@@ -317,6 +319,7 @@ class NoteClient:
         succeeds after we left would hold a connection nobody closes.
         """
         # Leaving on purpose: the drop we cause must not start the automatic reconnection.
+        self._leaving = True
         self.sio.reconnection = False
         while True:
             ws = getattr(self.sio.eio, "ws", None)
@@ -328,6 +331,23 @@ class NoteClient:
             self.sio.shutdown()  # aborts a reconnect loop and waits for it; it may have just connected
             if not self.sio.connected:
                 return
+
+    def _call(self, event: str, data: dict, timeout: float):
+        """``sio.call`` that gives up as soon as the connection drops or we leave.
+
+        ``socketio.Client.call`` waits out its whole timeout on a dead connection, so a join or flush
+        thread would outlive ``disconnect()`` by up to that long.
+        """
+        answered = threading.Event()
+        answer = []
+        self.sio.emit(event, data, callback=lambda *args: (answer.append(args), answered.set()))
+        deadline = time.monotonic() + timeout
+        while not answered.wait(0.05):
+            if self._leaving or not self.sio.connected:
+                raise socketio.exceptions.DisconnectedError()
+            if time.monotonic() > deadline:
+                raise socketio.exceptions.TimeoutError()
+        return answer[0][0] if answer[0] else None
 
     @property
     def last_seq(self) -> int:
@@ -342,10 +362,10 @@ class NoteClient:
     def _join_and_flush(self):
         # A server that just restarted is busy with every client reconnecting: keep asking.
         deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
+        while time.monotonic() < deadline and not self._leaving:
             try:
-                reply = self.sio.call("session:join", {"session_id": self.session_id, "after": self.last_seq},
-                                      timeout=15)
+                reply = self._call("session:join", {"session_id": self.session_id, "after": self.last_seq},
+                                  timeout=15)
             except socketio.exceptions.TimeoutError:
                 continue
             except (socketio.exceptions.BadNamespaceError, socketio.exceptions.DisconnectedError):
@@ -406,7 +426,7 @@ class NoteClient:
                 if still and self.sio.connected:
                     # Only the hole: a seq is taken under the session row's lock until its note commits, so
                     # holding seq `before` means every lower seq is stored (or never will be).
-                    reply = self.sio.call("notes:since", {"session_id": self.session_id, "after": after,
+                    reply = self._call("notes:since", {"session_id": self.session_id, "after": after,
                                                           "before": before}, timeout=15)
                     if reply and reply.get("ok"):
                         self._store_reply(reply, complete_to=before - 1)
@@ -454,11 +474,11 @@ class NoteClient:
         try:
             while True:
                 with self._lock:
-                    if not self.outbox or not self.sio.connected or my_round != self._round:
+                    if not self.outbox or not self.sio.connected or self._leaving or my_round != self._round:
                         return
                     item = self.outbox[0]
                 try:
-                    reply = self.sio.call("note:add", {"session_id": self.session_id, **item}, timeout=10)
+                    reply = self._call("note:add", {"session_id": self.session_id, **item}, timeout=10)
                 except socketio.exceptions.TimeoutError:
                     # Like the page's outbox: a busy server gets the same note again after a pause (it
                     # stores a resent note once); returning would leave the queue until the next note.
@@ -486,7 +506,7 @@ class NoteClient:
             self.flush()
 
     def catch_up(self) -> None:
-        self._store_reply(self.sio.call("notes:since", {"session_id": self.session_id, "after": 0}, timeout=15))
+        self._store_reply(self._call("notes:since", {"session_id": self.session_id, "after": 0}, timeout=15))
 
     def stream(self) -> list[tuple]:
         """The stream as this client sees it: (seq, uuid, text, version, deleted) in order."""
