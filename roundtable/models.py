@@ -257,7 +257,9 @@ class NoteTag(Base):
     """A note coded with a theme, by hand (``source='manual'``) or by a suggester plugin."""
 
     __tablename__ = "note_tags"
-    __table_args__ = (UniqueConstraint("note_id", "theme_id"),)
+    # AUTOINCREMENT: SQLite would give a deleted tag's id to the next new tag, and a page still showing the
+    # deleted suggestion would then accept or reject another note's tag.
+    __table_args__ = (UniqueConstraint("note_id", "theme_id"), {"sqlite_autoincrement": True})
 
     id: Mapped[int] = mapped_column(primary_key=True)
     note_id: Mapped[int] = mapped_column(ForeignKey("notes.id", ondelete="CASCADE"), index=True)

@@ -117,7 +117,10 @@ def test_an_author_accepts_and_rejects_suggestions(client, login, db, series):
     client.post(f"/s/{series.slug}/suggestions/{drop.id}/reject")
     db.expire_all()
     assert (db.get(NoteTag, keep.id).status, db.get(NoteTag, drop.id).status) == (TagStatus.ACCEPTED, TagStatus.REJECTED)
-    assert client.post(f"/s/{series.slug}/suggestions/999999/accept").status_code == 404
+    # Gone since the page was shown (replaced by the worker or removed): said on the page, not a 404.
+    gone = client.post(f"/s/{series.slug}/suggestions/999999/accept", follow_redirects=True)
+    assert gone.status_code == 200
+    assert "This suggestion was replaced by newer suggestions or removed; refresh the note." in gone.get_data(as_text=True)
 
 
 def test_authors_see_emergent_themes_and_adopt_one_in_one_click(client, login, db, series):

@@ -6,7 +6,7 @@ import uuid
 
 from sqlalchemy import event, select
 
-from conftest import PASSWORD, make_series
+from conftest import PASSWORD, make_series, socket_as
 from roundtable import Suggestion, create_app
 from roundtable.models import NoteTag, Role, TagStatus, Theme
 from roundtable.services.accounts import create_account, grant_role
@@ -91,3 +91,33 @@ def test_an_author_accepts_and_rejects_suggested_themes_and_every_page_sees_it(t
     assert [t["status"] for t in broadcasts[-1]["tags"] if t["id"] == keep_id] == ["accepted"]
     wrong_session = socket.emit("tag:accept", {"session_id": other_session_id, "tag_id": keep_id}, callback=True)
     assert not wrong_session.get("ok")
+
+
+def test_a_stale_suggestion_chip_cannot_decide_on_another_notes_tag(app, db, series, session_id):
+    """A page still shows note A's suggestion after it was removed; a tag added meanwhile to note B must not
+    take its id (SQLite hands the highest deleted rowid to the next insert unless the table is AUTOINCREMENT),
+    so the stale click is refused and B's tag stays as it was."""
+    from roundtable.services.notes import NoteStream
+    from roundtable.services.tagging import add_manual_tag
+
+    grant_role(db, create_account(db, "au@test.example", "AU", PASSWORD), series, Role.AUTHOR)
+    themes = [t for t in db.scalars(select(Theme).where(Theme.series_id == series.id, Theme.parent_id.is_(None)))]
+    stream = NoteStream(db, app.extensions["roundtable"])
+    note_a, _ = stream.add_note(session_id, str(uuid.uuid4()), "rents rose again")
+    note_b, _ = stream.add_note(session_id, str(uuid.uuid4()), "lawyers at the courthouse")
+    [shown] = store_suggestions(db, note_a.id, [Suggestion(themes[0].name, 0.8)], source="lexical")
+    db.commit()
+    stale_id = shown.id
+    socket = socket_as(app, "au@test.example")
+    assert "state" in socket.emit("session:join", {"session_id": session_id}, callback=True)
+
+    store_suggestions(db, note_a.id, [], source="lexical")  # the worker's new run suggests nothing for A
+    other = add_manual_tag(db, note_b.id, themes[1].id)  # a note-taker tags B by hand
+    db.commit()
+    assert other.id != stale_id, "a new tag took the id of a deleted one"
+
+    answer = socket.emit("tag:reject", {"session_id": session_id, "tag_id": stale_id}, callback=True)
+    assert answer.get("code") == 409, answer
+    assert "replaced by newer suggestions or removed; refresh the note" in answer["error"]
+    db.expire_all()
+    assert db.get(NoteTag, other.id).status == TagStatus.ACCEPTED

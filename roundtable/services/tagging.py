@@ -309,8 +309,6 @@ def store_suggestions(db, note_id: int, suggestions, source: str) -> list[NoteTa
                 execution_options={"synchronize_session": False}).rowcount != 1:
             continue
         stored.append(tag)
-    # New rows first: SQLite gives a deleted row's id to the next insert, and a page still showing the
-    # old suggestion would then decide on the new one.
     db.flush()
     dropped = [tag.id for theme_id, tag in existing.items() if tag.status == TagStatus.SUGGESTED
                and theme_id not in wanted]
@@ -322,9 +320,15 @@ def store_suggestions(db, note_id: int, suggestions, source: str) -> list[NoteTa
     return stored
 
 
+# What an author sees when a suggestion on their page is gone from the database.
+SUGGESTION_GONE = "this suggestion was replaced by newer suggestions or removed; refresh the note"
+
+
 def _tag(db, tag_id: int, series_id: int | None = None) -> NoteTag:
     tag = db.get(NoteTag, tag_id)
-    if tag is None or (series_id is not None and tag.theme.series_id != series_id):
+    if tag is None:  # ids are never reused (AUTOINCREMENT), so a missing one was removed after the page saw it
+        raise Conflict(SUGGESTION_GONE)
+    if series_id is not None and tag.theme.series_id != series_id:
         raise NotFound(f"tag {tag_id} not found")
     return tag
 
@@ -342,13 +346,11 @@ def reject_suggestion(db, tag_id: int, series_id: int | None = None) -> NoteTag:
 def _decide(db, tag_id: int, series_id: int | None, status: TagStatus) -> NoteTag:
     """Set a tag's status with a conditional UPDATE: between reading the tag and writing it, the
     after-save worker may have replaced the note's suggestions (or a note-taker removed the tag),
-    and an ORM flush of the vanished row would be a server error instead of :class:`Conflict`.
-    The note and theme are part of the condition: SQLite may give a deleted row's id to a new row."""
+    and an ORM flush of the vanished row would be a server error instead of :class:`Conflict`."""
     tag = _tag(db, tag_id, series_id)
-    decided = db.execute(update(NoteTag).where(NoteTag.id == tag.id, NoteTag.note_id == tag.note_id,
-                                               NoteTag.theme_id == tag.theme_id).values(status=status)).rowcount
+    decided = db.execute(update(NoteTag).where(NoteTag.id == tag.id).values(status=status)).rowcount
     if decided != 1:
-        raise Conflict("this suggestion was replaced by newer suggestions or removed; refresh the note")
+        raise Conflict(SUGGESTION_GONE)
     return tag
 
 

@@ -35,13 +35,13 @@ from flask_socketio import join_room
 
 from roundtable.application import current_roundtable
 from roundtable.db import get_db
-from roundtable.errors import Forbidden, RoundtableError, SessionClosed, ValidationError
+from roundtable.errors import Conflict, Forbidden, RoundtableError, SessionClosed, ValidationError
 from roundtable.extensions import socketio
 from roundtable.models import NOTE_KINDS, Note, NoteTag, Role, Session, SessionState
 from roundtable.services.accounts import has_role
 from roundtable.services.anonymize import keep_term
 from roundtable.services.notes import MAX_MARKED_NAMES, NoteStream, StaleEdit, has_lone_surrogate, note_to_dict
-from roundtable.services.tagging import accept_suggestion, add_manual_tag, reject_suggestion, remove_tag
+from roundtable.services.tagging import SUGGESTION_GONE, accept_suggestion, add_manual_tag, reject_suggestion, remove_tag
 from roundtable.web.authorization import current_account, socket_access, socket_error, socket_turn
 from roundtable.web.live.after_save import after_save
 from roundtable.web.live.presence import announce_presence, connections, presence
@@ -292,7 +292,9 @@ def on_tag_remove(payload, meeting):
 
 def _tag_in(meeting, tag_id) -> NoteTag:
     tag = get_db().get(NoteTag, tag_id)
-    if tag is None or tag.note.session_id != meeting.id:
+    if tag is None:
+        raise Conflict(SUGGESTION_GONE)
+    if tag.note.session_id != meeting.id:
         raise ValidationError("no such tag in this session")
     return tag
 
