@@ -18,6 +18,10 @@ DEFAULTS = {
     "REDIS_URL": None,  # set to share Socket.IO events between processes
     "REDIS_CHANNEL": None,  # default: derived from SECRET_KEY, so installations sharing a Redis stay apart
     "DISABLED_PLUGINS": [],
+    # Where the medium name model's veto (roundtable[ner-md]) runs: "everywhere" it is installed, or "batch":
+    # not in a process that serves the web app (about 250 MB less each; the live path then keeps fewer words).
+    "NAME_VETO": "everywhere",
+    "SERVES_WEB": False,  # set by `roundtable serve` and roundtable.wsgi for the process that serves the web app
     "SUGGESTER": None,  # theme suggester for live notes: None = semantic when installed, else lexical
     "PLUGINS_DIR": None,
     "MAX_NOTE_LENGTH": 4000,
@@ -43,7 +47,7 @@ DEFAULTS = {
 }
 
 ENV_KEYS = ("DATABASE_URL", "DATABASE_POOL_SIZE", "DATABASE_POOL_TIMEOUT", "REDIS_URL", "SECRET_KEY", "PLUGINS_DIR",
-            "DISABLED_PLUGINS", "SESSION_COOKIE_SECURE")
+            "DISABLED_PLUGINS", "SESSION_COOKIE_SECURE", "NAME_VETO")
 
 
 def from_environment() -> dict:
@@ -63,6 +67,20 @@ def from_environment() -> dict:
             value = _whole_number(f"ROUNDTABLE_{key}", value)
         found[key] = value
     return found
+
+
+NAME_VETO_CHOICES = ("everywhere", "batch")
+
+
+def check_name_veto(value) -> None:
+    """Refuse a ``NAME_VETO`` that is not one of :data:`NAME_VETO_CHOICES` (a typo must not silently decide)."""
+    if value not in NAME_VETO_CHOICES:
+        raise RoundtableError(f"ROUNDTABLE_NAME_VETO must be everywhere or batch, not {value!r}")
+
+
+def medium_veto_here(settings) -> bool:
+    """Whether this process runs the medium model's veto: everywhere, or with "batch" only outside the web server."""
+    return settings.get("NAME_VETO", "everywhere") == "everywhere" or not settings.get("SERVES_WEB")
 
 
 def _whole_number(name: str, value: str) -> int:

@@ -108,7 +108,7 @@ class RoundtableServer(BaseApplication):
         if worker == "threads":
             self.options["threads"] = connections
         self.max_connections = max_connections
-        self.app_config = {"MAX_CONNECTIONS": max_connections,
+        self.app_config = {"MAX_CONNECTIONS": max_connections, "SERVES_WEB": True,
                            "SOCKETIO_ASYNC_MODE": "gevent" if worker == "gevent" else "threading"}
         super().__init__()
 

@@ -6,5 +6,5 @@ Configuration comes from the environment (``ROUNDTABLE_DATABASE_URL``,
 
 from roundtable import create_app
 
-app = create_app()
+app = create_app({"SERVES_WEB": True})
 app.extensions["roundtable"].database.upgrade()
