@@ -23,9 +23,9 @@ from roundtable.services.session_export import export_session_notes
 from roundtable.web.authorization import series_role_required
 from roundtable.web.live import events
 from roundtable.web.live.after_save import after_save
-from roundtable.web.live.rooms import room_of, writers_room_of
+from roundtable.web.live.rooms import room_of
 
-__all__ = ["after_save", "bp", "broadcast_session_state", "init_app", "room_of", "writers_room_of"]
+__all__ = ["after_save", "bp", "broadcast_session_state", "init_app", "room_of"]
 
 bp = Blueprint("live", __name__, url_prefix="/s")
 
@@ -56,7 +56,6 @@ def session_page(slug, number):
         "can_review": has_role(g.role, Role.AUTHOR), "can_facilitate": has_role(g.role, Role.FACILITATOR),
         "max_length": current_app.config["MAX_NOTE_LENGTH"],
         "writers": note_takers(db, g.series.id, meeting.id),
-        "suggestion_floor": current_app.config["SUGGESTION_FLOOR"],
         "ack_timeout_ms": current_app.config["LIVE_ACK_TIMEOUT_MS"],
     }
     if meeting.state is SessionState.LIVE:

@@ -1,5 +1,5 @@
 """After a note is saved: queue the ``note_saved`` hook (theme suggestions) off the live path, and send the
-tags it produced to the session's writers as ``note:tags``.
+suggestions it produced to the people who review them as ``note:tags``.
 
 The work runs in this process's after-save worker (:func:`roundtable.jobs.after_save_worker`):
 a child process by default, so that the models it needs stay out of the server and its CPU time runs at
@@ -13,7 +13,7 @@ from flask import current_app
 
 from roundtable import jobs
 from roundtable.extensions import socketio
-from roundtable.web.live.rooms import writers_room_of
+from roundtable.web.live.rooms import reviewers_room_of, shown_tags
 
 
 def after_save(note_id: int, series_id: int, session_id: int) -> None:
@@ -26,9 +26,12 @@ def after_save(note_id: int, series_id: int, session_id: int) -> None:
 
 def after_save_worker(app):
     """This process's after-save worker, started on first use (``roundtable serve`` starts it up front)."""
-    return jobs.after_save_worker(app, on_tags=_emit_tags)
+    floor = app.config["SUGGESTION_FLOOR"]
 
+    def emit_tags(note_id: int, session_id: int, tags) -> None:
+        # The worker changes only suggestions, which only reviewers see: nobody else needs this event.
+        if tags is not None:
+            socketio.emit("note:tags", {"note_id": note_id, "tags": shown_tags(tags, True, floor)},
+                          to=reviewers_room_of(session_id))
 
-def _emit_tags(note_id: int, session_id: int, tags) -> None:
-    if tags is not None:
-        socketio.emit("note:tags", {"note_id": note_id, "tags": tags}, to=writers_room_of(session_id))
+    return jobs.after_save_worker(app, on_tags=emit_tags)

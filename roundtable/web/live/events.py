@@ -21,6 +21,7 @@ unusual names no detector finds): replaced like any name, stored nowhere.
 
 Server -> room:
     note:added, note:updated, note:tags, presence, typing, session:state, error
+A note's suggested tags go only to authors and up, above ``SUGGESTION_FLOOR`` (:mod:`.rooms`), in replies too.
 """
 
 from __future__ import annotations
@@ -41,11 +42,12 @@ from roundtable.models import NOTE_KINDS, Note, NoteTag, Role, Session, SessionS
 from roundtable.services.accounts import has_role
 from roundtable.services.anonymize import keep_term
 from roundtable.services.notes import MAX_MARKED_NAMES, NoteStream, StaleEdit, has_lone_surrogate, note_to_dict
-from roundtable.services.tagging import SUGGESTION_GONE, accept_suggestion, add_manual_tag, reject_suggestion, remove_tag
+from roundtable.services.tagging import (SUGGESTION_GONE, accept_suggestion, add_manual_tag, reject_suggestion,
+                                         remove_tag)
 from roundtable.web.authorization import current_account, socket_access, socket_error, socket_turn
 from roundtable.web.live.after_save import after_save
 from roundtable.web.live.presence import announce_presence, connections, presence
-from roundtable.web.live.rooms import room_of, writers_room_of
+from roundtable.web.live.rooms import emit_to_session, may_review, readers_room_of, reviewers_room_of, room_of, shown
 from roundtable.web.revocation import forget_socket, track_socket
 
 _ID = {"type": "integer", "minimum": 1, "maximum": 2**31 - 1}
@@ -145,8 +147,7 @@ EVENTS: dict = {}
 def on_join(payload, meeting):
     account = current_account()
     join_room(room_of(meeting.id))
-    if has_role(g.role, Role.NOTE_TAKER):
-        join_room(writers_room_of(meeting.id))
+    join_room(reviewers_room_of(meeting.id) if may_review(g.role) else readers_room_of(meeting.id))
     presence.join(meeting.id, request.sid, account.id, account.display_name, has_role(g.role, Role.NOTE_TAKER))
     summary = presence.summary(meeting.id)
     announce_presence(meeting.id)
@@ -154,7 +155,7 @@ def on_join(payload, meeting):
     synced_at = stream.now()
     notes = stream.notes_after(meeting.id, payload.get("after", 0), changed_since=_moment(payload.get("changed_since")))
     return {"ok": True, "state": meeting.state.value, "last_seq": meeting.last_seq,
-            "notes": [note_to_dict(n) for n in notes], "presence": summary, "synced_at": synced_at.isoformat(),
+            "notes": [_shown(note_to_dict(n)) for n in notes], "presence": summary, "synced_at": synced_at.isoformat(),
             "you": {"id": account.id, "name": account.display_name, "role": g.role.value}}
 
 
@@ -177,7 +178,16 @@ def on_since(payload, meeting):
     notes = NoteStream(get_db(), current_roundtable()).notes_after(meeting.id, payload["after"],
                                                                    before=payload.get("before"))
     return {"ok": True, "state": meeting.state.value, "last_seq": meeting.last_seq,
-            "notes": [note_to_dict(n) for n in notes]}
+            "notes": [_shown(note_to_dict(n)) for n in notes]}
+
+
+def _shown(data: dict) -> dict:
+    """A note or tags body as the current socket's role may see it (no suggestions below author)."""
+    return shown(data, may_review(g.role), current_app.config["SUGGESTION_FLOOR"])
+
+
+def _emit(event: str, data: dict, session_id: int) -> None:
+    emit_to_session(event, data, session_id, current_app.config["SUGGESTION_FLOOR"])
 
 
 @live_event("note:preview", Role.NOTE_TAKER, rate="preview")
@@ -197,9 +207,9 @@ def on_add(payload, meeting):
                                     marked=payload.get("names") or (), themes=payload.get("themes") or ())
     data = note_to_dict(note)
     if created:
-        socketio.emit("note:added", data, to=room_of(meeting.id))
+        _emit("note:added", data, meeting.id)
         after_save(note.id, meeting.series_id, meeting.id)
-    return {"ok": True, "id": note.id, "seq": note.seq, "uuid": note.uuid, "note": data}
+    return {"ok": True, "id": note.id, "seq": note.seq, "uuid": note.uuid, "note": _shown(data)}
 
 
 @live_event("note:edit", Role.NOTE_TAKER, rate="note")
@@ -213,10 +223,10 @@ def on_edit(payload, meeting):
     note = stream.edit_note(note.id, payload["version"], text=payload.get("text"), kind=payload.get("kind"),
                             speaker_role=role, marked=payload.get("names") or ())
     data = note_to_dict(note)
-    socketio.emit("note:updated", data, to=room_of(meeting.id))
+    _emit("note:updated", data, meeting.id)
     if payload.get("text") is not None:
         after_save(note.id, meeting.series_id, meeting.id)
-    return {"ok": True, "note": data}
+    return {"ok": True, "note": _shown(data)}
 
 
 @live_event("note:delete", Role.NOTE_TAKER)
@@ -224,8 +234,8 @@ def on_delete(payload, meeting):
     note = _note_in(meeting, payload["note_id"])
     note = NoteStream(get_db(), current_roundtable()).delete_note(note.id, payload["version"])
     data = note_to_dict(note)
-    socketio.emit("note:updated", data, to=room_of(meeting.id))
-    return {"ok": True, "note": data}
+    _emit("note:updated", data, meeting.id)
+    return {"ok": True, "note": _shown(data)}
 
 
 @live_event("term:keep", Role.NOTE_TAKER, rate="note")
@@ -249,9 +259,9 @@ def on_keep_term(payload, meeting):
     # The names the writer marked when sending travel again: the original text still holds them.
     note = stream.edit_note(note.id, payload["version"], text=payload["text"], marked=payload.get("names") or ())
     data = note_to_dict(note)
-    socketio.emit("note:updated", data, to=room_of(meeting.id))
+    _emit("note:updated", data, meeting.id)
     after_save(note.id, meeting.series_id, meeting.id)
-    return {"ok": True, "note": data}
+    return {"ok": True, "note": _shown(data)}
 
 
 def _note_in(meeting, note_id) -> Note:
@@ -267,8 +277,8 @@ def _tags_changed(meeting, note_id: int) -> dict:
     note = db.get(Note, note_id)
     db.refresh(note)
     data = {"note_id": note_id, "tags": note_to_dict(note)["tags"]}
-    socketio.emit("note:tags", data, to=room_of(meeting.id))
-    return dict(data, ok=True)
+    _emit("note:tags", data, meeting.id)
+    return dict(_shown(data), ok=True)
 
 
 def _writable(meeting) -> None:

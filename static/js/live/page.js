@@ -12,8 +12,6 @@ export const MAX_LENGTH = parseInt(data.maxLength || "4000", 10);
 export const KINDS = JSON.parse(data.kinds || "[]");
 export const THEMES = JSON.parse(data.themes || "[]");
 export const THEME_BY_ID = {};
-// Suggested themes under this confidence are noise (three chips at 5-17 % on every note): not shown.
-export const SUGGESTION_FLOOR = parseFloat(data.suggestionFloor || "0.35");
 
 // One colour per note-taker, so a reader can follow who wrote what.
 const WRITER_PALETTE = ["#2f6d9a", "#b5542c", "#2e7d4f", "#7c5fa8", "#a8326e", "#8c6d11", "#1f7f86", "#5b6b2f"];

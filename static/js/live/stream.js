@@ -1,6 +1,6 @@
 /* The note stream: rendering notes (acknowledged and pending), chips, replacements, and the page's scroll. */
 import { chipButton, el, paintColors, timeOf } from "./dom.js";
-import { CAN_REVIEW, CAN_WRITE, SUGGESTION_FLOOR, THEMES, THEME_BY_ID, WRITERS, els, state } from "./page.js";
+import { CAN_REVIEW, CAN_WRITE, THEMES, THEME_BY_ID, WRITERS, els, state } from "./page.js";
 import { send } from "./socket.js";
 
 // What this browser's own notes said before anonymization (the server never stores it), until the
@@ -151,10 +151,10 @@ export function renderNote(note, pending) {
   return li;
 }
 
-// Suggestions are for the people who can accept them, and only when the suggester is fairly sure.
+// The server sends suggestions only to those who can accept them, above its confidence floor; a closed
+// session's page shows none (they can no longer be decided here).
 function chipShown(tag) {
-  if (tag.status !== "suggested") return true;
-  return CAN_REVIEW && state.live && (tag.confidence || 0) >= SUGGESTION_FLOOR;
+  return tag.status !== "suggested" || (CAN_REVIEW && state.live);
 }
 
 function renderChip(note, tag) {
