@@ -1,6 +1,6 @@
 """Evaluate the theme suggesters on published prose: accuracy cold and warm, and speed.
 
-    python bench/tagging_eval.py [--set heldout|dev] [--suggesters lexical,semantic]
+    python bench/tagging_eval.py [--set heldout|dev|dev-extra] [--suggesters lexical,semantic]
         [--model minilm|static|PATH] [--repeat 3] [--threads N] [--speed-only] [--json]
     python bench/tagging_eval.py --encoder-only [--set dev] [--repeat 2] [--threads 1] [--json]
 
@@ -8,6 +8,7 @@ The sets (``bench/data/guides/``, built by ``bench/make_guides_set.py`` from
 18F's public-domain guides) are reports whose two chapters are the two sections
 of a codebook; each note is one of the report's own bullets or sentences,
 labelled with the heading it was written under, in one of five sessions.
+``dev`` and ``dev-extra`` are for tuning; ``heldout`` is never read while tuning.
 
 - cold: nothing coded. *names*: the codebook has the themes' names only; top-1 is
   right when the note's theme ranks first among its section's themes (and
@@ -308,7 +309,7 @@ def print_speed(r: dict) -> None:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--set", default="heldout", choices=("heldout", "dev"))
+    parser.add_argument("--set", default="heldout", choices=("heldout", "dev", "dev-extra"))
     parser.add_argument("--suggesters", default="lexical,semantic")
     parser.add_argument("--model", default=None, help="semantic encoder: minilm (default), static, or a folder")
     parser.add_argument("--repeat", type=int, default=3, help="throughput runs; the fastest counts (default 3)")
