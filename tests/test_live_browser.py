@@ -118,7 +118,8 @@ def test_a_note_typed_while_the_server_is_down_survives_closing_the_tab_and_arri
     writer.keyboard.press("Enter")
     pending = writer.locator("#notes .note.pending")
     pending.wait_for()
-    assert "Sending" in pending.inner_text()
+    # Honest about where it is: queued on this device, not being sent.
+    assert pending.locator(".status").inner_text() == "Waiting for the connection; sends when it is back"
     writer.close()  # the laptop lid closes; the note waits in localStorage
 
     server.start()

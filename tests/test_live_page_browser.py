@@ -3,7 +3,9 @@ view, who sees what, and the search, filter and download of the stream."""
 
 from __future__ import annotations
 
+import os
 import uuid
+from pathlib import Path
 
 import pytest
 from sqlalchemy import select
@@ -203,4 +205,67 @@ def test_suggested_themes_show_only_to_those_who_can_accept_them_and_only_above_
     assert mine.locator(".writer").get_attribute("aria-label") == "Written by Writer 0"
     assert theirs.locator(".writer").get_attribute("aria-label") == "Written by Writer 1"
     assert mine.evaluate(colour) and theirs.evaluate(colour) and mine.evaluate(colour) != theirs.evaluate(colour)
+    assert [e for e in errors if not e.startswith("Failed to load resource")] == []
+
+
+def _inside(inner, outer) -> bool:
+    return (inner["x"] >= outer["x"] - 0.5 and inner["x"] + inner["width"] <= outer["x"] + outer["width"] + 0.5
+            and inner["y"] >= outer["y"] - 0.5 and inner["y"] + inner["height"] <= outer["y"] + outer["height"] + 0.5)
+
+
+def _apart(a, b) -> bool:
+    return (a["x"] + a["width"] <= b["x"] or b["x"] + b["width"] <= a["x"]
+            or a["y"] + a["height"] <= b["y"] or b["y"] + b["height"] <= a["y"])
+
+
+@pytest.mark.parametrize("viewport", [PHONE, DESKTOP], ids=["phone", "desktop"])
+def test_every_kind_chip_is_in_view_and_the_typing_line_covers_no_note(browser, site, tmp_path, viewport):
+    server, people = site
+    _ctx, writer, errors = open_session(browser, server, people["note-takers"][0], viewport)
+    _ctx2, other, _errors2 = open_session(browser, server, people["note-takers"][1], viewport)
+    writer.locator("#notes .note >> nth=39").wait_for()
+    speaker = writer.locator("#speaker-role").bounding_box()
+    composer = writer.locator("#composer").bounding_box()
+    for chip in writer.locator("#kinds .kind").all():
+        box = chip.bounding_box()
+        assert _inside(box, composer) and _apart(box, speaker), (chip.inner_text(), box, speaker)
+        assert 0 <= box["x"] and box["x"] + box["width"] <= viewport["width"]
+    writer.locator("#kinds .kind >> text=resource").click()  # reachable with a tap, nothing on top of it
+    assert writer.locator("input[name=kind][value=resource]").is_checked()
+
+    other.locator("#note-text").type("typing where the writer can see it")
+    writer.wait_for_selector("#typing >> text=Writer 1 is typing…")
+    typing, strip = writer.locator("#typing").bounding_box(), writer.locator("#live-status").bounding_box()
+    assert _inside(typing, strip), (typing, strip)
+    assert writer.locator("#typing").is_visible()
+    writer.screenshot(path=str(tmp_path / f"typing-{viewport['width']}.png"))
+    if os.environ.get("ROUNDTABLE_SCREENSHOT_DIR"):
+        writer.screenshot(path=str(Path(os.environ["ROUNDTABLE_SCREENSHOT_DIR"]) / f"live-typing-{viewport['width']}.png"))
+    assert [e for e in errors if not e.startswith("Failed to load resource")] == []
+
+
+def test_accepting_a_suggestion_the_worker_replaced_says_so_on_the_page_and_shows_the_current_themes(browser, site):
+    from roundtable.application import Roundtable
+    from roundtable.models import Note
+    from roundtable.services.tagging import store_suggestions
+    from roundtable.types import Suggestion
+
+    server, _people = site
+    _ctx, author, errors = open_session(browser, server, "author@test.example", DESKTOP)
+    newest = author.locator("#notes .note >> nth=39")
+    newest.locator(".chip.suggested >> text=Legal defense").wait_for()
+    roundtable = Roundtable({"SECRET_KEY": SECRET_KEY, "DATABASE_URL": server.env["ROUNDTABLE_DATABASE_URL"]})
+    try:
+        with roundtable.database.session() as db:  # the worker's new run after an edit, not yet on this page
+            note = db.scalar(select(Note).order_by(Note.seq.desc()).limit(1))
+            store_suggestions(db, note.id, [Suggestion("Federal enforcement", 0.7)], "lexical")
+    finally:
+        roundtable.database.dispose()
+    newest.locator("button[aria-label='Accept theme Legal defense']").click()
+    message = newest.locator(".tag-message")
+    message.wait_for()
+    assert "replaced by newer suggestions or removed" in message.inner_text()
+    assert message.get_attribute("role") == "alert"
+    newest.locator(".chip.suggested >> text=Federal enforcement").wait_for(timeout=10000)  # the note's themes now
+    assert newest.locator(".chip >> text=Legal defense").count() == 0
     assert [e for e in errors if not e.startswith("Failed to load resource")] == []

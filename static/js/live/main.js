@@ -24,7 +24,6 @@ const reloadForAccess = () => window.location.reload();
 // and on a server far behind, a thousand pages asking at once would add to its load.
 const FILL_HOLE_AFTER_MS = 10000;
 const FILL_HOLE_JITTER_MS = 5000;
-let joined = false;
 let filling = false;
 
 const outbox = new Outbox("roundtable.outbox." + SESSION_ID, sendNote, {
@@ -38,7 +37,14 @@ const outbox = new Outbox("roundtable.outbox." + SESSION_ID, sendNote, {
   removed: (item) => removeNote(item.uuid),
   counted: () => setOutboxCounts(outbox.waiting, outbox.failed),
 });
-outbox.canSend = () => joined && socket.connected && state.live;
+outbox.canSend = () => state.joined && socket.connected && state.live;
+
+/** Joined or not: a waiting note says whether it is being sent or waits for the connection. */
+function setJoined(joined) {
+  if (state.joined === joined) return;
+  state.joined = joined;
+  outbox.items.forEach(showPending);
+}
 
 /** A note stored by a process that died before sending it leaves a hole behind later notes: fetch it. */
 function fillHoleLater() {
@@ -46,7 +52,7 @@ function fillHoleLater() {
   if (filling || below <= state.seqs.complete) return;
   filling = true;
   setTimeout(() => {
-    if (!joined || state.seqs.complete >= below) { filling = false; return; }
+    if (!state.joined || state.seqs.complete >= below) { filling = false; return; }
     // Only the hole: a seq is taken under the session row's lock until its note is stored, so every seq
     // below one this page holds is stored (or never will be).
     const before = Math.min(...state.seqs.ahead);
@@ -77,7 +83,7 @@ function setLive(live) {
 }
 
 function join() {
-  joined = false;
+  setJoined(false);
   setConnection("online", "Connected");
   // Only what this page has not seen: new notes after the last sequence number, and notes changed since
   // the last sync (edits, deletes). A restart then costs each page a few notes, not the whole session.
@@ -96,7 +102,7 @@ function join() {
     setPresence(reply.presence);
     if (first) scrollToNewest();
     if (reply.state !== "live") setLive(false);
-    joined = true;
+    setJoined(true);
     outbox.resume();
   });
 }
@@ -113,7 +119,7 @@ if (root && socket) {
   socket.on("connect", join);
   // Removed, role changed or logged out: the server closes the socket; reload to see what is left.
   socket.on("access:revoked", reloadForAccess);
-  socket.on("disconnect", () => { joined = false; setConnection("offline", "Offline, reconnecting…"); });
+  socket.on("disconnect", () => { setJoined(false); setConnection("offline", "Offline, reconnecting…"); });
   socket.on("connect_error", (err) => {
     if (socket.active) { setConnection("offline", "Offline, reconnecting…"); return; }
     if (err && err.data && err.data.code === 401) { reloadForAccess(); return; }

@@ -27,6 +27,7 @@ export const state = {
   seqs: new Seqs(),    // the seq up to which every note is here (seqs.js)
   you: null,
   live: data.state === "live",
+  joined: false,      // in the session's room now: the outbox can send
   chosenThemes: [],
   pickerTarget: null, // null = composer, else a note uuid
 };

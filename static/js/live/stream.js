@@ -9,6 +9,8 @@ export const originals = new Map();
 // The words the writer marked as names in each of those notes: keeping a term re-sends the original
 // text, and its marked names must be replaced again.
 export const marks = new Map();
+// Why an accept or reject on a note did nothing (by note uuid), shown in the note until the next decision.
+const tagMessages = new Map();
 
 function sortedReplacements(replacements) {
   return (replacements || []).slice().sort((a, b) => a[0] - b[0]);
@@ -141,6 +143,11 @@ export function renderNote(note, pending) {
   const chips = el("ul", "chips");
   chips.setAttribute("aria-label", "Themes");
   (note.tags || []).filter(chipShown).forEach((tag) => chips.appendChild(renderChip(note, tag)));
+  if (tagMessages.has(note.uuid)) {
+    const why = el("p", "tag-message", tagMessages.get(note.uuid));
+    why.setAttribute("role", "alert");
+    li.appendChild(why);
+  }
   if (pending) (note.themes || []).forEach((id) => {
     const t = THEME_BY_ID[id];
     if (t) chips.appendChild(renderChip(note, { theme_id: id, theme: t.name, color: t.color, status: "accepted" }));
@@ -167,8 +174,8 @@ function renderChip(note, tag) {
     // One suggestion per codebook section: say which section it is the best theme of.
     chip.title = "Suggested" + (tag.section ? " for " + tag.section : "") + " (" + Math.round((tag.confidence || 0) * 100) + "%)";
     if (tag.id) {
-      chip.appendChild(chipButton("✓", "Accept theme " + name, () => send("tag:accept", { tag_id: tag.id })));
-      chip.appendChild(chipButton("✕", "Reject theme " + name, () => send("tag:reject", { tag_id: tag.id })));
+      chip.appendChild(chipButton("✓", "Accept theme " + name, () => decide("tag:accept", note, tag)));
+      chip.appendChild(chipButton("✕", "Reject theme " + name, () => decide("tag:reject", note, tag)));
     }
   } else if (CAN_WRITE && note.id && state.live) {
     chip.appendChild(chipButton("✕", "Remove theme " + name, () => {
@@ -176,6 +183,24 @@ function renderChip(note, tag) {
     }));
   }
   return chip;
+}
+
+// Accept or reject a suggestion. One the after-save worker replaced or removed since this page showed it is
+// refused (409): say so in the note, and fetch the note's current themes.
+function decide(event, note, tag) {
+  tagMessages.delete(note.uuid);
+  send(event, { tag_id: tag.id }, (err, reply) => {
+    if (!err && reply && reply.ok) { showNote(state.notes[note.uuid]); return; }
+    tagMessages.set(note.uuid, err ? "The server did not answer; try again." : reply.code === 409
+      ? "This suggestion was replaced by newer suggestions or removed. The note now shows its current themes."
+      : reply.error || "Not saved.");
+    showNote(state.notes[note.uuid]);
+    if (reply && reply.code === 409) {
+      send("notes:since", { after: note.seq - 1, before: note.seq + 1 }, (e, since) => {
+        if (!e && since && since.ok) since.notes.forEach(showNote);
+      });
+    }
+  });
 }
 
 // Keep the list in stream order: acknowledged notes by seq, then pending ones in outbox order.
@@ -212,7 +237,8 @@ export function showNote(note) {
 export function showPending(item) {
   if (state.notes[item.uuid]) return;
   const li = renderNote({ uuid: item.uuid, kind: item.kind, text: item.text, speaker_role: item.speaker_role,
-    themes: item.themes, replacements: [], failed: item.failed, waitingLabel: item.waitingLabel,
+    themes: item.themes, replacements: [], failed: item.failed,
+    waitingLabel: state.joined ? item.waitingLabel : "Waiting for the connection; sends when it is back",
     author_id: state.you && state.you.id }, true);
   if (!li.parentNode) { placeNote(li, 0); scrollToNewest(); }
   rendered(li);
