@@ -269,3 +269,21 @@ def test_accepting_a_suggestion_the_worker_replaced_says_so_on_the_page_and_show
     newest.locator(".chip.suggested >> text=Federal enforcement").wait_for(timeout=10000)  # the note's themes now
     assert newest.locator(".chip >> text=Legal defense").count() == 0
     assert [e for e in errors if not e.startswith("Failed to load resource")] == []
+
+
+def test_close_session_asks_first_and_a_cancel_leaves_the_session_live(browser, site):
+    """One tap at the top of a phone closed the session for everyone (and failed every note still on its way)."""
+    server, people = site
+    _ctx, facilitator, errors = open_session(browser, server, "facilitator@test.example", PHONE)
+    questions, answers = [], [False, True]
+    facilitator.on("dialog", lambda d: (questions.append(d.message), d.accept() if answers.pop(0) else d.dismiss()))
+    facilitator.locator(".close-session button").click()
+    wait_until(lambda: questions, timeout=5, message="asked before closing")
+    assert "for everyone" in questions[0]
+    facilitator.wait_for_timeout(500)
+    assert facilitator.locator("#state-badge").text_content() == "live"
+    assert facilitator.locator("#note-text").is_enabled()
+    facilitator.locator(".close-session button").click()
+    facilitator.wait_for_selector("text=Session 1 is closed; its notes are read-only.")
+    assert len(questions) == 2
+    assert [e for e in errors if not e.startswith("Failed to load resource")] == []

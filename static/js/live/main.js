@@ -109,6 +109,13 @@ function join() {
 
 paintColors(document);
 
+// Closing ends note-taking for everyone and fails every note still on its way: one stray tap must not do it.
+const closeForm = document.querySelector(".close-session");
+if (closeForm) closeForm.addEventListener("submit", (e) => {
+  if (!window.confirm("Close this session for everyone? Its notes become read-only, and notes not yet sent " +
+    "can no longer be stored. A facilitator can reopen it from the series page.")) e.preventDefault();
+});
+
 if (root && socket) {
   outbox.items.forEach((item) => { originals.set(item.uuid, item.text); marks.set(item.uuid, item.names || []); showPending(item); });
   setOutboxCounts(outbox.waiting, outbox.failed);
