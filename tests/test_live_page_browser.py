@@ -287,3 +287,17 @@ def test_close_session_asks_first_and_a_cancel_leaves_the_session_live(browser, 
     facilitator.wait_for_selector("text=Session 1 is closed; its notes are read-only.")
     assert len(questions) == 2
     assert [e for e in errors if not e.startswith("Failed to load resource")] == []
+
+
+def test_at_phone_width_accept_and_reject_are_targets_a_thumb_can_tell_apart(browser, site):
+    """WCAG 2.2 target size: at least 24 by 24 px each, so a tap meant for accept does not reject."""
+    server, _people = site
+    _ctx, author, errors = open_session(browser, server, "author@test.example", PHONE)
+    chip = author.locator("#notes .note >> nth=39").locator(".chip.suggested")
+    chip.wait_for()
+    accept, reject = (chip.locator(f"button[aria-label='{verb} theme Legal defense']").bounding_box()
+                      for verb in ("Accept", "Reject"))
+    for box in (accept, reject):
+        assert box["width"] >= 24 and box["height"] >= 24, box
+    assert _apart(accept, reject)
+    assert [e for e in errors if not e.startswith("Failed to load resource")] == []
