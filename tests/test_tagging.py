@@ -462,3 +462,39 @@ def test_semantic_is_the_default_suggester_only_when_installed(monkeypatch):
     monkeypatch.setenv("ROUNDTABLE_SUGGESTER", "lexical")
     assert default_suggester_name(with_plugins(keyword_suggester, embedding_suggester)) == "lexical"
     assert importlib.util.find_spec("roundtable_plugins.embedding_suggester") is not None
+
+
+SECTIONED = load_codebook(
+    """
+themes:
+  - {name: Housing costs, section: Key Themes}
+  - {name: Transit, section: Key Themes}
+  - {name: Fund housing, section: Strategic Directions}
+  - {name: Build bike lanes, section: Strategic Directions}
+"""
+)
+
+
+def test_across_sections_a_theme_ranks_by_how_well_its_whole_section_fits_the_note():
+    # A suggester whose best single theme is in the section that otherwise fits the note worst.
+    scores = {"Housing costs": 0.50, "Transit": 0.45, "Fund housing": 0.55, "Build bike lanes": 0.0}
+
+    class Fixed:
+        name = "fixed"
+
+        def suggest(self, texts, codebook, examples):
+            return [[Suggestion(t.name, scores[t.name]) for t in codebook.themes] for _ in texts]
+
+    class Plugin:
+        @hookimpl
+        def register_suggesters(self, register):
+            register(Fixed())
+
+    plugged = with_plugins(Plugin())
+    [ranked] = suggest_themes(["rents doubled near the new tram line"], SECTIONED, "fixed", top=3, roundtable=plugged)
+    assert names(ranked) == ["Housing costs", "Transit", "Fund housing"]
+    assert [s.score for s in ranked] == [0.50, 0.45, 0.55]  # the suggester's own confidence, unchanged
+    # Within each section the order, and the one suggestion per section, are the suggester's.
+    [per_section] = suggest_per_section(["rents doubled"], SECTIONED, "fixed", roundtable=plugged)
+    assert [(s.section, s.theme, s.score) for s in per_section] == [
+        ("Key Themes", "Housing costs", 0.50), ("Strategic Directions", "Fund housing", 0.55)]

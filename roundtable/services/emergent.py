@@ -25,7 +25,7 @@ from roundtable.services.tagging import (
     accepted_examples,
     default_suggester_name,
     stem_words,
-    suggest_themes,
+    suggest_per_section,
     words,
 )
 
@@ -183,8 +183,9 @@ def find_emergent_themes(
     tagged = list(tagged) if tagged is not None else [False] * len(notes)
     texts = [n["text"] for n in notes]
     if codebook.themes:
-        ranked = suggest_themes(texts, codebook, suggester_name, examples=examples, top=1, roundtable=roundtable)
-        best = [r[0].score if r else 0.0 for r in ranked]
+        # A note fits as well as the best theme of its best-fitting section.
+        ranked = suggest_per_section(texts, codebook, suggester_name, examples=examples, roundtable=roundtable)
+        best = [max((s.score for s in r), default=0.0) for r in ranked]
     else:
         best = [0.0] * len(notes)
     chosen = poorly_fitting(best, tagged, quantile)
