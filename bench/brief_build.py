@@ -4,13 +4,13 @@ Prints the time of each stage (gather, synthesize, render HTML, render PDF),
 the page count, and the ratio of the whole build to WeasyPrint alone on the
 final Markdown's HTML (the floor no Roundtable work can go under).
 
-    python bench/brief_build.py [--notes 2000] [--sessions 5] [--repeat 3] [--json] [--keep DIR]
+    python bench/brief_build.py [--notes 2000] [--sessions 5] [--repeat 5] [--json] [--keep DIR]
 
-Each figure is the fastest of ``--repeat`` runs (the machine is shared). Process CPU seconds are
-printed beside wall seconds, with the CPU ratio: on a loaded machine wall-clock is mostly waiting.
-The fastest build over the fastest floor compares one sample of the PDF stage with the best of
-several floors; the median of each run's own ratio (build, then WeasyPrint alone on its HTML) is
-printed beside it.
+``--repeat`` pairs of runs: the build, and WeasyPrint alone on the build's HTML with the same PDF
+options. Both sides do the same PDF work under the same conditions: each starts from a collected
+heap (``gc.collect()``, untimed) and they take turns going first. Every figure is a median; process
+CPU seconds are printed beside wall seconds (on a shared machine wall-clock is mostly waiting), with
+the CPU the garbage collector took on each side.
 
 Targets: at most 10 s in all, at most 1.5x the WeasyPrint floor.
 """
@@ -221,7 +221,26 @@ def generate_series(db, notes: int = 2000, sessions: int = 5, participants: int 
     return series
 
 
+class GcTimer:
+    """Process CPU spent in the cyclic garbage collector, and how many full (generation 2) collections ran."""
+
+    def __init__(self):
+        self.seconds, self.full, self._start = 0.0, 0, 0.0
+
+    def __call__(self, phase: str, info: dict) -> None:
+        if phase == "start":
+            self._start = time.process_time()
+        else:
+            self.seconds += time.process_time() - self._start
+            self.full += info["generation"] == 2
+
+    def reset(self) -> None:
+        self.seconds, self.full = 0.0, 0
+
+
 def run(notes: int, sessions: int, keep: Path | None = None, repeat: int = 3) -> dict:
+    import gc
+
     from sqlalchemy.orm import Session as DbSession
 
     from roundtable.application import Roundtable
@@ -234,16 +253,10 @@ def run(notes: int, sessions: int, keep: Path | None = None, repeat: int = 3) ->
         Base.metadata.create_all(database.engine)
         with database.session() as db:
             series_id = generate_series(db, notes=notes, sessions=sessions).id
-        # Warm imports and caches (WeasyPrint, fonts) so that both runs measure work, not start-up.
-        render.render_pdf("# warm-up\n\ntext")
 
         import weasyprint
 
-        best: dict | None = None  # the fastest run by wall-clock
-        best_cpu: dict | None = None  # and by CPU
-        floor = floor_cpu = float("inf")
-        paired: list[float] = []  # each run's CPU total over the CPU of WeasyPrint alone right after it
-        for _ in range(repeat):
+        def build() -> tuple[dict, dict, object, str, bytes]:
             stages: dict[str, float] = {}
             cpu: dict[str, float] = {}
             clock = [time.perf_counter(), time.process_time()]
@@ -266,19 +279,35 @@ def run(notes: int, sessions: int, keep: Path | None = None, repeat: int = 3) ->
             lap("export_gate")
             pdf = render.html_to_pdf(page)
             lap("render_pdf")
-            total, total_cpu = sum(stages.values()), sum(cpu.values())
-            if best is None or total < best["total"]:
-                best = {"total": total, "stages": stages}
-            if best_cpu is None or total_cpu < best_cpu["total"]:
-                best_cpu = {"total": total_cpu, "stages": cpu}
+            return stages, cpu, document, standalone, pdf, page
 
+        def weasyprint_alone(page: str) -> None:
             # Same HTML, same PDF options (PDF/UA-1), default fetcher: only WeasyPrint's own work.
-            t5, c5 = time.perf_counter(), time.process_time()
             weasyprint.HTML(string=page).write_pdf(**render.PDF_OPTIONS)
-            floor = min(floor, time.perf_counter() - t5)
-            floor_cpu = min(floor_cpu, time.process_time() - c5)
-            paired.append(total_cpu / (time.process_time() - c5))
-        stages, total, cpu, total_cpu = best["stages"], best["total"], best_cpu["stages"], best_cpu["total"]
+
+        # Warm imports, fonts and caches on both sides so that every timed run measures work, not start-up.
+        *_, page = build()
+        weasyprint_alone(page)
+
+        gc_timer = GcTimer()
+        gc.callbacks.append(gc_timer)
+        runs, floors = [], []
+        for i in range(repeat):
+            # Both sides start from a collected heap, and take turns going first: a full collection of the
+            # whole heap costs about 0.3 s and lands wherever the allocation count happens to cross its
+            # threshold, so an uncollected start favours whichever side runs second.
+            for side in (("build", "alone") if i % 2 == 0 else ("alone", "build")):
+                gc.collect()
+                gc_timer.reset()
+                if side == "build":
+                    stages, cpu, document, standalone, pdf, page = build()
+                    runs.append({"stages": stages, "cpu": cpu, "gc_s": gc_timer.seconds, "full_gc": gc_timer.full})
+                else:
+                    t, c = time.perf_counter(), time.process_time()
+                    weasyprint_alone(page)
+                    floors.append({"wall": time.perf_counter() - t, "cpu": time.process_time() - c,
+                                   "gc_s": gc_timer.seconds, "full_gc": gc_timer.full})
+        gc.callbacks.remove(gc_timer)
 
         import io
 
@@ -291,6 +320,16 @@ def run(notes: int, sessions: int, keep: Path | None = None, repeat: int = 3) ->
             (keep / "bench-report.md").write_text(document.markdown, encoding="utf-8")
             (keep / "bench-report.html").write_text(standalone, encoding="utf-8")
         database.dispose()
+
+    def median(values) -> float:
+        return statistics.median(list(values))
+
+    stages = {k: median(r["stages"][k] for r in runs) for k in runs[0]["stages"]}
+    cpu = {k: median(r["cpu"][k] for r in runs) for k in runs[0]["cpu"]}
+    total = median(sum(r["stages"].values()) for r in runs)
+    total_cpu = median(sum(r["cpu"].values()) for r in runs)
+    floor, floor_cpu = median(f["wall"] for f in floors), median(f["cpu"] for f in floors)
+    own_cpu = median(sum(v for k, v in r["cpu"].items() if k != "render_pdf") for r in runs)
     return {
         "notes": notes,
         "repeat": repeat,
@@ -301,9 +340,13 @@ def run(notes: int, sessions: int, keep: Path | None = None, repeat: int = 3) ->
         "ratio_to_weasyprint": round(total / floor, 2),
         "stages_cpu_s": {k: round(v, 3) for k, v in cpu.items()},
         "total_cpu_s": round(total_cpu, 3),
+        "own_stages_cpu_s": round(own_cpu, 3),
         "weasyprint_alone_cpu_s": round(floor_cpu, 3),
         "ratio_to_weasyprint_cpu": round(total_cpu / floor_cpu, 2),
-        "ratio_cpu_paired_median": round(statistics.median(paired), 2),
+        "ratio_cpu_paired_median": round(median(sum(r["cpu"].values()) / f["cpu"] for r, f in zip(runs, floors)), 2),
+        "gc_cpu_s": {"build": round(median(r["gc_s"] for r in runs), 3),
+                     "weasyprint_alone": round(median(f["gc_s"] for f in floors), 3)},
+        "full_collections": {"build": [r["full_gc"] for r in runs], "weasyprint_alone": [f["full_gc"] for f in floors]},
         "load_average": [round(x, 2) for x in os.getloadavg()],
         "pages": pages,
         "markdown_chars": len(document.markdown),
@@ -316,7 +359,7 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--notes", type=int, default=2000)
     parser.add_argument("--sessions", type=int, default=5)
-    parser.add_argument("--repeat", type=int, default=3, help="runs; the fastest build and floor count")
+    parser.add_argument("--repeat", type=int, default=5, help="pairs of runs (build, WeasyPrint alone); medians count")
     parser.add_argument("--json", action="store_true", help="print JSON")
     parser.add_argument("--keep", type=Path, help="write the PDF, HTML and Markdown to this directory")
     args = parser.parse_args(argv)
@@ -332,7 +375,11 @@ def main(argv=None) -> int:
         print(f"  {'total':<12} {result['total_s']:7.3f} s {result['total_cpu_s']:7.3f} s  (target <= 10 s)")
         print(f"  WeasyPrint alone {result['weasyprint_alone_s']:.3f} s wall, {result['weasyprint_alone_cpu_s']:.3f} s CPU; "
               f"ratio {result['ratio_to_weasyprint']}x wall, {result['ratio_to_weasyprint_cpu']}x CPU (target <= 1.5x)")
-        print(f"  median of each run's CPU ratio to WeasyPrint alone right after it: {result['ratio_cpu_paired_median']}x")
+        print(f"  median of each pair's CPU ratio: {result['ratio_cpu_paired_median']}x; our stages before the PDF "
+              f"{result['own_stages_cpu_s']:.3f} s CPU")
+        print(f"  garbage collector CPU: build {result['gc_cpu_s']['build']:.3f} s, WeasyPrint alone "
+              f"{result['gc_cpu_s']['weasyprint_alone']:.3f} s; full collections per run: build "
+              f"{result['full_collections']['build']}, alone {result['full_collections']['weasyprint_alone']}")
     return 0 if result["ok"] else 1
 
 
