@@ -211,7 +211,8 @@ def socket_access(minimum: Role, series_from=session_series, rate: str | None = 
         @functools.wraps(handler)
         def wrapped(payload=None, *args):
             with socket_turn():
-                return checked(payload, *args)
+                result = checked(payload, *args)
+            return result.finish() if isinstance(result, AfterTurn) else result
 
         def checked(payload=None, *args):
             account = current_account()
@@ -239,6 +240,14 @@ def socket_access(minimum: Role, series_from=session_series, rate: str | None = 
         return _mark(wrapped, f"series:{minimum.value}")
 
     return decorator
+
+
+class AfterTurn:
+    """A socket handler's reply, finished after its database turn is given back: work that waits for
+    other events (a shared catch-up read) must not hold one of the few turns while it waits."""
+
+    def __init__(self, finish):
+        self.finish = finish
 
 
 @contextmanager

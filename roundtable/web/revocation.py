@@ -43,6 +43,10 @@ class AccountSockets:
             if not sids:
                 self._by_account.pop(account_id, None)
 
+    def holds(self, sid: str) -> bool:
+        with self._lock:
+            return sid in self._account_of
+
     def take(self, account_id: int) -> set[str]:
         with self._lock:
             sids = self._by_account.pop(account_id, set())
@@ -58,6 +62,11 @@ def _sockets(app: Flask) -> AccountSockets:
 def track_socket(sid: str, account_id: int) -> None:
     """Remember a connected socket (called on connect)."""
     _sockets(current_app).add(sid, account_id)
+
+
+def socket_is_open(sid: str) -> bool:
+    """False once the socket was closed, by its page or by :func:`revoke_sockets`."""
+    return _sockets(current_app).holds(sid)
 
 
 def forget_socket(sid: str) -> None:

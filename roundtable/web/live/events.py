@@ -44,11 +44,12 @@ from roundtable.services.anonymize import keep_term
 from roundtable.services.notes import MAX_MARKED_NAMES, NoteStream, StaleEdit, has_lone_surrogate, note_to_dict
 from roundtable.services.tagging import (SUGGESTION_GONE, accept_suggestion, add_manual_tag, reject_suggestion,
                                          remove_tag)
-from roundtable.web.authorization import current_account, socket_access, socket_error, socket_turn
+from roundtable.web.authorization import AfterTurn, current_account, socket_access, socket_error, socket_turn
 from roundtable.web.live.after_save import after_save
+from roundtable.web.live.catch_up import CatchUpRead, SharedCatchUp
 from roundtable.web.live.presence import announce_presence, connections, presence
 from roundtable.web.live.rooms import emit_to_session, may_review, readers_room_of, reviewers_room_of, room_of, shown
-from roundtable.web.revocation import forget_socket, track_socket
+from roundtable.web.revocation import forget_socket, socket_is_open, track_socket
 
 _ID = {"type": "integer", "minimum": 1, "maximum": 2**31 - 1}
 _SEQ = {"type": "integer", "minimum": 0, "maximum": 2**31 - 1}
@@ -143,20 +144,46 @@ def _short(message: str) -> str:
 EVENTS: dict = {}
 
 
+catch_ups = SharedCatchUp()
+
+
 @live_event("session:join", Role.VIEWER)
 def on_join(payload, meeting):
+    """Join the room, then catch up: one read for every page of this audience (reviewers or the rest)
+    rejoining at the same moment (:mod:`roundtable.web.live.catch_up`), waited for after this event's
+    database turn."""
     account = current_account()
     join_room(room_of(meeting.id))
     join_room(reviewers_room_of(meeting.id) if may_review(g.role) else readers_room_of(meeting.id))
     presence.join(meeting.id, request.sid, account.id, account.display_name, has_role(g.role, Role.NOTE_TAKER))
     summary = presence.summary(meeting.id)
     announce_presence(meeting.id)
-    stream = NoteStream(get_db(), current_roundtable())
-    synced_at = stream.now()
-    notes = stream.notes_after(meeting.id, payload.get("after", 0), changed_since=_moment(payload.get("changed_since")))
-    return {"ok": True, "state": meeting.state.value, "last_seq": meeting.last_seq,
-            "notes": [_shown(note_to_dict(n)) for n in notes], "presence": summary, "synced_at": synced_at.isoformat(),
-            "you": {"id": account.id, "name": account.display_name, "role": g.role.value}}
+    # Before the read: a change after this moment is in the read or reaches the page live.
+    synced_at = NoteStream.now()
+    you = {"id": account.id, "name": account.display_name, "role": g.role.value}
+    after, changed_since = payload.get("after", 0), _moment(payload.get("changed_since"))
+    session_id, sid, reviewer = meeting.id, request.sid, may_review(g.role)
+
+    def catch_up():
+        found = catch_ups.read((session_id, reviewer), after, changed_since, functools.partial(_read, session_id),
+                               socket_turn)
+        if not socket_is_open(sid):  # closed or revoked while it waited: nothing
+            return socket_error(403, "your access to this session ended")
+        return {"ok": True, "state": found.state, "last_seq": found.last_seq,
+                "notes": found.after(after, changed_since, NoteStream.CHANGE_MARGIN), "presence": summary,
+                "synced_at": synced_at.isoformat(), "you": you}
+
+    return AfterTurn(catch_up)
+
+
+def _read(session_id: int, after: int, changed_since) -> CatchUpRead:
+    """One catch-up read, as this audience sees it: the session's state and last seq first, so no seq up to
+    it is missing below."""
+    db = get_db()
+    meeting = db.get(Session, session_id)
+    notes = NoteStream(db, current_roundtable()).notes_after(session_id, after, changed_since=changed_since)
+    shown_notes = [(n.seq, n.updated_at, _shown(note_to_dict(n))) for n in notes]
+    return CatchUpRead(meeting.state.value, meeting.last_seq, shown_notes)
 
 
 def _moment(value: str | None):
