@@ -3,7 +3,8 @@
 Through the real socket handlers, on a real SQLite file and on PostgreSQL. The first page's read is
 held just before it reaches the database (the moment a busy server is slow); the pages that rejoin
 meanwhile must share the next read, each get exactly the notes it asked for (mixed ``after`` values),
-see a note stored while they waited, and a page whose access ended while it waited gets nothing.
+see a note stored while they waited, and a page whose access ended while it waited gets nothing; a
+viewer is never answered by an author's read (authors are sent theme suggestions).
 """
 
 from __future__ import annotations
@@ -12,12 +13,14 @@ import threading
 import uuid
 from contextlib import contextmanager
 
-from sqlalchemy import event
+from sqlalchemy import event, select
 
 from conftest import PASSWORD, socket_as
+from roundtable import Suggestion
 from roundtable.live_clients import wait_until
-from roundtable.models import Role, Series
+from roundtable.models import Note, Role, Series, Session, Theme
 from roundtable.services.accounts import create_account, grant_role
+from roundtable.services.tagging import store_suggestions
 from roundtable.web.live import events
 from roundtable.web.revocation import close_sockets
 
@@ -158,3 +161,39 @@ def test_a_page_asking_after_a_read_began_is_not_answered_by_it(app, db, series,
     for page in pages.values():
         page.disconnect()
     writer.disconnect()
+
+
+def test_a_viewer_rejoining_beside_authors_is_never_sent_their_theme_suggestions(app, db, series, accounts, session_id):
+    """Suggestions go to authors and up only: a viewer's catch-up never comes from an author's read."""
+    meeting = db.get(Session, session_id)
+    meeting.last_seq += 1
+    note = Note(session_id=session_id, seq=meeting.last_seq, uuid=uuid.uuid4().hex, text="lawyers at the courthouse")
+    db.add(note)
+    db.flush()
+    theme = db.scalars(select(Theme).where(Theme.series_id == series.id)).first()
+    store_suggestions(db, note.id, [Suggestion(theme.name, 0.9)], source="lexical")
+    db.commit()
+    second_author = create_account(db, "author2@catch-up.example", "Author 2", PASSWORD)
+    grant_role(db, second_author, db.get(Series, series.id), Role.AUTHOR)
+    db.commit()
+    author, other_author = socket_as(app, accounts[Role.AUTHOR].email), socket_as(app, second_author.email)
+    viewer = socket_as(app, accounts[Role.VIEWER].email)
+    replies: dict = {}
+    with held_note_reads(app) as (held, release, _reads):
+        threads = [_join_in_thread(author, session_id, 0, replies, "author")]
+        assert held.wait(30)
+        threads += [_join_in_thread(other_author, session_id, 0, replies, "other author"),
+                    _join_in_thread(viewer, session_id, 0, replies, "viewer")]
+        # The viewer's read is not the authors': it is not held behind the first author's.
+        wait_until(lambda: events.catch_ups.waiting((session_id, True)) == 1 and "viewer" in replies, timeout=30,
+                   message="the other author waiting, the viewer answered")
+        release.set()
+        for thread in threads:
+            thread.join(60)
+
+    for who in ("author", "other author"):
+        assert [t["status"] for t in replies[who]["notes"][0]["tags"]] == ["suggested"], replies[who]
+    assert replies["viewer"]["notes"][0]["tags"] == []
+    assert theme.name not in str(replies["viewer"])
+    for page in (author, other_author, viewer):
+        page.disconnect()
