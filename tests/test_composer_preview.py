@@ -142,3 +142,41 @@ def test_previews_are_rate_limited_per_account(app, accounts, session_id):
              for _ in range(3)]
 
     assert codes == [None, None, 429]
+
+
+def _roster(database, series_id) -> list[tuple[str, str, bool]]:
+    from roundtable.models import Participant
+
+    with database.session() as db:
+        return sorted((p.name, p.role_label, p.consent_named)
+                      for p in db.scalars(select(Participant).where(Participant.series_id == series_id)))
+
+
+def test_a_facilitators_marks_go_on_the_roster_so_later_notes_replace_them_and_a_note_takers_do_not(
+        app, database, accounts, session_id, series):
+    facilitator = socket_as(app, accounts[Role.FACILITATOR].email)
+    writer = socket_as(app, accounts[Role.NOTE_TAKER].email)
+    before = _roster(database, series.id)
+
+    mine = writer.emit("note:add", {"session_id": session_id, "uuid": str(uuid.uuid4()),
+                                    "text": "tomasz will chair", "names": ["tomasz"]}, callback=True)
+    assert mine["ok"] and mine["added_to_roster"] == []
+    assert _roster(database, series.id) == before, "a note-taker's mark holds for that note only"
+
+    note = facilitator.emit("note:add", {"session_id": session_id, "uuid": str(uuid.uuid4()),
+                                         "text": "intake desk is slow"}, callback=True)["note"]
+    edited = facilitator.emit("note:edit", {"session_id": session_id, "note_id": note["id"], "version": note["version"],
+                                            "text": "ana says the intake desk is slow", "names": ["ana"]},
+                              callback=True)
+    assert edited["ok"], edited
+    assert "ana " not in edited["note"]["text"]
+    assert edited["added_to_roster"] == ["ana"]
+    assert _roster(database, series.id) == sorted(before + [("ana", "person named in notes", False)])
+
+    # Nobody marks her now: the roster replaces her, in any case, in anyone's note.
+    later = writer.emit("note:add", {"session_id": session_id, "uuid": str(uuid.uuid4()),
+                                     "text": "Ana and ana's team met the mayor"}, callback=True)
+    assert later["ok"] and "ana" not in later["note"]["text"].casefold().replace("a person named in notes", "")
+    again = facilitator.emit("note:add", {"session_id": session_id, "uuid": str(uuid.uuid4()),
+                                          "text": "ANA agreed", "names": ["Ana"]}, callback=True)
+    assert again["ok"] and again["added_to_roster"] == [], "a name on the roster is not added twice"

@@ -4,7 +4,7 @@ lower-case name no detector finds, with the keyboard alone; nothing of either re
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import create_engine, inspect, text
+from sqlalchemy import create_engine, inspect, select, text
 
 from roundtable.db import normalize_url
 from roundtable.live_clients import ServerProcess, free_port, prepare_database, wait_until
@@ -105,3 +105,65 @@ def test_at_phone_width_the_preview_and_mark_button_fit_above_the_keyboard(brows
     assert composer["y"] >= 0 and composer["y"] + composer["height"] <= PHONE["height"] + 1
     assert button["x"] + button["width"] <= PHONE["width"]
     assert [e for e in errors if not e.startswith("Failed to load resource")] == []
+
+
+def test_a_facilitator_marks_a_missed_name_in_the_edit_box_by_keyboard_and_the_roster_replaces_it_from_then_on(
+        browser, site, tmp_path):
+    from roundtable.db import Database
+    from roundtable.live_clients import PASSWORD, SECRET_KEY
+    from roundtable.models import Participant, Role, Series
+    from roundtable.services.accounts import create_account, grant_role
+
+    server, people, url = site
+    database = Database(url, secret_key=SECRET_KEY)
+    try:
+        with database.session() as db:
+            series = db.scalars(select(Series)).one()
+            grant_role(db, create_account(db, "chair@test.example", "Chair", PASSWORD), series, Role.FACILITATOR)
+            db.commit()
+    finally:
+        database.dispose()
+    _ctx, chair, errors = open_session(browser, server, "chair@test.example", DESKTOP)
+    _ctx2, viewer, viewer_errors = open_session(browser, server, people["viewers"][0], PHONE)
+
+    chair.locator("#note-text").click()
+    chair.keyboard.type("tomasz will chair the next meeting")
+    chair.keyboard.press("Enter")
+    sent = chair.locator("#notes .note .note-text").first
+    wait_until(lambda: sent.inner_text() == "tomasz will chair the next meeting", message="the note, name missed")
+
+    chair.locator("#notes .note [data-action=edit]").first.click()
+    edit = chair.locator("#notes .note .edit-box")
+    edit.wait_for()
+    chair.keyboard.press("Control+Home")  # the cursor into "tomasz"; Tab to Mark as name, Space: no mouse
+    chair.keyboard.press("Tab")
+    assert chair.evaluate("document.activeElement.textContent") == "Mark as name"
+    chair.keyboard.press("Space")
+    chair.locator("#notes .note .edit-names .chip >> text=Name: tomasz").wait_for()
+    assert chair.evaluate("document.activeElement.classList.contains('edit-box')")
+    chair.screenshot(path=str(tmp_path / "edit-marked-desktop.png"))
+    chair.keyboard.press("Enter")
+
+    viewer_text = viewer.locator("#notes .note .note-text").first
+    wait_until(lambda: "tomasz" not in viewer_text.inner_text().casefold(), message="the edit reaching the viewer")
+    assert viewer_text.inner_text() == "[name] will chair the next meeting"
+    chair.locator("#roster-message >> text=Added to this series' roster").wait_for()
+    assert "“tomasz”" in chair.locator("#roster-message").inner_text()
+    chair.screenshot(path=str(tmp_path / "edit-saved-desktop.png"))
+
+    # From now on nobody needs to mark him: the preview and the stored note replace him.
+    chair.locator("#note-text").click()
+    chair.keyboard.type("tomasz agreed")
+    wait_until(lambda: "tomasz" not in chair.locator("#preview-text").inner_text().casefold()
+               and chair.locator("#preview-text").inner_text() != "", message="the roster in the preview")
+    chair.keyboard.press("Enter")
+    wait_until(lambda: note_count(url) == 2)
+    assert "tomasz" not in stored_strings(url), "only the roster holds him, encrypted"
+    database = Database(url, secret_key=SECRET_KEY)
+    try:
+        with database.session() as db:
+            assert [(p.name, p.role_label) for p in db.scalars(select(Participant)) if p.name == "tomasz"] == [
+                ("tomasz", "person named in notes")]
+    finally:
+        database.dispose()
+    assert [e for e in errors + viewer_errors if not e.startswith("Failed to load resource")] == []

@@ -230,6 +230,28 @@ def save_roster(db: DbSession, series: Series, rows: list[RosterRow]) -> tuple[i
     return added, updated
 
 
+# The role a name marked by a facilitator gets on the roster: what the "role" policy writes in its place.
+MARKED_PERSON_ROLE = "person named in notes"
+
+
+def add_marked_people(db: DbSession, series: Series, names: Iterable[str]) -> list[str]:
+    """Put names a facilitator marked in a note on the series' roster (not consenting to be named), so that
+    every later note, export and brief of the series replaces them too; a name already on it (as a name or an
+    alias, in any case) is left alone. Returns the names added."""
+    known = {known.casefold() for person in db.scalars(select(Participant).where(Participant.series_id == series.id))
+             for known in (person.name, *person.aliases)}
+    added = []
+    for name in names:
+        name = _squash(name)
+        if name and name.casefold() not in known:
+            db.add(Participant(series_id=series.id, name=name, aliases=[], affiliation="",
+                               role_label=MARKED_PERSON_ROLE, consent_named=False))
+            known.add(name.casefold())
+            added.append(name)
+    db.flush()
+    return added
+
+
 def update_participant(db: DbSession, series: Series, participant_id: int, *, name: str, aliases: str,
                        affiliation: str, role: str, consent_named: bool) -> Participant:
     """Edit one person; ``aliases`` is ``|``-separated as in the CSV."""

@@ -17,7 +17,8 @@ Client -> server (acknowledged):
     tag:add / tag:remove {session_id, note_id, theme_id};  tag:accept / tag:reject {session_id, tag_id}
     typing         {session_id, typing}
 ``names`` are words the writer marked as names in the composer (lower-case or
-unusual names no detector finds): replaced like any name, stored nowhere.
+unusual names no detector finds): replaced like any name, stored nowhere, except that a facilitator's
+go on the series' roster (``add_marked_people``; the reply's ``added_to_roster`` lists the names added).
 
 Server -> room:
     note:added, note:updated, note:tags, presence, typing, session:state, error
@@ -41,7 +42,9 @@ from roundtable.extensions import socketio
 from roundtable.models import NOTE_KINDS, Note, NoteTag, Role, Session, SessionState
 from roundtable.services.accounts import has_role
 from roundtable.services.anonymize import keep_term
-from roundtable.services.notes import MAX_MARKED_NAMES, NoteStream, StaleEdit, has_lone_surrogate, note_to_dict
+from roundtable.services.anonymize.roster import add_marked_people
+from roundtable.services.notes import (MAX_MARKED_NAMES, NoteStream, StaleEdit, clean_marked_names, has_lone_surrogate,
+                                       note_to_dict)
 from roundtable.services.tagging import (SUGGESTION_GONE, accept_suggestion, add_manual_tag, reject_suggestion,
                                          remove_tag)
 from roundtable.web.authorization import AfterTurn, current_account, socket_access, socket_error, socket_turn
@@ -236,7 +239,8 @@ def on_add(payload, meeting):
     if created:
         _emit("note:added", data, meeting.id)
         after_save(note.id, meeting.series_id, meeting.id)
-    return {"ok": True, "id": note.id, "seq": note.seq, "uuid": note.uuid, "note": _shown(data)}
+    return {"ok": True, "id": note.id, "seq": note.seq, "uuid": note.uuid, "note": _shown(data),
+            "added_to_roster": _remember_marked(payload, meeting)}
 
 
 @live_event("note:edit", Role.NOTE_TAKER, rate="note")
@@ -253,7 +257,18 @@ def on_edit(payload, meeting):
     _emit("note:updated", data, meeting.id)
     if payload.get("text") is not None:
         after_save(note.id, meeting.series_id, meeting.id)
-    return {"ok": True, "note": _shown(data)}
+    return {"ok": True, "note": _shown(data), "added_to_roster": _remember_marked(payload, meeting)}
+
+
+def _remember_marked(payload, meeting) -> list[str]:
+    """A facilitator's marks go on the series' roster once the note is stored: later notes replace them too.
+    A note-taker's marks hold for their note only (they may mark a word that is not a name)."""
+    if not payload.get("names") or not has_role(g.role, Role.FACILITATOR):
+        return []
+    db = get_db()
+    added = add_marked_people(db, meeting.series, clean_marked_names(payload["names"]))
+    db.commit()
+    return added
 
 
 @live_event("note:delete", Role.NOTE_TAKER)

@@ -3,7 +3,7 @@ import { chipButton, el, paintColors } from "./dom.js";
 import { newUuid } from "./outbox.js";
 import { KINDS, MAX_LENGTH, THEMES, THEME_BY_ID, els, state } from "./page.js";
 import { openPicker, whenChosenChange } from "./picker.js";
-import { clearMarks, initPreview, markedNames } from "./preview.js";
+import { announceRosterAdditions, clearMarks, initPreview, markedNames, sameWord, wordToMark } from "./preview.js";
 import { send } from "./socket.js";
 import { marks, originals, renderNote, showNote, showPending } from "./stream.js";
 
@@ -92,12 +92,55 @@ function startEdit(note) {
   box.setAttribute("aria-label", "Edit note " + note.seq + ". Enter saves, Escape cancels.");
   const message = el("p", "edit-message");
   message.setAttribute("role", "alert");
+  // Names marked in this note when it was written still count; the edit box can mark more (Alt+N).
+  let named = (marks.get(note.uuid) || []).slice();
+  const namedList = el("div", "marked-names");
+  namedList.setAttribute("aria-live", "polite");
+  const markButton = el("button", "quiet-button mark-name-edit", "Mark as name");
+  markButton.type = "button";
+  markButton.setAttribute("aria-label", "Mark the selected word in this note, or the word at the cursor, as a name " +
+    "to replace (Alt+N)");
+  const controls = el("div", "edit-names");
+  controls.append(namedList, markButton);
+  const renderNamed = () => {
+    namedList.textContent = "";
+    named.forEach((name) => {
+      const chip = el("span", "chip marked-name");
+      chip.appendChild(el("span", "chip-name", "Name: " + name));
+      chip.appendChild(chipButton("✕", "Unmark “" + name + "” as a name", () => {
+        named = named.filter((n) => n !== name);
+        renderNamed();
+        box.focus();
+      }));
+      namedList.appendChild(chip);
+    });
+  };
+  const markInBox = () => {
+    const word = wordToMark(box);
+    if (!word || word.length > 100) {
+      message.textContent = "Select a name in the note (or put the cursor in it), then choose Mark as name.";
+      return;
+    }
+    message.textContent = "";
+    if (!named.some((n) => sameWord(n, word))) named.push(word);
+    renderNamed();
+  };
+  // mousedown would move the focus (and the selection) out of the box before the click
+  markButton.addEventListener("mousedown", (e) => e.preventDefault());
+  markButton.addEventListener("click", () => { markInBox(); box.focus(); });
   body.replaceWith(box);
-  box.after(message);
+  box.after(controls);
+  controls.after(message);
+  renderNamed();
   box.focus();
   box.setSelectionRange(box.value.length, box.value.length);
   let baseVersion = note.version;
   box.addEventListener("keydown", (e) => {
+    if (e.altKey && !e.ctrlKey && !e.metaKey && (e.code === "KeyN" || e.key === "n" || e.key === "N")) {
+      e.preventDefault();
+      markInBox();
+      return;
+    }
     if (e.key === "Escape") { e.preventDefault(); renderNote(state.notes[note.uuid], false); focusComposer(); }
     if (e.key === "Enter" && !e.shiftKey && !e.isComposing) {
       e.preventDefault();
@@ -108,12 +151,19 @@ function startEdit(note) {
           text.length.toLocaleString() + ").";
         return;
       }
-      // A name the writer marked in this note and typed again in the edit is replaced again.
+      // A marked name still in the text is replaced again; one deleted from it is unmarked.
       const lower = text.toLocaleLowerCase();
-      const names = (marks.get(note.uuid) || []).filter((name) => lower.includes(name.toLocaleLowerCase()));
+      const names = named.filter((name) => lower.includes(name.toLocaleLowerCase()));
       send("note:edit", { note_id: note.id, version: baseVersion, text, names }, (err, reply) => {
         if (err) { message.textContent = "The server did not answer; try again."; return; }
-        if (reply.ok) { originals.set(note.uuid, text); showNote(reply.note); focusComposer(); return; }
+        if (reply.ok) {
+          originals.set(note.uuid, text);
+          marks.set(note.uuid, names);
+          showNote(reply.note);
+          announceRosterAdditions(reply.added_to_roster);
+          focusComposer();
+          return;
+        }
         if (reply.code === 409 && reply.current) {
           // Never overwrite silently: show what is there now and let the writer decide.
           baseVersion = reply.current.version;

@@ -8,6 +8,7 @@
  */
 import { disableComposer, initComposer } from "./composer.js";
 import { initFilters } from "./filters.js";
+import { announceRosterAdditions } from "./preview.js";
 import { paintColors } from "./dom.js";
 import { Outbox } from "./outbox.js";
 import { CAN_WRITE, SESSION_ID, els, root, state } from "./page.js";
@@ -27,7 +28,7 @@ const FILL_HOLE_JITTER_MS = 5000;
 let filling = false;
 
 const outbox = new Outbox("roundtable.outbox." + SESSION_ID, sendNote, {
-  accepted: (_item, note) => showNote(note),
+  accepted: (_item, note, reply) => { showNote(note); announceRosterAdditions(reply.added_to_roster); },
   changed: (item, why) => {
     item.waitingLabel = why === "timeout" ? "No answer yet; trying again…" : why === 429 ? "Slowing down; trying again…" : null;
     showPending(item);

@@ -36,7 +36,7 @@ export function classify(err, reply) {
 export class Outbox {
   /**
    * ``send(item, callback)`` emits one note; ``hooks`` tell the page what changed:
-   * ``accepted(item, note)``, ``changed(item)`` (now failed, retried or waiting), ``stopped(reason)``,
+   * ``accepted(item, note, reply)``, ``changed(item)`` (now failed, retried or waiting), ``stopped(reason)``,
    * ``resumed()`` (sending again after a stop), ``removed(item)``, ``counted()`` (the number of waiting notes changed).
    */
   constructor(key, send, hooks) {
@@ -152,7 +152,7 @@ export class Outbox {
     if (!this.find(item.uuid)) return; // discarded meanwhile
     if (outcome.action === "drop") {
       this.confirm(item.uuid);
-      this.hooks.accepted(item, reply.note);
+      this.hooks.accepted(item, reply.note, reply);
     } else if (outcome.action === "retry" || outcome.action === "pause") {
       item.attempts = (item.attempts || 0) + 1;
       const base = BACKOFF_MS[Math.min(item.attempts - 1, BACKOFF_MS.length - 1)];

@@ -20,7 +20,7 @@ let marked = [];
 let timer = null;
 let asked = 0;
 
-const sameWord = (a, b) => a.toLocaleLowerCase() === b.toLocaleLowerCase();
+export const sameWord = (a, b) => a.toLocaleLowerCase() === b.toLocaleLowerCase();
 // Letters, marks, digits, apostrophes and hyphens: what a name is made of.
 const NAME_CHAR = /[\p{L}\p{M}\p{N}'’-]/u;
 
@@ -28,6 +28,14 @@ const NAME_CHAR = /[\p{L}\p{M}\p{N}'’-]/u;
 export function markedNames(text) {
   const lower = text.toLocaleLowerCase();
   return marked.filter((name) => lower.includes(name.toLocaleLowerCase()));
+}
+
+/** Say which marked names went on the series' roster (a facilitator's marks do; see events.py). */
+export function announceRosterAdditions(names) {
+  const status = document.getElementById("roster-message");
+  if (!status || !names || !names.length) return;
+  status.textContent = "Added to this series' roster, replaced in every later note: " +
+    names.map((n) => "“" + n + "”").join(", ") + ".";
 }
 
 /** Forget the marks once a note is sent: they belong to that note. */
@@ -108,10 +116,11 @@ function renderMarked() {
   });
 }
 
-// The selected words, or the word at the caret; without surrounding punctuation or a possessive "'s".
-function wordToMark() {
-  const value = els.text.value;
-  let start = els.text.selectionStart, end = els.text.selectionEnd;
+/** The selected words in ``textarea``, or the word at its caret; without surrounding punctuation or a
+ * possessive "'s". */
+export function wordToMark(textarea) {
+  const value = textarea.value;
+  let start = textarea.selectionStart, end = textarea.selectionEnd;
   if (start === end) {
     while (start > 0 && NAME_CHAR.test(value[start - 1])) start -= 1;
     while (end < value.length && NAME_CHAR.test(value[end])) end += 1;
@@ -121,7 +130,7 @@ function wordToMark() {
 
 /** Mark the selected word (or the word at the caret) as a name. */
 export function markName() {
-  const word = wordToMark();
+  const word = wordToMark(els.text);
   if (!word || word.length > 100) {
     showProblem("Select a name in the note (or put the cursor in it), then choose Mark as name.");
     return;
