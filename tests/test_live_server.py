@@ -9,11 +9,13 @@ import uuid
 
 import pytest
 import socketio
+from sqlalchemy import select
 
 from roundtable.db import Database
-from roundtable.live_clients import (SECRET_KEY, NoteClient, ServerProcess, free_port, login_cookie, prepare_database,
-                                     wait_until)
-from roundtable.models import Note, Session
+from roundtable.live_clients import (PASSWORD, SECRET_KEY, NoteClient, ServerProcess, free_port, login_cookie,
+                                     prepare_database, wait_until)
+from roundtable.models import Note, Role, Series, Session
+from roundtable.services.accounts import create_account, grant_role
 
 pytestmark = pytest.mark.slow
 
@@ -62,18 +64,27 @@ def _log(server) -> str:
 def test_suggestions_come_from_the_worker_process_and_the_server_never_loads_the_suggester(tmp_path):
     url = f"sqlite:///{tmp_path / 'worker.sqlite'}"
     people = prepare_database(url)
+    database = Database(url, secret_key=SECRET_KEY)
+    with database.session() as db:  # suggestions go to those who can accept them: authors and up
+        grant_role(db, create_account(db, "author@test.example", "Author", PASSWORD), db.scalar(select(Series)),
+                   Role.AUTHOR)
+    database.dispose()
     server = ServerProcess(url, free_port(), tmp_path, plugins="roster,contact_details,keyword_suggester,live_suggestions",
                            extra_env={"ROUNDTABLE_SUGGESTER": "lexical"}).start()
     try:
         assert len(server.pids()) == 3, "gunicorn's master, its worker, and the after-save worker"
         writer = NoteClient(server.url, login_cookie(server.url, people["note-takers"][0]), people["session_id"], "w")
+        author = NoteClient(server.url, login_cookie(server.url, "author@test.example"), people["session_id"], "a")
         tags = []
         arrived = threading.Event()
-        writer.sio.on("note:tags", lambda data: (tags.append(data), arrived.set()))
-        writer.connect()
-        wait_until(lambda: writer.joined.is_set())
-        note_id = writer.send_note("The legal defense clinic needs more lawyers for deportation cases")
-        assert arrived.wait(30), "suggestions arrive from the worker"
+        author.sio.on("note:tags", lambda data: (tags.append(data), arrived.set()))
+        try:
+            writer.connect(), author.connect()
+            wait_until(lambda: writer.joined.is_set() and author.joined.is_set())
+            note_id = writer.send_note("The legal defense clinic needs more lawyers for deportation cases")
+            assert arrived.wait(30), "suggestions arrive from the worker"
+        finally:
+            writer.disconnect(), author.disconnect()
         assert tags[0]["tags"] and {t["status"] for t in tags[0]["tags"]} == {"suggested"}
         assert writer.notes[note_id]["id"] == tags[0]["note_id"]
         maps = {pid: _modules(pid) for pid in server.pids()}
@@ -82,7 +93,6 @@ def test_suggestions_come_from_the_worker_process_and_the_server_never_loads_the
         assert len(worker_side) == 1
         assert all("sklearn" not in maps[pid]["maps"] for pid in server_side), "the server never imports scikit-learn"
         assert "sklearn" in maps[worker_side[0]]["maps"], "the worker ran the lexical suggester"
-        writer.disconnect()
     finally:
         server.stop()
 
