@@ -519,7 +519,7 @@ def one_round(args, tmp: Path, say) -> dict:
             _reset_postgres(args.database_url)
         people = prepare_database(db_url, note_takers=args.typists, viewers=1, secret_key=secret)
         servers = [ServerProcess(db_url, free_port(), tmp / f"server{i}", plugins=args.plugins, secret_key=secret,
-                                 redis_url=args.redis_url,
+                                 redis_url=args.redis_url, extra_env={"ROUNDTABLE_NAME_VETO": args.name_veto},
                                  serve_args=("--max-connections", str(args.viewers + 100), "--worker", args.worker))
                    for i in range(args.processes)]
     cookies = session_cookies(db_url, secret, tmp / "cookies", args.typists)
@@ -583,6 +583,8 @@ def main(argv=None):
     parser.add_argument("--session-id", type=int, default=1)
     parser.add_argument("--repeat", type=int, default=1, help="run everything N times and report the spread")
     parser.add_argument("--no-baseline", action="store_true", help="skip the bare python-socketio run")
+    parser.add_argument("--name-veto", choices=("everywhere", "batch"), default="everywhere",
+                        help="ROUNDTABLE_NAME_VETO for the servers: batch keeps the medium name model out of them")
     parser.add_argument("--plugins", default=None,
                         help="ROUNDTABLE_LOAD_PLUGINS for the server (default: every installed plugin)")
     parser.add_argument("--worker", choices=("gevent", "threads"), default="gevent",
