@@ -125,7 +125,7 @@ def key_findings(context: BriefContext) -> str:
                                                           theme.section == "Strategic Directions"), titles))
         text += [note_markdown(s, titles) for s in realizer.support([c for c, _ in claims[1:]])]
         if synthesis.disagreement:
-            text.append(synthesis.disagreement.text.split(". ", 1)[0] + ".")
+            text.append(synthesis.disagreement.text.split(". ", 1)[0].rstrip(".") + ".")
         body = re.sub(r"([?!])\.(?=\s|$)", r"\1", " ".join(t for t in text if t))
         paragraphs.append(f"{context.cite(claim)} {body}")
     return "\n\n".join(paragraphs)

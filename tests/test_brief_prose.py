@@ -544,3 +544,94 @@ def test_support_joins_only_contrast_and_never_invents_a_relation(realizer):
     assert out[0] == "Released 0.12.6 last week."
     assert not any(w in " ".join(out) for w in ("Elsewhere", "while", "At the same time"))
     assert out[1] == "Tested the security fix from last week, but not much on io.js."
+
+
+# ---- read aloud on the demo report (session four): the demo's own note lines that came out broken.
+# These rules were written after reading the demo's errors (tuning on the demo), never the held-out set's.
+
+
+@pytest.fixture(scope="module")
+def parsed(realizer):
+    if realizer.tagger is None:
+        pytest.skip("sentence repair needs the parse")
+    return realizer
+
+
+def _prose(note: str) -> str:
+    from roundtable.services.briefs.glossary import clean_note
+    from roundtable.services.briefs.synthesis import compress
+
+    return compress(clean_note(note)[0])
+
+
+def _every_sentence_has_a_verb(realizer, text: str) -> None:
+    for sentence in re.split(r"(?<=[.?!])\s+(?=[A-Z])", text):
+        assert realizer.has_finite_verb(sentence), sentence
+
+
+@pytest.mark.parametrize("note, wanted", [
+    ("expedited removal expansion - ppl here < 2 yrs can be removed w/o hearing. need proof-of-presence docs ready",
+     "with the expedited removal expansion, people here under 2 years can be removed"),
+    ("transfers out of state w/in 24-48 hrs, we lose contact before first consult. families can't find ppl",
+     "with transfers out of state within 24-48 hours, legal advocates lose contact before first consult"),
+])
+def test_a_noun_phrase_before_a_clause_becomes_its_circumstance(parsed, note, wanted):
+    clause = parsed.clause(_prose(note), speakers="legal advocates")
+    assert clause.startswith(wanted)
+    _every_sentence_has_a_verb(parsed, " ".join(parsed.support([clause])))
+
+
+def test_a_statement_typed_with_a_question_mark_is_hedged_not_asked(parsed):
+    clause = parsed.clause(_prose("Harbor City 311 script launched, safety calls down 30% in 2 wks? correlation unclear"))
+    assert "?" not in clause
+    assert re.search(r"safety calls (?:are|were) apparently down 30% in 2 weeks", clause)
+    assert parsed.clause(_prose("how many ppl were detained?")).endswith("?")  # a real question stays one
+
+
+def test_a_participle_head_before_a_colon_is_a_clause_and_its_verbs_keep_their_subject(parsed):
+    clause = parsed.clause(_prose("model data ordinance drafted: limits collection of status/birthplace, bans sharing "
+                                  "for civil immigration enforcement, annual audit"))
+    assert clause.startswith("the model data ordinance was drafted")
+    assert "limits collection of status/birthplace, bans sharing for civil immigration enforcement" in clause
+    assert "drafted had" not in clause and "bans are" not in clause
+    _every_sentence_has_a_verb(parsed, " ".join(parsed.support([clause])))
+
+
+def test_a_long_noun_phrase_before_a_colon_takes_a_verb(parsed):
+    clause = parsed.clause(_prose("records request for PD comms w/ federal agents: 400 pages, heavily redacted; "
+                                  "shows 30+ informal contacts"))
+    _every_sentence_has_a_verb(parsed, " ".join(parsed.support([clause])))
+
+
+def test_disagreement_states_the_positions_not_a_theme_name(db, generated, roundtable):
+    sections = briefs.split_sections(briefs.build_brief(db, generated, roundtable=roundtable).markdown)
+    for name in ("key-themes", "key-findings"):
+        assert not re.search(r"[Pp]articipants differed on [A-Z]", sections[name]), sections[name]
+    # the "tension: ..." note holds both positions itself, and the text says so by role
+    assert re.search(r"[Aa] transit planner described a tension: service frequency", sections["key-themes"])
+
+
+def test_a_key_finding_opens_on_a_general_claim_and_keeps_figures_for_support(db, generated, roundtable):
+    findings = briefs.split_sections(briefs.build_brief(db, generated, roundtable=roundtable).markdown)["key-findings"]
+    paragraphs = [p for p in findings.split("\n\n") if p.startswith("[**")]
+    assert paragraphs
+    for p in paragraphs:
+        attributed = next(s for s in re.split(r"(?<=[.?!])\s+(?=[A-Z])", p)
+                          if re.search(r"\b(?:described|proposed|recommended|reported|called for|observed|emphasized|pointed to)\b", s))
+        assert not re.search(r"\d", attributed), p
+
+
+def test_every_usable_note_of_a_theme_is_a_source_of_one_of_its_bullets(db, generated, roundtable):
+    from roundtable.services.briefs.context import gather_brief_context
+    from roundtable.services.briefs.synthesis import compress, mentions
+
+    context = gather_brief_context(db, generated, roundtable=roundtable)
+    realizer = context.realizer()
+    for theme in context.themes:
+        synthesis = context.synthesis(theme)
+        cited = {i for b in synthesis.bullets for i in b.note_ids}
+        for n in theme.all_notes():
+            text = compress(n.prose or n.text)
+            if n.kind in ("question", "quote", "resource") or mentions(text, context.hidden_words) or not realizer.clause(text):
+                continue
+            assert n.id in cited, (theme.name, n.text)

@@ -49,7 +49,8 @@ _SHOWED = {"statistics", "stats", "data", "numbers", "figures", "survey", "surve
            "report", "tracker", "audit", "analysis", "poll", "results", "review", "study", "map", "dashboard"}
 # Heads that name a problem or a point: "X was ...".
 _WAS = {"problem", "issue", "gap", "challenge", "concern", "risk", "question", "priority", "goal", "ask", "lesson",
-        "point", "worry", "fear", "need", "barrier", "bottleneck", "takeaway", "surprise"}
+        "point", "worry", "fear", "need", "barrier", "bottleneck", "takeaway", "surprise", "tension", "debate",
+        "disagreement", "tradeoff", "trade-off"}
 _FINITE = {
     "is", "are", "was", "were", "has", "have", "had", "will", "would", "can", "could", "should", "must", "may",
     "might", "does", "do", "did", "won't", "can't", "don't", "doesn't", "didn't", "isn't", "aren't", "wasn't",
@@ -75,6 +76,9 @@ _ACTION_VERBS = {
     "require", "review", "schedule", "secure", "seek", "send", "set", "share", "start", "stop", "study",
     "support", "survey", "talk", "test", "track", "train", "update", "use", "vet", "write",
 }
+# Verbs a measure's clauses open with ("bans sharing", "caps fees") besides the action verbs above.
+_SERIES_VERBS = {"ban", "bar", "allow", "prohibit", "restrict", "block", "cover", "cap", "forbid", "exempt",
+                 "mandate", "protect", "require", "limit"}
 # "get a directive", "push for a remote option": the call is for the thing itself.
 _CALL_FOR = {"get", "obtain", "secure", "seek", "need", "want"}
 _CALL_FOR_PREP = {"push", "press", "ask", "advocate", "lobby", "call", "fight", "argue"}
@@ -175,18 +179,29 @@ class Realizer:
 
     # ---- one claim
 
-    def clause(self, claim: str) -> str:
-        """The claim rewritten as a clause with a verb (no closing stop); "" when nothing usable is left."""
+    def clause(self, claim: str, speakers: str = "participants") -> str:
+        """The claim rewritten as a clause with a verb (no closing stop); "" when nothing usable is left.
+
+        ``speakers`` (a plural role, "legal advocates") replaces the note-taker's "we" outside quotes:
+        the report speaks about participants, never as them.
+        """
         text = " ".join(claim.split())
         text = _placeholders(text)
         if text is None:
             return ""
         text = _ASIDE_RE.sub("", text)
         text = re.sub(r"\s+([,;:.])", r"\1", text).strip(" ,;:-–—")
+        # "safety calls down 30% in 2 weeks?": a statement typed with a question mark is a doubt, not a question
+        doubted = text.endswith("?") and not _QUESTION_START.match(text) and self.tagger is not None
+        if doubted:
+            text = text.rstrip("?").rstrip()
+        text = _third_person(text, speakers)
         text = self._colon(text)
         parts = [p for p in re.split(r";\s+", text) if p.strip()]
         if not parts:
             return ""
+        if len(parts) > 1 and self._bare_noun_phrase(parts[0]) and self._own_subject(parts[1]):
+            parts[:2] = [f"{parts[0]}, {parts[1]}"]  # "expansion; people ... can be removed": one sentence
         out = self._mend(parts[0])
         for p in parts[1:]:
             p = self.determined(self._mend(p))
@@ -198,7 +213,45 @@ class Realizer:
         out = _WHEN_RE.sub(lambda m: f"{m.group('verb')} in ", out)
         out = _FOR_WHEN_RE.sub(lambda m: f"{m.group('verb')} for ", out)
         out = re.sub(r"\bin ((?:" + _MONTHS + r") \d{1,2})\b", r"on \1", out)
+        if doubted:
+            out = self._hedged(out)
         return self.determined(out.rstrip(" ,;:-–—."))
+
+    def _hedged(self, text: str) -> str:
+        """"..., and safety calls are down 30%" -> "..., and safety calls are apparently down 30%": the doubt
+        goes after the first finite verb of the last clause (the one the question mark was typed after)."""
+        tokens = self.tags(text)
+        start = max((i for i, (w, _, _) in enumerate(tokens) if w in (",", ";")), default=-1) + 1
+        at = next((i for i in range(start, len(tokens)) if tokens[i][1] in _FINITE_TAGS), None)
+        if at is None:
+            return text
+        return _insert(tokens, at + 1, "apparently")
+
+    def _bare_noun_phrase(self, text: str) -> bool:
+        """Whether ``text`` is a noun phrase with no verb of its own ("expedited removal expansion",
+        "transfers out of state within 24-48 hours"), typed so it may stand after "with"."""
+        if self.tagger is None or len(text.split()) < 2 or not self.embeddable(text) or text[:1].isupper():
+            return False
+        doc = self._doc(text.rstrip(","))
+        sents = list(doc.sents)
+        if any(t.lower_ in ("versus", "vs", "vs.", "or") for t in doc):
+            return False  # "service frequency versus coverage": the topic of a debate, not a circumstance
+        return len(sents) == 1 and sents[0].root.tag_ in ("NN", "NNS") and not any(
+            t.tag_.startswith(("VB", "MD")) and t.dep_ not in ("amod", "compound") for t in doc)
+
+    def _own_subject(self, text: str) -> bool:
+        """Whether ``text`` is a clause with its own subject ("people here ... can be removed")."""
+        return (self.tagger is not None and not re.match(r"(?:and|but|or|so|then|which|who)\b", text)
+                and self.has_finite_verb(text)
+                and any(t.dep_ in ("nsubj", "nsubjpass", "expl") for t in self._doc(text)))
+
+    def _definite(self, phrase: str) -> str:
+        """"expedited removal expansion" -> "the expedited removal expansion" (a bare singular noun phrase)."""
+        doc = self._doc(phrase)
+        root = next(iter(doc.sents)).root
+        if root.tag_ != "NN" or root.text in _MASS or doc[0].tag_ in ("DT", "PRP$", "CD", "POS", "PRP"):
+            return phrase
+        return "the " + phrase
 
     def _colon(self, text: str) -> str:
         m = re.search(r":\s+", text)  # never inside a web address ("https://")
@@ -208,6 +261,12 @@ class Realizer:
         if not head or not tail:
             return head or tail
         head = self._status(head) or head
+        if self.tagger is not None and not self.has_finite_verb(head):
+            passive = self._copula(head)  # "model data ordinance drafted" -> "... was drafted"
+            if passive != head and self.has_finite_verb(passive):
+                head = passive
+                if self._verb_led(tail):  # "limits collection ..., bans sharing ...": what it does
+                    return f"{head}, and it {tail}"
         if tail[:1] in "'\"“‘":
             return f"{head}: {tail}"  # a quotation stays introduced by its colon
         head_words = head.split()
@@ -229,6 +288,8 @@ class Realizer:
             verb = ("showed" if _heads(head_words, _SHOWED) else "was" if _heads(head_words, _WAS)
                     else "is" if self._starts_with(lead_piece, "VBG") else "had")
             return f"{head} {verb} {tail}"
+        if self._bare_noun_phrase(head) and not self.has_finite_verb(lead_piece):
+            return f"{head} had {tail}"  # "records request for ... agents: 400 pages" is one claim
         return f"{head}. {capitalize_first(tail)}"
 
     def _starts_with(self, text: str, tag: str) -> bool:
@@ -243,7 +304,11 @@ class Realizer:
 
     def _mend(self, text: str) -> str:
         """Give each comma-separated fragment of ``text`` the copula it lacks; join two clauses with "and"."""
-        pieces = [self._copula(p) for p in re.split(r"(?<=,)\s+", text)]
+        raw = re.split(r"(?<=,)\s+", text)
+        circumstance = (len(raw) > 1 and self._bare_noun_phrase(raw[0].rstrip(","))
+                        and self._own_subject(raw[1]))
+        pieces = [("with " + self._definite(p.rstrip(",")) + ",") if i == 0 and circumstance
+                  else p if i and self._verb_led(p) else self._copula(p) for i, p in enumerate(raw)]
         for i in range(1, len(pieces)):
             # "..., starts April" -> "..., starting in April": a verb without its subject follows the clause
             first = pieces[i].split(" ", 1)
@@ -268,6 +333,12 @@ class Realizer:
         status = self._status(piece)
         if status:
             return status
+        tokens = self.tags(piece)
+        for k in range(1, len(tokens) - 2):
+            # "safety calls down 30%": a plural noun before "up"/"down" and a figure, though tagged a verb
+            if (tokens[k][1] == "VBZ" and tokens[k - 1][1] in _NOUN_TAGS and tokens[k + 1][0] in ("up", "down")
+                    and tokens[k + 2][1] in ("CD", "$")):
+                return _insert(tokens, k + 1, "are")
         if self.has_finite_verb(piece):
             return piece
         words = piece.split()
@@ -323,6 +394,14 @@ class Realizer:
                 verb = "are" if _plural(prev, None) else "is"
             return _insert(tokens, k, verb)
         return piece
+
+    def _verb_led(self, piece: str) -> bool:
+        """"bans sharing for civil immigration enforcement" after "it limits collection,": a verb that shares
+        the clause's subject, though the small model may tag it a plural noun."""
+        first = piece.split(" ", 1)[0]
+        return (self.tagger is not None and first.islower() and first.endswith("s") and len(piece.split()) > 1
+                and _third_person_base(first) in _ACTION_VERBS | _SERIES_VERBS
+                and self._tag_of(piece, first) in ("VBZ", "NNS"))
 
     def _tag_of(self, text: str, word: str) -> str | None:
         return next((t for w, t, _ in self.tags(text) if w == word), None)
@@ -527,6 +606,21 @@ class Realizer:
                 sentence += f", {nxt}" if re.match(r"but\b", nxt) else f", but {nxt}"
             out.append(sentence if sentence[-1:] in "?!." else sentence + ".")
         return out
+
+_QUESTION_START = re.compile(r"(?:who|what|when|where|why|how|which|whether|can|could|should|would|will|do|does|"
+                             r"did|is|are|was|were|has|have|any)\b", re.I)
+_FIRST_PERSON = {"we": None, "We": None, "us": "them", "our": "their", "Our": "their", "ours": "theirs"}
+_QUOTED_RE = re.compile(r"((?<!\w)['‘\"“][^'’\"”]*['’\"”](?!\w))")
+
+
+def _third_person(text: str, speakers: str) -> str:
+    """The note-taker's "we", "us", "our" outside quotes, as the speakers they stand for."""
+    def swap(m: re.Match) -> str:
+        return _FIRST_PERSON[m.group(0)] or speakers
+
+    return "".join(part if _QUOTED_RE.fullmatch(part) else re.sub(r"\b(?:we|We|us|our|Our|ours)\b", swap, part)
+                   for part in _QUOTED_RE.split(text))
+
 
 def _heads(words: list[str], nouns: set[str]) -> bool:
     """Whether one of ``nouns`` is the head of the phrase ``words`` (not a modifier: "data office")."""

@@ -32,6 +32,7 @@ from roundtable.services.briefs.prose import (
     attribution,
     capitalize_first,
     normalize_role,
+    pluralize,
     stop_words,
     trim_sentence,
 )
@@ -412,7 +413,7 @@ def cover(notes: list[NoteItem], order: list[int], hidden: frozenset[str] = froz
         if twin is not None:
             twin[2].append(note)
             continue
-        claim = realizer.clause(claim)
+        claim = realizer.clause(claim, pluralize(normalize_role(note.speaker_role)))
         length = len(claim.split())
         if not claim or len(kept) >= limit or (kept and used + length > budget):
             continue
@@ -483,15 +484,12 @@ def synthesize_theme(theme: ThemeItem, titles: dict[str, str], prefer_actions=Fa
             fallback = theme.name if is_lead_in(theme.name) and theme.name not in taken else ""
             groups.append((pick_lead_in(g, taken, fallback, phrases, hidden), g))
     bullets: list[Bullet] = []
-    lead_of: dict[int, str] = {}
     for i, (lead, group) in enumerate(groups, 1):
         bullet = synthesize_group(f"p-{theme.id}-{i}", lead, group, titles, prefer_actions, verb_offset=i, space=space,
                                   hidden=hidden, realizer=realizer)
         if bullet is None:
             continue
         bullets.append(bullet)
-        for n in group:
-            lead_of.setdefault(n.id, lead)
     return ThemeSynthesis(
         theme=theme,
         bullets=bullets,
@@ -499,8 +497,8 @@ def synthesize_theme(theme: ThemeItem, titles: dict[str, str], prefer_actions=Fa
         note_count=len(all_notes),
         session_count=len({n.session_number for n in all_notes}),
         framing=trim_sentence(theme.description) if theme.description else "",
-        disagreement=find_disagreement(theme, space, titles, lead_of, hidden, realizer),
-        claims=theme_claims(notes, space, hidden, realizer, bullets),
+        disagreement=find_disagreement(theme, space, titles, hidden, realizer),
+        claims=theme_claims(notes, space, hidden, realizer, bullets, prefer_actions),
     )
 
 
@@ -509,19 +507,23 @@ SHARED = 0.2  # TF-IDF cosine above which two notes of a theme make the same poi
 
 def theme_claims(notes: list[NoteItem], space: TextSpace, hidden: frozenset[str] = frozenset(),
                  realizer: Realizer | None = None,
-                 bullets: list[Bullet] | None = None) -> list[tuple[str, list[NoteItem]]]:
+                 bullets: list[Bullet] | None = None,
+                 directions: bool = False) -> list[tuple[str, list[NoteItem]]]:
     """The theme's finding, then up to two concrete claims that support it, each from another bullet.
 
-    The finding is the claim the theme's notes share most widely and that reads most as a finding:
-    sessions and roles among the notes that make the same point, plus its generality (a present-tense
-    statement without figures, names or links); it stands for all the notes that make its point. Its support comes from the theme's
+    The finding is the claim that reads most as a finding (a present-tense statement without figures,
+    names or links), among equals the one the theme's notes share most widely (sessions and roles among
+    the notes that make the same point); it stands for all the notes that make its point. Its support comes from the theme's
     other bullets (a claim with a figure first), so Key Findings generalise across the theme rather
-    than repeat its first bullet.
+    than repeat its first bullet. Outside ``directions`` the finding and its support come from points,
+    not actions, when the theme has any.
     """
     if not notes or space.matrix is None:
         return []
     realizer = realizer or Realizer()
     plain = [n for n in notes if not n.links and n.kind != "resource"] or notes
+    if not directions:  # a theme's finding is an observation; what to do belongs to Strategic Directions
+        plain = [n for n in plain if n.kind != "action"] or plain
     rows = space.rows(plain)
     similar = (rows @ rows.T).toarray() >= SHARED
 
@@ -533,8 +535,10 @@ def theme_claims(notes: list[NoteItem], space: TextSpace, hidden: frozenset[str]
     if not claims:
         return []
     index = {n.id: i for i, n in enumerate(plain)}
+    # a finding states a generalisation: the most general claim, the most widely shared among equals;
+    # a figure or a named place is support, not the finding (read aloud on the demo: tuning)
     ranked = sorted(range(len(claims)), key=lambda i: (
-        -sum(reach(index[claims[i][1][0].id])) - realizer.generality(claims[i][0]), i))
+        -realizer.generality(claims[i][0]), -sum(reach(index[claims[i][1][0].id])), i))
     text, members = claims[ranked[0]]
     shared = [plain[j] for j in np.flatnonzero(similar[index[members[0].id]])]
     finding = (text, members + [n for n in shared if all(n.id != m.id for m in members)])
@@ -595,8 +599,7 @@ def _dissent_rank(note: NoteItem) -> int:
     return 0 if note.dissent else 1 if STRONG_RE.search(note.prose or note.text) else 2
 
 
-def find_disagreement(theme: ThemeItem, space: TextSpace, titles: dict[str, str],
-                      lead_of: dict[int, str], hidden: frozenset[str] = frozenset(),
+def find_disagreement(theme: ThemeItem, space: TextSpace, titles: dict[str, str], hidden: frozenset[str] = frozenset(),
                       realizer: Realizer | None = None) -> Bullet | None:
     """A "participants differed" bullet when a note pushes back, written as the positions, by role."""
     realizer = realizer or Realizer()
@@ -621,8 +624,7 @@ def find_disagreement(theme: ThemeItem, space: TextSpace, titles: dict[str, str]
                 other = notes[others[j]]
                 held = realizer.clause(compress(other.prose or other.text))
                 other = other if held else None
-    topic = lead_of.get(d.id) or (lead_of.get(other.id) if other else None) or theme.name
-    parts = [f"Participants differed on {escape_md(topic)}."]
+    parts = []  # the bullet's lead-in says participants differed; its text states the positions, by role
     who = attribution([d])
     if other is not None:
         parts.append(note_markdown(f"{capitalize_first(held)}, {attribution([other])} held, "
@@ -631,6 +633,8 @@ def find_disagreement(theme: ThemeItem, space: TextSpace, titles: dict[str, str]
                         else f" on {note_markdown(claim, titles)}."))
     elif d.dissent and realizer.embeddable(claim):
         parts.append(f"{capitalize_first(who)} pushed back on {note_markdown(claim, titles)}.")
+    elif BOTH_SIDES_RE.search(d.prose or d.text):
+        parts.append(f"{capitalize_first(who)} described a tension: {note_markdown(claim.rstrip('.'), titles)}.")
     else:
         parts.append(note_markdown(f"{capitalize_first(claim)}, as {who} put it.", titles))
     chosen = [d] + ([other] if other else [])
