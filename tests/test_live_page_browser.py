@@ -262,7 +262,7 @@ def test_accepting_a_suggestion_the_worker_replaced_says_so_on_the_page_and_show
     finally:
         roundtable.database.dispose()
     newest.locator("button[aria-label='Accept theme Legal defense']").click()
-    message = newest.locator(".tag-message")
+    message = newest.locator(".note-message")
     message.wait_for()
     assert "replaced by newer suggestions or removed" in message.inner_text()
     assert message.get_attribute("role") == "alert"
@@ -300,4 +300,33 @@ def test_at_phone_width_accept_and_reject_are_targets_a_thumb_can_tell_apart(bro
     for box in (accept, reject):
         assert box["width"] >= 24 and box["height"] >= 24, box
     assert _apart(accept, reject)
+    assert [e for e in errors if not e.startswith("Failed to load resource")] == []
+
+
+def test_deleting_a_note_someone_changed_meanwhile_says_so_and_shows_their_version(browser, site):
+    """The delete was refused (409) and the page said nothing: the writer thought the note was gone."""
+    from roundtable.application import Roundtable
+    from roundtable.models import Note
+    from roundtable.services.notes import NoteStream
+
+    server, people = site
+    _ctx, writer, errors = open_session(browser, server, people["note-takers"][0], DESKTOP)
+    newest = writer.locator("#notes .note >> nth=39")
+    newest.wait_for()
+    roundtable = Roundtable({"SECRET_KEY": SECRET_KEY, "DATABASE_URL": server.env["ROUNDTABLE_DATABASE_URL"]})
+    try:
+        with roundtable.database.session() as db:  # another note-taker's edit, not yet on this page
+            note = db.scalar(select(Note).order_by(Note.seq.desc()).limit(1))
+            NoteStream(db, roundtable).edit_note(note.id, note.version, text="earlier note number 40, corrected")
+            db.commit()
+    finally:
+        roundtable.database.dispose()
+    writer.on("dialog", lambda d: d.accept())
+    newest.hover()
+    newest.locator("button[data-action=delete]").click()
+    message = newest.locator(".note-message")
+    message.wait_for()
+    assert "changed this note meanwhile" in message.inner_text() and message.get_attribute("role") == "alert"
+    newest.locator(".note-text >> text=earlier note number 40, corrected").wait_for(timeout=10000)
+    assert "deleted" not in newest.get_attribute("class")
     assert [e for e in errors if not e.startswith("Failed to load resource")] == []

@@ -5,7 +5,7 @@ import { KINDS, MAX_LENGTH, THEMES, THEME_BY_ID, els, state } from "./page.js";
 import { openPicker, whenChosenChange } from "./picker.js";
 import { announceRosterAdditions, clearMarks, initPreview, markedNames, sameWord, wordToMark } from "./preview.js";
 import { send } from "./socket.js";
-import { marks, originals, renderNote, showNote, showPending } from "./stream.js";
+import { clearMessage, marks, originals, refused, renderNote, showNote, showPending } from "./stream.js";
 
 let outbox = null;
 let typingTimer = null;
@@ -225,8 +225,11 @@ function onStreamClick(e) {
   if (button.dataset.action === "edit") startEdit(note);
   if (button.dataset.action === "tag") openPicker(note.uuid, button);
   if (button.dataset.action === "delete" && window.confirm("Delete note " + note.seq + " for everyone?")) {
+    clearMessage(note);
     send("note:delete", { note_id: note.id, version: note.version }, (err, reply) => {
-      if (reply && reply.ok) showNote(reply.note);
+      if (!err && reply && reply.ok) { showNote(reply.note); return; }
+      refused(note, err, reply, "Not deleted: someone changed this note meanwhile. It now shows their version; " +
+        "delete it again if it should go.");
     });
   }
 }

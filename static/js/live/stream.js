@@ -9,8 +9,8 @@ export const originals = new Map();
 // The words the writer marked as names in each of those notes: keeping a term re-sends the original
 // text, and its marked names must be replaced again.
 export const marks = new Map();
-// Why an accept or reject on a note did nothing (by note uuid), shown in the note until the next decision.
-const tagMessages = new Map();
+// Why an action on a note did nothing (by note uuid), shown in the note until the next action on it.
+const noteMessages = new Map();
 
 function sortedReplacements(replacements) {
   return (replacements || []).slice().sort((a, b) => a[0] - b[0]);
@@ -143,8 +143,8 @@ export function renderNote(note, pending) {
   const chips = el("ul", "chips");
   chips.setAttribute("aria-label", "Themes");
   (note.tags || []).filter(chipShown).forEach((tag) => chips.appendChild(renderChip(note, tag)));
-  if (tagMessages.has(note.uuid)) {
-    const why = el("p", "tag-message", tagMessages.get(note.uuid));
+  if (noteMessages.has(note.uuid)) {
+    const why = el("p", "note-message", noteMessages.get(note.uuid));
     why.setAttribute("role", "alert");
     li.appendChild(why);
   }
@@ -188,20 +188,29 @@ function renderChip(note, tag) {
 // Accept or reject a suggestion. One the after-save worker replaced or removed since this page showed it is
 // refused (409): say so in the note, and fetch the note's current themes.
 function decide(event, note, tag) {
-  tagMessages.delete(note.uuid);
+  noteMessages.delete(note.uuid);
   send(event, { tag_id: tag.id }, (err, reply) => {
     if (!err && reply && reply.ok) { showNote(state.notes[note.uuid]); return; }
-    tagMessages.set(note.uuid, err ? "The server did not answer; try again." : reply.code === 409
-      ? "This suggestion was replaced by newer suggestions or removed. The note now shows its current themes."
-      : reply.error || "Not saved.");
-    showNote(state.notes[note.uuid]);
-    if (reply && reply.code === 409) {
-      send("notes:since", { after: note.seq - 1, before: note.seq + 1 }, (e, since) => {
-        if (!e && since && since.ok) since.notes.forEach(showNote);
-      });
-    }
+    refused(note, err, reply,
+      "This suggestion was replaced by newer suggestions or removed. The note now shows its current themes.");
   });
 }
+
+/** An action on ``note`` did nothing: say why in the note; on a conflict (409) show the note as it is now. */
+export function refused(note, err, reply, conflictMessage) {
+  const conflict = !err && reply && reply.code === 409;
+  noteMessages.set(note.uuid, err ? "The server did not answer; try again."
+    : conflict ? conflictMessage : (reply && reply.error) || "Not saved.");
+  showNote(state.notes[note.uuid]);
+  if (conflict) {
+    send("notes:since", { after: note.seq - 1, before: note.seq + 1 }, (e, since) => {
+      if (!e && since && since.ok) since.notes.forEach(showNote);
+    });
+  }
+}
+
+/** The next action on a note starts without the last one's message. */
+export function clearMessage(note) { noteMessages.delete(note.uuid); }
 
 // Keep the list in stream order: acknowledged notes by seq, then pending ones in outbox order.
 function placeNote(li, seq) {
