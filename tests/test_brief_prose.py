@@ -635,3 +635,10 @@ def test_every_usable_note_of_a_theme_is_a_source_of_one_of_its_bullets(db, gene
             if n.kind in ("question", "quote", "resource") or mentions(text, context.hidden_words) or not realizer.clause(text):
                 continue
             assert n.id in cited, (theme.name, n.text)
+
+
+@pytest.mark.parametrize("note", ["We're volunteers doing what a 911 system does, without a 911 budget",
+                                  "issues we’ve seen arise in vendor relationships"])
+def test_a_contraction_of_we_is_never_glued_to_a_role(realizer, note):
+    clause = realizer.clause(note, speakers="community organizers")
+    assert "organizers'" not in clause and "organizers’" not in clause

@@ -618,7 +618,7 @@ def _third_person(text: str, speakers: str) -> str:
     def swap(m: re.Match) -> str:
         return _FIRST_PERSON[m.group(0)] or speakers
 
-    return "".join(part if _QUOTED_RE.fullmatch(part) else re.sub(r"\b(?:we|We|us|our|Our|ours)\b", swap, part)
+    return "".join(part if _QUOTED_RE.fullmatch(part) else re.sub(r"\b(?:we|We|us|our|Our|ours)\b(?!['’])", swap, part)
                    for part in _QUOTED_RE.split(text))
 
 
