@@ -22,7 +22,9 @@ When typing stops the bench waits (up to DRAIN_TIMEOUT) until every viewer has
 every stored note, so a late note is counted as late (``drain_s``), not lost:
 ``lost`` is a note a typist wrote that is missing from the database or, after
 the drain, from a viewer's stream; ``duplicated`` is a note stored twice or
-shown twice in a viewer's stream. Server CPU is counted until the drain ends.
+shown twice in a viewer's stream. Server CPU is counted until the drain ends. For each kill it
+reports the outage: seconds until the servers listen again, and until each viewer has its rejoin's
+catch-up (p50, p95, max).
 
     python bench/live_latency.py --viewers 200 --typists 10 --duration 10
     python bench/live_latency.py --processes 2 --viewers 1000 --typists 20 \
@@ -157,7 +159,7 @@ class RunningServer:
 # --- viewers: raw asyncio WebSocket clients, in worker processes --------------------------------
 
 
-async def _viewer(url, cookie, session_id, seen, counts, ready, stop, seqs):
+async def _viewer(url, cookie, session_id, seen, counts, ready, stop, seqs, joined_at):
     """One viewer: the page's protocol (seqs.js) on a raw WebSocket. Rejoins after the seq up to which it
     has every note, drops a note it holds already (counted as redundant), and fetches a seq still missing
     behind a later one after 10-15 seconds."""
@@ -207,6 +209,8 @@ async def _viewer(url, cookie, session_id, seen, counts, ready, stop, seqs):
                         elif message.startswith(("431", "432")):  # join / notes:since replies: what was missed
                             reply = json.loads(message[3:])[0]
                             joining = message[2] == "1"
+                            if joining:
+                                joined_at.append(time.time())
                             take(reply.get("notes", []), "caught_up" if joining else "hole_filled")
                             seqs.caught_up_to(reply.get("last_seq", 0) if joining else filling[0] - 1)
                             ready.set()
@@ -235,11 +239,12 @@ async def _viewers(url, cookie, session_id, count, ready, stop, final_seq, drain
     joined = [asyncio.Event() for _ in range(count)]
     seen = [dict() for _ in range(count)]
     seqs = [SeqWatermark() for _ in range(count)]
+    joined_at = [[] for _ in range(count)]  # when each join's catch-up arrived: the first, then each rejoin
     counts = [{"duplicates": 0, "redundant": 0, "reconnects": 0, "live": 0, "caught_up": 0, "hole_filled": 0} for _ in range(count)]
     tasks = []
     for i in range(count):
         tasks.append(asyncio.create_task(_viewer(url, cookie, session_id, seen[i], counts[i], joined[i], stopping,
-                                                 seqs[i])))
+                                                 seqs[i], joined_at[i])))
         if i % 25 == 24:
             await asyncio.sleep(0.05)  # a crowd arriving, not a stampede
     await asyncio.wait_for(asyncio.gather(*(j.wait() for j in joined)), timeout=300)
@@ -258,7 +263,8 @@ async def _viewers(url, cookie, session_id, count, ready, stop, final_seq, drain
     await asyncio.sleep(0.2)
     for t in tasks:
         t.cancel()
-    return [{"received": dict(seen[i]), "drain_s": drained, **counts[i]} for i in range(count)]
+    return [{"received": dict(seen[i]), "drain_s": drained, "joined_at": joined_at[i], **counts[i]}
+            for i in range(count)]
 
 
 # --- one run ------------------------------------------------------------------------------------
@@ -371,10 +377,13 @@ def run_load(servers, cookies, session_id, args, kill_times=(), db_url=None, lab
     for t in threads:
         t.start()
     kills = 0
+    outages = []  # per kill: when it happened, and when the servers listened again
     for at in kill_times:
         time.sleep(max(0.0, start + at - time.time()))
         sampler.sample()
+        killed = time.time()
         restart()
+        outages.append((killed, time.time()))
         kills += 1
     for t in threads:
         t.join()
@@ -461,9 +470,25 @@ def run_load(servers, cookies, session_id, args, kill_times=(), db_url=None, lab
         "drain_s": round(max((v["drain_s"] for v in viewer_results), default=0), 1),
         "server_cpu_ms_per_note": round((cpu_after["server"] - cpu_before["server"]) * 1000 / notes, 2) if measured_cpu else None,
         "worker_cpu_ms_per_note": round((cpu_after["worker"] - cpu_before["worker"]) * 1000 / notes, 2) if measured_cpu else None,
+        "outages": _outages(outages, viewer_results),
         "server_peak_rss_mb": round(sampler.peak_kb["server"] / 1024, 1),
         "worker_peak_rss_mb": round(sampler.peak_kb["worker"] / 1024, 1),
     }
+
+
+def _outages(outages, viewer_results) -> list[dict]:
+    """For each kill: seconds until the servers listened again, and until each viewer had its rejoin's
+    catch-up (p50, p95, max over viewers; a viewer that did not rejoin before the next kill is counted there)."""
+    figures = []
+    for n, (killed, listening) in enumerate(outages):
+        until = outages[n + 1][0] if n + 1 < len(outages) else float("inf")
+        waits = [min(t for t in v["joined_at"] if killed <= t < until) - killed for v in viewer_results
+                 if any(killed <= t < until for t in v["joined_at"])]
+        figures.append({"servers_back_s": round(listening - killed, 2), "viewers_rejoined": len(waits),
+                        "rejoined_p50_s": round(percentile(waits, 50), 2) if waits else None,
+                        "rejoined_p95_s": round(percentile(waits, 95), 2) if waits else None,
+                        "rejoined_max_s": round(max(waits), 2) if waits else None})
+    return figures
 
 
 def session_cookies(db_url: str, secret_key: str, instance: Path, typists: int) -> dict:
@@ -642,6 +667,10 @@ def main(argv=None):
         width = max(len(row[0]) for row in rows)
         for row in rows:
             print(f"{row[0]:<{width}}  {row[1]:>12}  {row[2]:>22}")
+        for n, outage in enumerate(ours.get("outages", []), 1):
+            print(f"kill {n}: servers back after {outage['servers_back_s']} s; {outage['viewers_rejoined']} viewers "
+                  f"had their catch-up after p50 {outage['rejoined_p50_s']} s, p95 {outage['rejoined_p95_s']} s, "
+                  f"max {outage['rejoined_max_s']} s")
         if "p99_ratio" in r:
             print(f"p99 ratio Roundtable / bare: {r['p99_ratio']}x")
     if args.repeat > 1:

@@ -78,18 +78,21 @@ class SharedCatchUp:
             batch.asks.append((after, changed_since))
             reading = self._reading.setdefault(key, threading.Lock())
         if leads:
-            with reading, turn():
-                with self._lock:
-                    del self._waiting[key]  # closed: an ask from now on waits for the next read
-                lowest = min(seq for seq, _ in batch.asks)
-                moments = [moment for _, moment in batch.asks if moment is not None]
-                try:
+            try:
+                with reading, turn():
+                    with self._lock:
+                        del self._waiting[key]  # closed: an ask from now on waits for the next read
+                    lowest = min(seq for seq, _ in batch.asks)
+                    moments = [moment for _, moment in batch.asks if moment is not None]
                     batch.found = read(lowest, min(moments) if moments else None)
-                except BaseException as exc:
-                    batch.failed = exc
-                    raise
-                finally:
-                    batch.done.set()
+            except BaseException as exc:
+                batch.failed = exc
+                raise
+            finally:
+                with self._lock:  # failed before its read: the next ask starts a new batch
+                    if self._waiting.get(key) is batch:
+                        del self._waiting[key]
+                batch.done.set()
         else:
             batch.done.wait()
         if batch.found is None:
