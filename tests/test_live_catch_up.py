@@ -37,7 +37,7 @@ def held_note_reads(app):
             reads.append(statement)
             if not held.is_set():
                 held.set()
-                assert release.wait(60), "the test never released the held read"
+                assert release.wait(180), "the test never released the held read"
 
     event.listen(engine, "before_cursor_execute", intercept)
     try:
@@ -84,11 +84,11 @@ def test_pages_rejoining_together_share_one_read_and_each_gets_exactly_what_it_a
     key = (session_id, False)
     with held_note_reads(app) as (held, release, reads):
         threads = [_join_in_thread(pages[first.email], session_id, 3, replies, first.email)]
-        assert held.wait(30)
+        assert held.wait(60)
         # While the first read is held, three pages rejoin after different seqs, and a note is stored.
         for account, after in zip(crowd, (0, 2, 5)):
             threads.append(_join_in_thread(pages[account.email], session_id, after, replies, account.email))
-        wait_until(lambda: events.catch_ups.waiting(key) == 3, timeout=30, message="three pages waiting")
+        wait_until(lambda: events.catch_ups.waiting(key) == 3, timeout=60, message="three pages waiting")
         seventh = _add(writer, session_id, "note 7, stored while the pages waited")
         release.set()
         for thread in threads:
@@ -117,9 +117,9 @@ def test_a_page_whose_access_ends_while_it_waits_for_a_shared_read_gets_no_notes
     replies: dict = {}
     with held_note_reads(app) as (held, release, _reads):
         threads = [_join_in_thread(pages[first.email], session_id, 0, replies, first.email)]
-        assert held.wait(30)
+        assert held.wait(60)
         threads += [_join_in_thread(pages[a.email], session_id, 0, replies, a.email) for a in (removed, stays)]
-        wait_until(lambda: events.catch_ups.waiting((session_id, False)) == 2, timeout=30,
+        wait_until(lambda: events.catch_ups.waiting((session_id, False)) == 2, timeout=60,
                    message="two pages waiting")
         with app.app_context():
             close_sockets(app, removed.id)  # what revoke_sockets does in each process after a removal
@@ -147,10 +147,10 @@ def test_a_page_asking_after_a_read_began_is_not_answered_by_it(app, db, series,
     replies: dict = {}
     with held_note_reads(app) as (held, release, reads):
         threads = [_join_in_thread(pages[early.email], session_id, 0, replies, early.email)]
-        assert held.wait(30)
+        assert held.wait(60)
         _add(writer, session_id, "note 2, stored while the first read was held, before the late page joined")
         threads.append(_join_in_thread(pages[late.email], session_id, 0, replies, late.email))
-        wait_until(lambda: events.catch_ups.waiting((session_id, False)) == 1, timeout=30,
+        wait_until(lambda: events.catch_ups.waiting((session_id, False)) == 1, timeout=60,
                    message="the late page waiting")
         release.set()
         for thread in threads:
@@ -181,11 +181,11 @@ def test_a_viewer_rejoining_beside_authors_is_never_sent_their_theme_suggestions
     replies: dict = {}
     with held_note_reads(app) as (held, release, _reads):
         threads = [_join_in_thread(author, session_id, 0, replies, "author")]
-        assert held.wait(30)
+        assert held.wait(60)
         threads += [_join_in_thread(other_author, session_id, 0, replies, "other author"),
                     _join_in_thread(viewer, session_id, 0, replies, "viewer")]
         # The viewer's read is not the authors': it is not held behind the first author's.
-        wait_until(lambda: events.catch_ups.waiting((session_id, True)) == 1 and "viewer" in replies, timeout=30,
+        wait_until(lambda: events.catch_ups.waiting((session_id, True)) == 1 and "viewer" in replies, timeout=60,
                    message="the other author waiting, the viewer answered")
         release.set()
         for thread in threads:
