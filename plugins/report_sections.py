@@ -258,12 +258,13 @@ def resources(context: BriefContext) -> str:
 
 
 def resources_brief(context: BriefContext) -> str:
-    """The short brief's resources: one paragraph per heading, each link named, no descriptions."""
-    paragraphs = []
-    for category, items in collect_resources(context).items():
-        links = "; ".join(f"{escape_md(r.title)}, {md_link(r.url, r.url)}" for r in items)
-        paragraphs.append(f"**{escape_md(category)}:** {links}.")
-    return "\n\n".join(paragraphs)
+    """The short brief's resources: one item per heading, each link named, no descriptions (a list,
+    so that print can set it in two columns)."""
+    items = []
+    for category, group in collect_resources(context).items():
+        links = "; ".join(f"{escape_md(r.title)}, {md_link(r.url, r.url)}" for r in group)
+        items.append(f"- **{escape_md(category)}:** {links}.")
+    return "\n".join(items)
 
 
 def acknowledgments(context: BriefContext) -> str:

@@ -8,7 +8,7 @@ import re
 import pytest
 from pypdf import PdfReader
 
-from roundtable.services import briefs
+from roundtable.services import briefs, render
 
 DRAFT_LINE = re.compile(r"draft: not yet reviewed by the authors\.?", re.I)
 
@@ -33,3 +33,27 @@ def test_no_page_ends_on_a_draft_mark_parted_from_its_section(db, roundtable, te
     assert sum(bool(DRAFT_LINE.fullmatch(line)) for p in pages for line in p) >= 4, "the demo marks each section"
     for number, lines in enumerate(pages, 1):
         assert lines and not DRAFT_LINE.fullmatch(lines[-1]), f"page {number} ends on a section's draft mark"
+
+
+# A page holding fewer lines than this (besides its header and footer) reads as nearly empty.
+FEW_LINES = 8
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("template", ["brief", "report"])
+def test_no_nearly_empty_page_and_no_heading_at_a_page_foot(db, roundtable, template):
+    from roundtable.cli.demo import load_demo
+
+    series = load_demo(roundtable)
+    pdf, _ = briefs.export_brief(db, series.id, template=template, fmt="pdf", roundtable=roundtable)
+    markdown = briefs.export_brief(db, series.id, template=template, fmt="md", roundtable=roundtable)[0].decode()
+    headings = {re.sub(r"\s+", " ", f"{h.number} {h.text}".strip()) for h in render.render_markdown(markdown).headings}
+    headings |= {h.text for h in render.render_markdown(markdown).headings}
+    pages = page_lines(pdf)
+    # The report's cover is a designed page; the short brief has none, and its last page must not be a stray
+    # paragraph either (its fourth page once held one short paragraph of links).
+    inner = pages[1:-1] if template == "report" else pages
+    for number, lines in enumerate(inner, 2 if template == "report" else 1):
+        assert len(lines) >= FEW_LINES, f"page {number} holds only {len(lines)} lines: {lines}"
+    for number, lines in enumerate(pages[:-1], 1):
+        assert re.sub(r"\s+", " ", lines[-1]) not in headings, f"page {number} ends on the heading {lines[-1]!r}"

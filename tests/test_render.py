@@ -117,7 +117,7 @@ def test_standalone_html_is_one_file_with_styles_inlined():
 
 
 def test_pdf_has_cover_contents_with_page_numbers_and_bookmarks(pdf):
-    assert 4 <= len(pdf.pages) <= 8
+    assert 3 <= len(pdf.pages) <= 8  # cover, contents, then the sections flow (Key Themes follows the summary)
     cover = pdf.pages[0].extract_text()
     assert "Harbor City Working Group" in cover and "A. Author, B. Author" in cover
     assert "C. Contributor, and other anonymous contributors" in " ".join(cover.split())
