@@ -96,15 +96,17 @@ def make_series(db, slug="harbor-city", policy=Policy.ROLE) -> Series:
     return series
 
 
-def prepare_database(url: str, note_takers: int = 2, viewers: int = 1, secret_key: str = SECRET_KEY) -> dict:
-    """Create the schema, a series with a live session 1, and accounts; return what clients need."""
+def prepare_database(url: str, note_takers: int = 2, viewers: int = 1, authors: int = 0,
+                     secret_key: str = SECRET_KEY) -> dict:
+    """Create the schema, a series with a live session 1, and accounts; return what clients need.
+    Only authors (and up) are sent theme suggestions."""
     database = Database(url, secret_key=secret_key)  # the roster is encrypted with the server's key
     database.upgrade()
     try:
         with database.session() as db:
             series = make_series(db)
             session_id = series.sessions[0].id
-            emails = {"note-takers": [], "viewers": []}
+            emails = {"note-takers": [], "viewers": [], "authors": []}
             for i in range(note_takers):
                 account = create_account(db, f"writer{i}@test.example", f"Writer {i}", PASSWORD)
                 grant_role(db, account, series, Role.NOTE_TAKER)
@@ -113,6 +115,10 @@ def prepare_database(url: str, note_takers: int = 2, viewers: int = 1, secret_ke
                 account = create_account(db, f"viewer{i}@test.example", f"Viewer {i}", PASSWORD)
                 grant_role(db, account, series, Role.VIEWER)
                 emails["viewers"].append(account.email)
+            for i in range(authors):
+                account = create_account(db, f"author{i}@test.example", f"Author {i}", PASSWORD)
+                grant_role(db, account, series, Role.AUTHOR)
+                emails["authors"].append(account.email)
     finally:
         database.dispose()
     return {"session_id": session_id, "slug": "harbor-city", **emails}
@@ -144,7 +150,7 @@ class ServerProcess:
         self.process: subprocess.Popen | None = None
         self.starts = 0
 
-    def start(self, timeout: float = 60) -> ServerProcess:
+    def start(self, timeout: float = 180) -> ServerProcess:
         self.starts += 1
         log = open(self.workdir / f"server-{self.port}-{self.starts}.log", "wb")
         self.process = subprocess.Popen(
@@ -514,7 +520,9 @@ class NoteClient:
             return sorted((n["seq"], n["uuid"], n["text"], n["version"], n["deleted"]) for n in self.notes.values())
 
 
-def wait_until(condition, timeout: float = 20, interval: float = 0.05, message: str = "condition") -> None:
+def wait_until(condition, timeout: float = 60, interval: float = 0.05, message: str = "condition") -> None:
+    """Until ``condition()`` is true; the deadline is generous because a loaded CI machine is slow, and the
+    wait ends as soon as the condition holds. Never use it to show that something does not happen."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if condition():

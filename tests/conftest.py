@@ -22,11 +22,11 @@ from roundtable import create_app
 from roundtable.application import Roundtable
 from roundtable.db import Database, normalize_url
 from roundtable.models import Role, Session
-from roundtable.live_clients import make_series  # noqa: F401  (tests import it from here)
+from roundtable.live_clients import PASSWORD, SECRET_KEY, ServerProcess, free_port, make_series, prepare_database
 from roundtable.services.accounts import create_account, grant_role
+from roundtable.services.anonymize import Anonymizer, Roster, load_detectors
 
 ON_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
-PASSWORD = "correct horse battery"
 
 
 def require_service(name: str, available: bool, why: str) -> None:
@@ -63,7 +63,7 @@ def no_client_thread_outlives_its_test():
     tests: its reconnect jitter draws from the global ``random`` while Hypothesis draws an example."""
     before = _client_threads()
     yield
-    deadline = time.monotonic() + 5
+    deadline = time.monotonic() + 30  # a closing thread needs a turn on the CPU: on a loaded machine, seconds
     while (left := _client_threads() - before) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert not left, f"client threads still running after the test: {sorted(t.name for t in left)}"
@@ -135,6 +135,13 @@ def make_roundtable(plugins=None, **settings) -> Roundtable:
     return Roundtable({"SECRET_KEY": "test-secret", "DATABASE_URL": "sqlite://", **settings}, plugins=plugins)
 
 
+def roster_anonymizer(roster: Roster, mode: str = "role") -> Anonymizer:
+    """The anonymizer of a session with ``roster`` and the rule detectors only (no name model):
+    for tests of what the roster rules alone find."""
+    roundtable = make_roundtable()
+    return Anonymizer(roster, mode, load_detectors(roundtable, ner=False), salt=roundtable.pseudonym_salt(1))
+
+
 @pytest.fixture
 def database(roundtable) -> Database:
     return roundtable.database
@@ -204,6 +211,35 @@ def login(client, accounts):
 def session_id(db, series) -> int:
     """The id of session 1 of ``series``."""
     return db.scalar(select(Session.id).where(Session.series_id == series.id, Session.number == 1))
+
+
+def add_facilitator(url: str) -> str:
+    """A facilitator of the one series in the database at ``url``; returns the email."""
+    from roundtable.models import Series
+
+    database = Database(url, secret_key=SECRET_KEY)
+    with database.session() as db:
+        account = create_account(db, "facilitator@test.example", "Facilitator", PASSWORD)
+        grant_role(db, account, db.query(Series).one(), Role.FACILITATOR)
+    database.dispose()
+    return "facilitator@test.example"
+
+
+@pytest.fixture
+def revocation_site(tmp_path):
+    """A served series with two note-takers, a viewer and a facilitator: ``(server, people, url, clients)``;
+    the NoteClients a test appends to ``clients`` are disconnected before the server stops."""
+    url = f"sqlite:///{tmp_path / 'live.sqlite'}"
+    people = prepare_database(url, note_takers=2, viewers=1)
+    people["facilitator"] = add_facilitator(url)
+    server = ServerProcess(url, free_port(), tmp_path / "server").start()
+    clients = []
+    try:
+        yield server, people, url, clients
+    finally:
+        for client in clients:
+            client.disconnect()
+        server.stop()
 
 
 def socket_as(app, email: str):

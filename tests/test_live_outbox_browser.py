@@ -66,7 +66,7 @@ def test_rate_limited_notes_wait_and_all_arrive_once_and_a_long_paste_is_refused
     writer.wait_for_selector("#connection[data-status=online]")
     for i in range(4):
         type_note(writer, f"quick note {i}")
-    wait_until(lambda: writer.locator("#notes .note:not(.pending)").count() == 4, timeout=30, message="4 notes")
+    wait_until(lambda: writer.locator("#notes .note:not(.pending)").count() == 4, message="4 notes")
     assert stream_texts(writer) == [f"quick note {i}" for i in range(4)]
     assert len(frames) > 4, "at one note per second some were refused (429) and sent again"
     assert writer.locator("#notes .note.failed").count() == 0
@@ -107,16 +107,16 @@ def test_invalid_and_conflicting_notes_stay_visible_with_retry_copy_and_discard(
     context.grant_permissions(["clipboard-read", "clipboard-write"])
     writer.evaluate(f"localStorage.setItem('roundtable.outbox.{sid}', {json.dumps(json.dumps(waiting))})")
     writer.reload()
-    writer.wait_for_selector("#notes .note:not(.pending) >> text=a good note behind them", timeout=20000)
+    writer.wait_for_selector("#notes .note:not(.pending) >> text=a good note behind them")
     failed = writer.locator("#notes .note.failed")
-    wait_until(lambda: failed.count() == 2, timeout=10, message="two failed notes")
+    wait_until(lambda: failed.count() == 2, message="two failed notes")
     assert "at most 4000 characters" in failed.nth(0).locator(".status").inner_text()
     assert "already used in another session" in failed.nth(1).locator(".status").inner_text()
     for i in range(2):
         assert failed.nth(i).locator(".failed-actions button").all_inner_texts() == ["Retry", "Copy", "Discard"]
     assert "2 notes not sent" in writer.locator("#connection").inner_text()
     failed.nth(1).locator("button >> text=Copy").click()  # the whole text, to paste elsewhere
-    wait_until(lambda: writer.evaluate("navigator.clipboard.readText()") == "same id as a note elsewhere", timeout=5)
+    wait_until(lambda: writer.evaluate("navigator.clipboard.readText()") == "same id as a note elsewhere")
 
     writer.on("dialog", lambda dialog: dialog.accept())
     failed.nth(0).locator("button >> text=Discard").click()
@@ -142,13 +142,13 @@ def test_a_refusing_server_stops_the_outbox_with_the_reason_and_retry_sends_agai
         db.execute(update(Membership).where(Membership.account_id == account.id).values(role=Role.VIEWER))
         db.commit()
     type_note(writer, "written after losing the role")
-    writer.wait_for_selector("#notes .note.failed", timeout=10000)
+    writer.wait_for_selector("#notes .note.failed")
     assert "You may no longer write in this session." in writer.locator("#notes .note.failed .status").inner_text()
     assert writer.locator("#connection").get_attribute("data-status") == "error"
     time.sleep(3)
     assert len(frames) == 1, "a refused note is not resent by itself"
     type_note(writer, "typed after the refusal")  # a new note is one new try, not a note left 'Sending…'
-    wait_until(lambda: writer.locator("#notes .note.failed").count() == 2, timeout=10, message="second note failed")
+    wait_until(lambda: writer.locator("#notes .note.failed").count() == 2, message="second note failed")
     assert "You may no longer write" in writer.locator("#notes .note.failed >> nth=1").locator(".status").inner_text()
     time.sleep(3)
     assert len(frames) == 2
@@ -161,7 +161,7 @@ def test_a_refusing_server_stops_the_outbox_with_the_reason_and_retry_sends_agai
         db.execute(update(Membership).where(Membership.account_id == account.id).values(role=Role.NOTE_TAKER))
         db.commit()
     writer.locator("#notes .note.failed button >> text=Retry").click()
-    writer.wait_for_selector("#notes .note:not(.pending) >> text=written after losing the role", timeout=10000)
+    writer.wait_for_selector("#notes .note:not(.pending) >> text=written after losing the role")
     assert len(frames) == 3
     assert writer.locator("#connection").get_attribute("data-status") == "online", "delivered again: the strip says so"
 
@@ -170,7 +170,7 @@ def test_a_refusing_server_stops_the_outbox_with_the_reason_and_retry_sends_agai
         db.execute(delete(Membership).where(Membership.account_id == account.id))
         db.commit()
     type_note(writer, "written after leaving the series")
-    writer.wait_for_selector("#notes .note.failed", timeout=10000)
+    writer.wait_for_selector("#notes .note.failed")
     assert "This session no longer exists." in writer.locator("#notes .note.failed .status").inner_text()
 
     with roundtable.database.session() as db:  # 401: the password changed elsewhere, so this login is over
@@ -180,7 +180,7 @@ def test_a_refusing_server_stops_the_outbox_with_the_reason_and_retry_sends_agai
         account.password_hash = account.password_hash + "x"
         db.commit()
     writer.locator("#notes .note.failed button >> text=Retry").click()
-    wait_until(lambda: "log in again" in writer.locator("#notes .note.failed .status").inner_text(), timeout=10)
+    wait_until(lambda: "log in again" in writer.locator("#notes .note.failed .status").inner_text())
     assert "written after leaving the series" in writer.locator("#notes .note.failed .note-text").inner_text()
 
 
@@ -195,20 +195,20 @@ def test_a_note_without_an_answer_is_sent_again_by_itself_and_the_queue_keeps_fl
         os.kill(pid, signal.SIGSTOP)
     try:
         type_note(writer, "sent into silence")
-        writer.wait_for_selector("#notes .note.pending .status >> text=No answer yet", timeout=10000)
+        writer.wait_for_selector("#notes .note.pending .status >> text=No answer yet")
         type_note(writer, "typed behind it")
     finally:
         for pid in server.pids():
             os.kill(pid, signal.SIGCONT)
-    wait_until(lambda: writer.locator("#notes .note:not(.pending)").count() == 3, timeout=30, message="3 notes")
+    wait_until(lambda: writer.locator("#notes .note:not(.pending)").count() == 3, message="3 notes")
     assert stream_texts(writer) == ["before the freeze", "sent into silence", "typed behind it"]
     assert writer.locator("#notes .note.pending").count() == 0
 
     server.kill()  # a restart: the page rejoins from the last note it has, not from 0
     # Offline seen before the restart: once the server is back the page may be online again before a check.
-    writer.wait_for_selector("#connection[data-status=offline]", timeout=15000)
+    writer.wait_for_selector("#connection[data-status=offline]")
     server.start()
-    writer.wait_for_selector("#connection[data-status=online]", timeout=30000)
+    writer.wait_for_selector("#connection[data-status=online]")
     time.sleep(1)
     assert '"after":3' in str(joins[-1]), joins[-1]
 
@@ -219,12 +219,12 @@ def test_notes_pending_when_the_session_closes_fail_with_the_reason_and_survive_
 
     _ctx, writer, _errors = open_session(browser, server, people["note-takers"][0], DESKTOP)
     server.kill()
-    writer.wait_for_selector("#connection[data-status=offline]", timeout=15000)
+    writer.wait_for_selector("#connection[data-status=offline]")
     type_note(writer, "typed while the server was away")
     with roundtable.database.session() as db:
         NoteStream(db, roundtable).close_session(people["session_id"])
     server.start()
-    writer.wait_for_selector("#notes .note.failed", timeout=30000)
+    writer.wait_for_selector("#notes .note.failed")
     assert "The session was closed before the server had this note." in writer.locator("#notes .note.failed").inner_text()
     assert writer.locator("#notes .note.failed button").all_inner_texts() == ["Copy", "Discard"]
 

@@ -65,7 +65,7 @@ def test_at_phone_width_the_page_opens_at_the_newest_note_with_the_composer_and_
     server, people = site
     _ctx, writer, errors = open_session(browser, server, people["note-takers"][0], PHONE)
     writer.locator("#notes .note >> nth=39").wait_for()
-    wait_until(lambda: in_view(writer, "#notes .note >> nth=39"), timeout=5, message="newest note in view")
+    wait_until(lambda: in_view(writer, "#notes .note >> nth=39"), message="newest note in view")
     assert in_view(writer, "#composer") and in_view(writer, "#connection")
     sticky = writer.locator("#live-status").bounding_box()["height"] + writer.locator("#composer").bounding_box()["height"]
     assert sticky / PHONE["height"] <= 0.25, sticky
@@ -77,11 +77,11 @@ def test_at_phone_width_the_page_opens_at_the_newest_note_with_the_composer_and_
     assert viewer.locator("#presence").inner_text() == "Taking notes: Writer 0 · 2 people here"
 
     server.kill()  # offline: said at the top of the screen, without scrolling
-    viewer.wait_for_selector("#connection[data-status=offline]", timeout=15000)
+    viewer.wait_for_selector("#connection[data-status=offline]")
     assert in_view(viewer, "#connection")
     assert "Offline" in viewer.locator("#connection").inner_text()
     server.start()
-    viewer.wait_for_selector("#connection[data-status=online]", timeout=30000)
+    viewer.wait_for_selector("#connection[data-status=online]")
     expected = ("Failed to load resource", "WebSocket connection to")  # the browser's own words for the outage
     assert [e for e in errors + viewer_errors if not e.startswith(expected)] == []
 
@@ -184,7 +184,7 @@ def test_suggested_themes_show_only_to_those_who_can_accept_them_and_only_above_
     # At desktop width too the page opens at the newest note, composer and status strip in view; Close session
     # sits in the strip, for facilitators only.
     _ctx, writer, _errors = pages[people["note-takers"][0]]
-    wait_until(lambda: in_view(writer, "#notes .note >> nth=39"), timeout=5, message="newest note in view")
+    wait_until(lambda: in_view(writer, "#notes .note >> nth=39"), message="newest note in view")
     assert in_view(writer, "#composer") and in_view(writer, "#live-status")
     _ctx, facilitator, _errors = pages["facilitator@test.example"]
     assert in_view(facilitator, "#live-status .close-session button")
@@ -195,11 +195,11 @@ def test_suggested_themes_show_only_to_those_who_can_accept_them_and_only_above_
     assert "62%" in suggestion.get_attribute("title")
     suggestion.locator("button[aria-label='Accept theme Legal defense']").click()
     _ctx, viewer, _errors = pages[people["viewers"][0]]  # accepted, it is a theme everyone sees
-    viewer.wait_for_selector("#notes .note >> nth=39 >> .chip:not(.suggested) >> text=Legal defense", timeout=10000)
+    viewer.wait_for_selector("#notes .note >> nth=39 >> .chip:not(.suggested) >> text=Legal defense")
 
     writer.locator("#note-text").fill("a note from the other note-taker")  # each note-taker has a colour
     writer.keyboard.press("Enter")
-    viewer.wait_for_selector("#notes .note >> nth=40 >> text=a note from the other note-taker", timeout=10000)
+    viewer.wait_for_selector("#notes .note >> nth=40 >> text=a note from the other note-taker")
     colour = "(n) => getComputedStyle(n).getPropertyValue('--writer-color')"
     mine, theirs = (viewer.locator(f"#notes .note >> nth={i}") for i in (40, 39))
     assert mine.locator(".writer").get_attribute("aria-label") == "Written by Writer 0"
@@ -278,7 +278,7 @@ def test_close_session_asks_first_and_a_cancel_leaves_the_session_live(browser, 
     questions, answers = [], [False, True]
     facilitator.on("dialog", lambda d: (questions.append(d.message), d.accept() if answers.pop(0) else d.dismiss()))
     facilitator.locator(".close-session button").click()
-    wait_until(lambda: questions, timeout=5, message="asked before closing")
+    wait_until(lambda: questions, message="asked before closing")
     assert "for everyone" in questions[0]
     facilitator.wait_for_timeout(500)
     assert facilitator.locator("#state-badge").text_content() == "live"

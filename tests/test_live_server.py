@@ -9,13 +9,11 @@ import uuid
 
 import pytest
 import socketio
-from sqlalchemy import select
 
 from roundtable.db import Database
-from roundtable.live_clients import (PASSWORD, SECRET_KEY, NoteClient, ServerProcess, free_port, login_cookie,
+from roundtable.live_clients import (SECRET_KEY, NoteClient, ServerProcess, free_port, login_cookie,
                                      prepare_database, wait_until)
-from roundtable.models import Note, Role, Series, Session
-from roundtable.services.accounts import create_account, grant_role
+from roundtable.models import Note, Session
 
 pytestmark = pytest.mark.slow
 
@@ -38,8 +36,8 @@ def test_a_connection_over_the_limit_is_refused_with_a_message_and_a_log_line(tm
             third.connect(server.url, headers={"Cookie": cookies[2]}, transports=["websocket"], wait_timeout=10)
         assert said and "the server is full" in str(said[0])
         clients[0].disconnect()  # a place frees up: the next one gets in
-        wait_until(lambda: _connects(server.url, cookies[2]), timeout=10, message="a freed place")
-        wait_until(lambda: "refused a live connection: 2 open, the limit is 2" in _log(server), timeout=5)
+        wait_until(lambda: _connects(server.url, cookies[2]), message="a freed place")
+        wait_until(lambda: "refused a live connection: 2 open, the limit is 2" in _log(server))
         assert f"up to 2 live connections, {worker}" in _log(server)
     finally:
         for c in clients[1:]:
@@ -63,18 +61,13 @@ def _log(server) -> str:
 
 def test_suggestions_come_from_the_worker_process_and_the_server_never_loads_the_suggester(tmp_path):
     url = f"sqlite:///{tmp_path / 'worker.sqlite'}"
-    people = prepare_database(url)
-    database = Database(url, secret_key=SECRET_KEY)
-    with database.session() as db:  # suggestions go to those who can accept them: authors and up
-        grant_role(db, create_account(db, "author@test.example", "Author", PASSWORD), db.scalar(select(Series)),
-                   Role.AUTHOR)
-    database.dispose()
+    people = prepare_database(url, authors=1)
     server = ServerProcess(url, free_port(), tmp_path, plugins="roster,contact_details,keyword_suggester,live_suggestions",
                            extra_env={"ROUNDTABLE_SUGGESTER": "lexical"}).start()
     try:
-        assert len(server.pids()) == 3, "gunicorn's master, its worker, and the after-save worker"
+        wait_until(lambda: len(server.pids()) == 3, message="gunicorn's master, its worker, and the after-save worker")
         writer = NoteClient(server.url, login_cookie(server.url, people["note-takers"][0]), people["session_id"], "w")
-        author = NoteClient(server.url, login_cookie(server.url, "author@test.example"), people["session_id"], "a")
+        author = NoteClient(server.url, login_cookie(server.url, people["authors"][0]), people["session_id"], "a")
         tags = []
         arrived = threading.Event()
         author.sio.on("note:tags", lambda data: (tags.append(data), arrived.set()))
@@ -82,7 +75,7 @@ def test_suggestions_come_from_the_worker_process_and_the_server_never_loads_the
             writer.connect(), author.connect()
             wait_until(lambda: writer.joined.is_set() and author.joined.is_set())
             note_id = writer.send_note("The legal defense clinic needs more lawyers for deportation cases")
-            assert arrived.wait(30), "suggestions arrive from the worker"
+            assert arrived.wait(120), "suggestions arrive from the worker"
         finally:
             writer.disconnect(), author.disconnect()
         assert tags[0]["tags"] and {t["status"] for t in tags[0]["tags"]} == {"suggested"}
@@ -158,15 +151,15 @@ def test_a_slow_name_detector_does_not_stall_other_clients(tmp_path):
         wait_until(lambda: all(c.joined.is_set() for c in clients))
 
         slow.send_note("a SLOW note")
-        wait_until(lambda: (flags / "started").exists(), timeout=30, message="the slow detector at work")
-        reply = other.sio.call("notes:since", {"session_id": people["session_id"], "after": 0}, timeout=20)
+        wait_until(lambda: (flags / "started").exists(), message="the slow detector at work")
+        reply = other.sio.call("notes:since", {"session_id": people["session_id"], "after": 0}, timeout=60)
         other.sio.emit("typing", {"session_id": people["session_id"], "typing": True})
         assert typing.wait(20), "the viewer hears the other writer typing"
         assert reply["ok"] and reply["notes"] == []
         assert not (flags / "release").exists() and slow.outbox, "all of it while the slow note was still being read"
 
         (flags / "release").touch()
-        wait_until(lambda: [t for _s, _u, t, _v, _d in viewer.stream()] == ["a SLOW note"], timeout=30,
+        wait_until(lambda: [t for _s, _u, t, _v, _d in viewer.stream()] == ["a SLOW note"],
                    message="the slow note arrives once it is read")
     finally:
         (flags / "release").touch()
@@ -182,7 +175,7 @@ def test_a_client_whose_server_went_away_stops_reconnecting_when_it_leaves(tmp_p
     server = ServerProcess(url, free_port(), tmp_path).start()
     try:
         client = NoteClient(server.url, login_cookie(server.url, people["viewers"][0]), people["session_id"]).connect()
-        assert client.joined.wait(15)
+        assert client.joined.wait(60)
     finally:
         server.stop()
     wait_until(lambda: not client.sio.connected, message="the client to notice the server is gone")

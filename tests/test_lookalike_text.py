@@ -17,8 +17,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from conftest import make_roundtable
-from roundtable.services.anonymize import Anonymizer, Roster, RosterEntry, load_detectors
+from conftest import roster_anonymizer
+from roundtable.services.anonymize import Roster, RosterEntry
 from roundtable.services.anonymize.normalize import _confusables, is_invisible, matching_text, stored_form
 
 ROSTER = Roster((
@@ -26,8 +26,7 @@ ROSTER = Roster((
     RosterEntry(2, "Zeynep Kaya", (), "", "scholar"),
     RosterEntry(3, "Jürgen Müller", (), "", "city planner"),
 ))
-ROUNDTABLE = make_roundtable()
-ANONYMIZER = Anonymizer(ROSTER, "role", load_detectors(ROUNDTABLE, ner=False), salt=ROUNDTABLE.pseudonym_salt(1))
+ANONYMIZER = roster_anonymizer(ROSTER)
 NAMES = ("thandiwe", "dlamini", "zeynep", "kaya", "jurgen", "muller")
 
 LOOKALIKES = {

@@ -98,7 +98,7 @@ def test_two_installations_sharing_one_redis_never_see_each_others_notes(tmp_pat
         assert ours_writer.session_id == theirs_writer.session_id  # the same room name on both
         ours = ours_writer.send_note("ours: the clinic opens on Monday")
         theirs = theirs_writer.send_note("theirs: the shelter needs blankets")
-        wait_until(lambda: ours in ours_viewer.notes and theirs in theirs_viewer.notes, timeout=20)
+        wait_until(lambda: ours in ours_viewer.notes and theirs in theirs_viewer.notes)
         wait_until(lambda: not ours_writer.outbox and not theirs_writer.outbox)
         import time
 

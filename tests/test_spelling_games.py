@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import make_roundtable
+from conftest import roster_anonymizer
 from roundtable.errors import ExportBlocked
 from roundtable.models import Participant
 from roundtable.services import briefs
-from roundtable.services.anonymize import Anonymizer, Roster, RosterEntry, load_detectors
+from roundtable.services.anonymize import Roster, RosterEntry
 from roundtable.services.anonymize.normalize import matching_text
 
 ROSTER = Roster((
@@ -21,8 +21,7 @@ ROSTER = Roster((
     RosterEntry(2, "Zeynep Kaya", ("Zee Kaya-Ozturk",), "", "scholar"),
     RosterEntry(3, "Will Porter", (), "", "clerk"),
 ))
-ROUNDTABLE = make_roundtable()
-ANONYMIZER = Anonymizer(ROSTER, "role", load_detectors(ROUNDTABLE, ner=False), salt=ROUNDTABLE.pseudonym_salt(1))
+ANONYMIZER = roster_anonymizer(ROSTER)
 NAMES = ("thandiwe", "dlamini", "zeynep", "kaya", "ozturk", "porter")
 
 SPELLINGS = {
@@ -114,7 +113,7 @@ def test_ordinary_text_that_looks_spelled_out_exports(db, people, roundtable, te
 
 def test_a_joined_name_that_is_an_ordinary_word_counts_only_where_it_reads_as_a_name():
     roster = Roster((RosterEntry(1, "Will Power", (), "", "clerk"),))
-    anonymizer = Anonymizer(roster, "role", load_detectors(ROUNDTABLE, ner=False), salt=ROUNDTABLE.pseudonym_salt(1))
+    anonymizer = roster_anonymizer(roster)
 
     assert anonymizer.anonymize("It takes willpower to wait.").text == "It takes willpower to wait."
     assert anonymizer.anonymize("Then willpower said no.").text == "Then a clerk said no."
