@@ -299,7 +299,7 @@ def test_report_pdf_has_all_sections_and_no_roster_name(db, filled, roundtable):
     data, exporter = briefs.export_brief(db, series, template="report", fmt="pdf", roundtable=roundtable)
     assert exporter.media_type == "application/pdf" and data.startswith(b"%PDF")
     reader = PdfReader(io.BytesIO(data))
-    assert 8 <= len(reader.pages) <= 20
+    assert 6 <= len(reader.pages) <= 20  # a small series: short sections follow on (the 10-20 target is tested on full series)
     text = "\n".join(page.extract_text() for page in reader.pages)
     flat = " ".join(text.split())
     for title in REPORT_ORDER:
