@@ -55,41 +55,47 @@ def test_a_note_sent_with_themes_is_stored_with_its_tags_in_one_transaction(tmp_
     assert sorted(t["theme_id"] for t in broadcast["tags"]) == sorted(theme_ids)
 
 
-def test_an_author_accepts_and_rejects_suggested_themes_and_every_page_sees_it(tmp_path):
-    app = _app(tmp_path)
+def test_an_author_accepts_and_rejects_the_live_suggestions_and_every_page_sees_it(tmp_path):
+    """The live_suggestions plugin (lexical suggester, in the test app's after-save thread) suggests themes
+    for a new note; the author's page receives them, accepts one and rejects another, and a viewer's page
+    sees both decisions."""
+    app = create_app({"TESTING": True, "SECRET_KEY": "tags-secret", "WTF_CSRF_ENABLED": False,
+                      "RATELIMIT_ENABLED": False, "INSTANCE_PATH": str(tmp_path / "inst"), "SUGGESTER": "lexical",
+                      "DATABASE_URL": f"sqlite:///{tmp_path / 'rt.sqlite'}"})
     database = app.extensions["roundtable"].database
     database.upgrade()
     with database.session() as db:
         series = make_series(db)
         other = make_series(db, slug="elsewhere")
         grant_role(db, create_account(db, "au@test.example", "AU", PASSWORD), series, Role.AUTHOR)
+        grant_role(db, create_account(db, "vi@test.example", "VI", PASSWORD), series, Role.VIEWER)
         session_id, other_session_id = series.sessions[0].id, other.sessions[0].id
-        themes = [t.name for t in db.query(Theme).filter_by(series_id=series.id, parent_id=None)][:2]
         db.commit()
-    http = app.test_client()
-    assert http.post("/auth/login", data={"email": "au@test.example", "password": PASSWORD}).status_code == 302
-    socket = app.extensions["socketio"].test_client(app, flask_test_client=http)
-    assert "state" in socket.emit("session:join", {"session_id": session_id}, callback=True)
-    added = socket.emit("note:add", {"session_id": session_id, "uuid": str(uuid.uuid4()), "text": "rents rose"},
-                        callback=True)
-    assert added["ok"], added
-    with database.session() as db:
-        keep, drop = store_suggestions(db, added["id"], [Suggestion(themes[0], 0.8), Suggestion(themes[1], 0.6)],
-                                       source="lexical")
-        keep_id, drop_id = keep.id, drop.id
-        db.commit()
-    socket.get_received()
+    socket, viewer = socket_as(app, "au@test.example"), socket_as(app, "vi@test.example")
+    for page in (socket, viewer):
+        assert "state" in page.emit("session:join", {"session_id": session_id}, callback=True)
+    added = [socket.emit("note:add", {"session_id": session_id, "uuid": str(uuid.uuid4()), "text": text}, callback=True)
+             for text in ("The legal defense clinic needs more lawyers for deportation cases",
+                          "Federal immigration enforcement raids rose near the courthouse")]
+    assert all(a["ok"] for a in added), added
+    assert app.extensions["roundtable_after_save"].wait_until_idle(120)
+    suggested = {e["args"][0]["note_id"]: e["args"][0]["tags"] for e in socket.get_received() if e["name"] == "note:tags"}
+    assert set(suggested) == {a["id"] for a in added}, "the plugin suggested themes for both notes"
+    assert all(tags and {t["status"] for t in tags} == {"suggested"} for tags in suggested.values()), suggested
+    keep, drop = (suggested[a["id"]][0]["id"] for a in added)
+    viewer.get_received()
 
-    accepted = socket.emit("tag:accept", {"session_id": session_id, "tag_id": keep_id}, callback=True)
-    rejected = socket.emit("tag:reject", {"session_id": session_id, "tag_id": drop_id}, callback=True)
+    accepted = socket.emit("tag:accept", {"session_id": session_id, "tag_id": keep}, callback=True)
+    rejected = socket.emit("tag:reject", {"session_id": session_id, "tag_id": drop}, callback=True)
 
     assert accepted["ok"] and rejected["ok"], (accepted, rejected)
     with database.session() as db:
-        assert db.get(NoteTag, keep_id).status == TagStatus.ACCEPTED
-        assert db.get(NoteTag, drop_id).status == TagStatus.REJECTED
-    broadcasts = [e["args"][0] for e in socket.get_received() if e["name"] == "note:tags"]
-    assert [t["status"] for t in broadcasts[-1]["tags"] if t["id"] == keep_id] == ["accepted"]
-    wrong_session = socket.emit("tag:accept", {"session_id": other_session_id, "tag_id": keep_id}, callback=True)
+        assert db.get(NoteTag, keep).status == TagStatus.ACCEPTED
+        assert db.get(NoteTag, drop).status == TagStatus.REJECTED
+    seen = {e["args"][0]["note_id"]: e["args"][0]["tags"] for e in viewer.get_received() if e["name"] == "note:tags"}
+    assert [t["status"] for t in seen[added[0]["id"]] if t["id"] == keep] == ["accepted"]
+    assert [t for t in seen[added[1]["id"]] if t["id"] == drop] == [], "a rejected suggestion leaves every page"
+    wrong_session = socket.emit("tag:accept", {"session_id": other_session_id, "tag_id": keep}, callback=True)
     assert not wrong_session.get("ok")
 
 
