@@ -41,7 +41,7 @@ FEW_LINES = 8
 
 @pytest.mark.slow
 @pytest.mark.parametrize("template", ["brief", "report"])
-def test_no_nearly_empty_page_and_no_heading_at_a_page_foot(db, roundtable, template):
+def test_no_heading_at_a_page_foot_and_no_nearly_empty_brief_page(db, roundtable, template):
     from roundtable.cli.demo import load_demo
 
     series = load_demo(roundtable)
@@ -50,10 +50,11 @@ def test_no_nearly_empty_page_and_no_heading_at_a_page_foot(db, roundtable, temp
     headings = {re.sub(r"\s+", " ", f"{h.number} {h.text}".strip()) for h in render.render_markdown(markdown).headings}
     headings |= {h.text for h in render.render_markdown(markdown).headings}
     pages = page_lines(pdf)
-    # The report's cover is a designed page; the short brief has none, and its last page must not be a stray
-    # paragraph either (its fourth page once held one short paragraph of links).
-    inner = pages[1:-1] if template == "report" else pages
-    for number, lines in enumerate(inner, 2 if template == "report" else 1):
-        assert len(lines) >= FEW_LINES, f"page {number} holds only {len(lines)} lines: {lines}"
+    # The short brief flows from its header to its end: no page, the last included, may be a stray paragraph
+    # (its fourth page once held one short paragraph of links). The report's parts start a page, so the page
+    # before one may be short; that is not checked here.
+    if template == "brief":
+        for number, lines in enumerate(pages, 1):
+            assert len(lines) >= FEW_LINES, f"page {number} holds only {len(lines)} lines: {lines}"
     for number, lines in enumerate(pages[:-1], 1):
         assert re.sub(r"\s+", " ", lines[-1]) not in headings, f"page {number} ends on the heading {lines[-1]!r}"
