@@ -525,10 +525,8 @@ def test_a_capitalized_instruction_keeps_its_case(realizer):
     assert topic.startswith("Repurpose previous") and "repurpos" not in topic
 
 
-def test_a_bare_singular_subject_gets_an_article_only_where_no_case_changes(realizer):
-    if realizer.tagger is None:
-        pytest.skip("articles need the parse")
-    tsc = Realizer(frozenset({"Lakeport", "Joyent"}), realizer.tagger)
+def test_a_bare_singular_subject_gets_an_article_only_where_no_case_changes(parsed):
+    tsc = Realizer(frozenset({"Lakeport", "Joyent"}), parsed.tagger)
     assert tsc.clause("Lakeport data office had no inventory of city systems").startswith("the Lakeport data office")
     assert tsc.clause("new OpenSSL version about to be released").startswith("the new OpenSSL version")
     # a capitalized common word starts the sentence as typed: nothing goes before it
@@ -551,10 +549,14 @@ def test_support_joins_only_contrast_and_never_invents_a_relation(realizer):
 
 
 @pytest.fixture(scope="module")
-def parsed(realizer):
-    if realizer.tagger is None:
-        pytest.skip("sentence repair needs the parse")
-    return realizer
+def parsed():
+    """The realizer with the parse: sentence repair and articles need it, so these tests run once, with it."""
+    from roundtable.services.briefs.realize import Realizer
+    from roundtable.services.briefs.synthesis import spacy_pipeline
+
+    tagger = spacy_pipeline()
+    assert tagger is not None, "the English spaCy model is a test dependency (README's test command installs it)"
+    return Realizer(frozenset({"Eastbank", "Lakeport", "Harbor"}), tagger)
 
 
 def _prose(note: str) -> str:
