@@ -330,3 +330,32 @@ def test_deleting_a_note_someone_changed_meanwhile_says_so_and_shows_their_versi
     newest.locator(".note-text >> text=earlier note number 40, corrected").wait_for(timeout=10000)
     assert "deleted" not in newest.get_attribute("class")
     assert [e for e in errors if not e.startswith("Failed to load resource")] == []
+
+
+def test_a_theme_the_server_refuses_is_not_left_on_the_note_and_the_page_says_why(browser, site):
+    """The picker showed a theme at once and ignored the server's refusal: the note kept a theme it never had."""
+    from roundtable.application import Roundtable
+
+    server, people = site
+    _ctx, writer, errors = open_session(browser, server, people["note-takers"][0], DESKTOP)
+    note = writer.locator("#notes .note >> nth=38")
+    note.wait_for()
+    roundtable = Roundtable({"SECRET_KEY": SECRET_KEY, "DATABASE_URL": server.env["ROUNDTABLE_DATABASE_URL"]})
+    try:
+        with roundtable.database.session() as db:  # an author retires the theme; this page still lists it
+            db.scalar(select(Theme).where(Theme.name == "Federal enforcement")).retired = True
+            db.commit()
+    finally:
+        roundtable.database.dispose()
+    note.hover()
+    note.locator("button[data-action=tag]").click()
+    writer.locator("#theme-picker").wait_for()
+    writer.keyboard.type("Federal")
+    writer.keyboard.press("Enter")
+    writer.keyboard.press("Escape")
+    message = note.locator(".note-message")
+    message.wait_for()
+    assert "retired" in message.inner_text() and message.get_attribute("role") == "alert"
+    wait_until(lambda: note.locator(".chip >> text=Federal enforcement").count() == 0,
+               message="the refused theme leaves the note")
+    assert [e for e in errors if not e.startswith("Failed to load resource")] == []

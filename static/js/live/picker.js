@@ -1,7 +1,7 @@
 /* The theme picker, for the composer or for an existing note: a filterable listbox next to its button. */
 import { el, paintColors } from "./dom.js";
 import { THEMES, els, state } from "./page.js";
-import { send } from "./socket.js";
+import { changeTheme } from "./stream.js";
 
 let opener = null;
 let onChosenChange = () => {};
@@ -88,7 +88,7 @@ function toggleTheme(themeId) {
     const note = state.notes[state.pickerTarget];
     if (!note) return;
     const has = selectedFor(state.pickerTarget).indexOf(themeId) >= 0;
-    send(has ? "tag:remove" : "tag:add", { note_id: note.id, theme_id: themeId });
+    changeTheme(note, has ? "tag:remove" : "tag:add", themeId);
     note.tags = (note.tags || []).filter((t) => t.theme_id !== themeId);
     if (!has) note.tags.push({ theme_id: themeId, status: "accepted", source: "manual" });
   }

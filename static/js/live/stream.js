@@ -178,9 +178,7 @@ function renderChip(note, tag) {
       chip.appendChild(chipButton("✕", "Reject theme " + name, () => decide("tag:reject", note, tag)));
     }
   } else if (CAN_WRITE && note.id && state.live) {
-    chip.appendChild(chipButton("✕", "Remove theme " + name, () => {
-      send("tag:remove", { note_id: note.id, theme_id: tag.theme_id });
-    }));
+    chip.appendChild(chipButton("✕", "Remove theme " + name, () => changeTheme(note, "tag:remove", tag.theme_id)));
   }
   return chip;
 }
@@ -196,13 +194,22 @@ function decide(event, note, tag) {
   });
 }
 
-/** An action on ``note`` did nothing: say why in the note; on a conflict (409) show the note as it is now. */
-export function refused(note, err, reply, conflictMessage) {
+/** Add or remove a theme by hand; a refusal says why in the note and shows its themes as the server has them. */
+export function changeTheme(note, event, themeId) {
+  noteMessages.delete(note.uuid);
+  send(event, { note_id: note.id, theme_id: themeId }, (err, reply) => {
+    if (!(!err && reply && reply.ok)) refused(note, err, reply, null, true);
+  });
+}
+
+/** An action on ``note`` did nothing: say why in the note; on a conflict (409), or always with ``refetch``
+ * (the page showed the change before the server answered), show the note as it is now. */
+export function refused(note, err, reply, conflictMessage, refetch = false) {
   const conflict = !err && reply && reply.code === 409;
   noteMessages.set(note.uuid, err ? "The server did not answer; try again."
-    : conflict ? conflictMessage : (reply && reply.error) || "Not saved.");
+    : (conflict && conflictMessage) || (reply && reply.error) || "Not saved.");
   showNote(state.notes[note.uuid]);
-  if (conflict) {
+  if (conflict || refetch) {
     send("notes:since", { after: note.seq - 1, before: note.seq + 1 }, (e, since) => {
       if (!e && since && since.ok) since.notes.forEach(showNote);
     });
