@@ -4,6 +4,7 @@ view, who sees what, and the search, filter and download of the stream."""
 from __future__ import annotations
 
 import os
+from contextlib import contextmanager
 import uuid
 from pathlib import Path
 
@@ -54,6 +55,19 @@ def site(tmp_path):
     server = ServerProcess(url, free_port(), tmp_path).start()
     yield server, people
     server.stop()
+
+
+@contextmanager
+def behind_the_page(server):
+    """The server's database, for a change another person makes while the page is open."""
+    from roundtable.application import Roundtable
+
+    roundtable = Roundtable({"SECRET_KEY": SECRET_KEY, "DATABASE_URL": server.env["ROUNDTABLE_DATABASE_URL"]})
+    try:
+        with roundtable.database.session() as db:
+            yield roundtable, db
+    finally:
+        roundtable.database.dispose()
 
 
 def in_view(page, selector) -> bool:
@@ -245,7 +259,6 @@ def test_every_kind_chip_is_in_view_and_the_typing_line_covers_no_note(browser, 
 
 
 def test_accepting_a_suggestion_the_worker_replaced_says_so_on_the_page_and_shows_the_current_themes(browser, site):
-    from roundtable.application import Roundtable
     from roundtable.models import Note
     from roundtable.services.tagging import store_suggestions
     from roundtable.types import Suggestion
@@ -254,13 +267,9 @@ def test_accepting_a_suggestion_the_worker_replaced_says_so_on_the_page_and_show
     _ctx, author, errors = open_session(browser, server, "author@test.example", DESKTOP)
     newest = author.locator("#notes .note >> nth=39")
     newest.locator(".chip.suggested >> text=Legal defense").wait_for()
-    roundtable = Roundtable({"SECRET_KEY": SECRET_KEY, "DATABASE_URL": server.env["ROUNDTABLE_DATABASE_URL"]})
-    try:
-        with roundtable.database.session() as db:  # the worker's new run after an edit, not yet on this page
-            note = db.scalar(select(Note).order_by(Note.seq.desc()).limit(1))
-            store_suggestions(db, note.id, [Suggestion("Federal enforcement", 0.7)], "lexical")
-    finally:
-        roundtable.database.dispose()
+    with behind_the_page(server) as (roundtable, db):  # the worker's new run after an edit, not yet on this page
+        note = db.scalar(select(Note).order_by(Note.seq.desc()).limit(1))
+        store_suggestions(db, note.id, [Suggestion("Federal enforcement", 0.7)], "lexical")
     newest.locator("button[aria-label='Accept theme Legal defense']").click()
     message = newest.locator(".note-message")
     message.wait_for()
@@ -305,7 +314,6 @@ def test_at_phone_width_accept_and_reject_are_targets_a_thumb_can_tell_apart(bro
 
 def test_deleting_a_note_someone_changed_meanwhile_says_so_and_shows_their_version(browser, site):
     """The delete was refused (409) and the page said nothing: the writer thought the note was gone."""
-    from roundtable.application import Roundtable
     from roundtable.models import Note
     from roundtable.services.notes import NoteStream
 
@@ -313,14 +321,10 @@ def test_deleting_a_note_someone_changed_meanwhile_says_so_and_shows_their_versi
     _ctx, writer, errors = open_session(browser, server, people["note-takers"][0], DESKTOP)
     newest = writer.locator("#notes .note >> nth=39")
     newest.wait_for()
-    roundtable = Roundtable({"SECRET_KEY": SECRET_KEY, "DATABASE_URL": server.env["ROUNDTABLE_DATABASE_URL"]})
-    try:
-        with roundtable.database.session() as db:  # another note-taker's edit, not yet on this page
-            note = db.scalar(select(Note).order_by(Note.seq.desc()).limit(1))
-            NoteStream(db, roundtable).edit_note(note.id, note.version, text="earlier note number 40, corrected")
-            db.commit()
-    finally:
-        roundtable.database.dispose()
+    with behind_the_page(server) as (roundtable, db):  # another note-taker's edit, not yet on this page
+        note = db.scalar(select(Note).order_by(Note.seq.desc()).limit(1))
+        NoteStream(db, roundtable).edit_note(note.id, note.version, text="earlier note number 40, corrected")
+        db.commit()
     writer.on("dialog", lambda d: d.accept())
     newest.hover()
     newest.locator("button[data-action=delete]").click()
@@ -334,19 +338,14 @@ def test_deleting_a_note_someone_changed_meanwhile_says_so_and_shows_their_versi
 
 def test_a_theme_the_server_refuses_is_not_left_on_the_note_and_the_page_says_why(browser, site):
     """The picker showed a theme at once and ignored the server's refusal: the note kept a theme it never had."""
-    from roundtable.application import Roundtable
 
     server, people = site
     _ctx, writer, errors = open_session(browser, server, people["note-takers"][0], DESKTOP)
     note = writer.locator("#notes .note >> nth=38")
     note.wait_for()
-    roundtable = Roundtable({"SECRET_KEY": SECRET_KEY, "DATABASE_URL": server.env["ROUNDTABLE_DATABASE_URL"]})
-    try:
-        with roundtable.database.session() as db:  # an author retires the theme; this page still lists it
-            db.scalar(select(Theme).where(Theme.name == "Federal enforcement")).retired = True
-            db.commit()
-    finally:
-        roundtable.database.dispose()
+    with behind_the_page(server) as (roundtable, db):  # an author retires the theme; this page still lists it
+        db.scalar(select(Theme).where(Theme.name == "Federal enforcement")).retired = True
+        db.commit()
     note.hover()
     note.locator("button[data-action=tag]").click()
     writer.locator("#theme-picker").wait_for()
