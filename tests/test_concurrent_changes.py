@@ -23,6 +23,7 @@ from roundtable.services.invites import accept_invite, create_invite, revoke_inv
 from roundtable.services.tagging import accept_suggestion, reject_suggestion, store_suggestions
 
 REPLACED = "this suggestion was replaced by newer suggestions or removed; refresh the note"
+DECIDED = "this suggestion was accepted or rejected meanwhile; refresh the note"
 
 
 @contextmanager
@@ -81,6 +82,28 @@ def test_deciding_on_a_suggestion_the_worker_just_replaced_is_a_conflict_not_a_c
     db.expire_all()
     assert [(t.theme.name, t.status) for t in db.scalars(select(NoteTag).where(NoteTag.note_id == note_id))] == [
         (other_theme, TagStatus.SUGGESTED)]
+
+
+@pytest.mark.parametrize("decide, other_decides", [(accept_suggestion, reject_suggestion),
+                                                    (reject_suggestion, accept_suggestion)])
+def test_deciding_on_a_suggestion_another_author_just_decided_keeps_their_decision(database, db, series, decide,
+                                                                                    other_decides):
+    """Two authors on one chip: the second decision must not silently overwrite the first."""
+    note_id, tag, _ = _suggested_note(db, series)
+
+    def other_author_decides():
+        with database.session() as other:
+            other_decides(other, tag.id, series.id)
+            other.commit()
+
+    with before_write_to(database.engine, "note_tags", other_author_decides) as hit:
+        with pytest.raises(Conflict, match=DECIDED):
+            decide(db, tag.id, series.id)
+    assert hit, "the decision never wrote to note_tags"
+    db.rollback()
+    db.expire_all()
+    theirs = TagStatus.ACCEPTED if other_decides is accept_suggestion else TagStatus.REJECTED
+    assert [t.status for t in db.scalars(select(NoteTag).where(NoteTag.note_id == note_id))] == [theirs]
 
 
 def test_accepting_a_replaced_suggestion_on_the_live_page_is_an_error_event(app, database, db, series, session_id):

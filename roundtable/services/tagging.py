@@ -334,8 +334,9 @@ def store_suggestions(db, note_id: int, suggestions, source: str) -> list[NoteTa
     return stored
 
 
-# What an author sees when a suggestion on their page is gone from the database.
+# What an author sees when a suggestion on their page is gone from the database, or decided by someone else.
 SUGGESTION_GONE = "this suggestion was replaced by newer suggestions or removed; refresh the note"
+SUGGESTION_DECIDED = "this suggestion was accepted or rejected meanwhile; refresh the note"
 
 
 def _tag(db, tag_id: int, series_id: int | None = None) -> NoteTag:
@@ -358,13 +359,17 @@ def reject_suggestion(db, tag_id: int, series_id: int | None = None) -> NoteTag:
 
 
 def _decide(db, tag_id: int, series_id: int | None, status: TagStatus) -> NoteTag:
-    """Set a tag's status with a conditional UPDATE: between reading the tag and writing it, the
-    after-save worker may have replaced the note's suggestions (or a note-taker removed the tag),
-    and an ORM flush of the vanished row would be a server error instead of :class:`Conflict`."""
+    """Set a suggestion's status with one conditional UPDATE: between reading the tag and writing it, the
+    after-save worker may have replaced the note's suggestions, a note-taker removed the tag, or another
+    author decided on it. An ORM flush would be a server error (the row vanished) or overwrite the other
+    author's decision; here each is a :class:`Conflict` that says which."""
     tag = _tag(db, tag_id, series_id)
-    decided = db.execute(update(NoteTag).where(NoteTag.id == tag.id).values(status=status)).rowcount
+    decided = db.execute(update(NoteTag).where(NoteTag.id == tag.id, NoteTag.status == TagStatus.SUGGESTED)
+                         .values(status=status), execution_options={"synchronize_session": False}).rowcount
     if decided != 1:
-        raise Conflict(SUGGESTION_GONE)
+        still_there = db.scalar(select(NoteTag.id).where(NoteTag.id == tag.id)) is not None
+        raise Conflict(SUGGESTION_DECIDED if still_there else SUGGESTION_GONE)
+    db.expire(tag)  # read again when next used: as the statement left it
     return tag
 
 
