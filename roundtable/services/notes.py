@@ -12,7 +12,9 @@ Guarantees:
 - Each session hands out sequence numbers 1, 2, 3... with one atomic
   ``UPDATE sessions SET last_seq = last_seq + 1 ... RETURNING last_seq``, which
   also checks that the session is live, so a note can never slip into a
-  session that was just closed.
+  session that was just closed. On PostgreSQL the same statement stores the
+  note (``WITH taken AS (UPDATE ...) INSERT INTO notes ... SELECT``), so the
+  session row's lock is held for one round trip, up to the commit.
 - An edit names the version it was based on; a stale edit is refused with
   :class:`StaleEdit`, which carries the current text and version.
 - Deletes are soft while the session is live, so every client sees them; they
@@ -25,10 +27,11 @@ import uuid as uuid_module
 from collections.abc import Sequence
 from datetime import datetime, timedelta, timezone
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, insert, literal, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session as DbSession
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import make_transient_to_detached, selectinload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from roundtable.errors import Conflict, NotFound, SessionClosed, ValidationError
 from roundtable.models import (
@@ -359,28 +362,56 @@ class NoteStream:
             raise SessionClosed(self._not_live_message(meeting))
         return meeting
 
-    def _next_seq(self, session_id: int, require_live: bool) -> int:
+    def _taking_seq(self, session_id: int, require_live: bool):
+        """``UPDATE sessions SET last_seq = last_seq + 1 ... RETURNING last_seq``: the next seq, taken under the
+        session row's lock (held until the note commits), only from a live session unless imports say so."""
         stmt = update(Session).where(Session.id == session_id)
         if require_live:
             stmt = stmt.where(Session.state == SessionState.LIVE)
-        seq = self.db.execute(
-            stmt.values(last_seq=Session.last_seq + 1).returning(Session.last_seq)
-            .execution_options(synchronize_session=False)
-        ).scalar()
-        if seq is None:
-            raise SessionClosed("this session is closed; its notes are read-only")
-        return seq
+        return (stmt.values(last_seq=Session.last_seq + 1).returning(Session.last_seq)
+                .execution_options(synchronize_session=False))
 
     def _insert(self, meeting, note_uuid, anonymized, kind, speaker_role, author_id, require_live,
                 themes=()) -> Note:
-        seq = self._next_seq(meeting.id, require_live)
-        note = Note(session_id=meeting.id, seq=seq, uuid=note_uuid, kind=kind, text=anonymized.text,
-                    speaker_role=speaker_role, replacements=anonymized.replacements, author_id=author_id)
-        self.db.add(note)
-        self.db.flush()
-        for theme_id in themes:
-            add_manual_tag(self.db, note.id, theme_id)
+        now = _utcnow()
+        note = Note(session_id=meeting.id, uuid=note_uuid, kind=kind, text=anonymized.text,
+                    speaker_role=speaker_role, replacements=anonymized.replacements, author_id=author_id,
+                    version=1, created_at=now, updated_at=now, deleted_at=None)
+        if self.db.get_bind().dialect.name == "postgresql":
+            self._insert_taking_seq(note, require_live)
+        else:  # SQLite has no UPDATE in a WITH; its one writer at a time makes the two statements as good
+            note.seq = self.db.execute(self._taking_seq(meeting.id, require_live)).scalar()
+            if note.seq is None:
+                raise SessionClosed("this session is closed; its notes are read-only")
+            self.db.add(note)
+            self.db.flush()
+        if themes:
+            for theme_id in themes:
+                add_manual_tag(self.db, note.id, theme_id)
+        else:
+            set_committed_value(note, "tags", [])  # a new note has none: no read to find that out
         return note
+
+    def _insert_taking_seq(self, note: Note, require_live: bool) -> None:
+        """Take the seq and store ``note`` in one statement (PostgreSQL), so the session row's lock is
+        held for one round trip, until the commit that follows: under gevent every round trip lets the
+        process's other sockets run first, and with three (seq, insert, commit) the next note of the session
+        waited behind the lock for most of its latency (measured in docs/performance.md)."""
+        taken = self._taking_seq(note.session_id, require_live).cte("taken")
+        table = Note.__table__
+        columns = ["session_id", "uuid", "kind", "text", "speaker_role", "replacements", "author_id", "version",
+                   "created_at", "updated_at", "deleted_at"]
+        row = self.db.execute(
+            insert(Note).from_select(
+                [*columns, "seq"],
+                select(*(literal(getattr(note, c), type_=table.c[c].type) for c in columns), taken.c.last_seq),
+            ).returning(Note.id, Note.seq)
+        ).one_or_none()
+        if row is None:
+            raise SessionClosed("this session is closed; its notes are read-only")
+        note.id, note.seq = row
+        make_transient_to_detached(note)  # stored: known to the session as loaded, not to be inserted again
+        self.db.add(note)
 
     def _insert_committed(self, meeting, note_uuid, anonymized, kind, speaker_role, author_id, require_live,
                           themes=()):

@@ -174,13 +174,15 @@ SOCKET_HANDLERS: list = []
 
 
 def session_series(db, payload: dict) -> Series | None:
-    """The series of the meeting named by ``payload["session_id"]`` (the default lookup)."""
+    """The series of the meeting named by ``payload["session_id"]`` (the default lookup). The meeting stays on
+    ``g.meeting`` for the handler: the database session holds loaded rows weakly, so without a reference the
+    handler would read it again (one more round trip per event)."""
     session_id = payload.get("session_id")
     if isinstance(session_id, str) and session_id.isdigit():
         session_id = int(session_id)
     if isinstance(session_id, bool) or not isinstance(session_id, int) or not 0 < session_id < 2**31:
         return None
-    meeting = db.get(Session, session_id)
+    meeting = g.meeting = db.get(Session, session_id)
     return meeting.series if meeting is not None else None
 
 

@@ -126,9 +126,8 @@ def live_event(name: str, minimum: Role, rate: str | None = None):
             if any(has_lone_surrogate(v) for v in payload.values() if isinstance(v, str)):
                 return socket_error(400, f"invalid {name} message: it contains half a character "
                                          "(an unpaired UTF-16 surrogate)")
-            meeting = get_db().get(Session, payload["session_id"])
             try:
-                return handler(payload, meeting)
+                return handler(payload, g.meeting)
             except RoundtableError as exc:
                 get_db().rollback()
                 return _fail(exc)
