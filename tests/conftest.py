@@ -123,6 +123,16 @@ def app(database_url, tmp_path):
     app.extensions["roundtable"].database.dispose()
 
 
+def sqlite_app(tmp_path, **config):
+    """A migrated test app on a fresh SQLite file in ``tmp_path``, for a test that needs its own settings
+    (``config`` adds to or overrides the test ones: plugins, the suggester)."""
+    app = create_app({"TESTING": True, "SECRET_KEY": "test-secret", "WTF_CSRF_ENABLED": False,
+                      "RATELIMIT_ENABLED": False, "INSTANCE_PATH": str(tmp_path / "inst"),
+                      "DATABASE_URL": f"sqlite:///{tmp_path / 'rt.sqlite'}", **config})
+    app.extensions["roundtable"].database.upgrade()
+    return app
+
+
 @pytest.fixture
 def roundtable(app) -> Roundtable:
     """The test app's application object, which services and hooks receive."""

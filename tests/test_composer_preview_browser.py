@@ -7,21 +7,16 @@ import pytest
 from sqlalchemy import create_engine, inspect, select, text
 
 from roundtable.db import normalize_url
-from roundtable.live_clients import ServerProcess, free_port, prepare_database, wait_until
-from test_live_browser import browser, open_session  # noqa: F401  (the browser fixture)
+from roundtable.live_clients import wait_until
+from test_live_browser import DESKTOP, PHONE, browser, open_session, served  # noqa: F401  (the browser fixture)
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
-PHONE = {"width": 390, "height": 760}
-DESKTOP = {"width": 1280, "height": 820}
 
 
 @pytest.fixture
 def site(tmp_path):
-    url = f"sqlite:///{tmp_path / 'preview.sqlite'}"
-    people = prepare_database(url)
-    server = ServerProcess(url, free_port(), tmp_path).start()
-    yield server, people, url
-    server.stop()
+    with served(tmp_path) as site:
+        yield site
 
 
 def stored_strings(url: str) -> str:

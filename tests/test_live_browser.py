@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import gc
 import os
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -14,6 +15,8 @@ from roundtable.live_clients import PASSWORD, SECRET_KEY, ServerProcess, free_po
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 CHROMIUM = "/usr/bin/chromium"
+PHONE = {"width": 390, "height": 760}
+DESKTOP = {"width": 1280, "height": 820}
 
 
 @pytest.fixture
@@ -33,13 +36,25 @@ def browser():
     gc.collect()
 
 
+@contextmanager
+def served(tmp_path, prepare=None):
+    """A live server on a fresh SQLite file with prepare_database's series and people: ``(server, people, url)``.
+    ``prepare(url, people)`` adds what a test file needs before the server starts."""
+    url = f"sqlite:///{tmp_path / 'live.sqlite'}"
+    people = prepare_database(url)
+    if prepare is not None:
+        prepare(url, people)
+    server = ServerProcess(url, free_port(), tmp_path).start()
+    try:
+        yield server, people, url
+    finally:
+        server.stop()
+
+
 @pytest.fixture
 def site(tmp_path):
-    url = f"sqlite:///{tmp_path / 'browser.sqlite'}"
-    people = prepare_database(url)
-    server = ServerProcess(url, free_port(), tmp_path).start()
-    yield server, people
-    server.stop()
+    with served(tmp_path) as (server, people, _url):
+        yield server, people
 
 
 def open_session(browser, server, email, viewport):

@@ -11,26 +11,37 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from roundtable.live_clients import PASSWORD, SECRET_KEY, ServerProcess, free_port, prepare_database, wait_until
-from roundtable.models import Role, Theme
-from test_live_browser import browser, open_session  # noqa: F401  (the browser fixture)
+from roundtable.application import Roundtable
+from roundtable.live_clients import PASSWORD, SECRET_KEY, wait_until
+from roundtable.models import Account, Note, Role, Series, Theme
+from roundtable.services.accounts import create_account, grant_role
+from roundtable.services.notes import NoteStream
+from roundtable.services.tagging import store_suggestions
+from roundtable.types import Suggestion
+from test_live_browser import DESKTOP, PHONE, browser, open_session, served  # noqa: F401  (the browser fixture)
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
-PHONE = {"width": 390, "height": 760}
-DESKTOP = {"width": 1280, "height": 820}
 
 
-@pytest.fixture
-def site(tmp_path):
-    url = f"sqlite:///{tmp_path / 'page.sqlite'}"
-    people = prepare_database(url)
-    from roundtable.application import Roundtable
-    from roundtable.models import Account
-    from roundtable.services.notes import NoteStream
+@contextmanager
+def database_at(url):
+    """A session on the live database at ``url``, with the server's secret: for what someone else does."""
+    roundtable = Roundtable({"SECRET_KEY": SECRET_KEY, "DATABASE_URL": url})
+    try:
+        with roundtable.database.session() as db:
+            yield roundtable, db
+    finally:
+        roundtable.database.dispose()
 
-    roundtable = Roundtable({"SECRET_KEY": SECRET_KEY, "DATABASE_URL": url})  # the server's secret and database
-    database = roundtable.database
-    with database.session() as db:
+
+def behind_the_page(server):
+    """The server's database, for a change another person makes while the page is open."""
+    return database_at(server.env["ROUNDTABLE_DATABASE_URL"])
+
+
+def _earlier_notes_and_reviewers(url, people):
+    """Forty notes by the second note-taker, two suggestions on the newest, an author and a facilitator."""
+    with database_at(url) as (roundtable, db):
         writer = db.scalar(select(Account).where(Account.email == people["note-takers"][1]))
         stream = NoteStream(db, roundtable)
         legal = db.scalar(select(Theme).where(Theme.name == "Legal defense"))
@@ -39,11 +50,6 @@ def site(tmp_path):
                             "question" if i % 4 == 0 else "point", "scholar" if i % 3 == 0 else None, writer.id,
                             themes=[legal.id] if i % 5 == 0 else [])
         # Two suggestions on the newest note: one the suggester is fairly sure of, one below the floor (0.35).
-        from roundtable.models import Note, Series
-        from roundtable.services.accounts import create_account, grant_role
-        from roundtable.services.tagging import store_suggestions
-        from roundtable.types import Suggestion
-
         newest = db.scalar(select(Note).order_by(Note.seq.desc()).limit(1))
         store_suggestions(db, newest.id, [Suggestion("Legal defense", 0.62), Suggestion("Federal enforcement", 0.12)],
                           "lexical")
@@ -51,23 +57,12 @@ def site(tmp_path):
         for role in (Role.AUTHOR, Role.FACILITATOR):
             grant_role(db, create_account(db, f"{role.value}@test.example", role.value.title(), PASSWORD), series, role)
         db.commit()
-    database.dispose()
-    server = ServerProcess(url, free_port(), tmp_path).start()
-    yield server, people
-    server.stop()
 
 
-@contextmanager
-def behind_the_page(server):
-    """The server's database, for a change another person makes while the page is open."""
-    from roundtable.application import Roundtable
-
-    roundtable = Roundtable({"SECRET_KEY": SECRET_KEY, "DATABASE_URL": server.env["ROUNDTABLE_DATABASE_URL"]})
-    try:
-        with roundtable.database.session() as db:
-            yield roundtable, db
-    finally:
-        roundtable.database.dispose()
+@pytest.fixture
+def site(tmp_path):
+    with served(tmp_path, _earlier_notes_and_reviewers) as (server, people, _url):
+        yield server, people
 
 
 def in_view(page, selector) -> bool:
@@ -259,10 +254,6 @@ def test_every_kind_chip_is_in_view_and_the_typing_line_covers_no_note(browser, 
 
 
 def test_accepting_a_suggestion_the_worker_replaced_says_so_on_the_page_and_shows_the_current_themes(browser, site):
-    from roundtable.models import Note
-    from roundtable.services.tagging import store_suggestions
-    from roundtable.types import Suggestion
-
     server, _people = site
     _ctx, author, errors = open_session(browser, server, "author@test.example", DESKTOP)
     newest = author.locator("#notes .note >> nth=39")
@@ -314,9 +305,6 @@ def test_at_phone_width_accept_and_reject_are_targets_a_thumb_can_tell_apart(bro
 
 def test_deleting_a_note_someone_changed_meanwhile_says_so_and_shows_their_version(browser, site):
     """The delete was refused (409) and the page said nothing: the writer thought the note was gone."""
-    from roundtable.models import Note
-    from roundtable.services.notes import NoteStream
-
     server, people = site
     _ctx, writer, errors = open_session(browser, server, people["note-takers"][0], DESKTOP)
     newest = writer.locator("#notes .note >> nth=39")

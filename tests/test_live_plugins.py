@@ -9,8 +9,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from conftest import PASSWORD, make_series
-from roundtable import create_app
+from conftest import PASSWORD, make_series, socket_as, sqlite_app
 from roundtable.models import Note, Role
 from roundtable.services.accounts import create_account, grant_role
 
@@ -21,18 +20,13 @@ EXAMPLE = re.search(r"<!-- example-plugin -->\n```python\n(.*?)```",
 @pytest.fixture
 def note_taker_socket(tmp_path):
     def _connect(**config):
-        app = create_app({"TESTING": True, "SECRET_KEY": "plugins-secret", "WTF_CSRF_ENABLED": False,
-                          "RATELIMIT_ENABLED": False, "INSTANCE_PATH": str(tmp_path / "inst"),
-                          "DATABASE_URL": f"sqlite:///{tmp_path / 'rt.sqlite'}", **config})
+        app = sqlite_app(tmp_path, **config)
         database = app.extensions["roundtable"].database
-        database.upgrade()
         with database.session() as db:
             series = make_series(db)
             grant_role(db, create_account(db, "nt@test.example", "NT", PASSWORD), series, Role.NOTE_TAKER)
             session_id = series.sessions[0].id
-        http = app.test_client()
-        assert http.post("/auth/login", data={"email": "nt@test.example", "password": PASSWORD}).status_code == 302
-        socket = app.extensions["socketio"].test_client(app, flask_test_client=http)
+        socket = socket_as(app, "nt@test.example")
 
         def add(text):
             reply = socket.emit("note:add", {"session_id": session_id, "uuid": str(uuid.uuid4()), "text": text},

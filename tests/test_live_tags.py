@@ -6,35 +6,25 @@ import uuid
 
 from sqlalchemy import event, select
 
-from conftest import PASSWORD, make_series, socket_as
-from roundtable import Suggestion, create_app
+from conftest import PASSWORD, make_series, socket_as, sqlite_app
+from roundtable import Suggestion
 from roundtable.models import NoteTag, Role, TagStatus, Theme
 from roundtable.services.accounts import create_account, grant_role
 from roundtable.services.tagging import store_suggestions
 
 
-def _app(tmp_path):
-    # No live suggestions: the after-save worker's own suggestions would race the ones these tests store.
-    return create_app({"TESTING": True, "SECRET_KEY": "tags-secret", "WTF_CSRF_ENABLED": False,
-                       "RATELIMIT_ENABLED": False, "INSTANCE_PATH": str(tmp_path / "inst"),
-                       "DISABLED_PLUGINS": ["live_suggestions"],
-                       "DATABASE_URL": f"sqlite:///{tmp_path / 'rt.sqlite'}"})
-
-
 def test_a_note_sent_with_themes_is_stored_with_its_tags_in_one_transaction(tmp_path):
     """Never a stored note without the themes its writer chose: note and tags commit together."""
-    app = _app(tmp_path)
+    # No live suggestions: the after-save worker's own suggestions would race the tags this test stores.
+    app = sqlite_app(tmp_path, DISABLED_PLUGINS=["live_suggestions"])
     database = app.extensions["roundtable"].database
-    database.upgrade()
     with database.session() as db:
         series = make_series(db)
         grant_role(db, create_account(db, "nt@test.example", "NT", PASSWORD), series, Role.NOTE_TAKER)
         session_id = series.sessions[0].id
         theme_ids = [t.id for t in db.scalars(select(Theme).where(Theme.series_id == series.id))][:2]
         db.commit()
-    http = app.test_client()
-    assert http.post("/auth/login", data={"email": "nt@test.example", "password": PASSWORD}).status_code == 302
-    socket = app.extensions["socketio"].test_client(app, flask_test_client=http)
+    socket = socket_as(app, "nt@test.example")
     assert "state" in socket.emit("session:join", {"session_id": session_id}, callback=True)
     socket.get_received()
     commits = []
@@ -59,11 +49,8 @@ def test_an_author_accepts_and_rejects_the_live_suggestions_and_every_page_sees_
     """The live_suggestions plugin (lexical suggester, in the test app's after-save thread) suggests themes
     for a new note; the author's page receives them, accepts one and rejects another, and a viewer's page
     sees both decisions."""
-    app = create_app({"TESTING": True, "SECRET_KEY": "tags-secret", "WTF_CSRF_ENABLED": False,
-                      "RATELIMIT_ENABLED": False, "INSTANCE_PATH": str(tmp_path / "inst"), "SUGGESTER": "lexical",
-                      "DATABASE_URL": f"sqlite:///{tmp_path / 'rt.sqlite'}"})
+    app = sqlite_app(tmp_path, SUGGESTER="lexical")
     database = app.extensions["roundtable"].database
-    database.upgrade()
     with database.session() as db:
         series = make_series(db)
         other = make_series(db, slug="elsewhere")
