@@ -80,28 +80,19 @@ class Codebook:
             for child in theme.children:
                 yield child, theme
 
+    def _located(self, name: str) -> tuple[ThemeSpec | None, ThemeSpec | None]:
+        """The theme or sub-theme called ``name`` (case-insensitive) and its parent; ``(None, None)`` if none."""
+        key = name.strip().casefold()
+        return next(((theme, parent) for theme, parent in self.walk() if theme.name.casefold() == key), (None, None))
+
     def find(self, name: str) -> ThemeSpec | None:
         """The theme or sub-theme called ``name`` (case-insensitive)."""
-        key = name.strip().casefold()
-        for theme, _parent in self.walk():
-            if theme.name.casefold() == key:
-                return theme
-        return None
-
-    def parent_of(self, name: str) -> ThemeSpec | None:
-        key = name.strip().casefold()
-        for theme, parent in self.walk():
-            if theme.name.casefold() == key:
-                return parent
-        return None
+        return self._located(name)[0]
 
     def top_level_of(self, name: str) -> str | None:
         """The top-level theme a theme or sub-theme belongs to."""
-        theme = self.find(name)
-        if theme is None:
-            return None
-        parent = self.parent_of(name)
-        return (parent or theme).name
+        theme, parent = self._located(name)
+        return None if theme is None else (parent or theme).name
 
     def names(self, level: str = "top") -> list[str]:
         """Theme names at a level: ``top`` themes, or ``sub`` (sub-themes, and themes without any)."""
@@ -120,8 +111,8 @@ class Codebook:
 
     def section_of(self, name: str) -> str | None:
         """The section of a theme or sub-theme (a sub-theme is in its parent's section)."""
-        top = self.top_level_of(name)
-        return self.find(top).section if top is not None else None
+        theme, parent = self._located(name)
+        return None if theme is None else (parent or theme).section
 
     def flatten(self, level: str = "top") -> Codebook:
         """A one-level codebook for suggesters.
