@@ -17,6 +17,7 @@ from flask import Flask, abort, current_app, g, make_response, redirect, render_
 from flask_socketio import emit
 from flask_wtf.csrf import CSRFError
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 
 from roundtable.db import close_db, get_db
 from roundtable.errors import RateLimited
@@ -182,7 +183,7 @@ def session_series(db, payload: dict) -> Series | None:
         session_id = int(session_id)
     if isinstance(session_id, bool) or not isinstance(session_id, int) or not 0 < session_id < 2**31:
         return None
-    meeting = g.meeting = db.get(Session, session_id)
+    meeting = g.meeting = db.get(Session, session_id, options=[joinedload(Session.series)])  # one round trip
     return meeting.series if meeting is not None else None
 
 
