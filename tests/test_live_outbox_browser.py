@@ -13,6 +13,7 @@ import os
 import signal
 import time
 import uuid
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import delete, select, update
@@ -237,3 +238,40 @@ def test_notes_pending_when_the_session_closes_fail_with_the_reason_and_survive_
     writer.on("dialog", lambda dialog: dialog.accept())
     unsent.locator("button >> text=Discard").click()
     assert writer.locator("#unsent").is_hidden()
+
+
+def test_a_theme_change_without_an_answer_is_checked_with_the_server_once_the_page_rejoins(browser, site):
+    """The note kept a theme the server never stored: its refetch failed on the dead connection too, and a
+    rejoin fetches only newer notes, so the picker's change stayed on the page until a refresh."""
+    server, people, roundtable = site
+    from roundtable.models import Note
+    from roundtable.services.notes import NoteStream
+
+    with roundtable.database.session() as db:  # written an hour ago: a rejoin has no reason to fetch it again
+        NoteStream(db, roundtable).add_note(people["session_id"], str(uuid.uuid4()), "a note to tag")
+        db.execute(update(Note).values(updated_at=NoteStream.now() - timedelta(hours=1)))
+        db.commit()
+    _ctx, writer, _errors = open_session(browser, server, people["note-takers"][0], DESKTOP)
+    note = writer.locator("#notes .note:not(.pending)").filter(has_text="a note to tag")
+    note.wait_for()
+    for pid in server.pids():  # the connection is dead: nothing comes back, nothing is stored
+        os.kill(pid, signal.SIGSTOP)
+    try:
+        note.hover()
+        note.locator("button[data-action=tag]").click()
+        writer.locator("#theme-picker").wait_for()
+        writer.keyboard.type("Federal")
+        writer.keyboard.press("Enter")
+        writer.keyboard.press("Escape")
+        note.locator(".chip >> text=Federal enforcement").wait_for()  # shown at once, not yet confirmed
+        message = note.locator(".note-message")
+        message.wait_for()
+        assert "did not answer" in message.inner_text()
+    finally:
+        server.kill()  # the stopped server never stored the theme
+    writer.wait_for_selector("#connection[data-status=offline]")
+    server.start()
+    writer.wait_for_selector("#connection[data-status=online]")
+    wait_until(lambda: note.locator(".chip >> text=Federal enforcement").count() == 0,
+               message="the note shows its themes as the server has them after the rejoin")
+    assert "now shows what the server has" in note.locator(".note-message").inner_text()

@@ -203,18 +203,36 @@ export function changeTheme(note, event, themeId) {
 }
 
 /** An action on ``note`` did nothing: say why in the note; on a conflict (409), or always with ``refetch``
- * (the page showed the change before the server answered), show the note as it is now. */
+ * (the page showed the change before the server answered), show the note as it is now. Without an answer
+ * the page cannot know what the server did: the note is fetched again now and, if that fails too (a dead
+ * connection), after the next rejoin. */
 export function refused(note, err, reply, conflictMessage, refetch = false) {
   const conflict = !err && reply && reply.code === 409;
-  noteMessages.set(note.uuid, err ? "The server did not answer; try again."
-    : (conflict && conflictMessage) || (reply && reply.error) || "Not saved.");
+  noteMessages.set(note.uuid, err ? "The server did not answer. This note shows what the server has once the " +
+    "connection is back." : (conflict && conflictMessage) || (reply && reply.error) || "Not saved.");
+  if (err) unanswered.add(note.uuid);
   showNote(state.notes[note.uuid]);
-  if (conflict || refetch) {
-    send("notes:since", { after: note.seq - 1, before: note.seq + 1 }, (e, since) => {
-      if (!e && since && since.ok) since.notes.forEach(showNote);
-    });
-  }
+  if (conflict || refetch || err) fetchNote(note.uuid);
 }
+
+// Notes an action got no answer for, until the page has fetched them again.
+const unanswered = new Set();
+
+function fetchNote(uuid) {
+  const seq = state.notes[uuid].seq;
+  send("notes:since", { after: seq - 1, before: seq + 1 }, (err, since) => {
+    if (err || !since || !since.ok) return;
+    if (unanswered.delete(uuid)) {
+      noteMessages.set(uuid, "The server did not answer in time. This note now shows what the server has: " +
+        "if your change is missing, make it again.");
+    }
+    since.notes.forEach(showNote);
+  });
+}
+
+/** After a rejoin: each note an action got no answer for shows what the server has (a rejoin fetches only
+ * newer and edited notes, not a theme change that may or may not have been stored). */
+export function fetchUnanswered() { unanswered.forEach(fetchNote); }
 
 /** The next action on a note starts without the last one's message. */
 export function clearMessage(note) { noteMessages.delete(note.uuid); }
