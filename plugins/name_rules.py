@@ -63,7 +63,8 @@ _NOT_AUTHORS = frozenset(
 # Words after a capitalised phrase that make it a people, a language or a place rather than a person.
 _GROUP_NOUNS = frozenset(
     "language languages speakers speaker people peoples dialect dialects community communities nation nations "
-    "tribe tribes village villages area region territory country land lands culture descent ancestry".split()
+    "tribe tribes village villages area areas region regions territory territories country countries land lands "
+    "culture descent ancestry districts islands lakes rivers mountains valleys neighbourhoods neighborhoods".split()
 )
 # Words inside a phrase that make it a place, a building, an organisation or a work.
 _PLACE_WORDS = frozenset(
@@ -245,12 +246,19 @@ _PLACE_NOUN_BEFORE = re.compile(
     r"(?:[^\W\d_][\w'’-]*(?:\s*,\s*|\s+(?:and|or|&)\s+))*$")
 
 
+# "the speakers of Kujireray", "the language of Essil", "citizens of Antigua": a language, a people or a place.
+# "of" is required: "the speakers Maria Núñez and Tom Ode" are people.
+_SPEAKERS_OF_BEFORE = re.compile(r"\b(?:speakers|languages?|dialects?|inhabitants|residents|citizens|natives)\s+of\s+$",
+                                 re.I)
+
+
 def reads_as_a_place(text: str, start: int, end: int) -> bool:
     """A model guess after "the", "in", "near" or "at" and not a possessive ("in Port Alder", "the Louvre")."""
     if re.match(r"['’]s?\b", text[end:end + 2]):
         return False
     return bool(_PLACE_BEFORE.search(text, max(0, start - 8), start)
-                or _PLACE_NOUN_BEFORE.search(text, max(0, start - 60), start))
+                or _PLACE_NOUN_BEFORE.search(text, max(0, start - 60), start)
+                or _SPEAKERS_OF_BEFORE.search(text, max(0, start - 30), start))
 
 
 def is_not_a_person(text: str, start: int, end: int) -> bool:
@@ -258,22 +266,27 @@ def is_not_a_person(text: str, start: int, end: int) -> bool:
     words = [w.lower().strip("'’.") for w in text[start:end].split()]
     if any(w in _PLACE_WORDS for w in words):
         return True
-    following = re.match(r"[\s-]*([A-Za-z]+)", text[end:end + 30])
+    # "Barracuda and Kayangan lakes": the noun after a pair names both
+    following = re.match(r"(?:\s+(?:and|or|&)\s+[^\W\d_][\w'’-]*)?[\s-]*([A-Za-z]+)", text[end:end + 60])
     if following and following.group(1).lower() in _GROUP_NOUNS:
         return True
     return bool(_NAMED_THING_BEFORE.search(text, max(0, start - 14), start))
 
 
-# What no name crosses: "=", "+", "|", "/", a line break, a spaced dash, a possessive before a capital.
-_NO_NAME_CROSSES = re.compile(r"[=+|/\n]|\s[–—-]\s|['’]s\s+(?=[A-Z])")
+# What no name crosses: "=", "+", "|", "/", a line break, a dash with a space on either side ("Seoul- Incheon"),
+# a possessive before a capital; and for a guess, a comma ("S. F., Cal.").
+_NO_NAME_CROSSES = re.compile(r"[=+|/\n]|\s[–—-]|[–—-]\s|['’]s\s+(?=[A-Z])")
+_NO_GUESS_CROSSES = re.compile(_NO_NAME_CROSSES.pattern + r"|,\s")
 _EDGE = "\"'“”‘’()[]{}<>.,;:!?*-–—=+/\\|"
 
 
-def clean_span(text: str, start: int, end: int) -> list[tuple[int, int]]:
-    """Trim punctuation from both ends; split at "=", "+", "|", "/", line breaks, a spaced dash and a possessive
-    before a capitalised word ("DAB's Horace Cheung"), which no name crosses."""
+def clean_span(text: str, start: int, end: int, at_commas: bool = False) -> list[tuple[int, int]]:
+    """Trim punctuation from both ends; split at "=", "+", "|", "/", line breaks, a dash with a space beside it
+    and a possessive before a capitalised word ("DAB's Horace Cheung"), which no name crosses; ``at_commas``
+    (a model's guess, not a bibliography entry "Smith, J.") at a comma too."""
     pieces = []
-    cuts = [(m.start(), m.end()) for m in _NO_NAME_CROSSES.finditer(text, start, end)]
+    crosses = _NO_GUESS_CROSSES if at_commas else _NO_NAME_CROSSES
+    cuts = [(m.start(), m.end()) for m in crosses.finditer(text, start, end)]
     for a, b in zip([start] + [cut_end for _, cut_end in cuts], [cut_start for cut_start, _ in cuts] + [end]):
         while a < b and (text[a].isspace() or text[a] in _EDGE):
             a += 1

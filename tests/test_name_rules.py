@@ -65,3 +65,21 @@ def test_a_span_never_crosses_a_spaced_dash_or_a_possessive_before_a_capital():
     text = "DAB's Horace Cheung"
     assert surfaces(text, name_rules.clean_span(text, 0, len(text))) == ["DAB", "Horace Cheung"]
     assert surfaces("Dr. Okafor's team", name_rules.clean_span("Dr. Okafor's team", 0, 17)) == ["Dr. Okafor's team"]
+
+
+def test_a_span_never_crosses_a_dash_with_a_space_on_one_side_and_a_guess_never_crosses_a_comma():
+    text = "Seoul- Incheon , South Korea"
+    assert surfaces(text, name_rules.clean_span(text, 0, 14)) == ["Seoul", "Incheon"]
+    text = "past of S. F., Cal., declare"
+    assert surfaces(text, name_rules.clean_span(text, 8, 18, at_commas=True)) == ["S. F.", "Cal"]
+    assert surfaces("Smith, J.", name_rules.clean_span("Smith, J.", 0, 9)) == ["Smith, J."]  # a bibliography entry
+
+
+def test_a_word_after_speakers_of_or_citizens_of_is_a_language_or_place_and_a_noun_after_a_pair_names_both():
+    text = "where the speakers of Kujireray live"
+    assert name_rules.reads_as_a_place(text, text.index("Kujireray"), text.index(" live"))
+    text = "the speakers Kofi Boateng and Ana Ruiz agreed"  # "of" is required: speakers at a panel are people
+    assert not name_rules.reads_as_a_place(text, text.index("Kofi"), text.index(" and"))
+    text = "Barracuda and Kayangan lakes are both stunning"
+    assert name_rules.is_not_a_person(text, 0, len("Barracuda"))
+    assert not name_rules.is_not_a_person("Kofi and Ana Ruiz came", 0, 4)
