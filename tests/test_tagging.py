@@ -454,6 +454,34 @@ def test_a_saved_note_gets_the_best_theme_of_each_section_off_the_request_path(d
     assert {t.theme.name for t in stored} == {t["theme"] for t in tags}
 
 
+def test_each_sections_best_theme_is_stored_however_low_its_confidence_but_no_chip_shows_it(db, series):
+    # The right theme often ranks first in its section with a low centred score; storing it keeps it on the
+    # codebook page's review list. The live page's own floor still keeps such chips off the note.
+    from roundtable.web.live.rooms import shown_tags
+
+    class Fixed:
+        name = "fixed"
+
+        def suggest(self, texts, codebook, examples):
+            scores = {"Legal defense": 0.03, "Invest in legal aid": 0.6}
+            return [[Suggestion(t.name, scores.get(t.name, 0.01)) for t in codebook.themes] for _ in texts]
+
+    class Plugin:
+        @hookimpl
+        def register_suggesters(self, register):
+            register(Fixed())
+
+    note = _note(db, series, "lawyers in court")
+    db.commit()
+    tags = suggest_for_saved_note(db, note.id, series.id, suggester_name="fixed", roundtable=with_plugins(Plugin()))
+    db.commit()
+    assert sorted((t["theme"], t["confidence"]) for t in tags) == [("Invest in legal aid", 0.6),
+                                                                   ("Legal defense", 0.03)]
+    assert {t.theme.name for t in db.scalars(select(NoteTag).where(NoteTag.note_id == note.id))} == {
+        "Legal defense", "Invest in legal aid"}
+    assert [t["theme"] for t in shown_tags(tags, reviewer=True, floor=0.35)] == ["Invest in legal aid"]
+
+
 def test_semantic_is_the_default_suggester_only_when_installed(monkeypatch):
     from roundtable.services.tagging import default_suggester_name
 

@@ -30,8 +30,6 @@ from roundtable.types import Example, Suggestion
 
 DEFAULT_TOP = 3
 LEVELS = ("top", "sub")
-# Suggestions below this score are not stored: they would only be noise on the note.
-MIN_STORED_SCORE = 0.05
 # How much a section's mean score counts when themes of different sections are ranked together (chosen on the
 # tune sets dev and dev-extra among 0.5, 1 and 2: warm top-3 of all themes 0.764 -> 0.779 semantic, 0.737 ->
 # 0.748 lexical; docs/performance.md).
@@ -295,7 +293,8 @@ def note_tags(db, note_id: int, include_rejected: bool = False) -> list[NoteTag]
 def store_suggestions(db, note_id: int, suggestions, source: str) -> list[NoteTag]:
     """Save suggestions for a note as ``suggested`` tags, replacing older suggestions.
 
-    A theme that a person already accepted, added or rejected for this note is
+    Every suggestion is kept, however low its score: the right theme often ranks first in its section with a
+    low score, and the live page hides chips below its own ``SUGGESTION_FLOOR``. A theme that a person already accepted, added or rejected for this note is
     left as it is: suggestions never override a decision.
     """
     note = _note(db, note_id)
@@ -305,7 +304,7 @@ def store_suggestions(db, note_id: int, suggestions, source: str) -> list[NoteTa
     wanted: dict[int, Suggestion] = {}
     for suggestion in suggestions:
         theme = themes.get(suggestion.theme)
-        if theme is not None and not theme.retired and suggestion.score >= MIN_STORED_SCORE:
+        if theme is not None and not theme.retired:
             wanted.setdefault(theme.id, suggestion)
     # Old suggestions are replaced only while they are still suggestions, checked in each statement: since
     # they were read, a person may have accepted, rejected or removed one.
