@@ -346,3 +346,64 @@ def test_a_theme_the_server_refuses_is_not_left_on_the_note_and_the_page_says_wh
     wait_until(lambda: note.locator(".chip >> text=Federal enforcement").count() == 0,
                message="the refused theme leaves the note")
     assert [e for e in errors if not e.startswith("Failed to load resource")] == []
+
+
+@pytest.mark.parametrize("viewport", [PHONE, DESKTOP], ids=["phone", "desktop"])
+def test_a_note_scrolled_under_the_composer_does_not_show_through_the_kind_chips(browser, site, tmp_path, viewport):
+    """The composer faded in over the stream: a note's text ran through the kind chips' row, hard to read."""
+    from PIL import Image
+
+    server, people = site
+    _ctx, writer, errors = open_session(browser, server, people["note-takers"][0], viewport)
+    writer.locator("#notes .note >> nth=39").wait_for()
+    writer.locator("#note-text").fill("a long dark line of text to scroll under the composer " * 6)
+    writer.keyboard.press("Enter")
+    text = writer.locator("#notes .note:not(.pending) >> nth=40").locator(".note-text")
+    text.wait_for()
+    row = writer.locator("#kinds")
+    # Scroll up until the note's first line sits in the middle of the chips' row.
+    writer.evaluate("([t, r]) => window.scrollBy(0, t.getBoundingClientRect().top + 8 - r.getBoundingClientRect().top"
+                    " - r.getBoundingClientRect().height / 2)", [text.element_handle(), row.element_handle()])
+    line, box = text.bounding_box(), row.bounding_box()
+    assert line["y"] < box["y"] + box["height"] / 2 < line["y"] + line["height"], (line, box)
+    path = tmp_path / "kinds.png"
+    writer.screenshot(path=str(path), clip=box)
+    chips = [c.bounding_box() for c in writer.locator("#kinds .kind").all()]
+    picture = Image.open(path).convert("RGB")
+    scale = picture.width / box["width"]
+    background = (246, 245, 241)
+    through = 0
+    for x in range(picture.width):
+        for y in range(picture.height):
+            px, py = box["x"] + x / scale, box["y"] + y / scale
+            if any(c["x"] - 1 <= px <= c["x"] + c["width"] + 1 and c["y"] - 1 <= py <= c["y"] + c["height"] + 1
+                   for c in chips):
+                continue
+            if max(abs(a - b) for a, b in zip(picture.getpixel((x, y)), background)) > 12:
+                through += 1
+    assert through == 0, f"{through} pixels of the note show between the chips (see {path})"
+    assert [e for e in errors if not e.startswith("Failed to load resource")] == []
+
+
+def test_at_phone_width_how_many_people_are_here_stays_readable_beside_close_session(browser, site):
+    """The strip cut its text at the end: 'Taking notes: Writer 0, Facilit…' hid how many people were here."""
+    server, people = site
+    _ctx, _writer, _errors = open_session(browser, server, people["note-takers"][0], PHONE)
+    _ctx, facilitator, errors = open_session(browser, server, "facilitator@test.example", PHONE)
+    presence = facilitator.locator("#presence")
+    wait_until(lambda: "2 people here" in presence.inner_text(), message="both people in the strip")
+    shown = facilitator.evaluate("""(p) => {
+        const walker = document.createTreeWalker(p, NodeFilter.SHOW_TEXT);
+        let node;
+        while ((node = walker.nextNode()) && node.data.indexOf("2 people here") < 0) {}
+        const range = document.createRange();
+        const at = node.data.indexOf("2 people here");
+        range.setStart(node, at);
+        range.setEnd(node, at + "2 people here".length);
+        const r = range.getBoundingClientRect(), box = p.getBoundingClientRect();
+        return { left: r.left, right: r.right, boxLeft: box.left, boxRight: box.right };
+    }""", presence.element_handle())
+    assert shown["boxLeft"] - 0.5 <= shown["left"] and shown["right"] <= shown["boxRight"] + 0.5, shown
+    close = facilitator.locator(".close-session button").bounding_box()
+    assert shown["right"] <= close["x"], (shown, close)
+    assert [e for e in errors if not e.startswith("Failed to load resource")] == []

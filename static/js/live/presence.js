@@ -1,5 +1,5 @@
 /* Connection state, who is here and who is typing: the strip every role sees at the top of the stream. */
-import { plural } from "./dom.js";
+import { el, plural } from "./dom.js";
 import { els } from "./page.js";
 
 let connection = { status: "connecting", label: "Connecting…" };
@@ -25,12 +25,14 @@ export function setOutboxCounts(waiting, failed) {
   renderConnection();
 }
 
+// Who takes notes, then how many are here: at phone width the names are cut short, never the count.
 export function setPresence(p) {
   if (!p || !els.presence) return;
-  let text = "";
-  if (p.writers && p.writers.length) text += "Taking notes: " + p.writers.join(", ");
-  text += (text ? " · " : "") + plural(p.viewers, "person", "people") + " here";
-  els.presence.textContent = text;
+  els.presence.textContent = "";
+  const writers = p.writers && p.writers.length;
+  if (writers) els.presence.appendChild(el("span", "present-writers", "Taking notes: " + p.writers.join(", ")));
+  els.presence.appendChild(el("span", "present-count", (writers ? " · " : "") +
+    plural(p.viewers, "person", "people") + " here"));
 }
 
 const typers = {};
