@@ -1,10 +1,12 @@
 """What `roundtable` shows a user at the command line: its own commands and options only, a listing with
-a header, and one line (exit 2) for a plugin whose hook name is misspelt."""
+a header, and one line (exit 2) for a plugin whose hook name is misspelt or a file that is not text."""
 
 from __future__ import annotations
 
 import subprocess
 import sys
+
+import pytest
 
 
 def roundtable(*args, tmp_path, **env):
@@ -46,3 +48,17 @@ def test_a_misspelt_hook_name_in_a_local_plugin_is_refused_in_one_line_with_exit
         f"Error: plugin 'typo' ({plugins / 'typo.py'}) implements 'register_detector', which is not a Roundtable "
         "hook (did you mean 'register_detectors'?)\n"
     )
+
+
+@pytest.mark.parametrize("command, expected", [
+    (["render", "{file}", "-o", "{out}"], "Error: {file}: not UTF-8 text\n"),
+    (["tag", "--codebook", "{file}", "{file}"], "Error: codebook: {file} is not UTF-8 text\n"),
+    (["rotate-key", "--new-key-file", "{file}"], "Error: {file}: not UTF-8 text\n"),
+])
+def test_a_file_that_is_not_utf8_text_is_one_line_with_exit_2(tmp_path, command, expected):
+    binary = tmp_path / "binary.bin"
+    binary.write_bytes(b"\xff\xfe\x00 not text")
+    names = {"file": str(binary), "out": str(tmp_path / "out.pdf")}
+    result = roundtable(*(word.format(**names) for word in command), tmp_path=tmp_path)
+    assert (result.returncode, result.stderr) == (2, expected.format(**names))
+    assert not (tmp_path / "out.pdf").exists()

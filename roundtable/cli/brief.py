@@ -9,7 +9,7 @@ import click
 from flask.cli import with_appcontext
 
 from roundtable.application import current_roundtable
-from roundtable.errors import NotFound
+from roundtable.errors import NotFound, ValidationError
 from roundtable.services.briefs import (
     TEMPLATES,
     BriefDocument,
@@ -99,7 +99,10 @@ def render_command(draft, output, fmt, template, series):
     """Render a Markdown DRAFT (front matter: title, subtitle, authors) with an exporter, after the export gate."""
     roundtable = current_roundtable()
     exporter = choose_exporter(roundtable, fmt, suffix=output.suffix)
-    markdown = draft.read_text(encoding="utf-8")
+    try:
+        markdown = draft.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise ValidationError(f"{draft}: not UTF-8 text") from None
     front_matter, _ = split_front_matter(markdown)
     document = BriefDocument(markdown, front_matter, {}, template or str(front_matter.get("template") or "report"))
     roster = None

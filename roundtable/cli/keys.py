@@ -16,7 +16,10 @@ from roundtable.models import Participant
 
 
 def _read_key(path: str) -> str:
-    key = Path(path).read_text().strip()
+    try:
+        key = Path(path).read_text(encoding="utf-8").strip()
+    except UnicodeDecodeError:
+        raise ValidationError(f"{path}: not UTF-8 text") from None
     if not key:
         raise ValidationError(f"{path} holds no key")
     return key

@@ -248,6 +248,8 @@ def load_codebook_file(path) -> Codebook:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise ValidationError(f"codebook: cannot read {path}: {exc.strerror}") from exc
+    except UnicodeDecodeError:
+        raise ValidationError(f"codebook: {path} is not UTF-8 text") from None
     if path.suffix.lower() == ".qdc" or text.lstrip().startswith("<"):
         return codebook_from_qdc(text)
     return load_codebook(text)
