@@ -62,3 +62,16 @@ def test_a_file_that_is_not_utf8_text_is_one_line_with_exit_2(tmp_path, command,
     result = roundtable(*(word.format(**names) for word in command), tmp_path=tmp_path)
     assert (result.returncode, result.stderr) == (2, expected.format(**names))
     assert not (tmp_path / "out.pdf").exists()
+
+
+@pytest.mark.parametrize("command", [["brief", "build", "nowhere", "-o", "{out}"], ["brief", "rebuild", "nowhere"],
+                                     ["series", "export", "nowhere", "{out}"], ["notes", "import", "nowhere", "1", "{file}"]])
+def test_a_series_that_does_not_exist_is_one_line_with_exit_2(tmp_path, command):
+    """Before, the brief commands printed their progress bar's label first."""
+    notes = tmp_path / "notes.txt"
+    notes.write_text("rents rose\n")
+    names = {"file": str(notes), "out": str(tmp_path / "out")}
+    assert roundtable("init", tmp_path=tmp_path).returncode == 0
+    result = roundtable(*(word.format(**names) for word in command), tmp_path=tmp_path)
+    assert (result.returncode, result.stderr) == (2, "Error: no series called 'nowhere'\n")
+    assert not (tmp_path / "out").exists()

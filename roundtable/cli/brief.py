@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from contextlib import contextmanager
 from pathlib import Path
 
 import click
@@ -26,17 +27,24 @@ FORMATS = ("pdf", "html", "md")
 STAGES = ("gather", "synthesize", "sections", "gate", "pdf")
 
 
+@contextmanager
 def _progress_bar(label: str, steps: int):
-    """A click progress bar and the ``progress(stage, done, total)`` callback that advances it."""
+    """The ``progress(stage, done, total)`` callback of a click progress bar on stderr. The bar shows from the
+    first stage on, so an error found before any work (a wrong series) is the only line printed."""
     bar = click.progressbar(length=steps, label=label, show_eta=False, file=sys.stderr,
                             item_show_func=lambda stage: stage or "")
-    state = {"done": 0}
+    shown = []
 
     def progress(stage, done, total):
-        state["done"] += 1
+        if not shown:
+            shown.append(bar.__enter__())
         bar.update(1, stage)
 
-    return bar, progress
+    try:
+        yield progress
+    finally:
+        if shown:
+            bar.__exit__(None, None, None)
 
 
 @click.group("brief")
@@ -57,8 +65,7 @@ def brief_group():
 def build_command(series, template, fmt, output, draft, provenance):
     """Build SERIES (slug or id) into FILE; the anonymization export gate runs first."""
     fmt = fmt or {".md": "md", ".html": "html", ".htm": "html"}.get(output.suffix.lower(), "pdf")
-    bar, progress = _progress_bar(f"Building {template}", len(STAGES))
-    with current_roundtable().database.session() as db, bar:
+    with current_roundtable().database.session() as db, _progress_bar(f"Building {template}", len(STAGES)) as progress:
         markdown = None
         if draft:
             stored = get_brief(db, series, template, create=False)
@@ -79,8 +86,7 @@ def build_command(series, template, fmt, output, draft, provenance):
 @with_appcontext
 def rebuild_command(series, template, force):
     """Rebuild the stored draft of SERIES from its notes, keeping edited sections."""
-    bar, progress = _progress_bar(f"Rebuilding {template}", 3)
-    with current_roundtable().database.session() as db, bar:
+    with current_roundtable().database.session() as db, _progress_bar(f"Rebuilding {template}", 3) as progress:
         brief = rebuild_brief(db, series, template, force=force, roundtable=current_roundtable(), progress=progress)
         kept = [] if force else list(brief.edited_sections or [])
     click.echo("Draft rebuilt" + (f"; kept edited sections: {', '.join(kept)}" if kept else "") + ".")

@@ -11,9 +11,10 @@ from sqlalchemy import select
 
 from roundtable.application import current_roundtable
 from roundtable.errors import NotFound, ValidationError
-from roundtable.models import Series, Session
+from roundtable.models import Session
 from roundtable.plurals import count_of
 from roundtable.services.note_import import import_notes, parse_notes_file, preview_import
+from roundtable.services.series import get_series
 
 
 @click.group("notes")
@@ -35,9 +36,7 @@ def import_command(series_slug, session_number, file, dry_run, fmt):
         raise ValidationError(f"{file.name}: larger than 20 MB")
     notes = parse_notes_file(file.name, file.read_bytes(), fmt)
     with current_roundtable().database.session() as db:
-        series = db.scalar(select(Series).where(Series.slug == series_slug))
-        if series is None:
-            raise NotFound(f"no series with slug '{series_slug}'")
+        series = get_series(db, series_slug)
         meeting = db.scalar(select(Session).where(Session.series_id == series.id, Session.number == session_number))
         if meeting is None:
             raise NotFound(f"series '{series_slug}' has no session {session_number}")

@@ -7,10 +7,10 @@ from flask.cli import with_appcontext
 from sqlalchemy import func, select
 
 from roundtable.application import current_roundtable
-from roundtable.errors import NotFound
-from roundtable.models import AuditEvent, Note, Series, Session
+from roundtable.models import AuditEvent, Note, Session
 from roundtable.plurals import count_of
 from roundtable.services.bundles import export_bundle, import_bundle, read_bundle
+from roundtable.services.series import get_series
 
 
 @click.group("series")
@@ -40,9 +40,7 @@ def import_command(directory):
 def export_command(slug, directory):
     """Write the series SLUG as a bundle into DIRECTORY (notes already anonymized; the roster holds real names)."""
     with current_roundtable().database.session() as db:
-        series = db.scalar(select(Series).where(Series.slug == slug))
-        if series is None:
-            raise NotFound(f"no series with slug '{slug}'")
+        series = get_series(db, slug)
         path = export_bundle(db, series, directory)
         db.add(AuditEvent(series_id=series.id, action="series.export", detail={"via": "cli"}))
     click.echo(f"Wrote series '{slug}' to {path}")

@@ -204,7 +204,7 @@ def _resolve_series(db: DbSession, series) -> Series:
     else:
         found = db.scalar(select(Series).where(Series.slug == series))
     if found is None:
-        raise NotFound(f"no series {series!r}")
+        raise NotFound(f"no series called {series!r}")
     return found
 
 
