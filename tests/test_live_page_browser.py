@@ -407,3 +407,13 @@ def test_at_phone_width_how_many_people_are_here_stays_readable_beside_close_ses
     close = facilitator.locator(".close-session button").bounding_box()
     assert shown["right"] <= close["x"], (shown, close)
     assert [e for e in errors if not e.startswith("Failed to load resource")] == []
+
+
+def test_log_out_is_set_like_the_account_links_beside_it(browser, site):
+    """'Log out' (a form button) was larger and coloured unlike 'Password' next to it, at every width."""
+    server, people = site
+    _ctx, viewer, errors = open_session(browser, server, people["viewers"][0], PHONE)
+    style = "(n) => { const s = getComputedStyle(n); return [s.fontSize, s.color]; }"
+    assert (viewer.locator(".account button[type=submit]").evaluate(style)
+            == viewer.locator(".account a.account-link").first.evaluate(style))
+    assert [e for e in errors if not e.startswith("Failed to load resource")] == []
