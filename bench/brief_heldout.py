@@ -42,6 +42,7 @@ DATA = HERE / "data" / "guides"
 sys.path.insert(0, str(HERE))
 
 from brief_prose import measure  # noqa: E402
+from brief_sentences import _nlp, check, counts, sentence_total  # noqa: E402
 
 SECTIONS = ["Executive Summary", "Key Findings", "Strategic Implications", "Introduction", "Key Themes",
             "Strategic Directions", "Unanswered Questions and Future Directions", "Resources and Partners",
@@ -110,6 +111,8 @@ def main(argv=None) -> int:
     parser.add_argument("--report", action="append", default=[])
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--keep", help="write the databases and reports into this folder")
+    parser.add_argument("--markdown-only", action="store_true",
+                        help="build the Markdown and read its sentences; no PDF (pages, names and build time)")
     args = parser.parse_args(argv)
     reports = args.report + (SETS[args.set] if args.set else [])
     if not reports:
@@ -119,7 +122,7 @@ def main(argv=None) -> int:
         workdir = Path(args.keep or tmp)
         workdir.mkdir(parents=True, exist_ok=True)
         for report in reports:
-            results[report] = run(report, workdir)
+            results[report] = run(report, workdir, pdf=not args.markdown_only)
     if args.json:
         print(json.dumps(results))
     else:
@@ -130,7 +133,7 @@ def main(argv=None) -> int:
     return 0
 
 
-def run(report: str, workdir: Path) -> dict:
+def run(report: str, workdir: Path, pdf: bool = True) -> dict:
     """Build the report's series into SQLite, export Markdown and PDF in this process, measure."""
     from roundtable.application import Roundtable
     from roundtable.models import Base
@@ -144,6 +147,10 @@ def run(report: str, workdir: Path) -> dict:
         series, texts = make_series(db, report, roundtable)
         # The first build loads the models (spaCy, MiniLM) once; the PDF build after it is timed.
         markdown = export_brief(db, series, fmt="md", roundtable=roundtable)[0].decode("utf-8")
+        if not pdf:
+            roundtable.database.dispose()
+            (workdir / f"{report}.md").write_text(markdown, encoding="utf-8")
+            return {"notes": len(texts), **measure(markdown, texts), **sentence_faults(markdown)}
         start, cpu = time.perf_counter(), time.process_time()
         data = export_brief(db, series, fmt="pdf", roundtable=roundtable)[0]
         wall, cpu = time.perf_counter() - start, time.process_time() - cpu
@@ -171,7 +178,14 @@ def run(report: str, workdir: Path) -> dict:
         "build_pdf_cpu_s": round(cpu, 1),
     }
     figures.update(measure(markdown, texts))
+    figures.update(sentence_faults(markdown))
     return figures
+
+
+def sentence_faults(markdown: str) -> dict:
+    """``bench/brief_sentences.py``'s counts, prefixed ``sentences_``."""
+    found = counts(check(markdown, _nlp()), sentence_total(markdown))
+    return {f"sentences_{k}" if k != "sentences" else "sentences": v for k, v in found.items()}
 
 
 if __name__ == "__main__":

@@ -93,13 +93,14 @@ def executive_summary(context: BriefContext) -> str:
 def as_finding(framing: str, realizer) -> str:
     """A codebook description as a claim, or "" when it is none.
 
-    "How X reach into Y." -> "X reach into Y."; a clause or an instruction ("Fund lasting capacity ...") stands as it is.
+    "How X reach into Y." -> "X reach into Y."; a clause stands as it is. An instruction ("Fund lasting
+    capacity ...") is a direction, never a finding: "".
     """
     text = framing.strip().rstrip(".")
     if re.match(r"How\s", text):
         text = text[4:]
         return capitalize_first(text) + "." if realizer.tagger is None or realizer.generality(text) >= 0 else ""
-    if not text or realizer.tagger is None or not (realizer.has_finite_verb(text) or realizer.tags(text)[0][1] == "VB"):
+    if not text or realizer.tagger is None or not realizer.has_finite_verb(text) or realizer.tags(text)[0][1] == "VB":
         return ""
     return capitalize_first(text) + "."
 
@@ -159,7 +160,9 @@ def strategic_implications(context: BriefContext) -> str:
                      "positions side by side rather than averaging them away.")
     second = []
     if directions:
-        framings = [context.synthesis(t).framing for t in directions if context.synthesis(t).framing]
+        # a direction's description is listed when it is a sentence (an order or a claim), not a phrase
+        framings = [f for f in (context.synthesis(t).framing for t in directions) if f and (
+            realizer.tagger is None or realizer.has_finite_verb(f) or realizer.tags(f)[0][1] == "VB")]
         second.append(f"For cities and funders, {number_word(len(directions))} directions follow from these "
                       "findings." if len(directions) > 1 else "For cities and funders, one direction follows.")
         second += [escape_md(f) for f in framings]

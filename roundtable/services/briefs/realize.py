@@ -46,7 +46,8 @@ _SPEAKERS = {
 }
 # Heads of "X: ..." that name a count or a finding: "X showed ...".
 _SHOWED = {"statistics", "stats", "data", "numbers", "figures", "survey", "surveys", "inventory", "count", "counts",
-           "report", "tracker", "audit", "analysis", "poll", "results", "review", "study", "map", "dashboard"}
+           "report", "tracker", "audit", "analysis", "poll", "polls", "polling", "results", "review", "study", "map",
+           "dashboard", "research", "evidence"}
 # Heads that name a problem or a point: "X was ...".
 _WAS = {"problem", "issue", "gap", "challenge", "concern", "risk", "question", "priority", "goal", "ask", "lesson",
         "point", "worry", "fear", "need", "barrier", "bottleneck", "takeaway", "surprise", "tension", "debate",
@@ -88,6 +89,15 @@ _STATUS = {"done": ("is", "complete"), "finished": ("is", "finished"), "complete
            "OK": ("was", "approved"), "approved": ("was", "approved"), "underway": ("is", "underway"),
            "ready": ("is", "ready"), "pending": ("is", "pending"), "live": ("is", "live"),
            "stalled": ("has", "stalled"), "delayed": ("was", "delayed")}
+# A note that opens on its speaker's verb ("disagrees w/ softer framing"): the speaker is its subject.
+_SPEAKER_VERBS = {"disagrees": "disagreed with", "agrees": "agreed", "argues": "argued", "worries": "worried",
+                  "warns": "warned", "thinks": "thought", "believes": "believed", "wants": "wanted", "says": "said",
+                  "notes": "noted", "questions": "questioned", "doubts": "doubted", "cautions": "cautioned",
+                  "suggests": "suggested", "feels": "felt", "pushes": "pushed"}
+# A claim that opens on one of these lost its antecedent when it left its note.
+_PRONOUN_SUBJECTS = {"it", "they", "he", "she", "this", "these", "those", "its", "their", "his", "her"}
+# Auxiliaries that open a clause whose subject is the one before the comma ("..., can't travel").
+_SHARED_SUBJECT_RE = re.compile(r"(?:can't|cannot|won't|don't|doesn't|didn't|can|could|will|would|should|must)\s")
 _MONTHS = ("January|February|March|April|May|June|July|August|September|October|November|December|"
            "Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sept|Sep|Oct|Nov|Dec")
 # "starts April", "vote scheduled May": a month after a verb takes its preposition.
@@ -196,6 +206,8 @@ class Realizer:
         if doubted:
             text = text.rstrip("?").rstrip()
         text = _third_person(text, speakers)
+        if self._lost_subject(text):
+            return ""
         text = self._colon(text)
         parts = [p for p in re.split(r";\s+", text) if p.strip()]
         if not parts:
@@ -215,7 +227,44 @@ class Realizer:
         out = re.sub(r"\bin ((?:" + _MONTHS + r") \d{1,2})\b", r"on \1", out)
         if doubted:
             out = self._hedged(out)
-        return self.determined(out.rstrip(" ,;:-–—."))
+        out = self.determined(out.rstrip(" ,;:-–—."))
+        if (self.tagger is not None and not self.embeddable(out)
+                and not any(tag.startswith(("VB", "MD")) for _, tag, _ in self.tags(out))):
+            return ""  # "Compatibility", "The URL query string": a heading's word, no claim, and its case is kept
+        return out
+
+    def _lost_subject(self, text: str) -> bool:
+        """Whether the claim's subject stayed behind in its note: it opens on a pronoun ("It may have
+        disagreed with them", "This helped them meet ...") or on a verb with no subject ("Describes the key
+        steps ..."). A note-taker's "disagrees w/ ..." keeps its speaker (see :meth:`speaker_verb`)."""
+        first = _WORD_RE.match(text)
+        if first is None:
+            return False
+        word = first.group(0)
+        if self.speaker_verb(text):
+            return False
+        if self.tagger is None:
+            return word.lower() in ("it", "they", "he", "she")
+        doc = self._doc(text)
+        head = doc[0]
+        if word.lower() in _PRONOUN_SUBJECTS and (head.tag_ in ("PRP", "PRP$") or head.dep_ in ("nsubj", "nsubjpass")):
+            return True
+        return head.tag_ == "VBZ" and not any(c.dep_ in ("nsubj", "nsubjpass", "expl") for c in head.children) and (
+            head.dep_ == "ROOT" or word[:1].isupper())
+
+    def speaker_verb(self, clause: str) -> tuple[str, str] | None:
+        """``(verb in the past, rest)`` for a claim that opens on its speaker's verb, typed in lower case:
+        "disagrees with softer framing" -> ("disagreed with", "softer framing")."""
+        m = re.match(r"(?P<verb>[a-z]+)\s+(?:(?P<with>with|w/)\s+)?(?P<rest>\S.*)$", clause)
+        if not m or m.group("verb") not in _SPEAKER_VERBS:
+            return None
+        past = _SPEAKER_VERBS[m.group("verb")]
+        if m.group("verb") == "pushes":
+            back = re.match(r"back(?:\s+on)?\s+(.*)$", m.group("rest"))
+            return ("pushed back on", back.group(1)) if back else None
+        if m.group("with") and not past.endswith(" with"):
+            past += " with"
+        return past, m.group("rest")
 
     def _hedged(self, text: str) -> str:
         """"..., and safety calls are down 30%" -> "..., and safety calls are apparently down 30%": the doubt
@@ -285,9 +334,17 @@ class Realizer:
         if len(head_words) <= 6:
             if self.has_finite_verb(lead_piece) and self._has_subject(tail):
                 return tail if len(tail.split()) >= 4 else f"{head}: {tail}"
-            verb = ("showed" if _heads(head_words, _SHOWED) else "was" if _heads(head_words, _WAS)
-                    else "is" if self._starts_with(lead_piece, "VBG") else "had")
-            return f"{head} {verb} {tail}"
+            if _heads(head_words, _SHOWED):
+                return f"{head} showed {tail}"
+            if _heads(head_words, _WAS):
+                return f"{head} was {tail}"
+            if self._starts_with(lead_piece, "VBG") or re.match(r"(?:a|an|the)\s", tail):
+                # "Burn-up chart: a graph that ..." defines the head
+                return f"{head} {'are' if _plural(last, self._tag_of(head, head_words[-1])) else 'is'} {tail}"
+            if (self.tagger is not None and head[:1].islower() and self._has_subject(lead_piece)
+                    and self.has_finite_verb(self._copula(lead_piece))):
+                return f"in {self._definite(head)}, {tail}"  # "expedited removal: 4 ppl removed ..." -> "in ..., 4 people were removed"
+            return f"{head} had {tail}"
         if self._bare_noun_phrase(head) and not self.has_finite_verb(lead_piece):
             return f"{head} had {tail}"  # "records request for ... agents: 400 pages" is one claim
         return f"{head}. {capitalize_first(tail)}"
@@ -304,12 +361,21 @@ class Realizer:
 
     def _mend(self, text: str) -> str:
         """Give each comma-separated fragment of ``text`` the copula it lacks; join two clauses with "and"."""
+        text = re.sub(r"(?<=[^,\s])\s+(?=but\s+[a-z])", ", ", text)  # "... plaintiffs but ppl terrified": a clause
         raw = re.split(r"(?<=,)\s+", text)
         circumstance = (len(raw) > 1 and self._bare_noun_phrase(raw[0].rstrip(","))
                         and self._own_subject(raw[1]))
         pieces = [("with " + self._definite(p.rstrip(",")) + ",") if i == 0 and circumstance
                   else p if i and self._verb_led(p) else self._copula(p) for i, p in enumerate(raw)]
         for i in range(1, len(pieces)):
+            if (raw[i].startswith("but ") and pieces[i] != raw[i] and self.tagger is not None
+                    and any(t in ("VBZ", "VBP") for _, t, _ in self.tags(pieces[i - 1]))):
+                # "needs named plaintiffs, but people terrified" -> "but people are terrified": the tense it joins
+                pieces[i] = re.sub(r"\b(was|were)\b", lambda m: {"was": "is", "were": "are"}[m.group(1)], pieces[i], 1)
+            if _SHARED_SUBJECT_RE.match(pieces[i]) and self.has_finite_verb(pieces[i - 1]):
+                # "parents don't have passports, can't travel together": one subject, two verbs
+                pieces[i - 1], pieces[i] = pieces[i - 1].rstrip(","), "and " + pieces[i]
+                continue
             # "..., starts April" -> "..., starting in April": a verb without its subject follows the clause
             first = pieces[i].split(" ", 1)
             if self.tagger is not None and self._starts_with(pieces[i], "VBZ") and first[0].islower():
@@ -534,7 +600,7 @@ class Realizer:
         if self.tagger is not None:
             tags = {tag for _, tag, _ in self.tags(clause)}
             score += 2 if tags & {"VBZ", "VBP", "MD"} and self.has_finite_verb(clause) else 0
-            score -= 2 if self._imperative(clause) else 0
+            score -= 2 if self._imperative(clause, any_case=True) else 0
         elif self.has_finite_verb(clause):
             score += 1
         return score
@@ -547,9 +613,13 @@ class Realizer:
         Before the claim when its first word may stand mid-sentence ("Legal advocates reported that
         Eastbank ..."), after it otherwise ("Expedited removal ..., legal advocates reported").
         """
+        spoken = self.speaker_verb(clause)
+        if spoken:
+            return f"{capitalize_first(who)} {spoken[0]} {spoken[1]}."
         if not self.embeddable(clause):
-            advice = action or self._imperative(clause, any_case=True)
-            return f"{capitalize_first(clause)}, {who} {'recommended' if advice else verb}."
+            if self._imperative(clause, any_case=True):  # an order is reported as advice, its capital kept
+                return f"{capitalize_first(who)} recommended: {clause}."
+            return f"{capitalize_first(clause)}, {who} {'recommended' if action else verb}."
         called = self.call(clause)
         if called:
             return f"{capitalize_first(who)} {called}."
@@ -587,6 +657,17 @@ class Realizer:
             t.tag_ in ("VBZ", "VBP", "MD") or (t.tag_ == "VBD" and t.dep_ == "ROOT") for t in doc[1:6]) and \
             doc[1].tag_ not in ("VBZ", "VBP", "VBD", "MD", "POS")
 
+    def _reported(self, clause: str) -> str:
+        """How a claim that cannot open a sentence as typed is reported ("" when it can): an order as advice,
+        a figure as what participants reported, a phrase without a verb as what they pointed to."""
+        if self._imperative(clause, any_case=True) and not self.embeddable(clause):
+            return f"recommended: {clause}"
+        if re.match(r"[\d$£€]", clause):
+            return f"reported that {clause}"
+        if self.embeddable(clause) and not self.has_finite_verb(clause) and not self._any_finite(clause):
+            return f"pointed to {self._indefinite(clause)}"
+        return ""
+
     def support(self, clauses: list[str]) -> list[str]:
         """A sentence for each of the other claims.
 
@@ -599,6 +680,11 @@ class Realizer:
         while rest:
             first = rest.pop(0)
             called = self.call(first)
+            spoken = self.speaker_verb(first)
+            if spoken:
+                called = f"{spoken[0]} {spoken[1]}"
+            elif not called and self.tagger is not None:
+                called = self._reported(first)
             sentence = f"Participants also {called}" if called else capitalize_first(first)
             if rest and not called and self.embeddable(rest[0]) and _CONTRAST_START.match(rest[0]) and (
                     len(first.split()) + len(rest[0].split()) <= 38 and ", but " not in first):
@@ -625,7 +711,8 @@ def _third_person(text: str, speakers: str) -> str:
 def _heads(words: list[str], nouns: set[str]) -> bool:
     """Whether one of ``nouns`` is the head of the phrase ``words`` (not a modifier: "data office")."""
     for i, w in enumerate(words):
-        if w.lower() in nouns and (i == len(words) - 1 or not words[i + 1][:1].islower()):
+        if w.lower() in nouns and (i == len(words) - 1 or not words[i + 1][:1].islower()
+                                   or words[i + 1] in ("from", "of", "for", "in", "on", "at", "by", "across")):
             return True
     return False
 

