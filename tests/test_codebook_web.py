@@ -161,3 +161,18 @@ def test_the_heatmap_page_and_its_svg_download(client, login, db, series):
     assert download.mimetype == "image/svg+xml"
     assert "attachment" in download.headers["Content-Disposition"]
     assert "lawyers needed" in download.get_data(as_text=True)
+
+
+def test_a_theme_id_no_database_can_hold_is_a_message_on_the_page_not_a_server_error(client, login, db, series):
+    """A tampered form with a 20-digit theme id was an OverflowError (500) on SQLite."""
+    login(Role.FACILITATOR)
+    source = _theme(db, series, "Legal defense")
+    huge = str(10**20)
+    for url, form in [(f"/s/{series.slug}/codebook/themes/{source.id}/merge", {"target_id": huge}),
+                      (f"/s/{series.slug}/emergent/adopt", {"name": "Bike lanes", "parent_id": huge}),
+                      (f"/s/{series.slug}/codebook/themes", {"name": "Bike lanes", "parent_id": huge})]:
+        page = client.post(url, data=form, follow_redirects=True)
+        assert page.status_code == 200, url
+        assert f"Theme {huge} not found in this series." in page.get_data(as_text=True), url
+    db.expire_all()
+    assert _theme(db, series, "Bike lanes") is None and _theme(db, series, "Legal defense") is not None

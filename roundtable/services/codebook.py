@@ -22,7 +22,7 @@ import yaml
 from sqlalchemy import func, select
 
 from roundtable.errors import NotFound, ValidationError
-from roundtable.models import Note, NoteTag, Series, TagStatus, Theme
+from roundtable.models import MAX_DATABASE_ID, Note, NoteTag, Series, TagStatus, Theme
 from roundtable.services.anonymize import authored_text_anonymizer
 
 DEFAULT_SECTION = "Key Themes"
@@ -404,7 +404,8 @@ def codebook_for_series(db, series, include_retired: bool = False) -> Codebook:
 
 
 def get_theme(db, series, theme_id: int) -> Theme:
-    theme = db.get(Theme, theme_id)
+    # An id no row can have is not looked up: past 64 bits the database driver raises, a server error.
+    theme = db.get(Theme, theme_id) if 0 < theme_id <= MAX_DATABASE_ID else None
     if theme is None or theme.series_id != _series_id(series):
         raise NotFound(f"theme {theme_id} not found in this series")
     return theme
