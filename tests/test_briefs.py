@@ -356,6 +356,17 @@ def test_author_edits_the_draft_with_a_safe_live_preview_and_versions(client, lo
     assert "With thanks." in brief.markdown
 
 
+def test_comparing_a_version_that_does_not_exist_says_so_on_the_page(client, login, filled):
+    """A 20-digit version number in the address was an OverflowError (500) on SQLite."""
+    from roundtable.models import Role
+
+    series, _ = filled
+    login(Role.AUTHOR)
+    for number in (99, 10**20):
+        page = client.get(f"/s/{series.slug}/brief/report/versions?a=1&b={number}")
+        assert page.status_code == 404 and f"no version {number} of this brief" in page.get_data(as_text=True)
+
+
 def test_author_opens_the_notes_behind_a_bullet(client, login, db, filled):
     from roundtable.models import Role
 

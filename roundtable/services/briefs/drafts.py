@@ -11,7 +11,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session as DbSession
 
 from roundtable.errors import NotFound, ValidationError
-from roundtable.models import Brief, BriefVersion, Note, Session, utcnow
+from roundtable.models import MAX_DATABASE_ID, Brief, BriefVersion, Note, Session, utcnow
 from roundtable.services.anonymize import anonymize_authored_text
 from roundtable.services.briefs.build import build_brief
 from roundtable.services.briefs.context import _resolve_series, gather_brief_context
@@ -290,9 +290,10 @@ class VersionComparison:
 
 def compare_versions(db: DbSession, brief: Brief, old_number: int, new_number: int) -> VersionComparison:
     """A line diff (difflib) of two saved versions and the sections that changed."""
+    # A number no column holds is not looked up: the database refuses it (a server error).
+    wanted = [n for n in (old_number, new_number) if 0 < n <= MAX_DATABASE_ID]
     found = {v.number: v for v in db.scalars(
-        select(BriefVersion).where(BriefVersion.brief_id == brief.id,
-                                   BriefVersion.number.in_([old_number, new_number])))}
+        select(BriefVersion).where(BriefVersion.brief_id == brief.id, BriefVersion.number.in_(wanted)))}
     for n in (old_number, new_number):
         if n not in found:
             raise NotFound(f"no version {n} of this brief")
