@@ -19,7 +19,8 @@ For each report: the nine sections in order; every web address in the notes list
 Resources, in at least three headed groups; in Key Themes and Strategic Directions no note
 shorthand, no doubled attribution, at least 90 % of bullets with a bold lead-in of two to five
 words; no declined person's name in the PDF's text (case-insensitive); 10 to 20 pages; the share
-of five-word runs copied from notes; build time (wall and CPU).
+of five-word runs copied from notes; the share of usable tagged notes some bullet cites
+(``brief_prose.coverage_of``); build time (wall and CPU).
 """
 
 from __future__ import annotations
@@ -41,7 +42,7 @@ HERE = Path(__file__).resolve().parent
 DATA = HERE / "data" / "guides"
 sys.path.insert(0, str(HERE))
 
-from brief_prose import measure  # noqa: E402
+from brief_prose import coverage_of, measure  # noqa: E402
 from brief_sentences import _nlp, check, counts, sentence_total  # noqa: E402
 
 SECTIONS = ["Executive Summary", "Key Findings", "Strategic Implications", "Introduction", "Key Themes",
@@ -147,10 +148,11 @@ def run(report: str, workdir: Path, pdf: bool = True) -> dict:
         series, texts = make_series(db, report, roundtable)
         # The first build loads the models (spaCy, MiniLM) once; the PDF build after it is timed.
         markdown = export_brief(db, series, fmt="md", roundtable=roundtable)[0].decode("utf-8")
+        coverage = coverage_of(db, series, roundtable)
         if not pdf:
             roundtable.database.dispose()
             (workdir / f"{report}.md").write_text(markdown, encoding="utf-8")
-            return {"notes": len(texts), **measure(markdown, texts), **sentence_faults(markdown)}
+            return {"notes": len(texts), **measure(markdown, texts), **sentence_faults(markdown), **coverage}
         start, cpu = time.perf_counter(), time.process_time()
         data = export_brief(db, series, fmt="pdf", roundtable=roundtable)[0]
         wall, cpu = time.perf_counter() - start, time.process_time() - cpu
@@ -179,6 +181,7 @@ def run(report: str, workdir: Path, pdf: bool = True) -> dict:
     }
     figures.update(measure(markdown, texts))
     figures.update(sentence_faults(markdown))
+    figures.update(coverage)
     return figures
 
 

@@ -8,7 +8,12 @@ For the Key Themes and Strategic Directions bullets of a report (Markdown from
   addresses left out of both sides);
 - shorthand, doubled attribution: counts, by the patterns the tests use;
 - lead-ins: the share of bullets whose bold lead-in has two to five words;
-- sentences: the mean number of sentences per bullet.
+- sentences: the mean number of sentences per bullet;
+- coverage: the share of usable tagged notes (points and actions coded with a Key Themes or
+  Strategic Directions theme, with a claim left once compressed and no word of a declined name)
+  cited by some bullet of those sections. Questions go to Unanswered Questions, quotes to the
+  quotes, resources to Resources: they are not counted. Needs the series, so it is computed by
+  building the report in this process (``coverage_of``).
 
     python bench/brief_prose.py REPORT.md --database sqlite:///roundtable.sqlite --series SLUG [--json]
 """
@@ -77,6 +82,27 @@ def measure(markdown: str, notes: list[str]) -> dict:
     }
 
 
+BODY_SECTIONS = ("Key Themes", "Strategic Directions")
+
+
+def coverage_of(db, series, roundtable) -> dict:
+    """Build the report in this process; the share of usable tagged notes its bullets cite."""
+    from roundtable.services.briefs import build_brief, gather_brief_context
+    from roundtable.services.briefs.synthesis import compress, mentions
+
+    context = gather_brief_context(db, series, "report", roundtable=roundtable)
+    document = build_brief(context, template="report", roundtable=roundtable)
+    sections = split_sections(document.markdown)
+    ids = [i for key in ("key-themes", "strategic-directions")
+           for i in re.findall(r"\]\{#([^}]+)\}", sections.get(key, ""))]
+    cited = {int(n) for i in ids for n in document.provenance.get(i, [])}
+    usable = {n.id for t in context.themes if t.section in BODY_SECTIONS for n in t.all_notes()
+              if n.kind in ("point", "action") and compress(n.prose or n.text)
+              and not mentions(compress(n.prose or n.text), context.hidden_words)}
+    return {"usable_notes": len(usable), "cited_notes": len(usable & cited),
+            "coverage": round(len(usable & cited) / len(usable), 3) if usable else 0.0}
+
+
 def series_notes(url: str, slug: str) -> list[str]:
     with DbSession(create_engine(url)) as db:
         series = db.scalar(select(Series).where(Series.slug == slug))
@@ -91,9 +117,19 @@ def main(argv=None) -> int:
     parser.add_argument("--database", required=True)
     parser.add_argument("--series", required=True)
     parser.add_argument("--json", action="store_true")
+    parser.add_argument("--coverage", action="store_true", help="also build the report here and count coverage")
     args = parser.parse_args(argv)
     with open(args.report, encoding="utf-8") as f:
         figures = measure(f.read(), series_notes(args.database, args.series))
+    if args.coverage:
+        from roundtable.app import create_app
+
+        # The app's own configuration (instance folder, environment): its key reads the roster.
+        roundtable = create_app({"DATABASE_URL": args.database}).extensions["roundtable"]
+        with roundtable.database.session() as db:
+            series = db.scalar(select(Series).where(Series.slug == args.series))
+            figures.update(coverage_of(db, series, roundtable))
+        roundtable.database.dispose()
     if args.json:
         print(json.dumps(figures))
     else:
