@@ -422,11 +422,47 @@ def cover(notes: list[NoteItem], order: list[int], hidden: frozenset[str] = froz
     return [(claim, members) for claim, _, members in kept]
 
 
+MAX_ALSO = 6  # notes a bullet names in its closing "also discussed" sentence
+_QUOTE_MARKS = re.compile(r"['‘’\"“”]")
+
+
+def also_discussed(notes: list[NoteItem], covered: list[NoteItem], method: str = "lexical",
+                hidden: frozenset[str] = frozenset(), written: str = "") -> tuple[str, list[NoteItem]]:
+    """A closing sentence naming, by a noun phrase of its own, each note of the group no claim stands
+    for ("Participants also discussed detention contracts, attendance drops and ..."), with those notes:
+    the bullet covers its whole group, compressed. At most :data:`MAX_ALSO` notes, most central first;
+    a phrase the bullet already says, or holding a word of a declined name, is not used."""
+    taken = {n.id for n in covered}
+    rest = [n for n in notes if n.id not in taken and n.kind in ("point", "action")]
+    if not rest:
+        return "", []
+    said = written.lower()
+    named: list[NoteItem] = []
+    picked: list[str] = []
+    for note, found in zip(rest, noun_phrases([n.prose or n.text for n in rest], method)):
+        phrase = next((p for p in found if p.lower() not in said and not mentions(p, hidden)
+                       and not _only_names(p) and not _QUOTE_MARKS.search(p)
+                       and p.split()[-1].lower() not in weak_words()
+                       and all(p.lower() not in q.lower() for q in picked)), "")
+        if phrase:
+            picked.append(phrase)
+            named.append(note)
+        if len(picked) == MAX_ALSO:
+            break
+    if not picked:
+        return "", []
+    listed = picked[0] if len(picked) == 1 else ", ".join(picked[:-1]) + " and " + picked[-1]
+    who = "They" if "Participants also" in written else "Participants"
+    return f"{who} also discussed {listed}.", named
+
+
 def synthesize_group(bullet_id: str, lead_in: str, notes: list[NoteItem], titles: dict[str, str],
                      prefer_actions: bool = False, verb_offset: int = 0, space: TextSpace | None = None,
-                     hidden: frozenset[str] = frozenset(), realizer: Realizer | None = None) -> Bullet | None:
+                     hidden: frozenset[str] = frozenset(), realizer: Realizer | None = None,
+                     phrases: str = "lexical") -> Bullet | None:
     """One bullet from a group of notes: a topic sentence stating the most central claim with the
-    attribution woven in once, then one or two sentences from the other claims."""
+    attribution woven in once, one or two sentences from the other claims, then the group's other
+    notes named in one sentence (:func:`also_discussed`)."""
     if not notes:
         return None
     realizer = realizer or Realizer.for_notes(n.prose or n.text for n in notes)
@@ -443,6 +479,10 @@ def synthesize_group(bullet_id: str, lead_in: str, notes: list[NoteItem], titles
     who = attribution(covered) + across_sessions(covered)
     sentences = [realizer.topic_sentence(claims[0][0], who, verbs[verb_offset % len(verbs)], actions)]
     sentences += realizer.support([c for c, _ in claims[1:]])
+    also, named = also_discussed(notes, covered, phrases, hidden, " ".join(sentences))
+    if also:
+        sentences.append(also)
+        covered += named
     text = re.sub(r"([?!])\.(?=\s|$)", r"\1", " ".join(note_markdown(s, titles) for s in sentences))
     sessions = sorted({n.session_number for n in covered})
     return Bullet(bullet_id, lead_in, text, sorted(n.id for n in covered), sessions)
@@ -486,7 +526,7 @@ def synthesize_theme(theme: ThemeItem, titles: dict[str, str], prefer_actions=Fa
     bullets: list[Bullet] = []
     for i, (lead, group) in enumerate(groups, 1):
         bullet = synthesize_group(f"p-{theme.id}-{i}", lead, group, titles, prefer_actions, verb_offset=i, space=space,
-                                  hidden=hidden, realizer=realizer)
+                                  hidden=hidden, realizer=realizer, phrases=phrases)
         if bullet is None:
             continue
         bullets.append(bullet)
