@@ -13,8 +13,9 @@ Guarantees:
   ``UPDATE sessions SET last_seq = last_seq + 1 ... RETURNING last_seq``, which
   also checks that the session is live, so a note can never slip into a
   session that was just closed. On PostgreSQL the same statement stores the
-  note (``WITH taken AS (UPDATE ...) INSERT INTO notes ... SELECT``), so the
-  session row's lock is held for one round trip, up to the commit.
+  note (``WITH taken AS (UPDATE ...) INSERT INTO notes ... SELECT``), and a
+  live note without themes commits in that statement, so the session row's
+  lock is released inside PostgreSQL, never held over a round trip.
 - An edit names the version it was based on; a stale edit is refused with
   :class:`StaleEdit`, which carries the current text and version.
 - Deletes are soft while the session is live, so every client sees them; they
@@ -372,13 +373,14 @@ class NoteStream:
                 .execution_options(synchronize_session=False))
 
     def _insert(self, meeting, note_uuid, anonymized, kind, speaker_role, author_id, require_live,
-                themes=()) -> Note:
+                themes=(), *, commit: bool = False) -> Note:
+        """Store the note with the next seq (and its themes); ``commit``: commit it too."""
         now = _utcnow()
         note = Note(session_id=meeting.id, uuid=note_uuid, kind=kind, text=anonymized.text,
                     speaker_role=speaker_role, replacements=anonymized.replacements, author_id=author_id,
                     version=1, created_at=now, updated_at=now, deleted_at=None)
         if self.db.get_bind().dialect.name == "postgresql":
-            self._insert_taking_seq(note, require_live)
+            self._insert_taking_seq(note, require_live, alone=commit and not themes)
         else:  # SQLite has no UPDATE in a WITH; its one writer at a time makes the two statements as good
             note.seq = self.db.execute(self._taking_seq(meeting.id, require_live)).scalar()
             if note.seq is None:
@@ -390,35 +392,50 @@ class NoteStream:
                 add_manual_tag(self.db, note.id, theme_id)
         else:
             set_committed_value(note, "tags", [])  # a new note has none: no read to find that out
+        if commit:
+            self.db.commit()
         return note
 
-    def _insert_taking_seq(self, note: Note, require_live: bool) -> None:
-        """Take the seq and store ``note`` in one statement (PostgreSQL), so the session row's lock is
-        held for one round trip, until the commit that follows: under gevent every round trip lets the
-        process's other sockets run first, and with three (seq, insert, commit) the next note of the session
-        waited behind the lock for most of its latency (measured in docs/performance.md)."""
+    def _insert_taking_seq(self, note: Note, require_live: bool, alone: bool) -> None:
+        """Take the seq and store ``note`` in one statement (PostgreSQL). Under gevent every round trip lets
+        the process's other sockets run first, and with the session row's lock held over three (seq, insert,
+        commit) the next note of the session waited behind it for most of its latency (measured in
+        docs/performance.md). ``alone``: the statement is its own transaction, so PostgreSQL releases the
+        lock before its reply leaves; else the lock is held until the caller commits."""
         taken = self._taking_seq(note.session_id, require_live).cte("taken")
         table = Note.__table__
         columns = ["session_id", "uuid", "kind", "text", "speaker_role", "replacements", "author_id", "version",
                    "created_at", "updated_at", "deleted_at"]
-        row = self.db.execute(
-            insert(Note).from_select(
-                [*columns, "seq"],
-                select(*(literal(getattr(note, c), type_=table.c[c].type) for c in columns), taken.c.last_seq),
-            ).returning(Note.id, Note.seq)
-        ).one_or_none()
+        stmt = insert(Note).from_select(
+            [*columns, "seq"],
+            select(*(literal(getattr(note, c), type_=table.c[c].type) for c in columns), taken.c.last_seq),
+        ).returning(Note.id, Note.seq)
+        row = (self._committing_alone(stmt) if alone else self.db.execute(stmt)).one_or_none()
         if row is None:
             raise SessionClosed("this session is closed; its notes are read-only")
         note.id, note.seq = row
         make_transient_to_detached(note)  # stored: known to the session as loaded, not to be inserted again
         self.db.add(note)
 
+    def _committing_alone(self, stmt):
+        """Run ``stmt`` as a transaction of its own (psycopg's autocommit for one statement), after committing
+        what this session did before it."""
+        self.db.flush()
+        connection = self.db.connection()
+        driver = connection.connection.driver_connection
+        driver.commit()
+        driver.autocommit = True
+        try:
+            return connection.execute(stmt)
+        finally:
+            driver.autocommit = False
+
     def _insert_committed(self, meeting, note_uuid, anonymized, kind, speaker_role, author_id, require_live,
                           themes=()):
         session_id = meeting.id
         try:
-            note = self._insert(meeting, note_uuid, anonymized, kind, speaker_role, author_id, require_live, themes)
-            self.db.commit()
+            note = self._insert(meeting, note_uuid, anonymized, kind, speaker_role, author_id, require_live, themes,
+                                commit=True)
         except IntegrityError:
             # Another process stored the same UUID between our look-up and our insert.
             self.db.rollback()
