@@ -116,7 +116,7 @@ def check_sentence(sentence: str, section: str, first: bool, nlp=None) -> list[s
     words = re.findall(r"[\w$'’-]+", sentence)
     if not words:
         return kinds
-    if re.match(r"[$£€]|\d[\d,.]*(?![A-Za-z])", sentence.lstrip("\"“‘'")):  # "18F conducts" names a body
+    if re.match(r"[$£€]|\d[\d,.]*(?!\w)", sentence.lstrip("\"“‘'")):  # "18F conducts" names a body
         kinds.append("figure")
     if first and words[0].lower() in PRONOUNS and (nlp is None or _stands_alone(nlp(sentence)[0])):
         kinds.append("pronoun")

@@ -99,6 +99,8 @@ def as_finding(framing: str, realizer) -> str:
     text = framing.strip().rstrip(".")
     if re.match(r"How\s", text):
         text = text[4:]
+        if re.match(r"to\s", text):
+            return ""  # "How to conduct UX research ...": a topic, not a claim
         return capitalize_first(text) + "." if realizer.tagger is None or realizer.generality(text) >= 0 else ""
     if not text or realizer.tagger is None or not realizer.has_finite_verb(text) or realizer.tags(text)[0][1] == "VB":
         return ""
@@ -162,7 +164,8 @@ def strategic_implications(context: BriefContext) -> str:
     if directions:
         # a direction's description is listed when it is a sentence (an order or a claim), not a phrase
         framings = [f for f in (context.synthesis(t).framing for t in directions) if f and (
-            realizer.tagger is None or realizer.has_finite_verb(f) or realizer.tags(f)[0][1] == "VB")]
+            realizer.tagger is None or realizer.has_finite_verb(f) or realizer.tags(f)[0][1] == "VB"
+            or realizer.is_order(f))]
         second.append(f"For cities and funders, {number_word(len(directions))} directions follow from these "
                       "findings." if len(directions) > 1 else "For cities and funders, one direction follows.")
         second += [escape_md(f) for f in framings]

@@ -160,3 +160,33 @@ def test_the_demo_reports_findings_read_as_sentences(db, roundtable, parsed):
     assert [f for f in found if f.section == "key-findings"] == []
     # nowhere does a sentence lose its subject, open a bullet on a pronoun or open on a figure
     assert [f for f in found if f.kind in ("no_subject", "pronoun", "figure", "imperative")] == []
+    # Strategic Implications list every direction that is a sentence, an order the tagger reads as a noun too
+    implications = markdown.split("## Strategic Implications", 1)[1].split("\n## ", 1)[0]
+    assert "five directions follow" in implications and "Fund lasting, multi-year legal defense" in implications
+
+
+# ---- lines of 18F's guides (the dev set of bench/brief_heldout.py: tuning), public domain
+
+
+@pytest.mark.parametrize("note", [
+    "This helped them meet the engagement goal and also helped the team mature its practice",
+    "It may have disagreed with them",
+    "Distinguishes between those most affected by the current process and those with a peripheral interest",
+    "Describes the key steps and activities in their current process and identifies pain points",
+    "Building trust between government and the public",
+    "Broader client-side compatibility",
+])
+def test_a_claim_whose_subject_stayed_in_its_note_is_not_used(parsed, note):
+    assert parsed.clause(_prose(note)) == ""
+
+
+def test_a_capitalized_order_is_reported_as_advice(parsed):
+    note = "Draw on your research to help your partner articulate a concise problem statement"
+    sentence = parsed.topic_sentence(parsed.clause(_prose(note)), "participants in two sessions", "described")
+    assert sentence == f"Participants in two sessions recommended: {note}."
+    assert faults(sentence, "key-findings", parsed.tagger) == []
+
+
+def test_a_heading_after_a_claim_is_left_out_not_made_a_sentence(parsed):
+    claim = parsed.clause("the team chose server-side rendering; Broader client-side compatibility")
+    assert claim.startswith("the team chose server-side rendering") and "Broader" not in claim

@@ -76,6 +76,9 @@ _ACTION_VERBS = {
     "prepare", "press", "prioritize", "protect", "provide", "publish", "push", "recruit", "reduce", "repurpose",
     "require", "review", "schedule", "secure", "seek", "send", "set", "share", "start", "stop", "study",
     "support", "survey", "talk", "test", "track", "train", "update", "use", "vet", "write",
+    "draw", "validate", "focus", "reconsider", "evaluate", "avoid", "learn", "understand", "determine",
+    "try", "remember", "read", "find", "check", "choose", "follow", "look", "distinguish", "describe", "indicate",
+    "clarify", "serve", "pull", "extract", "uncover",
 }
 # Verbs a measure's clauses open with ("bans sharing", "caps fees") besides the action verbs above.
 _SERIES_VERBS = {"ban", "bar", "allow", "prohibit", "restrict", "block", "cover", "cap", "forbid", "exempt",
@@ -217,6 +220,8 @@ class Realizer:
         out = self._mend(parts[0])
         for p in parts[1:]:
             p = self.determined(self._mend(p))
+            if self._heading_words(p):
+                continue
             out += (", and " + p) if self.embeddable(p) and not _CONTRAST_START.match(p) else (
                 ", " + p if _CONTRAST_START.match(p) and p[:1].islower() else ". " + capitalize_first(p))
         out = re.sub(r", not (\w+)$", r", which is not \1", out)
@@ -228,10 +233,14 @@ class Realizer:
         if doubted:
             out = self._hedged(out)
         out = self.determined(out.rstrip(" ,;:-–—."))
-        if (self.tagger is not None and not self.embeddable(out)
-                and not any(tag.startswith(("VB", "MD")) for _, tag, _ in self.tags(out))):
-            return ""  # "Compatibility", "The URL query string": a heading's word, no claim, and its case is kept
-        return out
+        return "" if self._heading_words(out) else out
+
+    def _heading_words(self, text: str) -> bool:
+        """"Compatibility", "Building trust between ...", "To conduct UX research, ...": a heading's words, no
+        claim; typed capitalized, and its case is kept, so nothing can be put before it to make a sentence."""
+        return (self.tagger is not None and not self.embeddable(text) and not self._imperative(text, any_case=True)
+                and not self.has_finite_verb(text) and not self._any_finite(text)
+                and "VBN" not in {tag for _, tag, _ in self.tags(text)})
 
     def _lost_subject(self, text: str) -> bool:
         """Whether the claim's subject stayed behind in its note: it opens on a pronoun ("It may have
@@ -249,6 +258,9 @@ class Realizer:
         head = doc[0]
         if word.lower() in _PRONOUN_SUBJECTS and (head.tag_ in ("PRP", "PRP$") or head.dep_ in ("nsubj", "nsubjpass")):
             return True
+        if (word[:1].isupper() and word.endswith("s") and _third_person_base(word.lower()) in _ACTION_VERBS
+                and len(doc) > 1 and doc[1].tag_ in ("DT", "IN", "JJ", "PRP$", "NNS", "NN")):
+            return True  # "Distinguishes between those ...", "Evaluates the current ...": tagged a plural noun
         return head.tag_ == "VBZ" and not any(c.dep_ in ("nsubj", "nsubjpass", "expl") for c in head.children) and (
             head.dep_ == "ROOT" or word[:1].isupper())
 
@@ -633,6 +645,10 @@ class Realizer:
             verb = "reported"  # "recommended that foundations had pooled a fund" recommends nothing
         link = "described how" if verb == "described" else f"{verb} that"
         return f"{capitalize_first(who)} {link} {clause}."
+
+    def is_order(self, clause: str) -> bool:
+        """Whether ``clause`` is an instruction, in whatever case it was typed ("Fund lasting capacity ...")."""
+        return self._imperative(clause, any_case=True)
 
     def _any_finite(self, text: str) -> bool:
         return self.tagger is not None and any(tag in _FINITE_TAGS for _, tag, _ in self.tags(text))
