@@ -417,3 +417,21 @@ def test_log_out_is_set_like_the_account_links_beside_it(browser, site):
     assert (viewer.locator(".account button[type=submit]").evaluate(style)
             == viewer.locator(".account a.account-link").first.evaluate(style))
     assert [e for e in errors if not e.startswith("Failed to load resource")] == []
+
+
+@pytest.mark.parametrize("viewport", [PHONE, DESKTOP], ids=["phone", "desktop"])
+def test_the_newest_note_stays_above_the_composer_when_a_message_makes_the_composer_taller(browser, site, viewport):
+    """A too-long note's message grew the composer over the newest note (a failed note's Retry, Copy and Discard
+    were hidden under it)."""
+    server, people = site
+    _ctx, writer, errors = open_session(browser, server, people["note-takers"][0], viewport)
+    newest = writer.locator("#notes .note >> nth=39")
+    newest.wait_for()
+    above = lambda: (newest.bounding_box()["y"] + newest.bounding_box()["height"]  # noqa: E731
+                     <= writer.locator("#kinds").bounding_box()["y"] + 0.5)
+    wait_until(above, message="the newest note above the kind chips when the page opens")
+    writer.locator("#note-text").focus()
+    writer.keyboard.insert_text("z" * 4200)
+    writer.locator("#note-length-message").filter(has_text="over the limit").wait_for()
+    wait_until(above, message="the newest note above the kind chips once the composer is taller")
+    assert [e for e in errors if not e.startswith("Failed to load resource")] == []

@@ -14,7 +14,7 @@ import { Outbox } from "./outbox.js";
 import { CAN_WRITE, SESSION_ID, els, root, state } from "./page.js";
 import { noteTyping, setConnection, setOutboxCounts, setPresence } from "./presence.js";
 import { send, socket } from "./socket.js";
-import { fetchUnanswered, marks, removeNote, rerenderAll, scrollToNewest, showNote, showPending, originals } from "./stream.js";
+import { fetchUnanswered, keepNewestAbove, marks, removeNote, rerenderAll, scrollToNewest, showNote, showPending, originals } from "./stream.js";
 
 const CLOSED_REASON = "The session was closed before the server had this note.";
 // Access changed while this page could not be told (offline, asleep, the server restarting): a fresh load
@@ -124,6 +124,7 @@ if (root && socket) {
   initComposer(outbox);
   initFilters();
   scrollToNewest();
+  if (els.composer) keepNewestAbove(els.composer);
 
   socket.on("connect", join);
   // Removed, role changed or logged out: the server closes the socket; reload to see what is left.

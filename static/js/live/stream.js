@@ -297,6 +297,17 @@ function nearBottom() {
   return window.innerHeight + window.scrollY >= document.body.scrollHeight - 160;
 }
 
+/** When ``composer`` grows (a message under it, the length count), a page that was at the newest note stays
+ * there: the sticky composer would otherwise cover the newest note. */
+export function keepNewestAbove(composer) {
+  let height = composer.offsetHeight;
+  new ResizeObserver(() => {
+    const grown = composer.offsetHeight - height;
+    height = composer.offsetHeight;
+    if (grown > 0 && window.innerHeight + window.scrollY >= document.body.scrollHeight - 160 - grown) scrollToNewest();
+  }).observe(composer);
+}
+
 /** The newest note sits just above the composer: that is where a note-taker works. */
 export function scrollToNewest() {
   window.scrollTo({ top: document.body.scrollHeight });
