@@ -344,7 +344,7 @@ def pick_lead_in(group: list[NoteItem], avoid=(), fallback: str = "", method: st
         if key not in taken and not any(key in t or t in key for t in taken) and not mentions(key, hidden) \
                 and not _only_names(surface[key]):
             return capitalize_first(surface[key])
-    return fallback or "Further points raised"
+    return fallback
 
 
 def _only_names(phrase: str) -> bool:
@@ -488,6 +488,22 @@ def synthesize_group(bullet_id: str, lead_in: str, notes: list[NoteItem], titles
     return Bullet(bullet_id, lead_in, text, sorted(n.id for n in covered), sessions)
 
 
+def add_group(groups: list[tuple[str, list[NoteItem]]], group: list[NoteItem], heading: str, space: TextSpace,
+              phrases: str, hidden: frozenset[str]) -> None:
+    """Add ``group`` under a lead-in of its own: never the heading it sits under, nor a part of it, nor
+    another bullet's. A group with no such phrase joins the group its notes are most like (their
+    TF-IDF centroids' product), so its notes are still covered; only a theme's first group falls back
+    to "Further points raised"."""
+    lead = pick_lead_in(group, [g for g, _ in groups] + [heading], "", phrases, hidden)
+    if lead or not groups:
+        groups.append((lead or "Further points raised", group))
+        return
+    centroid = np.asarray(space.rows(group).mean(axis=0)).ravel() if space.matrix is not None else None
+    scores = [float(np.asarray(space.rows(members).mean(axis=0)).ravel() @ centroid) if centroid is not None else 0.0
+              for _, members in groups]
+    groups[int(np.argmax(scores))][1].extend(group)
+
+
 def synthesize_theme(theme: ThemeItem, titles: dict[str, str], prefer_actions=False, encoder: str = "tfidf",
                      phrases: str = "lexical", hidden: frozenset[str] = frozenset(),
                      realizer: Realizer | None = None) -> ThemeSynthesis:
@@ -513,16 +529,13 @@ def synthesize_theme(theme: ThemeItem, titles: dict[str, str], prefer_actions=Fa
                 groups.append((lead, members))
         own = [n for n in notes if n.id not in seen]
         if len(own) >= 2:
-            fallback = theme.name if is_lead_in(theme.name) else ""
-            groups.append((pick_lead_in(own, [g for g, _ in groups], fallback, phrases, hidden), own))
+            add_group(groups, own, theme.name, space, phrases, hidden)
     elif notes:
         clusters = group_by_similarity(notes, bullets_wanted(len(notes)), group_vectors(notes, space, encoder))
         for g in clusters:
             rows = space.rows(g)
             g = [g[i] for i in central_order(rows)] if rows is not None and len(g) > 1 else g
-            taken = [lead for lead, _ in groups]
-            fallback = theme.name if is_lead_in(theme.name) and theme.name not in taken else ""
-            groups.append((pick_lead_in(g, taken, fallback, phrases, hidden), g))
+            add_group(groups, g, theme.name, space, phrases, hidden)
     bullets: list[Bullet] = []
     for i, (lead, group) in enumerate(groups, 1):
         bullet = synthesize_group(f"p-{theme.id}-{i}", lead, group, titles, prefer_actions, verb_offset=i, space=space,
