@@ -190,3 +190,11 @@ def test_a_capitalized_order_is_reported_as_advice(parsed):
 def test_a_heading_after_a_claim_is_left_out_not_made_a_sentence(parsed):
     claim = parsed.clause("the team chose server-side rendering; Broader client-side compatibility")
     assert claim.startswith("the team chose server-side rendering") and "Broader" not in claim
+
+
+def test_one_speakers_verb_is_never_given_to_a_group_of_roles(parsed):
+    claim = parsed.clause(_prose("disagrees w/ softer framing - ppl need to hear the city say it won't cooperate"))
+    sentence = parsed.topic_sentence(claim, "a community organizer, a municipal leader, and other participants",
+                                     "described")
+    assert sentence.startswith("A community organizer, a municipal leader, and other participants described how "
+                               "one participant disagreed with softer framing")

@@ -626,8 +626,10 @@ class Realizer:
         Eastbank ..."), after it otherwise ("Expedited removal ..., legal advocates reported").
         """
         spoken = self.speaker_verb(clause)
-        if spoken:
-            return f"{capitalize_first(who)} {spoken[0]} {spoken[1]}."
+        if spoken:  # the verb is one speaker's: a group of roles reports it, never shares it
+            if re.match(r"(?:a|an)\s+[\w -]+$", who) and " and " not in who:
+                return f"{capitalize_first(who)} {spoken[0]} {spoken[1]}."
+            return f"{capitalize_first(who)} described how one participant {spoken[0]} {spoken[1]}."
         if not self.embeddable(clause):
             if self._imperative(clause, any_case=True):  # an order is reported as advice, its capital kept
                 return f"{capitalize_first(who)} recommended: {clause}."
