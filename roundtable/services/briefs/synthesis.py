@@ -439,14 +439,18 @@ def also_discussed(notes: list[NoteItem], covered: list[NoteItem], method: str =
     said = written.lower()
     named: list[NoteItem] = []
     picked: list[str] = []
-    for note, found in zip(rest, noun_phrases([n.prose or n.text for n in rest], method)):
-        phrase = next((p for p in found if p.lower() not in said and not mentions(p, hidden)
-                       and not _only_names(p) and not _QUOTE_MARKS.search(p)
-                       and p.split()[-1].lower() not in weak_words()
-                       and all(p.lower() not in q.lower() for q in picked)), "")
-        if phrase:
-            picked.append(phrase)
-            named.append(note)
+    for start in range(0, len(rest), 2 * MAX_ALSO):  # a few notes at a time: a 2,000-note group stops early
+        chunk = rest[start:start + 2 * MAX_ALSO]
+        for note, found in zip(chunk, noun_phrases([n.prose or n.text for n in chunk], method)):
+            phrase = next((p for p in found if p.lower() not in said and not mentions(p, hidden)
+                           and not _only_names(p) and not _QUOTE_MARKS.search(p)
+                           and p.split()[-1].lower() not in weak_words()
+                           and all(p.lower() not in q.lower() for q in picked)), "")
+            if phrase:
+                picked.append(phrase)
+                named.append(note)
+            if len(picked) == MAX_ALSO:
+                break
         if len(picked) == MAX_ALSO:
             break
     if not picked:
