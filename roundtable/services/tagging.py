@@ -293,9 +293,10 @@ def note_tags(db, note_id: int, include_rejected: bool = False) -> list[NoteTag]
 def store_suggestions(db, note_id: int, suggestions, source: str) -> list[NoteTag]:
     """Save suggestions for a note as ``suggested`` tags, replacing older suggestions.
 
-    Every suggestion is kept, however low its score: the right theme often ranks first in its section with a
-    low score, and the live page hides chips below its own ``SUGGESTION_FLOOR``. A theme that a person already accepted, added or rejected for this note is
-    left as it is: suggestions never override a decision.
+    Every suggestion passed in is kept, however low its score (callers pass each section's best): the right
+    theme often ranks first in its section with a low score, and the live page hides chips below its own
+    ``SUGGESTION_FLOOR``. A theme that a person already accepted, added or rejected for this note is left as
+    it is: suggestions never override a decision.
     """
     note = _note(db, note_id)
     series_id = _series_id_of(db, note)
