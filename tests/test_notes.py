@@ -178,3 +178,34 @@ def test_concurrent_writers_get_unique_gapless_seqs_and_duplicates_stored_once(d
         assert db.get(Session, live_session.id).last_seq == 70
     finally:
         db.close()
+
+
+def test_a_note_refused_by_a_close_in_between_leaves_nothing_of_its_event_stored(stream, db, database, live_session):
+    """The session closed after the event read it as live, and the event wrote something before its note:
+    the note is refused and the event's earlier write is not stored either (no partial write)."""
+    other = database.sessionmaker()
+    try:
+        NoteStream(other, None).close_session(live_session.id)
+    finally:
+        other.close()
+    db.add(AuditEvent(series_id=live_session.series_id, action="test.before-the-note", detail={}))
+    db.flush()
+    with pytest.raises(SessionClosed):
+        stream.add_note(live_session.id, new_id(), "sent as the session closed")
+    check = database.sessionmaker()
+    try:
+        assert check.scalar(select(func.count(AuditEvent.id)).where(AuditEvent.action == "test.before-the-note")) == 0
+        assert check.scalar(select(func.count(Note.id))) == 0
+    finally:
+        check.close()
+
+
+def test_a_note_and_the_writes_of_its_event_before_it_are_stored_together(stream, db, database, live_session):
+    db.add(AuditEvent(series_id=live_session.series_id, action="test.before-the-note", detail={}))
+    note, created = stream.add_note(live_session.id, new_id(), "stored with the event's other write")
+    check = database.sessionmaker()
+    try:
+        assert created and check.get(Note, note.id) is not None
+        assert check.scalar(select(func.count(AuditEvent.id)).where(AuditEvent.action == "test.before-the-note")) == 1
+    finally:
+        check.close()

@@ -14,8 +14,9 @@ Guarantees:
   also checks that the session is live, so a note can never slip into a
   session that was just closed. On PostgreSQL the same statement stores the
   note (``WITH taken AS (UPDATE ...) INSERT INTO notes ... SELECT``), and a
-  live note without themes commits in that statement, so the session row's
-  lock is released inside PostgreSQL, never held over a round trip.
+  live note without themes, in an event that wrote nothing before it, commits
+  in that statement on a connection of its own, so the session row's lock is
+  released inside PostgreSQL, never held over a round trip.
 - An edit names the version it was based on; a stale edit is refused with
   :class:`StaleEdit`, which carries the current text and version.
 - Deletes are soft while the session is live, so every client sees them; they
@@ -28,7 +29,7 @@ import uuid as uuid_module
 from collections.abc import Sequence
 from datetime import datetime, timedelta, timezone
 
-from sqlalchemy import delete, insert, literal, select, update
+from sqlalchemy import delete, event, insert, literal, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session as DbSession
 from sqlalchemy.orm import make_transient_to_detached, selectinload
@@ -75,6 +76,33 @@ class StaleEdit(Conflict):
 
 def _utcnow() -> datetime:
     return datetime.now(timezone.utc)
+
+
+_WROTE = "roundtable_wrote"
+
+
+@event.listens_for(DbSession, "after_flush")
+def _flushed(db, _context):
+    db.info[_WROTE] = True
+
+
+@event.listens_for(DbSession, "do_orm_execute")
+def _executed(state):
+    if not state.is_select:
+        state.session.info[_WROTE] = True
+
+
+@event.listens_for(DbSession, "after_transaction_end")
+def _ended(db, transaction):
+    if transaction.parent is None:
+        db.info.pop(_WROTE, None)
+
+
+def has_writes(db: DbSession) -> bool:
+    """Whether ``db``'s transaction has written (a flush, or an insert, update or delete it executed) or holds
+    changes not yet flushed: a note must not then commit on a connection of its own, or the two would commit
+    apart (the note stored, the rest refused, or the reverse)."""
+    return bool(db.info.get(_WROTE) or db.new or db.dirty or db.deleted)
 
 
 def clean_uuid(value) -> str:
@@ -380,7 +408,11 @@ class NoteStream:
                     speaker_role=speaker_role, replacements=anonymized.replacements, author_id=author_id,
                     version=1, created_at=now, updated_at=now, deleted_at=None)
         if self.db.get_bind().dialect.name == "postgresql":
-            self._insert_taking_seq(note, require_live, alone=commit and not themes)
+            if commit and not themes and not has_writes(self.db):
+                self._insert_taking_seq(note, require_live, alone=True)
+                set_committed_value(note, "tags", [])
+                return note  # committed by its own statement, and this session has nothing else to commit
+            self._insert_taking_seq(note, require_live, alone=False)
         else:  # SQLite has no UPDATE in a WITH; its one writer at a time makes the two statements as good
             note.seq = self.db.execute(self._taking_seq(meeting.id, require_live)).scalar()
             if note.seq is None:
@@ -400,8 +432,8 @@ class NoteStream:
         """Take the seq and store ``note`` in one statement (PostgreSQL). Under gevent every round trip lets
         the process's other sockets run first, and with the session row's lock held over three (seq, insert,
         commit) the next note of the session waited behind it for most of its latency (measured in
-        docs/performance.md). ``alone``: the statement is its own transaction, so PostgreSQL releases the
-        lock before its reply leaves; else the lock is held until the caller commits."""
+        docs/performance.md). ``alone``: the statement is its own transaction (:meth:`_committing_alone`), so
+        PostgreSQL releases the lock before its reply leaves; else the lock is held until the caller commits."""
         taken = self._taking_seq(note.session_id, require_live).cte("taken")
         table = Note.__table__
         columns = ["session_id", "uuid", "kind", "text", "speaker_role", "replacements", "author_id", "version",
@@ -410,7 +442,7 @@ class NoteStream:
             [*columns, "seq"],
             select(*(literal(getattr(note, c), type_=table.c[c].type) for c in columns), taken.c.last_seq),
         ).returning(Note.id, Note.seq)
-        row = (self._committing_alone(stmt) if alone else self.db.execute(stmt)).one_or_none()
+        row = self._committing_alone(stmt) if alone else self.db.execute(stmt).one_or_none()
         if row is None:
             raise SessionClosed("this session is closed; its notes are read-only")
         note.id, note.seq = row
@@ -418,17 +450,11 @@ class NoteStream:
         self.db.add(note)
 
     def _committing_alone(self, stmt):
-        """Run ``stmt`` as a transaction of its own (psycopg's autocommit for one statement), after committing
-        what this session did before it."""
-        self.db.flush()
-        connection = self.db.connection()
-        driver = connection.connection.driver_connection
-        driver.commit()
-        driver.autocommit = True
-        try:
-            return connection.execute(stmt)
-        finally:
-            driver.autocommit = False
+        """Run ``stmt`` as a transaction of its own, on a connection of its own in SQLAlchemy's ``AUTOCOMMIT``
+        mode; this session's transaction is left as it is (only for a session that has written nothing:
+        :func:`roundtable.db.has_writes`)."""
+        with self.db.get_bind().connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+            return connection.execute(stmt).one_or_none()
 
     def _insert_committed(self, meeting, note_uuid, anonymized, kind, speaker_role, author_id, require_live,
                           themes=()):
