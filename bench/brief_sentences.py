@@ -16,7 +16,11 @@ sentence is checked for:
   plaintiffs but people terrified of being visible"), or a verb follows a comma with no subject
   ("Many parents don't have passports, can't travel together");
 - ``figure``: it opens on a figure ("$2.1 million a year ...", "4 people ...");
-- ``shorthand``: note shorthand left in ("w/", "ppl", "->", "b/c", "&", ...).
+- ``shorthand``: note shorthand left in ("w/", "ppl", "->", "b/c", "&", ...);
+- ``list_item``: an item of a closing "Participants also discussed A, B and C." that tells a reader
+  nothing as it stands: a judgement ("huge cheap win", "biggest surprise"), a vague head ("broad
+  ones"), no noun head ("track outcomes"), or a bare singular count noun, often a compound cut
+  short ("line phone", "presiding judge", "person in buildings"). Counted once per item.
 
 The parse is spaCy's small English pipeline when installed; without it a lexical fallback
 (word lists) is used and says so. Deterministic and offline.
@@ -32,7 +36,17 @@ import re
 import sys
 from dataclasses import asdict, dataclass
 
-KINDS = ("no_verb", "no_subject", "fragment", "imperative", "pronoun", "figure", "shorthand")
+KINDS = ("no_verb", "no_subject", "fragment", "imperative", "pronoun", "figure", "shorthand", "list_item")
+ALSO_RE = re.compile(r"^(?:Participants|They) also discussed (.+)\.$")
+_JUDGEMENTS = {"huge", "big", "bigger", "biggest", "cheap", "great", "good", "best", "bad", "worst", "worse", "better",
+               "nice", "average", "broad", "limited", "enough", "awesome", "amazing", "terrible"}
+_VAGUE = {"one", "ones", "thing", "things", "stuff", "lot", "lots", "bit", "kind", "sort", "win", "surprise", "deal",
+          "person", "people", "way", "ways"}
+# Heads read without an article: a quality or a process (by suffix) or an uncountable noun.
+_UNCOUNTED_SUFFIXES = ("ment", "ance", "ence", "ity", "ism", "ness", "ing", "tion", "sion", "ure", "age", "ice", "cy")
+_UNCOUNTED = {"aid", "data", "money", "funding", "staff", "work", "research", "capacity", "trust", "support",
+              "outreach", "control", "security", "health", "safety", "counsel", "advice", "access", "evidence",
+              "feedback", "software", "media", "press", "coverage", "demand", "traffic", "progress", "ID", "mouth"}
 SHORTHAND_RE = re.compile(r"(?<!\w)(w/|w/o|ppl|b/c|bc|govt|yrs?|hrs?|mos?|approx|thru|tbd|\$\$|->|=>|&)(?!\w)"
                           r"|\s\+\s", re.I)
 PRONOUNS = {"it", "they", "this", "these", "those", "he", "she", "them", "its", "their", "his", "her"}
@@ -187,17 +201,58 @@ def _quoted(doc) -> set[int]:
     return {t.i for t in doc if any(a < t.idx < b for a, b in spans)}
 
 
+def list_items(sentence: str, nlp=None) -> list[tuple[str, bool]]:
+    """``(item, faulty)`` for each item a closing "also discussed" sentence names (none for other sentences).
+
+    Items are split at commas and at the first "and" of the last part ("A, B and school and hospital
+    grounds"); each is parsed alone, as the object of "They discussed ...".
+    """
+    m = ALSO_RE.match(sentence)
+    if not m:
+        return []
+    parts = m.group(1).split(", ")
+    items = parts[:-1] + parts[-1].split(" and ", 1)
+    items = [i.strip() for i in items if i.strip()]
+    if nlp is None:
+        return [(i, _lexical_item_fault(i)) for i in items]
+    out = []
+    for item in items:
+        doc = nlp(f"They discussed {item}.")
+        tokens = [t for t in doc[2:] if not t.is_punct]
+        inside = {t.i for t in tokens}
+        head = next((t for t in tokens if t.head.i not in inside or t.head.i == t.i), None)
+        out.append((item, head is None or _item_fault(head, tokens)))
+    return out
+
+
+def _lexical_item_fault(item: str) -> bool:
+    words = item.lower().split()
+    return not words or words[-1] in _VAGUE or any(w in _JUDGEMENTS or w.endswith("est") for w in words)
+
+
+def _item_fault(head, tokens) -> bool:
+    """A judgement, a vague or non-noun head, or a bare singular count noun."""
+    if head.pos_ not in ("NOUN", "PROPN") or head.lower_ in _VAGUE:
+        return True
+    if any(t.tag_ in ("JJS", "RBS") or t.lower_ in _JUDGEMENTS for t in tokens):
+        return True
+    determined = any(t.tag_ in ("DT", "PRP$", "CD", "POS") for t in tokens if t.i < head.i)
+    uncounted = head.text in _UNCOUNTED or head.lower_ in _UNCOUNTED or head.lower_.endswith(_UNCOUNTED_SUFFIXES)
+    return head.tag_ == "NN" and not determined and not uncounted
+
+
 def check(markdown: str, nlp=None) -> list[Fault]:
     faults = []
     for section, text in units(markdown):
         for i, sentence in enumerate(sentences(text)):
             faults += [Fault(k, section, sentence) for k in check_sentence(sentence, section, i == 0, nlp)]
+            faults += [Fault("list_item", section, item) for item, bad in list_items(sentence, nlp) if bad]
     return faults
 
 
 def counts(faults: list[Fault], sentence_total: int | None = None) -> dict:
     out = {k: sum(f.kind == k for f in faults) for k in KINDS}
-    out["sentences_with_a_fault"] = len({(f.section, f.sentence) for f in faults})
+    out["sentences_with_a_fault"] = len({(f.section, f.sentence) for f in faults if f.kind != "list_item"})
     if sentence_total is not None:
         out["sentences"] = sentence_total
     return out
@@ -220,7 +275,8 @@ def main(argv=None) -> int:
         with open(path, encoding="utf-8") as f:
             markdown = f.read()
         faults = check(markdown, nlp)
-        results[path] = {"parse": "spacy" if nlp else "lexical", **counts(faults, sentence_total(markdown))}
+        results[path] = {"parse": "spacy" if nlp else "lexical", **counts(faults, sentence_total(markdown)),
+                         "list_items": sum(len(list_items(s, nlp)) for _, t in units(markdown) for s in sentences(t))}
         if args.show:
             results[path]["faults"] = [asdict(f) for f in faults]
     if args.json:
