@@ -210,13 +210,28 @@ def test_leave_one_session_out_trusts_coded_notes_when_they_predict_better_than_
     centres = np.eye(3, 16) * 4
     notes = centres[themes] + rng.normal(size=(36, 16))
     # The codebook's words miss the point (prototypes unrelated to the notes): the coded notes decide.
-    prototypes = embedding_suggester._unit(rng.normal(size=(3, 16)))
+    prototypes = embedding_suggester.ThemeViews.of(embedding_suggester._unit(rng.normal(size=(3, 16))), range(3))
     _centre, _kind, weight = embedding_suggester.choose_method(prototypes, _coded(notes, themes, sessions), sections)
     assert weight > 0.5
     # Too few coded notes, or one session only, to choose with: the default.
     few = embedding_suggester.choose_method(prototypes, _coded(notes[:6], themes[:6], sessions[:6]), sections)
     one_session = embedding_suggester.choose_method(prototypes, _coded(notes, themes, np.ones(36)), sections)
     assert few[1:] == one_session[1:] == embedding_suggester.DEFAULT_METHOD
+
+
+def test_a_theme_with_one_view_that_says_what_a_note_is_about_outranks_a_closer_mean_prototype():
+    axes = np.eye(6, dtype=np.float32)
+    note = axes[:1]
+    # Theme 0: one of its four views is the note's subject, the others are about other things, so
+    # the mean of its views is only 0.5 from the note; theme 1's single view is 0.6 from it.
+    views = embedding_suggester.ThemeViews.of(
+        np.vstack([axes[0], axes[1], axes[2], axes[3], 0.6 * axes[0] + 0.8 * axes[4]]), [0, 0, 0, 0, 1])
+    assert (note @ views.prototypes.T)[0].tolist() == pytest.approx([0.5, 0.6])
+    scores = views.scores(note)[0]
+    assert scores[0] > scores[1]
+    # A soft maximum: below the best view, above the views' mean; one view is its own cosine.
+    assert 0.25 < scores[0] < 1.0
+    assert scores[1] == pytest.approx(0.6)
 
 
 EMBEDDING_TEXTS = ["ambulance queues outside A&E", "plant more oaks along the ring road", "rents up 20% since spring"]
