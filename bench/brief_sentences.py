@@ -20,7 +20,17 @@ sentence is checked for:
 - ``list_item``: an item of a closing "Participants also discussed A, B and C." that tells a reader
   nothing as it stands: a judgement ("huge cheap win", "biggest surprise"), a vague head ("broad
   ones"), no noun head ("track outcomes"), or a bare singular count noun, often a compound cut
-  short ("line phone", "presiding judge", "person in buildings"). Counted once per item.
+  short ("line phone", "presiding judge", "person in buildings"). Counted once per item;
+- ``participle``: a clause whose verb is a bare participle or adjective, its auxiliary dropped
+  ("Courthouse arrests continuing", "the pool ... shared across cities", "conditions likely
+  unlawful"), judged on the parse, so a sentence with a finite verb elsewhere is still caught;
+- ``article``: a singular count noun that heads a subject or object without a determiner ("pointed to
+  litigation tracker", "joined amicus on grant conditions case", "budget office wants"). A noun with
+  an abstract suffix or on a short list of mass nouns is left alone, and so is an unmodified noun
+  after a preposition ("on leave", "from scratch"); the list was shortened on the dev guides' real
+  prose (tuning), so the kind still misses some faults ("majority") and reads a few mass uses as
+  faults.
+  A closing "Participants also discussed ..." is judged item by item (``list_item``) instead.
 
 The parse is spaCy's small English pipeline when installed; without it a lexical fallback
 (word lists) is used and says so. Deterministic and offline.
@@ -36,7 +46,7 @@ import re
 import sys
 from dataclasses import asdict, dataclass
 
-KINDS = ("no_verb", "no_subject", "fragment", "imperative", "pronoun", "figure", "shorthand", "list_item")
+KINDS = ("no_verb", "no_subject", "fragment", "imperative", "pronoun", "figure", "shorthand", "participle", "article", "list_item")
 ALSO_RE = re.compile(r"^(?:Participants|They) also discussed (.+)\.$")
 _JUDGEMENTS = {"huge", "big", "bigger", "biggest", "cheap", "great", "good", "best", "bad", "worst", "worse", "better",
                "nice", "average", "broad", "limited", "enough", "awesome", "amazing", "terrible"}
@@ -69,6 +79,25 @@ _LEXICAL_ORDERS = {
     "prepare", "provide", "publish", "read", "rebuild", "review", "see", "set", "share", "start", "stop", "support",
     "track", "train", "use", "write", "find", "check", "consider", "avoid", "try", "remember", "test",
 }
+# Abstract nouns, usually uncounted ("litigation", "enforcement", "awareness"), pronouns ("someone") and
+# plurals the small model tags as singular ("spokespeople").
+_UNCOUNTED_ENDINGS = ("tion", "sion", "ment", "ness", "ance", "ence", "ism", "ing", "ics", "ship", "hood", "ogy", "acy",
+                      "ery", "one", "body", "thing", "people", "men")
+_MASS = {
+    "data", "metadata", "staff", "time", "money", "work", "help", "space", "trust", "support", "access", "advice",
+    "evidence", "research", "news", "progress", "software", "hardware", "equipment", "information", "feedback",
+    "knowledge", "guidance", "aid", "outreach", "law", "power", "pressure", "leverage", "care", "counsel", "coverage",
+    "demand", "shelter", "food", "cash", "response", "control", "contact", "removal", "history", "code", "content",
+    "logic", "design", "strategy", "consent", "cost", "bias", "focus", "success", "debate", "loss", "inquiry",
+    "quality", "security", "capacity", "safety", "health", "harm", "damage", "fear", "stress", "burnout", "risk", "use",
+    "context", "impact", "scope", "infrastructure", "consensus", "urgency", "simplicity", "complexity", "maturity",
+    "compatibility", "familiarity", "accessibility", "efficiency", "equity", "diversity", "privacy", "authority",
+    "birthplace", "credit", "leave", "scratch", "practice", "policy", "technology", "age", "humor", "culture",
+    "year", "week", "month", "day", "lot", "half", "part", "most", "rest", "child",
+}
+_SPEECH = {"said", "says", "reported", "noted", "described", "observed", "emphasized", "warned", "argued", "showed",
+           "found"}
+_NOUN_SLOTS = ("nsubj", "nsubjpass", "dobj", "pobj", "attr", "appos")
 ORDER_SECTIONS = ("key-findings", "key-themes")
 SECTIONS = ("key-findings", "strategic-implications", "key-themes", "strategic-directions")
 
@@ -162,7 +191,57 @@ def check_sentence(sentence: str, section: str, first: bool, nlp=None) -> list[s
         kinds.append("fragment")
     if section in ORDER_SECTIONS and order:
         kinds.append("imperative")
+    if ALSO_RE.match(sentence):
+        return kinds
+    if any(_bare_participle(t) for t in doc if t.i not in quoted):
+        kinds.append("participle")
+    if any(_bare_count_noun(t) for t in doc if t.i not in quoted):
+        kinds.append("article")
     return kinds
+
+
+def _bare_participle(token) -> bool:
+    """A clause on a participle or adjective with a subject and no auxiliary ("arrests continuing",
+    "the pool ... shared across cities", "conditions likely unlawful"), or a note's noun-noun subject
+    read as subject and verb before such a participle ("Courthouse arrests continuing")."""
+    if not token.text.isalpha():
+        return False
+    children = list(token.children)
+    if any(c.dep_ in ("aux", "auxpass") for c in children):
+        return False
+    subject = {"VBG": ("nsubj", "nsubjpass"), "VBN": ("nsubjpass",), "JJ": ("nsubj",)}.get(token.tag_)
+    if subject and token.dep_ in ("ROOT", "conj", "ccomp") and any(c.dep_ in subject for c in children):
+        return token.tag_ != "JJ" or token.dep_ != "ccomp" or token.head.lower_ in _SPEECH
+    if token.tag_ in ("VBZ", "VBP") and token.lower_.endswith("s") and token.i > 0:
+        before = token.doc[token.i - 1]
+        return (before.dep_ == "nsubj" and before.head.i == token.i and before.tag_ == "NN"
+                and not any(c.dep_ in ("det", "poss") for c in before.children)
+                and any(c.dep_ == "xcomp" and c.tag_ == "VBG" for c in children)
+                and not any(c.dep_ == "dobj" for c in children))
+    return False
+
+
+def _bare_count_noun(token) -> bool:
+    """A singular count noun heading a subject or object with no determiner ("pointed to litigation
+    tracker", "budget office wants"); a lower-case word the small model tags as a name counts as a noun."""
+    if not (token.tag_ == "NN" or token.tag_ == "NNP" and token.text.islower()) or not token.text.isalpha():
+        return False
+    if token.text[:1].isupper() and token.i != 0:
+        return False
+    slot = token.dep_ if token.dep_ != "conj" else token.head.dep_
+    if slot not in _NOUN_SLOTS:
+        return False
+    low = token.lower_
+    if low in _MASS or low.endswith(_UNCOUNTED_ENDINGS) or (low.endswith("ity") and len(low) > 5):
+        return False
+    for noun in (token, token.head) if token.dep_ == "conj" else (token,):
+        if any(c.dep_ in ("det", "poss", "nummod", "predet") or c.tag_ in ("DT", "PRP$", "WP$", "CD", "POS")
+               for c in noun.children):
+            return False
+    modified = any(c.dep_ in ("amod", "compound", "nmod") and c.i < token.i for c in token.children)
+    if token.dep_ == "pobj" and not modified:
+        return False  # "on leave", "from scratch", "by phone": a bare noun after a preposition is idiom
+    return not any(t.tag_ in ("DT", "PRP$", "POS") for t in token.doc[token.left_edge.i:token.i])
 
 
 def _stands_alone(token) -> bool:

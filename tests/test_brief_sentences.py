@@ -54,6 +54,11 @@ def faults(text: str, section: str = "key-themes", nlp=None) -> list[str]:
     ("It may have disagreed with them, as a participant put it.", "pronoun"),
     ("$2.1 million a year would cover about 300 detained cases.", "figure"),
     ("Legal advocates said ppl get 48 hours notice.", "shorthand"),
+    ("Courthouse arrests continuing, and the court admin says they can't control federal agents.", "participle"),
+    ("The city attorney said conditions likely unlawful, but litigation takes years.", "participle"),
+    ("Legal advocates pointed to litigation tracker for municipal challenges to funding conditions.", "article"),
+    ("Harbor City joined amicus on grant conditions case in another circuit.", "article"),
+    ("Litigation takes years, and budget office wants certainty now.", "article"),
 ])
 def test_the_checker_flags_each_fault(parsed, sentence, kind):
     assert kind in faults(sentence, "key-findings", parsed.tagger)
@@ -65,6 +70,9 @@ def test_the_checker_flags_each_fault(parsed, sentence, kind):
     "Participants reported that $2.1 million a year would cover about 300 detained cases.",
     "Workers' center staff were rotating spokespeople, and no one does more than 1 interview a month.",
     "Harbor City is now litigating jointly with 4 other cities on grant conditions.",
+    "Courthouse arrests are continuing, and the court admin says they can't control federal agents.",
+    "Legal advocates pointed to a litigation tracker for municipal challenges to funding conditions.",
+    "Staff went on leave, and the network was built from scratch with public funding and legal support.",
 ])
 def test_the_checker_passes_whole_sentences(parsed, sentence):
     assert faults(sentence, "key-findings", parsed.tagger) == []
