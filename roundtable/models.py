@@ -133,6 +133,8 @@ class Session(Base):
     state: Mapped[SessionState] = mapped_column(_enum(SessionState), default=SessionState.SCHEDULED)
     # Highest sequence number handed out; bumped atomically per note.
     last_seq: Mapped[int] = mapped_column(Integer, default=0)
+    # Highest change number handed out (roundtable.services.note_changes): bumped per change to stored notes.
+    last_change_seq: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     series: Mapped[Series] = relationship(back_populates="sessions")
     notes: Mapped[list[Note]] = relationship(
@@ -223,6 +225,8 @@ class Note(Base):
     # Character spans of replacements, so the UI can highlight them: [[start, end, kind], ...]
     replacements: Mapped[list] = mapped_column(default=list)
     version: Mapped[int] = mapped_column(Integer, default=1)
+    # The session's change number of this note's latest edit, delete or theme change (0: none since stored).
+    change_seq: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     author_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)

@@ -24,6 +24,7 @@ from sqlalchemy import func, select
 from roundtable.errors import NotFound, ValidationError
 from roundtable.models import MAX_DATABASE_ID, Note, NoteTag, Series, TagStatus, Theme
 from roundtable.services.anonymize import authored_text_anonymizer
+from roundtable.services.note_changes import record_change
 
 DEFAULT_SECTION = "Key Themes"
 QDC_NAMESPACE = "urn:QDA-XML:codebook:1.0"
@@ -571,7 +572,8 @@ def _move_tags(db, source: Theme, target: Theme, note_ids=None) -> int:
     if note_ids is not None:
         stmt = stmt.where(NoteTag.note_id.in_(list(note_ids)))
     moved = 0
-    for tag in db.scalars(stmt).all():
+    tags = db.scalars(stmt).all()
+    for tag in tags:
         other = db.scalar(select(NoteTag).where(NoteTag.note_id == tag.note_id, NoteTag.theme_id == target.id))
         if other is None:
             tag.theme_id = target.id
@@ -581,6 +583,7 @@ def _move_tags(db, source: Theme, target: Theme, note_ids=None) -> int:
             db.delete(tag)
         moved += 1
     db.flush()
+    record_change(db, [tag.note_id for tag in tags])  # a live page that was offline fetches these notes again
     return moved
 
 

@@ -20,6 +20,7 @@ from sqlalchemy import select
 from roundtable.errors import ValidationError
 from roundtable.models import Note, NoteTag, Session, TagStatus
 from roundtable.services.codebook import Codebook, codebook_for_series, create_theme
+from roundtable.services.note_changes import record_change
 from roundtable.services.tagging import (
     _stem,
     accepted_examples,
@@ -241,4 +242,5 @@ def adopt_candidate(
         db.add(NoteTag(note_id=note_id, theme_id=theme.id, source="emergent", confidence=score,
                        status=TagStatus.SUGGESTED))
     db.flush()
+    record_change(db, valid)
     return theme

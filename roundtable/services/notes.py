@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import uuid as uuid_module
 from collections.abc import Sequence
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 
 from sqlalchemy import delete, event, insert, literal, select, update
 from sqlalchemy.exc import IntegrityError
@@ -52,6 +52,7 @@ from roundtable.models import (
 )
 from roundtable.services.anonymize import AnonymizedText, anonymizer_for_series
 from roundtable.services.anonymize.normalize import stored_form
+from roundtable.services.note_changes import record_change
 from roundtable.services.tagging import add_manual_tag, check_taggable, tag_to_dict
 
 DEFAULT_MAX_NOTE_LENGTH = 4000
@@ -234,24 +235,16 @@ class NoteStream:
             raise NotFound("no such note")
         return note
 
-    # A rejoining client asks for notes changed since the moment it was last told; an edit committed
-    # just before that moment may carry an earlier timestamp, so look this far further back.
-    CHANGE_MARGIN = timedelta(seconds=2)
-
-    @staticmethod
-    def now() -> datetime:
-        """The moment to hand a client as ``synced_at`` (naive UTC, like the stored timestamps)."""
-        return datetime.now(timezone.utc).replace(tzinfo=None)
-
     def notes_after(self, session_id: int, seq: int = 0, include_deleted: bool = True,
-                    changed_since: datetime | None = None, before: int | None = None) -> list[Note]:
+                    changes_after: int | None = None, before: int | None = None) -> list[Note]:
         """Notes of a session with a sequence number above ``seq`` (and below ``before``: a page filling a
-        hole), or, with ``changed_since``, edited or deleted since then; in order, tags loaded."""
+        hole), or, with ``changes_after``, changed after that change number (:mod:`.note_changes`); in
+        order, tags loaded."""
         newer = Note.seq > int(seq)
         if before is not None:
             newer = newer & (Note.seq < int(before))
-        if changed_since is not None:
-            newer = newer | (Note.updated_at >= changed_since - self.CHANGE_MARGIN)
+        if changes_after is not None:
+            newer = newer | (Note.change_seq > int(changes_after))
         query = (
             select(Note)
             .where(Note.session_id == session_id, newer)
@@ -406,7 +399,7 @@ class NoteStream:
         now = _utcnow()
         note = Note(session_id=meeting.id, uuid=note_uuid, kind=kind, text=anonymized.text,
                     speaker_role=speaker_role, replacements=anonymized.replacements, author_id=author_id,
-                    version=1, created_at=now, updated_at=now, deleted_at=None)
+                    version=1, change_seq=0, created_at=now, updated_at=now, deleted_at=None)
         if self.db.get_bind().dialect.name == "postgresql":
             if commit and not themes and not has_writes(self.db):
                 self._insert_taking_seq(note, require_live, alone=True)
@@ -421,7 +414,7 @@ class NoteStream:
             self.db.flush()
         if themes:
             for theme_id in themes:
-                add_manual_tag(self.db, note.id, theme_id)
+                add_manual_tag(self.db, note.id, theme_id, new_note=True)
         else:
             set_committed_value(note, "tags", [])  # a new note has none: no read to find that out
         if commit:
@@ -437,7 +430,7 @@ class NoteStream:
         taken = self._taking_seq(note.session_id, require_live).cte("taken")
         table = Note.__table__
         columns = ["session_id", "uuid", "kind", "text", "speaker_role", "replacements", "author_id", "version",
-                   "created_at", "updated_at", "deleted_at"]
+                   "change_seq", "created_at", "updated_at", "deleted_at"]
         stmt = insert(Note).from_select(
             [*columns, "seq"],
             select(*(literal(getattr(note, c), type_=table.c[c].type) for c in columns), taken.c.last_seq),
@@ -492,6 +485,7 @@ class NoteStream:
             if note.session.state is not SessionState.LIVE:
                 raise SessionClosed(self._not_live_message(note.session))
             raise StaleEdit(note)
+        record_change(self.db, [note.id])
         self._flush_or_commit()
         self.db.refresh(note)
         return note
@@ -516,6 +510,7 @@ def note_to_dict(note: Note) -> dict:
         "speaker_role": note.speaker_role,
         "replacements": [] if deleted else list(note.replacements or []),
         "version": note.version,
+        "change": note.change_seq or 0,
         "author_id": note.author_id,
         "created_at": _iso_utc(note.created_at),
         "deleted": deleted,

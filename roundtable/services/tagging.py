@@ -26,6 +26,7 @@ from sqlalchemy import delete, select, update
 from roundtable.errors import Conflict, NotFound, ValidationError
 from roundtable.models import Note, NoteTag, Session, TagStatus, Theme
 from roundtable.services.codebook import Codebook, codebook_for_series
+from roundtable.services.note_changes import record_change
 from roundtable.types import Example, Suggestion
 
 DEFAULT_TOP = 3
@@ -329,6 +330,8 @@ def store_suggestions(db, note_id: int, suggestions, source: str) -> list[NoteTa
     if dropped:
         db.execute(delete(NoteTag).where(NoteTag.id.in_(dropped), still_suggested),
                    execution_options={"synchronize_session": False})
+    if stored or dropped:
+        record_change(db, [note_id])
     for tag in existing.values():  # read again when next used: as the statements above left them
         db.expire(tag)
     return stored
@@ -369,6 +372,7 @@ def _decide(db, tag_id: int, series_id: int | None, status: TagStatus) -> NoteTa
     if decided != 1:
         still_there = db.scalar(select(NoteTag.id).where(NoteTag.id == tag.id)) is not None
         raise Conflict(SUGGESTION_DECIDED if still_there else SUGGESTION_GONE)
+    record_change(db, [tag.note_id])
     db.expire(tag)  # read again when next used: as the statement left it
     return tag
 
@@ -382,8 +386,9 @@ def check_taggable(db, series_id: int, theme_id: int) -> Theme:
     return theme
 
 
-def add_manual_tag(db, note_id: int, theme_id: int) -> NoteTag:
-    """Tag a note by hand (or accept an existing suggestion for the same theme)."""
+def add_manual_tag(db, note_id: int, theme_id: int, *, new_note: bool = False) -> NoteTag:
+    """Tag a note by hand (or accept an existing suggestion for the same theme). ``new_note``: the note is
+    stored in this transaction, so pages learn of it by its seq and no change number is taken."""
     note = _note(db, note_id)
     check_taggable(db, _series_id_of(db, note), theme_id)
     tag = db.scalar(select(NoteTag).where(NoteTag.note_id == note_id, NoteTag.theme_id == theme_id))
@@ -394,6 +399,8 @@ def add_manual_tag(db, note_id: int, theme_id: int) -> NoteTag:
     tag.confidence = 1.0
     tag.status = TagStatus.ACCEPTED
     db.flush()
+    if not new_note:
+        record_change(db, [note_id])
     return tag
 
 
@@ -404,6 +411,7 @@ def remove_tag(db, note_id: int, theme_id: int) -> bool:
         return False
     db.delete(tag)
     db.flush()
+    record_change(db, [note_id])
     return True
 
 

@@ -4,7 +4,7 @@ After a restart every open page rejoins at once (500 per process in the bench), 
 seq, and each one read and serialized the same notes again (py-spy after a kill: the catch-up query
 38 %, ``on_join`` 33 % of the server's time). Now the pages of one session and audience that ask while a
 read of theirs is under way (or waits for a database turn) wait together for the next; the first of
-them reads once, from the lowest ``after`` (and the earliest ``changed_since``) among them, and each
+them reads once, from the lowest ``after`` (and the lowest ``changes_after``) among them, and each
 gets only the notes it asked for.
 
 Why a shared read is as good as a page's own: a page asks only after it joined the room, and a batch
@@ -19,29 +19,28 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
 from typing import Callable, ContextManager, Hashable
 
 
 @dataclass(frozen=True)
 class CatchUpRead:
-    """What one read found: the session's state and last seq, then its notes as sent, with the seq and
-    last change each is chosen by."""
+    """What one read found: the session's state, last seq and last change number, then its notes as sent,
+    with the seq and change number each is chosen by."""
 
     state: str
     last_seq: int
-    notes: list[tuple[int, datetime | None, dict]]
+    last_change: int
+    notes: list[tuple[int, int, dict]]
 
-    def after(self, seq: int, changed_since: datetime | None, margin: timedelta) -> list[dict]:
-        """The notes above ``seq``, and those changed since ``changed_since`` (less ``margin``), in order."""
-        since = changed_since - margin if changed_since is not None else None
-        return [note for note_seq, updated_at, note in self.notes
-                if note_seq > seq or (since is not None and updated_at is not None and updated_at >= since)]
+    def after(self, seq: int, changes_after: int | None) -> list[dict]:
+        """The notes above ``seq``, and those changed after change number ``changes_after``, in order."""
+        return [note for note_seq, change, note in self.notes
+                if note_seq > seq or (changes_after is not None and change > changes_after)]
 
 
 @dataclass
 class _Batch:
-    asks: list[tuple[int, datetime | None]] = field(default_factory=list)
+    asks: list[tuple[int, int | None]] = field(default_factory=list)
     done: threading.Event = field(default_factory=threading.Event)
     found: CatchUpRead | None = None
     failed: BaseException | None = None
@@ -62,12 +61,12 @@ class SharedCatchUp:
             batch = self._waiting.get(key)
             return len(batch.asks) if batch else 0
 
-    def read(self, key: Hashable, after: int, changed_since: datetime | None,
-             read: Callable[[int, datetime | None], CatchUpRead], turn: Callable[[], ContextManager]) -> CatchUpRead:
+    def read(self, key: Hashable, after: int, changes_after: int | None,
+             read: Callable[[int, int | None], CatchUpRead], turn: Callable[[], ContextManager]) -> CatchUpRead:
         """The read that answers this ask: call it only after the page joined the room.
 
         The first ask of a batch waits for the read of ``key`` under way and for a database ``turn``,
-        then calls ``read(after, changed_since)`` once for every ask made until then; the others wait
+        then calls ``read(after, changes_after)`` once for every ask made until then; the others wait
         for it. Filter with :meth:`CatchUpRead.after`.
         """
         with self._lock:
@@ -75,7 +74,7 @@ class SharedCatchUp:
             leads = batch is None
             if leads:
                 batch = self._waiting[key] = _Batch()
-            batch.asks.append((after, changed_since))
+            batch.asks.append((after, changes_after))
             reading = self._reading.setdefault(key, threading.Lock())
         if leads:
             try:
@@ -83,8 +82,8 @@ class SharedCatchUp:
                     with self._lock:
                         del self._waiting[key]  # closed: an ask from now on waits for the next read
                     lowest = min(seq for seq, _ in batch.asks)
-                    moments = [moment for _, moment in batch.asks if moment is not None]
-                    batch.found = read(lowest, min(moments) if moments else None)
+                    changes = [change for _, change in batch.asks if change is not None]
+                    batch.found = read(lowest, min(changes) if changes else None)
             except BaseException as exc:
                 batch.failed = exc
                 raise

@@ -7,7 +7,8 @@ gets an ``error`` event (and the same body as its acknowledgement) and changes
 nothing.
 
 Client -> server (acknowledged):
-    session:join   {session_id, after, changed_since?} -> {state, last_seq, notes, presence, you, synced_at}
+    session:join   {session_id, after, changes_after?} -> {state, last_seq, last_change, notes, presence, you}
+                   (changes_after: the last_change of the page's previous join; it gets the notes changed since)
     notes:since    {session_id, after, before?}   -> {state, last_seq, notes}  (before: only seqs below it)
     note:preview   {session_id, text, names?, speaker_role?} -> {ok, text, replacements, changes}  (stores and sends nothing)
     note:add       {session_id, uuid, text, kind, speaker_role?, themes?, names?}  -> {ok, id, seq, note}
@@ -28,8 +29,6 @@ A note's suggested tags go only to authors and up, above ``SUGGESTION_FLOOR`` (:
 from __future__ import annotations
 
 import functools
-from datetime import datetime, timezone
-
 import flask_socketio
 import jsonschema
 from flask import current_app, g, request
@@ -68,7 +67,9 @@ def _schema(required, **properties):
 
 
 SCHEMAS = {
-    "session:join": _schema([], after=_SEQ, changed_since={"type": "string", "format": "date-time", "maxLength": 40}),
+    # changed_since: sent by pages loaded before change numbers; they are given every changed note.
+    "session:join": _schema([], after=_SEQ, changes_after=_SEQ,
+                            changed_since={"type": "string", "format": "date-time", "maxLength": 40}),
     "notes:since": _schema(["after"], after=_SEQ, before=_SEQ),
     "note:preview": _schema(["text"], text=_TEXT, names=_NAMES, speaker_role=_ROLE),
     "note:add": _schema(
@@ -160,46 +161,31 @@ def on_join(payload, meeting):
     presence.join(meeting.id, request.sid, account.id, account.display_name, has_role(g.role, Role.NOTE_TAKER))
     summary = presence.summary(meeting.id)
     announce_presence(meeting.id)
-    # Before the read: a change after this moment is in the read or reaches the page live.
-    synced_at = NoteStream.now()
     you = {"id": account.id, "name": account.display_name, "role": g.role.value}
-    after, changed_since = payload.get("after", 0), _moment(payload.get("changed_since"))
+    after, changes_after = payload.get("after", 0), payload.get("changes_after")
+    if changes_after is None and "changed_since" in payload:
+        changes_after = 0
     session_id, sid, reviewer = meeting.id, request.sid, may_review(g.role)
 
     def catch_up():
-        found = catch_ups.read((session_id, reviewer), after, changed_since, functools.partial(_read, session_id),
+        found = catch_ups.read((session_id, reviewer), after, changes_after, functools.partial(_read, session_id),
                                socket_turn)
         if not socket_is_open(sid):  # closed or revoked while it waited: nothing
             return socket_error(403, "your access to this session ended")
-        return {"ok": True, "state": found.state, "last_seq": found.last_seq,
-                "notes": found.after(after, changed_since, NoteStream.CHANGE_MARGIN), "presence": summary,
-                "synced_at": synced_at.isoformat(), "you": you}
+        return {"ok": True, "state": found.state, "last_seq": found.last_seq, "last_change": found.last_change,
+                "notes": found.after(after, changes_after), "presence": summary, "you": you}
 
     return AfterTurn(catch_up)
 
 
-def _read(session_id: int, after: int, changed_since) -> CatchUpRead:
-    """One catch-up read, as this audience sees it: the session's state and last seq first, so no seq up to
-    it is missing below."""
+def _read(session_id: int, after: int, changes_after: int | None) -> CatchUpRead:
+    """One catch-up read, as this audience sees it: the session's state, last seq and last change number
+    first, so no seq or change up to them is missing below (:mod:`roundtable.services.note_changes`)."""
     db = get_db()
     meeting = db.get(Session, session_id)
-    notes = NoteStream(db, current_roundtable()).notes_after(session_id, after, changed_since=changed_since)
-    shown_notes = [(n.seq, n.updated_at, _shown(note_to_dict(n))) for n in notes]
-    return CatchUpRead(meeting.state.value, meeting.last_seq, shown_notes)
-
-
-def _moment(value: str | None):
-    """A client's ``changed_since`` (the ``synced_at`` it was given), as a naive UTC datetime; None if absent."""
-    if not value:
-        return None
-
-    try:
-        moment = datetime.fromisoformat(value)
-    except ValueError:
-        raise ValidationError("invalid session:join message: changed_since: not a date and time") from None
-    if moment.tzinfo is not None:
-        moment = moment.astimezone(timezone.utc).replace(tzinfo=None)
-    return moment
+    notes = NoteStream(db, current_roundtable()).notes_after(session_id, after, changes_after=changes_after)
+    shown_notes = [(n.seq, n.change_seq, _shown(note_to_dict(n))) for n in notes]
+    return CatchUpRead(meeting.state.value, meeting.last_seq, meeting.last_change_seq, shown_notes)
 
 
 @live_event("notes:since", Role.VIEWER)
@@ -317,7 +303,7 @@ def _tags_changed(meeting, note_id: int) -> dict:
     db.commit()
     note = db.get(Note, note_id)
     db.refresh(note)
-    data = {"note_id": note_id, "tags": note_to_dict(note)["tags"]}
+    data = {"note_id": note_id, "change": note.change_seq, "tags": note_to_dict(note)["tags"]}
     _emit("note:tags", data, meeting.id)
     return dict(_shown(data), ok=True)
 

@@ -86,10 +86,11 @@ function setLive(live) {
 function join() {
   setJoined(false);
   setConnection("online", "Connected");
-  // Only what this page has not seen: new notes after the last sequence number, and notes changed since
-  // the last sync (edits, deletes). A restart then costs each page a few notes, not the whole session.
+  // Only what this page has not seen: new notes after the last sequence number, and notes changed after the
+  // last change number it was told (edits, deletes, themes; by anyone, through any server process). A
+  // restart then costs each page a few notes, not the whole session.
   const payload = { after: state.seqs.complete };
-  if (state.syncedAt) payload.changed_since = state.syncedAt;
+  if (state.lastChange !== undefined) payload.changes_after = state.lastChange;
   send("session:join", payload, (err, reply) => {
     if (err) { if (socket.connected) setTimeout(join, 1000); return; } // a busy server after a restart
     if (reply && ACCESS_ENDED.includes(reply.code)) { reloadForAccess(); return; }
@@ -97,7 +98,7 @@ function join() {
     if (CAN_WRITE && reply.you.role === "viewer") { reloadForAccess(); return; }
     const first = !state.you;
     state.you = reply.you;
-    state.syncedAt = reply.synced_at;
+    state.lastChange = reply.last_change;
     reply.notes.forEach((note) => { outbox.confirm(note.uuid); showNote(note); });
     state.seqs.caughtUpTo(reply.last_seq);
     setPresence(reply.presence);
@@ -146,7 +147,8 @@ if (root && socket) {
   socket.on("note:updated", (note) => { if (note.session_id === SESSION_ID) showNote(note); });
   socket.on("note:tags", (data) => {
     const note = Object.values(state.notes).find((n) => n.id === data.note_id);
-    if (!note) return;
+    if (!note || data.change < note.change) return; // older than what the page shows
+    if (data.change !== undefined) note.change = data.change;
     note.tags = data.tags;
     showNote(note);
   });

@@ -231,7 +231,7 @@ function fetchNote(uuid) {
 }
 
 /** After a rejoin: each note an action got no answer for shows what the server has (a rejoin fetches only
- * newer and edited notes, not a theme change that may or may not have been stored). */
+ * new and changed notes, not one whose change the server may never have stored). */
 export function fetchUnanswered() { unanswered.forEach(fetchNote); }
 
 /** The next action on a note starts without the last one's message. */
@@ -257,7 +257,8 @@ function rendered(li) { listeners.forEach((f) => f(li)); }
 
 export function showNote(note) {
   const known = state.notes[note.uuid];
-  if (known && known.version > note.version) return;
+  // A join's reply can cross a live event about the same note: keep the later of the two.
+  if (known && (known.version > note.version || known.change > note.change)) return;
   state.notes[note.uuid] = note;
   state.seqs.add(note.seq);
   const wasNearBottom = nearBottom();
