@@ -449,3 +449,65 @@ def test_an_authors_edit_is_anonymized_before_it_is_stored_but_credited_names_st
     assert "Hope" not in stored and "van der Berg" not in stored
     assert "hope@city.example" not in stored and "555 0134" not in stored
     assert "A municipal leader said so" in stored
+
+
+def test_a_second_author_saving_over_a_draft_another_saved_meanwhile_gets_a_conflict_and_keeps_their_text(
+        client, login, db, filled):
+    """Two authors open the same draft and edit the same section: the first save wins; the second is told so,
+    nothing of theirs is stored over it, and their text is given back in the editor to merge by hand."""
+    from roundtable.models import Role
+
+    series, _ = filled
+    login(Role.AUTHOR)
+    page = client.get(f"/s/{series.slug}/brief/report/").get_data(as_text=True)
+    opened = re.search(r'name="version" value="(\d+)"', page).group(1)
+    brief = briefs.get_brief(db, series, "report", create=False)
+    db.refresh(brief)
+    original = brief.markdown
+    first = original.replace("## Acknowledgments\n\n", "## Acknowledgments\n\nFirst author's thanks.\n\n")
+    second = original.replace("## Acknowledgments\n\n", "## Acknowledgments\n\nSecond author's thanks.\n\n")
+    assert client.post(f"/s/{series.slug}/brief/report/save",
+                       data={"markdown": first, "version": opened}).status_code == 302
+    clash = client.post(f"/s/{series.slug}/brief/report/save", data={"markdown": second, "version": opened})
+    body = clash.get_data(as_text=True)
+    assert clash.status_code == 409
+    assert "another author saved version" in body.lower() and "was not saved" in body
+    assert "Second author&#39;s thanks." in body  # their text is back in the editor, not lost
+    newest = re.search(r'name="version" value="(\d+)"', body).group(1)
+    assert int(newest) > int(opened)
+    db.expire_all()
+    assert "First author's thanks." in brief.markdown and "Second author's thanks." not in brief.markdown
+    # Saving again from the conflict page (after reading the other version) is a deliberate overwrite.
+    assert client.post(f"/s/{series.slug}/brief/report/save",
+                       data={"markdown": second, "version": newest}).status_code == 302
+    db.expire_all()
+    assert "Second author's thanks." in brief.markdown
+
+
+def test_workbench_changes_made_on_a_page_older_than_the_draft_are_refused_with_a_conflict(
+        client, login, db, filled):
+    """A bullet rewritten or a section marked reviewed from a page read before another author changed the
+    draft would rewrite or approve text the author never saw."""
+    from roundtable.models import Role
+
+    series, _ = filled
+    login(Role.AUTHOR)
+    page = client.get(f"/s/{series.slug}/brief/report/workbench").get_data(as_text=True)
+    opened = re.search(r'name="version" value="(\d+)"', page).group(1)
+    brief = briefs.get_brief(db, series, "report", create=False)
+    db.refresh(brief)
+    edited = brief.markdown.replace("## Acknowledgments\n\n", "## Acknowledgments\n\nMeanwhile.\n\n")
+    assert client.post(f"/s/{series.slug}/brief/report/save",
+                       data={"markdown": edited, "version": opened}).status_code == 302
+    marked = client.post(f"/s/{series.slug}/brief/report/sections/acknowledgments/status",
+                         data={"status": "reviewed", "version": opened}, follow_redirects=True)
+    assert "another author saved version" in marked.get_data(as_text=True).lower()
+    db.expire_all()
+    assert (brief.section_status or {}).get("acknowledgments") != "reviewed"
+    bullet = next(k for k in brief.provenance if k.startswith("p-"))
+    before = brief.markdown
+    rewritten = client.post(f"/s/{series.slug}/brief/report/bullets/{bullet}",
+                            data={"keep": brief.provenance[bullet][:1], "version": opened}, follow_redirects=True)
+    assert "another author saved version" in rewritten.get_data(as_text=True).lower()
+    db.expire_all()
+    assert brief.markdown == before

@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 from roundtable.application import current_roundtable
 from roundtable.db import get_db
-from roundtable.errors import RoundtableError
+from roundtable.errors import Conflict, RoundtableError
 from roundtable.extensions import limiter
 from roundtable.jobs import Job
 from roundtable.models import Note, Role, Session
@@ -22,7 +22,7 @@ from roundtable.services import briefs, drafting
 from roundtable.services.anonymize import download_filename
 from roundtable.services.render import render_markdown
 from roundtable.web.authorization import current_account, series_role_required
-from roundtable.web.forms import commit_or_flash, form_ids
+from roundtable.web.forms import commit_change, commit_or_flash, form_ids
 
 bp = Blueprint("briefs", __name__, url_prefix="/s")
 
@@ -55,17 +55,30 @@ def _filename(template: str, fmt: str) -> str:
 @series_role_required(Role.AUTHOR)
 def editor(slug, template="report"):
     template = _template(template)
-    brief = _draft(template)
+    return _editor_page(template, _draft(template))
+
+
+def _editor_page(template: str, brief, markdown: str | None = None, conflict: str = "", status: int = 200):
+    """The editor; after a conflict, ``markdown`` is the author's unsaved text, shown again to merge by hand."""
     rendered = render_markdown(brief.markdown, brief.provenance, show_provenance=False)
     return render_template(
         "briefs/editor.html",
         series=g.series,
         template=template,
         brief=brief,
+        markdown=brief.markdown if markdown is None else markdown,
+        version=briefs.latest_version(get_db(), brief),
+        conflict=conflict,
         preview=Markup(rendered.html),
         sections=[k for k in briefs.split_sections(brief.markdown) if not k.startswith(("_", "front"))],
         formats=FORMATS,
-    )
+    ), status
+
+
+def _opened_version() -> int | None:
+    """The draft version the submitting page showed (its hidden ``version`` field), if it sent one."""
+    ids = form_ids([request.form.get("version", "")])
+    return ids[0] if ids else None
 
 
 @bp.route("/<slug>/brief/<template>/preview", methods=["POST"])
@@ -88,11 +101,16 @@ def preview(slug, template):
 def save(slug, template):
     template = _template(template)
     brief = _draft(template)
-    if commit_or_flash(lambda db: briefs.save_draft(
-            db, brief, request.form.get("markdown", "").replace("\r\n", "\n"),
-            author_id=current_account().id, label=request.form.get("label", "")[:200],
-            roundtable=current_roundtable())):
+    markdown = request.form.get("markdown", "").replace("\r\n", "\n")
+    done = commit_change(lambda db: briefs.save_draft(
+        db, brief, markdown, author_id=current_account().id, label=request.form.get("label", "")[:200],
+        roundtable=current_roundtable(), opened_version=_opened_version()))
+    if isinstance(done.error, Conflict):
+        return _editor_page(template, brief, markdown=markdown, status=409, conflict=done.message)
+    if done:
         flash("Draft saved as a new version.", "success")
+    else:
+        flash(done.message, "error")
     return redirect(url_for(".editor", slug=slug, template=template))
 
 
@@ -120,7 +138,7 @@ def workbench(slug, template):
     rendered = {b.id: Markup(render_markdown(b.markdown.lstrip("- ")).html)
                 for section in sections for b in section.bullets}
     return render_template("briefs/workbench.html", series=g.series, template=template, brief=brief,
-                           sections=sections, rendered=rendered,
+                           sections=sections, rendered=rendered, version=briefs.latest_version(get_db(), brief),
                            drafting_flags=drafting.flagged_bullets(get_db(), g.series, template,
                                                                     roundtable=current_roundtable()))
 
@@ -130,8 +148,11 @@ def workbench(slug, template):
 def section_status(slug, template, key):
     template = _template(template)
     brief = _draft(template)
-    commit_or_flash(lambda db: briefs.set_section_status(db, brief, key, request.form.get("status", ""),
-                                                          author_id=current_account().id))
+    def mark(db):
+        briefs.require_version(db, brief, _opened_version())
+        briefs.set_section_status(db, brief, key, request.form.get("status", ""), author_id=current_account().id)
+
+    commit_or_flash(mark)
     return redirect(url_for(".workbench", slug=slug, template=template) + f"#section-{key}")
 
 
@@ -143,6 +164,7 @@ def regenerate(slug, template, bullet_id):
     brief = _draft(template)
 
     def rewrite(db):
+        briefs.require_version(db, brief, _opened_version())
         added = briefs.resolve_note_refs(db, g.series.id, request.form.get("add", ""))
         briefs.regenerate_bullet(db, brief, bullet_id, form_ids(request.form.getlist("keep")) + added,
                                  author_id=current_account().id, roundtable=current_roundtable())

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session as DbSession
 
-from roundtable.errors import NotFound, ValidationError
+from roundtable.errors import Conflict, NotFound, ValidationError
 from roundtable.models import MAX_DATABASE_ID, Brief, BriefVersion, Note, Session, utcnow
 from roundtable.services.anonymize import anonymize_authored_text
 from roundtable.services.briefs.build import build_brief
@@ -114,10 +114,31 @@ def _hold_draft(db: DbSession, brief: Brief) -> None:
     db.refresh(brief)
 
 
+def latest_version(db: DbSession, brief: Brief) -> int:
+    """The number of the draft's newest saved version (0 before the first); every change of its text saves one."""
+    return db.scalar(select(func.max(BriefVersion.number)).where(BriefVersion.brief_id == brief.id)) or 0
+
+
+def require_version(db: DbSession, brief: Brief, opened: int | None) -> None:
+    """Refuse a change made on a page that showed version ``opened`` when the draft has changed since.
+
+    Two authors editing at once: the second would otherwise overwrite, rewrite or approve text they never saw.
+    """
+    _hold_draft(db, brief)
+    newest = latest_version(db, brief)
+    if opened is not None and opened != newest:
+        raise Conflict(f"another author saved version {newest} of this draft since you opened version {opened}; "
+                       "your change was not saved")
+
+
 def save_draft(db: DbSession, brief: Brief, markdown: str, author_id: int | None = None,
-               label: str = "", *, roundtable) -> Brief:
-    """Store an author's edit, anonymized like every other text; sections that changed are marked as edited."""
+               label: str = "", *, roundtable, opened_version: int | None = None) -> Brief:
+    """Store an author's edit, anonymized like every other text; sections that changed are marked as edited.
+
+    ``opened_version``: the version the author's page showed; a newer one is a :class:`Conflict`.
+    """
     split_front_matter(markdown)  # reject unreadable front matter before storing
+    require_version(db, brief, opened_version)
     markdown = anonymize_authored_text(db, _resolve_series(db, brief.series_id), markdown, roundtable=roundtable,
                                        keep_credited=True)
     edited = set(brief.edited_sections or ()) | (changed_sections(brief.markdown or "", markdown) - {"_preamble"})
