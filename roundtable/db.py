@@ -9,6 +9,7 @@ tuned for many readers and one writer (WAL, busy timeout, foreign keys).
 
 from __future__ import annotations
 
+import time
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -17,6 +18,7 @@ from alembic.config import Config
 from flask import Flask, current_app, g
 from sqlalchemy import create_engine, event, inspect
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import Session, sessionmaker
 
 from roundtable.encryption import attach_key
@@ -57,7 +59,36 @@ def make_engine(url: str, pool_size: int = 10, pool_timeout: float = 30) -> Engi
             cur.close()
 
         return engine
-    return create_engine(url, pool_pre_ping=True, hide_parameters=True, **pool)
+    engine = create_engine(url, hide_parameters=True, **pool)
+    _ping_when_idle(engine)
+    return engine
+
+
+# A pooled connection idle for longer than this is pinged before use (one ``SELECT 1``).
+PING_AFTER_IDLE_S = 10.0
+
+
+def _ping_when_idle(engine: Engine) -> None:
+    """Check a pooled connection before use only if it sat idle for a while: SQLAlchemy's ``pool_pre_ping``
+    pings on every checkout, one more round trip for each socket event, and under gevent each round trip
+    waits behind the process's fan-out (docs/performance.md, issue 17 sixth round). A connection that
+    PostgreSQL ended while idle (a restart, an idle timeout) is replaced before use; one that breaks while
+    in use fails its event, and SQLAlchemy then discards every older connection of the pool (its
+    "optimistic" disconnect handling), so the page's outbox sends the note again to fresh connections."""
+
+    @event.listens_for(engine, "checkin")
+    def _returned(_dbapi_conn, record):
+        record.info["returned_at"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _ping_if_idle(dbapi_conn, record, _proxy):
+        returned_at = record.info.get("returned_at")
+        if returned_at is None or time.monotonic() - returned_at <= PING_AFTER_IDLE_S:
+            return  # new, or used moments ago
+        try:
+            engine.dialect.do_ping(dbapi_conn)
+        except engine.dialect.loaded_dbapi.Error as exc:
+            raise DisconnectionError("a pooled connection was closed while idle") from exc  # the pool reconnects
 
 
 class Database:

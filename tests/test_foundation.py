@@ -5,9 +5,10 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import inspect
+from sqlalchemy import inspect, text
 
 from roundtable import create_app
 from roundtable.models import Base, Role
@@ -97,7 +98,6 @@ def test_the_database_pool_is_sized_from_the_environment_and_a_bad_size_is_one_l
 
 
 def test_roster_names_are_encrypted_and_a_wrong_secret_key_says_so(tmp_path):
-    import pytest
     from sqlalchemy import select, text
 
     from roundtable.db import Database
@@ -119,3 +119,21 @@ def test_roster_names_are_encrypted_and_a_wrong_secret_key_says_so(tmp_path):
     with wrong.session() as db, pytest.raises(RosterKeyError, match="SECRET_KEY"):
         db.scalar(select(Participant.name))
     right.dispose(), wrong.dispose()
+
+
+@pytest.mark.parametrize("database_url", ["postgres"], indirect=True)  # SQLite has no server to end a connection
+def test_a_pooled_connection_the_server_ended_while_idle_is_replaced_before_use(database, monkeypatch):
+    """PostgreSQL restarted or timed out a connection while it sat in the pool: the next use reconnects
+    instead of failing (the pool pings connections idle for longer than ``PING_AFTER_IDLE_S``)."""
+    import roundtable.db
+
+    with database.engine.connect() as idle, database.engine.connect() as other:
+        backend = idle.execute(text("SELECT pg_backend_pid()")).scalar()
+        idle.commit()
+        idle.close()  # back in the pool
+        other.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": backend})
+        other.commit()
+    monkeypatch.setattr(roundtable.db, "PING_AFTER_IDLE_S", 0.0)
+    for _ in range(3):  # every pooled connection, the ended one among them
+        with database.engine.connect() as conn:
+            assert conn.execute(text("SELECT 1")).scalar() == 1

@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sqlalchemy import select
+from sqlalchemy import JSON, func, select
 from sqlalchemy.orm import Session as DbSession
 
 from roundtable.errors import NotFound, ValidationError
@@ -203,10 +203,18 @@ def load_roster_csv(path_or_text: str | Path) -> Roster:
 
 
 def roster_and_kept_terms(db, series) -> tuple[Roster, list[str]]:
-    """A series' roster and kept terms, read from the database."""
-    people = db.scalars(select(Participant).where(Participant.series_id == series.id)).all()
-    kept = db.scalars(select(KeptTerm.term).where(KeptTerm.series_id == series.id)).all()
-    return Roster.from_rows(people, series.anonymize_affiliations), list(kept)
+    """A series' roster (in the order people were added) and kept terms (sorted), read from the database in
+    one query: the live path reads them for every note, and each round trip counts (docs/performance.md)."""
+    aggregate = func.json_agg if db.get_bind().dialect.name == "postgresql" else func.json_group_array
+    kept_terms = select(aggregate(KeptTerm.term, type_=JSON)).where(KeptTerm.series_id == series.id)
+    rows = db.execute(
+        select(Participant, kept_terms.scalar_subquery()).select_from(Series)
+        .outerjoin(Participant, Participant.series_id == Series.id).where(Series.id == series.id)
+        .order_by(Participant.id)
+    ).all()
+    people = [person for person, _kept in rows if person is not None]
+    kept = sorted(rows[0][1] or []) if rows else []  # PostgreSQL's json_agg of no rows is NULL
+    return Roster.from_rows(people, bool(series.anonymize_affiliations)), kept
 
 
 def save_roster(db: DbSession, series: Series, rows: list[RosterRow]) -> tuple[int, int]:

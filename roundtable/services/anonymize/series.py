@@ -7,10 +7,8 @@ import weakref
 from collections.abc import Iterable
 from dataclasses import replace
 
-from sqlalchemy import select
-
 from roundtable.errors import NotFound
-from roundtable.models import KeptTerm, Participant, Series
+from roundtable.models import Series
 from roundtable.services.anonymize.floor import load_detectors
 from roundtable.services.anonymize.gate import _as_roster, gated_spans
 from roundtable.services.anonymize.normalize import stored_form
@@ -26,7 +24,7 @@ def anonymizer_for_series(db, series, roundtable) -> Anonymizer:
 
     ``db`` is a SQLAlchemy session, ``series`` a ``Series`` or its id, ``roundtable``
     the application (its detectors; its secret keys pseudonyms). The
-    rows are read on every call (two small queries) so a roster or kept-term
+    rows are read on every call (one small query) so a roster or kept-term
     change takes effect at once; compiled matchers are reused while they match.
     """
     if not isinstance(series, Series):
@@ -34,11 +32,7 @@ def anonymizer_for_series(db, series, roundtable) -> Anonymizer:
         if found is None:
             raise NotFound(f"series {series} does not exist")
         series = found
-    participants = db.scalars(
-        select(Participant).where(Participant.series_id == series.id).order_by(Participant.id)
-    ).all()
-    kept = db.scalars(select(KeptTerm.term).where(KeptTerm.series_id == series.id).order_by(KeptTerm.term)).all()
-    roster = Roster.from_rows(participants, anonymize_affiliations=bool(series.anonymize_affiliations))
+    roster, kept = roster_and_kept_terms(db, series)
     policy = getattr(series.policy, "value", series.policy) or "role"
     key = (roster, policy, tuple(kept))
     with _series_cache_lock:
