@@ -621,9 +621,26 @@ def test_a_key_finding_opens_on_a_general_claim_and_keeps_figures_for_support(db
     paragraphs = [p for p in findings.split("\n\n") if p.startswith("[**")]
     assert paragraphs
     for p in paragraphs:
-        attributed = next(s for s in re.split(r"(?<=[.?!])\s+(?=[A-Z])", p)
-                          if re.search(r"\b(?:described|proposed|recommended|reported|called for|observed|emphasized|pointed to)\b", s))
-        assert not re.search(r"\d", attributed), p
+        claim = re.split(r"(?<=[.?!])\s+(?=[A-Z])", p.split("} ", 1)[1])[0]  # the framing, or the attributed finding
+        assert not re.search(r"\d", claim), p
+
+
+def test_a_key_finding_states_its_claim_once_and_copies_at_most_one_sentence_of_its_bullets(db, generated, roundtable):
+    """Key Findings generalise: one claim, how far the theme ran and under which headings, one support;
+    not the theme's bullets chained."""
+    sections = briefs.split_sections(briefs.build_brief(db, generated, roundtable=roundtable).markdown)
+    bullet_text = "\n".join(line for line in (sections["key-themes"] + "\n" + sections["strategic-directions"]).splitlines()
+                            if line.startswith("- "))
+    paragraphs = [p for p in sections["key-findings"].split("\n\n") if p.startswith("[**")]
+    assert paragraphs
+    for p in paragraphs:
+        body = p.split("} ", 1)[1]
+        sentences = re.split(r"(?<=[.?!])\s+(?=[A-Z])", body)
+        copied = [s for s in sentences if len(s.split()) > 4 and s in bullet_text]
+        assert len(copied) <= 1, p
+        assert len(sentences) <= 3, p
+    assert any(re.search(r"came up in (?:all|\w+ of the) \w+ sessions, among [^.]+, under \w+ headings: [a-z]", p)
+               for p in paragraphs), paragraphs
 
 
 def test_every_usable_note_of_a_theme_is_a_source_of_one_of_its_bullets(db, generated, roundtable):
