@@ -138,3 +138,32 @@ def test_a_session_downloads_as_markdown_and_csv_through_the_export_gate(client,
         db.commit()
     blocked = client.get(f"/s/{series.slug}/sessions/1/notes.csv")
     assert blocked.status_code == 422 and "Who funds" not in blocked.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("field, value, message", [
+    ("name", "A" * 5000, "A name can be at most 200 characters"),
+    ("name", "Ada\x00Okafor", "A name cannot contain control characters"),
+    ("aliases", "Ada|" + "B" * 5000, "An alias can be at most 200 characters"),
+    ("affiliation", "Clinic\x07", "An affiliation cannot contain control characters"),
+    ("role", "r" * 500, "A role can be at most 120 characters"),
+], ids=["long-name", "nul-name", "long-alias", "bell-affiliation", "long-role"])
+def test_a_roster_edit_with_a_too_long_field_or_a_control_character_says_so_and_saves_nothing(
+        client, login, db, series, field, value, message):
+    login(Role.FACILITATOR)
+    person = db.scalar(select(Participant).where(Participant.series_id == series.id).order_by(Participant.id))
+    before = (person.name, list(person.aliases), person.affiliation, person.role_label)
+    form = {"name": person.name, "aliases": "|".join(person.aliases), "affiliation": person.affiliation,
+            "role": person.role_label, field: value}
+    response = client.post(f"/s/{series.slug}/roster/{person.id}", data=form, follow_redirects=True)
+    page = response.get_data(as_text=True)
+    assert message in page and "Saved." not in page
+    db.expire_all()
+    assert (person.name, list(person.aliases), person.affiliation, person.role_label) == before
+
+
+def test_a_roster_file_with_a_control_character_names_the_line(client, login, db, series):
+    login(Role.FACILITATOR)
+    bad = ROSTER + "Ben\x00Lu,,Office,municipal leader,named\n"
+    response = client.post(f"/s/{series.slug}/roster/upload", data={"csv_text": bad, "confirm": "yes"})
+    assert response.status_code == 400
+    assert "line 3: a name cannot contain control characters" in response.get_data(as_text=True)

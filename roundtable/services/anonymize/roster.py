@@ -16,6 +16,7 @@ from sqlalchemy import JSON, func, select
 from sqlalchemy.orm import Session as DbSession
 
 from roundtable.errors import NotFound, ValidationError
+from roundtable.services.text_fields import clean_line
 from roundtable.models import KeptTerm, Participant, Series
 from roundtable.services.anonymize.normalize import fold_for_matching, stored_form
 
@@ -110,6 +111,14 @@ def _squash(value: str) -> str:
     return " ".join(value.split())
 
 
+def _clean_person(name, aliases, affiliation, role) -> tuple[str, list[str], str, str]:
+    """A roster entry's fields as stored, each checked by :func:`clean_line` (lengths as their columns)."""
+    return (clean_line(name or "", "a name", 200),
+            [clean_line(a, "an alias", 200) for a in (aliases or "").split("|") if a.strip()],
+            clean_line(affiliation or "", "an affiliation", 300),
+            clean_line(role or "", "a role", 120))
+
+
 def parse_roster_csv(text: str, filename: str = "roster.csv") -> list[RosterRow]:
     """Validate roster CSV text; the first problem is a ValidationError naming ``filename`` and the line."""
     text = text.lstrip("\ufeff")
@@ -137,13 +146,15 @@ def parse_roster_csv(text: str, filename: str = "roster.csv") -> list[RosterRow]
             continue
         if len(row) != len(ROSTER_COLUMNS):
             raise ValidationError(f"{filename}, line {line}: expected {len(ROSTER_COLUMNS)} columns, found {len(row)}")
-        # Stored as typed would be: NFC, without invisible characters.
-        name, aliases, affiliation, role, consent = (stored_form(cell).strip() for cell in row)
-        name = _squash(name)
+        # Checked and stored as typed would be (clean_line): NFC, without invisible characters.
+        name, aliases, affiliation, role, consent = row
+        consent = stored_form(consent).strip()
+        try:
+            name, alias_list, affiliation, role = _clean_person(name, aliases, affiliation, role)
+        except ValidationError as exc:
+            raise ValidationError(f"{filename}, line {line}: {exc}") from None
         if not name:
             raise ValidationError(f"{filename}, line {line}: the name is empty")
-        if len(name) > 200 or len(affiliation) > 300 or len(role) > 120:
-            raise ValidationError(f"{filename}, line {line}: a field is too long")
         consent = consent.lower() or "anonymous"
         if consent not in CONSENT_VALUES:
             raise ValidationError(f"{filename}, line {line}: consent must be 'named' or 'anonymous'")
@@ -154,9 +165,9 @@ def parse_roster_csv(text: str, filename: str = "roster.csv") -> list[RosterRow]
         rows.append(
             RosterRow(
                 name=name,
-                aliases=[_squash(a) for a in aliases.split("|") if a.strip()],
-                affiliation=_squash(affiliation),
-                role=_squash(role) or "participant",
+                aliases=alias_list,
+                affiliation=affiliation,
+                role=role or "participant",
                 consent_named=consent == "named",
                 line=line,
             )
@@ -266,16 +277,16 @@ def update_participant(db: DbSession, series: Series, participant_id: int, *, na
     person = db.get(Participant, participant_id)
     if person is None or person.series_id != series.id:
         raise NotFound("no such person on this roster")
-    name = _squash(name or "")
+    name, alias_list, affiliation, role = _clean_person(name, aliases, affiliation, role)
     if not name:
         raise ValidationError("the name cannot be empty")
     for other in db.scalars(select(Participant).where(Participant.series_id == series.id, Participant.id != person.id)):
         if other.name.casefold() == name.casefold():
             raise ValidationError("someone else on the roster already has this name")
     person.name = name
-    person.aliases = [_squash(a) for a in (aliases or "").split("|") if a.strip()]
-    person.affiliation = _squash(affiliation or "")
-    person.role_label = _squash(role or "") or "participant"
+    person.aliases = alias_list
+    person.affiliation = affiliation
+    person.role_label = role or "participant"
     person.consent_named = bool(consent_named)
     db.flush()
     return person
