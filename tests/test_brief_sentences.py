@@ -165,7 +165,8 @@ def test_the_demo_reports_findings_read_as_sentences(db, roundtable, parsed):
     markdown = briefs.export_brief(db, series.id, template="report", fmt="md", roundtable=roundtable)[0].decode()
     found = brief_sentences.check(markdown, parsed.tagger)
     # no Key Finding opens on an order or a figure, loses its subject or opens on a pronoun; none lacks a verb
-    assert [f for f in found if f.section == "key-findings"] == []
+    # (dropped auxiliaries and articles, the checker's newest kinds, are still found in the demo: not yet asserted)
+    assert [f for f in found if f.section == "key-findings" and f.kind not in ("participle", "article")] == []
     # nowhere does a sentence lose its subject, open a bullet on a pronoun or open on a figure
     assert [f for f in found if f.kind in ("no_subject", "pronoun", "figure", "imperative")] == []
     # Strategic Implications list every direction that is a sentence, an order the tagger reads as a noun too
@@ -254,3 +255,13 @@ def test_the_closing_sentence_names_only_whole_noun_phrases(parsed):
     for word in ("win", "surprise", "ones", "phone", "fastest", "person"):
         assert not re.search(rf"\b{word}\b", sentence), sentence
     assert "the private right of action" in sentence and "the presiding judge" in sentence
+
+
+def test_a_participle_after_a_noun_pair_gets_its_auxiliary(parsed):
+    """The small model reads "courthouse arrests continuing" as subject and verb; the note meant a plural
+    noun and a participle whose auxiliary the note-taker dropped (the demo's session two, tuning)."""
+    claim = parsed.clause(_prose("courthouse arrests continuing; court admin says they can't control federal agents "
+                                 "in public hallways"))
+    assert claim.startswith("courthouse arrests are continuing")
+    assert "participle" not in brief_sentences.check_sentence(claim[:1].upper() + claim[1:] + ".", "key-themes", True,
+                                                             parsed.tagger)

@@ -417,6 +417,9 @@ class Realizer:
             if (tokens[k][1] == "VBZ" and tokens[k - 1][1] in _NOUN_TAGS and tokens[k + 1][0] in ("up", "down")
                     and tokens[k + 2][1] in ("CD", "$")):
                 return _insert(tokens, k + 1, "are")
+        paired = self._noun_pair_participle(piece)
+        if paired:
+            return paired
         if self.has_finite_verb(piece):
             return piece
         words = piece.split()
@@ -472,6 +475,29 @@ class Realizer:
                 verb = "are" if _plural(prev, None) else "is"
             return _insert(tokens, k, verb)
         return piece
+
+    def _noun_pair_participle(self, piece: str) -> str:
+        """"courthouse arrests continuing" -> "courthouse arrests are continuing": a participle heading the clause
+        with a subject and no auxiliary takes one (also where the small model read a bare noun and a plural
+        noun as subject and verb); "" when ``piece`` is no such clause."""
+        if self.tagger is None:
+            return ""
+        doc = self._doc(piece)
+        for head in doc:
+            children = list(head.children)
+            subject = next((c for c in children if c.dep_ == "nsubj"), None)
+            if head.tag_ == "VBG" and head.dep_ == "ROOT" and subject is not None and subject.i < head.i and not any(
+                    c.dep_ in ("aux", "auxpass") for c in children):
+                return _insert(self.tags(piece), head.i, "are" if _plural(subject.text, subject.tag_) else "is")
+            participle = next((c for c in children if c.dep_ == "xcomp" and c.tag_ == "VBG" and c.i == head.i + 1),
+                              None)
+            before = doc[head.i - 1] if head.i else None
+            if (head.tag_ in ("VBZ", "VBP") and head.dep_ == "ROOT" and head.lower_.endswith("s")
+                    and participle is not None and before is not None and before.dep_ == "nsubj"
+                    and before.tag_ == "NN" and not any(c.dep_ in ("det", "poss") for c in before.children)
+                    and not any(c.dep_ == "dobj" for c in children)):
+                return _insert(self.tags(piece), participle.i, "are")
+        return ""
 
     def _verb_led(self, piece: str) -> bool:
         """"bans sharing for civil immigration enforcement" after "it limits collection,": a verb that shares
