@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 import uuid
 
 import pytest
@@ -209,3 +210,43 @@ def test_a_note_and_the_writes_of_its_event_before_it_are_stored_together(stream
         assert check.scalar(select(func.count(AuditEvent.id)).where(AuditEvent.action == "test.before-the-note")) == 1
     finally:
         check.close()
+
+
+@pytest.mark.parametrize("database_url", ["postgres"], indirect=True)  # SQLite has one writer at a time
+def test_an_edit_and_the_workers_change_to_the_same_note_do_not_deadlock(database, live_session, roundtable):
+    """An edit locks its note, then the session row (its change number); the after-save worker storing the
+    note's suggestions at the same moment must take them in the same order, or PostgreSQL kills one."""
+    from sqlalchemy import text, update
+
+    from roundtable.services.note_changes import record_change
+
+    editing, working, watching = (database.sessionmaker() for _ in range(3))
+    try:
+        note, _ = NoteStream(editing, roundtable).add_note(live_session.id, new_id(), "the bus route")
+        editing.commit()
+        editing.execute(update(Note).where(Note.id == note.id).values(version=Note.version + 1))  # the edit's lock
+        worker_pid = working.execute(text("SELECT pg_backend_pid()")).scalar()
+        errors = []
+
+        def work():
+            try:
+                record_change(working, [note.id])
+                working.commit()
+            except Exception as exc:  # surfaced below
+                errors.append(exc)
+
+        worker = threading.Thread(target=work)
+        worker.start()
+        deadline = time.monotonic() + 60
+        while watching.execute(text("SELECT wait_event_type FROM pg_stat_activity WHERE pid = :pid"),
+                               {"pid": worker_pid}).scalar() != "Lock":
+            watching.rollback()
+            assert time.monotonic() < deadline, "the worker never waited for the edit's lock"
+            time.sleep(0.05)
+        record_change(editing, [note.id])
+        editing.commit()
+        worker.join(60)
+        assert not worker.is_alive() and errors == []
+    finally:
+        for db in (editing, working, watching):
+            db.close()

@@ -7,7 +7,8 @@ added, removed, suggested, accepted or rejected) takes the session's next change
 it was last told, whichever server process made the change; clocks play no part.
 
 Why a page never skips a change: the number is taken under the session row's lock, held until the change
-commits, so changes commit in the order of their numbers. A read that finds ``last_change_seq = N``
+commits, so changes commit in the order of their numbers. The notes' rows are locked before the session's,
+as an edit does, so two changes to one note never deadlock. A read that finds ``last_change_seq = N``
 committed, and reads the notes after it, sees every change up to N.
 """
 
@@ -29,7 +30,10 @@ def record_change(db, note_ids: Iterable[int]) -> None:
     ids = sorted(set(note_ids))
     if not ids:
         return
-    for session_id in db.scalars(select(Note.session_id).where(Note.id.in_(ids)).distinct()).all():
+    # The notes' rows first, then the session's: an edit holds its note's row when it gets here, and a change
+    # that took the session row first and then waited for that note would deadlock with it.
+    locked = db.execute(select(Note.id, Note.session_id).where(Note.id.in_(ids)).order_by(Note.id).with_for_update())
+    for session_id in sorted({session_id for _id, session_id in locked}):
         number = db.execute(
             update(Session).where(Session.id == session_id)
             .values(last_change_seq=Session.last_change_seq + 1).returning(Session.last_change_seq)
