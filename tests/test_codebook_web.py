@@ -176,3 +176,14 @@ def test_a_theme_id_no_database_can_hold_is_a_message_on_the_page_not_a_server_e
         assert f"Theme {huge} not found in this series." in page.get_data(as_text=True), url
     db.expire_all()
     assert _theme(db, series, "Bike lanes") is None and _theme(db, series, "Legal defense") is not None
+
+
+def test_moving_a_theme_in_a_direction_that_is_not_up_or_down_says_so_and_moves_nothing(client, login, db, series):
+    login(Role.FACILITATOR)
+    theme = _theme(db, series, "Federal enforcement")
+    before = [t.name for t in codebook_for_series(db, series.id).themes]
+    page = client.post(f"/s/{series.slug}/codebook/themes/{theme.id}/move", data={"direction": "sideways"},
+                       follow_redirects=True).get_data(as_text=True)
+    assert "The direction must be up or down" in page
+    db.expire_all()
+    assert [t.name for t in codebook_for_series(db, series.id).themes] == before

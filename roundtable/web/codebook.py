@@ -169,12 +169,16 @@ def merge(slug, theme_id):
 @bp.route(PREFIX + "/themes/<int:theme_id>/move", methods=["POST"])
 @series_role_required(Role.FACILITATOR)
 def move(slug, theme_id):
+    direction = request.form.get("direction")
+
     def swap_with_neighbour(db):
+        if direction not in ("up", "down"):
+            raise ValidationError("the direction must be up or down")
         theme = cb.get_theme(db, g.series, theme_id)
         siblings = [t for t in cb.series_themes(db, g.series, include_retired=True) if t.parent_id == theme.parent_id]
         ids = [t.id for t in siblings]
         i = ids.index(theme.id)
-        j = i - 1 if request.form.get("direction") == "up" else i + 1
+        j = i - 1 if direction == "up" else i + 1
         if 0 <= j < len(ids):
             ids[i], ids[j] = ids[j], ids[i]
             cb.reorder_themes(db, g.series, ids, parent_id=theme.parent_id)
