@@ -107,34 +107,11 @@ def as_finding(framing: str, realizer) -> str:
     return capitalize_first(text) + "."
 
 
-_SMALL_WORDS = {"a", "an", "and", "as", "at", "by", "for", "in", "of", "on", "or", "the", "to", "with", "without"}
-
-
-def topic_name(name: str, proper: frozenset[str], lower_words: set[str]) -> str:
-    """A heading or lead-in as words inside a sentence: "Know-Your-Rights Education" -> "know-your-rights
-    education", "Funding Threats to Cities" -> "funding threats to cities"; a name ("Harbor City 311 script")
-    and an acronym stay. In a title-case name every word but a name (``proper``) or one after it is lowered;
-    otherwise only the first word, raised to open the lead-in, when the notes use it in lower case."""
-    words = name.split()
-    title = all(w[:1].isupper() or w in _SMALL_WORDS or not w[:1].isalpha() for w in words)
-    out: list[str] = []
-    after_name = False
-    for i, word in enumerate(words):
-        lowerable = word[:1].isupper() and not word.isupper() and word not in proper and not after_name
-        if lowerable and (title or (i == 0 and word.lower() in lower_words)):
-            out.append(word.lower())
-            after_name = False
-        else:
-            after_name = word[:1].isupper() and (word in proper or after_name or i > 0 and not title)
-            out.append(word)
-    return " ".join(out)
-
-
 def key_findings(context: BriefContext) -> str:
     """One paragraph per theme that states its finding once, then says how far it ran, without copying
     its bullets: the theme's framing as a claim (else the finding its notes share most widely, attributed
     to the roles and sessions that shared it); the roles and sessions that raised the theme and the
-    strands its bullets follow; one concrete claim from another bullet as support."""
+    sessions that raised the theme; one concrete claim from another bullet as support."""
     realizer = context.realizer()
     titles = context.resource_titles()
     paragraphs = []
@@ -144,7 +121,6 @@ def key_findings(context: BriefContext) -> str:
             continue
         claims = synthesis.claims
         notes = [n for n in theme.all_notes() if n.kind not in ("question", "quote", "resource")]
-        lower_words = {w for n in context.notes for w in re.findall(r"(?<![\w'’-])[a-z][a-z'’-]*", n.prose or n.text)}
         action = theme.section == "Strategic Directions"
         framing = as_finding(synthesis.framing, realizer) if synthesis.framing else ""
         if framing:
@@ -154,20 +130,13 @@ def key_findings(context: BriefContext) -> str:
             who = attribution(claims[0][1]) + across_sessions(claims[0][1])  # those who shared the finding
             text = [note_markdown(realizer.topic_sentence(claims[0][0], who, "described", action), titles)]
             shown = claims[1:2]
-        strands = [topic_name(b.lead_in, realizer.proper, lower_words) for b in synthesis.bullets
-                   if b.lead_in and b.lead_in != "Further points raised"]
         sessions = len({n.session_number for n in notes})
         everyone = attribution(notes, limit=2)
-        if len(strands) >= 2 and sessions > 1:
+        if len(synthesis.bullets) >= 2 and sessions > 1:
             across = (f"all {number_word(sessions)} sessions" if sessions == len(context.sessions)
                       else f"{number_word(sessions)} of the {number_word(len(context.sessions))} sessions")
-            subject = topic_name(theme.name, realizer.proper, lower_words)
-            if action and (realizer.is_order(theme.name) or realizer.tagger is not None
-                           and realizer.tags(subject)[0][1] == "VB"):  # a direction named as an order ("Invest in ...")
-                subject = f"the call to {subject}"
-            text.append(f"{capitalize_first(subject)} came up in "
-                        f"{across}, among {everyone}, under {number_word(len(strands))} headings: "
-                        f"{escape_md(join_words(strands))}.")
+            subject = "The direction" if action else "The theme"
+            text.append(f"{subject} came up in {across}, among {everyone}.")
         text += [note_markdown(s, titles) for s in realizer.support([c for c, _ in shown])]
         sources = [n for _, members in [claims[0]] + shown for n in members]
         claim = Bullet(f"kf-{theme.id}", theme.name, "", sorted({n.id for n in sources}),
