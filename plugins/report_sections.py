@@ -110,8 +110,8 @@ def as_finding(framing: str, realizer) -> str:
 def key_findings(context: BriefContext) -> str:
     """One paragraph per theme that states its finding once, then says how far it ran, without copying
     its bullets: the theme's framing as a claim (else the finding its notes share most widely, attributed
-    to the roles and sessions that shared it); the roles and sessions that raised the theme and the
-    sessions that raised the theme; one concrete claim from another bullet as support."""
+    to the roles and sessions that shared it); the roles and sessions that raised the theme; one concrete
+    claim from another bullet as support."""
     realizer = context.realizer()
     titles = context.resource_titles()
     paragraphs = []
