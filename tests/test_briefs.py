@@ -451,18 +451,24 @@ def test_an_authors_edit_is_anonymized_before_it_is_stored_but_credited_names_st
     assert "A municipal leader said so" in stored
 
 
-def test_a_second_author_saving_over_a_draft_another_saved_meanwhile_gets_a_conflict_and_keeps_their_text(
-        client, login, db, filled):
-    """Two authors open the same draft and edit the same section: the first save wins; the second is told so,
-    nothing of theirs is stored over it, and their text is given back in the editor to merge by hand."""
+def _opened_as_author(client, login, db, filled, page):
+    """The series, the draft version an author's ``page`` of the report shows, and the report's brief."""
     from roundtable.models import Role
 
     series, _ = filled
     login(Role.AUTHOR)
-    page = client.get(f"/s/{series.slug}/brief/report/").get_data(as_text=True)
-    opened = re.search(r'name="version" value="(\d+)"', page).group(1)
+    body = client.get(f"/s/{series.slug}/brief/report/{page}").get_data(as_text=True)
+    opened = re.search(r'name="version" value="(\d+)"', body).group(1)
     brief = briefs.get_brief(db, series, "report", create=False)
     db.refresh(brief)
+    return series, opened, brief
+
+
+def test_a_second_author_saving_over_a_draft_another_saved_meanwhile_gets_a_conflict_and_keeps_their_text(
+        client, login, db, filled):
+    """Two authors open the same draft and edit the same section: the first save wins; the second is told so,
+    nothing of theirs is stored over it, and their text is given back in the editor to merge by hand."""
+    series, opened, brief = _opened_as_author(client, login, db, filled, "")
     original = brief.markdown
     first = original.replace("## Acknowledgments\n\n", "## Acknowledgments\n\nFirst author's thanks.\n\n")
     second = original.replace("## Acknowledgments\n\n", "## Acknowledgments\n\nSecond author's thanks.\n\n")
@@ -488,14 +494,7 @@ def test_workbench_changes_made_on_a_page_older_than_the_draft_are_refused_with_
         client, login, db, filled):
     """A bullet rewritten or a section marked reviewed from a page read before another author changed the
     draft would rewrite or approve text the author never saw."""
-    from roundtable.models import Role
-
-    series, _ = filled
-    login(Role.AUTHOR)
-    page = client.get(f"/s/{series.slug}/brief/report/workbench").get_data(as_text=True)
-    opened = re.search(r'name="version" value="(\d+)"', page).group(1)
-    brief = briefs.get_brief(db, series, "report", create=False)
-    db.refresh(brief)
+    series, opened, brief = _opened_as_author(client, login, db, filled, "workbench")
     edited = brief.markdown.replace("## Acknowledgments\n\n", "## Acknowledgments\n\nMeanwhile.\n\n")
     assert client.post(f"/s/{series.slug}/brief/report/save",
                        data={"markdown": edited, "version": opened}).status_code == 302

@@ -445,7 +445,7 @@ class NoteStream:
     def _committing_alone(self, stmt):
         """Run ``stmt`` as a transaction of its own, on a connection of its own in SQLAlchemy's ``AUTOCOMMIT``
         mode; this session's transaction is left as it is (only for a session that has written nothing:
-        :func:`roundtable.db.has_writes`)."""
+        :func:`has_writes`)."""
         with self.db.get_bind().connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
             return connection.execute(stmt).one_or_none()
 
