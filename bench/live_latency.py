@@ -7,8 +7,11 @@ viewers and T typists (each typist sends one note per second), and measures,
 for every note and every viewer, the time from the typist's send to the
 viewer's receipt of ``note:added``. Then it runs the same load against a bare
 python-socketio broadcast server (no database, no plugins) on the same gunicorn
-worker, and prints the ratio of the two p99s. ``--repeat N`` runs it all
-N times and reports the spread.
+worker, and prints the ratio of the two p99s and of the two servers' CPU per
+note. ``--repeat N`` runs it all N times and ends with one line: the median
+p99 ratio and its min-max spread (it swings with the load between neighbouring
+rounds of the same code), the CPU-per-note ratio (the steadier figure), and the
+lost and duplicated notes over every round (``summary`` in ``--json``).
 
 Viewers are light: raw asyncio WebSocket clients speaking Engine.IO 4 / Socket.IO 5
 (a few hundred per process), so the load generator leaves the cores to the
@@ -534,6 +537,7 @@ def _reset_postgres(url: str) -> None:
 
 def one_round(args, tmp: Path, say) -> dict:
     """Roundtable under the load, then (unless --no-baseline) the bare floor under the same load."""
+    loaded = os.getloadavg()[0]
     secret = args.secret_key or "bench-" + uuid.uuid4().hex
     db_url = args.database_url or f"sqlite:///{tmp / 'bench.sqlite'}"
     if args.target:
@@ -581,14 +585,47 @@ def one_round(args, tmp: Path, say) -> dict:
             say(f"the bare server did not keep up: {exc}")
         finally:
             bare.stop()
-        if result["bare_socketio"]["p99_ms"] and result["roundtable"]["p99_ms"]:
-            result["p99_ratio"] = round(result["roundtable"]["p99_ms"] / result["bare_socketio"]["p99_ms"], 2)
+        ours, floor = result["roundtable"], result["bare_socketio"]
+        if floor.get("p99_ms") and ours["p99_ms"]:
+            result["p99_ratio"] = round(ours["p99_ms"] / floor["p99_ms"], 2)
+        if floor.get("server_cpu_ms_per_note") and ours["server_cpu_ms_per_note"]:
+            result["cpu_ratio"] = round(ours["server_cpu_ms_per_note"] / floor["server_cpu_ms_per_note"], 2)
+    result["load_average"] = [round(loaded, 2), round(os.getloadavg()[0], 2)]
     return result
 
 
-def spread(rounds: list[dict], side: str, key: str):
-    values = [r[side][key] for r in rounds if side in r and r[side].get(key) is not None]
-    return [min(values), statistics.median(values), max(values)] if values else None
+def summarize(rounds: list[dict]) -> dict:
+    """The verdict over rounds: the p99 ratio to the bare floor swings with the load between neighbouring
+    rounds of the same code, so it is given as median and min-max; server CPU per note ours / bare is the
+    steadier figure; lost and duplicated are totals over every round."""
+
+    def median_range(values):
+        values = [v for v in values if v is not None]
+        return {"median": round(statistics.median(values), 2), "min": min(values), "max": max(values)} if values else None
+
+    ours = [r["roundtable"] for r in rounds]
+    return {
+        "rounds": len(rounds),
+        "p99_ratio": median_range(r.get("p99_ratio") for r in rounds),
+        "cpu_ratio": median_range(r.get("cpu_ratio") for r in rounds),
+        "p99_ms": median_range(o.get("p99_ms") for o in ours),
+        "bare_p99_ms": median_range(r.get("bare_socketio", {}).get("p99_ms") for r in rounds),
+        "server_cpu_ms_per_note": median_range(o.get("server_cpu_ms_per_note") for o in ours),
+        "bare_cpu_ms_per_note": median_range(r.get("bare_socketio", {}).get("server_cpu_ms_per_note") for r in rounds),
+        "lost": sum(o.get("lost", 0) for o in ours),
+        "duplicated": sum(o.get("duplicated", 0) for o in ours),
+    }
+
+
+def summary_line(summary: dict) -> str:
+    def shown(figure, unit=""):
+        if figure is None:
+            return "-"
+        return f"median {figure['median']}{unit} (min {figure['min']}{unit}, max {figure['max']}{unit})"
+
+    return (f"over {summary['rounds']} round(s): p99 ratio {shown(summary['p99_ratio'], 'x')}; "
+            f"server CPU per note ours / bare {shown(summary['cpu_ratio'], 'x')}; "
+            f"lost {summary['lost']}, duplicated {summary['duplicated']}")
 
 
 def main(argv=None):
@@ -638,16 +675,14 @@ def main(argv=None):
         with tempfile.TemporaryDirectory(prefix="rt-bench-") as tmp:
             rounds.append(one_round(args, Path(tmp), say))
         if args.repeat > 1:
-            say(f"round {n + 1}: p99 {rounds[-1]['roundtable']['p99_ms']} ms, "
-                f"bare {rounds[-1].get('bare_socketio', {}).get('p99_ms')} ms")
+            r = rounds[-1]
+            say(f"round {n + 1}: p99 {r['roundtable']['p99_ms']} ms, bare {r.get('bare_socketio', {}).get('p99_ms')} "
+                f"ms, ratio {r.get('p99_ratio')}x; CPU per note ratio {r.get('cpu_ratio')}x; load {r['load_average']}")
     result = {"rounds": rounds, "command": "python bench/live_latency.py " + " ".join(argv if argv is not None else sys.argv[1:]),
               "machine": {"cpus": os.cpu_count(), "python": sys.version.split()[0], "load_average": os.getloadavg()}}
-    result["spread"] = {f"{side}.{key}": spread(rounds, side, key) for side in ("roundtable", "bare_socketio")
-                        for key in ("p50_ms", "p99_ms", "server_cpu_ms_per_note")}
-    result["spread"]["p99_ratio"] = ([min(r["p99_ratio"] for r in rounds if "p99_ratio" in r),
-                                      max(r["p99_ratio"] for r in rounds if "p99_ratio" in r)]
-                                     if any("p99_ratio" in r for r in rounds) else None)
+    result["summary"] = summarize(rounds)
     if args.json:
+        say(summary_line(result["summary"]))
         print(json.dumps(result, indent=2))
         return
     for n, r in enumerate(rounds, 1):
@@ -672,9 +707,9 @@ def main(argv=None):
                   f"had their catch-up after p50 {outage['rejoined_p50_s']} s, p95 {outage['rejoined_p95_s']} s, "
                   f"max {outage['rejoined_max_s']} s")
         if "p99_ratio" in r:
-            print(f"p99 ratio Roundtable / bare: {r['p99_ratio']}x")
-    if args.repeat > 1:
-        print("spread (min, median, max):", json.dumps(result["spread"]))
+            print(f"p99 ratio Roundtable / bare: {r['p99_ratio']}x; server CPU per note: {r.get('cpu_ratio')}x; "
+                  f"load average {r['load_average'][0]} -> {r['load_average'][1]}")
+    print(summary_line(result["summary"]))
 
 
 if __name__ == "__main__":
