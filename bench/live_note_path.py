@@ -67,7 +67,7 @@ def main() -> None:
         for text in texts:
             with database.session() as db:
                 started = time.perf_counter()
-                NoteStream(db, roundtable).add_note(session_id, str(uuid.uuid4()), text)
+                NoteStream(db, roundtable).add_note(session_id, str(uuid.uuid4()), text, commit_alone=True)
                 add_ms.append((time.perf_counter() - started) * 1000)
         database.dispose()
 

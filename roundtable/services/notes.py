@@ -14,9 +14,10 @@ Guarantees:
   also checks that the session is live, so a note can never slip into a
   session that was just closed. On PostgreSQL the same statement stores the
   note (``WITH taken AS (UPDATE ...) INSERT INTO notes ... SELECT``), and a
-  live note without themes, in an event that wrote nothing before it, commits
-  in that statement on a connection of its own, so the session row's lock is
-  released inside PostgreSQL, never held over a round trip.
+  live note without themes, in an event that wrote nothing before it (its
+  caller says so: ``commit_alone``), commits in that statement on a connection
+  of its own, so the session row's lock is released inside PostgreSQL, never
+  held over a round trip.
 - An edit names the version it was based on; a stale edit is refused with
   :class:`StaleEdit`, which carries the current text and version.
 - Deletes are soft while the session is live, so every client sees them; they
@@ -29,7 +30,7 @@ import uuid as uuid_module
 from collections.abc import Sequence
 from datetime import datetime, timezone
 
-from sqlalchemy import delete, event, insert, literal, select, update
+from sqlalchemy import delete, insert, literal, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session as DbSession
 from sqlalchemy.orm import make_transient_to_detached, selectinload
@@ -77,33 +78,6 @@ class StaleEdit(Conflict):
 
 def _utcnow() -> datetime:
     return datetime.now(timezone.utc)
-
-
-_WROTE = "roundtable_wrote"
-
-
-@event.listens_for(DbSession, "after_flush")
-def _flushed(db, _context):
-    db.info[_WROTE] = True
-
-
-@event.listens_for(DbSession, "do_orm_execute")
-def _executed(state):
-    if not state.is_select:
-        state.session.info[_WROTE] = True
-
-
-@event.listens_for(DbSession, "after_transaction_end")
-def _ended(db, transaction):
-    if transaction.parent is None:
-        db.info.pop(_WROTE, None)
-
-
-def has_writes(db: DbSession) -> bool:
-    """Whether ``db``'s transaction has written (a flush, or an insert, update or delete it executed) or holds
-    changes not yet flushed: a note must not then commit on a connection of its own, or the two would commit
-    apart (the note stored, the rest refused, or the reverse)."""
-    return bool(db.info.get(_WROTE) or db.new or db.dirty or db.deleted)
 
 
 def clean_uuid(value) -> str:
@@ -258,14 +232,17 @@ class NoteStream:
     # --- writing ---------------------------------------------------------------------------
 
     def add_note(self, session_id: int, uuid, text, kind="point", speaker_role=None, author_id=None,
-                 *, require_live: bool = True, marked: Sequence[str] = (), themes: Sequence[int] = ()
-                 ) -> tuple[Note, bool]:
+                 *, require_live: bool = True, marked: Sequence[str] = (), themes: Sequence[int] = (),
+                 commit_alone: bool = False) -> tuple[Note, bool]:
         """Store a note; return ``(note, created)``. A known UUID returns the stored note and ``False``.
 
         ``require_live=False`` lets imports fill scheduled or closed sessions. ``marked``: words the
         note-taker marked as names; they are replaced like any name and are stored nowhere.
         ``themes``: ids of themes the writer chose; the note is stored with them, in the same
         transaction, or not at all (a retired or unknown theme refuses the note).
+        ``commit_alone``: the caller's transaction has written nothing (the live ``note:add``), so a note
+        without themes may commit in its own statement on a connection of its own (PostgreSQL); otherwise it
+        commits with whatever the transaction wrote before it, so a refused note never leaves half an event.
         """
         note_uuid = clean_uuid(uuid)
         existing = self._by_uuid(note_uuid)
@@ -282,7 +259,7 @@ class NoteStream:
         anonymized = self.anonymize(self.db, meeting.series, text, self._session_key(meeting), marked, speaker_role)
         if self.autocommit:
             return self._insert_committed(meeting, note_uuid, anonymized, kind, speaker_role, author_id, require_live,
-                                          themes)
+                                          themes, commit_alone)
         # The caller owns the transaction (an import): a UUID stored concurrently
         # by someone else makes the whole import fail rather than half-succeed.
         return self._insert(meeting, note_uuid, anonymized, kind, speaker_role, author_id, require_live, themes), True
@@ -394,14 +371,15 @@ class NoteStream:
                 .execution_options(synchronize_session=False))
 
     def _insert(self, meeting, note_uuid, anonymized, kind, speaker_role, author_id, require_live,
-                themes=(), *, commit: bool = False) -> Note:
-        """Store the note with the next seq (and its themes); ``commit``: commit it too."""
+                themes=(), *, commit: bool = False, commit_alone: bool = False) -> Note:
+        """Store the note with the next seq (and its themes); ``commit``: commit it too (``commit_alone``: in
+        its own statement, when it has no themes; see :meth:`add_note`)."""
         now = _utcnow()
         note = Note(session_id=meeting.id, uuid=note_uuid, kind=kind, text=anonymized.text,
                     speaker_role=speaker_role, replacements=anonymized.replacements, author_id=author_id,
                     version=1, change_seq=0, created_at=now, updated_at=now, deleted_at=None)
         if self.db.get_bind().dialect.name == "postgresql":
-            if commit and not themes and not has_writes(self.db):
+            if commit and commit_alone and not themes:
                 self._insert_taking_seq(note, require_live, alone=True)
                 set_committed_value(note, "tags", [])
                 return note  # committed by its own statement, and this session has nothing else to commit
@@ -444,17 +422,17 @@ class NoteStream:
 
     def _committing_alone(self, stmt):
         """Run ``stmt`` as a transaction of its own, on a connection of its own in SQLAlchemy's ``AUTOCOMMIT``
-        mode; this session's transaction is left as it is (only for a session that has written nothing:
-        :func:`has_writes`)."""
+        mode; this session's transaction is left as it is (only for a transaction that has written nothing:
+        ``commit_alone`` in :meth:`add_note`)."""
         with self.db.get_bind().connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
             return connection.execute(stmt).one_or_none()
 
     def _insert_committed(self, meeting, note_uuid, anonymized, kind, speaker_role, author_id, require_live,
-                          themes=()):
+                          themes=(), commit_alone=False):
         session_id = meeting.id
         try:
             note = self._insert(meeting, note_uuid, anonymized, kind, speaker_role, author_id, require_live, themes,
-                                commit=True)
+                                commit=True, commit_alone=commit_alone)
         except IntegrityError:
             # Another process stored the same UUID between our look-up and our insert.
             self.db.rollback()

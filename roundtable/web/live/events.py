@@ -216,10 +216,12 @@ def on_preview(payload, meeting):
 @live_event("note:add", Role.NOTE_TAKER, rate="note")
 def on_add(payload, meeting):
     stream = _writing_stream(get_db())
-    # The note and the themes its writer chose are stored together, or not at all.
+    # The note and the themes its writer chose are stored together, or not at all. Nothing of this event is
+    # written before the note (the access check and the rate limit only read), so it may commit alone.
     note, created = stream.add_note(meeting.id, payload["uuid"], payload["text"], payload.get("kind") or "point",
                                     payload.get("speaker_role"), current_account().id,
-                                    marked=payload.get("names") or (), themes=payload.get("themes") or ())
+                                    marked=payload.get("names") or (), themes=payload.get("themes") or (),
+                                    commit_alone=True)
     data = note_to_dict(note)
     if created:
         _emit("note:added", data, meeting.id)
