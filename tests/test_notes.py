@@ -250,3 +250,45 @@ def test_an_edit_and_the_workers_change_to_the_same_note_do_not_deadlock(databas
     finally:
         for db in (editing, working, watching):
             db.close()
+
+
+@pytest.mark.parametrize("database_url", ["postgres"], indirect=True)  # SQLite has one writer at a time
+def test_closing_a_session_and_a_change_to_its_deleted_note_do_not_deadlock(database, live_session, roundtable):
+    """A close purges the session's deleted notes; a change to one of them (the after-save worker storing
+    its suggestions) locks the note, then the session row. The close must take them in the same order."""
+    from sqlalchemy import text
+
+    from roundtable.services.note_changes import record_change
+
+    working, closing, watching = (database.sessionmaker() for _ in range(3))
+    try:
+        stream = NoteStream(working, roundtable)
+        note, _ = stream.add_note(live_session.id, new_id(), "said and then taken back")
+        stream.delete_note(note.id)
+        working.execute(select(Note.id).where(Note.id == note.id).with_for_update())  # the change's first lock
+        closer_pid = closing.execute(text("SELECT pg_backend_pid()")).scalar()
+        errors = []
+
+        def close():
+            try:
+                NoteStream(closing, roundtable).close_session(live_session.id)
+            except Exception as exc:  # surfaced below
+                errors.append(exc)
+
+        closer = threading.Thread(target=close)
+        closer.start()
+        deadline = time.monotonic() + 60
+        while watching.execute(text("SELECT wait_event_type FROM pg_stat_activity WHERE pid = :pid"),
+                               {"pid": closer_pid}).scalar() != "Lock":
+            watching.rollback()
+            assert time.monotonic() < deadline, "the close never waited for the change's lock"
+            time.sleep(0.05)
+        record_change(working, [note.id])
+        working.commit()
+        closer.join(60)
+        assert not closer.is_alive() and errors == []
+        assert watching.get(Session, live_session.id).state is SessionState.CLOSED
+        assert watching.get(Note, note.id) is None  # purged
+    finally:
+        for db in (working, closing, watching):
+            db.close()

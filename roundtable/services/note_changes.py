@@ -8,7 +8,8 @@ it was last told, whichever server process made the change; clocks play no part.
 
 Why a page never skips a change: the number is taken under the session row's lock, held until the change
 commits, so changes commit in the order of their numbers. The notes' rows are locked before the session's,
-as an edit does, so two changes to one note never deadlock. A read that finds ``last_change_seq = N``
+as an edit does, so two changes to one note never deadlock; closing a session takes its deleted notes (the
+ones it purges) before the session row for the same reason. A read that finds ``last_change_seq = N``
 committed, and reads the notes after it, sees every change up to N.
 """
 

@@ -311,7 +311,12 @@ class NoteStream:
     def close_session(self, session_id: int, account_id: int | None = None) -> int:
         """Close a session: read-only from now on; soft-deleted notes are purged. Returns how many were purged."""
         meeting = self.get_session(session_id)
-        # Close first with a conditional UPDATE so a note racing the close either
+        # The deleted notes' rows first, in id order, then the session's, as every change to a note takes them
+        # (note_changes.record_change): a change to a deleted note (its suggestions stored) holds the note and
+        # waits for the session row, and a close that held the session row and then purged that note deadlocked.
+        self.db.execute(select(Note.id).where(Note.session_id == session_id, Note.deleted_at.is_not(None))
+                        .order_by(Note.id).with_for_update())
+        # Then close with a conditional UPDATE so a note racing the close either
         # got its seq before (and is kept) or sees the session closed.
         self.db.execute(
             update(Session).where(Session.id == session_id).values(state=SessionState.CLOSED)
