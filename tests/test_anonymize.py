@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from conftest import make_roundtable
 from roundtable import Span
 from roundtable.errors import ExportBlocked, ValidationError
-from roundtable.services.anonymize.normalize import stored_form
+from roundtable.services.typed_text import stored_form
 from roundtable.services.anonymize import (
     Anonymizer,
     Roster,

@@ -19,7 +19,8 @@ from hypothesis import strategies as st
 
 from conftest import roster_anonymizer
 from roundtable.services.anonymize import Roster, RosterEntry
-from roundtable.services.anonymize.normalize import _confusables, is_invisible, matching_text, stored_form
+from roundtable.services.anonymize.normalize import _confusables, matching_text
+from roundtable.services.typed_text import is_invisible, stored_form
 
 ROSTER = Roster((
     RosterEntry(1, "Thandiwe Dlamini", (), "", "organizer"),

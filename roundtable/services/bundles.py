@@ -25,11 +25,12 @@ from sqlalchemy.orm import Session as DbSession, selectinload
 
 from roundtable.errors import ValidationError
 from roundtable.models import NOTE_KINDS, Note, NoteTag, Participant, Policy, Series, Session, SessionState, TagStatus
-from roundtable.services.anonymize import authored_text_anonymizer, fold, gate_series_export, strings_in
+from roundtable.services.anonymize import authored_line, authored_text_anonymizer, fold, gate_series_export, strings_in
 from roundtable.services.anonymize.roster import RosterRow, parse_roster_csv, roster_csv
 from roundtable.services.codebook import codebook_for_series, dump_codebook, load_codebook_file, save_codebook
 from roundtable.services.note_import import json_objects
 from roundtable.services.notes import NoteStream
+from roundtable.services.typed_text import clean_line, clean_paragraphs
 
 SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,79}$")
 SERIES_FIELDS = {
@@ -136,7 +137,9 @@ class _Where:
         return ValidationError(f"{self.name}, line {self.lines.get(probe, 1)}: {message}")
 
 
-def _string(value, where: _Where, path, label: str, required=False, max_length=300) -> str:
+def _string(value, where: _Where, path, label: str, required=False, max_length=300, what: str = "",
+            paragraphs=False) -> str:
+    """A text field of a YAML file, checked as typed ones are (``what`` names it in a message: "a funder")."""
     if value is None:
         if required:
             raise where.error(path, f"'{label}' is required")
@@ -145,11 +148,12 @@ def _string(value, where: _Where, path, label: str, required=False, max_length=3
         value = str(value)
     if not isinstance(value, str):
         raise where.error(path, f"'{label}' must be text")
-    value = value.strip()
+    try:
+        value = (clean_paragraphs if paragraphs else clean_line)(value, what or f"'{label}'", max_length)
+    except ValidationError as exc:
+        raise where.error(path, str(exc)) from None
     if required and not value:
         raise where.error(path, f"'{label}' is required")
-    if len(value) > max_length:
-        raise where.error(path, f"'{label}' is longer than {max_length} characters")
     return value
 
 
@@ -160,7 +164,8 @@ def _string_list(value, where: _Where, path, label: str) -> list[str]:
         value = [value]
     if not isinstance(value, list):
         raise where.error(path, f"'{label}' must be a list")
-    return [_string(v, where, path + (i,), label, required=True) for i, v in enumerate(value)]
+    return [_string(v, where, path + (i,), label, required=True, what=f"an item of '{label}'")
+            for i, v in enumerate(value)]
 
 
 def parse_series_yaml(text: str, name: str = "series.yaml") -> dict:
@@ -188,16 +193,18 @@ def parse_series_yaml(text: str, name: str = "series.yaml") -> dict:
         raise where.error(("brief_settings",), "'brief_settings' must be a mapping (glossary, resource_rules)")
     return {
         "slug": slug,
-        "title": _string(data.get("title"), where, ("title",), "title", required=True),
-        "subtitle": _string(data.get("subtitle"), where, ("subtitle",), "subtitle"),
-        "description": _string(data.get("description"), where, ("description",), "description", max_length=20000),
+        "title": _string(data.get("title"), where, ("title",), "title", required=True, what="a series title"),
+        "subtitle": _string(data.get("subtitle"), where, ("subtitle",), "subtitle", what="a subtitle"),
+        "description": _string(data.get("description"), where, ("description",), "description", max_length=20000,
+                               what="a description", paragraphs=True),
         "organizations": _string_list(data.get("organizations"), where, ("organizations",), "organizations"),
         "authors": _string_list(data.get("authors"), where, ("authors",), "authors"),
-        "funder": _string(data.get("funder"), where, ("funder",), "funder"),
-        "brief_number": _string(data.get("brief_number"), where, ("brief_number",), "brief_number", max_length=80),
+        "funder": _string(data.get("funder"), where, ("funder",), "funder", what="a funder"),
+        "brief_number": _string(data.get("brief_number"), where, ("brief_number",), "brief_number", max_length=80,
+                                what="a brief number"),
         "policy": Policy(policy),
         "acknowledgments": _string(data.get("acknowledgments"), where, ("acknowledgments",), "acknowledgments",
-                                   max_length=20000),
+                                   max_length=20000, what="acknowledgments", paragraphs=True),
         "anonymize_affiliations": affiliations,
         "participant_count": count,
         "brief_settings": settings,
@@ -237,9 +244,9 @@ def parse_sessions_yaml(text: str, name: str = "sessions.yaml") -> list[SessionS
         sessions.append(
             SessionSpec(
                 number=number,
-                title=_string(item.get("title"), where, (i, "title"), "title"),
+                title=_string(item.get("title"), where, (i, "title"), "title", what="a session title"),
                 date=when,
-                focus=_string(item.get("focus"), where, (i, "focus"), "focus", max_length=500),
+                focus=_string(item.get("focus"), where, (i, "focus"), "focus", max_length=500, what="a session focus"),
                 state=SessionState(state),
             )
         )
@@ -351,12 +358,14 @@ def import_bundle(db: DbSession, bundle: Bundle, author_id: int | None = None, *
                            role_label=row.role, consent_named=row.consent_named))
     db.flush()
     anonymize = authored_text_anonymizer(db, series, roundtable=roundtable)
-    for field_name in ("title", "subtitle", "description"):
-        setattr(series, field_name, anonymize(getattr(series, field_name)))
+    series.title = authored_line(anonymize, series.title, "a series title", 300)
+    series.subtitle = authored_line(anonymize, series.subtitle, "a subtitle", 300)
+    series.description = anonymize(series.description)
     meetings = {}
     for spec in bundle.sessions:
-        meeting = Session(series_id=series.id, number=spec.number, title=anonymize(spec.title), date=spec.date,
-                          focus=anonymize(spec.focus), state=spec.state)
+        meeting = Session(series_id=series.id, number=spec.number, date=spec.date, state=spec.state,
+                          title=authored_line(anonymize, spec.title, "a session title", 300),
+                          focus=authored_line(anonymize, spec.focus, "a session focus", 500))
         db.add(meeting)
         meetings[spec.number] = meeting
     db.flush()

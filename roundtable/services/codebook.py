@@ -23,8 +23,9 @@ from sqlalchemy import func, select
 
 from roundtable.errors import NotFound, ValidationError
 from roundtable.models import MAX_DATABASE_ID, Note, NoteTag, Series, TagStatus, Theme
-from roundtable.services.anonymize import authored_text_anonymizer
+from roundtable.services.anonymize import authored_line, authored_text_anonymizer
 from roundtable.services.note_changes import record_change
+from roundtable.services.typed_text import clean_line
 
 DEFAULT_SECTION = "Key Themes"
 QDC_NAMESPACE = "urn:QDA-XML:codebook:1.0"
@@ -175,9 +176,7 @@ def _theme_from_dict(item, where: str, top_level: bool) -> ThemeSpec:
     name = item.get("name")
     if not isinstance(name, str) or not name.strip():
         raise ValidationError(f"codebook: {where} has no 'name' (a non-empty string)")
-    name = name.strip()
-    if len(name) > 200:
-        raise ValidationError(f"codebook: {where} ({name[:40]!r}...) has a name longer than 200 characters")
+    name = _in_file(where, _clean_name, name)
     label = f"{where} ({name!r})"
     unknown = set(item) - _THEME_KEYS
     if unknown:
@@ -211,12 +210,20 @@ def _theme_from_dict(item, where: str, top_level: bool) -> ThemeSpec:
     ]
     return ThemeSpec(
         name=name,
-        description=" ".join(description.split()),
-        keywords=[str(k).strip() for k in keywords if str(k).strip()],
+        description=_in_file(label, _clean_description, description),
+        keywords=_in_file(label, _clean_keywords, [str(k) for k in keywords]),
         color=color.strip(),
-        section=section.strip(),
+        section=_in_file(label, _clean_section, section),
         children=children,
     )
+
+
+def _in_file(where: str, clean, value):
+    """``clean(value)``, its error naming the theme's place in the codebook file."""
+    try:
+        return clean(value)
+    except ValidationError as exc:
+        raise ValidationError(f"codebook: {where}: {exc}") from None
 
 
 def _check_unique_names(codebook: Codebook) -> None:
@@ -337,9 +344,12 @@ def codebook_from_qdc(text: str) -> Codebook:
                 section = line[len("Section:"):].strip() or DEFAULT_SECTION
             elif line.strip():
                 description = f"{description} {line.strip()}".strip()
+        name = _in_file(f".qdc {where}", _clean_name, name)
+        label = f".qdc {where} ({name!r})"
         theme = ThemeSpec(
-            name=name, description=description, keywords=keywords, color=el.get("color") or "",
-            section=section, guid=el.get("guid"),
+            name=name, description=_in_file(label, _clean_description, description),
+            keywords=_in_file(label, _clean_keywords, keywords), color=el.get("color") or "",
+            section=_in_file(label, _clean_section, section), guid=el.get("guid"),
         )
         for j, child in enumerate(el.findall(ns + "Code")):
             sub = read(child, f"{where}/Code[{j}] ({name!r})", top_level=False)
@@ -421,13 +431,27 @@ def _name_taken(db, series, name: str, except_id: int | None = None) -> bool:
     return db.scalar(stmt.limit(1)) is not None
 
 
-def _clean_name(name: str) -> str:
-    name = " ".join((name or "").split())
+# Each theme field's check (typed_text.clean_line): its name in a message and its longest, as its column
+# (a description's column is unbounded: 2,000 characters is ten times the longest seen in a real codebook).
+
+
+def _clean_name(name) -> str:
+    name = clean_line(name or "", "a theme name", 200)
     if not name:
         raise ValidationError("a theme needs a name")
-    if len(name) > 200:
-        raise ValidationError("a theme name must be at most 200 characters")
     return name
+
+
+def _clean_description(description) -> str:
+    return clean_line(description or "", "a theme description", 2000)
+
+
+def _clean_keywords(keywords) -> list[str]:
+    return [k for k in (clean_line(k, "a keyword", 200) for k in keywords or []) if k]
+
+
+def _clean_section(section) -> str:
+    return clean_line(section or "", "a section", 120) or DEFAULT_SECTION
 
 
 def _next_position(db, series, parent_id: int | None) -> int:
@@ -493,10 +517,11 @@ def _anonymized_codebook(db, series, codebook: Codebook, roundtable) -> Codebook
     anonymize = _anonymizer(db, series, roundtable)
 
     def spec(theme: ThemeSpec) -> ThemeSpec:
+        # Checked again after anonymizing: a role in place of a name can make a field longer than its column.
         return replace(
-            theme, name=anonymize(theme.name), description=anonymize(theme.description),
-            keywords=[anonymize(k) for k in theme.keywords], section=anonymize(theme.section),
-            children=[spec(child) for child in theme.children],
+            theme, name=_clean_name(anonymize(theme.name)), description=_clean_description(anonymize(theme.description)),
+            keywords=_clean_keywords(anonymize(k) for k in theme.keywords),
+            section=_clean_section(anonymize(theme.section)), children=[spec(child) for child in theme.children],
         )
 
     return Codebook([spec(theme) for theme in codebook.themes])
@@ -509,8 +534,10 @@ def create_theme(
     """Add a theme (or a sub-theme under ``parent_id``) at the end of its level; its text passes the
     anonymizer with the pseudonym key of the application ``roundtable``."""
     anonymize = _anonymizer(db, series, roundtable)
-    name = _clean_name(anonymize(name))
-    description = anonymize(description)
+    name = _clean_name(authored_line(anonymize, name or "", "a theme name", 200))
+    description = authored_line(anonymize, description or "", "a theme description", 2000)
+    keywords = _clean_keywords(authored_line(anonymize, k, "a keyword", 200) for k in keywords)
+    section = authored_line(anonymize, section or "", "a section", 120) or DEFAULT_SECTION
     if _name_taken(db, series, name):
         raise ValidationError(f"a theme called {name!r} already exists in this series")
     if color and not _COLOR.match(color):
@@ -521,9 +548,8 @@ def create_theme(
         if parent.parent_id is not None:
             raise ValidationError("sub-themes cannot have sub-themes (two levels at most)")
     theme = Theme(
-        series_id=_series_id(series), name=name, description=" ".join(description.split()),
-        keywords=[anonymize(k.strip()) for k in keywords if k.strip()], color=color,
-        section=parent.section if parent else (anonymize(section) or DEFAULT_SECTION),
+        series_id=_series_id(series), name=name, description=description, keywords=keywords, color=color,
+        section=parent.section if parent else section,
         parent_id=parent_id, position=_next_position(db, series, parent_id),
     )
     db.add(theme)
@@ -536,21 +562,22 @@ def update_theme(db, series, theme_id: int, *, roundtable, **fields) -> Theme:
     theme = get_theme(db, series, theme_id)
     anonymize = _anonymizer(db, series, roundtable)
     if "name" in fields:
-        name = _clean_name(anonymize(fields.pop("name")))
+        name = _clean_name(authored_line(anonymize, fields.pop("name") or "", "a theme name", 200))
         if _name_taken(db, series, name, except_id=theme.id):
             raise ValidationError(f"a theme called {name!r} already exists in this series")
         theme.name = name
     if "description" in fields:
-        theme.description = " ".join(anonymize(fields.pop("description") or "").split())
+        theme.description = authored_line(anonymize, fields.pop("description") or "", "a theme description", 2000)
     if "keywords" in fields:
-        theme.keywords = [anonymize(k.strip()) for k in fields.pop("keywords") or [] if k.strip()]
+        theme.keywords = _clean_keywords(authored_line(anonymize, k, "a keyword", 200)
+                                         for k in fields.pop("keywords") or [])
     if "color" in fields:
         color = (fields.pop("color") or "").strip()
         if color and not _COLOR.match(color):
             raise ValidationError("a theme colour must look like #1f77b4")
         theme.color = color
     if "section" in fields:
-        section = anonymize((fields.pop("section") or "").strip()) or DEFAULT_SECTION
+        section = authored_line(anonymize, fields.pop("section") or "", "a section", 120) or DEFAULT_SECTION
         theme.section = section
         for child in theme.children:
             child.section = section

@@ -52,7 +52,7 @@ from roundtable.models import (
     TagStatus,
 )
 from roundtable.services.anonymize import AnonymizedText, anonymizer_for_series
-from roundtable.services.anonymize.normalize import stored_form
+from roundtable.services.typed_text import stored_form
 from roundtable.services.note_changes import record_change
 from roundtable.services.tagging import add_manual_tag, check_taggable, tag_to_dict
 

@@ -21,7 +21,6 @@ from roundtable.models import KeptTerm, Note, Participant, Role, Session
 from roundtable.plurals import count_of
 from roundtable.services.accounts import has_role
 from roundtable.services.anonymize import (
-    authored_text_anonymizer,
     forget_kept_term as forget_term,
     keep_term,
     kept_terms_of,
@@ -35,6 +34,7 @@ from roundtable.services.note_import import (
     preview_import,
 )
 from roundtable.services.notes import NoteStream
+from roundtable.services.series import schedule_session as schedule
 from roundtable.web.authorization import current_account, series_role_required
 from roundtable.web.forms import commit_change, commit_or_flash, error_message
 from roundtable.web.live import after_save, broadcast_session_state
@@ -105,7 +105,6 @@ def forget_kept_term(slug, kept_id):
 @bp.route("/<slug>/sessions", methods=["POST"])
 @series_role_required(Role.FACILITATOR)
 def schedule_session(slug):
-    db = get_db()
     form = request.form
     try:
         number = int(form.get("number", ""))
@@ -121,14 +120,10 @@ def schedule_session(slug):
         except ValueError:
             flash("The date must look like 2026-05-14.", "error")
             return redirect(url_for("series.show", slug=slug))
-    anonymize = authored_text_anonymizer(db, g.series, roundtable=current_roundtable())
-    title = " ".join(anonymize(form.get("title", "")).split())[:300]
-    focus = " ".join(anonymize(form.get("focus", "")).split())[:500]
-    if db.scalar(select(Session.id).where(Session.series_id == g.series.id, Session.number == number)):
-        flash(f"Session {number} already exists.", "error")
+    scheduled = commit_or_flash(lambda db: schedule(db, g.series, number, when, form.get("title", ""),
+                                                    form.get("focus", ""), roundtable=current_roundtable()))
+    if not scheduled:
         return redirect(url_for("series.show", slug=slug))
-    db.add(Session(series_id=g.series.id, number=number, date=when, title=title, focus=focus))
-    db.commit()
     flash(f"Session {number} is scheduled.", "success")
     return redirect(url_for("series.show", slug=slug))
 

@@ -4,8 +4,8 @@ Read it in this order:
 
 - :mod:`.normalize` — the text as a reader reads it: one *matching form* every
   detector sees (look-alike letters, invisible characters, markup and entities
-  undone), mapped back to the original; and the *stored form* (NFC, no
-  invisible characters).
+  undone), mapped back to the original. What is stored of typed text (NFC, no
+  invisible characters) is :mod:`roundtable.services.typed_text`'s.
 - :mod:`.spans` — what detectors return (:class:`Span` and its kinds), folding,
   and merging overlaps.
 - :mod:`.roster` — the people of a series (the only place real names live) and
@@ -55,7 +55,7 @@ from roundtable.services.anonymize.kept_terms import (
     kept_terms_of,
     kept_terms_pattern,
 )
-from roundtable.services.anonymize.normalize import fold_for_matching, matching_text, stored_form
+from roundtable.services.anonymize.normalize import fold_for_matching, matching_text
 from roundtable.services.anonymize.pipeline import AnonymizedText, Anonymizer, detect_spans
 from roundtable.services.anonymize.policies import GENERIC_ROLES, POLICIES, affiliation_label, with_article
 from roundtable.services.anonymize.roster import (
@@ -68,6 +68,7 @@ from roundtable.services.anonymize.series import (
     anonymize_authored_text,
     anonymize_draft,
     anonymizer_for_series,
+    authored_line,
     authored_text_anonymizer,
 )
 from roundtable.services.anonymize.spans import (
@@ -87,10 +88,10 @@ __all__ = [
     "AFFILIATION", "EMAIL", "GENERIC_ROLES", "HANDLE", "KEEPABLE", "NAME", "PERSON", "PHONE", "POLICIES", "URL",
     "AnonymizedText", "Anonymizer", "GateFinding", "Roster", "RosterEntry", "Span",
     "affiliation_label", "anonymize_authored_text", "anonymize_draft",
-    "anonymizer_for_series", "authored_text_anonymizer", "detect_spans", "detector_statuses", "download_filename", "export_findings",
+    "anonymizer_for_series", "authored_line", "authored_text_anonymizer", "detect_spans", "detector_statuses", "download_filename", "export_findings",
     "export_gate", "floor_detectors", "floor_missing", "fold", "fold_for_matching", "forget_kept_term",
     "gate_series_export", "gated_spans", "keep_term", "kept_term_refusal", "kept_terms_of", "kept_terms_pattern",
     "load_detectors", "load_roster_csv", "matching_text", "merge_spans", "registered_detectors",
-    "roster_and_kept_terms", "stored_form", "strings_in", "unknown_name_detection_off", "visible_text",
+    "roster_and_kept_terms", "strings_in", "unknown_name_detection_off", "visible_text",
     "with_article", "xml_strings",
 ]

@@ -12,7 +12,8 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from roundtable.errors import ValidationError
 from roundtable.models import AuditEvent, KeptTerm, Series
 from roundtable.services.anonymize.floor import floor_detectors
-from roundtable.services.anonymize.normalize import fold_for_matching, matching_text, stored_form
+from roundtable.services.anonymize.normalize import fold_for_matching, matching_text
+from roundtable.services.typed_text import stored_form
 from roundtable.services.anonymize.roster import Roster, roster_and_kept_terms
 from roundtable.services.anonymize.spans import AFFILIATION, EMAIL, HANDLE, NAME, PERSON, PHONE, URL
 

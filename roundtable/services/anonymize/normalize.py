@@ -35,7 +35,7 @@ of it remembers the stretch of the original it came from, so a span found in
 the matching text is replaced in the original, whole (the invisible
 characters and markup inside it included).
 
-What is stored is :func:`stored_form`: NFC, without invisible format
+What is stored is :func:`roundtable.services.typed_text.stored_form`: NFC, without invisible format
 characters (which carry nothing a reader needs), so that what a later reader
 or export sees is what was anonymized.
 """
@@ -50,17 +50,8 @@ import unicodedata
 from dataclasses import dataclass
 from importlib import resources
 
-# Unicode's Default_Ignorable_Code_Point ranges (DerivedCoreProperties.txt): invisible by definition.
-_DEFAULT_IGNORABLE = (
-    (0x00AD, 0x00AD), (0x034F, 0x034F), (0x061C, 0x061C), (0x115F, 0x1160), (0x17B4, 0x17B5),
-    (0x180B, 0x180F), (0x200B, 0x200F), (0x202A, 0x202E), (0x2060, 0x206F), (0x3164, 0x3164),
-    (0xFE00, 0xFE0F), (0xFEFF, 0xFEFF), (0xFFA0, 0xFFA0), (0xFFF0, 0xFFF8), (0x1BCA0, 0x1BCA3),
-    (0x1D173, 0x1D17A), (0xE0000, 0xE0FFF),
-)
-_KEPT_CONTROLS = frozenset("\t\n\r")
-# Joiners that shape emoji sequences and Indic or Persian words: kept in stored text between two
-# non-ASCII characters, where they do that job (matching drops them everywhere).
-_JOINERS = frozenset("\u200c\u200d")
+from roundtable.services.typed_text import is_invisible, stored_form
+
 # Letters without a decomposition, and ligatures NFKD leaves alone.
 _SPELLED_OUT = {"ı": "i", "ø": "o", "Ø": "O", "ł": "l", "Ł": "L", "đ": "d", "Đ": "D", "ð": "d", "Ð": "D",
                 "ħ": "h", "Ħ": "H", "ŧ": "t", "Ŧ": "T", "ß": "ss", "ẞ": "SS", "æ": "ae", "Æ": "AE",
@@ -92,18 +83,6 @@ _RIGHT_TO_LEFT_OVERRIDE = "\u202e"
 _POP_DIRECTION = "\u202c"
 _DIRECTION_PUSHES = frozenset("\u202a\u202b\u202d\u202e")
 _ENTITY = re.compile(r"&(?:#[0-9]{1,8}|#[xX][0-9a-fA-F]{1,7}|[A-Za-z][A-Za-z0-9]{1,31});?")
-
-
-def _in_ranges(code: int) -> bool:
-    return any(low <= code <= high for low, high in _DEFAULT_IGNORABLE)
-
-
-@functools.lru_cache(maxsize=4096)
-def is_invisible(char: str) -> bool:
-    """A character that shows nothing: a format or control character, or a default-ignorable one."""
-    if char in _KEPT_CONTROLS:
-        return False
-    return unicodedata.category(char) in ("Cf", "Cc") or _in_ranges(ord(char))
 
 
 @functools.lru_cache(maxsize=1)
@@ -304,23 +283,6 @@ def matching_text(text: str) -> MatchingText:
     if result == text:
         return MatchingText(text, text)
     return MatchingText(text, result, tuple(built.starts), tuple(built.ends))
-
-
-def stored_form(text: str) -> str:
-    """What is stored for a typed text: NFC, without invisible characters (tabs and line breaks stay)."""
-    if text.isascii() and not re.search(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]", text):
-        return text
-    composed = unicodedata.normalize("NFC", text)
-    kept = []
-    last = len(composed) - 1
-    for i, char in enumerate(composed):
-        if is_invisible(char):
-            if char in _JOINERS and 0 < i < last and not composed[i - 1].isascii() and not composed[i + 1].isascii():
-                kept.append(char)
-            continue
-        kept.append(char)
-    stored = "".join(kept)
-    return text if stored == text else stored
 
 
 def fold_for_matching(text: str) -> str:

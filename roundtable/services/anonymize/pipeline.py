@@ -12,7 +12,8 @@ from dataclasses import dataclass, field, replace
 from roundtable import off_hub
 from roundtable.errors import ValidationError
 from roundtable.services.anonymize.kept_terms import KEEPABLE, kept_terms_pattern
-from roundtable.services.anonymize.normalize import matching_text, stored_form
+from roundtable.services.anonymize.normalize import matching_text
+from roundtable.services.typed_text import stored_form
 from roundtable.services.anonymize.policies import (
     ARTICLES,
     GENERIC_ROLES,

@@ -16,9 +16,9 @@ from sqlalchemy import JSON, func, select
 from sqlalchemy.orm import Session as DbSession
 
 from roundtable.errors import NotFound, ValidationError
-from roundtable.services.anonymize.text_fields import clean_line
 from roundtable.models import KeptTerm, Participant, Series
-from roundtable.services.anonymize.normalize import fold_for_matching, stored_form
+from roundtable.services.anonymize.normalize import fold_for_matching
+from roundtable.services.typed_text import clean_line, stored_form
 
 
 @dataclass(frozen=True, slots=True)

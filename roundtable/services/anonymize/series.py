@@ -11,9 +11,9 @@ from roundtable.errors import NotFound
 from roundtable.models import Series
 from roundtable.services.anonymize.floor import load_detectors
 from roundtable.services.anonymize.gate import _as_roster, gated_spans
-from roundtable.services.anonymize.normalize import stored_form
 from roundtable.services.anonymize.pipeline import AnonymizedText, Anonymizer
 from roundtable.services.anonymize.roster import Roster, roster_and_kept_terms
+from roundtable.services.typed_text import clean_line, stored_form
 
 _series_cache: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # application -> {series id: (key, Anonymizer)}
 _series_cache_lock = threading.Lock()
@@ -82,3 +82,10 @@ def anonymize_authored_text(db, series, text: str, *, roundtable, keep_credited:
     if not text:
         return text
     return authored_text_anonymizer(db, series, roundtable=roundtable, keep_credited=keep_credited)(text)
+
+
+def authored_line(anonymize, value, what: str, max_length: int) -> str:
+    """A one-line field an author typed (a title, a theme's name), checked by :func:`clean_line`, then
+    anonymized by ``anonymize`` (from :func:`authored_text_anonymizer`), then checked again: a role put in
+    place of a name can make it longer than its column."""
+    return clean_line(anonymize(clean_line(value, what, max_length)), what, max_length)
