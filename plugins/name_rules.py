@@ -77,6 +77,7 @@ _PLACE_WORDS = frozenset(
     association agency department ministry council committee court parliament army navy police party union
     act law bill programme program scheme fund
     shuttle spacecraft telescope satellite rover magazine journal newspaper podcast festival expo awards
+    lodge reserve cemetery marae mall arena
     """.split()
 )
 # A capitalised word before a guess that makes it the name of a vessel, an operation or a storm ("Shuttle Columbia").
@@ -259,6 +260,31 @@ def reads_as_a_place(text: str, start: int, end: int) -> bool:
     return bool(_PLACE_BEFORE.search(text, max(0, start - 8), start)
                 or _PLACE_NOUN_BEFORE.search(text, max(0, start - 60), start)
                 or _SPEAKERS_OF_BEFORE.search(text, max(0, start - 30), start))
+
+
+# A lower-case work, product or venue noun right before a guess ("the 1969 film Easy Rider", "a nightclub named Bik
+# Kreyol"): the guess is its title. Only when the guess then ends its clause (punctuation, "which", a preposition):
+# "the book Maria wrote" is a relative clause, and Maria its writer.
+_THING_NOUN_BEFORE = re.compile(
+    r"\b(?:film|movie|documentary|book|novel|memoir|album|song|single|show|series|sitcom|drama|comedy|musical|opera|"
+    r"play|poem|painting|magazine|newspaper|journal|podcast|blog|site|website|app|software|browser|game|brand|band|"
+    r"nightclub|club|bar|restaurant|cafe|café|hotel|ship|boat|toys?|product)\s+(?:(?:called|named|titled|entitled)\s+)?"
+    r"[\"“]?$")
+_CLAUSE_ENDS_AFTER = re.compile(r"[\"”]?\s*(?:$|[,.;:!?()\[\]&]|(?:which|in|of|by|for|from|at|on)\b)")
+# A building or product noun right after a guess ("Ali Qapu Palace", "Linux OS", "the Kingsman prequel"). No census
+# surname is listed ("Park", "Church", "Temple" are people's names too), nor a work noun a creator's name comes
+# before ("a Spielberg film").
+_THING_NOUN_AFTER = re.compile(
+    r"\s+(?:Palace|Mosque|Cathedral|Museum|Gallery|Tower|Bridge|Airport|Station|Hotel|Lodge|Reserve|Square|Market|"
+    r"Bazaar|Mall|Stadium|Arena|Theatre|Theater|Library|University|Gardens|Cemetery|Marae|"
+    r"OS|prequel|sequel|franchise|trilogy|spinoff|browser|app|apps|software|plugin|console)\b")
+
+
+def names_a_thing(text: str, start: int, end: int) -> bool:
+    """A guess named by a work, product or building noun beside it: "the film Easy Rider,", "Ali Qapu Palace"."""
+    if _THING_NOUN_AFTER.match(text, end):
+        return True
+    return bool(_THING_NOUN_BEFORE.search(text, max(0, start - 40), start) and _CLAUSE_ENDS_AFTER.match(text, end))
 
 
 def is_not_a_person(text: str, start: int, end: int) -> bool:

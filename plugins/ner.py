@@ -261,6 +261,8 @@ def _clean(doc, start: int, end: int) -> tuple[int, int] | None:
     trimmed = re.sub(r"(?:['’]s?|[.,;:!?)\]-])+$", "", text)
     # a verb the model took in ("Mark pushes"): a name ends at its last capitalised word
     trimmed = re.sub(r"(?<=\w)(?:\s+[a-z][\w'’-]*)+$", "", trimmed)
+    # "the Tommy Solomon Statue": a memorial is named after a person, who is the name
+    trimmed = re.sub(r"(?<=\w)\s+(?:Statue|Monument|Memorial)$", "", trimmed)
     lead = len(trimmed) - len(trimmed.lstrip("\"'“‘(-* "))
     trimmed = trimmed.strip("\"'“‘(-* ")
     start += lead
@@ -408,7 +410,8 @@ def _person_spans(doc, veto_doc=None) -> list[Span]:
                 continue
             # "we met in Port Alder", "the Louvre": a guess there is nearly always a place
             surface = text[cleaned[0]:cleaned[1]]
-            if guess and (name_rules.reads_as_a_place(text, *cleaned) or _a_known_place(surface)
+            if guess and (name_rules.reads_as_a_place(text, *cleaned) or name_rules.names_a_thing(text, *cleaned)
+                          or _a_known_place(surface)
                           or _not_a_name(doc, *cleaned)
                           or veto_doc is not None and veto_labels and _vetoed(veto_doc, *cleaned, veto_labels)):
                 continue

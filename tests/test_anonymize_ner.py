@@ -250,3 +250,35 @@ def test_the_medium_veto_model_is_spacys_core_web_md_for_our_spacy_line():
     assert (meta["lang"], meta["name"], meta["author"], meta["license"]) == ("en", "core_web_md", "Explosion", "MIT")
     assert meta["version"].startswith("3.8.") and is_compatible_version(spacy.__version__, meta["spacy_version"])
     assert load_veto_model().pipe_names == ["tok2vec", "ner"]
+
+
+@pytest.mark.parametrize(
+    "text, kept",
+    [
+        ("she loved the 1994 film Marlow Tanaka, and cried", "Marlow Tanaka"),
+        ("a bar named Ti Punch Kreyol, near the ferry", "Ti Punch Kreyol"),
+        ("the app Moodlr. It crashed", "Moodlr"),
+        ("we toured Ibrahim Dede Lodge at noon", "Ibrahim Dede Lodge"),
+        ("we installed Lubomir OS on the laptops", "Lubomir OS"),
+    ],
+)
+def test_a_work_building_or_product_named_beside_its_noun_is_kept(anonymizer, text, kept):
+    assert kept in anonymizer.anonymize(text).text
+
+
+def test_a_memorial_keeps_its_noun_and_loses_the_name_it_carries(anonymizer):
+    assert anonymizer.anonymize("Wiremu Kahale Statue. It stands by the harbour").text == \
+        "[name] Statue. It stands by the harbour"
+
+
+def test_a_work_or_building_noun_never_lets_a_roster_name_or_contact_through():
+    require_ner()
+    roster = load_roster_csv("name,aliases,affiliation,role,consent\nMaria Núñez,,,tenant organizer,anonymous\n")
+    roundtable = make_roundtable()
+    anonymizer = Anonymizer(roster, "role", load_detectors(roundtable, ner=True), salt=roundtable.pseudonym_salt(1))
+    for text in ("we watched the film Maria Núñez, then wrote to maria.nunez@example.org",
+                 "a bar named Núñez, call 617-555-0142", "we toured Maria Núñez Lodge at noon",
+                 "we installed Maria OS, then texted +44 20 7946 0958"):
+        result = anonymizer.anonymize(text).text
+        for secret in ("Maria", "Núñez", "maria.nunez", "555-0142", "7946"):
+            assert secret not in result, result

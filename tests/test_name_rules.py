@@ -83,3 +83,46 @@ def test_a_word_after_speakers_of_or_citizens_of_is_a_language_or_place_and_a_no
     text = "Barracuda and Kayangan lakes are both stunning"
     assert name_rules.is_not_a_person(text, 0, len("Barracuda"))
     assert not name_rules.is_not_a_person("Kofi and Ana Ruiz came", 0, 4)
+
+
+@pytest.mark.parametrize(
+    "text, guess",
+    [
+        ("we watched the 1998 film Velvet Harbour, twice", "Velvet Harbour"),
+        ("a bar named Ti Punch Kreyol, near the ferry", "Ti Punch Kreyol"),
+        ("in his last book Aquatica which he never finished", "Aquatica"),
+        ("the app Moodlr. It crashed", "Moodlr"),
+    ],
+)
+def test_a_guess_right_after_a_work_or_product_noun_names_a_thing(text, guess):
+    start = text.index(guess)
+    assert name_rules.names_a_thing(text, start, start + len(guess))
+
+
+@pytest.mark.parametrize(
+    "text, guess",
+    [
+        ("the book Tomasz Nowak wrote is out", "Tomasz Nowak"),  # a relative clause: the writer is a person
+        ("the film Ilse directed, and the one she produced", "Ilse"),
+        ("the bar Ilse runs", "Ilse"),
+        ("a Kurosawa film", "Kurosawa"),  # a creator before a work noun
+        ("Ingrid Park spoke first", "Ingrid"),  # a census surname after a first name
+    ],
+)
+def test_a_person_beside_a_work_noun_is_still_a_person(text, guess):
+    start = text.index(guess)
+    assert not name_rules.names_a_thing(text, start, start + len(guess))
+
+
+@pytest.mark.parametrize(
+    "text, guess",
+    [
+        ("we queued for Golestan Palace at nine", "Golestan"),
+        ("the Masjed Shah Mosque", "Masjed Shah"),
+        ("she upgraded to Zorin OS last week", "Zorin"),
+        ("the Paddington prequel was announced", "Paddington"),
+    ],
+)
+def test_a_guess_before_a_building_or_product_noun_names_a_thing(text, guess):
+    start = text.index(guess)
+    assert name_rules.names_a_thing(text, start, start + len(guess))
