@@ -77,7 +77,14 @@ _PLACE_WORDS = frozenset(
     association agency department ministry council committee court parliament army navy police party union
     act law bill programme program scheme fund
     shuttle spacecraft telescope satellite rover magazine journal newspaper podcast festival expo awards
-    lodge reserve cemetery marae mall arena
+    lodge reserve cemetery marae mall arena air workout grammar gospel
+    """.split()
+    # the same words in other languages, census names left out ("Sierra", "Monte", "Loma" are people's names too)
+    + """
+    terre anse morne pointe baie île ile rivière riviere mont montagne plage lac étang etang quartier faubourg col côte
+    vallée bois forêt río rio playa lago cerro puerto bahía bahia isla ciudad laguna cordillera calle praia ilha serra
+    ponte isola castello palazzo strasse straße platz kirche meydan maidan midan masjed masjid bazar souk wadi jebel
+    jabal qasr dasht jalan kampung kampong utara selatan barat timur pulau gunung danau sungai kota maunga whare
     """.split()
 )
 # A capitalised word before a guess that makes it the name of a vessel, an operation or a storm ("Shuttle Columbia").

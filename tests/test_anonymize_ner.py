@@ -266,19 +266,33 @@ def test_a_work_building_or_product_named_beside_its_noun_is_kept(anonymizer, te
     assert kept in anonymizer.anonymize(text).text
 
 
+@pytest.mark.parametrize(
+    "text, kept",
+    [
+        ("From the harbour you can see Grande Anse and Pointe Noire on a clear day", "Grande Anse and Pointe Noire"),
+        ("We hiked up Morne Rouge before noon", "Morne Rouge"),
+        ("The market is on Jalan Besar, near Kampung Baru", "Jalan Besar"),
+        ("Jessa's Cardio Burn Workout - Max Power Workout with no weights", "Cardio Burn Workout - Max Power Workout"),
+    ],
+)
+def test_a_phrase_with_a_place_word_of_another_language_or_a_work_noun_is_kept(anonymizer, text, kept):
+    assert kept in anonymizer.anonymize(text).text
+
+
 def test_a_memorial_keeps_its_noun_and_loses_the_name_it_carries(anonymizer):
     assert anonymizer.anonymize("Wiremu Kahale Statue. It stands by the harbour").text == \
         "[name] Statue. It stands by the harbour"
 
 
-def test_a_work_or_building_noun_never_lets_a_roster_name_or_contact_through():
+def test_a_thing_or_place_noun_never_lets_a_roster_name_or_contact_through():
     require_ner()
     roster = load_roster_csv("name,aliases,affiliation,role,consent\nMaria Núñez,,,tenant organizer,anonymous\n")
     roundtable = make_roundtable()
     anonymizer = Anonymizer(roster, "role", load_detectors(roundtable, ner=True), salt=roundtable.pseudonym_salt(1))
     for text in ("we watched the film Maria Núñez, then wrote to maria.nunez@example.org",
                  "a bar named Núñez, call 617-555-0142", "we toured Maria Núñez Lodge at noon",
-                 "we installed Maria OS, then texted +44 20 7946 0958"):
+                 "we installed Maria OS, then texted +44 20 7946 0958",
+                 "We hiked up Morne Núñez with maria.nunez@example.org", "the Maria Núñez Workout, 617-555-0142"):
         result = anonymizer.anonymize(text).text
         for secret in ("Maria", "Núñez", "maria.nunez", "555-0142", "7946"):
             assert secret not in result, result
