@@ -316,3 +316,43 @@ def test_a_route_added_without_an_access_check_is_caught(app):
                 and not hasattr(probe.view_functions[r.endpoint], ACCESS_ATTR)]
     assert unmarked == ["/s/<slug>/careless"]
     probe.extensions["roundtable"].database.dispose()
+
+
+def test_an_open_socket_is_refused_on_its_next_event_once_its_role_login_or_session_ends(app, database, accounts,
+                                                                                          series):
+    """Each event reads the account, the session and the membership afresh: nothing of an earlier event's check
+    carries over, even on a socket nobody closed (a process that missed the revocation)."""
+    import uuid
+
+    from conftest import socket_as
+    from roundtable.models import Membership, Session, SessionState
+    from roundtable.services.accounts import end_logins, grant_role
+    from roundtable.services.notes import NoteStream
+
+    writer = accounts[Role.NOTE_TAKER]
+    live = next(s for s in series.sessions if s.state is SessionState.LIVE)
+    socket = socket_as(app, writer.email)
+
+    def add():
+        return socket.emit("note:add", {"session_id": live.id, "uuid": str(uuid.uuid4()), "text": "rents rose"},
+                           callback=True)
+
+    def change(how):
+        with database.session() as db:
+            how(db)
+
+    assert add()["ok"]
+    change(lambda db: grant_role(db, db.get(type(writer), writer.id), db.get(type(series), series.id), Role.VIEWER))
+    assert add()["code"] == 403
+    change(lambda db: db.query(Membership).filter_by(account_id=writer.id).delete())
+    assert add()["code"] == 404
+    change(lambda db: grant_role(db, db.get(type(writer), writer.id), db.get(type(series), series.id),
+                                 Role.NOTE_TAKER))
+    assert add()["ok"]
+    change(lambda db: NoteStream(db, None).close_session(live.id))
+    assert add()["reason"] == "session-closed"
+    change(lambda db: setattr(db.get(Session, live.id), "state", SessionState.LIVE))
+    assert add()["ok"]
+    change(lambda db: end_logins(db.get(type(writer), writer.id)))
+    assert add()["code"] == 401
+    socket.disconnect()

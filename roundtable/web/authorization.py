@@ -16,12 +16,12 @@ from contextlib import contextmanager
 from flask import Flask, abort, current_app, g, make_response, redirect, render_template, request, session, url_for
 from flask_socketio import emit
 from flask_wtf.csrf import CSRFError
-from sqlalchemy import select
+from sqlalchemy import and_, select
 from sqlalchemy.orm import joinedload
 
 from roundtable.db import close_db, get_db
 from roundtable.errors import RateLimited
-from roundtable.models import Account, Role, Series, Session
+from roundtable.models import Account, Membership, Role, Series, Session
 from roundtable.services.accounts import has_role, role_in_series
 from roundtable.services.audit import record_audit
 from roundtable.services.ratelimit import AccountRateLimiter
@@ -48,19 +48,21 @@ def start_login(account: Account) -> None:
 def current_account() -> Account | None:
     """The logged-in account, or None when logged out, expired or the password changed since."""
     if "account" not in g:
-        g.account = None
         account_id = session.get("account_id")
-        if account_id:
-            account = get_db().get(Account, account_id)
-            max_age = current_app.config["SESSION_MAX_AGE_HOURS"] * 3600
-            if (
-                account is not None
-                and session.get("auth") == auth_stamp(account)
-                and session.get("generation", 0) == (account.session_generation or 0)
-                and time.time() - session.get("login_at", 0) < max_age
-            ):
-                g.account = account
+        _hold_login(get_db().get(Account, account_id) if account_id else None)
     return g.account
+
+
+def _hold_login(account: Account | None) -> None:
+    """Make ``account`` this request's login (``g.account``) if the login cookie still holds for it: same
+    password, no logout or removal since (its generation), not expired; else nobody."""
+    max_age = current_app.config["SESSION_MAX_AGE_HOURS"] * 3600
+    g.account = account if (
+        account is not None
+        and session.get("auth") == auth_stamp(account)
+        and session.get("generation", 0) == (account.session_generation or 0)
+        and time.time() - session.get("login_at", 0) < max_age
+    ) else None
 
 
 def _mark(view, rule):
@@ -169,22 +171,43 @@ def _audit_socket_event(event: str, payload: dict, result) -> None:
 
 # --- Socket.IO events ------------------------------------------------------
 
+LOGIN_ENDED = "your login has expired: log in again"
+
 # Every handler wrapped by ``socket_access``; the authorization test checks that
 # each of them is registered on the server, and that every registered event has one.
 SOCKET_HANDLERS: list = []
 
 
-def session_series(db, payload: dict) -> Series | None:
-    """The series of the meeting named by ``payload["session_id"]`` (the default lookup). The meeting stays on
-    ``g.meeting`` for the handler: the database session holds loaded rows weakly, so without a reference the
-    handler would read it again (one more round trip per event)."""
+def event_access(db, payload) -> Role | None:
+    """The logged-in account (``g.account``) and its role in the series of the session named by
+    ``payload["session_id"]``, with the session and its series (``g.meeting``), read in one query.
+
+    Every event reads all three afresh, so a role lowered or removed, a login ended and a closed session
+    count from the very next event, on sockets nobody closed too. The meeting stays on ``g.meeting`` for the
+    handler: the database session holds loaded rows weakly, and without a reference the handler would read
+    it again. An unknown session or account costs a second read, to tell a 401 from a 404.
+    """
     session_id = payload.get("session_id")
     if isinstance(session_id, str) and session_id.isdigit():
         session_id = int(session_id)
-    if isinstance(session_id, bool) or not isinstance(session_id, int) or not 0 < session_id < 2**31:
+    account_id = session.get("account_id")
+    g.meeting = None
+    if isinstance(session_id, bool) or not isinstance(session_id, int) or not 0 < session_id < 2**31 or not account_id:
+        current_account()
         return None
-    meeting = g.meeting = db.get(Session, session_id, options=[joinedload(Session.series)])  # one round trip
-    return meeting.series if meeting is not None else None
+    row = db.execute(
+        select(Account, Session, Membership.role).select_from(Account)
+        .join(Session, Session.id == session_id)
+        .outerjoin(Membership, and_(Membership.account_id == Account.id, Membership.series_id == Session.series_id))
+        .where(Account.id == account_id)
+        .options(joinedload(Session.series))
+    ).one_or_none()
+    if row is None:
+        current_account()
+        return None
+    account, g.meeting, role = row
+    _hold_login(account)
+    return Role.ADMIN if account.is_admin else role
 
 
 def socket_error(code: int, message: str) -> dict:
@@ -195,11 +218,11 @@ def socket_error(code: int, message: str) -> dict:
     return body
 
 
-def socket_access(minimum: Role, series_from=session_series, rate: str | None = None):
+def socket_access(minimum: Role, rate: str | None = None):
     """Guard a Socket.IO handler like ``series_role_required`` guards a route.
 
-    The handler receives one JSON object. ``series_from(db, payload)`` finds the
-    series it concerns (default: through ``payload["session_id"]``). Anonymous,
+    The handler receives one JSON object naming a session (``payload["session_id"]``):
+    the account, the session and the role are read in one query (:func:`event_access`). Anonymous,
     non-member, too-weak or malformed calls get an ``error`` event
     (``{"event", "code", "error"}``) and the handler does not run. ``rate``
     names an action counted per account (``"note"`` uses the config key
@@ -218,15 +241,16 @@ def socket_access(minimum: Role, series_from=session_series, rate: str | None = 
             return result.finish() if isinstance(result, AfterTurn) else result
 
         def checked(payload=None, *args):
-            account = current_account()
-            if account is None:
-                return socket_error(401, "your login has expired: log in again")
             if not isinstance(payload, dict):
+                if current_account() is None:
+                    return socket_error(401, LOGIN_ENDED)
                 return socket_error(400, "the message must be a JSON object")
-            series = series_from(get_db(), payload)
-            role = role_in_series(get_db(), account, series) if series is not None else None
-            if series is None or role is None:
+            role = event_access(get_db(), payload)
+            if g.account is None:
+                return socket_error(401, LOGIN_ENDED)
+            if g.meeting is None or role is None:
                 return socket_error(404, "no such session")
+            series = g.meeting.series
             if not has_role(role, minimum):
                 return socket_error(403, f"you need the {minimum.value} role for this")
             if rate:
