@@ -180,3 +180,22 @@ def test_a_facilitators_marks_go_on_the_roster_so_later_notes_replace_them_and_a
     again = facilitator.emit("note:add", {"session_id": session_id, "uuid": str(uuid.uuid4()),
                                           "text": "ANA agreed", "names": ["Ana"]}, callback=True)
     assert again["ok"] and again["added_to_roster"] == [], "a name on the roster is not added twice"
+
+
+def test_a_marked_name_is_checked_as_a_roster_name_is_and_a_refused_one_stores_nothing(
+        app, database, accounts, session_id, series):
+    facilitator = socket_as(app, accounts[Role.FACILITATOR].email)
+    before = _roster(database, series.id)
+
+    refused = facilitator.emit("note:add", {"session_id": session_id, "uuid": str(uuid.uuid4()),
+                                            "text": "ana will chair", "names": ["an\x07a"]}, callback=True)
+
+    assert refused["code"] == 400 and refused["error"] == "a marked name cannot contain control characters", refused
+    assert _roster(database, series.id) == before
+    with database.session() as db:
+        assert db.scalar(select(func.count()).select_from(Note)) == 0
+    spaced = facilitator.emit("note:add", {"session_id": session_id, "uuid": str(uuid.uuid4()),
+                                           "text": "Tomasz  Wo\u0301jcik will chair",
+                                           "names": [" Tomasz\u00a0 Wo\u0301jcik "]}, callback=True)
+    assert spaced["ok"] and spaced["added_to_roster"] == ["Tomasz Wójcik"]
+    assert _roster(database, series.id) == sorted(before + [("Tomasz Wójcik", "person named in notes", False)])

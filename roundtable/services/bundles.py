@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session as DbSession, selectinload
 from roundtable.errors import ValidationError
 from roundtable.models import NOTE_KINDS, Note, NoteTag, Participant, Policy, Series, Session, SessionState, TagStatus
 from roundtable.services.anonymize import authored_line, authored_text_anonymizer, fold, gate_series_export, strings_in
-from roundtable.services.anonymize.roster import RosterRow, parse_roster_csv, roster_csv
+from roundtable.services.anonymize.roster import RosterRow, new_participant, parse_roster_csv, roster_csv
 from roundtable.services.codebook import codebook_for_series, dump_codebook, load_codebook_file, save_codebook
 from roundtable.services.note_import import json_objects
 from roundtable.services.notes import NoteStream
@@ -354,8 +354,7 @@ def import_bundle(db: DbSession, bundle: Bundle, author_id: int | None = None, *
     db.add(series)
     db.flush()
     for row in bundle.roster:
-        db.add(Participant(series_id=series.id, name=row.name, aliases=list(row.aliases), affiliation=row.affiliation,
-                           role_label=row.role, consent_named=row.consent_named))
+        db.add(new_participant(series.id, row.name, row.aliases, row.affiliation, row.role, row.consent_named))
     db.flush()
     anonymize = authored_text_anonymizer(db, series, roundtable=roundtable)
     series.title = authored_line(anonymize, series.title, "a series title", 300)

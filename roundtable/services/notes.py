@@ -52,7 +52,7 @@ from roundtable.models import (
     TagStatus,
 )
 from roundtable.services.anonymize import AnonymizedText, anonymizer_for_series
-from roundtable.services.typed_text import stored_form
+from roundtable.services.typed_text import clean_line, stored_form
 from roundtable.services.note_changes import record_change
 from roundtable.services.tagging import add_manual_tag, check_taggable, tag_to_dict
 
@@ -145,9 +145,9 @@ def clean_marked_names(names) -> list[str]:
         raise ValidationError(f"marked names must be a list of at most {MAX_MARKED_NAMES} words")
     cleaned: list[str] = []
     for name in names:
-        if not isinstance(name, str) or not name.strip() or len(name) > 100 or has_lone_surrogate(name):
-            raise ValidationError("a marked name must be a word or two of at most 100 characters")
-        name = stored_form(name).strip()
+        name = clean_line(name, "a marked name", 100)  # the check of a roster name (a facilitator's marks go there)
+        if not name:
+            raise ValidationError("a marked name cannot be empty")
         if name.casefold() not in {n.casefold() for n in cleaned}:
             cleaned.append(name)
     return cleaned

@@ -107,16 +107,25 @@ class RosterRow:
     line: int = 0
 
 
-def _squash(value: str) -> str:
-    return " ".join(value.split())
-
-
 def _clean_person(name, aliases, affiliation, role) -> tuple[str, list[str], str, str]:
-    """A roster entry's fields as stored, each checked by :func:`clean_line` (lengths as their columns)."""
+    """A roster entry's fields as stored, each checked by :func:`clean_line` (lengths as their columns);
+    ``aliases`` a list or ``|``-separated as in the CSV. The one check of a person, whichever way they come."""
+    if isinstance(aliases, str):
+        aliases = aliases.split("|")
     return (clean_line(name or "", "a name", 200),
-            [clean_line(a, "an alias", 200) for a in (aliases or "").split("|") if a.strip()],
+            [alias for alias in (clean_line(a, "an alias", 200) for a in aliases or ()) if alias],
             clean_line(affiliation or "", "an affiliation", 300),
             clean_line(role or "", "a role", 120))
+
+
+def new_participant(series_id: int, name, aliases=(), affiliation="", role="", consent_named=False) -> Participant:
+    """A person for a series' roster (not yet added to a session), every field checked by :func:`_clean_person`:
+    the roster file and form, a bundle and the names a facilitator marks in a note all make people here."""
+    name, aliases, affiliation, role = _clean_person(name, aliases, affiliation, role)
+    if not name:
+        raise ValidationError("the name is empty")
+    return Participant(series_id=series_id, name=name, aliases=aliases, affiliation=affiliation,
+                       role_label=role or "participant", consent_named=bool(consent_named))
 
 
 def parse_roster_csv(text: str, filename: str = "roster.csv") -> list[RosterRow]:
@@ -235,12 +244,12 @@ def save_roster(db: DbSession, series: Series, rows: list[RosterRow]) -> tuple[i
     for row in rows:
         person = existing.get(row.name.casefold())
         if person is None:
-            person = Participant(series_id=series.id, name=row.name)
+            person = new_participant(series.id, row.name, row.aliases, row.affiliation, row.role, row.consent_named)
             db.add(person)
             existing[row.name.casefold()] = person
             added += 1
-        else:
-            updated += 1
+            continue
+        updated += 1
         person.aliases = list(row.aliases)
         person.affiliation = row.affiliation
         person.role_label = row.role
@@ -256,17 +265,16 @@ MARKED_PERSON_ROLE = "person named in notes"
 def add_marked_people(db: DbSession, series: Series, names: Iterable[str]) -> list[str]:
     """Put names a facilitator marked in a note on the series' roster (not consenting to be named), so that
     every later note, export and brief of the series replaces them too; a name already on it (as a name or an
-    alias, in any case) is left alone. Returns the names added."""
+    alias, in any case) is left alone. Returns the names added (as stored)."""
     known = {known.casefold() for person in db.scalars(select(Participant).where(Participant.series_id == series.id))
              for known in (person.name, *person.aliases)}
     added = []
     for name in names:
-        name = _squash(name)
-        if name and name.casefold() not in known:
-            db.add(Participant(series_id=series.id, name=name, aliases=[], affiliation="",
-                               role_label=MARKED_PERSON_ROLE, consent_named=False))
-            known.add(name.casefold())
-            added.append(name)
+        person = new_participant(series.id, name, role=MARKED_PERSON_ROLE)
+        if person.name.casefold() not in known:
+            db.add(person)
+            known.add(person.name.casefold())
+            added.append(person.name)
     db.flush()
     return added
 

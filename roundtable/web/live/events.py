@@ -42,8 +42,7 @@ from roundtable.models import NOTE_KINDS, Note, NoteTag, Role, Session, SessionS
 from roundtable.services.accounts import has_role
 from roundtable.services.anonymize import keep_term
 from roundtable.services.anonymize.roster import add_marked_people
-from roundtable.services.notes import (MAX_MARKED_NAMES, NoteStream, StaleEdit, clean_marked_names, has_lone_surrogate,
-                                       note_to_dict)
+from roundtable.services.notes import MAX_MARKED_NAMES, NoteStream, StaleEdit, has_lone_surrogate, note_to_dict
 from roundtable.services.tagging import (SUGGESTION_GONE, accept_suggestion, add_manual_tag, reject_suggestion,
                                          remove_tag)
 from roundtable.web.authorization import AfterTurn, current_account, socket_access, socket_error, socket_turn
@@ -253,7 +252,7 @@ def _remember_marked(payload, meeting) -> list[str]:
     if not payload.get("names") or not has_role(g.role, Role.FACILITATOR):
         return []
     db = get_db()
-    added = add_marked_people(db, meeting.series, clean_marked_names(payload["names"]))
+    added = add_marked_people(db, meeting.series, payload["names"])
     db.commit()
     return added
 
