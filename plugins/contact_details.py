@@ -2,7 +2,7 @@
 
 - **email** addresses, also written "name [at] domain [dot] org";
 - **phone** numbers in international ("+44 20 7946 0958", "0049 30 1234567")
-  and national formats ("(617) 555-0142", "06 12 34 56 78"), told apart from
+  and national formats ("(617) 555-0142", "06 12 34 56 78", "call 5550123456"), told apart from
   dates, years and amounts by their digit count and grouping;
 - social **handle**s ("@maria_n", "@maria@mastodon.social");
 - **url**s that point at a person: a profile on a social site, a path with
@@ -28,7 +28,7 @@ _PHONE = re.compile(
     r"(?<![\w+/.,:-])"
     r"(?:(?:\+|\b00)\s?\d{1,3}[ .\-]?)?"
     r"(?:\(\s?\d{1,5}\s?\)[ .\-]?)?"
-    r"\d{1,8}(?:[ .\-/]\(?\d{1,8}\)?){0,6}"
+    r"\d{1,15}(?:[ .\-/]\(?\d{1,8}\)?){0,6}"  # a first group of up to 15: "call 5550123456" is one run
     r"(?![\w/]|[.,:]\d|-\d)"
 )
 _PHONE_CONTEXT = re.compile(

@@ -193,6 +193,10 @@ def test_a_first_name_shared_by_two_people_is_replaced_without_picking_one():
         ("UK mobile 07700 900123", "phone"),
         ("van number 555-0142", "phone"),
         ("Ines: 5550142", "phone"),
+        ("call 5550123456", "phone"),
+        ("UK mobile 07700900123", "phone"),
+        ("cell 510\u00ad555\u00ad0123", "phone"),  # soft hyphens: the reader sees 5105550123
+        ("cell 510\u200b555\u200b0123", "phone"),
         ("follow @eastsidetenants for news", "handle"),
         ("on mastodon @hope@mastodon.social", "handle"),
         ("profile https://www.linkedin.com/in/will-okonkwo", "url"),
@@ -219,6 +223,8 @@ def test_contact_details_and_titled_names_are_found(text, kind):
         "meeting @ city hall, again @ 5pm",
         "the @home program",
         "budget: 2500000 over two years",
+        "docket 20240512000123456789 was sealed",
+        "total 123456789012 across the county",
     ],
 )
 def test_numbers_dates_and_resource_links_are_not_identifiers(text):
