@@ -251,22 +251,26 @@ _PLACE_BEFORE = re.compile(r"\b(?:the|in|near|at)\s+$", re.I)
 _PLACE_NOUN_BEFORE = re.compile(
     r"\b(?:villages?|towns?|city|cities|islands?|regions?|districts?|provinces?|rivers?|kingdoms?|capital|"
     r"municipalit(?:y|ies)|neighbou?rhoods?|suburbs?|states?|counties|county)\s+(?:of\s+|called\s+|named\s+)?"
-    r"(?:[^\W\d_][\w'’-]*(?:\s*,\s*|\s+(?:and|or|&)\s+))*$")
+    r"((?:[^\W\d_][\w'’-]*(?:\s+[^\W\d_][\w'’-]*){0,2}(?:\s*,\s*|\s+(?:and|or|&)\s+))*)$")
 
 
 # "the speakers of Kujireray", "the language of Essil", "citizens of Antigua": a language, a people or a place.
 # "of" is required: "the speakers Maria Núñez and Tom Ode" are people.
-_SPEAKERS_OF_BEFORE = re.compile(r"\b(?:speakers|languages?|dialects?|inhabitants|residents|citizens|natives)\s+of\s+$",
-                                 re.I)
+_SPEAKERS_OF_BEFORE = re.compile(r"\b(?:speakers|languages?|dialects?|inhabitants|residents|citizens|natives)\s+of\s+"
+                                 r"(?:[^\W\d_][\w'’-]*\s+(?:and|or|&)\s+)?$", re.I)
 
 
 def reads_as_a_place(text: str, start: int, end: int) -> bool:
     """A model guess after "the", "in", "near" or "at" and not a possessive ("in Port Alder", "the Louvre")."""
     if re.match(r"['’]s?\b", text[end:end + 2]):
         return False
-    return bool(_PLACE_BEFORE.search(text, max(0, start - 8), start)
-                or _PLACE_NOUN_BEFORE.search(text, max(0, start - 60), start)
-                or _SPEAKERS_OF_BEFORE.search(text, max(0, start - 30), start))
+    listed = _PLACE_NOUN_BEFORE.search(text, max(0, start - 60), start)
+    # "the islands Grande Terre, Marie Galante and …": every item of the list is capitalised
+    if listed and not all(_is_capitalised(w) for w in re.findall(r"[^\W\d_][\w'’-]*", listed.group(1))
+                          if w not in ("and", "or")):
+        listed = None
+    return bool(_PLACE_BEFORE.search(text, max(0, start - 8), start) or listed
+                or _SPEAKERS_OF_BEFORE.search(text, max(0, start - 50), start))
 
 
 # A lower-case work, product or venue noun right before a guess ("the 1969 film Easy Rider", "a nightclub named Bik
@@ -300,7 +304,8 @@ def is_not_a_person(text: str, start: int, end: int) -> bool:
     if any(w in _PLACE_WORDS for w in words):
         return True
     # "Barracuda and Kayangan lakes": the noun after a pair names both
-    following = re.match(r"(?:\s+(?:and|or|&)\s+[^\W\d_][\w'’-]*)?[\s-]*([A-Za-z]+)", text[end:end + 60])
+    following = re.match(r"(?:\s+(?:and|or|&)\s+[^\W\d_][\w'’-]*(?:\s+[A-Z][\w'’-]*)?)?[\s-]*([A-Za-z]+)",
+                         text[end:end + 60])
     if following and following.group(1).lower() in _GROUP_NOUNS:
         return True
     return bool(_NAMED_THING_BEFORE.search(text, max(0, start - 14), start))

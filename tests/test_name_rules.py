@@ -126,3 +126,19 @@ def test_a_person_beside_a_work_noun_is_still_a_person(text, guess):
 def test_a_guess_before_a_building_or_product_noun_names_a_thing(text, guess):
     start = text.index(guess)
     assert name_rules.names_a_thing(text, start, start + len(guess))
+
+
+def test_a_group_noun_after_a_pair_of_two_word_names_names_both_and_so_does_speakers_of_a_pair():
+    text = "the Mandinka Kelo and Mandinka Sora speakers live there"
+    assert name_rules.is_not_a_person(text, text.index("Kelo"), text.index(" and"))
+    text = "where the speakers of Tavoliri and Onkeba Ruhesi live"
+    assert name_rules.reads_as_a_place(text, text.index("Onkeba"), text.index(" live"))
+    text = "Kofi and Ana Ruiz came to the speakers' table"
+    assert not name_rules.is_not_a_person(text, 0, 4)
+
+
+def test_every_item_of_a_list_after_a_place_noun_is_a_place():
+    text = "we could see the islands Grande Terre, Marie Galante and Les Saintes"
+    assert name_rules.reads_as_a_place(text, text.index("Marie"), text.index(" and"))
+    text = "the village council, Ana Ruiz and Kofi Boateng met"  # a lower-case noun is no list of places
+    assert not name_rules.reads_as_a_place(text, text.index("Kofi"), text.index(" met"))
