@@ -15,7 +15,11 @@ from roundtable_plugins import embedding_suggester
 ROOT = Path(__file__).resolve().parent.parent
 spec = importlib.util.spec_from_file_location("tagging_warm_candidates", ROOT / "bench" / "tagging_warm_candidates.py")
 candidates = sys.modules[spec.name] = importlib.util.module_from_spec(spec)  # its dataclass looks itself up there
-spec.loader.exec_module(candidates)
+path = list(sys.path)
+try:
+    spec.loader.exec_module(candidates)
+finally:
+    sys.path[:] = path  # the script puts bench/ and the repository first, for itself only
 
 
 def test_the_study_refuses_the_held_out_set(capsys):
