@@ -304,7 +304,7 @@ def is_not_a_person(text: str, start: int, end: int) -> bool:
     if any(w in _PLACE_WORDS for w in words):
         return True
     # "Barracuda and Kayangan lakes": the noun after a pair names both
-    following = re.match(r"(?:\s+(?:and|or|&)\s+[^\W\d_][\w'’-]*(?:\s+[A-Z][\w'’-]*)?)?[\s-]*([A-Za-z]+)",
+    following = re.match(r"(?:\s+(?:and|or|&)\s+[^\W\d_][\w'’-]*)?(?:\s+[A-Z][\w'’-]*)?[\s-]*([A-Za-z]+)",
                          text[end:end + 60])
     if following and following.group(1).lower() in _GROUP_NOUNS:
         return True
