@@ -237,7 +237,9 @@ class Variant:
     ``forced``: a fixed ``(centre, kind, weight)`` instead of the choice; ``average``: the mean scores of
     the choice's best few; ``offsets`` (a penalty) and ``transduce`` (the share of predictions kept): a step
     after the choice, used when it predicted the coded sessions better (``always``: used regardless);
-    ``whiten``: shrinkages the choice may whiten with (``always``: the first, regardless).
+    ``whiten``: shrinkages the choice may whiten with (``always``: the first, regardless); ``word_views``:
+    each theme gains views ``name: word`` (or one ``name: w1, w2, ...``, ``words_joined``) from the words
+    that most set its coded notes apart (TF-IDF over the themes' coded notes).
     """
 
     methods: tuple = es.METHODS
@@ -249,6 +251,8 @@ class Variant:
     transduce: float | None = None
     whiten: tuple = ()
     always: bool = False
+    word_views: int = 0
+    words_joined: bool = False
 
 
 SOFTMAX = tuple(("softmax", w) for w in (0.25, 0.5, 0.75, 1.0))
@@ -285,6 +289,9 @@ CANDIDATES = {
     "whitened 10, always": Variant(whiten=(10.0,), always=True),
     "whitening 1 offered": Variant(whiten=(1.0,)),
     "whitening 1, 3, 10 offered": Variant(whiten=(1.0, 3.0, 10.0)),
+    "coded notes' 3 words as views": Variant(word_views=3),
+    "coded notes' 3 words as one view": Variant(word_views=3, words_joined=True),
+    "coded notes' 5 words as one view": Variant(word_views=5, words_joined=True),
 }
 
 
@@ -307,6 +314,8 @@ class Candidate(es.SemanticSuggester):
             return super().suggest(texts, codebook, examples)
         notes = self.encoder.encode(list(texts))
         themes = self._theme_views(codebook)
+        if self.variant.word_views:
+            themes = self._with_word_views(themes, codebook, examples)
         sections = np.asarray([t.section for t in codebook.themes], dtype=object)
         same = sections[:, None] == sections[None, :]
         coded = CodedNotes(self._example_vectors([e.text for e in examples]),
@@ -337,6 +346,27 @@ class Candidate(es.SemanticSuggester):
             scores = transduced(method, scores, c_notes, c_themes, c_coded, same, v.transduce)
             self.step_taken = True
         return _ranked(scores, names)
+
+
+    def _with_word_views(self, themes: ThemeViews, codebook, examples) -> ThemeViews:
+        from sklearn.feature_extraction.text import TfidfVectorizer
+
+        from roundtable.services.tagging import words
+
+        names = [t.name for t in codebook.themes]
+        documents = [" ".join(" ".join(words(e.text)) for e in examples if e.theme == n) for n in names]
+        tfidf = TfidfVectorizer(sublinear_tf=True)
+        weights = tfidf.fit_transform(documents).toarray()
+        vocabulary = np.asarray(tfidf.get_feature_names_out())
+        views, owner = [], []
+        for i, name in enumerate(names):
+            if documents[i]:
+                best = vocabulary[np.argsort(-weights[i])[:self.variant.word_views]]
+                own = [f"{name}: {', '.join(best)}"] if self.variant.words_joined else [f"{name}: {w}" for w in best]
+                views += own
+                owner += [i] * len(own)
+        return ThemeViews.of(np.vstack([themes.vectors, self.encoder.encode(views)]),
+                             np.concatenate([themes.owner, owner]))
 
 
 def _ranked(scores, names):
