@@ -250,7 +250,8 @@ _PLACE_BEFORE = re.compile(r"\b(?:the|in|near|at)\s+$", re.I)
 # "the villages Brin and Djibonker", "the village of Banjal", "the town of Hadibo".
 _PLACE_NOUN_BEFORE = re.compile(
     r"\b(?:villages?|towns?|city|cities|islands?|regions?|districts?|provinces?|rivers?|kingdoms?|capital|"
-    r"municipalit(?:y|ies)|neighbou?rhoods?|suburbs?|states?|counties|county)\s+(?:of\s+|called\s+|named\s+)?"
+    r"municipalit(?:y|ies)|neighbou?rhoods?|suburbs?|states?|counties|county|[Qq]uarters?)\s+"
+    r"(?:of\s+|called\s+|named\s+|known\s+as\s+(?:the\s+)?)?"
     r"((?:[^\W\d_][\w'’-]*(?:\s+[^\W\d_][\w'’-]*){0,2}(?:\s*,\s*|\s+(?:and|or|&)\s+))*)$")
 
 

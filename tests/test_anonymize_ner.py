@@ -275,10 +275,15 @@ def test_a_work_building_or_product_named_beside_its_noun_is_kept(anonymizer, te
         ("Jessa's Cardio Burn Workout - Max Power Workout with no weights", "Cardio Burn Workout - Max Power Workout"),
         ("the Mandinka Kelo and Mandinka Sora speakers live there", "Mandinka Kelo and Mandinka Sora"),
         ("we could see the islands Grande Terre, Marie Galante and Les Saintes", "Marie Galante"),
+        ("In the north, the river known as Tiluane Bokor floods each year", "Tiluane Bokor"),
     ],
 )
 def test_a_phrase_with_a_place_word_of_another_language_or_a_work_noun_is_kept(anonymizer, text, kept):
     assert kept in anonymizer.anonymize(text).text
+
+
+def test_someone_known_as_a_name_is_still_a_name(anonymizer):
+    assert anonymizer.anonymize("a man known as Tiluane Bokor came by").text == "a man known as [name] came by"
 
 
 def test_a_memorial_keeps_its_noun_and_loses_the_name_it_carries(anonymizer):
@@ -296,7 +301,8 @@ def test_a_thing_or_place_noun_never_lets_a_roster_name_or_contact_through():
                  "we installed Maria OS, then texted +44 20 7946 0958",
                  "We hiked up Morne Núñez with maria.nunez@example.org", "the Maria Núñez Workout, 617-555-0142",
                  "the islands Grande Terre, Maria Núñez and Les Saintes, maria.nunez@example.org",
-                 "the Maria Núñez and Mandinka Sora speakers, +44 20 7946 0958"):
+                 "the Maria Núñez and Mandinka Sora speakers, +44 20 7946 0958",
+                 "the river known as Maria Núñez, maria.nunez@example.org"):
         result = anonymizer.anonymize(text).text
         for secret in ("Maria", "Núñez", "maria.nunez", "555-0142", "7946"):
             assert secret not in result, result
