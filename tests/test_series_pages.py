@@ -163,3 +163,28 @@ def test_a_roster_edit_with_a_too_long_field_or_a_control_character_says_so_and_
     assert message in page and "Saved." not in page
     db.expire_all()
     assert (person.name, list(person.aliases), person.affiliation, person.role_label) == before
+
+
+def test_a_session_markdown_download_keeps_markup_in_notes_titles_and_themes_as_text(client, login, db, series,
+                                                                                     roundtable):
+    from markdown_it import MarkdownIt
+
+    from roundtable.models import NoteTag, TagStatus, Theme
+    from roundtable.services.notes import NoteStream
+
+    meeting = series.sessions[0]
+    meeting.title = "Intake <img src=t onerror=alert(1)>"
+    theme = db.scalar(select(Theme).where(Theme.series_id == series.id).order_by(Theme.id))
+    theme.name = "Access [tab](javascript:alert(2))"
+    note, _ = NoteStream(db, roundtable).add_note(meeting.id, "6f1c1a52-3a5e-4c55-9a7a-1f0b8c2d9e03",
+                                                  "See <img src=n onerror=alert(3)> and ![p](http://tracker.example/p.png)")
+    db.add(NoteTag(note_id=note.id, theme_id=theme.id, status=TagStatus.ACCEPTED, source="manual", confidence=1.0))
+    db.commit()
+    login(Role.VIEWER)
+    text = client.get(f"/s/{series.slug}/sessions/1/notes.md").get_data(as_text=True)
+    # Read as a lenient Markdown viewer would, raw HTML on: every piece of markup stays text.
+    rendered = MarkdownIt("commonmark").render(text)
+    assert "<img" not in rendered and "<a " not in rendered, rendered
+    for shown in ("Intake &lt;img src=t onerror=alert(1)&gt;", "Access [tab](javascript:alert(2))",
+                  "See &lt;img src=n onerror=alert(3)&gt; and ![p](http://tracker.example/p.png)"):
+        assert shown in rendered

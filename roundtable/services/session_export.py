@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session as DbSession
 from roundtable.errors import ValidationError
 from roundtable.models import Session, TagStatus
 from roundtable.services.anonymize import download_filename, gate_series_export
+from roundtable.services.briefs.markdown import escape_md
 from roundtable.services.notes import NoteStream
 from roundtable.services.render import render_markdown
 
@@ -33,17 +34,19 @@ def _rows(db: DbSession, meeting: Session) -> list[dict]:
 
 
 def _markdown(meeting: Session, rows: list[dict]) -> str:
-    title = f"Session {meeting.number}" + (f": {meeting.title}" if meeting.title else "")
-    lines = [f"# {meeting.series.title} — {title}", ""]
+    """The notes as Markdown, every typed text escaped: a viewer that renders raw HTML or images (many do) shows
+    a note's ``<img src=...>`` or ``![](tracker)`` as the text it was, as the live page does."""
+    title = f"Session {meeting.number}" + (f": {escape_md(meeting.title)}" if meeting.title else "")
+    lines = [f"# {escape_md(meeting.series.title)} — {title}", ""]
     if meeting.date:
         lines += [meeting.date.strftime("%A, %B %-d, %Y"), ""]
     for row in rows:
         head = f"**#{row['seq']}** · {row['time']} · {row['kind']}"
         if row["speaker_role"]:
-            head += f" · {row['speaker_role']}"
+            head += f" · {escape_md(row['speaker_role'])}"
         if row["themes"]:
-            head += f" · _{row['themes']}_"
-        body = row["text"].replace("\n", "  \n")
+            head += f" · _{escape_md(row['themes'])}_"
+        body = escape_md(row["text"]).replace("\n", "  \n")
         lines += [head + "  ", body, ""]
     return "\n".join(lines)
 
