@@ -3,6 +3,7 @@ view, who sees what, and the search, filter and download of the stream."""
 
 from __future__ import annotations
 
+import csv
 import os
 from contextlib import contextmanager
 import uuid
@@ -169,6 +170,8 @@ def test_at_phone_width_a_viewer_downloads_the_session_as_csv_and_the_tab_has_an
     download.value.save_as(path)
     rows = path.read_text().splitlines()
     assert rows[0] == "seq,time,kind,speaker_role,themes,text" and len(rows) == 41
+    # Note 2 has no speaker and no theme: its cells are empty, not a spreadsheet's text mark (').
+    assert next(csv.reader([rows[2]]))[3:] == ["", "", "earlier note number 2"]
     assert download.value.suggested_filename == "harbor-city-session-1-notes.csv"
     icon = viewer.evaluate("document.querySelector('link[rel~=icon]').href")
     answer = viewer.request.get(icon)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import io
 import json
 
@@ -135,7 +136,10 @@ def test_a_session_downloads_as_markdown_and_csv_through_the_export_gate(client,
     assert "**#2**" in md.get_data(as_text=True) and "Who funds interpreters?" in md.get_data(as_text=True)
     csv_text = client.get(f"/s/{series.slug}/sessions/1/notes.csv").get_data(as_text=True)
     assert csv_text.splitlines()[0] == "seq,time,kind,speaker_role,themes,text"
-    assert "'=SUM(A1)" in csv_text  # a formula stays text in a spreadsheet
+    rows = list(csv.DictReader(io.StringIO(csv_text)))
+    assert rows[0]["text"] == "'=SUM(A1) clinics need lawyers"  # a formula stays text in a spreadsheet
+    # An empty cell stays empty: no lone apostrophe where a note has no speaker or themes.
+    assert (rows[1]["speaker_role"], rows[1]["themes"], rows[1]["text"]) == ("", "", "Who funds interpreters?")
     # A name the anonymizer could not know at the time (added to the roster later) blocks the download.
     with database.session() as db:
         db.add(Participant(series_id=series.id, name="Interpreters Guild", role_label="advocate"))

@@ -21,6 +21,7 @@ from roundtable.services.render import render_markdown
 
 FORMATS = {"md": "text/markdown; charset=utf-8", "csv": "text/csv; charset=utf-8"}
 CSV_COLUMNS = ["seq", "time", "kind", "speaker_role", "themes", "text"]
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 def _rows(db: DbSession, meeting: Session) -> list[dict]:
@@ -56,8 +57,10 @@ def _csv(rows: list[dict]) -> str:
     writer = csv.DictWriter(out, fieldnames=CSV_COLUMNS, lineterminator="\n")
     writer.writeheader()
     for row in rows:
-        # A cell starting with = + - @ is a formula to a spreadsheet: quote it as text.
-        writer.writerow({k: ("'" + v if isinstance(v, str) and v[:1] in "=+-@" else v) for k, v in row.items()})
+        # A cell starting with = + - @ (or a tab or carriage return before one) is a formula to a spreadsheet:
+        # mark it as text. An empty cell stays empty.
+        writer.writerow({k: ("'" + v if isinstance(v, str) and v.startswith(FORMULA_STARTS) else v)
+                         for k, v in row.items()})
     return out.getvalue()
 
 
