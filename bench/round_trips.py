@@ -10,8 +10,9 @@ a PostgreSQL round trip and is not counted.
     python bench/round_trips.py --database-url postgresql://postgres@127.0.0.1:5432/roundtable_bench
     python bench/round_trips.py --database-url ... --notes 5 --show --json
 
-Prints, per event kind, the round trips of one event (the median over ``--notes`` events) and, with
-``--show``, the statements of the last one in order.
+Prints, per event kind, the round trips of one event (the median over ``--notes`` events: psycopg prepares
+a statement on its fifth use on a connection, one round trip more in that event) and, with ``--show``, the
+statements of the last one in order.
 """
 
 from __future__ import annotations
@@ -50,8 +51,15 @@ class Trace:
         self.start = os.fstat(self.file.fileno()).st_size
 
     def round_trips(self) -> list[str]:
-        self.file.seek(self.start)
+        self.file.seek(0)
+        before = self.file.read(self.start).decode("utf-8", "replace").splitlines()
         lines = self.file.read().decode("utf-8", "replace").splitlines()
+        # Statements psycopg prepared earlier, by name (for display only: names are per connection).
+        prepared = {}
+        for line in before:
+            parts = line.split("\t")
+            if len(parts) > 3 and parts[:1] == ["F"] and parts[2] == "Parse":
+                prepared.setdefault(*parts[3].split('"', 4)[1::2][:2])
         trips, statement = [], ""
         for line in lines:
             parts = line.split("\t")  # direction, length, message, its arguments
@@ -60,11 +68,17 @@ class Trace:
             message, arguments = parts[2], parts[3] if len(parts) > 3 else ""
             if message == "Query":
                 trips.append(arguments.strip().strip('"'))
-            elif message == "Parse":  # "name" "statement" ...
-                statement = arguments.split('"', 4)[3]
+            elif message == "Parse":  # "name" "statement" ...: a name when psycopg prepares it (one round trip)
+                name, statement = arguments.split('"', 4)[1::2][:2]
+                if name:
+                    prepared[name] = statement
+                    statement = "(preparing) " + statement
+            elif message == "Bind":  # "portal" "name" ...
+                name = arguments.split('"', 4)[3]
+                if name:
+                    statement = prepared.get(name, "(prepared before the trace) " + name)
             elif message == "Sync":
                 trips.append(statement)
-                statement = "(a prepared statement)"
         return [" ".join(t.replace("\\x0a", " ").split())[:140] for t in trips]
 
 

@@ -426,9 +426,13 @@ class NoteStream:
         self.db.add(note)
 
     def _committing_alone(self, stmt):
-        """Run ``stmt`` as a transaction of its own, on a connection of its own in SQLAlchemy's ``AUTOCOMMIT``
-        mode; this session's transaction is left as it is (only for a transaction that has written nothing:
-        ``commit_alone`` in :meth:`add_note`)."""
+        """Run ``stmt`` as a transaction of its own: on this session's connection if it is in SQLAlchemy's
+        ``AUTOCOMMIT`` mode already (:func:`roundtable.db.without_transaction`), else on a connection of its own
+        in that mode, this session's transaction left as it is (only for a transaction that has written
+        nothing: ``commit_alone`` in :meth:`add_note`)."""
+        own = self.db.connection()
+        if own.get_execution_options().get("isolation_level") == "AUTOCOMMIT":
+            return own.execute(stmt).one_or_none()
         with self.db.get_bind().connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
             return connection.execute(stmt).one_or_none()
 

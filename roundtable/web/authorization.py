@@ -19,7 +19,7 @@ from flask_wtf.csrf import CSRFError
 from sqlalchemy import and_, select
 from sqlalchemy.orm import joinedload
 
-from roundtable.db import close_db, get_db
+from roundtable.db import close_db, get_db, without_transaction
 from roundtable.errors import RateLimited
 from roundtable.models import Account, Membership, Role, Series, Session
 from roundtable.services.accounts import has_role, role_in_series
@@ -218,7 +218,7 @@ def socket_error(code: int, message: str) -> dict:
     return body
 
 
-def socket_access(minimum: Role, rate: str | None = None):
+def socket_access(minimum: Role, rate: str | None = None, without_transaction_if=None):
     """Guard a Socket.IO handler like ``series_role_required`` guards a route.
 
     The handler receives one JSON object naming a session (``payload["session_id"]``):
@@ -227,6 +227,8 @@ def socket_access(minimum: Role, rate: str | None = None):
     (``{"event", "code", "error"}``) and the handler does not run. ``rate``
     names an action counted per account (``"note"`` uses the config key
     ``NOTES_PER_SECOND_PER_ACCOUNT``). Sets ``g.series`` and ``g.role``.
+    ``without_transaction_if(payload)``: true for an event that only reads before one statement that
+    writes; it then runs outside a transaction (:func:`roundtable.db.without_transaction`).
 
         @socketio.on("note:add")
         @socket_access(Role.NOTE_TAKER, rate="note")
@@ -237,6 +239,8 @@ def socket_access(minimum: Role, rate: str | None = None):
         @functools.wraps(handler)
         def wrapped(payload=None, *args):
             with socket_turn():
+                if without_transaction_if is not None and isinstance(payload, dict) and without_transaction_if(payload):
+                    without_transaction(get_db())
                 result = checked(payload, *args)
             return result.finish() if isinstance(result, AfterTurn) else result
 

@@ -35,7 +35,7 @@ from flask import current_app, g, request
 from flask_socketio import join_room
 
 from roundtable.application import current_roundtable
-from roundtable.db import get_db
+from roundtable.db import get_db, without_transaction
 from roundtable.errors import Conflict, Forbidden, RoundtableError, SessionClosed, ValidationError
 from roundtable.extensions import socketio
 from roundtable.models import NOTE_KINDS, Note, NoteTag, Role, Session, SessionState
@@ -113,8 +113,9 @@ def _fail(exc: RoundtableError) -> dict:
     return body
 
 
-def live_event(name: str, minimum: Role, rate: str | None = None):
-    """Register a guarded, schema-checked handler for ``name``; user errors become ``error`` events."""
+def live_event(name: str, minimum: Role, rate: str | None = None, without_transaction_if=None):
+    """Register a guarded, schema-checked handler for ``name``; user errors become ``error`` events.
+    ``without_transaction_if``: see :func:`roundtable.web.authorization.socket_access`."""
 
     def decorator(handler):
         @functools.wraps(handler)
@@ -132,7 +133,7 @@ def live_event(name: str, minimum: Role, rate: str | None = None):
                 get_db().rollback()
                 return _fail(exc)
 
-        guarded = socket_access(minimum, rate=rate)(checked)
+        guarded = socket_access(minimum, rate=rate, without_transaction_if=without_transaction_if)(checked)
         EVENTS[name] = guarded
         return guarded
 
@@ -149,7 +150,13 @@ EVENTS: dict = {}
 catch_ups = SharedCatchUp()
 
 
-@live_event("session:join", Role.VIEWER)
+def _reads_only(_payload) -> bool:
+    """An event that only reads needs no transaction: each read sees what is committed when it runs, as in
+    READ COMMITTED's transaction, without its BEGIN and ROLLBACK round trips."""
+    return True
+
+
+@live_event("session:join", Role.VIEWER, without_transaction_if=_reads_only)
 def on_join(payload, meeting):
     """Join the room, then catch up: one read for every page of this audience (reviewers or the rest)
     rejoining at the same moment (:mod:`roundtable.web.live.catch_up`), waited for after this event's
@@ -181,13 +188,14 @@ def _read(session_id: int, after: int, changes_after: int | None) -> CatchUpRead
     """One catch-up read, as this audience sees it: the session's state, last seq and last change number
     first, so no seq or change up to them is missing below (:mod:`roundtable.services.note_changes`)."""
     db = get_db()
+    without_transaction(db)
     meeting = db.get(Session, session_id)
     notes = NoteStream(db, current_roundtable()).notes_after(session_id, after, changes_after=changes_after)
     shown_notes = [(n.seq, n.change_seq, _shown(note_to_dict(n))) for n in notes]
     return CatchUpRead(meeting.state.value, meeting.last_seq, meeting.last_change_seq, shown_notes)
 
 
-@live_event("notes:since", Role.VIEWER)
+@live_event("notes:since", Role.VIEWER, without_transaction_if=_reads_only)
 def on_since(payload, meeting):
     notes = NoteStream(get_db(), current_roundtable()).notes_after(meeting.id, payload["after"],
                                                                    before=payload.get("before"))
@@ -212,11 +220,17 @@ def on_preview(payload, meeting):
     return {"ok": True, **preview}
 
 
-@live_event("note:add", Role.NOTE_TAKER, rate="note")
+def _stores_one_row(payload) -> bool:
+    """A note without themes or marked names (a facilitator's go on the roster) is one statement's write."""
+    return not payload.get("themes") and not payload.get("names")
+
+
+@live_event("note:add", Role.NOTE_TAKER, rate="note", without_transaction_if=_stores_one_row)
 def on_add(payload, meeting):
     stream = _writing_stream(get_db())
     # The note and the themes its writer chose are stored together, or not at all. Nothing of this event is
-    # written before the note (the access check and the rate limit only read), so it may commit alone.
+    # written before the note (the access check and the rate limit only read), so it may commit alone; a
+    # note that stores one row runs outside a transaction altogether (_stores_one_row).
     note, created = stream.add_note(meeting.id, payload["uuid"], payload["text"], payload.get("kind") or "point",
                                     payload.get("speaker_role"), current_account().id,
                                     marked=payload.get("names") or (), themes=payload.get("themes") or (),
