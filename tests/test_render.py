@@ -73,6 +73,11 @@ def test_only_id_and_class_attributes_are_allowed():
     assert "onclick" not in html and "style" not in html
 
 
+def test_the_contents_show_a_heading_as_its_reader_sees_it_not_its_markdown_escapes():
+    rendered = render.render_markdown("## Costs \\[draft\\] & \\<b\\> *now* {#costs}\n\n### Q&amp;A: `x_y`\n")
+    assert [h.text for h in rendered.toc] == ["Costs [draft] & <b> now", "Q&A: x_y"]
+
+
 def test_sections_are_numbered_and_appendix_lettered():
     rendered = render.render_markdown(DRAFT)
     numbers = [(h.text, h.number) for h in rendered.toc]

@@ -116,6 +116,13 @@ class RenderedMarkdown:
         return [h for h in self.headings if h.level in (2, 3)]
 
 
+def _plain_text(inline: Token) -> str:
+    """An inline token as its reader sees it: "Costs \\[draft\\] *now*" is "Costs [draft] now" (the contents and
+    the PDF outline show this; the source showed a theme's escapes)."""
+    parts = [child.content for child in inline.children or () if child.type in ("text", "text_special", "code_inline")]
+    return re.sub(r"\{[^}]*\}\s*$", "", " ".join("".join(parts).split())).strip()  # a trailing {#id} is no text
+
+
 def _number_headings(tokens: list[Token]) -> list[Heading]:
     """Number h2 sections (1, 2, ...) and their h3 (5.1); ``.unnumbered`` opts out,
     ``.appendix`` gets a letter. The number goes in ``data-number``."""
@@ -127,8 +134,7 @@ def _number_headings(tokens: list[Token]) -> list[Heading]:
             continue
         level = int(tok.tag[1])
         classes = (tok.attrGet("class") or "").split()
-        text = tokens[i + 1].content
-        text = re.sub(r"\{[^}]*\}\s*$", "", text).strip()
+        text = _plain_text(tokens[i + 1])
         number = ""
         if level == 2:
             sub = 0
