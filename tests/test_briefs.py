@@ -451,6 +451,27 @@ def test_an_authors_edit_is_anonymized_before_it_is_stored_but_credited_names_st
     assert "A municipal leader said so" in stored
 
 
+def test_a_version_label_is_anonymized_like_the_draft_and_a_bad_one_is_refused(db, series, roundtable):
+    """The label an author gives a saved version is stored and shown beside the draft: it may name nobody who did
+    not consent, and it passes the text-field check (it was cut at 200 characters silently, a NUL kept)."""
+    from roundtable.errors import ValidationError
+    from roundtable.models import Brief, BriefVersion
+    from roundtable.services.briefs import save_draft
+
+    brief = Brief(series_id=series.id, template="report", markdown="")
+    db.add(brief)
+    db.flush()
+    save_draft(db, brief, "Text.", label="for Hope van der Berg, hope@city.example", roundtable=roundtable)
+    db.commit()
+    label = db.scalars(select(BriefVersion.label).where(BriefVersion.brief_id == brief.id)).one()
+    assert "Hope" not in label and "hope@" not in label and label.startswith("for a municipal leader")
+    for bad, message in (("v" * 201, "a version label can be at most 200 characters"),
+                         ("v\x001", "a version label cannot contain control characters")):
+        with pytest.raises(ValidationError, match=message):
+            save_draft(db, brief, "Other text.", label=bad, roundtable=roundtable)
+        db.rollback()
+
+
 def _opened_as_author(client, login, db, filled, page):
     """The series, the draft version an author's ``page`` of the report shows, and the report's brief."""
     from roundtable.models import Role

@@ -103,7 +103,7 @@ def save(slug, template):
     brief = _draft(template)
     markdown = request.form.get("markdown", "").replace("\r\n", "\n")
     done = commit_change(lambda db: briefs.save_draft(
-        db, brief, markdown, author_id=current_account().id, label=request.form.get("label", "")[:200],
+        db, brief, markdown, author_id=current_account().id, label=request.form.get("label", ""),
         roundtable=current_roundtable(), opened_version=_opened_version()))
     if isinstance(done.error, Conflict):
         return _editor_page(template, brief, markdown=markdown, status=409, conflict=done.message)

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session as DbSession
 
 from roundtable.errors import Conflict, NotFound, ValidationError
 from roundtable.models import MAX_DATABASE_ID, Brief, BriefVersion, Note, Session, utcnow
-from roundtable.services.anonymize import anonymize_authored_text
+from roundtable.services.anonymize import authored_line, authored_text_anonymizer
 from roundtable.services.briefs.build import build_brief
 from roundtable.services.briefs.context import _resolve_series, gather_brief_context
 from roundtable.services.briefs.markdown import FRONT_MATTER_KEY, lead_in_markdown, split_sections
@@ -139,8 +139,10 @@ def save_draft(db: DbSession, brief: Brief, markdown: str, author_id: int | None
     """
     split_front_matter(markdown)  # reject unreadable front matter before storing
     require_version(db, brief, opened_version)
-    markdown = anonymize_authored_text(db, _resolve_series(db, brief.series_id), markdown, roundtable=roundtable,
-                                       keep_credited=True)
+    anonymize = authored_text_anonymizer(db, _resolve_series(db, brief.series_id), roundtable=roundtable,
+                                         keep_credited=True)
+    label = authored_line(anonymize, label or "", "a version label", 200)  # shown beside the draft: anonymized too
+    markdown = anonymize(markdown)
     edited = set(brief.edited_sections or ()) | (changed_sections(brief.markdown or "", markdown) - {"_preamble"})
     brief.markdown = markdown
     brief.edited_sections = sorted(edited)
