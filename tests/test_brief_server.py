@@ -41,6 +41,7 @@ def test_an_author_opens_the_brief_editor_with_every_plugin_loaded(tmp_path):
 
 
 PHONE = {"width": 390, "height": 760}
+DESKTOP = {"width": 1280, "height": 900}
 
 
 @pytest.fixture
@@ -76,31 +77,42 @@ def test_at_phone_width_an_author_clicks_from_the_series_to_each_brief_and_every
     context.close()
 
 
-@pytest.fixture
-def demo_site(tmp_path):
+@pytest.fixture(scope="module")
+def demo_site(tmp_path_factory):
+    """The demo series under ``roundtable serve``, shared by this file's tests: ``(server, slug, password, url)``.
+    Each test picks sections no other test changes, or sections still in the state it needs."""
     from roundtable.application import Roundtable
     from roundtable.cli.demo import DEMO_PASSWORD, load_demo
 
+    tmp_path = tmp_path_factory.mktemp("demo")
     url = f"sqlite:///{tmp_path / 'demo.sqlite'}"
     roundtable = Roundtable({"SECRET_KEY": SECRET_KEY, "DATABASE_URL": url})
     series = load_demo(roundtable)
     slug = series.slug
     roundtable.database.dispose()
     server = ServerProcess(url, free_port(), tmp_path, plugins="roster,contact_details,report_sections,exporters").start()
-    yield server, slug, DEMO_PASSWORD
+    yield server, slug, DEMO_PASSWORD, url
     server.stop()
+
+
+def _logged_in(browser, server, email: str, password: str, viewport: dict):
+    """A new page of its own context, logged in (the login's redirect awaited before the next navigation)."""
+    context = browser.new_context(viewport=viewport)
+    page = context.new_page()
+    page.set_default_timeout(180_000)
+    page.goto(server.url + "/auth/login")
+    page.fill("input[name=email]", email)
+    page.fill("input[name=password]", password)
+    with page.expect_navigation():
+        page.click("button[type=submit]")
+    return context, page
 
 
 @pytest.mark.browser
 @pytest.mark.slow
 def test_each_source_note_in_the_workbench_reads_on_one_line_beside_its_checkbox(browser, demo_site):
-    server, slug, password = demo_site
-    page = browser.new_page(viewport={"width": 1280, "height": 900})
-    page.set_default_timeout(120_000)
-    page.goto(server.url + "/auth/login")
-    page.fill("input[name=email]", "author@demo.example")
-    page.fill("input[name=password]", password)
-    page.click("button[type=submit]")
+    server, slug, password, _url = demo_site
+    context, page = _logged_in(browser, server, "author@demo.example", password, DESKTOP)
     page.goto(f"{server.url}/s/{slug}/brief/report/")
     page.get_by_role("link", name="Workbench: sources and review").click()
     label = page.locator(".source-notes label").first
@@ -109,4 +121,40 @@ def test_each_source_note_in_the_workbench_reads_on_one_line_beside_its_checkbox
     assert badge["x"] > box["x"] + box["width"] and abs(badge["y"] - box["y"]) < box["height"] + 8, \
         "the session and note number sit beside the checkbox, not under it"
     assert badge["width"] < 300, "a badge is as wide as its words, not the column"
-    page.close()
+    context.close()
+
+
+def _nav_links_off_screen(page) -> list[str]:
+    """The main navigation's links not wholly on screen (past the viewport or clipped by the nav's own box)."""
+    return page.evaluate("""() => {
+        const nav = document.querySelector(".topbar nav").getBoundingClientRect();
+        const right = Math.min(window.innerWidth, nav.right), left = Math.max(0, nav.left);
+        return [...document.querySelectorAll(".topbar nav a")].filter(a => {
+            const box = a.getBoundingClientRect();
+            return box.width === 0 || box.left < left - 0.5 || box.right > right + 0.5;
+        }).map(a => a.textContent.trim());
+    }""")
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+def test_at_phone_width_every_link_of_each_roles_navigation_is_on_screen_and_viewers_get_no_editor(browser, demo_site):
+    """The one-row nav hid its last links past the edge (with no scrollbar): an author never saw "Brief"."""
+    server, slug, password, _url = demo_site
+    for who in ("viewer", "notes", "author", "facilitator"):
+        context, page = _logged_in(browser, server, f"{who}@demo.example", password, PHONE)
+        page.goto(f"{server.url}/s/{slug}/")
+        names = [a.inner_text().strip() for a in page.locator(".topbar nav a").all()]
+        assert ("Brief" in names) == (who in ("author", "facilitator")), (who, names)
+        for name in names:
+            page.goto(f"{server.url}/s/{slug}/")
+            page.locator(".topbar nav").get_by_role("link", name=name, exact=True).click()
+            page.wait_for_load_state()
+            if name == "Brief":
+                page.wait_for_selector("textarea#brief-markdown")  # the first open builds the draft
+            assert _nav_links_off_screen(page) == [], f"{who} on {page.url}: links off screen"
+            assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"], f"{page.url} scrolls sideways"
+        if who == "viewer":
+            assert page.goto(f"{server.url}/s/{slug}/brief/report/").status == 403
+            assert page.goto(f"{server.url}/s/{slug}/brief/report/workbench").status == 403
+        context.close()
