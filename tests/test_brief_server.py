@@ -108,6 +108,15 @@ def _logged_in(browser, server, email: str, password: str, viewport: dict):
     return context, page
 
 
+def _below_the_header(page, selector: str) -> bool:
+    """Whether the element's top is in view below the header (sticky or not, the header covers what is under it)."""
+    return page.evaluate("""selector => {
+        const header = document.querySelector("header.topbar").getBoundingClientRect();
+        const top = document.querySelector(selector).getBoundingClientRect().top;
+        return top >= Math.max(0, header.bottom) - 0.5 && top < window.innerHeight;
+    }""", selector)
+
+
 @pytest.mark.browser
 @pytest.mark.slow
 def test_each_source_note_in_the_workbench_reads_on_one_line_beside_its_checkbox(browser, demo_site):
@@ -157,4 +166,30 @@ def test_at_phone_width_every_link_of_each_roles_navigation_is_on_screen_and_vie
         if who == "viewer":
             assert page.goto(f"{server.url}/s/{slug}/brief/report/").status == 403
             assert page.goto(f"{server.url}/s/{slug}/brief/report/workbench").status == 403
+        context.close()
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+def test_after_a_review_mark_or_a_rewrite_the_workbench_shows_what_changed_below_the_header(browser, demo_site):
+    """The workbench returns to the section or bullet a form changed; the sticky header hid its heading and badge."""
+    server, slug, password, _url = demo_site
+    for viewport in (PHONE, DESKTOP):
+        context, page = _logged_in(browser, server, "author@demo.example", password, viewport)
+        page.goto(f"{server.url}/s/{slug}/brief/report/workbench")
+        # A section further down that is still a draft (each viewport marks a different one).
+        section = page.locator(".workbench-section", has=page.get_by_role("button", name="Mark reviewed")).nth(3)
+        key = section.get_attribute("id")
+        section.get_by_role("button", name="Mark reviewed").click()
+        page.wait_for_url(f"**#{key}")
+        page.wait_for_function("() => window.scrollY > 0")  # the browser went to the section
+        assert page.locator(f"#{key} .badge").first.inner_text().lower() == "reviewed"
+        assert _below_the_header(page, f"#{key} h2"), f"at {viewport['width']} px the heading is under the header"
+
+        bullet = page.locator("#section-key-themes .workbench-bullet").nth(2 if viewport is PHONE else 3)
+        bullet_id = bullet.get_attribute("id")
+        bullet.get_by_role("button", name="Rewrite this bullet").click()
+        page.wait_for_url(f"**#{bullet_id}")
+        page.wait_for_function("() => window.scrollY > 0")
+        assert _below_the_header(page, f"#{bullet_id}"), f"at {viewport['width']} px the bullet is under the header"
         context.close()
