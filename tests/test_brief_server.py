@@ -193,3 +193,33 @@ def test_after_a_review_mark_or_a_rewrite_the_workbench_shows_what_changed_below
         page.wait_for_function("() => window.scrollY > 0")
         assert _below_the_header(page, f"#{bullet_id}"), f"at {viewport['width']} px the bullet is under the header"
         context.close()
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+def test_the_workbench_shows_the_text_of_sections_without_bullets(browser, demo_site):
+    """An author marks a section reviewed after reading it: the workbench showed only the title of those sections."""
+    server, slug, password, _url = demo_site
+    context, page = _logged_in(browser, server, "author@demo.example", password, DESKTOP)
+    page.goto(f"{server.url}/s/{slug}/brief/report/workbench")
+    assert "invite-only sessions" in page.locator("#section-executive-summary").inner_text()
+    assert "coordinating team" in page.locator("#section-acknowledgments").inner_text()
+    resources = page.locator("#section-resources")
+    assert resources.locator("a[href^='https://']").count() >= 10, "the resources with their links"
+    assert "Codebook." in page.locator("#section-methods").inner_text()
+    context.close()
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+def test_the_editor_names_the_sections_an_author_edited_by_their_titles(browser, demo_site):
+    server, slug, password, _url = demo_site
+    context, page = _logged_in(browser, server, "author@demo.example", password, DESKTOP)
+    page.goto(f"{server.url}/s/{slug}/brief/report/workbench")
+    page.locator("#section-strategic-directions .workbench-bullet").first.get_by_role(
+        "button", name="Rewrite this bullet").click()
+    page.wait_for_load_state()
+    page.goto(f"{server.url}/s/{slug}/brief/report/")
+    kept = page.locator(".brief-actions .edited-sections").inner_text()
+    assert "Strategic Directions" in kept and "strategic-directions" not in kept, kept
+    context.close()

@@ -70,9 +70,15 @@ def _editor_page(template: str, brief, markdown: str | None = None, conflict: st
         version=briefs.latest_version(get_db(), brief),
         conflict=conflict,
         preview=Markup(rendered.html),
-        sections=[k for k in briefs.split_sections(brief.markdown) if not k.startswith(("_", "front"))],
+        edited=_titles(brief, brief.edited_sections),
         formats=FORMATS,
     ), status
+
+
+def _titles(brief, keys) -> list[str]:
+    """Section titles as readers see them, for section keys (a key the draft no longer has is shown as is)."""
+    titles = briefs.section_titles(brief.markdown or "")
+    return [titles.get(key, key) for key in keys or ()]
 
 
 def _opened_version() -> int | None:
@@ -122,7 +128,7 @@ def rebuild(slug, template):
     brief = briefs.rebuild_brief(get_db(), g.series, template, force=force,
                                  roundtable=current_roundtable(), author_id=current_account().id)
     get_db().commit()
-    kept = [] if force else list(brief.edited_sections or [])
+    kept = [] if force else _titles(brief, brief.edited_sections)
     flash("Rebuilt from the notes" + (f"; your edited sections were kept: {', '.join(kept)}." if kept else "."),
           "success")
     return redirect(url_for(".editor", slug=slug, template=template))
@@ -137,8 +143,9 @@ def workbench(slug, template):
     sections = briefs.workbench(get_db(), brief)
     rendered = {b.id: Markup(render_markdown(b.markdown.lstrip("- ")).html)
                 for section in sections for b in section.bullets}
+    texts = {section.key: Markup(render_markdown(section.text).html) for section in sections if section.text}
     return render_template("briefs/workbench.html", series=g.series, template=template, brief=brief,
-                           sections=sections, rendered=rendered, version=briefs.latest_version(get_db(), brief),
+                           sections=sections, rendered=rendered, texts=texts, version=briefs.latest_version(get_db(), brief),
                            drafting_flags=drafting.flagged_bullets(get_db(), g.series, template,
                                                                     roundtable=current_roundtable()))
 

@@ -54,6 +54,7 @@ from roundtable.services.briefs.drafts import (
     save_draft,
     save_version,
     section_keys,
+    section_titles,
     set_section_status,
     workbench,
 )
@@ -76,5 +77,5 @@ __all__ = [
     "gate_document", "series_roster", "compare_markdown", "compare_versions", "export_brief",
     "gather_brief_context", "get_brief", "join_front_matter", "latest_version", "list_versions", "merge_rebuild", "rebuild_brief", "require_version",
     "save_draft", "save_version", "sections_for", "split_sections", "SECTION_STATUSES",
-    "regenerate_bullet", "reviewed_sections", "section_keys", "set_section_status", "resolve_note_refs", "workbench",
+    "regenerate_bullet", "reviewed_sections", "section_keys", "section_titles", "set_section_status", "resolve_note_refs", "workbench",
 ]

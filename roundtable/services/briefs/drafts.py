@@ -159,6 +159,15 @@ def section_keys(markdown: str) -> list[str]:
     return [k for k in split_sections(markdown) if k != FRONT_MATTER_KEY and not k.startswith("_")]
 
 
+SECTION_HEAD_RE = re.compile(r"\A\{#[^}\n]*\}[ \t]*\n#{1,2} (.+)\n?")
+
+
+def section_titles(markdown: str) -> dict[str, str]:
+    """Each section's key -> the title its heading shows readers (the key where a hand edit removed the heading)."""
+    return {key: (m.group(1).strip() if (m := SECTION_HEAD_RE.match(text)) else key)
+            for key, text in split_sections(markdown).items() if key != FRONT_MATTER_KEY and not key.startswith("_")}
+
+
 def set_section_status(db: DbSession, brief: Brief, key: str, status: str, author_id: int | None = None) -> Brief:
     """Mark a section "draft" or "reviewed"; exports mark every section not reviewed as a draft."""
     if status not in SECTION_STATUSES:
@@ -240,6 +249,7 @@ class WorkbenchSection:
     title: str
     status: str
     bullets: list[WorkbenchBullet]
+    text: str = ""  # a section without generated bullets: its Markdown under the heading, for the author to read
 
 
 def source_note_rows(db: DbSession, series_id: int, where) -> list[SourceNote]:
@@ -258,16 +268,16 @@ def workbench(db: DbSession, brief: Brief) -> list[WorkbenchSection]:
     ids = {int(i) for v in provenance.values() for i in v}
     notes = {n.id: n for n in source_note_rows(db, brief.series_id, Note.id.in_(ids))} if ids else {}
     out = []
+    titles = section_titles(brief.markdown or "")
     for key, text in split_sections(brief.markdown or "").items():
-        if key == FRONT_MATTER_KEY or key.startswith("_"):
+        if key not in titles:
             continue
-        title = re.search(r"^#{1,2} (.+)$", text, re.M)
         bullets = [
             WorkbenchBullet(m.group(1), line, [notes[int(i)] for i in provenance.get(m.group(1), []) if int(i) in notes])
             for line in text.splitlines() if (m := BULLET_ID_RE.search(line))
         ]
-        out.append(WorkbenchSection(key, title.group(1) if title else key,
-                                    (brief.section_status or {}).get(key, "draft"), bullets))
+        out.append(WorkbenchSection(key, titles[key], (brief.section_status or {}).get(key, "draft"), bullets,
+                                    "" if bullets else SECTION_HEAD_RE.sub("", text, count=1).strip()))
     return out
 
 
