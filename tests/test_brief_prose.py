@@ -375,6 +375,7 @@ def test_the_workbench_shows_sources_beside_bullets_and_rewrites_one(client, log
     grant_role(db, accounts[Role.AUTHOR], generated, Role.AUTHOR)
     db.commit()
     login(Role.AUTHOR)
+    client.post(f"/s/{generated.slug}/brief/report/build")
     page = client.get(f"/s/{generated.slug}/brief/report/workbench").get_data(as_text=True)
     assert "Mark reviewed" in page and re.search(r"Session \d, note \d+", page)
     assert client.get(f"/s/{generated.slug}/brief/report/").get_data(as_text=True).count("/workbench") == 1

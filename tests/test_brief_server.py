@@ -3,12 +3,14 @@ loaded, in the gevent server process that keeps PyTorch out."""
 
 from __future__ import annotations
 
+import time
+
 import pytest
 import requests
 
 from roundtable.db import Database
 from roundtable.live_clients import PASSWORD, SECRET_KEY, ServerProcess, free_port, login_cookie, prepare_database
-from roundtable.models import Role, Series
+from roundtable.models import Brief, Role, Series
 from roundtable.services.accounts import create_account, grant_role
 from test_live_browser import browser  # noqa: F401  (the browser fixture)
 
@@ -222,4 +224,33 @@ def test_the_editor_names_the_sections_an_author_edited_by_their_titles(browser,
     page.goto(f"{server.url}/s/{slug}/brief/report/")
     kept = page.locator(".brief-actions .edited-sections").inner_text()
     assert "Strategic Directions" in kept and "strategic-directions" not in kept, kept
+    context.close()
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+def test_the_first_open_of_a_draft_says_it_is_being_built_then_shows_it(browser, demo_site):
+    """Building a draft takes seconds: the page says so at once (in a live region), not after a blank wait."""
+    server, slug, password, url = demo_site
+    database = Database(url, secret_key=SECRET_KEY)
+    try:  # the research brief as never opened (no other test opens it)
+        with database.session() as db:
+            assert db.query(Brief).filter_by(template="brief").count() == 0
+    finally:
+        database.dispose()
+    context, page = _logged_in(browser, server, "author@demo.example", password, DESKTOP)
+    held = []
+    page.route("**/brief/brief/build", lambda route: held.append(route))  # the build waits until we have looked
+    first = page.goto(f"{server.url}/s/{slug}/brief/brief/")
+    assert first.status == 200 and "brief-markdown" not in first.text(), "the page comes before the build"
+    status = page.locator("[role=status][aria-live=polite]", has_text="Building the draft")
+    status.wait_for()
+    assert page.locator(".building[aria-busy=true]").count() == 1
+    deadline = time.monotonic() + 90
+    while not held and time.monotonic() < deadline:  # the route handler runs while Playwright waits
+        page.wait_for_timeout(50)
+    assert len(held) == 1
+    held[0].continue_()
+    page.wait_for_selector("textarea#brief-markdown")
+    assert "Overview" in page.locator("#brief-preview").inner_text()
     context.close()

@@ -335,6 +335,13 @@ def test_author_edits_the_draft_with_a_safe_live_preview_and_versions(client, lo
 
     series, _ = filled
     login(Role.AUTHOR)
+    # The first open answers at once with a page that builds the draft (its script posts the form; without
+    # script, the author presses the button), and builds nothing itself.
+    page = client.get(f"/s/{series.slug}/brief/")
+    assert page.status_code == 200 and b'action="/s/' + series.slug.encode() + b'/brief/report/build"' in page.data
+    assert b"brief-markdown" not in page.data and briefs.get_brief(db, series, "report", create=False) is None
+    built = client.post(f"/s/{series.slug}/brief/report/build", data={"page": "workbench"})
+    assert built.status_code == 302 and built.headers["Location"].endswith("/brief/report/workbench")
     page = client.get(f"/s/{series.slug}/brief/")
     assert page.status_code == 200 and b"brief-markdown" in page.data and b"Key Themes" in page.data
     preview = client.post(f"/s/{series.slug}/brief/report/preview",
@@ -372,7 +379,7 @@ def test_author_opens_the_notes_behind_a_bullet(client, login, db, filled):
 
     series, ids = filled
     login(Role.AUTHOR)
-    client.get(f"/s/{series.slug}/brief/")
+    client.post(f"/s/{series.slug}/brief/report/build")
     brief = briefs.get_brief(db, series, "report", create=False)
     bullet = next(b for b, notes in brief.provenance.items() if set(notes) == set(ids["Funding threats"]))
     body = client.get(f"/s/{series.slug}/brief/report/sources/{bullet}", headers={"Accept": "application/json"})
@@ -478,6 +485,7 @@ def _opened_as_author(client, login, db, filled, page):
 
     series, _ = filled
     login(Role.AUTHOR)
+    client.post(f"/s/{series.slug}/brief/report/build")
     body = client.get(f"/s/{series.slug}/brief/report/{page}").get_data(as_text=True)
     opened = re.search(r'name="version" value="(\d+)"', body).group(1)
     brief = briefs.get_brief(db, series, "report", create=False)

@@ -124,6 +124,7 @@ def test_a_drafting_run_gates_checks_caches_and_flags_every_bullet(database, db,
 
     # The author's workbench flags each bullet whose draft was not used, and only those.
     login(Role.AUTHOR)
+    client.post(f"/s/{series.slug}/brief/report/build")
     page = client.get(f"/s/{series.slug}/brief/report/workbench").get_data(as_text=True)
     flagged = [b for b in bullets if b.status != "grounded"]
     assert page.count("draft of this bullet was not used") == len(flagged)

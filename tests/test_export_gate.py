@@ -174,7 +174,7 @@ def test_a_brief_download_is_not_saved_under_a_participants_name(client, login, 
     people.slug = "kaya-interviews"
     db.commit()
     login(Role.AUTHOR)
-    client.get("/s/kaya-interviews/brief/report/")
+    client.post("/s/kaya-interviews/brief/report/build")
 
     response = client.post("/s/kaya-interviews/brief/report/export/md")
 

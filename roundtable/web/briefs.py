@@ -50,12 +50,38 @@ def _filename(template: str, fmt: str) -> str:
     return download_filename(get_db(), g.series, f"{template}.{fmt}")
 
 
+def _unbuilt(template: str) -> bool:
+    brief = briefs.get_brief(get_db(), g.series, template, create=False)
+    return brief is None or not brief.markdown
+
+
+def _building_page(template: str, page: str):
+    """Instead of a blank wait while the first build runs: a page that builds the draft and says so."""
+    return render_template("briefs/building.html", series=g.series, template=template, page=page)
+
+
 @bp.route("/<slug>/brief/")
 @bp.route("/<slug>/brief/<template>/")
 @series_role_required(Role.AUTHOR)
 def editor(slug, template="report"):
     template = _template(template)
+    if _unbuilt(template):
+        return _building_page(template, "editor")
     return _editor_page(template, _draft(template))
+
+
+BUILT_PAGES = {"editor": ".editor", "workbench": ".workbench"}
+
+
+@bp.route("/<slug>/brief/<template>/build", methods=["POST"])
+@series_role_required(Role.AUTHOR)
+def build(slug, template):
+    """Build a draft never opened before (the building page posts here); a built draft is left as it is."""
+    template = _template(template)
+    _draft(template)
+    if request.accept_mimetypes.best == "application/json":
+        return jsonify(built=True)
+    return redirect(url_for(BUILT_PAGES.get(request.form.get("page"), ".editor"), slug=slug, template=template))
 
 
 def _editor_page(template: str, brief, markdown: str | None = None, conflict: str = "", status: int = 200):
@@ -139,6 +165,8 @@ def rebuild(slug, template):
 def workbench(slug, template):
     """Each section's review status, and beside each bullet the notes it came from."""
     template = _template(template)
+    if _unbuilt(template):
+        return _building_page(template, "workbench")
     brief = _draft(template)
     sections = briefs.workbench(get_db(), brief)
     rendered = {b.id: Markup(render_markdown(b.markdown.lstrip("- ")).html)

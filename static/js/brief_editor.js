@@ -1,10 +1,35 @@
-// Brief editor: live preview rendered by the server, provenance of bullets, export progress.
+// Brief editor: the first build, live preview rendered by the server, provenance of bullets, export progress.
 (function () {
   "use strict";
   const csrf = document.querySelector('meta[name="csrf-token"]')?.content || "";
   const source = document.getElementById("brief-markdown");
   const preview = document.getElementById("brief-preview");
   const dialog = document.getElementById("brief-sources");
+
+  // A draft opened for the first time: build it at once, saying so while it runs, then show the page.
+  const building = document.querySelector("form.building");
+  if (building && window.fetch) {
+    const status = building.querySelector("[role=status]");
+    const button = building.querySelector("button[type=submit]");
+    const build = async () => {
+      building.setAttribute("aria-busy", "true");
+      button.disabled = true;
+      status.textContent = "Building the draft from the notes… this takes a few seconds.";
+      try {
+        const response = await fetch(building.action, {
+          method: "POST", body: new FormData(building), headers: { Accept: "application/json", "X-CSRFToken": csrf },
+        });
+        if (response.ok) { window.location.reload(); return; }  // the page, now with its draft
+        status.textContent = `The build failed (${response.status}); try again, or see the server log.`;
+      } catch (err) {
+        status.textContent = "The server could not be reached; try again.";
+      }
+      building.setAttribute("aria-busy", "false");
+      button.disabled = false;
+    };
+    building.addEventListener("submit", (event) => { event.preventDefault(); build(); });
+    build();
+  }
 
   // Live preview: debounce typing, post the draft, swap in the server's safe HTML.
   if (source && preview) {
