@@ -28,8 +28,9 @@ import requests
 import socketio
 
 from roundtable.db import Database
-from roundtable.models import Participant, Policy, Role, Series, Session, SessionState, Theme
+from roundtable.models import Policy, Role, Series, Session, SessionState, Theme
 from roundtable.services.accounts import create_account, grant_role
+from roundtable.services.anonymize.roster import new_participant
 
 # Roster and pattern detectors only: the same anonymization path, without a model to load at each restart.
 FAST_PLUGINS = "roster,contact_details"
@@ -76,16 +77,7 @@ def make_series(db, slug="harbor-city", policy=Policy.ROLE) -> Series:
         ("Kwame Mensah-Boateng", [], "Riverside University", "scholar", False),
     ]
     for name, aliases, affiliation, role_label, consent in roster:
-        db.add(
-            Participant(
-                series_id=series.id,
-                name=name,
-                aliases=aliases,
-                affiliation=affiliation,
-                role_label=role_label,
-                consent_named=consent,
-            )
-        )
+        db.add(new_participant(series.id, name, aliases, affiliation, role_label, consent))
     enforcement = Theme(series_id=series.id, name="Federal enforcement", description="Pressure from federal agencies on cities.", position=0)
     legal = Theme(series_id=series.id, name="Legal defense", description="Lawyers and due process for residents.", position=1)
     db.add_all([enforcement, legal])
