@@ -579,7 +579,7 @@ def _every_sentence_has_a_verb(realizer, text: str) -> None:
     ("expedited removal expansion - ppl here < 2 yrs can be removed w/o hearing. need proof-of-presence docs ready",
      "with the expedited removal expansion, people here under 2 years can be removed"),
     ("transfers out of state w/in 24-48 hrs, we lose contact before first consult. families can't find ppl",
-     "with transfers out of state within 24-48 hours, legal advocates lose contact before first consult"),
+     "with transfers out of state within 24-48 hours, legal advocates lose contact before the first consult"),
 ])
 def test_a_noun_phrase_before_a_clause_becomes_its_circumstance(parsed, note, wanted):
     clause = parsed.clause(_prose(note), speakers="legal advocates")

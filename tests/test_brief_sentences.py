@@ -165,8 +165,14 @@ def test_the_demo_reports_findings_read_as_sentences(db, roundtable, parsed):
     markdown = briefs.export_brief(db, series.id, template="report", fmt="md", roundtable=roundtable)[0].decode()
     found = brief_sentences.check(markdown, parsed.tagger)
     # no Key Finding opens on an order or a figure, loses its subject or opens on a pronoun; none lacks a verb
-    # (dropped auxiliaries and articles, the checker's newest kinds, are still found in the demo: not yet asserted)
     assert [f for f in found if f.section == "key-findings" and f.kind not in ("participle", "article")] == []
+    # articles are supplied and dropped auxiliaries restored; two Key Findings sentences keep a fault the parse
+    # cannot mend: a note whose own grammar is broken ("polling showed majority in region support city not
+    # helping") and a list item the parse reads as a bare dependent ("..., bans sharing ..., annual audit")
+    assert len({f.sentence for f in found if f.section == "key-findings"}) <= 2, found
+    for mended in ("pointed to a litigation tracker", "joined an amicus on a grant conditions case",
+                   "the budget office wants", "conditions are likely unlawful", "before the first consult"):
+        assert mended in markdown
     # nowhere does a sentence lose its subject, open a bullet on a pronoun or open on a figure
     assert [f for f in found if f.kind in ("no_subject", "pronoun", "figure", "imperative")] == []
     # Strategic Implications list every direction that is a sentence, an order the tagger reads as a noun too

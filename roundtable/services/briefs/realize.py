@@ -219,7 +219,7 @@ class Realizer:
             parts[:2] = [f"{parts[0]}, {parts[1]}"]  # "expansion; people ... can be removed": one sentence
         out = self._mend(parts[0])
         for p in parts[1:]:
-            p = self.determined(self._mend(p))
+            p = self.determined(self.articled(self._mend(p)))
             if self._heading_words(p):
                 continue
             out += (", and " + p) if self.embeddable(p) and not _CONTRAST_START.match(p) else (
@@ -232,7 +232,7 @@ class Realizer:
         out = re.sub(r"\bin ((?:" + _MONTHS + r") \d{1,2})\b", r"on \1", out)
         if doubted:
             out = self._hedged(out)
-        out = self.determined(out.rstrip(" ,;:-–—."))
+        out = self.determined(self.articled(out.rstrip(" ,;:-–—.")))
         return "" if self._heading_words(out) else out
 
     def _heading_words(self, text: str) -> bool:
@@ -336,7 +336,7 @@ class Realizer:
         if _URLISH_RE.match(tail) or (tail.startswith("[") and "](" in tail):
             return f"{head} {'are' if _plural(last, None) else 'is'} available at {tail}"
         if last in _SPEAKERS and len(head_words) <= 5:
-            return f"{head} said {tail}"
+            return f"{head} said {self._mend(tail)}"  # "conditions likely unlawful" -> "conditions are likely ..."
         if self.has_finite_verb(head) and len(head_words) > 2:
             if not self.has_finite_verb(lead_piece):
                 return f"{head}, with {tail}"
@@ -551,16 +551,94 @@ class Realizer:
 
     # ---- articles
 
+    def articled(self, text: str) -> str:
+        """``text`` with "a", "an" or "the" before each singular count noun a note typed without one ("the
+        county signed contract with new vendor" -> "... signed a contract with a new vendor"). The phrase at
+        the start of ``text`` is left to :meth:`determined`; unchanged where unsure."""
+        if self.tagger is None:
+            return _articled_lexical(text)
+        doc = self._doc(text)
+        quoted = {m.span() for m in _QUOTED_RE.finditer(text)} | {m.span() for m in _CODE_OR_LINK_RE.finditer(text)}
+        inserts = {}
+        for token in doc:
+            if any(a < token.idx < b for a, b in quoted):
+                continue
+            found = self._missing_article(token)
+            if found:
+                inserts[found[0]] = found[1]
+        if not inserts:
+            return text
+        out, last = [], 0
+        for at in sorted(inserts):
+            out += [text[last:at], inserts[at], " "]
+            last = at
+        return "".join(out) + text[last:]
+
+    def _missing_article(self, token) -> tuple[int, str] | None:
+        """``(character offset, article)`` when ``token`` heads a subject or object as a bare singular count
+        noun ("joined amicus", "budget office wants", "as interim measure"), else ``None``."""
+        low = token.lower_
+        if not _singular_noun(token) or not token.text.isalpha() or _uncounted(low):
+            return None
+        slot, governor = token.dep_, token
+        if slot == "conj":  # "a directive and bulletin": a shared determiner counts
+            while governor.dep_ == "conj":
+                governor = governor.head
+            slot = governor.dep_
+            if not governor.tag_.startswith("NN") or any(
+                    t.tag_ == "NNS" or any(c.dep_ == "det" for c in t.children) for t in (governor, *governor.conjuncts)):
+                return None  # "no process, service, or product", "emoji, gifs, or humor": a list as typed
+        if slot not in ("nsubj", "nsubjpass", "dobj", "pobj", "pcomp", "attr"):
+            return None
+        doc = token.doc
+        start = token.left_edge.i
+        modifiers = doc[start:token.i]
+        if slot in ("pobj", "pcomp") and not any(c.dep_ in ("amod", "compound", "nmod") and c.i < token.i
+                                      for c in token.children):
+            return None  # "by phone", "on leave", "from scratch": a bare noun after a preposition is idiom
+        if start == 0 and slot in ("nsubj", "nsubjpass"):
+            return None  # the clause's own subject: :meth:`determined`
+        for noun in {token, governor}:
+            if any(c.dep_ in ("det", "poss", "nummod", "predet") or c.tag_ in ("DT", "PRP$", "WP$", "CD", "POS")
+                   for c in noun.children):
+                return None
+        if any((t.tag_ not in _MODIFIER_TAGS and not _hyphenated(t)) or t.dep_ in ("cc", "conj") for t in modifiers):
+            return None  # "traffic and family court", "24-hour line", "its ...": not a plain modified noun
+        first = doc[start]
+        if first.text[:1].isupper() and not (first.text in self.proper or (first.text.isupper() and len(first) > 1)):
+            return None  # a capitalized common word keeps its case, so nothing goes before it
+        before = doc[start - 1] if start else None
+        if _hyphenated(token) or before is not None and (
+                before.is_punct or before.tag_ in ("NNP", "NNPS") and before.text[:1].isupper()):
+            return None  # "server-side or client-side", "[doing / building]", "the “to be” state", "... Budget memo";
+            # after a comma, an item of a list ("gender, age, socio-economic status")
+        if before is not None and (before.tag_ in ("TO", "MD", "DT", "PRP$", "POS", "CD", "WDT")
+                                   or before.lower_ in _DETERMINERS or before.dep_ in ("aux", "auxpass")):
+            return None
+        if (before is not None and before.i == token.head.i and before.tag_ not in ("IN", "RP")
+                and not _finite_verb(before)):
+            return None  # "get written directive", "and training bulletin": maybe a modifier read as a verb; an order's
+            # object ("fund coordinator") is :meth:`call`'s
+        after = doc[token.i + 1] if token.i + 1 < len(doc) else None
+        if after is not None and (after.tag_ == "VBG" or after.lower_ == "not"):
+            return None  # "majority in region support city not helping": a clause, not a noun phrase
+        if any(c.dep_ == "conj" and any(t.tag_ == "NNS" for t in c.subtree) for c in token.children):
+            return None  # "existing tenant and worker organizations": modifiers of one plural noun
+        definite = slot in ("nsubj", "nsubjpass") or any(
+            t.tag_ == "JJS" or t.lower_ in _DEFINITE_MODIFIERS for t in modifiers)
+        return first.idx, "the" if definite else a_or_an(first.text)
+
     def determined(self, text: str) -> str:
         """``text`` with "the" before a bare singular subject at its start ("Lakeport data office had" -> "the
         Lakeport data office had"); unchanged when unsure, without spaCy, or when the first word is a capitalized
         common word (its case is never changed, so nothing may go before it)."""
         first = _WORD_RE.match(text)
-        if self.tagger is None or first is None or not (text[:1].islower() or first.group(0) in self.proper):
+        if self.tagger is None or first is None or not (
+                text[:1].islower() or first.group(0) in self.proper or _acronym(first.group(0))):
             return text
         doc = self._doc(text)
         subject = next((t for t in doc if t.dep_ in ("nsubj", "nsubjpass")), None)
-        if subject is None or subject.tag_ != "NN" or not subject.text.islower() or subject.text in _MASS:
+        if subject is None or not _singular_noun(subject) or subject.text in _MASS:
             return text
         if subject.text.endswith("ing") or subject.head.i < subject.i:
             return text
@@ -570,7 +648,7 @@ class Realizer:
             return text
         if not all(t.tag_ in ("NN", "NNP", "NNPS", "JJ", "VBN", "HYPH", "NNS") for t in doc[: subject.i]):
             return text
-        if doc[0].text[:1].isupper() and doc[0].text not in self.proper:
+        if doc[0].text[:1].isupper() and doc[0].text not in self.proper and not _acronym(doc[0].text):
             return text
         if subject.text.endswith(_ABSTRACT) and not any(
                 t.text in self.proper or t.dep_ == "compound" for t in doc[: subject.i]):
@@ -584,13 +662,12 @@ class Realizer:
             return phrase
         doc = self._doc(phrase)
         chunk = next(iter(doc.noun_chunks), None)
-        if chunk is None or chunk.start != 0 or chunk.root.tag_ != "NN" or chunk.root.text in _MASS:
+        if chunk is None or chunk.start != 0 or not _singular_noun(chunk.root) or chunk.root.text in _MASS:
             return phrase
-        if phrase.split()[0].strip(",.;") in _MASS or chunk.root.text.endswith("ing") or any(
+        if (_uncounted(doc[0].lower_) and doc[0].dep_ != "compound") or chunk.root.text.endswith("ing") or any(
                 t.tag_ in ("DT", "PRP$", "POS", "PRP") or (t.tag_ == "CD" and not counted) for t in chunk):
             return phrase
-        return ("an " if phrase[:1] in "aeiou8" and not phrase.startswith(("uni", "use", "one"))
-                else "a ") + phrase
+        return a_or_an(phrase.split()[0]) + " " + phrase
 
     # ---- instructions as reported calls
 
@@ -736,6 +813,100 @@ class Realizer:
                 sentence += f", {nxt}" if re.match(r"but\b", nxt) else f", but {nxt}"
             out.append(sentence if sentence[-1:] in "?!." else sentence + ".")
         return out
+
+_UNCOUNTED_ENDINGS = ("tion", "sion", "ment", "ness", "ance", "ence", "ism", "ing", "ics", "ship", "hood", "ogy",
+                      "acy", "ery", "one", "body", "thing", "people", "men")
+# Nouns read without an article as often as with one ("law", "policy", "practice"): left alone.
+_UNCOUNTED = _MASS | {
+    "metadata", "help", "space", "news", "hardware", "equipment", "knowledge", "leverage", "power", "pressure",
+    "care", "shelter", "food", "cash", "response", "control", "contact", "history", "code", "content", "logic",
+    "design", "strategy", "consent", "cost", "bias", "focus", "success", "debate", "loss", "inquiry", "quality",
+    "harm", "damage", "fear", "stress", "burnout", "risk", "use", "context", "impact", "scope", "infrastructure",
+    "consensus", "urgency", "certainty", "clarity", "law", "policy", "practice", "technology", "age", "culture",
+    "year", "week", "month", "day", "lot", "half", "part", "most", "rest", "scratch", "leave", "credit", "mouth",
+    "court", "school", "church", "bail", "custody", "parole", "probation", "transit", "debt", "rent", "land",
+}
+_CODE_OR_LINK_RE = re.compile(r"`[^`]*`?|\[[^\]]*\]|https?://\S+")
+_MODIFIER_TAGS = {"JJ", "JJS", "NN", "NNP", "NNS", "HYPH", "VBN", "VBG"}
+_DETERMINERS = {"a", "an", "the", "this", "that", "these", "those", "each", "every", "any", "no", "some", "another",
+                "such", "what", "which", "whose", "either", "neither", "much", "many", "more", "most"}
+_DEFINITE_MODIFIERS = {"first", "last", "next", "same", "only", "main", "current", "previous", "final", "entire",
+                       "whole", "second", "third"}
+# Without spaCy: a transitive verb typed in the past or third person, then its bare object.
+_LEXICAL_TRANSITIVE = {"signed", "hired", "opened", "launched", "passed", "joined", "drafted", "built", "created",
+                       "adopted", "filed", "formed", "pooled", "published", "started", "wants", "needs", "proposed",
+                       "won", "lost", "funded", "appointed", "received", "announced", "released"}
+
+
+# Count nouns among those endings: "a hearing", "an ordinance", "a petition".
+_COUNTED = {"hearing", "meeting", "building", "briefing", "filing", "ruling", "finding", "listing", "ordinance",
+            "document", "agreement", "amendment", "statement", "department", "settlement", "appointment",
+            "apartment", "petition", "resolution", "coalition", "organization", "application", "station",
+            "institution", "question", "position", "session", "commission", "conference", "sentence", "license",
+            "grievance", "motion", "decision", "provision", "exemption", "exception", "option", "phone", "zone",
+            "majority", "minority", "facility", "university"}
+
+
+def _singular_noun(token) -> bool:
+    """A singular common noun typed in lower case (the small model tags some, "tracker", as names)."""
+    return token.tag_ in ("NN", "NNP") and token.text.islower()
+
+
+def _finite_verb(token) -> bool:
+    """A finite verb ("county signed", "has written"): its object is a noun for sure."""
+    children = list(token.children)
+    if token.tag_ in _FINITE_TAGS:
+        return True
+    # a base form after "to" may be a noun modifier ("able to video chat"): left alone
+    return token.tag_ in ("VBN", "VBG") and any(c.dep_ == "aux" and c.tag_ in _FINITE_TAGS for c in children)
+
+
+def _hyphenated(token) -> bool:
+    """A part of a hyphenated word ("in" of "walk-in")."""
+    doc = token.doc
+    return any(0 <= j < len(doc) and doc[j].tag_ == "HYPH" and not doc[min(j, token.i)].whitespace_
+               for j in (token.i - 1, token.i + 1))
+
+
+def _uncounted(word: str) -> bool:
+    if word in _COUNTED:
+        return False
+    return word in _UNCOUNTED or word.endswith(_UNCOUNTED_ENDINGS) or (word.endswith("ity") and len(word) > 5)
+
+
+def _acronym(word: str) -> bool:
+    return len(word) > 1 and word.isupper() and word.isalpha()
+
+
+def a_or_an(word: str) -> str:
+    """"a" or "an" by how ``word`` is said: "an annual", "a union", "an FAQ", "a FEMA", "an 8-week"."""
+    low = word.lower()
+    if _acronym(word) and len(word) <= 4 and not re.search(r"[aeiou]", low[:2]):
+        return "an" if word[0] in "AEFHILMNORSX" else "a"  # spelled out letter by letter
+    if low.startswith(("unin", "unim", "unus")):
+        return "an"
+    if low.startswith(("uni", "use", "usu", "uti", "ura", "eu", "one", "once")):
+        return "a"
+    if low.startswith(("hour", "honest", "honor", "heir")):
+        return "an"
+    return "an" if low[:1] in "aeiou8" or re.match(r"1[18](?:\D|$)", low) else "a"
+
+
+def _articled_lexical(text: str) -> str:
+    """The word-list fallback of :meth:`Realizer.articled`: "a" or "an" before a bare object of one to three
+    lower-case words after a transitive verb ("launched hotline" -> "launched a hotline")."""
+    def add(m: re.Match) -> str:
+        words = m.group("np").split()
+        last = words[-1]
+        if (any(w in _DETERMINERS or w in _FINITE or w in ("to", "not", "been", "up", "out") for w in words)
+                or last.endswith(("s", "ed", "ly")) or any(_uncounted(w) for w in words[-1:])):
+            return m.group(0)
+        return f"{m.group('verb')} {a_or_an(words[0])} {m.group('np')}"
+
+    return re.sub(r"\b(?P<verb>" + "|".join(sorted(_LEXICAL_TRANSITIVE)) +
+                  r")\s+(?P<np>[a-z][a-z-]*(?:\s+[a-z][a-z-]*){0,2}?)(?=$|[,;.]|\s+(?:in|on|at|for|with|from|by|to|"
+                  r"and|but|before|after)\b)", add, text)
+
 
 _QUESTION_START = re.compile(r"(?:who|what|when|where|why|how|which|whether|can|could|should|would|will|do|does|"
                              r"did|is|are|was|were|has|have|any)\b", re.I)
