@@ -117,6 +117,7 @@ def test_a_list_or_a_name_keeps_its_words(parsed, note, unwanted):
 
 
 def test_an_item_of_a_list_after_a_comma_keeps_its_words(parsed):
-    clause = parsed.clause("there is no process, service, or product lives in a vacuum")
+    clause = parsed.clause("In addition, there is no process, service, or product lives in a vacuum, so you will want "
+                           "to understand how these fit together")
     assert "the service" not in clause and "the product" not in clause
     assert "a socio" not in parsed.clause("teams lack diversity including gender, age, socio-economic status, culture")

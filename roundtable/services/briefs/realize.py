@@ -588,6 +588,9 @@ class Realizer:
             if not governor.tag_.startswith("NN") or any(
                     t.tag_ == "NNS" or any(c.dep_ == "det" for c in t.children) for t in (governor, *governor.conjuncts)):
                 return None  # "no process, service, or product", "emoji, gifs, or humor": a list as typed
+            lead = governor.left_edge.i
+            if lead and token.doc[lead - 1].is_punct:
+                return None  # its first item follows a comma: the list goes on from before it
         if slot not in ("nsubj", "nsubjpass", "dobj", "pobj", "pcomp", "attr"):
             return None
         doc = token.doc
