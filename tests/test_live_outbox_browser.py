@@ -239,6 +239,45 @@ def test_notes_pending_when_the_session_closes_fail_with_the_reason_and_survive_
     assert writer.locator("#unsent").is_hidden()
 
 
+def uncovered(page, locator) -> bool:
+    """The element is in the window and nothing (the sticky composer, say) lies over its middle."""
+    return locator.evaluate("""el => { const r = el.getBoundingClientRect();
+        if (r.top < 0 || r.bottom > innerHeight) return false;
+        const top = document.elementFromPoint(r.left + r.width / 2, r.top + r.height / 2);
+        return top !== null && el.contains(top); }""")
+
+
+def test_at_phone_width_a_note_failed_by_the_close_keeps_its_discard_in_view_also_after_a_reload(browser, site):
+    """A long stream: the failed note grew (reason, Copy, Discard) under the sticky composer, and a reload opened
+    the closed session's page where the browser had left it, thousands of pixels below the unsent notes."""
+    server, people, roundtable = site
+    from roundtable.services.notes import NoteStream
+
+    with roundtable.database.session() as db:
+        stream = NoteStream(db, roundtable)
+        for i in range(30):
+            stream.add_note(people["session_id"], str(uuid.uuid4()), f"an earlier note, number {i + 1}")
+        db.commit()
+    context, writer, _errors = open_session(browser, server, people["note-takers"][0], {"width": 390, "height": 760})
+    writer.locator("#notes .note >> nth=29").wait_for()
+    context.set_offline(True)
+    writer.wait_for_selector("#connection:not([data-status=online])")
+    type_note(writer, "typed while offline as the session closed")
+    writer.wait_for_selector("#notes .note.pending")
+    with roundtable.database.session() as db:
+        NoteStream(db, roundtable).close_session(people["session_id"])
+    context.set_offline(False)
+    discard = writer.locator("#notes .note.failed button >> text=Discard")
+    discard.wait_for()
+    wait_until(lambda: uncovered(writer, discard), message="the failed note's Discard uncovered, above the composer")
+
+    writer.reload()
+    unsent = writer.locator("#unsent-notes .note")
+    unsent.wait_for()
+    wait_until(lambda: uncovered(writer, unsent.locator("button >> text=Discard")),
+               message="the unsent note in view after a reload")
+
+
 def test_a_theme_change_without_an_answer_is_checked_with_the_server_once_the_page_rejoins(browser, site):
     """The note kept a theme the server never stored: its refetch failed on the dead connection too, and a
     rejoin fetches only newer notes, so the picker's change stayed on the page until a refresh."""

@@ -52,4 +52,9 @@ if (root && list) {
     document.getElementById("unsent").hidden = outbox.items.length === 0;
   };
   render();
+  // They are what this writer must act on: show them, not the place a reload of the live page left the window.
+  if (outbox.items.length) {
+    history.scrollRestoration = "manual";
+    document.getElementById("unsent").scrollIntoView({ block: "start" });
+  }
 }

@@ -271,13 +271,17 @@ export function showNote(note) {
 
 export function showPending(item) {
   if (state.notes[item.uuid]) return;
+  // A note that fails grows (the reason, Retry, Copy, Discard): keep it above the composer if it was in view.
+  const wasNearBottom = nearBottom();
   const li = renderNote({ uuid: item.uuid, kind: item.kind, text: item.text, speaker_role: item.speaker_role,
     themes: item.themes, replacements: [], failed: item.failed,
     waitingLabel: state.joined ? item.waitingLabel : "Waiting for the connection; sends when it is back",
     author_id: state.you && state.you.id }, true);
-  if (!li.parentNode) { placeNote(li, 0); scrollToNewest(); }
+  const isNew = !li.parentNode;
+  if (isNew) placeNote(li, 0);
   rendered(li);
   updateEmpty();
+  if (isNew || wasNearBottom) scrollToNewest();
 }
 
 export function removeNote(uuid) {
