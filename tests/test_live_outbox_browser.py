@@ -144,7 +144,7 @@ def test_a_refusing_server_stops_the_outbox_with_the_reason_and_retry_sends_agai
     type_note(writer, "written after losing the role")
     writer.wait_for_selector("#notes .note.failed")
     assert "You may no longer write in this session." in writer.locator("#notes .note.failed .status").inner_text()
-    assert writer.locator("#connection").get_attribute("data-status") == "error"
+    writer.wait_for_selector("#connection[data-status=error]")  # the strip says so (set beside the note, not before it)
     time.sleep(3)
     assert len(frames) == 1, "a refused note is not resent by itself"
     type_note(writer, "typed after the refusal")  # a new note is one new try, not a note left 'Sending…'
@@ -163,7 +163,7 @@ def test_a_refusing_server_stops_the_outbox_with_the_reason_and_retry_sends_agai
     writer.locator("#notes .note.failed button >> text=Retry").click()
     writer.wait_for_selector("#notes .note:not(.pending) >> text=written after losing the role")
     assert len(frames) == 3
-    assert writer.locator("#connection").get_attribute("data-status") == "online", "delivered again: the strip says so"
+    writer.wait_for_selector("#connection[data-status=online]")  # delivered again: the strip says so
 
     with roundtable.database.session() as db:
         account = db.scalar(select(Account).where(Account.email == email))
