@@ -56,7 +56,7 @@ import time
 import uuid
 from pathlib import Path
 
-from roundtable.live_clients import NoteClient, ServerProcess, free_port, prepare_database, wait_until
+from roundtable.live_clients import NoteClient, ServerProcess, empty_schema, free_port, prepare_database, wait_until
 
 VIEWERS_PER_PROCESS = 500
 # A viewer fetches a seq still missing behind a later one after 10-15 s, like the page (main.js).
@@ -523,18 +523,6 @@ def session_cookies(db_url: str, secret_key: str, instance: Path, typists: int) 
     return cookies
 
 
-def _reset_postgres(url: str) -> None:
-    from sqlalchemy import create_engine, text
-
-    from roundtable.db import normalize_url
-
-    engine = create_engine(normalize_url(url))
-    with engine.begin() as conn:
-        conn.execute(text("DROP SCHEMA public CASCADE"))
-        conn.execute(text("CREATE SCHEMA public"))
-    engine.dispose()
-
-
 def one_round(args, tmp: Path, say) -> dict:
     """Roundtable under the load, then (unless --no-baseline) the bare floor under the same load."""
     loaded = os.getloadavg()[0]
@@ -545,7 +533,7 @@ def one_round(args, tmp: Path, say) -> dict:
         people = {"session_id": args.session_id}
     else:
         if args.database_url:
-            _reset_postgres(args.database_url)
+            empty_schema(args.database_url)
         people = prepare_database(db_url, note_takers=args.typists, viewers=1, secret_key=secret)
         servers = [ServerProcess(db_url, free_port(), tmp / f"server{i}", plugins=args.plugins, secret_key=secret,
                                  redis_url=args.redis_url, extra_env={"ROUNDTABLE_NAME_VETO": args.name_veto},

@@ -26,10 +26,9 @@ import tempfile
 import uuid
 from pathlib import Path
 
-from sqlalchemy import create_engine, event, text
+from sqlalchemy import event
 
-from roundtable.db import normalize_url
-from roundtable.live_clients import PASSWORD, SECRET_KEY, prepare_database
+from roundtable.live_clients import PASSWORD, SECRET_KEY, empty_schema, prepare_database
 
 
 class Trace:
@@ -82,20 +81,11 @@ class Trace:
         return [" ".join(t.replace("\\x0a", " ").split())[:140] for t in trips]
 
 
-def _fresh_schema(url: str) -> str:
-    engine = create_engine(normalize_url(url))
-    with engine.begin() as conn:
-        conn.execute(text("DROP SCHEMA public CASCADE"))
-        conn.execute(text("CREATE SCHEMA public"))
-    engine.dispose()
-    return url
-
-
 def measure(database_url: str, notes: int, plugins: str) -> dict:
     from roundtable import create_app
 
     os.environ["ROUNDTABLE_LOAD_PLUGINS"] = plugins
-    people = prepare_database(_fresh_schema(database_url), note_takers=1, viewers=0)
+    people = prepare_database(empty_schema(database_url), note_takers=1, viewers=0)
     with tempfile.TemporaryDirectory(prefix="rt-trips-") as tmp:
         app = create_app({"DATABASE_URL": database_url, "SECRET_KEY": SECRET_KEY,
                           "INSTANCE_PATH": str(Path(tmp) / "instance"), "WTF_CSRF_ENABLED": False,

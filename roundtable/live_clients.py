@@ -88,6 +88,20 @@ def make_series(db, slug="harbor-city", policy=Policy.ROLE) -> Series:
     return series
 
 
+def empty_schema(url: str) -> str:
+    """Drop and recreate PostgreSQL's ``public`` schema at ``url``, so a bench starts from no tables."""
+    from sqlalchemy import create_engine, text
+
+    from roundtable.db import normalize_url
+
+    engine = create_engine(normalize_url(url))
+    with engine.begin() as conn:
+        conn.execute(text("DROP SCHEMA public CASCADE"))
+        conn.execute(text("CREATE SCHEMA public"))
+    engine.dispose()
+    return url
+
+
 def prepare_database(url: str, note_takers: int = 2, viewers: int = 1, authors: int = 0,
                      secret_key: str = SECRET_KEY) -> dict:
     """Create the schema, a series with a live session 1, and accounts; return what clients need.
