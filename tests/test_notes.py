@@ -253,6 +253,56 @@ def test_an_edit_and_the_workers_change_to_the_same_note_do_not_deadlock(databas
 
 
 @pytest.mark.parametrize("database_url", ["postgres"], indirect=True)  # SQLite has one writer at a time
+def test_an_edit_and_the_workers_stored_suggestion_on_the_same_note_do_not_deadlock(database, live_session, roundtable):
+    """The worker's suggestion row refers to its note, so PostgreSQL holds a key-share lock on the note from its
+    insert until the worker commits; an edit updating the note meanwhile must not then wait for that lock while
+    the worker waits for the edit's (a FOR UPDATE in record_change did both, and one side was killed)."""
+    from sqlalchemy import text, update
+
+    from roundtable.models import NoteTag, TagStatus, Theme
+    from roundtable.services.note_changes import record_change
+
+    working, editing, watching = (database.sessionmaker() for _ in range(3))
+    try:
+        note, _ = NoteStream(working, roundtable).add_note(live_session.id, new_id(), "the bus route")
+        working.commit()
+        theme_id = working.scalar(select(Theme.id).where(Theme.series_id == live_session.series_id).limit(1))
+        working.add(NoteTag(note_id=note.id, theme_id=theme_id, status=TagStatus.SUGGESTED, source="test",
+                            confidence=0.5))
+        working.flush()  # the suggestion stored, the worker's transaction still open
+        editing.execute(update(Note).where(Note.id == note.id).values(version=Note.version + 1))
+        editor_pid = editing.execute(text("SELECT pg_backend_pid()")).scalar()
+        errors = []
+
+        def edit():
+            try:
+                record_change(editing, [note.id])
+                editing.commit()
+            except Exception as exc:  # surfaced below
+                errors.append(exc)
+
+        editor = threading.Thread(target=edit)
+        editor.start()
+        deadline = time.monotonic() + 60
+        # The edit either finished its change or waits for the worker's lock (the deadlock's first half).
+        while editor.is_alive() and watching.execute(text("SELECT wait_event_type FROM pg_stat_activity "
+                                                          "WHERE pid = :pid"), {"pid": editor_pid}).scalar() != "Lock":
+            watching.rollback()
+            assert time.monotonic() < deadline, "the edit neither finished nor waited"
+            time.sleep(0.05)
+        try:
+            record_change(working, [note.id])
+            working.commit()
+        except Exception as exc:  # surfaced below
+            errors.append(exc)
+        editor.join(60)
+        assert not editor.is_alive() and errors == []
+    finally:
+        for db in (working, editing, watching):
+            db.close()
+
+
+@pytest.mark.parametrize("database_url", ["postgres"], indirect=True)  # SQLite has one writer at a time
 def test_closing_a_session_and_a_change_to_its_deleted_note_do_not_deadlock(database, live_session, roundtable):
     """A close purges the session's deleted notes; a change to one of them (the after-save worker storing
     its suggestions) locks the note, then the session row. The close must take them in the same order."""
