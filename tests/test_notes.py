@@ -212,6 +212,18 @@ def test_a_note_and_the_writes_of_its_event_before_it_are_stored_together(stream
         check.close()
 
 
+def wait_for_a_lock(watching, pid: int, never: str, unless=lambda: False) -> None:
+    """Wait (60 s at most) until PostgreSQL backend ``pid`` waits for a lock, or ``unless()`` holds."""
+    from sqlalchemy import text
+
+    deadline = time.monotonic() + 60
+    while not unless() and watching.execute(text("SELECT wait_event_type FROM pg_stat_activity WHERE pid = :pid"),
+                                            {"pid": pid}).scalar() != "Lock":
+        watching.rollback()
+        assert time.monotonic() < deadline, never
+        time.sleep(0.05)
+
+
 @pytest.mark.parametrize("database_url", ["postgres"], indirect=True)  # SQLite has one writer at a time
 def test_an_edit_and_the_workers_change_to_the_same_note_do_not_deadlock(database, live_session, roundtable):
     """An edit locks its note, then the session row (its change number); the after-save worker storing the
@@ -237,12 +249,7 @@ def test_an_edit_and_the_workers_change_to_the_same_note_do_not_deadlock(databas
 
         worker = threading.Thread(target=work)
         worker.start()
-        deadline = time.monotonic() + 60
-        while watching.execute(text("SELECT wait_event_type FROM pg_stat_activity WHERE pid = :pid"),
-                               {"pid": worker_pid}).scalar() != "Lock":
-            watching.rollback()
-            assert time.monotonic() < deadline, "the worker never waited for the edit's lock"
-            time.sleep(0.05)
+        wait_for_a_lock(watching, worker_pid, "the worker never waited for the edit's lock")
         record_change(editing, [note.id])
         editing.commit()
         worker.join(60)
@@ -283,13 +290,8 @@ def test_an_edit_and_the_workers_stored_suggestion_on_the_same_note_do_not_deadl
 
         editor = threading.Thread(target=edit)
         editor.start()
-        deadline = time.monotonic() + 60
         # The edit either finished its change or waits for the worker's lock (the deadlock's first half).
-        while editor.is_alive() and watching.execute(text("SELECT wait_event_type FROM pg_stat_activity "
-                                                          "WHERE pid = :pid"), {"pid": editor_pid}).scalar() != "Lock":
-            watching.rollback()
-            assert time.monotonic() < deadline, "the edit neither finished nor waited"
-            time.sleep(0.05)
+        wait_for_a_lock(watching, editor_pid, "the edit neither finished nor waited", unless=lambda: not editor.is_alive())
         try:
             record_change(working, [note.id])
             working.commit()
@@ -327,12 +329,7 @@ def test_closing_a_session_and_a_change_to_its_deleted_note_do_not_deadlock(data
 
         closer = threading.Thread(target=close)
         closer.start()
-        deadline = time.monotonic() + 60
-        while watching.execute(text("SELECT wait_event_type FROM pg_stat_activity WHERE pid = :pid"),
-                               {"pid": closer_pid}).scalar() != "Lock":
-            watching.rollback()
-            assert time.monotonic() < deadline, "the close never waited for the change's lock"
-            time.sleep(0.05)
+        wait_for_a_lock(watching, closer_pid, "the close never waited for the change's lock")
         record_change(working, [note.id])
         working.commit()
         closer.join(60)
