@@ -221,3 +221,11 @@ def test_render_writes_every_format_through_the_exporters_and_the_export_gate(ap
         assert isinstance(unknown.exception, ValidationError) and "html, md, pdf, txt" in str(unknown.exception)
     finally:
         roundtable.pm.unregister(name="plain-text")
+
+
+def test_a_drafts_section_titles_read_as_the_contents_show_them():
+    """The workbench and "Sections you edited" name sections as readers see them, not by their Markdown source."""
+    from roundtable.services.briefs import section_titles
+
+    markdown = "{#costs}\n## Costs \\[draft\\] *now*\n\nText.\n\n{#plain}\n## Plain\n\nMore.\n"
+    assert section_titles(markdown) == {"costs": "Costs [draft] now", "plain": "Plain"}

@@ -123,6 +123,12 @@ def _plain_text(inline: Token) -> str:
     return re.sub(r"\{[^}]*\}\s*$", "", " ".join("".join(parts).split())).strip()  # a trailing {#id} is no text
 
 
+def heading_text(source: str) -> str:
+    """A heading's Markdown source as its reader sees it, as the contents show it: for the workbench's titles."""
+    inline = markdown_parser().parseInline(source)
+    return _plain_text(inline[0]) if inline else ""
+
+
 def _number_headings(tokens: list[Token]) -> list[Heading]:
     """Number h2 sections (1, 2, ...) and their h3 (5.1); ``.unnumbered`` opts out,
     ``.appendix`` gets a letter. The number goes in ``data-number``."""

@@ -18,7 +18,7 @@ from roundtable.services.briefs.context import _resolve_series, gather_brief_con
 from roundtable.services.briefs.markdown import FRONT_MATTER_KEY, lead_in_markdown, split_sections
 from roundtable.services.briefs.prose import normalize_role
 from roundtable.services.briefs.synthesis import synthesize_group
-from roundtable.services.render import split_front_matter
+from roundtable.services.render import heading_text, split_front_matter
 
 def _norm(text: str) -> str:
     return "\n".join(line.rstrip() for line in text.strip().splitlines())
@@ -164,7 +164,7 @@ SECTION_HEAD_RE = re.compile(r"\A\{#[^}\n]*\}[ \t]*\n#{1,2} (.+)\n?")
 
 def section_titles(markdown: str) -> dict[str, str]:
     """Each section's key -> the title its heading shows readers (the key where a hand edit removed the heading)."""
-    return {key: (m.group(1).strip() if (m := SECTION_HEAD_RE.match(text)) else key)
+    return {key: (heading_text(m.group(1)) if (m := SECTION_HEAD_RE.match(text)) else key)
             for key, text in split_sections(markdown).items() if key != FRONT_MATTER_KEY and not key.startswith("_")}
 
 
