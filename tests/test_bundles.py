@@ -210,3 +210,44 @@ def test_series_import_command_reports_a_bad_file_in_one_line(tmp_path):
 def test_the_demo_bundle_is_valid():
     bundle = read_bundle(DEMO_BUNDLE)
     assert bundle.slug and len(bundle.sessions) == 5 and bundle.roster
+
+
+FORMULA_NAMES = ['=HYPERLINK("http://evil.example","Ada")', "+Ana Lima", "-Bo Chen", "@Cy Diaz", "\t=Dee Evans",
+                 "'Ed Fox", "''=Flo Gray"]
+
+
+def test_roster_cells_a_spreadsheet_would_run_are_text_in_the_bundle_and_import_back_the_same(db, tmp_path, roundtable):
+    """A roster name (or alias, affiliation, role) starting with = + - @ or a tab, typed in the roster form or marked
+    in a note by a facilitator, is a formula to whoever opens the exported roster.csv in a spreadsheet: it is
+    written as text (a leading apostrophe), and the bundle imports back to the very same names."""
+    from roundtable.services.anonymize.roster import add_marked_people, new_participant
+    from roundtable.services.csv_cells import FORMULA_STARTS
+
+    import_bundle(db, read_bundle(write_bundle(tmp_path / "bundle")), roundtable=roundtable)
+    series = db.scalar(select(Series).where(Series.slug == "river-valley"))
+    for name in FORMULA_NAMES:
+        db.add(new_participant(series.id, name, aliases=["=1+1", "@alias"], affiliation="+Clinic", role="-scholar"))
+    assert add_marked_people(db, series, ["@mira", "=cmd|' /C calc'!A0"]) == ["@mira", "=cmd|' /C calc'!A0"]
+    db.commit()
+    before = snapshot(db, "river-valley")
+    assert "=Dee Evans" in [person[0] for person in before["roster"]]  # stored trimmed, as typed names are
+    export_bundle(db, series, tmp_path / "exported")
+
+    import csv
+    import io
+
+    exported = (tmp_path / "exported" / "roster.csv").read_text(encoding="utf-8")
+    cells = [cell for row in csv.reader(io.StringIO(exported)) for cell in row]
+    assert not [cell for cell in cells if cell.startswith(FORMULA_STARTS)]
+    assert "'=HYPERLINK(\"http://evil.example\",\"Ada\")" in cells and "'@mira" in cells and "'+Clinic" in cells
+
+    fresh = Database(f"sqlite:///{tmp_path / 'fresh.sqlite'}", secret_key=roundtable.secret)
+    fresh.upgrade()
+    try:
+        with fresh.session() as other:
+            import_bundle(other, read_bundle(tmp_path / "exported"), roundtable=roundtable)
+        with fresh.session() as other:
+            after = snapshot(other, "river-valley")
+    finally:
+        fresh.dispose()
+    assert after["roster"] == before["roster"]

@@ -148,6 +148,22 @@ def test_a_session_downloads_as_markdown_and_csv_through_the_export_gate(client,
     assert blocked.status_code == 422 and "Who funds" not in blocked.get_data(as_text=True)
 
 
+def test_a_session_csv_download_imports_back_as_the_same_notes(client, login, series, database, roundtable):
+    """The formula guard marks a cell as text with an apostrophe; importing the download restores what was typed."""
+    from roundtable.services.note_import import parse_notes_file
+    from roundtable.services.notes import NoteStream
+
+    typed = ["=SUM(A1) clinics need lawyers", "+1 for interpreters", "-5 percent of the budget", "@ 5pm the clinic asked",
+             "'twas a long night", "''=both quotes", "Who funds interpreters?"]
+    with database.session() as db:
+        stream = NoteStream(db, roundtable)
+        for number, text in enumerate(typed, start=1):
+            stream.add_note(series.sessions[0].id, f"6f1c1a52-3a5e-4c55-9a7a-1f0b8c2d9e{number:02d}", text)
+    login(Role.VIEWER)
+    download = client.get(f"/s/{series.slug}/sessions/1/notes.csv").get_data()
+    assert [note.text for note in parse_notes_file("notes.csv", download)] == typed
+
+
 @pytest.mark.parametrize("field, value, message", [
     ("name", "A" * 5000, "A name can be at most 200 characters"),
     ("name", "Ada\x00Okafor", "A name cannot contain control characters"),

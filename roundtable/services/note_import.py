@@ -27,6 +27,7 @@ from roundtable.errors import ValidationError
 from roundtable.models import NOTE_KINDS, NoteTag, Session, TagStatus, Theme
 from roundtable.services.anonymize import anonymizer_for_series
 from roundtable.services.codebook import codebook_for_series
+from roundtable.services.csv_cells import typed_cell
 from roundtable.services.notes import NoteStream, clean_text, has_lone_surrogate
 
 FORMATS = ("jsonl", "csv", "markdown", "text", "docx")
@@ -178,7 +179,8 @@ def _from_csv(text: str, name: str) -> list[ImportedNote]:
         for row in reader:
             if not any((v or "").strip() for v in row.values() if isinstance(v, str)):
                 continue
-            item = {k: (v.strip() if isinstance(v, str) else v) for k, v in row.items() if k}
+            # A session's CSV download marks formula-like cells as text; they read back as typed.
+            item = {k: (typed_cell(v).strip() if isinstance(v, str) else v) for k, v in row.items() if k}
             notes.append(_from_fields(item, name, reader.line_num))
     except csv.Error as exc:
         raise ValidationError(f"{name}, line {reader.line_num}: not valid CSV ({exc})") from None

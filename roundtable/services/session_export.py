@@ -16,12 +16,12 @@ from roundtable.errors import ValidationError
 from roundtable.models import Session, TagStatus
 from roundtable.services.anonymize import download_filename, gate_series_export
 from roundtable.services.briefs.markdown import escape_md
+from roundtable.services.csv_cells import spreadsheet_cell
 from roundtable.services.notes import NoteStream
 from roundtable.services.render import render_markdown
 
 FORMATS = {"md": "text/markdown; charset=utf-8", "csv": "text/csv; charset=utf-8"}
 CSV_COLUMNS = ["seq", "time", "kind", "speaker_role", "themes", "text"]
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 def _rows(db: DbSession, meeting: Session) -> list[dict]:
@@ -57,10 +57,7 @@ def _csv(rows: list[dict]) -> str:
     writer = csv.DictWriter(out, fieldnames=CSV_COLUMNS, lineterminator="\n")
     writer.writeheader()
     for row in rows:
-        # A cell starting with = + - @ (or a tab or carriage return before one) is a formula to a spreadsheet:
-        # mark it as text. An empty cell stays empty.
-        writer.writerow({k: ("'" + v if isinstance(v, str) and v.startswith(FORMULA_STARTS) else v)
-                         for k, v in row.items()})
+        writer.writerow({k: spreadsheet_cell(v) for k, v in row.items()})
     return out.getvalue()
 
 

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session as DbSession
 from roundtable.errors import NotFound, ValidationError
 from roundtable.models import KeptTerm, Participant, Series
 from roundtable.services.anonymize.normalize import fold_for_matching
+from roundtable.services.csv_cells import spreadsheet_cell, typed_cell
 from roundtable.services.typed_text import clean_line, stored_form
 
 
@@ -156,7 +157,7 @@ def parse_roster_csv(text: str, filename: str = "roster.csv") -> list[RosterRow]
         if len(row) != len(ROSTER_COLUMNS):
             raise ValidationError(f"{filename}, line {line}: expected {len(ROSTER_COLUMNS)} columns, found {len(row)}")
         # Checked and stored as typed would be (clean_line): NFC, without invisible characters.
-        name, aliases, affiliation, role, consent = row
+        name, aliases, affiliation, role, consent = (typed_cell(cell) for cell in row)
         consent = stored_form(consent).strip()
         try:
             name, alias_list, affiliation, role = _clean_person(name, aliases, affiliation, role)
@@ -185,13 +186,14 @@ def parse_roster_csv(text: str, filename: str = "roster.csv") -> list[RosterRow]
 
 
 def roster_csv(participants) -> str:
-    """Participants as roster CSV text."""
+    """Participants as roster CSV text, each cell safe to open in a spreadsheet (:mod:`.csv_cells`; the
+    roster parser reads it back as it was)."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(ROSTER_COLUMNS)
     for p in participants:
-        writer.writerow([p.name, "|".join(p.aliases or []), p.affiliation, p.role_label,
-                         "named" if p.consent_named else "anonymous"])
+        writer.writerow([spreadsheet_cell(cell) for cell in (p.name, "|".join(p.aliases or []), p.affiliation,
+                                                            p.role_label, "named" if p.consent_named else "anonymous")])
     return out.getvalue()
 
 
