@@ -87,14 +87,19 @@ def end_logins(account: Account) -> None:
 
 
 def role_in_series(db: DbSession, account: Account | None, series: Series) -> Role | None:
-    """The account's role in the series; admins are admin everywhere."""
+    """The account's role in the series (:func:`series_role`)."""
     if account is None:
         return None
-    if account.is_admin:
-        return Role.ADMIN
-    return db.scalar(
+    membership_role = None if account.is_admin else db.scalar(  # an admin's membership changes nothing
         select(Membership.role).where(Membership.account_id == account.id, Membership.series_id == series.id)
     )
+    return series_role(account, membership_role)
+
+
+def series_role(account: Account, membership_role: Role | None) -> Role | None:
+    """The role ``account`` acts with in a series where it is a member as ``membership_role`` (None: no
+    member): admins are admin everywhere. The one place of that rule, for pages and live events alike."""
+    return Role.ADMIN if account.is_admin else membership_role
 
 
 def has_role(role: Role | None, minimum: Role) -> bool:

@@ -22,7 +22,7 @@ from sqlalchemy.orm import joinedload
 from roundtable.db import close_db, get_db, without_transaction
 from roundtable.errors import RateLimited
 from roundtable.models import Account, Membership, Role, Series, Session
-from roundtable.services.accounts import has_role, role_in_series
+from roundtable.services.accounts import has_role, role_in_series, series_role
 from roundtable.services.audit import record_audit
 from roundtable.services.ratelimit import AccountRateLimiter
 
@@ -207,7 +207,7 @@ def event_access(db, payload) -> Role | None:
         return None
     account, g.meeting, role = row
     _hold_login(account)
-    return Role.ADMIN if account.is_admin else role
+    return series_role(account, role)
 
 
 def socket_error(code: int, message: str) -> dict:
@@ -227,8 +227,9 @@ def socket_access(minimum: Role, rate: str | None = None, without_transaction_if
     (``{"event", "code", "error"}``) and the handler does not run. ``rate``
     names an action counted per account (``"note"`` uses the config key
     ``NOTES_PER_SECOND_PER_ACCOUNT``). Sets ``g.series`` and ``g.role``.
-    ``without_transaction_if(payload)``: true for an event that only reads before one statement that
-    writes; it then runs outside a transaction (:func:`roundtable.db.without_transaction`).
+    ``without_transaction_if``: ``True`` for an event that only reads, or a predicate of the payload,
+    true for an event that only reads before one statement that writes; such an event runs outside a
+    transaction (:func:`roundtable.db.without_transaction`).
 
         @socketio.on("note:add")
         @socket_access(Role.NOTE_TAKER, rate="note")
@@ -239,7 +240,8 @@ def socket_access(minimum: Role, rate: str | None = None, without_transaction_if
         @functools.wraps(handler)
         def wrapped(payload=None, *args):
             with socket_turn():
-                if without_transaction_if is not None and isinstance(payload, dict) and without_transaction_if(payload):
+                if without_transaction_if is True or (
+                        callable(without_transaction_if) and isinstance(payload, dict) and without_transaction_if(payload)):
                     without_transaction(get_db())
                 result = checked(payload, *args)
             return result.finish() if isinstance(result, AfterTurn) else result

@@ -150,13 +150,9 @@ EVENTS: dict = {}
 catch_ups = SharedCatchUp()
 
 
-def _reads_only(_payload) -> bool:
-    """An event that only reads needs no transaction: each read sees what is committed when it runs, as in
-    READ COMMITTED's transaction, without its BEGIN and ROLLBACK round trips."""
-    return True
-
-
-@live_event("session:join", Role.VIEWER, without_transaction_if=_reads_only)
+# An event that only reads needs no transaction: each read sees what is committed when it runs, as in
+# READ COMMITTED's transaction, without its BEGIN and ROLLBACK round trips.
+@live_event("session:join", Role.VIEWER, without_transaction_if=True)
 def on_join(payload, meeting):
     """Join the room, then catch up: one read for every page of this audience (reviewers or the rest)
     rejoining at the same moment (:mod:`roundtable.web.live.catch_up`), waited for after this event's
@@ -195,7 +191,7 @@ def _read(session_id: int, after: int, changes_after: int | None) -> CatchUpRead
     return CatchUpRead(meeting.state.value, meeting.last_seq, meeting.last_change_seq, shown_notes)
 
 
-@live_event("notes:since", Role.VIEWER, without_transaction_if=_reads_only)
+@live_event("notes:since", Role.VIEWER, without_transaction_if=True)
 def on_since(payload, meeting):
     notes = NoteStream(get_db(), current_roundtable()).notes_after(meeting.id, payload["after"],
                                                                    before=payload.get("before"))
