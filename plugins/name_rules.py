@@ -196,6 +196,28 @@ def repeated_names(text: str, spans: list[tuple[int, int]]) -> list[tuple[int, i
     return [m.span(1) for m in pattern.finditer(text) if m.span(1) not in taken]
 
 
+def named_again(text: str, names: list[tuple[int, int]], english: frozenset[str]) -> list[tuple[int, int]]:
+    """Where one part of a full name found in the text is used alone ("Ines Varga ... the council thanked
+    Varga"): the last word, and the first unless it is an English word; a part that is an English word ("Law",
+    "Hurt") only where it does not open a sentence."""
+    parts = set()
+    for a, b in names:
+        words = list(re.finditer(_WORD, text[a:b]))
+        if len(words) < 2:
+            continue
+        last, first = words[-1].group(), words[0].group()
+        for word in (last,) if first.lower() in english else (first, last):
+            if len(word) > 2 and _is_capitalised(word) and not word.isupper():
+                parts.add(word)
+    if not parts:
+        return []
+    pattern = re.compile(r"(?<![\w'’-])(" + "|".join(re.escape(w) for w in sorted(parts, key=len, reverse=True))
+                         + r")(?![\w-])")
+    return [m.span(1) for m in pattern.finditer(text)
+            if not any(a < m.end(1) and m.start(1) < b for a, b in names)
+            and not (m.group(1).lower() in english and sentence_start(text, m.start(1)))]
+
+
 _COORDINATED_AFTER = re.compile(rf"^(\s*(?:,\s*)?(?:&|and)\s+)({_WORD}(?:\s+{_WORD})?)")
 _COORDINATED_BEFORE = re.compile(rf"({_WORD}(?:\s+{_WORD})?)(\s*,?\s*(?:&|and)\s+)$")
 

@@ -438,6 +438,10 @@ def _person_spans(doc, veto_doc=None) -> list[Span]:
     # a cited author named again ("Beresford"); the model's own guesses are not spread (they may be places)
     for start, end in name_rules.repeated_names(text, cited):
         add(start, end, 0.6, veto_labels=frozenset())
+    # a person named in full, then by one part of the name ("Ines Varga ... thanked Varga"), whatever the medium
+    # model calls the part alone; a one-word guess is not spread (it may be a place)
+    for start, end in name_rules.named_again(text, [(a, b) for a, b, _ in found], _english):
+        add(start, end, 0.6, veto_labels=frozenset())
     return [Span(a, b, PERSON, confidence, "ner") for a, b, confidence in sorted(set(found))]
 
 
