@@ -209,3 +209,28 @@ def test_keep_term_refuses_roster_forms_in_the_service_too(db, series):
         keep_term(db, series, "Kwame")
 
     assert "Kwame" not in str(refused.value)
+
+
+@pytest.mark.parametrize("term, text", [
+    ("the clinic lost its lease", "Hope said the clinic lost its lease"),  # no name at all
+    ("met Jorge Alvarez-Quintana today", "we met Jorge Alvarez-Quintana today"),  # a name and the words around it
+], ids=["no-name", "name-and-more"])
+def test_a_note_taker_keeps_only_a_word_the_anonymizer_replaced_as_a_name(app, database, accounts, session_id,
+                                                                        term, text):
+    """Keeping undoes a false positive: it cannot store any other original text in the series' keep-list
+    (nor un-hide a name together with the words around it)."""
+    writer = socket_as(app, accounts[Role.NOTE_TAKER].email)
+    note = _add(writer, session_id, text)
+
+    reply = _keep(writer, session_id, note, term=term, text=text)
+
+    assert reply["code"] == 400 and "replaced as an unknown person" in reply["error"] and term not in reply["error"]
+    assert "Hope" not in _stored(database, note["id"]).text and "Jorge" not in _stored(database, note["id"]).text
+    with database.session() as db:
+        assert db.scalars(select(KeptTerm)).all() == []
+
+
+def test_a_kept_term_with_a_control_character_is_refused_not_cut(db, series):
+    with pytest.raises(ValidationError, match="control characters"):
+        keep_term(db, series, "Dr. Pep\x00per")
+    assert db.scalars(select(KeptTerm)).all() == []

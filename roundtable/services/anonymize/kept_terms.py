@@ -13,7 +13,7 @@ from roundtable.errors import ValidationError
 from roundtable.models import AuditEvent, KeptTerm, Series
 from roundtable.services.anonymize.floor import floor_detectors
 from roundtable.services.anonymize.normalize import fold_for_matching, matching_text
-from roundtable.services.typed_text import stored_form
+from roundtable.services.typed_text import clean_line, stored_form
 from roundtable.services.anonymize.roster import Roster, roster_and_kept_terms
 from roundtable.services.anonymize.spans import AFFILIATION, EMAIL, HANDLE, NAME, PERSON, PHONE, URL
 
@@ -46,7 +46,31 @@ def kept_term_refusal(term: str, roster: Roster) -> str | None:
     return None
 
 
-def keep_term(db, series, term: str, account_id: int | None = None):
+def require_a_replaced_name(anonymizer, text: str, term: str) -> None:
+    """Refuse ``term`` unless ``anonymizer`` replaces a name inside it in ``text`` as an unknown person, and
+    its other words are capitalised ("Dr." of "Dr. Pepper"); a term kept already passes.
+
+    A note-taker keeps a term to undo a false positive in their own note; without this bound the
+    keep-list could store any original text, or un-hide a name with the sentence around it. The reason
+    never repeats the term.
+    """
+    text, term = stored_form(text), stored_form(term)
+    if anonymizer.kept is not None and anonymizer.kept.fullmatch(fold_for_matching(term)):
+        return
+    names = [span for span in anonymizer.detect_many([text])[0] if span.kind in KEEPABLE]
+    start = text.find(term)
+    while term and start != -1:
+        end = start + len(term)
+        inside = [span for span in names if span.start < end and start < span.end]
+        rest = "".join(" " if any(span.start <= i < span.end for span in inside) else char
+                       for i, char in enumerate(text[start:end], start))
+        if inside and all(word[:1].isupper() for word in rest.split()):
+            return
+        start = text.find(term, start + 1)
+    raise ValidationError("only a name Roundtable replaced as an unknown person can be kept (with its title)")
+
+
+def keep_term(db, series, term: str, account_id: int | None = None, *, from_note: tuple | None = None):
     """Record that ``term`` is not a person in this series ("keep 'Dr. Pepper'"); returns the ``KeptTerm``.
 
     A note-taker's deliberate undo of an unknown-name false positive: from now
@@ -54,18 +78,19 @@ def keep_term(db, series, term: str, account_id: int | None = None):
     contact details are replaced whatever is kept). A term that matches the
     roster or a contact pattern is refused. Keeping a term twice, also by two
     people at the same moment, keeps it once. The audit trail records who kept
-    which kept-term row, not the term.
+    which kept-term row, not the term. ``from_note``: the series' anonymizer and the original text of the
+    note a note-taker keeps the term from, which must replace it there (:func:`require_a_replaced_name`).
     """
     series = series if isinstance(series, Series) else db.get(Series, series)
-    term = " ".join(stored_form(term or "").split())
+    term = clean_line(term if term is not None else "", "a kept term", 200)
     if not term:
         raise ValidationError("the term to keep is empty")
-    if len(term) > 200:
-        raise ValidationError("a kept term can be at most 200 characters")
     roster, _kept = roster_and_kept_terms(db, series)
     refusal = kept_term_refusal(term, roster)
     if refusal:
         raise ValidationError(f"cannot keep this term: {refusal}")
+    if from_note is not None:
+        require_a_replaced_name(*from_note, term)
 
     inserted = db.execute(
         _insert_ignoring_duplicates(db, KeptTerm).values(series_id=series.id, term=term, created_by_id=account_id)

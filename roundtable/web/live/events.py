@@ -40,7 +40,7 @@ from roundtable.errors import Conflict, Forbidden, RoundtableError, SessionClose
 from roundtable.extensions import socketio
 from roundtable.models import NOTE_KINDS, Note, NoteTag, Role, Session, SessionState
 from roundtable.services.accounts import has_role
-from roundtable.services.anonymize import keep_term
+from roundtable.services.anonymize import anonymizer_for_series, keep_term
 from roundtable.services.anonymize.roster import add_marked_people
 from roundtable.services.notes import MAX_MARKED_NAMES, NoteStream, StaleEdit, has_lone_surrogate, note_to_dict
 from roundtable.services.tagging import (SUGGESTION_GONE, accept_suggestion, add_manual_tag, reject_suggestion,
@@ -292,7 +292,8 @@ def on_keep_term(payload, meeting):
         raise ValidationError("the term to keep does not occur in the note's original text")
     db = get_db()
     # Not committed on its own: a stale or closed note keeps nothing.
-    keep_term(db, meeting.series_id, term, account.id)
+    keep_term(db, meeting.series_id, term, account.id,
+              from_note=(anonymizer_for_series(db, meeting.series, current_roundtable()), payload["text"]))
     stream = _writing_stream(db)
     # The names the writer marked when sending travel again: the original text still holds them.
     note = stream.edit_note(note.id, payload["version"], text=payload["text"], marked=payload.get("names") or ())
