@@ -199,3 +199,27 @@ def test_a_marked_name_is_checked_as_a_roster_name_is_and_a_refused_one_stores_n
                                            "names": [" Tomasz\u00a0 Wo\u0301jcik "]}, callback=True)
     assert spaced["ok"] and spaced["added_to_roster"] == ["Tomasz Wójcik"]
     assert _roster(database, series.id) == sorted(before + [("Tomasz Wójcik", "person named in notes", False)])
+
+
+def test_a_facilitators_mark_reaches_the_roster_only_from_a_text_that_holds_it(app, database, accounts, session_id,
+                                                                               series):
+    """Marks go on the roster because the note they were marked in holds them: an edit without text, or a
+    resent note (its uuid stored already, its text not read again), cannot put other words on the roster."""
+    facilitator = socket_as(app, accounts[Role.FACILITATOR].email)
+    before = _roster(database, series.id)
+    note_uuid = str(uuid.uuid4())
+    note = facilitator.emit("note:add", {"session_id": session_id, "uuid": note_uuid, "text": "intake desk is slow"},
+                            callback=True)["note"]
+
+    kind_only = facilitator.emit("note:edit", {"session_id": session_id, "note_id": note["id"],
+                                               "version": note["version"], "kind": "question",
+                                               "names": ["unrelated words"]}, callback=True)
+    resent = facilitator.emit("note:add", {"session_id": session_id, "uuid": note_uuid,
+                                           "text": "other words entirely", "names": ["other words"]}, callback=True)
+
+    assert kind_only["code"] == 400 and "text" in kind_only["error"], kind_only
+    assert resent["ok"] and resent["added_to_roster"] == [], resent
+    assert _roster(database, series.id) == before
+    with database.session() as db:
+        stored = db.get(Note, note["id"])
+        assert (stored.kind, stored.version) == (note["kind"], note["version"])

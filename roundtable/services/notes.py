@@ -270,6 +270,8 @@ class NoteStream:
 
         ``marked``: words the note-taker marked as names in ``text``.
         """
+        if marked and text is None:
+            raise ValidationError("marked names need the note's text: send the text they were marked in")
         note = self.get_note(note_id)
         meeting = self._live_session_of(note)
         values: dict = {}

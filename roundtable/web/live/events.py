@@ -235,8 +235,9 @@ def on_add(payload, meeting):
     if created:
         _emit("note:added", data, meeting.id)
         after_save(note.id, meeting.series_id, meeting.id)
+    # A resent note (its uuid stored already) is not anonymized again: its marks were checked the first time.
     return {"ok": True, "id": note.id, "seq": note.seq, "uuid": note.uuid, "note": _shown(data),
-            "added_to_roster": _remember_marked(payload, meeting)}
+            "added_to_roster": _remember_marked(payload, meeting) if created else []}
 
 
 @live_event("note:edit", Role.NOTE_TAKER, rate="note")
