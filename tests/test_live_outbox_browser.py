@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
-import time
 import uuid
 
 import pytest
@@ -56,6 +56,40 @@ def type_note(page, text):
 
 def stream_texts(page):
     return page.locator("#notes .note:not(.pending) .note-text").all_inner_texts()
+
+
+def hold_joins(page) -> tuple[list, callable]:
+    """Route the page's socket through the test: ``session:join`` frames are held until ``release()``."""
+    held, routes, holding = [], [], [True]
+
+    def route(ws):
+        server = ws.connect_to_server()
+        routes.append(server)
+        ws.on_message(lambda m: held.append((server, m)) if holding[0] and '"session:join"' in str(m) else server.send(m))
+
+    def release():
+        holding[0] = False
+        for server, message in held:
+            server.send(message)
+
+    page.route_web_socket(re.compile(r".*/socket\.io/.*"), route)
+    return held, release
+
+
+def test_the_strip_says_connected_only_once_the_page_has_joined(browser, site):
+    """Online meant 'the socket opened', before the join's reply: a writer (or a test) trusted a page that did
+    not yet know its role, and a join answered after a role change reloaded it as a viewer's page."""
+    server, people, _roundtable = site
+    _ctx, writer, _errors = open_session(browser, server, people["note-takers"][0], DESKTOP)
+    held, release = hold_joins(writer)
+    writer.reload()
+    wait_until(lambda: writer.wait_for_timeout(50) or held, message="the page's join, held")
+    assert writer.locator("#connection").get_attribute("data-status") != "online"
+    type_note(writer, "typed before the join was answered")
+    assert "Waiting for the connection" in writer.locator("#notes .note.pending .status").inner_text()
+    release()
+    writer.wait_for_selector("#connection[data-status=online]")
+    writer.wait_for_selector("#notes .note:not(.pending) >> text=typed before the join was answered")
 
 
 def test_rate_limited_notes_wait_and_all_arrive_once_and_a_long_paste_is_refused_not_cut(browser, site):
@@ -145,12 +179,12 @@ def test_a_refusing_server_stops_the_outbox_with_the_reason_and_retry_sends_agai
     writer.wait_for_selector("#notes .note.failed")
     assert "You may no longer write in this session." in writer.locator("#notes .note.failed .status").inner_text()
     writer.wait_for_selector("#connection[data-status=error]")  # the strip says so (set beside the note, not before it)
-    time.sleep(3)
+    writer.wait_for_timeout(3000)  # frames reach the test only inside a Playwright call: wait in one
     assert len(frames) == 1, "a refused note is not resent by itself"
     type_note(writer, "typed after the refusal")  # a new note is one new try, not a note left 'Sending…'
     wait_until(lambda: writer.locator("#notes .note.failed").count() == 2, message="second note failed")
     assert "You may no longer write" in writer.locator("#notes .note.failed >> nth=1").locator(".status").inner_text()
-    time.sleep(3)
+    writer.wait_for_timeout(3000)
     assert len(frames) == 2
     writer.on("dialog", lambda dialog: dialog.accept())
     writer.locator("#notes .note.failed >> nth=1").locator("button >> text=Discard").click()

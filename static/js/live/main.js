@@ -34,7 +34,7 @@ const outbox = new Outbox("roundtable.outbox." + SESSION_ID, sendNote, {
     showPending(item);
   },
   stopped: (reason) => setConnection("error", reason),
-  resumed: () => { if (socket.connected) setConnection("online", "Connected"); },
+  resumed: () => { if (state.joined) setConnection("online", "Connected"); },
   removed: (item) => removeNote(item.uuid),
   counted: () => setOutboxCounts(outbox.waiting, outbox.failed),
 });
@@ -85,7 +85,8 @@ function setLive(live) {
 
 function join() {
   setJoined(false);
-  setConnection("online", "Connected");
+  // "Connected" once the join is answered: until then the page does not know its role or what it missed.
+  setConnection("connecting", "Connecting…");
   // Only what this page has not seen: new notes after the last sequence number, and notes changed after the
   // last change number it was told (edits, deletes, themes; by anyone, through any server process). A
   // restart then costs each page a few notes, not the whole session.
@@ -105,6 +106,7 @@ function join() {
     if (first) scrollToNewest();
     if (reply.state !== "live") setLive(false);
     setJoined(true);
+    setConnection("online", "Connected");
     outbox.resume();
     fetchUnanswered();
   });
