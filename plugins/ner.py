@@ -339,14 +339,16 @@ def _possessive_names(doc, taken: list[tuple[int, int]]) -> list[tuple[int, int]
 # Verbs of speech and stance after which one capitalised word is someone who spoke: "Priya said", "Sandoval asked".
 _REPORTING_VERBS = frozenset(
     "said says asked asks told tells mentioned mentions noted notes explained explains added adds replied replies "
-    "agreed agrees argued argues suggested suggests thinks thought wants wanted felt feels shared shares".split()
+    "agreed agrees argued argues suggested suggests thinks thought wants wanted felt feels shared shares "
+    "stated states wrote writes insisted insists recalled recalls warned warns claimed claims testified testifies "
+    "responded responds commented comments asserted asserts announced announces confirmed confirms".split()
 )
 
 
 def _reporting_names(doc, taken: list[tuple[int, int]]) -> list[tuple[int, int]]:
     """One capitalised word before a verb of speech ("Priya said", "ask Oluwaseun" aside) that the model was
-    never built with, or a listed first name, and that is no English word and no known place: someone speaking.
-    The model often calls such a lone non-English name an organisation or nothing."""
+    never built with, or a census name ("Hartley said"), and that is no English word and no known place: someone
+    speaking. The model often calls such a lone name an organisation or nothing."""
     found = []
     for token in doc[:-1]:
         following = doc[token.i + 1]
@@ -355,7 +357,7 @@ def _reporting_names(doc, taken: list[tuple[int, int]]) -> list[tuple[int, int]]
         if token.i > 0 and doc[token.i - 1].is_title and not name_rules.sentence_start(doc.text, token.idx):
             continue  # part of a longer capitalised phrase: the model and the other rules decide
         word = token.lower_
-        if (word in _known_words and word not in _first_names) or word in _english or _a_known_place(token.text):
+        if (word in _known_words and word not in _census_names) or word in _english or _a_known_place(token.text):
             continue
         start, end = token.idx, token.idx + len(token.text)
         if not any(start < b and a < end for a, b in taken):
