@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import io
 import re
+import threading
+import time
 import uuid
 
 import pytest
 from pypdf import PdfReader
-from sqlalchemy import select
+from sqlalchemy import event, func, select
 
 from roundtable import hookimpl
 from roundtable.errors import ExportBlocked
-from roundtable.models import Note, NoteTag, Participant, Resource, Session, TagStatus, Theme
+from roundtable.models import Brief, BriefVersion, Note, NoteTag, Participant, Resource, Session, TagStatus, Theme
 from roundtable.services import briefs
 from roundtable.services.render import split_front_matter
 from roundtable import BriefSection
@@ -242,6 +244,45 @@ def test_rebuild_keeps_edited_sections_unless_forced(db, filled, roundtable):
     assert headings(brief.markdown) == REPORT_ORDER
     briefs.rebuild_brief(db, series, force=True, roundtable=roundtable)
     assert "Our own words." not in brief.markdown and brief.edited_sections == []
+
+
+def test_two_first_opens_at_once_store_one_draft_and_the_second_gets_the_firsts(database, filled, roundtable):
+    """Two tabs open a draft never built: the second looked before the first stored its draft, so its insert
+    meets the first's row (waiting for its commit on PostgreSQL, for the write lock on SQLite). It must get
+    the first's draft, built once: no error, no second row, no second build's versions."""
+    series, _ = filled
+    first, second = database.sessionmaker(), database.sessionmaker()
+    inserting, errors, got = threading.Event(), [], []
+
+    def second_inserts(_conn, _cursor, statement, *_args):
+        if threading.current_thread() is opener and statement.lstrip().upper().startswith("INSERT INTO BRIEFS"):
+            inserting.set()
+
+    def open_second():
+        try:
+            got.append(briefs.first_draft(second, series.id, roundtable=roundtable).id)
+            second.commit()
+        except Exception as exc:  # surfaced below
+            errors.append(exc)
+
+    opener = threading.Thread(target=open_second)
+    event.listen(database.engine, "before_cursor_execute", second_inserts)
+    try:
+        built = briefs.first_draft(first, series.id, roundtable=roundtable)  # stored, not yet committed
+        opener.start()
+        deadline = time.monotonic() + 60
+        while not inserting.wait(0.05) and opener.is_alive():
+            assert time.monotonic() < deadline, "the second open never tried to store a draft"
+        first.commit()
+        opener.join(60)
+        assert not opener.is_alive() and errors == [] and got == [built.id]
+        assert first.scalar(select(func.count(Brief.id))) == 1
+        versions = first.scalars(select(BriefVersion.label).where(BriefVersion.brief_id == built.id)).all()
+        assert versions == ["rebuilt from notes"]
+    finally:
+        event.remove(database.engine, "before_cursor_execute", second_inserts)
+        for db in (first, second):
+            db.close()
 
 
 def test_merge_keeps_an_authors_own_section_where_it_was():

@@ -38,11 +38,8 @@ def _template(name: str) -> str:
 def _draft(template: str):
     """The stored draft, built from the notes the first time it is opened."""
     db = get_db()
-    brief = briefs.get_brief(db, g.series, template, create=False)
-    if brief is None or not brief.markdown:
-        brief = briefs.rebuild_brief(db, g.series, template, roundtable=current_roundtable(),
-                                     author_id=current_account().id)
-        db.commit()
+    brief = briefs.first_draft(db, g.series, template, roundtable=current_roundtable(), author_id=current_account().id)
+    db.commit()
     return brief
 
 

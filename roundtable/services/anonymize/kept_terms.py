@@ -6,9 +6,8 @@ import re
 from collections.abc import Iterable
 
 from sqlalchemy import select
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
+from roundtable.db import insert_ignoring_duplicates
 from roundtable.errors import ValidationError
 from roundtable.models import AuditEvent, KeptTerm, Series
 from roundtable.services.anonymize.floor import floor_detectors
@@ -93,7 +92,7 @@ def keep_term(db, series, term: str, account_id: int | None = None, *, from_note
         require_a_replaced_name(*from_note, term)
 
     inserted = db.execute(
-        _insert_ignoring_duplicates(db, KeptTerm).values(series_id=series.id, term=term, created_by_id=account_id)
+        insert_ignoring_duplicates(db, KeptTerm).values(series_id=series.id, term=term, created_by_id=account_id)
     ).rowcount
     kept = db.scalars(select(KeptTerm).where(KeptTerm.series_id == series.id, KeptTerm.term == term)).one()
     if inserted:
@@ -101,12 +100,6 @@ def keep_term(db, series, term: str, account_id: int | None = None, *, from_note
                           detail={"kept_term_id": kept.id}))
         db.flush()
     return kept
-
-
-def _insert_ignoring_duplicates(db, model):
-    """``INSERT … ON CONFLICT DO NOTHING``: when two people keep a term at once, the database decides."""
-    insert = postgresql_insert if db.get_bind().dialect.name == "postgresql" else sqlite_insert
-    return insert(model).on_conflict_do_nothing()
 
 
 def kept_terms_of(db, series) -> list:

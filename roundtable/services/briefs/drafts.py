@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session as DbSession
 
+from roundtable.db import insert_ignoring_duplicates
 from roundtable.errors import Conflict, NotFound, ValidationError
 from roundtable.models import MAX_DATABASE_ID, Brief, BriefVersion, Note, Session, utcnow
 from roundtable.services.anonymize import authored_line, authored_text_anonymizer
@@ -62,13 +63,31 @@ def merge_rebuild(old_markdown: str, new_markdown: str, edited_section_keys, for
 
 
 def get_brief(db: DbSession, series, template: str = "report", create: bool = True) -> Brief | None:
+    """The series' stored draft of ``template``; with ``create``, an empty one is stored if there is none.
+
+    Two first opens at once: the second insert waits for the first's transaction and stores nothing."""
     s = _resolve_series(db, series)
-    brief = db.scalar(select(Brief).where(Brief.series_id == s.id, Brief.template == template))
+    stored = select(Brief).where(Brief.series_id == s.id, Brief.template == template)
+    brief = db.scalar(stored)
     if brief is None and create:
-        brief = Brief(series_id=s.id, template=template, markdown="", edited_sections=[], provenance={})
-        db.add(brief)
-        db.flush()
+        db.execute(insert_ignoring_duplicates(db, Brief).values(series_id=s.id, template=template))
+        brief = db.scalar(stored)
     return brief
+
+
+def first_draft(db: DbSession, series, template: str = "report", *, roundtable, author_id: int | None = None) -> Brief:
+    """The stored draft, built from the notes the first time it is opened.
+
+    Two tabs opening it at once build it once: the second waits for the first's draft (its row, then its
+    lock) and returns it as stored."""
+    brief = get_brief(db, series, template, create=False)
+    if brief is not None and brief.markdown:
+        return brief
+    brief = get_brief(db, series, template)
+    _hold_draft(db, brief)
+    if brief.markdown:
+        return brief
+    return rebuild_brief(db, series, template, roundtable=roundtable, author_id=author_id)
 
 
 def rebuild_brief(db: DbSession, series, template: str = "report", force: bool = False, *, roundtable,
