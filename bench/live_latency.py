@@ -228,7 +228,8 @@ async def _viewer(url, cookie, session_id, seen, counts, ready, stop, seqs, join
 
 def viewer_worker(url, cookie, session_id, count, ready, stop, final_seq, drained, results):
     try:
-        results.put(asyncio.run(_viewers(url, cookie, session_id, count, ready, stop, final_seq, drained)))
+        viewers = asyncio.run(_viewers(url, cookie, session_id, count, ready, stop, final_seq, drained))
+        results.put([dict(v, server=url) for v in viewers])
     except BaseException as exc:  # the parent must hear about it rather than wait
         results.put({"error": f"{type(exc).__name__}: {exc}"})
         ready.set()
@@ -326,7 +327,7 @@ def percentile(values, p):
     return ordered[k]
 
 
-def run_load(servers, cookies, session_id, args, kill_times=(), db_url=None, label="", restart=None):
+def run_load(servers, cookies, session_id, args, kill_times=(), db_url=None, label="", restart=None, trace=None):
     """Connect viewers and typists to ``servers`` (round robin), type for ``args.duration`` seconds, return figures."""
     ctx = multiprocessing.get_context("fork")
     results = ctx.Queue()
@@ -427,6 +428,7 @@ def run_load(servers, cookies, session_id, args, kill_times=(), db_url=None, lab
     sampler.sample()
     for t in typists:
         t.disconnect()
+    stages = note_stages(trace, sent_at, viewer_results, servers) if trace else None
 
     sent = set(sent_at)
     latencies = []
@@ -476,7 +478,71 @@ def run_load(servers, cookies, session_id, args, kill_times=(), db_url=None, lab
         "outages": _outages(outages, viewer_results),
         "server_peak_rss_mb": round(sampler.peak_kb["server"] / 1024, 1),
         "worker_peak_rss_mb": round(sampler.peak_kb["worker"] / 1024, 1),
+        **({"stages": stages} if stages else {}),
     }
+
+
+# The stages of one note:add (roundtable/note_trace.py), each after the one it follows: in the sender's
+# process, the Redis publish starts once the note is queued for the local sockets; then the other process
+# (remote_*) and the last viewer on each side.
+STAGES = {"received": "sent", "turn": "received", "checked": "turn", "anonymized": "checked", "stored": "anonymized",
+          "fan_out": "stored", "queued": "fan_out", "published": "queued", "answered": "published",
+          "remote_fan_out": "queued", "remote_queued": "remote_fan_out",
+          "last_local_viewer": "queued", "last_remote_viewer": "remote_queued"}
+
+
+def note_stages(trace: Path, sent_at: dict, viewer_results: list, servers) -> dict:
+    """Per stage of a note: milliseconds since the typist's send and since the stage before (p50, p99),
+    from the servers' trace lines and the viewers' receipts; and the servers' garbage collections."""
+    server_of_pid = {pid: n for n, server in enumerate(servers) for pid in server.pids()}
+    server_of_url = {server.url: n for n, server in enumerate(servers)}
+    at: dict[str, dict] = {u: {"sent": sent} for u, sent in sent_at.items()}
+    sender: dict[str, int] = {}
+    collections = {}
+    lines = trace.read_text().splitlines() if trace.exists() else []
+    for line in lines:
+        when, pid, note_uuid, stage, *rest = line.split()
+        if note_uuid == "gc":
+            collections.setdefault(stage, []).append((float(when), float(rest[0]) * 1000))
+        elif note_uuid in at and stage == "received":
+            sender[note_uuid] = server_of_pid.get(int(pid))
+            at[note_uuid].setdefault(stage, float(when))
+    for line in lines:
+        when, pid, note_uuid, stage, *rest = line.split()
+        if note_uuid in at and stage != "received":
+            remote = stage in ("fan_out", "queued") and server_of_pid.get(int(pid)) != sender.get(note_uuid)
+            at[note_uuid].setdefault(("remote_" if remote else "") + stage, float(when))
+    for v in viewer_results:
+        local = server_of_url.get(v.get("server"))
+        for note_uuid, received in v["received"].items():
+            if received is None or note_uuid not in at:
+                continue
+            times = at[note_uuid]
+            key = "last_local_viewer" if local == sender.get(note_uuid) else "last_remote_viewer"
+            times[key] = max(times.get(key, received), received)
+    figures = {}
+    for stage, follows in STAGES.items():
+        since_send, step = [], []
+        for times in at.values():
+            if stage in times and follows in times:
+                since_send.append((times[stage] - times["sent"]) * 1000)
+                step.append((times[stage] - times[follows]) * 1000)
+        if since_send:
+            figures[stage] = {"notes": len(since_send),
+                              "since_send_p50_ms": round(percentile(since_send, 50), 1),
+                              "since_send_p99_ms": round(percentile(since_send, 99), 1),
+                              "step_p50_ms": round(percentile(step, 50), 1),
+                              "step_p99_ms": round(percentile(step, 99), 1)}
+    # Collections while notes were on their way: from the first send to the last viewer's receipt.
+    start = min(sent_at.values(), default=0)
+    end = max((t for times in at.values() for t in times.values()), default=0)
+    gc_figures = {}
+    for generation, pauses in sorted(collections.items()):
+        ms = [pause for when, pause in pauses if start <= when <= end]
+        if ms:
+            gc_figures[f"generation_{generation}"] = {"count": len(ms), "total_ms": round(sum(ms), 1),
+                                                      "max_ms": round(max(ms), 1)}
+    return {"per_stage": figures, "garbage_collections": gc_figures}
 
 
 def _outages(outages, viewer_results) -> list[dict]:
@@ -526,6 +592,7 @@ def session_cookies(db_url: str, secret_key: str, instance: Path, typists: int) 
 def one_round(args, tmp: Path, say) -> dict:
     """Roundtable under the load, then (unless --no-baseline) the bare floor under the same load."""
     loaded = os.getloadavg()[0]
+    trace = tmp / "note_trace.log" if args.stages else None
     secret = args.secret_key or "bench-" + uuid.uuid4().hex
     db_url = args.database_url or f"sqlite:///{tmp / 'bench.sqlite'}"
     if args.target:
@@ -535,8 +602,9 @@ def one_round(args, tmp: Path, say) -> dict:
         if args.database_url:
             empty_schema(args.database_url)
         people = prepare_database(db_url, note_takers=args.typists, viewers=1, secret_key=secret)
+        env = {"ROUNDTABLE_NAME_VETO": args.name_veto, **({"ROUNDTABLE_NOTE_TRACE": str(trace)} if trace else {})}
         servers = [ServerProcess(db_url, free_port(), tmp / f"server{i}", plugins=args.plugins, secret_key=secret,
-                                 redis_url=args.redis_url, extra_env={"ROUNDTABLE_NAME_VETO": args.name_veto},
+                                 redis_url=args.redis_url, extra_env=env,
                                  serve_args=("--max-connections", str(args.viewers + 100), "--worker", args.worker))
                    for i in range(args.processes)]
     cookies = session_cookies(db_url, secret, tmp / "cookies", args.typists)
@@ -556,7 +624,7 @@ def one_round(args, tmp: Path, say) -> dict:
             server.start(timeout=180)
     try:
         result = {"roundtable": run_load(servers, cookies, people["session_id"], args, kill_times, db_url, "roundtable",
-                                         restart)}
+                                         restart, trace)}
     finally:
         for server in servers:
             if isinstance(server, ServerProcess):
@@ -616,6 +684,16 @@ def summary_line(summary: dict) -> str:
             f"lost {summary['lost']}, duplicated {summary['duplicated']}")
 
 
+def print_stages(stages: dict) -> None:
+    print(f"{'stage of a note (ms)':<20} {'after':<16} {'since send p50':>14} {'p99':>8} {'step p50':>9} {'p99':>8}")
+    for stage, figure in stages["per_stage"].items():
+        print(f"{stage:<20} {STAGES[stage]:<16} {figure['since_send_p50_ms']:>14} {figure['since_send_p99_ms']:>8} "
+              f"{figure['step_p50_ms']:>9} {figure['step_p99_ms']:>8}")
+    for generation, figure in stages["garbage_collections"].items():
+        print(f"garbage collections, {generation}: {figure['count']}, {figure['total_ms']} ms in all, "
+              f"longest {figure['max_ms']} ms (both processes)")
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--viewers", type=int, default=200)
@@ -639,6 +717,9 @@ def main(argv=None):
                         help="ROUNDTABLE_LOAD_PLUGINS for the server (default: every installed plugin)")
     parser.add_argument("--worker", choices=("gevent", "threads"), default="gevent",
                         help="roundtable serve --worker, and the same gunicorn worker for the bare floor")
+    parser.add_argument("--stages", action="store_true",
+                        help="time each stage of every note in the servers (ROUNDTABLE_NOTE_TRACE) and print p50/p99 "
+                             "per stage, and the servers' garbage collections")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     args = parser.parse_args(argv)
@@ -655,6 +736,8 @@ def main(argv=None):
         parser.error("--target needs --database-url and --secret-key")
     if args.target and args.kill:
         parser.error("--kill works only on servers the bench started")
+    if args.stages and (args.target or args.kill):
+        parser.error("--stages works only on servers the bench started and does not kill")
     random.seed(args.seed)
     say = (lambda *a: print(*a, file=sys.stderr)) if args.json else print
 
@@ -694,6 +777,8 @@ def main(argv=None):
             print(f"kill {n}: servers back after {outage['servers_back_s']} s; {outage['viewers_rejoined']} viewers "
                   f"had their catch-up after p50 {outage['rejoined_p50_s']} s, p95 {outage['rejoined_p95_s']} s, "
                   f"max {outage['rejoined_max_s']} s")
+        if "stages" in ours:
+            print_stages(ours["stages"])
         if "p99_ratio" in r:
             print(f"p99 ratio Roundtable / bare: {r['p99_ratio']}x; server CPU per note: {r.get('cpu_ratio')}x; "
                   f"load average {r['load_average'][0]} -> {r['load_average'][1]}")

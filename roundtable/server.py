@@ -120,10 +120,12 @@ class RoundtableServer(BaseApplication):
         # Built in the worker process, after the fork (and after gevent's patching): no database
         # connection, thread or lock crosses it.
         keep_heavy_libraries_out()
-        from roundtable import create_app  # lazy: after gevent's patching
+        from roundtable import create_app, note_trace  # lazy: after gevent's patching
+        from roundtable.extensions import socketio  # lazy: after gevent's patching
 
         app = create_app(self.app_config)
         warm_up(app)
+        note_trace.watch_server(socketio)
         logging.getLogger("roundtable").info("ready for up to %s connections", self.max_connections)
         return app
 

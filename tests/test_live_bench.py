@@ -1,4 +1,4 @@
-"""bench/live_latency.py's verdict over rounds is what docs/performance.md reads it as."""
+"""bench/live_latency.py's verdict over rounds and its note stages are what docs/performance.md reads them as."""
 
 from __future__ import annotations
 
@@ -35,3 +35,37 @@ def test_a_run_without_the_floor_has_no_ratio_but_still_counts_lost_notes():
     summary = live_latency.summarize(rounds)
     assert summary["p99_ratio"] is None and summary["cpu_ratio"] is None
     assert "p99 ratio -" in live_latency.summary_line(summary)
+
+
+class _Server:
+    def __init__(self, url, pids):
+        self.url, self._pids = url, pids
+
+    def pids(self):
+        return self._pids
+
+
+def test_a_note_stage_is_timed_from_the_typists_send_and_from_the_stage_it_follows(tmp_path):
+    # Process 11 took the note; process 22 fanned it out from Redis. Times in seconds.
+    trace = tmp_path / "trace.log"
+    trace.write_text("\n".join([
+        "100.010 11 n1 received", "100.011 11 n1 turn", "100.015 11 n1 checked", "100.020 11 n1 anonymized",
+        "100.030 11 n1 stored", "100.031 11 n1 fan_out", "100.033 11 n1 queued", "100.040 11 n1 published",
+        "100.041 11 n1 answered", "100.050 22 n1 fan_out", "100.052 22 n1 queued", "100.045 11 gc 2 0.250",
+        "99.000 11 gc 0 0.001", "100.020 11 someone-elses-note received",
+    ]) + "\n")
+    servers = [_Server("http://a", [10, 11]), _Server("http://b", [20, 22])]
+    viewers = [{"server": "http://a", "received": {"n1": 100.060}}, {"server": "http://b", "received": {"n1": 100.090}},
+               {"server": "http://b", "received": {"n1": 100.070}}]
+    stages = live_latency.note_stages(trace, {"n1": 100.000}, viewers, servers)
+    per_stage = stages["per_stage"]
+    assert per_stage["received"]["since_send_p50_ms"] == 10.0
+    assert per_stage["stored"]["step_p50_ms"] == 10.0
+    assert per_stage["published"]["step_p50_ms"] == 7.0  # after the local queueing
+    assert per_stage["remote_fan_out"]["since_send_p50_ms"] == 50.0
+    assert per_stage["remote_fan_out"]["step_p50_ms"] == 17.0  # from Redis, after the local queueing
+    assert per_stage["last_local_viewer"]["since_send_p50_ms"] == 60.0
+    assert per_stage["last_remote_viewer"]["since_send_p50_ms"] == 90.0
+    assert per_stage["last_remote_viewer"]["step_p50_ms"] == 38.0
+    # Only the collections while notes were on their way count.
+    assert stages["garbage_collections"] == {"generation_2": {"count": 1, "total_ms": 250.0, "max_ms": 250.0}}

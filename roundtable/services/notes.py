@@ -36,6 +36,7 @@ from sqlalchemy.orm import Session as DbSession
 from sqlalchemy.orm import make_transient_to_detached, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
+from roundtable import note_trace
 from roundtable.errors import Conflict, NotFound, SessionClosed, ValidationError
 from roundtable.models import (
     NOTE_KINDS,
@@ -257,6 +258,7 @@ class NoteStream:
         for theme_id in themes:
             check_taggable(self.db, meeting.series_id, theme_id)
         anonymized = self.anonymize(self.db, meeting.series, text, self._session_key(meeting), marked, speaker_role)
+        note_trace.mark(note_uuid, "anonymized")
         if self.autocommit:
             return self._insert_committed(meeting, note_uuid, anonymized, kind, speaker_role, author_id, require_live,
                                           themes, commit_alone)

@@ -19,6 +19,7 @@ from flask_wtf.csrf import CSRFError
 from sqlalchemy import and_, select
 from sqlalchemy.orm import joinedload
 
+from roundtable import note_trace
 from roundtable.db import close_db, get_db, without_transaction
 from roundtable.errors import RateLimited
 from roundtable.models import Account, Membership, Role, Series, Session
@@ -239,12 +240,17 @@ def socket_access(minimum: Role, rate: str | None = None, without_transaction_if
     def decorator(handler):
         @functools.wraps(handler)
         def wrapped(payload=None, *args):
+            note_uuid = payload.get("uuid") if isinstance(payload, dict) else None
+            note_trace.mark(note_uuid, "received")
             with socket_turn():
+                note_trace.mark(note_uuid, "turn")
                 if without_transaction_if is True or (
                         callable(without_transaction_if) and isinstance(payload, dict) and without_transaction_if(payload)):
                     without_transaction(get_db())
                 result = checked(payload, *args)
-            return result.finish() if isinstance(result, AfterTurn) else result
+            result = result.finish() if isinstance(result, AfterTurn) else result
+            note_trace.mark(note_uuid, "answered")
+            return result
 
         def checked(payload=None, *args):
             if not isinstance(payload, dict):

@@ -34,6 +34,7 @@ import jsonschema
 from flask import current_app, g, request
 from flask_socketio import join_room
 
+from roundtable import note_trace
 from roundtable.application import current_roundtable
 from roundtable.db import get_db, without_transaction
 from roundtable.errors import Conflict, Forbidden, RoundtableError, SessionClosed, ValidationError
@@ -223,6 +224,7 @@ def _stores_one_row(payload) -> bool:
 
 @live_event("note:add", Role.NOTE_TAKER, rate="note", without_transaction_if=_stores_one_row)
 def on_add(payload, meeting):
+    note_trace.mark(payload["uuid"], "checked")
     stream = _writing_stream(get_db())
     # The note and the themes its writer chose are stored together, or not at all. Nothing of this event is
     # written before the note (the access check and the rate limit only read), so it may commit alone; a
@@ -231,9 +233,11 @@ def on_add(payload, meeting):
                                     payload.get("speaker_role"), current_account().id,
                                     marked=payload.get("names") or (), themes=payload.get("themes") or (),
                                     commit_alone=True)
+    note_trace.mark(payload["uuid"], "stored")
     data = note_to_dict(note)
     if created:
         _emit("note:added", data, meeting.id)
+        note_trace.mark(payload["uuid"], "published")
         after_save(note.id, meeting.series_id, meeting.id)
     # A resent note (its uuid stored already) is not anonymized again: its marks were checked the first time.
     return {"ok": True, "id": note.id, "seq": note.seq, "uuid": note.uuid, "note": _shown(data),
