@@ -326,10 +326,23 @@ def _error_response(status: int, message: str):
     return make_response(render_template("error.html", status=status, message=message), status)
 
 
+def _socket_turns(size: int, async_mode: str | None):
+    """The semaphore behind :func:`socket_turn`; gevent's own under gevent. threading's notifies a waiter
+    through a Condition whose ownership check (a non-blocking acquire of the lock it holds) makes gevent
+    switch to the hub, so every event's release waited for the other greenlets to run first: at 1,000
+    viewers, a round of socket writes (p50 37 ms, p99 160 ms), holding the semaphore's lock meanwhile."""
+    if async_mode == "gevent":
+        from gevent.lock import BoundedSemaphore  # lazy: gevent runs only under roundtable serve's gevent worker
+
+        return BoundedSemaphore(size)
+    return threading.BoundedSemaphore(size)
+
+
 def init_app(app: Flask) -> None:
     """The per-account rate limiter, the audit of sensitive routes, and the pages for CSRF, 413 and 429."""
     app.extensions["roundtable_account_limiter"] = AccountRateLimiter.from_config(app.config)
-    app.extensions["roundtable_socket_turns"] = threading.BoundedSemaphore(app.config["DATABASE_POOL_SIZE"])
+    app.extensions["roundtable_socket_turns"] = _socket_turns(app.config["DATABASE_POOL_SIZE"],
+                                                              app.config.get("SOCKETIO_ASYNC_MODE"))
     app.after_request(_audit_route)
 
     @app.errorhandler(CSRFError)
