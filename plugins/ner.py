@@ -30,6 +30,7 @@ _nlp = None
 _veto_nlp = None
 _known_words: frozenset[str] = frozenset()
 _first_names: frozenset[str] = frozenset()
+_census_first: frozenset[str] = frozenset()
 _census_names: frozenset[str] = frozenset()
 _places: frozenset[str] = frozenset()
 _english: frozenset[str] = frozenset()
@@ -101,7 +102,7 @@ def plugin_status() -> str | None:
 
 def load_model():
     """The spaCy pipeline, loaded on first use and shared by every thread."""
-    global _nlp, _known_words, _first_names, _census_names, _places, _english
+    global _nlp, _known_words, _first_names, _census_first, _census_names, _places, _english
     if _nlp is None:
         with _lock:
             if _nlp is None:
@@ -110,9 +111,9 @@ def load_model():
                 nlp = spacy.load(MODEL, exclude=["parser", "tagger", "attribute_ruler", "lemmatizer", "senter"])
                 # The words the model was built with; processing text adds more, so take them now.
                 _known_words = frozenset(word.lower() for word in nlp.vocab.strings)
-                census_first, _census_names = census_names()
+                _census_first, _census_names = census_names()
                 _english = english_words(nlp.path)
-                _first_names = listed_first_names(census_first, _english)
+                _first_names = listed_first_names(_census_first, _english)
                 _places = place_names()
                 _nlp = nlp
     return _nlp
@@ -399,6 +400,13 @@ def _vetoed(veto_doc, start: int, end: int, labels: frozenset[str]) -> bool:
     return "PERSON" not in overlapping and any(label in labels for label in overlapping)
 
 
+def _qualifies_a_noun(text: str, start: int, end: int) -> bool:
+    """ "the Maria Delgado memo": a census first name and a surname before a lower-case noun, a person's name
+    used as a modifier, where "the" would otherwise make the guess a place."""
+    words = text[start:end].split()
+    return 2 <= len(words) <= 3 and words[0].lower() in _census_first and re.match(r" [a-z]", text[end:end + 2]) is not None
+
+
 def _person_spans(doc, veto_doc=None) -> list[Span]:
     """The model's people, vetoed and bounded by the name rules (and the medium model, when installed), plus
     the rules' own finds."""
@@ -412,7 +420,8 @@ def _person_spans(doc, veto_doc=None) -> list[Span]:
                 continue
             # "we met in Port Alder", "the Louvre": a guess there is nearly always a place
             surface = text[cleaned[0]:cleaned[1]]
-            if guess and (name_rules.reads_as_a_place(text, *cleaned) or name_rules.names_a_thing(text, *cleaned)
+            if guess and (name_rules.reads_as_a_place(text, *cleaned) and not _qualifies_a_noun(text, *cleaned)
+                          or name_rules.names_a_thing(text, *cleaned)
                           or _a_known_place(surface)
                           or _not_a_name(doc, *cleaned)
                           or veto_doc is not None and veto_labels and _vetoed(veto_doc, *cleaned, veto_labels)):
