@@ -42,8 +42,9 @@ def _count(n: int, word: str) -> str:
 
 
 def _roles_phrase(context: BriefContext, limit: int = 4) -> str:
+    """The roster's roles as Markdown ("a scholar and municipal leaders"): a role is typed text."""
     roles = [(r, c) for r, c in context.participant_roles.most_common() if r != "participant"]
-    return join_words([pluralize(r) if c > 1 else article(r) for r, c in roles[:limit]])
+    return escape_md(join_words([pluralize(r) if c > 1 else article(r) for r, c in roles[:limit]]))
 
 
 def _major_themes(context: BriefContext) -> list[ThemeItem]:
@@ -131,7 +132,7 @@ def key_findings(context: BriefContext) -> str:
             text = [note_markdown(realizer.topic_sentence(claims[0][0], who, "described", action), titles)]
             shown = claims[1:2]
         sessions = len({n.session_number for n in notes})
-        everyone = attribution(notes, limit=2)
+        everyone = escape_md(attribution(notes, limit=2))  # roles are typed text
         if len(synthesis.bullets) >= 2 and sessions > 1:
             across = (f"all {number_word(sessions)} sessions" if sessions == len(context.sessions)
                       else f"{number_word(sessions)} of the {number_word(len(context.sessions))} sessions")

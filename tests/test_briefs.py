@@ -580,3 +580,25 @@ def test_workbench_changes_made_on_a_page_older_than_the_draft_are_refused_with_
     assert "another author saved version" in rewritten.get_data(as_text=True).lower()
     db.expire_all()
     assert brief.markdown == before
+
+
+def test_a_role_with_markup_reads_as_text_in_every_sentence_that_names_roles(db, filled, roundtable):
+    """A role is typed text (a roster's role, a note's speaker): no sentence that names roles (Key Findings'
+    'came up ... among', the summary's 'among them', thanks, a dissent) may turn its Markdown into a link or
+    its HTML into markup, in the Markdown download or in the rendered HTML and PDF."""
+    from roundtable.services.render import render_markdown
+
+    series, _ = filled
+    hostile = "a legal advocate [site](https://evil.example/r) <b>bold</b>"
+    for note in db.scalars(select(Note).where(Note.speaker_role == "a legal advocate")):
+        note.speaker_role = hostile
+    for person in db.scalars(select(Participant).where(Participant.series_id == series.id)):
+        person.role_label = hostile[2:]
+    db.commit()
+
+    document = briefs.build_brief(db, series, template="report", roundtable=roundtable)
+    html = render_markdown(document.markdown).html
+
+    assert "[site](" not in document.markdown and "<b>" not in document.markdown
+    assert not re.search(r"<a [^>]*>site</a>", html) and "<b>bold</b>" not in html
+    assert "[site](" in html and "&lt;b&gt;bold&lt;/b&gt;" in html  # shown as typed (its URL linked as a note's)

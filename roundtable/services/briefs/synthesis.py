@@ -812,9 +812,10 @@ def find_disagreement(theme: ThemeItem, space: TextSpace, titles: dict[str, str]
                      + (f": {note_markdown(as_sentence(claim), titles)}" if not d.dissent or not realizer.embeddable(claim)
                         else f" on {note_markdown(claim, titles)}."))
     elif d.dissent and realizer.embeddable(claim):
-        parts.append(f"{capitalize_first(who)} pushed back on {note_markdown(claim, titles)}.")
+        parts.append(f"{escape_md(capitalize_first(who))} pushed back on {note_markdown(claim, titles)}.")
     elif BOTH_SIDES_RE.search(d.prose or d.text):
-        parts.append(f"{capitalize_first(who)} described a tension: {note_markdown(claim.rstrip('.'), titles)}.")
+        parts.append(f"{escape_md(capitalize_first(who))} described a tension: "
+                     f"{note_markdown(claim.rstrip('.'), titles)}.")
     else:
         parts.append(note_markdown(f"{capitalize_first(claim)}, as {who} put it.", titles))
     chosen = [d] + ([other] if other else [])
