@@ -179,6 +179,7 @@ class PatternDetector:
     """Finds emails, phone numbers, handles, personal links and titled names."""
 
     name = "contact_details"
+    quick = True  # patterns only: runs in place on the live path (hookspecs.register_detectors)
     ALL_KINDS = (EMAIL, PHONE, HANDLE, URL, PERSON)
 
     def __init__(self, kinds=ALL_KINDS):

@@ -339,6 +339,7 @@ class RosterDetector:
     """
 
     name = "roster"
+    quick = True  # patterns only: runs in place on the live path (hookspecs.register_detectors)
 
     def __init__(self, case_blind: bool = False):
         self.case_blind = case_blind

@@ -29,8 +29,11 @@ def register_detectors(roundtable, register):
     for each text, the spans it found (``roundtable.Span``:
     start, end, kind, confidence, detector, and the roster participant if known),
     and ``status() -> str | None``, a sentence saying why it is switched off
-    (for example a missing model) or ``None`` when it works. The core merges
-    overlapping spans and applies the series' replacement policy.
+    (for example a missing model) or ``None`` when it works. A detector that
+    only matches patterns (microseconds a note) may set ``quick = True``: when
+    every detector is quick, the live server runs them in place instead of in
+    its detection thread. The core merges overlapping spans and applies the
+    series' replacement policy.
     """
 
 
