@@ -400,11 +400,17 @@ def _vetoed(veto_doc, start: int, end: int, labels: frozenset[str]) -> bool:
     return "PERSON" not in overlapping and any(label in labels for label in overlapping)
 
 
+_FUNCTION_WORDS = frozenset("and or but nor of in on at to for from by with as than that which who is was are were".split())
+
+
 def _qualifies_a_noun(text: str, start: int, end: int) -> bool:
-    """ "the Maria Delgado memo": a census first name and a surname before a lower-case noun, a person's name
-    used as a modifier, where "the" would otherwise make the guess a place."""
+    """ "the Maria Delgado memo": right after "the", a census first name and a surname before a lower-case noun,
+    a person's name used as a modifier, where "the" would otherwise make the guess a place ("the islands Grande
+    Terre, Marie Galante and …" stays a list of places)."""
     words = text[start:end].split()
-    return 2 <= len(words) <= 3 and words[0].lower() in _census_first and re.match(r" [a-z]", text[end:end + 2]) is not None
+    following = re.match(r" ([a-z]+)\b", text[end:end + 20])
+    return (2 <= len(words) <= 3 and words[0].lower() in _census_first and re.search(r"\b[Tt]he $", text[:start])
+            is not None and following is not None and following.group(1) not in _FUNCTION_WORDS)
 
 
 def _person_spans(doc, veto_doc=None) -> list[Span]:
