@@ -57,3 +57,20 @@ def test_no_heading_at_a_page_foot_and_no_nearly_empty_brief_page(db, roundtable
         assert len(lines) >= FEW_LINES, f"page {number} holds only {len(lines)} lines: {lines}"
     for number, lines in enumerate(pages[:-1], 1):
         assert re.sub(r"\s+", " ", lines[-1]) not in headings, f"page {number} ends on the heading {lines[-1]!r}"
+
+
+def test_a_web_address_never_breaks_after_one_of_its_own_hyphens():
+    """A line ending in 'consent-' under a link reads as a hyphenated word: the reader cannot tell whether the
+    address holds the hyphen, and text copied or extracted from the PDF loses it ('universalrepresentation')."""
+    urls = [f"https://{'x' * n}narrative-lab.example.org/reports/consent-first-story-telling-guide-{n}"
+            for n in range(0, 40, 3)]
+    markdown = "## Resources\n\n" + "".join(
+        f"- **A guide number {n}** shared in session {n % 5 + 1}: [{url}]({url})\n" for n, url in enumerate(urls))
+    pdf = render.render_pdf(markdown, "report")
+    lines = [line.strip() for page in PdfReader(io.BytesIO(pdf)).pages for line in page.extract_text().splitlines()]
+    text = "\n".join(lines)
+    assert all(url.split("//", 1)[1][:20] in text for url in urls)
+    broken = [line for line in lines if re.search(r"[\w.]-$", line)]
+    assert broken == []
+    for url in urls:  # each address reads whole once the line breaks are taken out
+        assert url in "".join(lines)

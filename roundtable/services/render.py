@@ -215,6 +215,33 @@ def _drop_remote_images(tokens: list[Token]) -> None:
                 children[i] = text
 
 
+_ADDRESS_HYPHEN = re.compile(r"-(.)", re.S)
+
+
+def _keep_address_hyphens(tokens: list[Token]) -> None:
+    """A web address shown as a link's text never breaks right after one of its own hyphens.
+
+    A line ending in "consent-" reads as a hyphenated word: the reader cannot tell whether the address
+    holds the hyphen, and text copied from the PDF loses it. Each hyphen is kept on one line with the
+    character after it (a ``nowrap`` span); the address still breaks after a slash, or anywhere when it
+    must, and its text is unchanged.
+    """
+    for token in tokens:
+        children = token.children or []
+        in_link = False
+        for i, child in enumerate(children):
+            in_link = child.type == "link_open" or (in_link and child.type != "link_close")
+            if in_link and child.type == "text" and re.match(r"https?://", child.content) and "-" in child.content:
+                kept = Token("html_inline", "", 0)
+                parts, last = [], 0
+                for m in _ADDRESS_HYPHEN.finditer(child.content):
+                    parts.append(html.escape(child.content[last:m.start()]))
+                    parts.append(f'<span class="nobreak">-{html.escape(m.group(1))}</span>')
+                    last = m.end()
+                kept.content = "".join(parts) + html.escape(child.content[last:])
+                children[i] = kept
+
+
 def _mark_source_lines(tokens: list[Token], first_line: int) -> None:
     """``data-source-line`` on each block's opening tag: the draft's line the export gate points the author to."""
     for tok in tokens:
@@ -233,6 +260,7 @@ def render_markdown(markdown: str, provenance: dict | None = None, show_provenan
     if source_lines:
         _mark_source_lines(tokens, markdown.count("\n") - body.count("\n"))
     _drop_remote_images(tokens)
+    _keep_address_hyphens(tokens)
     headings = _number_headings(tokens)
     sources = _add_provenance(tokens, provenance) if (show_provenance and provenance) else []
     out = md.renderer.render(tokens, md.options, env)
