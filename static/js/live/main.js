@@ -88,8 +88,12 @@ function join() {
   // "Connected" once the join is answered: until then the page does not know its role or what it missed.
   setConnection("connecting", "Connecting…");
   // Only what this page has not seen: new notes after the last sequence number, and notes changed after the
-  // last change number it was told (edits, deletes, themes; by anyone, through any server process). A
-  // restart then costs each page a few notes, not the whole session.
+  // last change number a join told it (edits, deletes, themes; by anyone, through any server process). A
+  // restart then costs each page a few notes, not the whole session. Not the newest change number seen in a
+  // live event: sends from two processes cross (change 6 may arrive before 5, or 5 never, if its process died
+  // after the commit), and viewers never hear of suggestion changes, so that number could skip a change for
+  // good. The join's number is read from the database, with every change up to it committed
+  // (docs/performance.md, "Not done: a rejoin asking only for changes after the newest one seen live").
   const payload = { after: state.seqs.complete };
   if (state.lastChange !== undefined) payload.changes_after = state.lastChange;
   send("session:join", payload, (err, reply) => {
