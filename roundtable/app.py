@@ -52,6 +52,7 @@ def create_app(config: dict | None = None, plugins=None) -> Flask:
     if config:
         app.config.from_mapping(config)
     rt_config.check_name_veto(app.config["NAME_VETO"])
+    rt_config.check_suggestion_floor(app.config["SUGGESTION_FLOOR"])
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = rt_config.instance_secret_key(app.instance_path)

@@ -25,8 +25,9 @@ DEFAULTS = {
     "SUGGESTER": None,  # theme suggester for live notes: None = semantic when installed, else lexical
     "PLUGINS_DIR": None,
     "MAX_NOTE_LENGTH": 4000,
-    # Suggested themes below this confidence are not shown on the live page.
-    "SUGGESTION_FLOOR": 0.35,
+    # An operator's fixed floor for the live suggestion chips (0..1), for every series and suggester. None: each
+    # series' own floor per suggester, computed from its coded notes (roundtable.services.suggestion_floor).
+    "SUGGESTION_FLOOR": None,
     # How long the live page waits for the server to acknowledge a note before it retries it.
     "LIVE_ACK_TIMEOUT_MS": 10000,
     "MAX_UPLOAD_BYTES": 2 * 1024 * 1024,
@@ -47,7 +48,7 @@ DEFAULTS = {
 }
 
 ENV_KEYS = ("DATABASE_URL", "DATABASE_POOL_SIZE", "DATABASE_POOL_TIMEOUT", "REDIS_URL", "SECRET_KEY", "PLUGINS_DIR",
-            "DISABLED_PLUGINS", "SESSION_COOKIE_SECURE", "NAME_VETO")
+            "DISABLED_PLUGINS", "SESSION_COOKIE_SECURE", "NAME_VETO", "SUGGESTION_FLOOR")
 
 
 def from_environment() -> dict:
@@ -65,6 +66,8 @@ def from_environment() -> dict:
             value = value.lower() in ("1", "true", "yes")
         elif key in ("DATABASE_POOL_SIZE", "DATABASE_POOL_TIMEOUT"):
             value = _whole_number(f"ROUNDTABLE_{key}", value)
+        elif key == "SUGGESTION_FLOOR":
+            value = _fraction(f"ROUNDTABLE_{key}", value)
         found[key] = value
     return found
 
@@ -81,6 +84,22 @@ def check_name_veto(value) -> None:
 def medium_veto_here(settings) -> bool:
     """Whether this process runs the medium model's veto: everywhere, or with "batch" only outside the web server."""
     return settings.get("NAME_VETO", "everywhere") == "everywhere" or not settings.get("SERVES_WEB")
+
+
+def check_suggestion_floor(value) -> None:
+    """Refuse a fixed ``SUGGESTION_FLOOR`` that is not a number from 0 to 1 (None: each series' own floor)."""
+    if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 1):
+        raise RoundtableError(f"SUGGESTION_FLOOR must be a number from 0 to 1, or None, not {value!r}")
+
+
+def _fraction(name: str, value: str) -> float:
+    try:
+        number = float(value)
+    except ValueError:
+        number = -1.0
+    if not 0 <= number <= 1:
+        raise RoundtableError(f"{name} must be a number from 0 to 1, not {value!r}")
+    return number
 
 
 def _whole_number(name: str, value: str) -> int:

@@ -36,7 +36,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from roundtable.errors import Conflict, RoundtableError
-from roundtable.models import Note
+from sqlalchemy import select
+
+from roundtable.models import Note, Series
 from roundtable.services.notes import note_to_dict
 
 log = logging.getLogger(__name__)
@@ -196,8 +198,9 @@ AFTER_SAVE_NICENESS = 10
 QUEUE_LIMIT = 10000
 _after_save_lock = threading.Lock()
 
-# Called with (note_id, session_id, tags) for each note the note_saved hook has run for.
-TagsCallback = Callable[[int, int, Any], None]
+# Called with (note_id, session_id, tags, the series' suggestion floors) for each note the note_saved hook has
+# run for.
+TagsCallback = Callable[[int, int, Any, Any], None]
 
 
 def after_save_worker(app, on_tags: TagsCallback):
@@ -226,7 +229,8 @@ def run_after_save(app, job: dict) -> dict:
     with roundtable.database.session() as db:
         note = db.get(Note, job["note_id"])
         tags = note_to_dict(note)["tags"] if note is not None else None
-    return {"note_id": job["note_id"], "session_id": job["session_id"], "tags": tags}
+        floors = db.scalar(select(Series.suggestion_floors).where(Series.id == job["series_id"]))
+    return {"note_id": job["note_id"], "session_id": job["session_id"], "tags": tags, "floors": floors}
 
 
 class AfterSaveThread:
@@ -267,7 +271,7 @@ class AfterSaveThread:
         with app.app_context():
             try:
                 result = run_after_save(app, {"note_id": note_id, "series_id": series_id, "session_id": session_id})
-                self.on_tags(note_id, session_id, result["tags"])
+                self.on_tags(note_id, session_id, result["tags"], result["floors"])
             except Exception:  # a plugin's failure must not reach the note-taker; the note is safe
                 app.logger.exception("note_saved hook failed for note %s", note_id)
 
@@ -281,7 +285,7 @@ class AfterSaveThread:
 
 # Settings the child needs to reach the same database with the same plugins; the rest it reads itself.
 CHILD_CONFIG_KEYS = ("DATABASE_URL", "SECRET_KEY", "INSTANCE_PATH", "DISABLED_PLUGINS", "PLUGINS_DIR", "SUGGESTER",
-                     "TESTING")
+                     "SUGGESTION_FLOOR", "TESTING")
 
 
 class AfterSaveProcess:
@@ -353,7 +357,7 @@ class AfterSaveProcess:
                 continue
             self._done()
             try:
-                self.on_tags(result["note_id"], result["session_id"], result.get("tags"))
+                self.on_tags(result["note_id"], result["session_id"], result.get("tags"), result.get("floors"))
             except Exception:  # one failed broadcast must not stop the results that follow
                 self.app.logger.exception("sending tags for note %s failed", result.get("note_id"))
         process.wait()

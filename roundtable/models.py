@@ -101,6 +101,8 @@ class Series(Base):
     participant_count: Mapped[int | None] = mapped_column(Integer, default=None)
     # Brief options a series may extend: {"glossary": {"abbr": "expansion"}, "resource_rules": [...]}.
     brief_settings: Mapped[dict] = mapped_column(default=dict)
+    # The live chips' floor per suggester, computed from the series' coded notes (services.suggestion_floor).
+    suggestion_floors: Mapped[dict] = mapped_column(default=dict)
     anonymize_affiliations: Mapped[bool] = mapped_column(Boolean, default=True)
     # The language model an admin chose to draft the brief's prose (``llm`` model id or GGUF path); None = off.
     draft_model: Mapped[str | None] = mapped_column(String(500), default=None)

@@ -457,6 +457,12 @@ def accepted_examples(db, series_id: int, exclude_note_id: int | None = None, li
     return [Example(text, name, session) for text, name, session in db.execute(stmt)]
 
 
+def suggestion_level(codebook: Codebook) -> str:
+    """Live notes are tagged at sub-theme level when the codebook has sub-themes: accepting one also fits its
+    parent."""
+    return "sub" if any(t.children for t in codebook.themes) else "top"
+
+
 def suggest_for_saved_note(db, note_id: int, series_id: int, suggester_name: str | None = None, *,
                            roundtable) -> list[dict]:
     """Compute and store the best theme of each codebook section for one saved note.
@@ -474,8 +480,7 @@ def suggest_for_saved_note(db, note_id: int, series_id: int, suggester_name: str
         return []
     name = suggester_name or default_suggester_name(roundtable)
     examples = accepted_examples(db, series_id, exclude_note_id=note_id)
-    # Tag at sub-theme level when the codebook has sub-themes: accepting one also fits its parent.
-    level = "sub" if any(t.children for t in codebook.themes) else "top"
-    [best] = suggest_per_section([note.text], codebook, name, examples=examples, level=level, roundtable=roundtable)
+    [best] = suggest_per_section([note.text], codebook, name, examples=examples, level=suggestion_level(codebook),
+                                 roundtable=roundtable)
     store_suggestions(db, note_id, [Suggestion(s.theme, s.score) for s in best], source=name)
     return [tag_to_dict(t) for t in note_tags(db, note_id)]

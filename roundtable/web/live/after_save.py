@@ -1,5 +1,6 @@
 """After a note is saved: queue the ``note_saved`` hook (theme suggestions) off the live path, and send the
-suggestions it produced to the people who review them as ``note:tags``.
+suggestions it produced to the people who review them as ``note:tags``, each from the series' floor for its
+suggester up (the worker sends the floors back with the tags).
 
 The work runs in this process's after-save worker (:func:`roundtable.jobs.after_save_worker`):
 a child process by default, so that the models it needs stay out of the server and its CPU time runs at
@@ -13,6 +14,7 @@ from flask import current_app
 
 from roundtable import jobs
 from roundtable.extensions import socketio
+from roundtable.services.suggestion_floor import chip_floor
 from roundtable.web.live.rooms import reviewers_room_of, shown_tags
 
 
@@ -26,12 +28,12 @@ def after_save(note_id: int, series_id: int, session_id: int) -> None:
 
 def after_save_worker(app):
     """This process's after-save worker, started on first use (``roundtable serve`` starts it up front)."""
-    floor = app.config["SUGGESTION_FLOOR"]
+    fixed = app.config["SUGGESTION_FLOOR"]
 
-    def emit_tags(note_id: int, session_id: int, tags) -> None:
+    def emit_tags(note_id: int, session_id: int, tags, floors) -> None:
         # The worker changes only suggestions, which only reviewers see: nobody else needs this event.
         if tags is not None:
-            socketio.emit("note:tags", {"note_id": note_id, "tags": shown_tags(tags, True, floor)},
+            socketio.emit("note:tags", {"note_id": note_id, "tags": shown_tags(tags, True, chip_floor(floors, fixed))},
                           to=reviewers_room_of(session_id))
 
     return jobs.after_save_worker(app, on_tags=emit_tags)

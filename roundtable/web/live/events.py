@@ -23,7 +23,7 @@ go on the series' roster (``add_marked_people``; the reply's ``added_to_roster``
 
 Server -> room:
     note:added, note:updated, note:tags, presence, typing, session:state, error
-A note's suggested tags go only to authors and up, above ``SUGGESTION_FLOOR`` (:mod:`.rooms`), in replies too.
+A note's suggested tags go only to authors and up, from the series' floor up (:mod:`.rooms`), in replies too.
 """
 
 from __future__ import annotations
@@ -43,6 +43,7 @@ from roundtable.models import NOTE_KINDS, Note, NoteTag, Role, Session, SessionS
 from roundtable.services.accounts import has_role
 from roundtable.services.anonymize import anonymizer_for_series, keep_term
 from roundtable.services.anonymize.roster import add_marked_people
+from roundtable.services.suggestion_floor import chip_floor
 from roundtable.services.notes import MAX_MARKED_NAMES, NoteStream, StaleEdit, has_lone_surrogate, note_to_dict
 from roundtable.services.tagging import (SUGGESTION_GONE, accept_suggestion, add_manual_tag, reject_suggestion,
                                          remove_tag)
@@ -202,11 +203,17 @@ def on_since(payload, meeting):
 
 def _shown(data: dict) -> dict:
     """A note or tags body as the current socket's role may see it (no suggestions below author)."""
-    return shown(data, may_review(g.role), current_app.config["SUGGESTION_FLOOR"])
+    return shown(data, may_review(g.role), _chip_floor)
 
 
 def _emit(event: str, data: dict, session_id: int) -> None:
-    emit_to_session(event, data, session_id, current_app.config["SUGGESTION_FLOOR"])
+    emit_to_session(event, data, session_id, _chip_floor)
+
+
+def _chip_floor(source: str) -> float:
+    """The floor of a suggestion from ``source`` in this event's series; read only for a suggestion, so a new
+    note (which has none) never reads the series again after its commit."""
+    return chip_floor(g.meeting.series.suggestion_floors, current_app.config["SUGGESTION_FLOOR"])(source)
 
 
 @live_event("note:preview", Role.NOTE_TAKER, rate="preview")
