@@ -17,15 +17,18 @@ from roundtable.services.suggestion_floor import (DEFAULT_FLOOR, FLOOR_BOUNDS, M
                                                   refresh_floor)
 
 
-def test_the_floor_is_the_lowest_score_from_which_half_the_chips_shown_were_right():
-    # Ten right at 0.4, then ten wrong at 0.3 (half right from 0.3 up), then twenty wrong at 0.2 (a quarter).
-    pairs = [(0.4, True)] * 10 + [(0.3, False)] * 10 + [(0.2, False)] * 20
+def test_the_floor_is_the_lowest_score_from_which_a_chip_was_right_at_least_half_the_time():
+    # Right 1 in 4 at 0.2, 6 in 10 at 0.3, 8 in 10 at 0.4: a chip becomes more often right than wrong at 0.3.
+    pairs = ([(0.2, True)] * 5 + [(0.2, False)] * 15 + [(0.3, True)] * 6 + [(0.3, False)] * 4
+             + [(0.4, True)] * 8 + [(0.4, False)] * 2)
     assert floor_from(pairs) == 0.3
-    assert floor_from(pairs + [(0.3, False)]) == 0.4, "a tie counts whole: 10 right of 21 from 0.3 up"
+    dip = pairs + [(0.25, True)] * 6 + [(0.25, False)] * 4 + [(0.28, True)] * 4 + [(0.28, False)] * 6
+    assert floor_from(dip) == 0.25, "right 6 in 10 at 0.25, 4 in 10 at 0.28: pooled, half right from 0.25"
     assert floor_from(pairs[:MIN_CHIPS - 1]) is None, "too few chips to judge by"
-    assert floor_from([(0.9, True)] * 20 + [(0.05, False)] * 20) == FLOOR_BOUNDS[0], "never below the lower bound"
-    assert floor_from([(0.9, True)] * 3 + [(0.8, False)] * 40) == FLOOR_BOUNDS[1], \
-        "never right half the time over five chips or more: the upper bound"
+    assert floor_from([(0.9, True)] * 20 + [(0.05, True)] * 10 + [(0.05, False)] * 5) == FLOOR_BOUNDS[0], \
+        "never below the lower bound"
+    assert floor_from([(0.9, True)] * 10 + [(0.8, False)] * 30) == FLOOR_BOUNDS[1], "never above the upper bound"
+    assert floor_from([(0.9, False)] * 40) == FLOOR_BOUNDS[1], "never right: the upper bound"
 
 
 class Fixed:
@@ -74,8 +77,8 @@ def _code(db, series, texts_by_session: dict[int, list[str]], theme="Legal defen
 
 def test_a_series_floor_comes_from_its_coded_notes_each_judged_without_its_own_session(db, series, fixed):
     suggester, roundtable = fixed
-    # 10 sure and 15 vague notes over two sessions: each note's two chips (Key Themes, Strategic Directions)
-    # are right only for a sure note's Key Themes chip at 0.3, so half are right from 0.3 up, 10 of 25 from 0.12.
+    # 10 sure and 15 vague notes over two sessions: of each note's two chips (Key Themes, Strategic Directions)
+    # only a sure note's Key Themes chip, at 0.3, is right; the vague notes' at 0.12 are wrong.
     _code(db, series, {1: ["sure"] * 5 + ["vague"] * 8, 2: ["sure"] * 5 + ["vague"] * 7})
     stored = refresh_floor(db, series.id, "fixed", roundtable=roundtable)
     db.commit()
@@ -97,9 +100,10 @@ def test_the_floor_is_computed_again_only_once_coding_moved_enough(db, series, f
     _code(db, series, {2: ["vague"] * 9})  # 9 more coded tags: fewer than ten and than a fifth of 25
     assert refresh_floor(db, series.id, "fixed", roundtable=roundtable)["floor"] == 0.3
     assert len(suggester.calls) == runs, "nothing suggested: the stored floor is read"
-    _code(db, series, {2: ["sure"] * 20})  # now 30 right at 0.3 of 54 notes: half right from 0.12 up
-    assert refresh_floor(db, series.id, "fixed", roundtable=roundtable) == {"floor": 0.12, "coded": 54,
-                                                                            "chips": 108}
+    # 30 vague notes coded as what the suggester says (0.12): right 30 times in 54 at 0.12.
+    _code(db, series, {1: ["vague"] * 15, 2: ["vague"] * 15}, theme="Funding threats")
+    assert refresh_floor(db, series.id, "fixed", roundtable=roundtable) == {"floor": 0.12, "coded": 64,
+                                                                            "chips": 128}
     assert len(suggester.calls) > runs
 
 

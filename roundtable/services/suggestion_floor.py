@@ -4,9 +4,9 @@ Each suggester scores on its own scale (TF-IDF overlap or cosine similarity, wit
 learn from), and a group's short notes score lower than report bullets, so one number cannot fit every
 series. The rule: each coded note of the series is suggested for as if its session had not been coded
 (leave one session out: the other sessions' coded notes are the examples), and the floor is the lowest score
-from which at least half of the chips shown would have been right (the note's coded theme), kept within
-:data:`FLOOR_BOUNDS`. With fewer than two coded sessions or :data:`MIN_CHIPS` chips to judge by, the floor
-is :data:`DEFAULT_FLOOR`.
+from which a chip was right (the note's coded theme) at least half the time, kept within
+:data:`FLOOR_BOUNDS`. With fewer than two coded sessions or :data:`MIN_CHIPS` chips to judge by, the floor is
+:data:`DEFAULT_FLOOR`.
 
 The floor is computed in the after-save worker (never on the live path), stored on the series as
 ``{suggester: {"floor", "coded", "chips"}}`` and computed again once the number of coded tags has moved by
@@ -34,7 +34,6 @@ DEFAULT_FLOOR = 0.35
 FLOOR_BOUNDS = (0.1, 0.5)
 RIGHT_SHARE = 0.5
 MIN_CHIPS = 30  # judged chips needed before the series' own floor replaces the default
-MIN_SHOWN = 5  # the share right is judged over at least this many chips: the single surest chip decides nothing
 RECALIBRATE_SHARE = 0.2
 RECALIBRATE_MIN = 10
 CODED_NOTES_LIMIT = 600  # the newest coded notes are enough to place a floor; keeps the worker's run short
@@ -43,29 +42,32 @@ ChipFloor = Callable[[str], float]
 
 
 def floor_from(pairs) -> float | None:
-    """The lowest score from which at least half the chips at or above it were right, within the bounds;
-    ``None`` with fewer than :data:`MIN_CHIPS` judged chips. ``pairs``: (score, right) per chip."""
+    """The lowest score from which chips were right at least half the time, within the bounds; ``None`` with
+    fewer than :data:`MIN_CHIPS` judged chips. ``pairs``: (score, right) per chip.
+
+    The right rate is fitted to rise with the score (isotonic regression by pooling adjacent violators: a dip
+    is averaged with its neighbours), so the floor is where a chip *at* that score becomes more often right
+    than wrong, not where the chips above it are right on average (that floor sat lower, and on the tuning
+    sets' later notes showed chips right 37-47 % of the time; docs/performance.md)."""
     if len(pairs) < MIN_CHIPS:
         return None
-    ordered = sorted(pairs, key=lambda p: -p[0])
-    floor = None
-    right = 0
-    for shown, (score, is_right) in enumerate(ordered, 1):
-        right += bool(is_right)
-        last_of_its_score = shown == len(ordered) or ordered[shown][0] < score
-        if last_of_its_score and shown >= MIN_SHOWN and right >= RIGHT_SHARE * shown:
-            floor = score
+    blocks: list[list] = []  # [right, chips, lowest score] of runs of scores pooled to a rising rate
+    for score, is_right in sorted(pairs, key=lambda p: p[0]):
+        blocks.append([float(bool(is_right)), 1, score])
+        while len(blocks) > 1 and blocks[-2][0] * blocks[-1][1] > blocks[-1][0] * blocks[-2][1]:
+            right, chips, _ = blocks.pop()
+            blocks[-1][0] += right
+            blocks[-1][1] += chips
     low, high = FLOOR_BOUNDS
-    return high if floor is None else min(high, max(low, floor))
+    for right, chips, lowest in blocks:
+        if right >= RIGHT_SHARE * chips:
+            return min(high, max(low, lowest))
+    return high
 
 
 def calibration_chips(db, series_id: int, suggester_name: str, *, roundtable) -> list[tuple[float, bool]]:
-    """(score, right) for each section's best theme of each coded note, suggested with only the other
-    sessions' coded notes as examples; ``[]`` with fewer than two coded sessions."""
-    from roundtable.services.tagging import suggest_per_section, suggestion_level  # tagging imports this module
-
+    """:func:`left_out_chips` of the series' newest coded notes (at most :data:`CODED_NOTES_LIMIT`)."""
     codebook = codebook_for_series(db, series_id)
-    level = suggestion_level(codebook)
     rows = db.execute(
         select(Note.id, Note.text, Note.session_id, Theme.name)
         .join(NoteTag, NoteTag.note_id == Note.id).join(Theme, Theme.id == NoteTag.theme_id)
@@ -79,18 +81,29 @@ def calibration_chips(db, series_id: int, suggester_name: str, *, roundtable) ->
             if len(notes) == CODED_NOTES_LIMIT:
                 continue
             notes[note_id] = (text, session_id, set())
-        name = codebook.top_level_of(theme) if level == "top" else theme
-        notes[note_id][2].add(name)
+        notes[note_id][2].add(theme)
+    return left_out_chips(list(notes.values()), codebook, suggester_name, roundtable=roundtable)
+
+
+def left_out_chips(coded, codebook, suggester_name: str, *, roundtable, level: str | None = None
+                   ) -> list[tuple[float, bool]]:
+    """(score, right) for each section's best theme of each coded note ``(text, session, {theme names})``,
+    suggested with only the other sessions' coded notes as examples; ``[]`` with fewer than two sessions.
+    ``level``: the live notes' own (:func:`~roundtable.services.tagging.suggestion_level`) unless given."""
+    from roundtable.services.tagging import suggest_per_section, suggestion_level  # tagging imports this module
+
+    level = level or suggestion_level(codebook)
+    wanted = set(codebook.names(level))
     by_session: dict[int, list[tuple[str, set[str]]]] = defaultdict(list)
-    for text, session_id, themes in notes.values():
-        by_session[session_id].append((text, themes))
+    for text, session, themes in coded:
+        at_level = {codebook.top_level_of(t) if level == "top" else t for t in themes}
+        by_session[session].append((text, at_level))
     if len(by_session) < 2:
         return []
-    wanted = set(codebook.names(level))
     chips = []
-    for session_id, held_out in by_session.items():
-        examples = [Example(text, theme, other) for other, coded in by_session.items() if other != session_id
-                    for text, themes in coded for theme in themes]
+    for session, held_out in by_session.items():
+        examples = [Example(text, theme, other) for other, notes in by_session.items() if other != session
+                    for text, themes in notes for theme in themes]
         judged = [(text, themes) for text, themes in held_out if themes & wanted]  # coded at a level suggested
         if not judged:
             continue
