@@ -114,3 +114,37 @@ def test_a_stale_suggestion_chip_cannot_decide_on_another_notes_tag(app, db, ser
     assert "replaced by newer suggestions or removed; refresh the note" in answer["error"]
     db.expire_all()
     assert db.get(NoteTag, other.id).status == TagStatus.ACCEPTED
+
+
+def test_on_a_closed_session_typing_and_deciding_on_a_suggestion_are_refused_as_closed(app, db, series, session_id):
+    """After the facilitator closes the session nothing is written and nobody is told someone types: typing,
+    accept and reject each answer with an error event that says the session is closed."""
+    from roundtable.services.notes import NoteStream
+
+    grant_role(db, create_account(db, "au@test.example", "AU", PASSWORD), series, Role.AUTHOR)
+    grant_role(db, create_account(db, "nt@test.example", "NT", PASSWORD), series, Role.NOTE_TAKER)
+    theme = db.scalar(select(Theme).where(Theme.series_id == series.id, Theme.parent_id.is_(None)))
+    stream = NoteStream(db, app.extensions["roundtable"])
+    note, _ = stream.add_note(session_id, str(uuid.uuid4()), "lawyers at the courthouse")
+    [suggestion] = store_suggestions(db, note.id, [Suggestion(theme.name, 0.8)], source="lexical")
+    db.commit()
+    author, writer = socket_as(app, "au@test.example"), socket_as(app, "nt@test.example")
+    for client in (author, writer):
+        assert "state" in client.emit("session:join", {"session_id": session_id}, callback=True)
+    stream.close_session(session_id)
+    db.commit()
+    author.get_received(), writer.get_received()
+
+    answers = {"typing": writer.emit("typing", {"session_id": session_id, "typing": True}, callback=True)}
+    for event in ("tag:accept", "tag:reject"):
+        answers[event] = author.emit(event, {"session_id": session_id, "tag_id": suggestion.id}, callback=True)
+    for event, answer in answers.items():
+        assert (answer.get("ok"), answer.get("code"), answer.get("reason"), answer.get("error")) == (
+            None, 409, "session-closed", "session 1 is closed; its notes are read-only"), (event, answer)
+    to_author, to_writer = author.get_received(), writer.get_received()
+    errors = [m["args"][0] for m in to_writer + to_author if m["name"] == "error"]
+    assert sorted(e["event"] for e in errors) == ["tag:accept", "tag:reject", "typing"]
+    assert all(e["error"] == "session 1 is closed; its notes are read-only" for e in errors)
+    assert not [m for m in to_author if m["name"] == "typing"], "nobody is told someone types"
+    db.expire_all()
+    assert db.get(NoteTag, suggestion.id).status == TagStatus.SUGGESTED

@@ -154,6 +154,13 @@ def clean_marked_names(names) -> list[str]:
     return cleaned
 
 
+def not_live_message(meeting: Session) -> str:
+    """What a write to a session that is not live is told: closed, or not opened yet."""
+    if meeting.state is SessionState.CLOSED:
+        return f"session {meeting.number} is closed; its notes are read-only"
+    return f"session {meeting.number} has not been opened yet"
+
+
 class NoteStream:
     """Reads and writes the notes of sessions through one database session.
 
@@ -188,7 +195,7 @@ class NoteStream:
         text = clean_text(text, self.max_length)
         meeting = self.get_session(session_id)
         if meeting.state is not SessionState.LIVE:
-            raise SessionClosed(self._not_live_message(meeting))
+            raise SessionClosed(not_live_message(meeting))
         speaker_role = self._clean_speaker_role(meeting.series_id, speaker_role)
         anonymizer = anonymizer_for_series(self.db, meeting.series, self.roundtable)
         result = anonymizer.anonymize(text, self._session_key(meeting), clean_marked_names(marked), speaker_role)
@@ -253,7 +260,7 @@ class NoteStream:
         kind = clean_kind(kind)
         meeting = self.get_session(session_id)
         if require_live and meeting.state is not SessionState.LIVE:
-            raise SessionClosed(self._not_live_message(meeting))
+            raise SessionClosed(not_live_message(meeting))
         speaker_role = self._clean_speaker_role(meeting.series_id, speaker_role)
         for theme_id in themes:
             check_taggable(self.db, meeting.series_id, theme_id)
@@ -351,12 +358,6 @@ class NoteStream:
     def _session_key(meeting: Session) -> str:
         return f"session-{meeting.id}"
 
-    @staticmethod
-    def _not_live_message(meeting: Session) -> str:
-        if meeting.state is SessionState.CLOSED:
-            return f"session {meeting.number} is closed; its notes are read-only"
-        return f"session {meeting.number} has not been opened yet"
-
     def _clean_speaker_role(self, series_id: int, role) -> str | None:
         if role in (None, ""):
             return None
@@ -367,7 +368,7 @@ class NoteStream:
     def _live_session_of(self, note: Note) -> Session:
         meeting = note.session
         if meeting.state is not SessionState.LIVE:
-            raise SessionClosed(self._not_live_message(meeting))
+            raise SessionClosed(not_live_message(meeting))
         return meeting
 
     def _taking_seq(self, session_id: int, require_live: bool):
@@ -474,7 +475,7 @@ class NoteStream:
                 self.db.rollback()
             self.db.refresh(note)
             if note.session.state is not SessionState.LIVE:
-                raise SessionClosed(self._not_live_message(note.session))
+                raise SessionClosed(not_live_message(note.session))
             raise StaleEdit(note)
         record_change(self.db, [note.id])
         self._flush_or_commit()

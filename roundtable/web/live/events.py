@@ -44,7 +44,8 @@ from roundtable.services.accounts import has_role
 from roundtable.services.anonymize import anonymizer_for_series, keep_term
 from roundtable.services.anonymize.roster import add_marked_people
 from roundtable.services.suggestion_floor import chip_floor
-from roundtable.services.notes import MAX_MARKED_NAMES, NoteStream, StaleEdit, has_lone_surrogate, note_to_dict
+from roundtable.services.notes import (MAX_MARKED_NAMES, NoteStream, StaleEdit, has_lone_surrogate, not_live_message,
+                                      note_to_dict)
 from roundtable.services.tagging import (SUGGESTION_GONE, accept_suggestion, add_manual_tag, reject_suggestion,
                                          remove_tag)
 from roundtable.web.authorization import AfterTurn, current_account, socket_access, socket_error, socket_turn
@@ -334,7 +335,7 @@ def _tags_changed(meeting, note_id: int) -> dict:
 
 def _writable(meeting) -> None:
     if meeting.state is not SessionState.LIVE:
-        raise SessionClosed("this session is not live; its notes are read-only")
+        raise SessionClosed(not_live_message(meeting))
 
 
 @live_event("tag:add", Role.NOTE_TAKER, rate="tag")
@@ -362,18 +363,21 @@ def _tag_in(meeting, tag_id) -> NoteTag:
 
 @live_event("tag:accept", Role.AUTHOR, rate="tag")
 def on_tag_accept(payload, meeting):
+    _writable(meeting)
     tag = accept_suggestion(get_db(), _tag_in(meeting, payload["tag_id"]).id, meeting.series_id)
     return _tags_changed(meeting, tag.note_id)
 
 
 @live_event("tag:reject", Role.AUTHOR, rate="tag")
 def on_tag_reject(payload, meeting):
+    _writable(meeting)
     tag = reject_suggestion(get_db(), _tag_in(meeting, payload["tag_id"]).id, meeting.series_id)
     return _tags_changed(meeting, tag.note_id)
 
 
 @live_event("typing", Role.NOTE_TAKER, rate="typing")
 def on_typing(payload, meeting):
+    _writable(meeting)  # nobody types in a closed session: the page is told so, the room nothing
     socketio.emit("typing", {"session_id": meeting.id, "name": current_account().display_name,
                              "typing": payload["typing"]}, to=room_of(meeting.id), skip_sid=request.sid)
     return {"ok": True}
