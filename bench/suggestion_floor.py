@@ -13,6 +13,7 @@ that table: a series with nothing coded gets the default floor (0.35), the old n
 
     python bench/suggestion_floor.py --sets dev,dev-extra [--json]
     python bench/suggestion_floor.py --sets heldout --rule-only   (the live rule's figures, once, at the end)
+    python bench/suggestion_floor.py --demo   (the demo series' floor per suggester, and the CPU it costs)
 """
 
 from __future__ import annotations
@@ -101,14 +102,60 @@ def print_rule(rows) -> None:
               f"{fixed['right']}  series {series['chips_per_note']} / {series['right']}  (floors: {floors})")
 
 
+def demo_rows(suggester_names) -> list[dict]:
+    """The demo series' floor per suggester as the worker computes it (its own coded notes, one session left
+    out), the CPU seconds that took, and its left-out chips shown at the old 0.35 and at the floor (in-sample:
+    the floor was fitted on these chips)."""
+    import tempfile
+    import time
+
+    from sqlalchemy import select
+
+    from roundtable.application import Roundtable
+    from roundtable.cli.demo import load_demo
+    from roundtable.models import Series
+    from roundtable.services.suggestion_floor import calibration_chips
+
+    rows = []
+    with tempfile.TemporaryDirectory() as folder:
+        roundtable = Roundtable({"SECRET_KEY": "bench", "DATABASE_URL": f"sqlite:///{folder}/demo.sqlite"})
+        load_demo(roundtable)
+        with roundtable.database.session() as db:
+            series_id = db.scalar(select(Series.id))
+            for name in suggester_names:
+                calibration_chips(db, series_id, name, roundtable=roundtable)  # warm: the model loads once
+                cpu, wall = time.process_time(), time.perf_counter()
+                chips_ = calibration_chips(db, series_id, name, roundtable=roundtable)
+                floor = floor_from(chips_)
+                cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+                row = {"suggester": name, "chips": len(chips_), "floor": round(floor, 3), "cpu_s": round(cpu, 2),
+                       "wall_s": round(wall, 2)}
+                for label, at in (("fixed", OLD_FLOOR), ("series", floor)):
+                    shown = [right for score, right in chips_ if score >= at]
+                    row[label] = {"shown": len(shown), "right": round(sum(shown) / len(shown), 2) if shown else None}
+                rows.append(row)
+        roundtable.database.dispose()
+    return rows
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sets", default="dev,dev-extra")
     parser.add_argument("--suggesters", default="semantic,lexical")
     parser.add_argument("--rule-only", action="store_true",
                         help="only the live rule's table (the one run allowed on the held-out set)")
+    parser.add_argument("--demo", action="store_true", help="only the demo series' floor per suggester")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
+    if args.demo:
+        rows = demo_rows(args.suggesters.split(","))
+        if args.json:
+            print(json.dumps(rows, indent=2))
+        for row in rows if not args.json else ():
+            print(f"demo {row['suggester']:<10} floor {row['floor']}  left-out chips {row['chips']}: at 0.35 "
+                  f"{row['fixed']['shown']} shown / {row['fixed']['right']} right, at the floor {row['series']['shown']}"
+                  f" / {row['series']['right']}  calibration {row['cpu_s']} s CPU, {row['wall_s']} s wall")
+        return 0
     sets = args.sets.split(",")
     if "heldout" in sets and not args.rule_only:
         print("suggestion_floor: the held-out set is not for choosing a floor (--rule-only measures the rule)",

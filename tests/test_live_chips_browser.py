@@ -3,6 +3,9 @@ a note-taker and a viewer, who cannot accept it, see none."""
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 import pytest
 
 from roundtable.application import Roundtable
@@ -59,6 +62,11 @@ def test_on_the_demo_an_author_sees_the_chip_of_a_clear_note_and_a_viewer_or_not
     note = author.locator("#notes .note", has_text=NOTE)
     note.locator(f".chip.suggested >> text={THEME}").wait_for()  # arrives after the note, from the worker
     assert note.locator(".chip.suggested .chip-name").all_inner_texts() == [THEME], "its other section's is 0.05"
+    if os.environ.get("ROUNDTABLE_SCREENSHOT_DIR"):
+        target = Path(os.environ["ROUNDTABLE_SCREENSHOT_DIR"])
+        target.mkdir(parents=True, exist_ok=True)
+        for email, page in pages.items():
+            page.screenshot(path=str(target / f"demo-chip-{email.split('@')[0]}.png"))
     for email in ("notes@demo.example", "viewer@demo.example"):
         page = pages[email]
         page.locator("#notes .note", has_text=NOTE).wait_for()
