@@ -467,3 +467,15 @@ def test_at_phone_width_a_long_connection_message_wraps_and_close_session_stays_
     label = facilitator.locator("#connection .label")
     assert label.evaluate("n => n.scrollWidth <= n.clientWidth + 1"), "the connection message is cut"
     assert in_view(facilitator, "#connection") and in_view(facilitator, "#composer")
+
+
+def test_a_closed_sessions_open_button_has_no_stray_rule_under_it(browser, site):
+    """The closed page put its Reopen (or Open) button in the live page's sticky status strip: at desktop width
+    the strip, as wide as the button, drew a short rule under it above the header's own."""
+    server, _people = site
+    _ctx, facilitator, errors = open_session(browser, server, "facilitator@test.example", DESKTOP)
+    facilitator.goto(server.url + "/s/harbor-city/sessions/2/")
+    holder = facilitator.locator("#session-readonly form:has(button.primary)").locator("xpath=..")
+    assert holder.evaluate("n => getComputedStyle(n).borderBottomWidth") == "0px"
+    assert holder.evaluate("n => getComputedStyle(n).position") == "static"
+    assert [e for e in errors if not e.startswith("Failed to load resource")] == []
