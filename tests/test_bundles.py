@@ -151,6 +151,8 @@ def test_exported_notes_are_already_anonymized(db, tmp_path, roundtable):
         ("series.yaml", "slug: [unclosed\n", "series.yaml, line 2: not valid YAML"),
         ("roster.csv", ROSTER_CSV + "Ana Lima,,Clinic,scholar,maybe\n", "roster.csv, line 4: consent"),
         ("roster.csv", "name,role\n", "roster.csv, line 1: the header"),
+        ("roster.csv", ROSTER_CSV + "Ana Lima,,Clinic,aide to Tomás Ó Briain,anonymous\n",
+         "roster.csv, line 4: a role cannot hold a name or alias on the roster"),
         ("sessions.yaml", SESSIONS_YAML.replace("2026-04-06", "April 6"), "sessions.yaml, line 7: 'date'"),
         ("sessions.yaml", SESSIONS_YAML.replace("number: 2", "number: 1"), "sessions.yaml, line 6: session 1 is listed twice"),
         ("notes.jsonl", '{"session": 1, "text": "ok"}\n{"session": 9, "text": "no such session"}\n',

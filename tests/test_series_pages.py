@@ -72,6 +72,25 @@ def test_a_bad_roster_names_the_line_and_saves_nothing(client, login, db, series
     assert db.scalar(select(func.count(Participant.id)).where(Participant.series_id == series.id)) == 3
 
 
+def test_a_role_that_names_someone_on_the_roster_is_refused_in_an_upload_and_an_edit(client, login, db, series):
+    """Every member sees roles (the composer's speaker list, a note's speaker, the brief's attributions): a
+    role holding a roster name or alias would show it to all of them."""
+    login(Role.FACILITATOR)
+    csv_text = ROSTER + "Ben Lu,,Office,assistant to Hope van der Berg,anonymous\n"
+    upload = client.post(f"/s/{series.slug}/roster/upload", data={"csv_text": csv_text, "confirm": "yes"})
+    assert upload.status_code == 400
+    assert "Line 3: a role cannot hold a name or alias on the roster" in upload.get_data(as_text=True)
+    assert db.scalar(select(func.count(Participant.id)).where(Participant.series_id == series.id)) == 3
+
+    person = db.scalar(select(Participant).where(Participant.series_id == series.id).order_by(Participant.id))
+    form = {"name": person.name, "aliases": "|".join(person.aliases), "affiliation": person.affiliation,
+            "role": "Kwame's deputy"}
+    page = client.post(f"/s/{series.slug}/roster/{person.id}", data=form, follow_redirects=True).get_data(as_text=True)
+    assert "A role cannot hold a name or alias on the roster" in page and "Saved." not in page
+    db.expire_all()
+    assert person.role_label == "legal advocate"
+
+
 def test_the_roster_is_for_facilitators_only(client, login, series):
     login(Role.NOTE_TAKER)
     assert client.get(f"/s/{series.slug}/roster").status_code == 403

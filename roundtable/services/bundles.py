@@ -26,7 +26,8 @@ from sqlalchemy.orm import Session as DbSession, selectinload
 from roundtable.errors import ValidationError
 from roundtable.models import NOTE_KINDS, Note, NoteTag, Participant, Policy, Series, Session, SessionState, TagStatus
 from roundtable.services.anonymize import authored_line, authored_text_anonymizer, fold, gate_series_export, strings_in
-from roundtable.services.anonymize.roster import RosterRow, new_participant, parse_roster_csv, roster_csv
+from roundtable.services.anonymize.roster import (RosterRow, new_participant, parse_roster_csv, refuse_roles_naming_someone,
+                                                  roster_csv)
 from roundtable.services.codebook import codebook_for_series, dump_codebook, load_codebook_file, save_codebook
 from roundtable.services.note_import import json_objects
 from roundtable.services.notes import NoteStream
@@ -323,6 +324,8 @@ def read_bundle(path) -> Bundle:
         raise ValidationError(f"{path} is not a folder; a bundle is a folder with series.yaml, roster.csv, ...")
     series = parse_series_yaml(_read_text(path / "series.yaml", "series.yaml"))
     roster = parse_roster_csv(_read_text(path / "roster.csv", "roster.csv").replace("\r\n", "\n"), "roster.csv")
+    people = {new_participant(0, row.name, row.aliases, row.affiliation, row.role): row.line for row in roster}
+    refuse_roles_naming_someone(list(people), lambda person: f"roster.csv, line {people[person]}: ")
     sessions = parse_sessions_yaml(_read_text(path / "sessions.yaml", "sessions.yaml"))
     codebook = _load_codebook(path / "codebook.yaml")
     notes: list[NoteSpec] = []

@@ -17,7 +17,9 @@ from sqlalchemy.orm import Session as DbSession
 
 from roundtable.errors import NotFound, ValidationError
 from roundtable.models import KeptTerm, Participant, Series
+from roundtable.services.anonymize.floor import floor_detectors
 from roundtable.services.anonymize.normalize import fold_for_matching
+from roundtable.services.anonymize.spans import NAME
 from roundtable.services.csv_cells import spreadsheet_cell, typed_cell
 from roundtable.services.typed_text import clean_line, stored_form
 
@@ -239,6 +241,19 @@ def roster_and_kept_terms(db, series) -> tuple[Roster, list[str]]:
     return Roster.from_rows(people, bool(series.anonymize_affiliations)), kept
 
 
+def refuse_roles_naming_someone(people: list[Participant], where=lambda person: "") -> None:
+    """Refuse a role holding a name or alias of ``people`` (the whole roster as it will be saved): every
+    member sees roles (the composer's speaker list, a note's speaker, the brief's attributions), so a role
+    "assistant to <name>" would show the name to all of them. ``where(person)`` starts the message."""
+    detector = floor_detectors()[0]
+    found = detector.detect([person.role_label or "" for person in people], Roster.from_rows(people))
+    for person, spans in zip(people, found):
+        if any(span.kind == NAME for span in spans):
+            message = "a role cannot hold a name or alias on the roster: every member sees roles"
+            prefix = where(person)
+            raise ValidationError(f"{prefix}{message}" if prefix else message[0].upper() + message[1:])
+
+
 def save_roster(db: DbSession, series: Series, rows: list[RosterRow]) -> tuple[int, int]:
     """Add or update people by name (case-insensitive); nobody is removed. Returns ``(added, updated)``."""
     existing = {p.name.casefold(): p for p in db.scalars(select(Participant).where(Participant.series_id == series.id))}
@@ -256,6 +271,10 @@ def save_roster(db: DbSession, series: Series, rows: list[RosterRow]) -> tuple[i
         person.affiliation = row.affiliation
         person.role_label = row.role
         person.consent_named = row.consent_named
+    lines = {row.name.casefold(): row.line for row in rows}
+    refuse_roles_naming_someone(list(existing.values()),
+                                lambda person: f"line {lines[person.name.casefold()]}: "
+                                if person.name.casefold() in lines else "")
     db.flush()
     return added, updated
 
@@ -298,5 +317,6 @@ def update_participant(db: DbSession, series: Series, participant_id: int, *, na
     person.affiliation = affiliation
     person.role_label = role or "participant"
     person.consent_named = bool(consent_named)
+    refuse_roles_naming_someone(list(db.scalars(select(Participant).where(Participant.series_id == series.id))))
     db.flush()
     return person
