@@ -9,10 +9,11 @@ import threading
 import uuid
 
 import pytest
-from sqlalchemy import event, select
+from sqlalchemy import event, func, select
 
 from conftest import socket_as
-from roundtable.models import Role, SessionState, Theme
+from roundtable.models import Note, Role, SessionState, Theme
+from roundtable.services.notes import NoteStream
 
 pytestmark = pytest.mark.parametrize("database_url", ["postgres"], indirect=True)
 
@@ -55,3 +56,35 @@ def test_a_live_note_without_themes_commits_alone_outside_a_transaction_and_one_
     assert added["ok"], added
     assert "insert transaction" in levels and set(levels) == {"transaction", "insert transaction"}, levels
     assert len(added["note"]["tags"]) == 1
+
+
+def test_a_new_live_note_is_stored_without_a_uuid_look_up_and_a_resend_still_gets_the_stored_note(
+        app, database, db, series, accounts):
+    # Under gevent every round trip waits for the greenlets that became ready meanwhile (at 1,000 viewers a
+    # round of socket writes): the insert's unique constraint finds a resend, so a new note skips the look-up.
+    live = next(s for s in series.sessions if s.state is SessionState.LIVE)
+    socket = socket_as(app, accounts[Role.NOTE_TAKER].email)
+    assert "state" in socket.emit("session:join", {"session_id": live.id}, callback=True)
+    payload = {"session_id": live.id, "uuid": str(uuid.uuid4()), "text": "rents rose again"}
+    statements = []
+    here = threading.get_ident()
+
+    def seen(_connection, _cursor, statement, *_args):
+        if threading.get_ident() == here:
+            statements.append(" ".join(statement.split()))
+
+    event.listen(database.engine, "before_cursor_execute", seen)
+    try:
+        added = socket.emit("note:add", payload, callback=True)
+    finally:
+        event.remove(database.engine, "before_cursor_execute", seen)
+    assert added["ok"], added
+    assert not [s for s in statements if "FROM notes" in s and "notes.uuid =" in s], statements
+
+    again = socket.emit("note:add", payload, callback=True)  # the reply was lost: the outbox sends it again
+    assert again["ok"] and (again["id"], again["seq"]) == (added["id"], added["seq"]), again
+    NoteStream(db, None).close_session(live.id)
+    db.commit()
+    closed = socket.emit("note:add", payload, callback=True)  # again, after the session closed
+    assert closed["ok"] and closed["id"] == added["id"], closed
+    assert db.scalar(select(func.count()).select_from(Note).where(Note.uuid == payload["uuid"])) == 1

@@ -37,7 +37,7 @@ from sqlalchemy.orm import make_transient_to_detached, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
 from roundtable import note_trace
-from roundtable.errors import Conflict, NotFound, SessionClosed, ValidationError
+from roundtable.errors import Conflict, NotFound, RoundtableError, SessionClosed, ValidationError
 from roundtable.models import (
     NOTE_KINDS,
     Account,
@@ -253,9 +253,28 @@ class NoteStream:
         commits with whatever the transaction wrote before it, so a refused note never leaves half an event.
         """
         note_uuid = clean_uuid(uuid)
+        if commit_alone and self.autocommit:
+            # The live path looks a note's uuid up only when storing it fails (the unique constraint, or a session
+            # closed since the first send): under gevent every round trip waits for the greenlets that became
+            # ready meanwhile, at 1,000 viewers a round of socket writes. A resend is anonymized again, and dropped.
+            try:
+                return self._add_new(session_id, note_uuid, text, kind, speaker_role, author_id, require_live,
+                                     marked, themes, commit_alone)
+            except RoundtableError:
+                existing = self._by_uuid(note_uuid)
+                if existing is None:
+                    raise
+                return self._same_session(existing, session_id), False
         existing = self._by_uuid(note_uuid)
         if existing is not None:
             return self._same_session(existing, session_id), False
+        return self._add_new(session_id, note_uuid, text, kind, speaker_role, author_id, require_live, marked, themes,
+                             commit_alone)
+
+    def _add_new(self, session_id, note_uuid, text, kind, speaker_role, author_id, require_live, marked, themes,
+                 commit_alone) -> tuple[Note, bool]:
+        """Check, anonymize and store a note whose uuid was not stored when looked up (if it is by now, the
+        unique constraint says so and the stored note is returned)."""
         text = clean_text(text, self.max_length)
         kind = clean_kind(kind)
         meeting = self.get_session(session_id)
@@ -448,7 +467,7 @@ class NoteStream:
             note = self._insert(meeting, note_uuid, anonymized, kind, speaker_role, author_id, require_live, themes,
                                 commit=True, commit_alone=commit_alone)
         except IntegrityError:
-            # Another process stored the same UUID between our look-up and our insert.
+            # Stored already: a resend on the live path, or another process between our look-up and our insert.
             self.db.rollback()
             existing = self._by_uuid(note_uuid)
             if existing is None:

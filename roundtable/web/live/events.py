@@ -247,7 +247,7 @@ def on_add(payload, meeting):
         _emit("note:added", data, meeting.id)
         note_trace.mark(payload["uuid"], "published")
         after_save(note.id, meeting.series_id, meeting.id)
-    # A resent note (its uuid stored already) is not anonymized again: its marks were checked the first time.
+    # A resent note (its uuid stored already) adds nothing to the roster: its marks were checked the first time.
     return {"ok": True, "id": note.id, "seq": note.seq, "uuid": note.uuid, "note": _shown(data),
             "added_to_roster": _remember_marked(payload, meeting) if created else []}
 
