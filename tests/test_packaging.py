@@ -8,6 +8,9 @@ import sys
 import zipfile
 from pathlib import Path
 
+import pytest
+from pypdf import PdfReader
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -51,6 +54,8 @@ def test_wheel_works_on_its_own(tmp_path):
     assert {"roster", "contact_details", "keyword_suggester", "exporters", "report_sections"} <= set(plugins)
 
 
+@pytest.mark.slow
+@pytest.mark.timeout(1200)  # a wheel, a venv and three cold processes: over the default 300 s at load 10
 def test_installed_wheel_builds_a_pdf_brief(tmp_path):
     """`pip install .` as the deployment guide does, then the demo and a PDF report from the installed copy."""
     subprocess.run(
@@ -71,5 +76,9 @@ def test_installed_wheel_builds_a_pdf_brief(tmp_path):
                               capture_output=True, text=True)
         assert done.returncode == 0, done.stderr[-2000:]
     assert (tmp_path / "r.pdf").read_bytes().startswith(b"%PDF")
+    # Laid out by the installed print stylesheet: 10 to 20 pages, and running heads (the contents and the section's
+    # own heading name Key Themes twice; its running head, on the pages it goes on, more).
+    pages = PdfReader(tmp_path / "r.pdf").pages
+    assert 10 <= len(pages) <= 20 and sum("Key Themes" in page.extract_text() for page in pages) >= 3
     page = (tmp_path / "r.html").read_text()
     assert "@page" not in page and ".cover" in page  # the screen stylesheet came from the installed package
