@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import os
+import re
 from contextlib import contextmanager
 import uuid
 from pathlib import Path
@@ -443,27 +444,49 @@ def test_the_newest_note_stays_above_the_composer_when_a_message_makes_the_compo
     assert [e for e in errors if not e.startswith("Failed to load resource")] == []
 
 
-def test_at_phone_width_a_long_connection_message_wraps_and_close_session_stays_on_screen(browser, site):
-    """Offline with notes waiting, the strip's one row ran past the right edge: 'Close session' and how many
-    people are here were pushed off the screen, and the message itself was cut."""
-    server, _people = site
-    context, facilitator, _errors = open_session(browser, server, "facilitator@test.example", PHONE)
-    context.set_offline(True)
-    facilitator.wait_for_selector("#connection[data-status=offline]")
-    for text in ("first note typed offline", "second note typed offline"):
-        facilitator.locator("#note-text").fill(text)
-        facilitator.keyboard.press("Enter")
-    facilitator.wait_for_selector("#connection >> text=2 notes waiting")
-    width = PHONE["width"]
-    boxes = {}
-    for part in ("#connection", "#presence .present-count", ".close-session button"):
-        box = boxes[part] = facilitator.locator(part).bounding_box()
-        assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= width + 0.5, (part, box)
+def strip_parts_apart(page) -> dict:
+    """The strip's connection, count of people and Close session: on screen, none drawn over another."""
+    boxes = {part: page.locator(part).bounding_box()
+             for part in ("#connection", "#presence .present-count", ".close-session button")}
+    for part, box in boxes.items():
+        assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= page.viewport_size["width"] + 0.5, (
+            part, box)
     a, b, c = boxes.values()
     for one, other in ((a, b), (a, c), (b, c)):  # side by side or one above the other, never on top
         apart = (one["x"] + one["width"] <= other["x"] + 0.5 or other["x"] + other["width"] <= one["x"] + 0.5
                  or one["y"] + one["height"] <= other["y"] + 0.5 or other["y"] + other["height"] <= one["y"] + 0.5)
         assert apart, boxes
+    return boxes
+
+
+def test_at_phone_width_a_long_connection_message_wraps_and_close_session_stays_on_screen(browser, site):
+    """Offline with notes waiting, the strip's one row ran past the right edge: 'Close session' and how many
+    people are here were drawn over each other, and the message itself was cut. A passing message (a note on
+    its way) is cut short instead of changing the strip's height with every note."""
+    server, _people = site
+    context, facilitator, _errors = open_session(browser, server, "facilitator@test.example", PHONE)
+    held = []
+
+    def hold_notes(ws):
+        server_side = ws.connect_to_server()
+        ws.on_message(lambda m: held.append(m) if '"note:add"' in str(m) else server_side.send(m))
+
+    facilitator.route_web_socket(re.compile(r".*/socket\.io/.*"), hold_notes)
+    facilitator.reload()
+    facilitator.wait_for_selector("#connection[data-status=online]")
+    one_row = facilitator.locator("#live-status").bounding_box()["height"]
+    facilitator.locator("#note-text").fill("a note on its way")
+    facilitator.keyboard.press("Enter")
+    facilitator.wait_for_selector("#connection >> text=1 note waiting")
+    strip_parts_apart(facilitator)
+    assert facilitator.locator("#live-status").bounding_box()["height"] == one_row
+
+    context.set_offline(True)
+    facilitator.wait_for_selector("#connection[data-status=offline]")
+    facilitator.locator("#note-text").fill("a note typed offline")
+    facilitator.keyboard.press("Enter")
+    facilitator.wait_for_selector("#connection >> text=2 notes waiting")
+    strip_parts_apart(facilitator)
     label = facilitator.locator("#connection .label")
     assert label.evaluate("n => n.scrollWidth <= n.clientWidth + 1"), "the connection message is cut"
     assert in_view(facilitator, "#connection") and in_view(facilitator, "#composer")

@@ -8,7 +8,7 @@ let counts = { waiting: 0, failed: 0 };
 function renderConnection() {
   if (!els.connection) return;
   els.connection.dataset.status = connection.status;
-  els.connection.toggleAttribute("data-notes", counts.waiting + counts.failed > 0);
+  els.connection.toggleAttribute("data-notes", counts.failed > 0); // lasting: notes the writer must act on
   let label = connection.label;
   if (counts.waiting) label += " · " + plural(counts.waiting, "note waiting", "notes waiting");
   if (counts.failed) label += " · " + plural(counts.failed, "note not sent", "notes not sent");
