@@ -74,19 +74,3 @@ def test_a_web_address_never_breaks_after_one_of_its_own_hyphens():
     assert broken == []
     for url in urls:  # each address reads whole once the line breaks are taken out
         assert url in "".join(lines)
-
-
-def test_a_short_introduction_does_not_leave_its_page_nearly_empty():
-    """The 18F product guide's Introduction (five short session lines) filled a quarter of its page, the rest
-    left blank because Key Themes started a page of its own: Key Themes follows the Introduction on its page."""
-    para = ("Participants in three sessions described how the city's budget office weighs grant conditions "
-            "against the cost of litigation, and how long a case takes to reach a ruling. ")
-    themes = "".join(f"### Theme {n}\n\n" + "".join(f"- **Lead in {n}.{b}:** {para * 2}\n" for b in range(4)) + "\n"
-                     for n in range(1, 5))
-    markdown = ("{#executive-summary}\n## Executive Summary\n\n" + (para * 4 + "\n\n") * 3
-                + "{#introduction}\n## Introduction\n\nThe series met in five sessions.\n\n"
-                + "".join(f"- **Session {n}:** Session {n}\n" for n in range(1, 6))
-                + "\n{#key-themes}\n## Key Themes\n\n" + themes)
-    pages = page_lines(render.render_pdf(markdown, "report"))
-    number = next(i for i, lines in enumerate(pages) if any(line.endswith("Introduction") for line in lines[:3]))
-    assert len(pages[number]) >= 25, f"the Introduction's page holds {len(pages[number])} lines: {pages[number]}"
