@@ -95,7 +95,9 @@ def as_finding(framing: str, realizer) -> str:
     """A codebook description as a claim, or "" when it is none.
 
     "How X reach into Y." -> "X reach into Y."; a clause stands as it is. An instruction ("Fund lasting
-    capacity ...") is a direction, never a finding: "".
+    capacity ...") is a direction, never a finding: "". A phrase whose head carries a relative clause
+    states what the relative says ("Ordinances that decide what a city shares." -> "Ordinances decide
+    what a city shares.").
     """
     text = framing.strip().rstrip(".")
     if re.match(r"How\s", text):
@@ -103,43 +105,57 @@ def as_finding(framing: str, realizer) -> str:
         if re.match(r"to\s", text):
             return ""  # "How to conduct UX research ...": a topic, not a claim
         return capitalize_first(text) + "." if realizer.tagger is None or realizer.generality(text) >= 0 else ""
-    if not text or realizer.tagger is None or not realizer.has_finite_verb(text) or realizer.tags(text)[0][1] == "VB":
+    if not text or realizer.tagger is None:
         return ""
+    if not realizer.has_finite_verb(text) or realizer.tags(text)[0][1] == "VB":
+        claim = realizer.relative_as_claim(text)  # "Ordinances that decide what a city shares."
+        return capitalize_first(claim) + "." if claim and realizer.has_finite_verb(claim) else ""
     return capitalize_first(text) + "."
 
 
 def key_findings(context: BriefContext) -> str:
     """One paragraph per theme that states its finding once, then says how far it ran, without copying
-    its bullets: the theme's framing as a claim (else the finding its notes share most widely, attributed
-    to the roles and sessions that shared it); the roles and sessions that raised the theme; one concrete
-    claim from another bullet as support."""
+    its bullets: the theme's framing as a claim, else the claim its notes share most widely, attributed
+    to the roles and sessions that shared it (:func:`~roundtable.services.briefs.synthesis.theme_claims`);
+    the roles and sessions that raised the theme; one concrete claim from another of its points. When
+    every claim of the theme is already written in a bullet, the paragraph says how far the theme ran
+    and under which headings."""
     realizer = context.realizer()
     titles = context.resource_titles()
     paragraphs = []
     for theme in _major_themes(context):
         synthesis = context.synthesis(theme)
-        if not synthesis.claims:
+        if not synthesis.bullets:
             continue
-        claims = synthesis.claims
+        finding, support = synthesis.finding, synthesis.support
         notes = [n for n in theme.all_notes() if n.kind not in ("question", "quote", "resource")]
         action = theme.section == "Strategic Directions"
         framing = as_finding(synthesis.framing, realizer) if synthesis.framing else ""
+        shown = support
         if framing:
             text = [escape_md(framing)]
-            shown = claims[1:2] or claims[:1]
+            shown = support or ([finding] if finding else [])
+        elif finding:
+            who = attribution(finding[1]) + across_sessions(finding[1])  # those who shared the finding
+            text = [note_markdown(realizer.topic_sentence(finding[0], who, "described", action), titles)]
         else:
-            who = attribution(claims[0][1]) + across_sessions(claims[0][1])  # those who shared the finding
-            text = [note_markdown(realizer.topic_sentence(claims[0][0], who, "described", action), titles)]
-            shown = claims[1:2]
+            text = []
         sessions = len({n.session_number for n in notes})
         everyone = escape_md(attribution(notes, limit=2))  # roles are typed text
-        if len(synthesis.bullets) >= 2 and sessions > 1:
-            across = (f"all {number_word(sessions)} sessions" if sessions == len(context.sessions)
-                      else f"{number_word(sessions)} of the {number_word(len(context.sessions))} sessions")
-            subject = "The direction" if action else "The theme"
+        subject = "The direction" if action else "The theme"
+        across = (f"all {number_word(sessions)} sessions" if sessions == len(context.sessions) and sessions > 1
+                  else f"{number_word(sessions)} of the {number_word(len(context.sessions))} sessions"
+                  if sessions > 1 else "one session")
+        headings = [b.lead_in for b in synthesis.bullets]
+        if not text:  # no claim of its own: how far the theme ran, and the headings its points fall under
+            named = join_words([f"“{escape_md(h)}”" for h in headings])
+            under = f", under the headings {named}" if len(headings) > 1 else f", under the heading {named}"
+            text.append(f"{subject} came up in {across}, among {everyone}{under}.")
+        elif len(synthesis.bullets) >= 2 and sessions > 1:
             text.append(f"{subject} came up in {across}, among {everyone}.")
         text += [note_markdown(s, titles) for s in realizer.support([c for c, _ in shown])]
-        sources = [n for _, members in [claims[0]] + shown for n in members]
+        sources = [n for _, members in ([finding] if finding and not framing else []) + shown for n in members] or [
+            n for n in notes if any(n.id in b.note_ids for b in synthesis.bullets)]
         claim = Bullet(f"kf-{theme.id}", theme.name, "", sorted({n.id for n in sources}),
                        sorted({n.session_number for n in sources}))
         body = re.sub(r"([?!])\.(?=\s|$)", r"\1", " ".join(t for t in text if t))

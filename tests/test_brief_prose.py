@@ -644,6 +644,41 @@ def test_a_key_finding_states_its_claim_once_and_copies_at_most_one_sentence_of_
                for p in paragraphs), paragraphs
 
 
+_REPORTED = re.compile(r"^.*?\b(?:described how|reported that|observed that|emphasized that|pointed to|called for|"
+                       r"recommended(?: that|:)?|proposed that)\s+")
+
+
+def _runs(text: str, n: int = 6) -> set[tuple[str, ...]]:
+    words = re.findall(r"[\w'’$%-]+", text.lower())
+    return {tuple(words[i:i + n]) for i in range(len(words) - n + 1)}
+
+
+def test_a_key_finding_never_repeats_a_bullet_and_names_its_theme_idea(db, generated, roundtable):
+    """A Key Finding is a claim over the theme's notes in words of its own: none of its claims (the words
+    after its attribution) repeats six words running of any bullet, and its first sentence names the
+    theme's idea (a word of the theme's name, description, sub-themes or bullet lead-ins)."""
+    sections = briefs.split_sections(briefs.build_brief(db, generated, roundtable=roundtable).markdown)
+    bullet_runs = set()
+    for line in (sections["key-themes"] + "\n" + sections["strategic-directions"]).splitlines():
+        if line.startswith("- "):
+            bullet_runs |= _runs(_REPORTED.sub("", line.split(":**]", 1)[-1].split("} ", 1)[-1]))
+    themes = {t.name: t for t in db.scalars(select(Theme).where(Theme.series_id == generated.id))}
+    paragraphs = [p for p in sections["key-findings"].split("\n\n") if p.startswith("[**")]
+    assert len(paragraphs) == 5
+    for p in paragraphs:
+        name = re.match(r"\[\*\*(.+?):\*\*\]", p).group(1)
+        sentences = re.split(r"(?<=[.?!])\s+(?=[A-Z])", p.split("} ", 1)[1])
+        for sentence in sentences:
+            assert not _runs(_REPORTED.sub("", sentence)) & bullet_runs, (name, sentence)
+        theme = themes[name]
+        block = (sections["key-themes"] + sections["strategic-directions"]).split(f"### {name}\n")[1].split("\n### ")[0]
+        idea = " ".join([theme.name, theme.description or ""] + [c.name for c in themes.values()
+                                                                  if c.parent_id == theme.id]
+                        + re.findall(r"^- \[\*\*(.+?):\*\*\]", block, re.M))
+        stems = {w[:5] for w in re.findall(r"[a-z]{4,}", idea.lower())} - {"what", "parti", "said", "about"}
+        assert stems & {w[:5] for w in re.findall(r"[a-z]{4,}", sentences[0].lower())}, (name, sentences[0])
+
+
 def test_every_usable_note_of_a_theme_is_a_source_of_one_of_its_bullets(db, generated, roundtable):
     from roundtable.services.briefs.context import gather_brief_context
     from roundtable.services.briefs.synthesis import compress, mentions

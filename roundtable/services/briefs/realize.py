@@ -114,7 +114,8 @@ _MASS = {"funding", "money", "information", "data", "housing", "training", "supp
          "litigation", "detention", "immigration", "policing", "surveillance", "messaging", "coverage", "demand",
          "attendance", "participation", "turnout", "traffic", "feedback", "progress", "software", "security",
          "health", "safety", "language", "time", "media", "press", "representation", "counsel", "advice",
-         "removal", "deportation", "transportation", "education", "legal", "information"}
+         "removal", "deportation", "transportation", "education", "legal", "information", "protection",
+         "cooperation", "coordination", "documentation", "verification"}
 
 
 def _plural(word: str, tag: str | None) -> bool:
@@ -189,6 +190,24 @@ class Realizer:
         words = text.split()
         # "Harbor City ...", "Due Process Defense Network ...": a name of two capitalized words.
         return len(words) > 1 and words[1][:1].isupper() and words[1].lower() not in ("i",)
+
+    def relative_as_claim(self, phrase: str) -> str:
+        """A noun phrase whose head carries a subject relative clause, as the claim it states ("" when none):
+        "Ordinances and data practices that decide what the city shares" -> "Ordinances and data practices
+        decide what the city shares". Only when the relative's head is the phrase's own head ("the toll on
+        the people who run the networks" states nothing about the toll) and nothing before it is a clause."""
+        if self.tagger is None:
+            return ""
+        doc = self._doc(phrase)
+        root = next(iter(doc.sents)).root
+        if root.pos_ not in ("NOUN", "PROPN"):
+            return ""
+        verb = next((c for c in root.children if c.dep_ == "relcl" and c.tag_ in _FINITE_TAGS), None)
+        pronoun = verb and next((c for c in verb.children if c.dep_ == "nsubj" and c.i < verb.i
+                                 and c.lower_ in ("that", "who", "which")), None)
+        if pronoun is None or any(t.tag_ in _FINITE_TAGS for t in doc[:pronoun.i]):
+            return ""
+        return (doc[:pronoun.i].text + pronoun.whitespace_ + doc[pronoun.i + 1:].text).replace("  ", " ").strip()
 
     # ---- one claim
 

@@ -52,7 +52,6 @@ CONTRAST_RE = re.compile(
 BOTH_SIDES_RE = re.compile(r"\b(some\b.*\bothers\b|disagreement|tension|debate)", re.I)
 STRONG_RE = re.compile(r"\b(disagree\w*|push\w* back|pushback|caution\w*|tension|some say|others say|debate)", re.I)
 MAX_CLAIMS = 3  # a topic sentence and two of support: the anatomy's "two or three sentences"
-MAX_FINDING_CLAIMS = 8  # claims a theme's finding is chosen from
 MAX_CLAIM_WORDS = 32
 BULLET_WORDS = 95
 DUPLICATE = 0.5  # word overlap (Jaccard) above which two claims say the same thing
@@ -87,9 +86,10 @@ class ThemeSynthesis:
     session_count: int
     framing: str = ""
     disagreement: Bullet | None = None
-    # The theme's most central claim and a second, concrete one (with a number when there is one),
-    # each with the notes it stands for.
-    claims: list[tuple[str, list[NoteItem]]] = field(default_factory=list)
+    # The theme's finding (None when no claim of its notes reads as one) and a concrete claim that
+    # supports it, each with the notes it stands for (:func:`theme_claims`).
+    finding: tuple[str, list[NoteItem]] | None = None
+    support: list[tuple[str, list[NoteItem]]] = field(default_factory=list)
 
 
 # --------------------------------------------------------------------------- vectors
@@ -662,6 +662,10 @@ def synthesize_theme(theme: ThemeItem, titles: dict[str, str], prefer_actions=Fa
         if bullet is None:
             continue
         bullets.append(bullet)
+    disagreement = find_disagreement(theme, space, titles, hidden, realizer)
+    finding, support = theme_claims(notes, space, hidden, realizer, bullets + ([disagreement] if disagreement else []),
+                                    prefer_actions, " ".join([theme.name, theme.description or ""]
+                                                             + [c.name for c in theme.children]))
     return ThemeSynthesis(
         theme=theme,
         bullets=bullets,
@@ -669,71 +673,101 @@ def synthesize_theme(theme: ThemeItem, titles: dict[str, str], prefer_actions=Fa
         note_count=len(all_notes),
         session_count=len({n.session_number for n in all_notes}),
         framing=trim_sentence(theme.description) if theme.description else "",
-        disagreement=find_disagreement(theme, space, titles, hidden, realizer),
-        claims=theme_claims(notes, space, hidden, realizer, bullets, prefer_actions),
+        disagreement=disagreement,
+        finding=finding,
+        support=support,
     )
 
 
 SHARED = 0.2  # TF-IDF cosine above which two notes of a theme make the same point
+FINDING_NOTES = 24  # the theme's most central notes a finding and its support are chosen from
+GENERAL = 4  # Realizer.generality of a claim that reads as a finding: present tense, no figure, name or link
+COPIED_RUN = 6  # words running that, shared with a bullet, make a claim a copy of it
+
+
+def word_runs(text: str, n: int = COPIED_RUN) -> set[tuple[str, ...]]:
+    """Every run of ``n`` words of ``text`` (lower case): what a copy of it would share."""
+    words = re.findall(r"[\w'’$%-]+", text.lower())
+    return {tuple(words[i:i + n]) for i in range(len(words) - n + 1)}
+
+
+def idea_stems(text: str) -> set[str]:
+    """The words that name an idea, cut to five letters ("protection" and "protect" meet)."""
+    return {w.lower()[:5] for w in _WORD_RE.findall(text) if len(w) > 3} - {w[:5] for w in stop_words()}
 
 
 def theme_claims(notes: list[NoteItem], space: TextSpace, hidden: frozenset[str] = frozenset(),
                  realizer: Realizer | None = None,
                  bullets: list[Bullet] | None = None,
-                 directions: bool = False) -> list[tuple[str, list[NoteItem]]]:
-    """The theme's finding, then up to two concrete claims that support it, each from another bullet.
+                 directions: bool = False, idea: str = "") -> tuple[tuple[str, list[NoteItem]] | None,
+                                                                     list[tuple[str, list[NoteItem]]]]:
+    """The theme's finding (None when no claim reads as one), and up to one concrete claim that supports
+    it, in words no bullet uses.
 
-    The finding is the claim that reads most as a finding (a present-tense statement without figures,
-    names or links), among equals the one the theme's notes share most widely (sessions and roles among
-    the notes that make the same point); it stands for all the notes that make its point. Its support comes from the theme's
-    other bullets (a claim with a figure first), so Key Findings generalise across the theme rather
-    than repeat its first bullet. Outside ``directions`` the finding and its support come from points,
-    not actions, when the theme has any.
+    The finding is what most of the theme's notes say: among its most central notes, a claim that reads
+    as a finding (a present-tense statement without figures, names or links: :data:`GENERAL`), the one
+    that names the theme's ``idea`` (a word of its name, description or sub-themes) and whose point is
+    shared most widely (by notes in the most bullets, sessions and roles); it stands for every note that makes its point,
+    so its attribution runs over their roles and sessions. A claim that repeats six words running of a
+    bullet is never used: Key Findings generalise across the theme rather than copy its bullets. The
+    support is a claim from another of the theme's points that may stand mid-sentence as typed (never an
+    order outside ``directions``), with a figure and a finite verb when one has them. Outside ``directions`` both
+    come from points, not actions, when the theme has any.
     """
     if not notes or space.matrix is None:
-        return []
+        return None, []
     realizer = realizer or Realizer()
     plain = [n for n in notes if not n.links and n.kind != "resource"] or notes
     if not directions:  # a theme's finding is an observation; what to do belongs to Strategic Directions
         plain = [n for n in plain if n.kind != "action"] or plain
     rows = space.rows(plain)
     similar = (rows @ rows.T).toarray() >= SHARED
+    written: set[tuple[str, ...]] = set()
+    for bullet in bullets or []:
+        written |= word_runs(bullet.text)
+    group_of = {i: k for k, bullet in enumerate(bullets or []) for i in bullet.note_ids}
+    stems = idea_stems(idea)
 
-    def reach(i: int) -> tuple[int, int]:
-        group = [plain[j] for j in np.flatnonzero(similar[i])]
-        return len({n.session_number for n in group}), len({normalize_role(n.speaker_role) for n in group})
+    candidates: list[tuple[int, str]] = []
+    for i in central_order(rows)[:FINDING_NOTES]:
+        note = plain[i]
+        claim = compress(note.prose or note.text)
+        if not claim or mentions(claim, hidden):
+            continue
+        text = realizer.clause(claim, pluralize(normalize_role(note.speaker_role)))
+        if text and not word_runs(text) & written and all(text != t for _, t in candidates):
+            candidates.append((i, text))
+    if not candidates:
+        return None, []
 
-    claims = cover(plain, central_order(rows), hidden, realizer, MAX_FINDING_CLAIMS, 10**6)
-    if not claims:
-        return []
-    index = {n.id: i for i, n in enumerate(plain)}
+    def sharers(i: int) -> list[NoteItem]:
+        return [plain[j] for j in np.flatnonzero(similar[i])]
+
+    def reach(i: int) -> tuple[int, int, int]:
+        group = sharers(i)
+        return (len({group_of.get(n.id) for n in group}), len({n.session_number for n in group}),
+                len({normalize_role(n.speaker_role) for n in group}))
+
     # a finding states a generalisation: the most general claim, the most widely shared among equals;
     # a figure or a named place is support, not the finding (read aloud on the demo: tuning)
-    ranked = sorted(range(len(claims)), key=lambda i: (
-        -realizer.generality(claims[i][0]), -sum(reach(index[claims[i][1][0].id])), i))
-    text, members = claims[ranked[0]]
-    shared = [plain[j] for j in np.flatnonzero(similar[index[members[0].id]])]
-    finding = (text, members + [n for n in shared if all(n.id != m.id for m in members)])
-    used = {n.id for n in finding[1]}
-    support: list[tuple[str, list[NoteItem]]] = []
-    for bullet in bullets or []:
-        if len(support) == 2:
-            break
-        ids = set(bullet.note_ids)
-        if used & ids:
-            continue
-        group = [n for n in plain if n.id in ids]
-        own = [c for c in claims if c[1][0].id in ids] or cover(group, list(range(len(group))), hidden, realizer,
-                                                                2, 10**6)
-        if own:
-            pick = next((c for c in own if re.search(r"\d", c[0])), own[0])
-            support.append(pick)
-            used.update(n.id for n in pick[1])
-    if not support:
-        rest = [c for c in claims if c[1][0].id not in used]
-        concrete = next((c for c in rest if re.search(r"\d", c[0])), rest[0] if rest else None)
-        support = [concrete] if concrete else []
-    return [finding] + support
+    general = GENERAL if realizer.tagger is not None else GENERAL - 1  # the word lists score one less
+    ranked = sorted((k for k in range(len(candidates)) if realizer.generality(candidates[k][1]) >= general),
+                    key=lambda k: (not idea_stems(candidates[k][1]) & stems,
+                                   tuple(-r for r in reach(candidates[k][0])), k))
+    finding = None
+    if ranked:
+        i, text = candidates[ranked[0]]
+        finding = (text, [plain[i]] + [n for n in sharers(i) if n.id != plain[i].id])
+    used = {n.id for n in finding[1]} if finding else set()
+    rest = [(j, t) for j, t in candidates if plain[j].id not in used]
+    if finding:
+        rest = [(j, t) for j, t in rest if group_of.get(plain[j].id) != group_of.get(finding[1][0].id)] or rest
+    # support is concrete (a figure) and a whole clause the realizer could shape (typed in lower case)
+    # a claim whose first word keeps a capital it was typed with ("Biggest surprise ...", "Track outcomes
+    # ...") is one the realizer could not shape (it never changes a word's case): not support
+    rest = [(j, t) for j, t in rest if realizer.embeddable(t) and (directions or not realizer.is_order(t))]
+    support = min(rest, key=lambda c: (not re.search(r"\d", c[1]), not realizer.has_finite_verb(c[1])), default=None)
+    return finding, ([(support[1], [plain[support[0]]])] if support else [])
 
 
 def pick_quotes(notes: list[NoteItem], limit: int = 2, max_chars: int = 240) -> list[QuoteItem]:
