@@ -17,8 +17,6 @@ from alembic import command
 from alembic.config import Config
 from flask import Flask, current_app, g
 from sqlalchemy import create_engine, event, inspect
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import Session, sessionmaker
@@ -158,14 +156,6 @@ def without_transaction(db: Session) -> None:
     transaction: its note takes two statements (seq, then row) that must commit together."""
     if db.get_bind().dialect.name == "postgresql":
         db.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
-
-
-def insert_ignoring_duplicates(db: Session, model):
-    """``INSERT … ON CONFLICT DO NOTHING``: when two people make the same unique row at once, the database
-    decides. The second insert waits for the first's transaction and then inserts nothing (its
-    ``rowcount`` is 0); read the row afterwards."""
-    insert = postgresql_insert if db.get_bind().dialect.name == "postgresql" else sqlite_insert
-    return insert(model).on_conflict_do_nothing()
 
 
 def close_db(_exc: BaseException | None = None) -> None:

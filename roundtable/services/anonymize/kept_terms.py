@@ -7,11 +7,11 @@ from collections.abc import Iterable
 
 from sqlalchemy import select
 
-from roundtable.db import insert_ignoring_duplicates
 from roundtable.errors import ValidationError
 from roundtable.models import AuditEvent, KeptTerm, Series
 from roundtable.services.anonymize.floor import floor_detectors
 from roundtable.services.anonymize.normalize import fold_for_matching, matching_text
+from roundtable.services.inserts import insert_ignoring_duplicates
 from roundtable.services.typed_text import clean_line, stored_form
 from roundtable.services.anonymize.roster import Roster, roster_and_kept_terms
 from roundtable.services.anonymize.spans import AFFILIATION, EMAIL, HANDLE, NAME, PERSON, PHONE, URL

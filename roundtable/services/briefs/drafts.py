@@ -10,7 +10,6 @@ from dataclasses import dataclass
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session as DbSession
 
-from roundtable.db import insert_ignoring_duplicates
 from roundtable.errors import Conflict, NotFound, ValidationError
 from roundtable.models import MAX_DATABASE_ID, Brief, BriefVersion, Note, Session, utcnow
 from roundtable.services.anonymize import authored_line, authored_text_anonymizer
@@ -19,6 +18,7 @@ from roundtable.services.briefs.context import _resolve_series, gather_brief_con
 from roundtable.services.briefs.markdown import FRONT_MATTER_KEY, lead_in_markdown, split_sections
 from roundtable.services.briefs.prose import normalize_role
 from roundtable.services.briefs.synthesis import synthesize_group
+from roundtable.services.inserts import insert_ignoring_duplicates
 from roundtable.services.render import heading_text, split_front_matter
 
 def _norm(text: str) -> str:
