@@ -351,6 +351,12 @@ def test_an_author_regenerates_one_bullet_from_the_notes_they_choose(db, generat
     assert key in brief.edited_sections
 
 
+def test_shorthand_is_never_read_inside_a_contraction():
+    """The glossary's 're:' matched the end of "you're:" (found by bench/brief_targets.py on a held-out guide)."""
+    assert expand_shorthand("If you're: stop, and we're: go") == "If you're: stop, and we're: go"
+    assert expand_shorthand("re: the budget, ‘ppl’ said") == "regarding the budget, ‘people’ said"
+
+
 def test_shorthand_is_written_out_without_changing_any_word_case():
     assert expand_shorthand("ppl w/ kids -> 2x rent, $2.1M/yr b/c govt") == \
         "people with kids, leading to 2 times rent, $2.1 million a year because government"

@@ -106,7 +106,8 @@ def _tables(extra: tuple[tuple[str, str], ...]) -> tuple[dict[str, str], dict[st
     exact = sorted((k for k in table if k.lower() not in lowered), key=len, reverse=True)
     loose = sorted(lowered, key=len, reverse=True)
     alternatives = [re.escape(k) for k in exact] + [f"(?i:{re.escape(k)})" for k in loose]
-    pattern = re.compile(rf"(?<![\w/$])(?:{'|'.join(alternatives)})(?![\w/])")
+    # Never inside a contraction: "re:" is not the end of "you're:".
+    pattern = re.compile(rf"(?<![\w/$])(?<!\w['’])(?:{'|'.join(alternatives)})(?![\w/])")
     return table, lowered, pattern
 
 
