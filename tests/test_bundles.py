@@ -116,21 +116,26 @@ def test_a_bundle_creates_the_whole_series_with_anonymized_notes(db, tmp_path, r
     assert [(t.theme.name, t.source, t.status) for t in tagged] == [("Well failures", "manual", TagStatus.ACCEPTED)]
 
 
-def test_export_then_import_into_a_fresh_database_gives_the_same_series(db, tmp_path, roundtable):
-    import_bundle(db, read_bundle(write_bundle(tmp_path / "bundle")), roundtable=roundtable)
-    db.commit()
-    before = snapshot(db, "river-valley")
-    export_bundle(db, db.scalar(select(Series).where(Series.slug == "river-valley")), tmp_path / "exported")
 
+def import_into_a_fresh_database(tmp_path, roundtable) -> dict:
+    """Import the bundle exported to ``tmp_path / "exported"`` into a new SQLite file and snapshot its series."""
     fresh = Database(f"sqlite:///{tmp_path / 'fresh.sqlite'}", secret_key=roundtable.secret)
     fresh.upgrade()
     try:
         with fresh.session() as other:
             import_bundle(other, read_bundle(tmp_path / "exported"), roundtable=roundtable)
         with fresh.session() as other:
-            after = snapshot(other, "river-valley")
+            return snapshot(other, "river-valley")
     finally:
         fresh.dispose()
+
+def test_export_then_import_into_a_fresh_database_gives_the_same_series(db, tmp_path, roundtable):
+    import_bundle(db, read_bundle(write_bundle(tmp_path / "bundle")), roundtable=roundtable)
+    db.commit()
+    before = snapshot(db, "river-valley")
+    export_bundle(db, db.scalar(select(Series).where(Series.slug == "river-valley")), tmp_path / "exported")
+
+    after = import_into_a_fresh_database(tmp_path, roundtable)
     assert after == before
 
 
@@ -243,13 +248,5 @@ def test_roster_cells_a_spreadsheet_would_run_are_text_in_the_bundle_and_import_
     assert not [cell for cell in cells if cell.startswith(FORMULA_STARTS)]
     assert "'=HYPERLINK(\"http://evil.example\",\"Ada\")" in cells and "'@mira" in cells and "'+Clinic" in cells
 
-    fresh = Database(f"sqlite:///{tmp_path / 'fresh.sqlite'}", secret_key=roundtable.secret)
-    fresh.upgrade()
-    try:
-        with fresh.session() as other:
-            import_bundle(other, read_bundle(tmp_path / "exported"), roundtable=roundtable)
-        with fresh.session() as other:
-            after = snapshot(other, "river-valley")
-    finally:
-        fresh.dispose()
+    after = import_into_a_fresh_database(tmp_path, roundtable)
     assert after["roster"] == before["roster"]
