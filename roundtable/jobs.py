@@ -35,9 +35,9 @@ from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 from typing import Any
 
-from roundtable.errors import Conflict, RoundtableError
 from sqlalchemy import select
 
+from roundtable.errors import Conflict, RoundtableError
 from roundtable.models import Note, Series
 from roundtable.services.notes import note_to_dict
 

@@ -68,7 +68,7 @@ def floor_from(pairs) -> float | None:
 def calibration_chips(db, series_id: int, suggester_name: str, *, roundtable) -> list[tuple[float, bool]]:
     """:func:`left_out_chips` of the series' newest coded notes (at most :data:`CODED_NOTES_LIMIT`)."""
     codebook = codebook_for_series(db, series_id)
-    rows = db.execute(
+    rows = db.execute(  # newest note first, its tags together: stop at the first note past the limit
         select(Note.id, Note.text, Note.session_id, Theme.name)
         .join(NoteTag, NoteTag.note_id == Note.id).join(Theme, Theme.id == NoteTag.theme_id)
         .where(Theme.series_id == series_id, Theme.retired.is_(False), NoteTag.status == TagStatus.ACCEPTED,
@@ -79,7 +79,7 @@ def calibration_chips(db, series_id: int, suggester_name: str, *, roundtable) ->
     for note_id, text, session_id, theme in rows:
         if note_id not in notes:
             if len(notes) == CODED_NOTES_LIMIT:
-                continue
+                break
             notes[note_id] = (text, session_id, set())
         notes[note_id][2].add(theme)
     return left_out_chips(list(notes.values()), codebook, suggester_name, roundtable=roundtable)

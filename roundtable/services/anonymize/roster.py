@@ -245,8 +245,8 @@ def refuse_roles_naming_someone(people: list[Participant], where=lambda person: 
     """Refuse a role holding a name or alias of ``people`` (the whole roster as it will be saved): every
     member sees roles (the composer's speaker list, a note's speaker, the brief's attributions), so a role
     "assistant to <name>" would show the name to all of them. ``where(person)`` starts the message."""
-    detector = floor_detectors()[0]
-    found = detector.detect([person.role_label or "" for person in people], Roster.from_rows(people))
+    roster_detector, _contact_details = floor_detectors()
+    found = roster_detector.detect([person.role_label or "" for person in people], Roster.from_rows(people))
     for person, spans in zip(people, found):
         if any(span.kind == NAME for span in spans):
             message = "a role cannot hold a name or alias on the roster: every member sees roles"

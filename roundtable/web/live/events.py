@@ -43,9 +43,9 @@ from roundtable.models import NOTE_KINDS, Note, NoteTag, Role, Session, SessionS
 from roundtable.services.accounts import has_role
 from roundtable.services.anonymize import anonymizer_for_series, keep_term
 from roundtable.services.anonymize.roster import add_marked_people
-from roundtable.services.suggestion_floor import chip_floor
 from roundtable.services.notes import (MAX_MARKED_NAMES, NoteStream, StaleEdit, has_lone_surrogate, not_live_message,
                                       note_to_dict)
+from roundtable.services.suggestion_floor import chip_floor
 from roundtable.services.tagging import (SUGGESTION_GONE, accept_suggestion, add_manual_tag, reject_suggestion,
                                          remove_tag)
 from roundtable.web.authorization import AfterTurn, current_account, socket_access, socket_error, socket_turn
