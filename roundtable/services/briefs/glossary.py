@@ -175,11 +175,6 @@ def strip_speaker(text: str) -> tuple[str, str | None, bool]:
     return text, role, dissent
 
 
-def upper_first(text: str) -> str:
-    """Raise the first letter (never lower anything)."""
-    return text[:1].upper() + text[1:]
-
-
 def sentences(text: str) -> list[str]:
     """Split prose into sentences at ". ", "; ", "? " and "! " (abbreviations such as "e.g." kept)."""
     parts = re.split(r"(?<=[.;!?])\s+(?=\S)", text)

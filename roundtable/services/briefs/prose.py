@@ -13,8 +13,6 @@ from typing import TYPE_CHECKING, Iterable
 if TYPE_CHECKING:
     from roundtable.services.briefs.context import NoteItem
 
-_SMALL_WORDS = {"and", "or", "of", "the", "a", "an", "in", "on", "for", "to", "with", "at", "by"}
-
 
 @functools.lru_cache(maxsize=1)
 def stop_words() -> frozenset[str]:
@@ -113,11 +111,3 @@ def as_sentence(text: str) -> str:
         return ""
     text = capitalize_first(text)
     return text if text[-1] in ".?!…" or text[-2:-1] in (".", "?", "!") else text + "."
-
-
-def title_case(text: str) -> str:
-    words = text.split()
-    return " ".join(
-        w if w.isupper() else (w if (i and w in _SMALL_WORDS) else w[:1].upper() + w[1:])
-        for i, w in enumerate(words)
-    )
