@@ -91,6 +91,18 @@ def test_a_role_that_names_someone_on_the_roster_is_refused_in_an_upload_and_an_
     assert person.role_label == "legal advocate"
 
 
+
+@pytest.mark.parametrize("role", ["assistant to H\u043epe van der Berg",  # a Cyrillic o
+                                  "KWAME'S DEPUTY", "Kw&#97;me's deputy", "K w a m e's deputy"])
+def test_a_role_that_names_someone_in_look_alike_letters_or_markup_is_refused_too(client, login, db, series, role):
+    login(Role.FACILITATOR)
+    person = db.scalar(select(Participant).where(Participant.series_id == series.id).order_by(Participant.id))
+    form = {"name": person.name, "aliases": "|".join(person.aliases), "affiliation": person.affiliation, "role": role}
+    page = client.post(f"/s/{series.slug}/roster/{person.id}", data=form, follow_redirects=True).get_data(as_text=True)
+    assert "A role cannot hold a name or alias on the roster" in page and "Saved." not in page
+    db.expire_all()
+    assert person.role_label == "legal advocate"
+
 def test_the_roster_is_for_facilitators_only(client, login, series):
     login(Role.NOTE_TAKER)
     assert client.get(f"/s/{series.slug}/roster").status_code == 403

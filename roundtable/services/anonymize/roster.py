@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session as DbSession
 from roundtable.errors import NotFound, ValidationError
 from roundtable.models import KeptTerm, Participant, Series
 from roundtable.services.anonymize.floor import floor_detectors
-from roundtable.services.anonymize.normalize import fold_for_matching
+from roundtable.services.anonymize.normalize import fold_for_matching, matching_text
 from roundtable.services.anonymize.spans import NAME
 from roundtable.services.csv_cells import spreadsheet_cell, typed_cell
 from roundtable.services.typed_text import clean_line, stored_form
@@ -246,7 +246,9 @@ def refuse_roles_naming_someone(people: list[Participant], where=lambda person: 
     member sees roles (the composer's speaker list, a note's speaker, the brief's attributions), so a role
     "assistant to <name>" would show the name to all of them. ``where(person)`` starts the message."""
     roster_detector, _contact_details = floor_detectors()
-    found = roster_detector.detect([person.role_label or "" for person in people], Roster.from_rows(people))
+    # Read as the anonymizer reads a note (entities decoded, letters spaced out joined): what a member would read.
+    found = roster_detector.detect([matching_text(person.role_label or "").text for person in people],
+                                   Roster.from_rows(people))
     for person, spans in zip(people, found):
         if any(span.kind == NAME for span in spans):
             message = "a role cannot hold a name or alias on the roster: every member sees roles"
