@@ -242,8 +242,8 @@ def coordinated_names(text: str, spans: list[tuple[int, int]], known_words: froz
         before = _COORDINATED_BEFORE.search(text[max(0, start - 60):start])
         if before:
             words = before.group(1).split()
-            if len(words) == 2 and not _is_capitalised(words[0]):
-                words = words[1:]
+            if len(words) == 2 and (not _is_capitalised(words[0]) or words[0].lower() in _NOT_AUTHORS):
+                words = words[1:]  # "in Halvorsen and Pyle", "In Halvorsen and Pyle"
             b = start - len(before.group(2)) - len(" ".join(words))
             # at a sentence start only a word the model never saw ("Carrano and Biewener studied")
             if _partner_ok(words, known_words) and (not sentence_start(text, b) or _unknown(words, known_words)):
@@ -269,6 +269,16 @@ def sentence_start(text: str, start: int) -> bool:
 
 
 _PLACE_BEFORE = re.compile(r"\b(?:the|in|near|at)\s+$", re.I)
+_PAIRED_AFTER = re.compile(rf"['’]?s?\s*(?:&|and)\s+({_WORD})")
+_PAIRED_BEFORE = re.compile(rf"(?<![\w'’])({_WORD})\s*(?:&|and)\s+$")
+
+
+def in_a_pair(text: str, start: int, end: int, known_words: frozenset[str] = frozenset()) -> bool:
+    """Whether a span is joined by "and" or "&" to one capitalised word that may be a name ("Halvorsen and Pyle",
+    "Okafor and Lindqvist's"): not an ordinary, place or organisation word (see :func:`coordinated_names`)."""
+    after = _PAIRED_AFTER.match(text, end, end + 60)
+    before = _PAIRED_BEFORE.search(text, max(0, start - 60), start)
+    return any(match is not None and _partner_ok([match.group(1)], known_words) for match in (after, before))
 # "the villages Brin and Djibonker", "the village of Banjal", "the town of Hadibo".
 _PLACE_NOUN_BEFORE = re.compile(
     r"\b(?:villages?|towns?|city|cities|islands?|regions?|districts?|provinces?|rivers?|kingdoms?|capital|"
@@ -283,8 +293,10 @@ _SPEAKERS_OF_BEFORE = re.compile(r"\b(?:speakers|languages?|dialects?|inhabitant
                                  r"(?:[^\W\d_][\w'’-]*\s+(?:and|or|&)\s+)?$", re.I)
 
 
-def reads_as_a_place(text: str, start: int, end: int) -> bool:
-    """A model guess after "the", "in", "near" or "at" and not a possessive ("in Port Alder", "the Louvre")."""
+def reads_as_a_place(text: str, start: int, end: int, paired: bool = False) -> bool:
+    """A model guess after "the", "in", "near" or "at" and not a possessive ("in Port Alder", "the Louvre"), unless
+    ``paired`` (joined by "and" to another name: "in Halvorsen and Pyle" cites a case, see :func:`in_a_pair`); or
+    after a place noun ("the villages Brin and Djibonker") or "speakers of", paired or not."""
     if re.match(r"['’]s?\b", text[end:end + 2]):
         return False
     listed = _PLACE_NOUN_BEFORE.search(text, max(0, start - 60), start)
@@ -292,7 +304,7 @@ def reads_as_a_place(text: str, start: int, end: int) -> bool:
     if listed and not all(_is_capitalised(w) for w in re.findall(r"[^\W\d_][\w'’-]*", listed.group(1))
                           if w not in ("and", "or")):
         listed = None
-    return bool(_PLACE_BEFORE.search(text, max(0, start - 8), start) or listed
+    return bool(not paired and _PLACE_BEFORE.search(text, max(0, start - 8), start) or listed
                 or _SPEAKERS_OF_BEFORE.search(text, max(0, start - 50), start))
 
 

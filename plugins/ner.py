@@ -426,7 +426,8 @@ def _person_spans(doc, veto_doc=None) -> list[Span]:
                 continue
             # "we met in Port Alder", "the Louvre": a guess there is nearly always a place
             surface = text[cleaned[0]:cleaned[1]]
-            if guess and (name_rules.reads_as_a_place(text, *cleaned) and not _qualifies_a_noun(text, *cleaned)
+            paired = guess and name_rules.in_a_pair(text, *cleaned, _known_words)
+            if guess and (name_rules.reads_as_a_place(text, *cleaned, paired) and not _qualifies_a_noun(text, *cleaned)
                           or name_rules.names_a_thing(text, *cleaned)
                           or _a_known_place(surface)
                           or _not_a_name(doc, *cleaned)

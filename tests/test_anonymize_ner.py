@@ -256,6 +256,29 @@ def test_titles_bibliography_possessives_and_coordination_on_informal_text(anony
         assert name not in result, result
 
 
+@pytest.mark.parametrize(
+    "text, names",
+    [
+        ("The rule is set out in Halvorsen and Pyle, at tab 4.", ["Halvorsen", "Pyle"]),  # a case cited by its parties
+        ("In Halvorsen and Pyle, the court held otherwise.", ["Halvorsen", "Pyle"]),
+        ("This follows the reasoning in Okafor and Lindqvist's study.", ["Okafor", "Lindqvist"]),
+        ("The same effect was observed in Marchetti & Oduya's trial.", ["Marchetti", "Oduya"]),
+    ],
+)
+def test_both_people_of_a_pair_after_in_are_found(anonymizer, text, names):
+    # "in" before a guess usually opens a place ("in Port Alder"); a guess joined by "and" to a person is a person,
+    # and the partner no longer stays beside a removed name
+    result = anonymizer.anonymize(text).text
+    for name in names:
+        assert name not in result, result
+
+
+@pytest.mark.parametrize("text", ["We stayed in Leeds and Bradford for a week.", "I lived in Essex and Kent for years.",
+                                  "Citizens of Antigua and Barbuda need no visa"])
+def test_a_pair_of_places_after_in_is_kept(anonymizer, text):
+    assert anonymizer.anonymize(text).text == text
+
+
 @pytest.mark.parametrize("text", ["Florence is lovely in spring", "we met in Austin", "We flew from Dakar to Ziguinchor",
                                   "The Space Shuttle Columbia landed"])
 def test_a_first_name_that_is_an_english_word_a_town_or_a_vessel_is_not_a_name(anonymizer, text):

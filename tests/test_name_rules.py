@@ -46,6 +46,18 @@ def test_a_partner_in_and_is_a_name_unless_it_is_a_place_or_organisation_word():
     assert found == ["Carrano"]
 
 
+def test_a_guess_joined_by_and_to_a_name_after_in_is_not_read_as_a_place():
+    text = "In Halvorsen and Pyle, as in Port Alder and in Tallinn and Council"
+    halvorsen, pyle = (text.index("Halvorsen"), text.index("Halvorsen") + 9), (text.index("Pyle"), text.index("Pyle") + 4)
+    assert name_rules.in_a_pair(text, *halvorsen) and name_rules.in_a_pair(text, *pyle)
+    assert not name_rules.reads_as_a_place(text, *halvorsen, paired=True)
+    assert surfaces(text, name_rules.coordinated_names(text, [pyle])) == ["Halvorsen"]  # "In" is not part of it
+    port_alder = (text.index("Port Alder"), text.index("Port Alder") + 10)
+    assert not name_rules.in_a_pair(text, *port_alder) and name_rules.reads_as_a_place(text, *port_alder)
+    tallinn = (text.index("Tallinn"), text.index("Tallinn") + 7)
+    assert not name_rules.in_a_pair(text, *tallinn)  # "and Council": an organisation word is no partner
+
+
 def test_places_buildings_and_peoples_are_not_people():
     text = "we stayed at Socotra Island with the Jóola speakers"
     assert name_rules.is_not_a_person(text, 13, 27)
