@@ -132,7 +132,13 @@ def key_findings(context: BriefContext) -> str:
         action = theme.section == "Strategic Directions"
         framing = as_finding(synthesis.framing, realizer) if synthesis.framing else ""
         shown = support
-        if framing:
+        calls, askers = synthesis.calls
+        if action and calls:  # a direction's claim: what participants called for, over roles and sessions
+            who = attribution(askers) + across_sessions(askers)
+            text = [note_markdown(f"{capitalize_first(who)} called for {join_words(calls)}.", titles)]
+            framing = ""
+            finding = (text[0], askers)
+        elif framing:
             text = [escape_md(framing)]
             shown = support or ([finding] if finding else [])
         elif finding:

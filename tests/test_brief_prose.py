@@ -706,3 +706,15 @@ def test_every_usable_note_of_a_theme_is_a_source_of_one_of_its_bullets(db, gene
 def test_a_contraction_of_we_is_never_glued_to_a_role(realizer, note):
     clause = realizer.clause(note, speakers="community organizers")
     assert "organizers'" not in clause and "organizers’" not in clause
+
+
+def test_each_directions_key_finding_says_what_participants_called_for(db, generated, roundtable):
+    """A direction's Key Finding is a claim (what participants called for, over roles and sessions), not a
+    sentence about the report ("came up ... under the headings ..."), and never an order."""
+    findings = briefs.split_sections(briefs.build_brief(db, generated, roundtable=roundtable).markdown)["key-findings"]
+    paragraphs = {re.match(r"\[\*\*(.+?):\*\*\]", p).group(1): p.split("} ", 1)[1]
+                  for p in findings.split("\n\n") if p.startswith("[**")}
+    assert "under the heading" not in findings
+    for name in ("Fund tenant legal defense", "Build a transit coalition"):
+        first = re.split(r"(?<=[.?!])\s+(?=[A-Z])", paragraphs[name])[0]
+        assert re.match(r"(?:An? |Participants|[A-Z][a-z]+ \w+s\b)[^.]* called for [a-z]", first), first
