@@ -321,20 +321,37 @@ def _unknown_word_names(doc, taken: list[tuple[int, int]]) -> list[tuple[int, in
 
 
 def _possessive_names(doc, taken: list[tuple[int, int]]) -> list[tuple[int, int]]:
-    """ "Carrano's study": one capitalised word the model never saw, called an organisation, before "'s"."""
+    """One capitalised word before "'s" that is someone's: "Carrano's study", a word the model never saw that it
+    calls an organisation or nothing ("Emeka's phone"), or a census name that it calls an organisation or nothing
+    ("Schneider's statement", "Norton's request"). No English word ("Campbell's soup", "Virginia's governor"), no
+    known place, and no word the model calls anything else; the word before must not be capitalised too (a longer
+    name, which the model and the other rules decide), unless it opens the sentence."""
     found = []
-    for ent in doc.ents:
-        if ent.label_ != "ORG" or len(ent) != 1:
-            continue
-        token = ent[0]
+    for token in doc:
         following = doc[token.i + 1].text if token.i + 1 < len(doc) else ""
         possessive = following in ("'s", "’s", "'", "’") or token.text.endswith(("'s", "’s"))
         word = token.text.removesuffix("'s").removesuffix("’s")
-        if possessive and word.istitle() and word.lower() not in _known_words:
-            start, end = token.idx, token.idx + len(word)
-            if not any(start < b and a < end for a, b in taken):
-                found.append((start, end))
+        if not possessive or not word[:1].isupper() or word.isupper() or not re.sub(r"['’-]", "", word).isalpha() \
+                or len(word) < 3:  # "McDonnell's" too, not "NASA's"
+            continue
+        if token.ent_type_ not in ("", "ORG") or (token.ent_type_ == "ORG" and len(_entity_of(token)) != 1):
+            continue
+        if token.i > 0 and doc[token.i - 1].is_title and not name_rules.sentence_start(doc.text, token.idx):
+            continue
+        lowered = word.lower()
+        unknown = lowered not in _known_words
+        if not (unknown and token.ent_type_ == "ORG") and (lowered in _english or _a_known_place(word)
+                                                          or not (unknown or lowered in _census_names)):
+            continue
+        start, end = token.idx, token.idx + len(word)
+        if not any(start < b and a < end for a, b in taken):
+            found.append((start, end))
     return found
+
+
+def _entity_of(token):
+    """The entity ``token`` is in."""
+    return next(ent for ent in token.doc.ents if ent.start <= token.i < ent.end)
 
 
 # Verbs of speech and stance after which one capitalised word is someone who spoke: "Priya said", "Sandoval asked".
