@@ -3,7 +3,8 @@
 Builds the series' report in this process (Markdown, then the PDF, timed) and checks:
 
 - the nine sections in order (Executive Summary ... Acknowledgments);
-- every web address in the series' notes and resources listed under Resources, in at least three
+- every web address in the series' notes and resources (as the report reads them from a note: a backtick
+  or a closing quotation mark ends one) listed under Resources, once per normalized address, in at least three
   headed groups (``###`` headings with a link under them; "n/a" when the notes hold no address);
 - in Key Themes and Strategic Directions: no note shorthand (a bullet the glossary,
   ``services/briefs/glossary.py`` with the series' own additions, would still rewrite), no doubled
@@ -35,6 +36,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from urllib.parse import unquote
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
@@ -126,6 +128,7 @@ def check(db, series, roundtable, workdir: Path, label: str) -> dict:
 
     from roundtable.models import Note, Participant, Resource, Session
     from roundtable.services.briefs import export_brief
+    from roundtable.services.briefs.markdown import extract_urls, url_key
 
     settings = series.brief_settings or {}
     glossary = {str(k): str(v) for k, v in (settings.get("glossary") or {}).items()}
@@ -147,8 +150,11 @@ def check(db, series, roundtable, workdir: Path, label: str) -> dict:
 
     headings = re.findall(r"^## (.+)$", markdown, re.M)
     resources = markdown.split("## Resources and Partners", 1)[-1].split("\n## ", 1)[0]
-    urls = {u.rstrip(".,;:") for t in [*notes, *resource_urls] for u in URL_RE.findall(t)}
-    missing = sorted(u for u in urls if u not in resources)
+    urls = {u for t in [*notes, *resource_urls] for u in extract_urls(t)}
+    # Listed when its address, normalized as the report lists each link once (host and path, no trailing
+    # slash: ".../checker//" is ".../checker/"), is a link target under Resources.
+    listed = {url_key(unquote(u)) for u in re.findall(r"\]\((https?://[^)\s]+)\)", resources)}
+    missing = sorted(u for u in urls if url_key(u) not in listed)
     groups = [g.splitlines()[0] for g in re.split(r"^### ", resources, flags=re.M)[1:] if URL_RE.search(g)]
     bullets = body_bullets(markdown)
     shorthand = {b[:60]: s for b in bullets if (s := shorthand_left(b, glossary))}

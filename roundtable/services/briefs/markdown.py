@@ -10,7 +10,10 @@ import yaml
 
 from roundtable.services.render import FRONT_MATTER_RE
 
-URL_RE = re.compile(r"https?://[^\s<>\"'\]\[)(]+(?:\([^\s<>\"')(]*\)[^\s<>\"'\]\[)(]*)*", re.I)
+# A backtick is never part of an address (RFC 3986): "install `https://...`" ends before it.
+URL_RE = re.compile(r"https?://[^\s<>\"'`\]\[)(]+(?:\([^\s<>\"'`)(]*\)[^\s<>\"'`\]\[)(]*)*", re.I)
+# Punctuation that ends a sentence or wraps an address rather than belonging to it ("see *https://x.org/*.").
+URL_TRAILING = ".,;:!?'\"*’”»…"
 
 
 SECTION_MARK_RE = re.compile(r"^\{#([A-Za-z][\w-]*)[^}\n]*\}[ \t]*\n(?=#{1,2} )", re.M)
@@ -24,7 +27,7 @@ _MD_SPECIAL = re.compile(r"([\\`*_\[\]{}<>#|!~])")
 def extract_urls(text: str) -> list[str]:
     out = []
     for m in URL_RE.finditer(text or ""):
-        url = m.group(0).rstrip(".,;:!?'\"")
+        url = m.group(0).rstrip(URL_TRAILING)
         if url not in out:
             out.append(url)
     return out
@@ -59,7 +62,7 @@ def note_markdown(text: str, titles: dict[str, str] | None = None) -> str:
     titles = titles or {}
     out, last = [], 0
     for m in URL_RE.finditer(text):
-        url = m.group(0).rstrip(".,;:!?'\"")
+        url = m.group(0).rstrip(URL_TRAILING)
         out.append(escape_md(text[last : m.start()]))
         out.append(md_link(titles.get(url_key(url)) or url_label(url), url))
         last = m.start() + len(url)

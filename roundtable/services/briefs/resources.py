@@ -5,7 +5,9 @@ from __future__ import annotations
 import re
 from collections import OrderedDict
 from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
 
+from roundtable.services.anonymize.policies import _AFFILIATION_LABELS
 from roundtable.services.briefs.context import ResourceItem
 from roundtable.services.briefs.glossary import expand_shorthand
 from roundtable.services.briefs.markdown import url_key, url_label
@@ -79,6 +81,21 @@ def categorize(name: str, words: str, url: str, rules: list[dict]) -> str:
     return best
 
 
+# The role policy's stand-ins for an organization's name ("federal funding map (an organization)"): no description.
+ANONYMIZER_LABELS = frozenset({"an organization", *(label for _keys, label in _AFFILIATION_LABELS)})
+_NOT_A_NAME_RE = re.compile(r"^(?:if|when|while|because|since|although|so|to|and|but|or)\b|"
+                            r"(?<![\w-])(?:i|you|we|they|he|she|it|your|our|their)(?![\w-])", re.I)
+
+
+def reads_as_name(text: str) -> bool:
+    """Whether the words a note puts by a link can name it: not a clause ("If you are using npm you can install"),
+    and not one word typed in lower case ("script-src" before an address in a quoted policy)."""
+    words = text.split()
+    if not words or _NOT_A_NAME_RE.search(text.replace("`", "")):
+        return False
+    return len(words) >= 2 or any(c.isupper() for c in words[0])
+
+
 def name_from_url(url: str) -> str:
     """A stand-in name from the address: the host as written ("migrationpolicy.org"), short hosts in capitals."""
     host = url_label(url)
@@ -97,7 +114,7 @@ def _around(text: str, url: str) -> tuple[str | None, str]:
     def clean(clause: str) -> str | None:
         if PLACEHOLDER_RE.fullmatch(clause.strip(" -–—:;,()")):  # "[name] (https://…)": the anonymizer took it
             return None
-        clause = clause.strip(" -–—:;,([").lstrip(") ")  # ") is an auditor" after "WAVE (https://…"
+        clause = clause.strip(" -–—:;,([`").lstrip(")` ")  # ") is an auditor" after "WAVE (https://…"
         return re.sub(r"^(?:see|link|resource|more|via|at|here)\s*[:\-–—]?\s*", "", clause, flags=re.I).strip(" -–—:;,([")
 
     # "WAVE (https://…) is an auditor": the words after the link describe it without their verb.
@@ -127,7 +144,7 @@ def name_and_description(note_text: str, url: str) -> tuple[str, str]:
         text = " ".join(text.split()[:10])
     if not description and after and text != after:
         description = after
-    name = capitalize_first(text.strip()) if len(text.split()) >= 1 and len(text) >= 3 else ""
+    name = capitalize_first(text.strip()) if len(text) >= 3 and reads_as_name(text.strip()) else ""
     return name, capitalize_first(description.strip())
 
 
@@ -144,38 +161,43 @@ def collect_resources(context: BriefContext) -> "OrderedDict[str, list[ResourceI
     own = [{**rule, "weight": rule.get("weight", 10)} for rule in context.settings.get("resource_rules") or []
            if isinstance(rule, dict) and rule.get("category")]
     rules = own + RESOURCE_RULES
-    seen: set[str] = set()
     items: list[ResourceItem] = []
     session_of = {n.id: n.session_number for n in context.notes}
     theme_of = {n.id: t.name for t in context.themes for n in t.all_notes()}
+    by_key: dict[str, ResourceItem] = {}
     for r in context.resources:
         key = url_key(r.url)
-        if key not in seen:
-            seen.add(key)
-            items.append(ResourceItem(r.url, r.title, r.description, r.category, r.note_id))
+        if key not in by_key:
+            by_key[key] = ResourceItem(r.url, r.title, r.description, r.category, r.note_id)
+            items.append(by_key[key])
     note_of: dict[str, NoteItem] = {}
     for n in context.notes:
         for u in n.links:
-            note_of.setdefault(url_key(u), n)
-            if url_key(u) not in seen:
-                seen.add(url_key(u))
-                items.append(ResourceItem(u, "", "", "", n.id))
+            key = url_key(u)
+            note_of.setdefault(key, n)
+            if key not in by_key:
+                by_key[key] = ResourceItem(u, "", "", "", n.id)
+                items.append(by_key[key])
+            elif "//" in urlsplit(by_key[key].url).path and "//" not in urlsplit(u).path:
+                by_key[key].url = u  # ".../checker//" and ".../checker/" are one page: show the clean address
     for r in items:
         note = note_of.get(url_key(r.url))
         name, description = name_and_description(note.text, r.url) if note else ("", "")
         if mentions(name, context.hidden_words):
             name = ""
-        if mentions(description, context.hidden_words):
+        if mentions(description, context.hidden_words) or description.lower().rstrip(".") in ANONYMIZER_LABELS:
             description = ""
         r.title = r.title or name or name_from_url(r.url)
         if not r.title:
             session = session_of.get(r.note_id)
             r.title = f"Link shared in session {session}" if session else "Link shared in the series"
+        own_words = f"{r.description or description} {note.prose if note else ''}"
         if not r.description:
             r.description = description or _mentioned(r.note_id, session_of, theme_of)
         r.description = as_sentence(trim_sentence(r.description, 200).rstrip("."))
         if not r.category.strip():
-            r.category = categorize(r.title, f"{r.description} {note.prose if note else ''}", r.url, rules)
+            # Sorted by its own words: the stand-in "Shared in the discussion of <theme>" is not about the link.
+            r.category = categorize(r.title, own_words, r.url, rules)
     groups: dict[str, list[ResourceItem]] = {}
     for r in items:
         groups.setdefault(r.category.strip(), []).append(r)
