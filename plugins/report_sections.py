@@ -118,8 +118,8 @@ def key_findings(context: BriefContext) -> str:
     its bullets: the theme's framing as a claim, else the claim its notes share most widely, attributed
     to the roles and sessions that shared it (:func:`~roundtable.services.briefs.synthesis.theme_claims`);
     the roles and sessions that raised the theme; one concrete claim from another of its points. When
-    every claim of the theme is already written in a bullet, the paragraph says how far the theme ran
-    and under which headings."""
+    every claim of the theme is already written in a bullet, the paragraph says how far the theme ran.
+    A strategic direction opens on what participants called for (``synthesis.calls``)."""
     realizer = context.realizer()
     titles = context.resource_titles()
     paragraphs = []
@@ -152,12 +152,7 @@ def key_findings(context: BriefContext) -> str:
         across = (f"all {number_word(sessions)} sessions" if sessions == len(context.sessions) and sessions > 1
                   else f"{number_word(sessions)} of the {number_word(len(context.sessions))} sessions"
                   if sessions > 1 else "one session")
-        headings = [b.lead_in for b in synthesis.bullets]
-        if not text:  # no claim of its own: how far the theme ran, and the headings its points fall under
-            named = join_words([f"“{escape_md(h)}”" for h in headings])
-            under = f", under the headings {named}" if len(headings) > 1 else f", under the heading {named}"
-            text.append(f"{subject} came up in {across}, among {everyone}{under}.")
-        elif len(synthesis.bullets) >= 2 and sessions > 1:
+        if not text or (len(synthesis.bullets) >= 2 and sessions > 1):  # how far it ran, never its headings
             text.append(f"{subject} came up in {across}, among {everyone}.")
         text += [note_markdown(s, titles) for s in realizer.support([c for c, _ in shown])]
         sources = [n for _, members in ([finding] if finding and not framing else []) + shown for n in members] or [

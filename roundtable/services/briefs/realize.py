@@ -773,6 +773,20 @@ class Realizer:
         link = "described how" if verb == "described" else f"{verb} that"
         return f"{capitalize_first(who)} {link} {clause}."
 
+    def rough(self, clause: str) -> bool:
+        """Whether ``clause`` keeps a note's grammar that the rules above leave alone: a singular count noun
+        heading a subject or object without a determiner ("the faith network got outside counsel memo",
+        "Biggest surprise is ..."). Used to prefer another claim, never to rewrite one; ``False`` without spaCy."""
+        if self.tagger is None:
+            return False
+        for t in self._doc(clause):
+            if t.tag_ == "NN" and t.text.isalpha() and t.dep_ in ("nsubj", "nsubjpass", "dobj", "attr") and not (
+                    _uncounted(t.lower_) or t.text[:1].isupper() and t.i > 0 or any(
+                        c.dep_ in ("det", "poss", "nummod", "predet") or c.tag_ in ("DT", "PRP$", "WP$", "CD", "POS")
+                        for c in t.children)):
+                return True
+        return False
+
     def is_order(self, clause: str) -> bool:
         """Whether ``clause`` is an instruction, in whatever case it was typed ("Fund lasting capacity ...")."""
         return self._imperative(clause, any_case=True)

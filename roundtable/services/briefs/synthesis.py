@@ -757,7 +757,7 @@ def theme_claims(notes: list[NoteItem], space: TextSpace, hidden: frozenset[str]
     # a figure or a named place is support, not the finding (read aloud on the demo: tuning)
     general = GENERAL if realizer.tagger is not None else GENERAL - 1  # the word lists score one less
     ranked = sorted((k for k in range(len(candidates)) if realizer.generality(candidates[k][1]) >= general),
-                    key=lambda k: (not idea_stems(candidates[k][1]) & stems,
+                    key=lambda k: (not idea_stems(candidates[k][1]) & stems, realizer.rough(candidates[k][1]),
                                    tuple(-r for r in reach(candidates[k][0])), k))
     finding = None
     if ranked:
@@ -771,7 +771,9 @@ def theme_claims(notes: list[NoteItem], space: TextSpace, hidden: frozenset[str]
     # a claim whose first word keeps a capital it was typed with ("Biggest surprise ...", "Track outcomes
     # ...") is one the realizer could not shape (it never changes a word's case): not support
     rest = [(j, t) for j, t in rest if realizer.embeddable(t) and (directions or not realizer.is_order(t))]
-    support = min(rest, key=lambda c: (not re.search(r"\d", c[1]), not realizer.has_finite_verb(c[1])), default=None)
+    # a claim keeping note grammar the realizer leaves alone comes last (read on the demo's Key Findings: tuning)
+    support = min(rest, key=lambda c: (realizer.rough(c[1]), not re.search(r"\d", c[1]),
+                                       not realizer.has_finite_verb(c[1])), default=None)
     return finding, ([(support[1], [plain[support[0]]])] if support else [])
 
 
@@ -783,12 +785,21 @@ def requested(claim: str, realizer: Realizer) -> str:
     """What an action note asks for, as a noun phrase to follow "called for" ("" when it names none).
 
     An order's object ("fund a standing pool of tenant lawyers" -> "a standing pool of tenant lawyers",
-    "ask the council for X" -> "X"), or a note that is a noun phrase ("regional transit compact w/ ..." ->
-    "a regional transit compact"). Never a proposal with its own subject ("Millbrook to publish ..."), a
+    "ask the council for X" -> "X"), or a note that is a noun phrase ("regional fare agreement w/ ..." ->
+    "a regional fare agreement"), after a short label or condition before a colon when there is one. Never a proposal with its own subject ("Millbrook to publish ..."), a
     report, an order typed capitalized (its case is kept, so nothing is cut from it), nor a phrase
     :func:`topic_phrases` would refuse. Needs spaCy's parse.
     """
     if realizer.tagger is None or not (claim[:1].islower() or claim[:1].isdigit()):
+        return ""
+    head, colon, after = claim.partition(": ")
+    if colon and len(head.split()) <= 6:  # "where councils agree: push a state law", "funders: pooled fund"
+        return _requested(after, realizer) or _requested(claim, realizer)
+    return _requested(claim, realizer)
+
+
+def _requested(claim: str, realizer: Realizer) -> str:
+    if not (claim[:1].islower() or claim[:1].isdigit()):
         return ""
     text = claim
     if realizer.is_order(claim):
