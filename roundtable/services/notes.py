@@ -52,7 +52,9 @@ from roundtable.models import (
     SessionState,
     TagStatus,
 )
-from roundtable.services.anonymize import AnonymizedText, anonymizer_for_series
+from roundtable.services.anonymize import AnonymizedText, Anonymizer, anonymizer_for_series
+from roundtable.services.anonymize.name_memory import NameMemory, forget_session, memory_key, remember_statement, remembered_digests
+from roundtable.services.anonymize.normalize import matching_text
 from roundtable.services.typed_text import clean_line, stored_form
 from roundtable.services.note_changes import record_change
 from roundtable.services.tagging import add_manual_tag, check_taggable, tag_to_dict
@@ -179,12 +181,53 @@ class NoteStream:
         self.max_length = max_length
 
     def anonymize(self, db: DbSession, series: Series, text: str, session_key: str,
-                  marked: Sequence[str] = (), speaker_role: str | None = None) -> AnonymizedText:
-        """The series' anonymization of ``text`` with the application's detectors and secret."""
+                  marked: Sequence[str] = (), speaker_role: str | None = None,
+                  memory: NameMemory | None = None) -> AnonymizedText:
+        """The series' anonymization of ``text`` with the application's detectors and secret (and ``memory``, the
+        session's names: :meth:`name_memory`)."""
         if self.roundtable is None:
             raise TypeError("this NoteStream was made without the application, so it can read notes but not write them")
         return anonymizer_for_series(db, series, self.roundtable).anonymize(
-            text, session_key, clean_marked_names(marked), speaker_role=speaker_role)
+            text, session_key, clean_marked_names(marked), speaker_role=speaker_role, memory=memory)
+
+    def name_memory(self, anonymizer: Anonymizer, meeting: Session, texts: Sequence[str]) -> NameMemory | None:
+        """The session's memory of names (:mod:`roundtable.services.anonymize.name_memory`) as far as ``texts``
+        need it: the digests of their own words, read in one indexed query. ``None`` when no detector of
+        ``anonymizer`` would use it (no name model), and then no query."""
+        if not anonymizer.remembers_names:
+            return None
+        memory = anonymizer.name_memory(memory_key(self.roundtable.secret), meeting.id)
+        wanted = set().union(*(memory.lookup_digests(matching_text(stored_form(text)).text) for text in texts))
+        memory.digests = remembered_digests(self.db, meeting.id, wanted)
+        return memory
+
+    def _anonymize_note(self, meeting: Session, text: str, marked, speaker_role) -> AnonymizedText:
+        """A note being stored, anonymized with the session's memory of names, which keeps its new names."""
+        if self.roundtable is None:
+            raise TypeError("this NoteStream was made without the application, so it can read notes but not write them")
+        anonymizer = anonymizer_for_series(self.db, meeting.series, self.roundtable)
+        memory = self.name_memory(anonymizer, meeting, [text])
+        anonymized = anonymizer.anonymize(text, self._session_key(meeting), clean_marked_names(marked),
+                                          speaker_role=speaker_role, memory=memory)
+        self._remember(meeting, memory)
+        return anonymized
+
+    def _remember(self, meeting: Session, memory: NameMemory | None) -> None:
+        """Store the names ``memory`` learned from a note being stored (digests only); nothing when none are new."""
+        if memory is None or not memory.learned:
+            return
+        statement = remember_statement(self.db, meeting.id, meeting.series_id, memory.learned)
+        if not self.autocommit:
+            self.db.execute(statement)
+            return
+        # In a statement of its own: the note's insert may commit alone on another connection (commit_alone)
+        own = self.db.connection()
+        if self.db.get_bind().dialect.name == "postgresql" and own.get_execution_options().get("isolation_level") != "AUTOCOMMIT":
+            with self.db.get_bind().connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+                connection.execute(statement)
+            return
+        own.execute(statement)
+        self.db.commit()
 
     def preview_note(self, session_id: int, text, marked: Sequence[str] = (), speaker_role=None) -> dict:
         """What ``text`` would be stored as in a live session, and which words each replacement replaces.
@@ -198,7 +241,8 @@ class NoteStream:
             raise SessionClosed(not_live_message(meeting))
         speaker_role = self._clean_speaker_role(meeting.series_id, speaker_role)
         anonymizer = anonymizer_for_series(self.db, meeting.series, self.roundtable)
-        result = anonymizer.anonymize(text, self._session_key(meeting), clean_marked_names(marked), speaker_role)
+        result = anonymizer.anonymize(text, self._session_key(meeting), clean_marked_names(marked), speaker_role,
+                                      memory=self.name_memory(anonymizer, meeting, [text]))
         changes = [{"from": text[span.start:span.end], "to": result.text[start:end], "kind": kind}
                    for span, (start, end, kind) in zip(result.spans, result.replacements)]
         return {"text": result.text, "replacements": [list(r) for r in result.replacements], "changes": changes}
@@ -283,7 +327,7 @@ class NoteStream:
         speaker_role = self._clean_speaker_role(meeting.series_id, speaker_role)
         for theme_id in themes:
             check_taggable(self.db, meeting.series_id, theme_id)
-        anonymized = self.anonymize(self.db, meeting.series, text, self._session_key(meeting), marked, speaker_role)
+        anonymized = self._anonymize_note(meeting, text, marked, speaker_role)
         note_trace.mark(note_uuid, "anonymized")
         if self.autocommit:
             return self._insert_committed(meeting, note_uuid, anonymized, kind, speaker_role, author_id, require_live,
@@ -307,8 +351,7 @@ class NoteStream:
             values["speaker_role"] = self._clean_speaker_role(meeting.series_id, speaker_role or None)
         if text is not None:
             speaker = values["speaker_role"] if "speaker_role" in values else note.speaker_role
-            anonymized = self.anonymize(self.db, meeting.series, clean_text(text, self.max_length),
-                                        self._session_key(meeting), marked, speaker)
+            anonymized = self._anonymize_note(meeting, clean_text(text, self.max_length), marked, speaker)
             values["text"] = anonymized.text
             values["replacements"] = anonymized.replacements
         if kind is not None:
@@ -356,6 +399,7 @@ class NoteStream:
             delete(Note).where(Note.session_id == session_id, Note.deleted_at.is_not(None))
             .execution_options(synchronize_session=False)
         ).rowcount
+        forget_session(self.db, session_id)  # no note is anonymized in a closed session: its names go
         self.db.add(AuditEvent(account_id=account_id, series_id=meeting.series_id, action="session.close",
                                detail={"session": meeting.number, "purged_notes": purged}))
         self._flush_or_commit()

@@ -21,6 +21,7 @@ from roundtable.models import (
     Note,
     NoteTag,
     Participant,
+    RememberedName,
     Resource,
     Series,
     Session,
@@ -123,6 +124,7 @@ def purge_series_notes(
         delete(Note).where(Note.session_id.in_(select(Session.id).where(Session.series_id == series.id)))
     ).rowcount
     kept = db.execute(delete(KeptTerm).where(KeptTerm.series_id == series.id)).rowcount
+    db.execute(delete(RememberedName).where(RememberedName.series_id == series.id))  # the sessions' name memory
     people = 0
     if include_roster:
         people = db.execute(delete(Participant).where(Participant.series_id == series.id)).rowcount

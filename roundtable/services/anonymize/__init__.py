@@ -21,6 +21,8 @@ Read it in this order:
 - :mod:`.gate` — the export gate, judging what the reader of a download sees.
 - :mod:`.series` — a series' cached anonymizer, and text authored outside the
   note stream (titles, themes, drafts).
+- :mod:`.name_memory` — a session's memory of the names found in it, as keyed
+  digests, so a later note's lone surname is found too.
 
 An :class:`Anonymizer` is built once per series (its roster regexes are
 compiled once) and is cheap to call on every note. Nothing here stores a raw

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field, replace
 from roundtable import off_hub
 from roundtable.errors import ValidationError
 from roundtable.services.anonymize.kept_terms import KEEPABLE, kept_terms_pattern
+from roundtable.services.anonymize.name_memory import NameMemory
 from roundtable.services.anonymize.normalize import matching_text
 from roundtable.services.typed_text import stored_form
 from roundtable.services.anonymize.policies import (
@@ -29,35 +30,51 @@ from roundtable.services.anonymize.roster import Roster, RosterEntry
 from roundtable.services.anonymize.spans import AFFILIATION, NAME, PERSON, Span, fold, merge_spans
 
 
-def detect_spans(texts: Sequence[str], detectors: Sequence, roster: Roster, kept: re.Pattern | None = None) -> list[list[Span]]:
+def detect_spans(texts: Sequence[str], detectors: Sequence, roster: Roster, kept: re.Pattern | None = None,
+                 memories: Sequence[NameMemory | None] | None = None) -> list[list[Span]]:
     """Run ``detectors`` on the matching form of each text; merged spans in the texts' own coordinates.
 
     An unknown-name span inside an occurrence of a kept term (``kept``, see
     :func:`kept_terms_pattern`) is dropped; roster and contact spans never are.
+    ``memories``: each text's session memory (:mod:`.name_memory`), or ``None``: the words it remembers
+    are offered to the detectors that confirm people, and the full names found are remembered.
     """
     matching = [matching_text(text) for text in texts]
+    memories = memories or [None] * len(texts)
+    remembered = [memory.candidates(match.text) if memory is not None else [] for memory, match in zip(memories, matching)]
     if all(getattr(detector, "quick", False) for detector in detectors):
         # Patterns take microseconds; a trip to the detection thread comes back only after every ready
         # greenlet has run (at 1,000 viewers, a round of socket writes).
-        found = _run_detectors(detectors, [m.text for m in matching], roster)
+        found = _run_detectors(detectors, [m.text for m in matching], roster, remembered)
     else:
-        found = off_hub.call(_run_detectors, detectors, [m.text for m in matching], roster)
+        found = off_hub.call(_run_detectors, detectors, [m.text for m in matching], roster, remembered)
     result = []
-    for text, match, spans in zip(texts, matching, found):
+    for text, match, spans, memory in zip(texts, matching, found, memories):
         if kept is not None:
             shields = [m.span() for m in kept.finditer(fold(match.text))]
             spans = [s for s in spans if s.kind not in KEEPABLE or not any(a <= s.start and s.end <= b for a, b in shields)]
+        if memory is not None:
+            memory.learn(match.text, spans)
         spans = [replace(span, start=start, end=end) for span in spans
                  for start, end in [match.to_original(span.start, span.end)]]
         result.append(merge_spans(spans, text))
     return result
 
 
-def _run_detectors(detectors: Sequence, texts: list[str], roster: Roster) -> list[list[Span]]:
-    """Every detector's spans for each text. A model can take a while: under gevent this runs off the hub."""
+def _run_detectors(detectors: Sequence, texts: list[str], roster: Roster,
+                   remembered: list[list[tuple[int, int]]]) -> list[list[Span]]:
+    """Every detector's spans for each text. A model can take a while: under gevent this runs off the hub.
+
+    A detector with ``confirms_remembered_names`` also gets ``remembered``: for each text, where it has a
+    word the session's memory holds, to keep as a person or veto as it would a part of a name in the text.
+    """
     found: list[list[Span]] = [[] for _ in texts]
     for detector in detectors:
-        for bucket, spans in zip(found, detector.detect(texts, roster)):
+        if any(remembered) and getattr(detector, "confirms_remembered_names", False):
+            detected = detector.detect(texts, roster, remembered=remembered)
+        else:
+            detected = detector.detect(texts, roster)
+        for bucket, spans in zip(found, detected):
             bucket.extend(spans)
     return found
 
@@ -161,26 +178,40 @@ class Anonymizer:
 
     # -- detection --
 
-    def detect_many(self, texts: Sequence[str]) -> list[list[Span]]:
+    def detect_many(self, texts: Sequence[str], memories: Sequence[NameMemory | None] | None = None) -> list[list[Span]]:
         """Merged spans for each text, after dropping kept terms.
 
         Detectors see each text's matching form (:mod:`roundtable.services.anonymize.normalize`:
         what a reader reads, look-alike letters, invisible characters and markup
-        undone); the spans come back in the coordinates of ``texts``.
+        undone); the spans come back in the coordinates of ``texts``. ``memories``: see :func:`detect_spans`.
         """
-        return detect_spans(texts, self.detectors, self.roster, self.kept)
+        return detect_spans(texts, self.detectors, self.roster, self.kept, memories)
+
+    @property
+    def remembers_names(self) -> bool:
+        """Whether a session's name memory can change what this anonymizer finds (a detector confirms people)."""
+        return any(getattr(d, "confirms_remembered_names", False) and d.status() is None for d in self.detectors)
+
+    def ordinary_word(self, word: str) -> bool:
+        """Whether a detector's dictionary holds ``word`` (a word, not a name part to remember)."""
+        return any(d.ordinary_word(word) for d in self.detectors if hasattr(d, "ordinary_word"))
+
+    def name_memory(self, key: bytes, session: int | str, digests=()) -> NameMemory:
+        """An empty (or ``digests``) memory of one session, with the detectors' dictionary."""
+        return NameMemory(key, session, digests, ordinary_word=self.ordinary_word)
 
     # -- replacement --
 
     def anonymize(self, text: str, session_key: str | int | None = None, marked: Sequence[str] = (),
-                  speaker_role: str | None = None) -> AnonymizedText:
+                  speaker_role: str | None = None, memory: NameMemory | None = None) -> AnonymizedText:
         """Replace every identifier in ``text`` according to the series' policy.
 
         ``marked``: words the note-taker marked as names (see :func:`marked_name_spans`);
-        ``speaker_role``: the note's speaker field (see :func:`speaker_name_spans`).
+        ``speaker_role``: the note's speaker field (see :func:`speaker_name_spans`);
+        ``memory``: the session's name memory (:mod:`.name_memory`), which learns this note's full names.
         """
         text = stored_form(text)
-        spans = self.detect_many([text])[0]
+        spans = self.detect_many([text], [memory])[0]
         extra = [*marked_name_spans(text, marked), *speaker_name_spans(text, self.roster, speaker_role)]
         if extra:
             spans = merge_spans([*spans, *extra], text)
