@@ -1,7 +1,7 @@
 """Evaluate the anonymizer on a labelled set of notes, beside Microsoft Presidio.
 
     python bench/anonymize_eval.py [--part tune|heldout] [--data FILE.jsonl ...] [--roster FILE.csv]
-                                   [--json] [--no-presidio] [--no-ner] [--seconds 2]
+                                   [--json] [--no-presidio] [--no-ner] [--no-memory] [--seconds 2]
 
 Each line of a data file is ``{"text": ..., "spans": [{"start", "end", "kind"}]}``
 with kinds ``roster`` (a roster name in any form), ``person`` (someone not on
@@ -24,6 +24,11 @@ Scoring, the same for every system:
   precision is per predicted kind and overall (on the external sets, where
   only some words carry a label, read ``kept`` instead);
 - a ``keep`` word is *kept* when no predicted span touches a letter of it.
+
+Records that carry a ``document`` (GUM's: three-sentence slices of one document) are one session: a
+document's records go in order through one name memory (``roundtable.services.anonymize.name_memory``),
+so a lone surname after the full name in an earlier record is found as in a later note of a live session.
+``--no-memory`` scores every record alone, as before the memory.
 
 Throughput is measured single-process: notes/s over the whole set repeated
 for ``--seconds``, and the latency added to one live note (one call per note,
@@ -164,15 +169,34 @@ def live_latency(run_one, texts: list[str]) -> dict:
     }
 
 
-def evaluate_roundtable(records, roster_path: Path | None, ner: bool, seconds: float) -> dict:
+def detect_in_sessions(anonymizer, records: list[dict], key: bytes) -> list:
+    """Spans of each record; the records of one ``document`` in order through one name memory (one session),
+    the others in one batch, alone."""
+    alone = [i for i, r in enumerate(records) if "document" not in r]
+    spans = [None] * len(records)
+    for i, found in zip(alone, anonymizer.detect_many([records[i]["text"] for i in alone])):
+        spans[i] = found
+    memories = {}
+    for i, record in enumerate(records):
+        if "document" in record:
+            memory = memories.setdefault(record["document"], anonymizer.name_memory(key, record["document"]))
+            spans[i] = anonymizer.detect_many([record["text"]], [memory])[0]
+    return spans
+
+
+def evaluate_roundtable(records, roster_path: Path | None, ner: bool, seconds: float, memory: bool = True) -> dict:
     from roundtable.application import Roundtable
     from roundtable.services.anonymize import Anonymizer, Roster, load_detectors, load_roster_csv
+    from roundtable.services.anonymize.name_memory import memory_key
 
     roster = load_roster_csv(roster_path) if roster_path else Roster()
     roundtable = Roundtable({"SECRET_KEY": secrets.token_hex(32), "DATABASE_URL": "sqlite://"})
     anonymizer = Anonymizer(roster, "role", load_detectors(roundtable, ner=ner), salt=roundtable.pseudonym_salt("files"))
     texts = [r["text"] for r in records]
-    spans = anonymizer.detect_many(texts)
+    if memory:
+        spans = detect_in_sessions(anonymizer, records, memory_key(roundtable.secret))
+    else:
+        spans = anonymizer.detect_many(texts)
     predictions = [[(s.start, s.end, OUR_KINDS.get(s.kind, s.kind)) for s in note] for note in spans]
     result = score(records, predictions)
     if seconds:
@@ -270,9 +294,10 @@ def evaluate_set(path: Path, roster: Path | None, args) -> dict:
     }
     from roundtable_plugins.ner import available as ner_available
 
-    report["systems"]["roundtable (no ner)"] = evaluate_roundtable(records, roster, False, args.seconds)
+    memory = not args.no_memory
+    report["systems"]["roundtable (no ner)"] = evaluate_roundtable(records, roster, False, args.seconds, memory)
     if ner_available() and not args.no_ner:
-        report["systems"]["roundtable (ner)"] = evaluate_roundtable(records, roster, True, args.seconds)
+        report["systems"]["roundtable (ner)"] = evaluate_roundtable(records, roster, True, args.seconds, memory)
     elif not args.no_ner:
         report["ner"] = "unknown-name detection is off: install roundtable[ner]"
     if not args.no_presidio:
@@ -294,6 +319,8 @@ def main(argv=None) -> int:
     parser.add_argument("--errors", action="store_true", help="print misses and removals (tuning sets only!)")
     parser.add_argument("--no-presidio", action="store_true", help="skip the Presidio comparison")
     parser.add_argument("--no-ner", action="store_true", help="skip the name model")
+    parser.add_argument("--no-memory", action="store_true",
+                        help="score each record alone (no session memory of names across a document's records)")
     parser.add_argument("--seconds", type=float, default=2.0, help="time spent on each throughput run (0: none)")
     args = parser.parse_args(argv)
 

@@ -28,6 +28,8 @@ session) is written whole as ``wnut17_dev.fresh.jsonl``: a second held-out set, 
 
 Each set is split by document (GUM) or by message (WNUT) with a fixed seed
 into ``*.tune.jsonl`` and ``*.heldout.jsonl``. Look only at tuning errors.
+A GUM record names its ``document``: the scorer reads a document's records in
+order as the notes of one session (its memory of names).
 """
 
 from __future__ import annotations
@@ -224,7 +226,7 @@ def gum_records(repo: Path, genres: tuple[str, ...]) -> dict[str, list[dict]]:
                 flush()
             group.append(tokens)
         flush()
-        documents[name] = drop_ambiguous_keeps([r for r in records if r["text"]])
+        documents[name] = [{**r, "document": name} for r in drop_ambiguous_keeps([r for r in records if r["text"]])]
     return documents
 
 

@@ -81,7 +81,7 @@ class Trace:
         return [" ".join(t.replace("\\x0a", " ").split())[:140] for t in trips]
 
 
-def measure(database_url: str, notes: int, plugins: str) -> dict:
+def measure(database_url: str, notes: int, plugins: str, text: str = "the city should fund more legal aid") -> dict:
     from roundtable import create_app
 
     os.environ["ROUNDTABLE_LOAD_PLUGINS"] = plugins
@@ -101,7 +101,7 @@ def measure(database_url: str, notes: int, plugins: str) -> dict:
 
         def add():
             reply = socket.emit("note:add", {"session_id": session_id, "uuid": str(uuid.uuid4()),
-                                             "text": "the city should fund more legal aid"}, callback=True)
+                                             "text": text}, callback=True)
             assert reply.get("ok"), reply
             return reply
 
@@ -130,6 +130,8 @@ def main(argv=None):
     parser.add_argument("--database-url", required=True, help="PostgreSQL; its public schema is emptied first")
     parser.add_argument("--notes", type=int, default=5, help="events of each kind to count")
     parser.add_argument("--plugins", default="roster,contact_details", help="ROUNDTABLE_LOAD_PLUGINS")
+    parser.add_argument("--text", default="the city should fund more legal aid",
+                        help="each note's text (a full name in it: the session's memory of names is read and written)")
     parser.add_argument("--show", action="store_true", help="print the statements of one event of each kind")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
@@ -137,7 +139,7 @@ def main(argv=None):
         parser.error("--database-url must be PostgreSQL (libpq's trace)")
     if not 1 <= args.notes <= 1000:
         parser.error("--notes must be between 1 and 1000")
-    result = measure(args.database_url, args.notes, args.plugins)
+    result = measure(args.database_url, args.notes, args.plugins, args.text)
     if args.json:
         print(json.dumps(result, indent=2))
         return

@@ -60,3 +60,20 @@ def test_the_main_set_meets_the_targets_without_ner():
     assert result["precision"] >= 0.95
     assert result["notes_per_s"] >= 1000
     assert result["live_latency"]["p95_ms"] <= 10
+
+
+def test_a_documents_records_are_scored_as_one_session_with_its_memory_of_names():
+    # GUM records are slices of a document: the scorer reads them in order through one name memory, as the
+    # notes of one session; a record without a document is read alone
+    from test_anonymize_ner import require_ner
+
+    require_ner()
+    full = "Ines Varga opened the meeting with the rent figures."
+    lone = "The council thanked Varga for the figures."
+    varga = {"start": lone.index("Varga"), "end": lone.index("Varga") + 5, "kind": "person"}
+    records = [{"text": full, "spans": [], "document": "d"}, {"text": lone, "spans": [varga], "document": "d"}]
+    together = anonymize_eval.evaluate_roundtable(records, None, ner=True, seconds=0)
+    alone = anonymize_eval.evaluate_roundtable([{k: v for k, v in r.items() if k != "document"} for r in records],
+                                               None, ner=True, seconds=0)
+    assert together["per_kind"]["person"]["recall"] == 1.0
+    assert alone["per_kind"]["person"]["recall"] == 0.0
