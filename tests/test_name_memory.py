@@ -179,3 +179,18 @@ def test_rotate_key_clears_the_memory(tmp_path, monkeypatch, capsys):
             assert db.scalar(select(func.count()).select_from(RememberedName)) == 0
     finally:
         database.dispose()
+
+
+def test_a_word_found_through_the_memory_can_be_kept_from_the_note(db, series, stream, roundtable):
+    from roundtable.services.anonymize import anonymizer_for_series, keep_term
+    from roundtable.errors import ValidationError
+
+    session_id = _session(db, series, 1)
+    _add(stream, session_id, FULL)
+    anonymizer = anonymizer_for_series(db, series, roundtable)
+    with pytest.raises(ValidationError):  # without the memory the note has no name in it to keep
+        keep_term(db, series, "Varga", from_note=(anonymizer, LONE))
+    meeting = db.get(Session, session_id)
+    keep_term(db, series, "Varga", from_note=(anonymizer, LONE, stream.name_memory(anonymizer, meeting, [LONE])))
+    db.commit()
+    assert "Varga" in _add(stream, session_id, LONE)  # kept: no longer replaced in this series

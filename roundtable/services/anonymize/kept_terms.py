@@ -45,9 +45,10 @@ def kept_term_refusal(term: str, roster: Roster) -> str | None:
     return None
 
 
-def require_a_replaced_name(anonymizer, text: str, term: str) -> None:
+def require_a_replaced_name(anonymizer, text: str, term: str, memory=None) -> None:
     """Refuse ``term`` unless ``anonymizer`` replaces a name inside it in ``text`` as an unknown person, and
-    its other words are capitalised ("Dr." of "Dr. Pepper"); a term kept already passes.
+    its other words are capitalised ("Dr." of "Dr. Pepper"); a term kept already passes. ``memory``: the
+    session's memory of names (:mod:`.name_memory`), with which the note was anonymized.
 
     A note-taker keeps a term to undo a false positive in their own note; without this bound the
     keep-list could store any original text, or un-hide a name with the sentence around it. The reason
@@ -56,7 +57,7 @@ def require_a_replaced_name(anonymizer, text: str, term: str) -> None:
     text, term = stored_form(text), stored_form(term)
     if anonymizer.kept is not None and anonymizer.kept.fullmatch(fold_for_matching(term)):
         return
-    names = [span for span in anonymizer.detect_many([text])[0] if span.kind in KEEPABLE]
+    names = [span for span in anonymizer.detect_many([text], [memory])[0] if span.kind in KEEPABLE]
     start = text.find(term)
     while term and start != -1:
         end = start + len(term)
@@ -78,7 +79,8 @@ def keep_term(db, series, term: str, account_id: int | None = None, *, from_note
     roster or a contact pattern is refused. Keeping a term twice, also by two
     people at the same moment, keeps it once. The audit trail records who kept
     which kept-term row, not the term. ``from_note``: the series' anonymizer and the original text of the
-    note a note-taker keeps the term from, which must replace it there (:func:`require_a_replaced_name`).
+    note a note-taker keeps the term from, which must replace it there (:func:`require_a_replaced_name`), and the
+    session's memory of names, if any.
     """
     series = series if isinstance(series, Series) else db.get(Series, series)
     term = clean_line(term if term is not None else "", "a kept term", 200)
@@ -89,7 +91,8 @@ def keep_term(db, series, term: str, account_id: int | None = None, *, from_note
     if refusal:
         raise ValidationError(f"cannot keep this term: {refusal}")
     if from_note is not None:
-        require_a_replaced_name(*from_note, term)
+        anonymizer, text, *memory = from_note
+        require_a_replaced_name(anonymizer, text, term, *memory)
 
     inserted = db.execute(
         insert_ignoring_duplicates(db, KeptTerm).values(series_id=series.id, term=term, created_by_id=account_id)

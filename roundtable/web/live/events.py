@@ -305,9 +305,11 @@ def on_keep_term(payload, meeting):
         raise ValidationError("the term to keep does not occur in the note's original text")
     db = get_db()
     # Not committed on its own: a stale or closed note keeps nothing.
-    keep_term(db, meeting.series_id, term, account.id,
-              from_note=(anonymizer_for_series(db, meeting.series, current_roundtable()), payload["text"]))
     stream = _writing_stream(db)
+    anonymizer = anonymizer_for_series(db, meeting.series, current_roundtable())
+    # the note was stored with the session's memory of names: a word found through it can be kept too
+    keep_term(db, meeting.series_id, term, account.id,
+              from_note=(anonymizer, payload["text"], stream.name_memory(anonymizer, meeting, [payload["text"]])))
     # The names the writer marked when sending travel again: the original text still holds them.
     note = stream.edit_note(note.id, payload["version"], text=payload["text"], marked=payload.get("names") or ())
     data = note_to_dict(note)
