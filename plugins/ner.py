@@ -355,6 +355,31 @@ def _entity_of(token):
     return next(ent for ent in token.doc.ents if ent.start <= token.i < ent.end)
 
 
+# Initials before a surname: "K.C. Oyelaran", "N S Okorie" (read as "NS Okorie": spaced letters are joined before
+# detection), "AS Haverkamp".
+_INITIALS = re.compile(r"(?<![\w.'’-])((?:[A-Z]\.\s?){1,3}|[A-Z]{2,3}\.?\s)([A-Z][a-z][\w'’-]*)(?![\w'’-])(?!\s+[A-Z])")
+
+
+def _initialled_names(text: str, taken: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Initials and a surname that is a census name, or a word the model never saw and no English word, and no
+    known place: "N S Okorie", not "BBC News", "US Army" or "NY Times". Not before another capitalised word ("NHS
+    England Board"), nor an English word after an abbreviation that is one too ("PC World")."""
+    found = []
+    for match in _INITIALS.finditer(text):
+        surname = re.sub(r"['’]s?$", "", match.group(2))  # "AS Haverkamp's"
+        lowered = surname.lower()
+        if not (lowered in _census_names or lowered not in _known_words and lowered not in _english):
+            continue
+        if _a_known_place(surname) or lowered in _NOT_NAME_WORDS:
+            continue
+        if lowered in _english and re.sub(r"\W", "", match.group(1)).lower() in _english:
+            continue  # "PC World": an abbreviation that is a word, then a word
+        start, end = match.start(), match.start(2) + len(surname)
+        if not any(start < b and a < end for a, b in taken):
+            found.append((start, end))
+    return found
+
+
 # Verbs of speech and stance after which one capitalised word is someone who spoke: "Priya said", "Sandoval asked".
 _REPORTING_VERBS = frozenset(
     "said says asked asks told tells mentioned mentions noted notes explained explains added adds replied replies "
@@ -463,6 +488,9 @@ def _person_spans(doc, veto_doc=None, remembered: list[tuple[int, int]] = ()) ->
         add(start, end, 0.65)
     for start, end in _reporting_names(doc, [(a, b) for a, b, _ in found]):
         add(start, end, 0.6)
+    # the medium model reads initials as a place ("NS Okorie", "KC. Oyelaran": Nova Scotia, Kansas City)
+    for start, end in _initialled_names(text, [(a, b) for a, b, _ in found]):
+        add(start, end, 0.6, veto_labels=frozenset())
     cited = name_rules.citation_names(text)
     for start, end in cited:
         add(start, end, 0.75, guess=False)

@@ -298,6 +298,27 @@ def test_a_company_place_or_english_word_before_a_possessive_is_kept(anonymizer,
     assert anonymizer.anonymize(text).text == text
 
 
+@pytest.mark.parametrize(
+    "text, names",
+    [
+        ("Minutes taken by N S Okorie and R T Bassey", ["Okorie", "Bassey"]),  # initials and a surname: a byline
+        ("The brief was drafted by K.C. Oyelaran last year.", ["Oyelaran"]),
+        ("Results came from a paper by AS Haverkamp in 2011.", ["Haverkamp"]),
+    ],
+)
+def test_initials_before_a_surname_make_a_person(anonymizer, text, names):
+    result = anonymizer.anonymize(text).text
+    for name in names:
+        assert name not in result, result
+
+
+@pytest.mark.parametrize("text", ["The UK Labour party met.", "She works for BBC News now.", "He joined the US Army.",
+                                  "The NHS England board met.", "We read the NY Times daily.",
+                                  "She quoted PC World's review."])
+def test_an_acronym_before_an_organisation_word_or_a_place_is_kept(anonymizer, text):
+    assert anonymizer.anonymize(text).text == text
+
+
 @pytest.mark.parametrize("text", ["Florence is lovely in spring", "we met in Austin", "We flew from Dakar to Ziguinchor",
                                   "The Space Shuttle Columbia landed"])
 def test_a_first_name_that_is_an_english_word_a_town_or_a_vessel_is_not_a_name(anonymizer, text):
