@@ -194,3 +194,14 @@ def test_a_word_found_through_the_memory_can_be_kept_from_the_note(db, series, s
     keep_term(db, series, "Varga", from_note=(anonymizer, LONE, stream.name_memory(anonymizer, meeting, [LONE])))
     db.commit()
     assert "Varga" in _add(stream, session_id, LONE)  # kept: no longer replaced in this series
+
+
+def test_an_import_reads_its_notes_as_one_session_and_a_closed_one_keeps_no_memory(db, series, stream, roundtable):
+    from roundtable.services.note_import import import_notes, parse_notes_file
+
+    meeting = db.get(Session, _session(db, series, 2))  # scheduled: notes typed up afterwards
+    notes = parse_notes_file("notes.txt", f"{FULL}\n{LONE}\n".encode())
+    stored = import_notes(db, meeting, notes, roundtable=roundtable)
+    db.commit()
+    assert "Varga" not in stored[1][0].text
+    assert _digests(db) == []

@@ -24,8 +24,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session as DbSession
 
 from roundtable.errors import ValidationError
-from roundtable.models import NOTE_KINDS, NoteTag, Session, TagStatus, Theme
+from roundtable.models import NOTE_KINDS, NoteTag, Session, SessionState, TagStatus, Theme
 from roundtable.services.anonymize import anonymizer_for_series
+from roundtable.services.anonymize.name_memory import forget_session
 from roundtable.services.codebook import codebook_for_series
 from roundtable.services.csv_cells import typed_cell
 from roundtable.services.notes import NoteStream, clean_text, has_lone_surrogate
@@ -312,6 +313,8 @@ def import_notes(db: DbSession, meeting: Session, notes: list[ImportedNote], aut
             db.add(NoteTag(note_id=stored.id, theme_id=themes[note.theme.casefold()].id, source="manual",
                            status=TagStatus.ACCEPTED, confidence=1.0))
         results.append((stored, created))
+    if meeting.state is not SessionState.LIVE:
+        forget_session(db, meeting.id)  # the import read its names together; no live note will need them
     db.flush()
     return results
 
