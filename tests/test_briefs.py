@@ -602,3 +602,56 @@ def test_a_role_with_markup_reads_as_text_in_every_sentence_that_names_roles(db,
     assert "[site](" not in document.markdown and "<b>" not in document.markdown
     assert not re.search(r"<a [^>]*>site</a>", html) and "<b>bold</b>" not in html
     assert "[site](" in html and "&lt;b&gt;bold&lt;/b&gt;" in html  # shown as typed (its URL linked as a note's)
+
+
+def test_a_role_that_may_not_edit_the_brief_is_told_why_and_an_author_lowered_mid_edit_saves_nothing(
+        client, login, db, filled, accounts):
+    """Werkzeug's "You don't have the permission to access the requested resource" said neither what the page
+    needs nor what the person is; an author lowered to viewer while editing must also learn nothing was kept."""
+    from roundtable.models import Role
+    from roundtable.services.accounts import grant_role
+
+    series, opened, brief = _opened_as_author(client, login, db, filled, "")
+    before, versions = brief.markdown, briefs.latest_version(db, brief)
+    grant_role(db, accounts[Role.AUTHOR], series, Role.VIEWER)  # a facilitator lowers them meanwhile
+    db.commit()
+    edited = before.replace("## Acknowledgments\n\n", "## Acknowledgments\n\nThanks to all.\n\n")
+    saved = client.post(f"/s/{series.slug}/brief/report/save", data={"markdown": edited, "version": opened})
+    body = saved.get_data(as_text=True)
+    assert saved.status_code == 403
+    assert "authors, facilitators and admins" in body and "your role in it is viewer" in body, body[-800:]
+    assert "Nothing was changed" in body
+    db.expire_all()
+    assert brief.markdown == before and briefs.latest_version(db, brief) == versions
+
+    for role in (Role.VIEWER, Role.NOTE_TAKER):
+        client.post("/auth/logout")
+        login(role)
+        for page in ("", "workbench"):
+            response = client.get(f"/s/{series.slug}/brief/report/{page}")
+            text = response.get_data(as_text=True)
+            assert response.status_code == 403 and f"your role in it is {role.value}" in text, text[-800:]
+            assert "Traceback" not in text and "Nothing was changed" not in text  # a page read changes nothing
+
+
+def test_a_bullet_is_never_rewritten_from_a_note_of_another_series(client, login, db, filled, roundtable):
+    """A note id of another series in the form (a page edited by hand) was dropped without a word and the bullet
+    rewritten from the rest; it must be refused, the draft left as it was."""
+    from roundtable.live_clients import make_series
+
+    series, opened, brief = _opened_as_author(client, login, db, filled, "workbench")
+    other = make_series(db, slug="elsewhere")
+    foreign = Note(session_id=other.sessions[0].id, seq=1, uuid=str(uuid.uuid4()), kind="point",
+                   text="bus fares doubled in the other city")
+    db.add(foreign)
+    db.commit()
+    bullet = next(k for k, ids in brief.provenance.items() if k.startswith("p-") and len(ids) >= 2)
+    before, provenance = brief.markdown, list(brief.provenance[bullet])
+    response = client.post(f"/s/{series.slug}/brief/report/bullets/{bullet}",
+                           data={"keep": provenance[:1] + [foreign.id], "version": opened}, follow_redirects=True)
+    page = response.get_data(as_text=True)
+    message = re.search(r'<p class="flash flash-error"[^>]*>(.*?)</p>', page, re.S)
+    assert message and "not a note of this series" in message.group(1), page[-1500:]
+    assert not re.search(r"\d", message.group(1)), "the message shows no database id"
+    db.expire_all()
+    assert brief.markdown == before and brief.provenance[bullet] == provenance

@@ -103,13 +103,23 @@ def series_role_required(minimum: Role):
             if series is None or role is None:
                 abort(404)
             if not has_role(role, minimum):
-                abort(403)
+                abort(403, description=_too_weak(series, role, minimum))
             g.series, g.role = series, role
             return view(*args, **kwargs)
 
         return _mark(wrapped, f"series:{minimum.value}")
 
     return decorator
+
+
+def _too_weak(series: Series, role: Role, minimum: Role) -> str:
+    """What a role too weak for a page is told: who may, what they are, and, for a change, that none was made."""
+    allowed = [f"{r.value}s" for r in Role if has_role(r, minimum)]
+    who = ", ".join(allowed[:-1]) + f" and {allowed[-1]}" if len(allowed) > 1 else allowed[0]
+    message = f"Only {who} of “{series.title}” may do this; your role in it is {role.value}."
+    if request.method not in ("GET", "HEAD"):
+        message += " Nothing was changed."
+    return message
 
 
 def admin_required(view):

@@ -219,7 +219,10 @@ def regenerate_bullet(db: DbSession, brief: Brief, bullet_id: str, note_ids: lis
         raise NotFound(f"this brief has no bullet {bullet_id!r}")
     context = gather_brief_context(db, brief.series_id, brief.template, roundtable=roundtable)
     by_id = {n.id: n for n in context.notes}
-    notes = [by_id[i] for i in dict.fromkeys(note_ids) if i in by_id]
+    if any(i not in by_id for i in note_ids):
+        raise ValidationError("a note you chose is not a note of this series (or was deleted since the page was "
+                              "opened); nothing was changed")
+    notes = [by_id[i] for i in dict.fromkeys(note_ids)]
     if not notes:
         raise ValidationError("choose at least one note of this series for the bullet")
     lead = found.group("name").replace("\\", "")
