@@ -3,6 +3,7 @@ loaded, in the gevent server process that keeps PyTorch out."""
 
 from __future__ import annotations
 
+import re
 import time
 
 import pytest
@@ -11,6 +12,7 @@ import requests
 from roundtable.db import Database
 from roundtable.live_clients import PASSWORD, SECRET_KEY, ServerProcess, free_port, login_cookie, prepare_database
 from roundtable.models import Brief, Role, Series
+from roundtable.services import briefs
 from roundtable.services.accounts import create_account, grant_role
 from test_live_browser import browser  # noqa: F401  (the browser fixture)
 
@@ -91,6 +93,12 @@ def demo_site(tmp_path_factory):
     roundtable = Roundtable({"SECRET_KEY": SECRET_KEY, "DATABASE_URL": url})
     series = load_demo(roundtable)
     slug = series.slug
+    with roundtable.database.session() as db:
+        # The report's draft, built before the server starts: a first open builds it in the request, on the
+        # server's one thread, and at load 10 that outran gunicorn's 30 s worker timeout (the worker was
+        # killed). The research brief is left unbuilt for the test of a first open.
+        briefs.first_draft(db, slug, "report", roundtable=roundtable)
+        db.commit()
     roundtable.database.dispose()
     server = ServerProcess(url, free_port(), tmp_path, plugins="roster,contact_details,report_sections,exporters").start()
     yield server, slug, DEMO_PASSWORD, url
@@ -253,4 +261,136 @@ def test_the_first_open_of_a_draft_says_it_is_being_built_then_shows_it(browser,
     held[0].continue_()
     page.wait_for_selector("textarea#brief-markdown")
     assert "Overview" in page.locator("#brief-preview").inner_text()
+    context.close()
+
+
+def _pdf_links(reader) -> list[str]:
+    """The destination names of the PDF's internal link annotations, in page order."""
+    names = []
+    for page in reader.pages:
+        for annotation in page.get("/Annots") or []:
+            annotation = annotation.get_object()
+            target = annotation.get("/Dest") or (annotation.get("/A") or {}).get("/D")
+            if annotation.get("/Subtype") == "/Link" and isinstance(target, str):
+                names.append(target)
+    return names
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+@pytest.mark.timeout(1200)  # a PDF of the demo's report and its HTML: minutes at load 10
+def test_an_author_downloads_the_pdf_with_sources_from_the_page_and_reviewed_sections_lose_the_draft_mark(
+        browser, demo_site, tmp_path):
+    """The download buttons run the export as a background job; under ``roundtable serve`` the PDF job failed
+    ("the export failed; see the server log": WeasyPrint's first import, in the job's own OS thread, looked
+    its libraries up with a gevent subprocess, which works only on the server's hub)."""
+    import io
+
+    from pypdf import PdfReader
+    from sqlalchemy import select
+
+    from roundtable.models import Participant
+    from roundtable.services.briefs.context import hidden_name_words
+    from roundtable.services.briefs.synthesis import mentions
+
+    server, slug, password, url = demo_site
+    context, page = _logged_in(browser, server, "author@demo.example", password, DESKTOP)
+    page.goto(f"{server.url}/s/{slug}/")
+    page.get_by_role("link", name="Policy report", exact=True).first.click()
+    page.wait_for_selector("textarea#brief-markdown")
+    page.get_by_role("link", name="Workbench: sources and review").click()
+    acknowledgments = page.locator("#section-acknowledgments")
+    if acknowledgments.get_by_role("button", name="Mark reviewed").count():
+        acknowledgments.get_by_role("button", name="Mark reviewed").click()
+        page.wait_for_url("**#section-acknowledgments")
+    page.get_by_role("link", name="← Back to the draft").click()
+    page.wait_for_selector("textarea#brief-markdown")
+    page.get_by_label("show sources").check()
+    files = {}
+    for fmt in ("PDF", "HTML"):
+        with page.expect_download(timeout=300_000) as download:
+            page.get_by_role("button", name=f"Download {fmt}").click()
+        files[fmt] = (tmp_path / f"report.{fmt.lower()}")
+        download.value.save_as(files[fmt])
+        assert "stopped" not in page.locator(".export-stage").inner_text()
+    context.close()
+
+    database = Database(url, secret_key=SECRET_KEY)
+    try:
+        with database.session() as db:
+            brief = db.query(Brief).filter_by(template="report").one()
+            unreviewed = [k for k in briefs.section_keys(brief.markdown) if (brief.section_status or {}).get(k) != "reviewed"]
+            hidden = hidden_name_words(db.scalars(select(Participant)))
+    finally:
+        database.dispose()
+    assert "acknowledgments" not in unreviewed and unreviewed, unreviewed
+
+    html = files["HTML"].read_text(encoding="utf-8")
+    assert html.count('class="draft-mark"') == len(unreviewed)
+    after_heading = html[html.index('id="acknowledgments"'):]
+    assert not after_heading[after_heading.index("</h2>") + 5:].lstrip().startswith('<p class="draft-mark"')
+    refs = re.findall(r'<sup class="source-ref"><a href="#(src-[\w-]+)"', html)
+    entries = dict(re.findall(r'<li id="(src-[\w-]+)">(.*?)</li>', html, re.S))
+    assert len(refs) >= 20 and set(refs) == set(entries), "every bullet links to its entry, every entry is linked"
+    for entry in entries.values():
+        notes = re.findall(r'<span class="source-note">(Session \d+, note \d+): “(.*?)”</span>', entry, re.S)
+        assert notes, entry
+        assert not any(mentions(text, hidden) for _, text in notes), "a declined name in the Sources appendix"
+        assert not re.search(r"#\d+", re.sub(r'<[^>]+>', "", entry)), "a database id in the Sources appendix"
+
+    reader = PdfReader(io.BytesIO(files["PDF"].read_bytes()))
+    links = _pdf_links(reader)
+    assert {f"src-{r[4:]}" for r in refs} <= set(links), "each bullet's marker links to its Sources entry in the PDF"
+    assert {f"srcref-{r[4:]}" for r in refs} <= set(links), "each entry links back to its bullet"
+    assert {f"src-{r[4:]}" for r in refs} <= set(reader.named_destinations)
+    text = "\n".join(p.extract_text() for p in reader.pages)
+    assert text.upper().count("DRAFT: NOT YET REVIEWED BY THE AUTHORS") == len(unreviewed)
+    appendix = text[text.rindex("\nSources\n"):]
+    assert len(re.findall(r"Session \d+, note \d+:", appendix)) >= len(refs)
+
+
+def _in_view_below_the_header(page, locator) -> bool:
+    box = locator.bounding_box()
+    header = page.locator("header.topbar").bounding_box()
+    return box is not None and box["y"] >= header["y"] + header["height"] - 0.5 and box["y"] < PHONE["height"]
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+@pytest.mark.timeout(1200)
+def test_at_phone_width_a_refused_rewrite_or_review_mark_says_why_beside_what_was_refused(browser, demo_site):
+    """The page went back to the bullet or section while the message was flashed at the top, off screen: at
+    390 px an author saw their bullet unchanged, or the section still a draft, and no word of why."""
+    server, slug, password, _url = demo_site
+    context, page = _logged_in(browser, server, "author@demo.example", password, PHONE)
+    page.goto(f"{server.url}/s/{slug}/")
+    page.locator(".topbar nav").get_by_role("link", name="Brief", exact=True).click()
+    page.wait_for_selector("textarea#brief-markdown")
+    page.get_by_role("link", name="Workbench: sources and review").click()
+
+    bullet = page.locator("#section-key-themes .workbench-bullet").last
+    bullet_id = bullet.get_attribute("id")
+    before = bullet.locator(".workbench-text").inner_text()
+    bullet.get_by_label(re.compile("Notes to add")).fill("9.999")
+    bullet.get_by_role("button", name="Rewrite this bullet").click()
+    message = page.locator(f"#{bullet_id} [role=alert]")
+    message.wait_for()
+    assert "no note 9.999 in this series" in message.inner_text().lower()
+    assert _in_view_below_the_header(page, message), "the message is on screen, beside the bullet"
+    assert page.locator(f"#{bullet_id} .workbench-text").inner_text() == before
+    assert page.locator(f"#{bullet_id}").get_by_label(re.compile("Notes to add")).input_value() == "9.999"
+
+    other_context, other = _logged_in(browser, server, "facilitator@demo.example", password, DESKTOP)
+    other.goto(f"{server.url}/s/{slug}/brief/report/workbench")
+    other.locator("#section-key-themes .workbench-bullet").first.get_by_role(
+        "button", name="Rewrite this bullet").click()  # another author changes the draft meanwhile
+    other.wait_for_load_state()
+    other_context.close()
+    section = page.locator("#section-resources")
+    section.get_by_role("button", name="Mark reviewed").click()
+    message = page.locator("#section-resources [role=alert]")
+    message.wait_for()
+    assert "another author saved version" in message.inner_text().lower()
+    assert _in_view_below_the_header(page, message)
+    assert page.locator("#section-resources .badge").first.inner_text().lower() == "draft"
     context.close()

@@ -22,7 +22,7 @@ from roundtable.services import briefs, drafting
 from roundtable.services.anonymize import download_filename
 from roundtable.services.render import render_markdown
 from roundtable.web.authorization import current_account, series_role_required
-from roundtable.web.forms import commit_change, commit_or_flash, form_ids
+from roundtable.web.forms import commit_change, form_ids
 
 bp = Blueprint("briefs", __name__, url_prefix="/s")
 
@@ -164,15 +164,29 @@ def workbench(slug, template):
     template = _template(template)
     if _unbuilt(template):
         return _building_page(template, "workbench")
+    return _workbench_page(template)
+
+
+def _workbench_page(template: str, refused: tuple[str, str] | None = None, chosen: dict | None = None,
+                    status: int = 200):
+    """The workbench; after a refused change, ``refused`` is (the bullet's or section's anchor, why), shown there.
+
+    A refused change answers with this page, not a redirect to the workbench with a flashed message: the
+    form's action ends in that anchor, so the browser opens the page at it, and the message is beside the
+    bullet or section instead of at the top, off screen. ``chosen``: the refused form's notes and references,
+    shown as the author left them.
+    """
     brief = _draft(template)
     sections = briefs.workbench(get_db(), brief)
     rendered = {b.id: Markup(render_markdown(b.markdown.lstrip("- ")).html)
                 for section in sections for b in section.bullets}
     texts = {section.key: Markup(render_markdown(section.text).html) for section in sections if section.text}
+    anchors = {f"section-{s.key}" for s in sections} | {f"b-{b.id}" for s in sections for b in s.bullets}
     return render_template("briefs/workbench.html", series=g.series, template=template, brief=brief,
                            sections=sections, rendered=rendered, texts=texts, version=briefs.latest_version(get_db(), brief),
+                           refused=refused, chosen=chosen, refused_elsewhere=bool(refused) and refused[0] not in anchors,
                            drafting_flags=drafting.flagged_bullets(get_db(), g.series, template,
-                                                                    roundtable=current_roundtable()))
+                                                                    roundtable=current_roundtable())), status
 
 
 @bp.route("/<slug>/brief/<template>/sections/<key>/status", methods=["POST"])
@@ -184,7 +198,9 @@ def section_status(slug, template, key):
         briefs.require_version(db, brief, _opened_version())
         briefs.set_section_status(db, brief, key, request.form.get("status", ""), author_id=current_account().id)
 
-    commit_or_flash(mark)
+    done = commit_change(mark)
+    if not done:
+        return _workbench_page(template, refused=(f"section-{key}", done.message), status=done.error.http_status)
     return redirect(url_for(".workbench", slug=slug, template=template) + f"#section-{key}")
 
 
@@ -201,9 +217,12 @@ def regenerate(slug, template, bullet_id):
         briefs.regenerate_bullet(db, brief, bullet_id, form_ids(request.form.getlist("keep")) + added,
                                  author_id=current_account().id, roundtable=current_roundtable())
 
-    if commit_or_flash(rewrite):
-        flash("Bullet rewritten from the notes you chose; its section is kept on rebuild and back to draft.",
-              "success")
+    done = commit_change(rewrite)
+    if not done:
+        chosen = {"keep": set(form_ids(request.form.getlist("keep"))), "add": request.form.get("add", "")}
+        return _workbench_page(template, refused=(f"b-{bullet_id}", done.message), chosen=chosen,
+                               status=done.error.http_status)
+    flash("Bullet rewritten from the notes you chose; its section is kept on rebuild and back to draft.", "success")
     return redirect(url_for(".workbench", slug=slug, template=template) + f"#b-{bullet_id}")
 
 
@@ -293,6 +312,8 @@ def start_job(slug, template):
     if fmt not in FORMATS:
         abort(400)
     _draft(template)
+    if fmt == "pdf":
+        _import_pdf_engine()
     roundtable = current_roundtable()
     series_id, name, provenance = g.series.id, _filename(template, fmt), request.form.get("provenance") == "1"
 
@@ -307,6 +328,16 @@ def start_job(slug, template):
         Job(kind="export", owner=(current_account().id, series_id), total=5), export_in_background,
         failure="the export failed; see the server log")
     return jsonify(job=job.id, status=url_for(".job_status", slug=slug, template=template, job_id=job.id)), 202
+
+
+def _import_pdf_engine() -> None:
+    """Import WeasyPrint on the request's own thread, before an export job renders a PDF in another.
+
+    Its first import looks its libraries up with a subprocess (``ldconfig -p``). Under ``roundtable
+    serve``'s gevent worker a subprocess works only on the server's hub, not in the job's OS thread:
+    there the import failed, and every PDF download from the editor with it. Once per process, a second.
+    """
+    import weasyprint  # noqa: F401  (lazy: only a process that renders a PDF pays for it)
 
 
 def _job(job_id: str) -> Job:
