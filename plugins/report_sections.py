@@ -14,7 +14,7 @@ import re
 
 from roundtable import BriefSection, hookimpl
 from roundtable.services.briefs.context import BriefContext, ThemeItem
-from roundtable.services.briefs.markdown import escape_md, md_link, note_markdown
+from roundtable.services.briefs.markdown import escape_md, md_link, note_markdown, short_address
 from roundtable.services.briefs.prose import (
     across_sessions,
     article,
@@ -294,12 +294,12 @@ def resources(context: BriefContext) -> str:
 
 
 def resources_brief(context: BriefContext) -> str:
-    """The short brief's resources: one item per heading, each link named, no descriptions (a list,
-    so that print can set it in two columns)."""
+    """The short brief's resources: one item per heading, under it one line per link, named, without
+    descriptions, the address shown without its scheme (a list, so that print can set it in two columns)."""
     items = []
     for category, group in collect_resources(context).items():
-        links = "; ".join(f"{escape_md(r.title)}, {md_link(r.url, r.url)}" for r in group)
-        items.append(f"- **{escape_md(category)}:** {links}.")
+        items.append(f"- **{escape_md(category)}**")
+        items += [f"  - {escape_md(r.title)}: {md_link(short_address(r.url), r.url)}" for r in group]
     return "\n".join(items)
 
 

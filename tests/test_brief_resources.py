@@ -97,3 +97,20 @@ def test_a_name_holding_a_pronoun_inside_a_hyphenated_word_is_still_a_name():
     assert reads_as_name("ACLU know-your-rights guide for clinics")
     assert not reads_as_name("If you are using `npm` you can install")
     assert not reads_as_name("script-src") and reads_as_name("WAVE")
+
+
+def test_the_research_brief_lists_each_resource_on_its_own_line_under_its_heading():
+    """The short brief's Resources once ran each heading's links together ('Name, https://...; Name, ...'),
+    hard to scan in two small columns: each entry is now its own line, the address shown without its scheme."""
+    from roundtable_plugins.report_sections import resources_brief
+
+    text = resources_brief(context_of([
+        "Eviction defense playbook from the Tenant Law Center: https://tenantlaw.example.org/playbook",
+        "Tenant organizing toolkit https://www.tenants.example.org/toolkit/",
+        "Urban Housing Institute report on rent burden https://www.urbanhousing-institute.example.org/rent-2025"]))
+    lines = text.splitlines()
+    assert "- **Toolkits**" in lines
+    assert ("  - Eviction defense playbook from the Tenant Law Center: "
+            "[tenantlaw.example.org/playbook](https://tenantlaw.example.org/playbook)") in lines
+    assert "  - Tenant organizing toolkit: [tenants.example.org/toolkit/](https://www.tenants.example.org/toolkit/)" in lines
+    assert sum(line.startswith("  - ") for line in lines) == 3

@@ -219,7 +219,8 @@ _ADDRESS_HYPHEN = re.compile(r"-(.)", re.S)
 
 
 def _keep_address_hyphens(tokens: list[Token]) -> None:
-    """A web address shown as a link's text never breaks right after one of its own hyphens.
+    """A web address shown as a link's text (in full, or without its scheme) never breaks right after one of
+    its own hyphens.
 
     A line ending in "consent-" reads as a hyphenated word: the reader cannot tell whether the address
     holds the hyphen, and text copied from the PDF loses it. Each hyphen is kept on one line with the
@@ -228,10 +229,15 @@ def _keep_address_hyphens(tokens: list[Token]) -> None:
     """
     for token in tokens:
         children = token.children or []
-        in_link = False
+        in_link, href = False, ""
         for i, child in enumerate(children):
             in_link = child.type == "link_open" or (in_link and child.type != "link_close")
-            if in_link and child.type == "text" and re.match(r"https?://", child.content) and "-" in child.content:
+            if child.type == "link_open":
+                href = str(child.attrGet("href") or "")
+            # The address in full, or as a reader types it ("narrative-lab.example.org/guide", the research brief's).
+            address = re.match(r"https?://", child.content) or child.content == re.sub(
+                r"^https?://(?:www\.)?", "", href, flags=re.I)
+            if in_link and child.type == "text" and address and "-" in child.content:
                 kept = Token("html_inline", "", 0)
                 parts, last = [], 0
                 for m in _ADDRESS_HYPHEN.finditer(child.content):

@@ -48,6 +48,11 @@ def url_label(url: str) -> str:
     return parts.netloc.lower().removeprefix("www.") or url
 
 
+def short_address(url: str) -> str:
+    """An address as a reader types it: without the scheme and "www." ("tenants.example.org/toolkit/")."""
+    return re.sub(r"^https?://(?:www\.)?", "", url, flags=re.I)
+
+
 def escape_md(text: str) -> str:
     return _MD_SPECIAL.sub(r"\\\1", text)
 
