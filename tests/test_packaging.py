@@ -66,6 +66,13 @@ def test_installed_wheel_builds_a_pdf_brief(tmp_path):
     venv = tmp_path / "venv"
     base = Path(sys.base_prefix) / "bin" / "python3"
     subprocess.run([str(base), "-m", "venv", "--system-site-packages", str(venv)], check=True, capture_output=True)
+    # The dependencies where this interpreter finds them: a shared environment's site-packages that a worktree's
+    # venv reaches through a .pth is not the base interpreter's (the demo failed on "No module named
+    # 'sqlalchemy'"). Only that folder: never this checkout's own roundtable.
+    import sqlalchemy
+
+    site = next((venv / "lib").glob("python3*/site-packages"))
+    (site / "dependencies.pth").write_text(f"{Path(sqlalchemy.__file__).resolve().parents[1]}\n")
     subprocess.run([str(venv / "bin" / "pip"), "install", "-q", "--no-deps", str(wheel)], check=True,
                    capture_output=True)
     env = {"PATH": f"{venv / 'bin'}:/usr/bin:/bin", "HOME": str(tmp_path),
