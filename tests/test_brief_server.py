@@ -394,3 +394,37 @@ def test_at_phone_width_a_refused_rewrite_or_review_mark_says_why_beside_what_wa
     assert _in_view_below_the_header(page, message)
     assert page.locator("#section-resources .badge").first.inner_text().lower() == "draft"
     context.close()
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+@pytest.mark.timeout(1200)
+def test_an_author_swaps_a_source_note_and_rewrites_that_bullet_alone(browser, demo_site):
+    """Untick one of a bullet's notes, add another's by its reference, rewrite: that bullet's text and sources
+    change, every other bullet's stay as they were."""
+    server, slug, password, _url = demo_site
+    context, page = _logged_in(browser, server, "author@demo.example", password, DESKTOP)
+    page.goto(f"{server.url}/s/{slug}/brief/report/")
+    page.get_by_role("link", name="Workbench: sources and review").click()
+
+    def bullets() -> dict:
+        return {b.get_attribute("id"): (b.locator(".workbench-text").inner_text(),
+                                        [n.text_content() for n in b.locator(".source-notes .badge").all()
+                                         if n.text_content().startswith("Session")])
+                for b in page.locator("#section-key-themes .workbench-bullet").all()}
+
+    before = bullets()
+    ids = list(before)
+    target, donor = ids[5], ids[6]
+    dropped = before[target][1][0]
+    added = next(n for n in before[donor][1] if n not in before[target][1])
+    bullet = page.locator(f"#{target}")
+    bullet.locator("input[name=keep]").first.uncheck()
+    bullet.get_by_label(re.compile("Notes to add")).fill(".".join(re.findall(r"\d+", added)))
+    bullet.get_by_role("button", name="Rewrite this bullet").click()
+    page.wait_for_url(f"**#{target}")
+    after = bullets()
+    assert after[target][0] != before[target][0], "the bullet's text changed"
+    assert added in after[target][1] and dropped not in after[target][1], after[target][1]
+    assert {k: v for k, v in after.items() if k != target} == {k: v for k, v in before.items() if k != target}
+    context.close()
