@@ -104,3 +104,14 @@ def test_a_directions_claim_leaves_out_a_word_of_a_declined_name(parsed):
 def test_a_claim_keeping_note_grammar_is_told_from_a_mended_one(parsed, claim, rough):
     """Key Findings choose a claim that keeps note grammar the realizer cannot mend last (Realizer.rough)."""
     assert parsed.rough(claim) is rough
+
+
+def test_a_statement_under_a_direction_is_never_said_to_be_recommended(parsed):
+    """A claim that recommends nothing ("The roadmap shows ...") is what a participant described, even under
+    Strategic Directions; one with "should" is what they recommended. The claim's capital is kept."""
+    stated = parsed.topic_sentence("The roadmap shows which problems the team will solve first", "a participant",
+                                   "described", action=True)
+    assert stated == "The roadmap shows which problems the team will solve first, a participant described."
+    advised = parsed.topic_sentence("Teams should publish the roadmap before the first sprint", "a participant",
+                                    "described", action=True)
+    assert advised.endswith(", a participant recommended.") and advised.startswith("Teams should publish")

@@ -85,6 +85,7 @@ _SERIES_VERBS = {"ban", "bar", "allow", "prohibit", "restrict", "block", "cover"
                  "mandate", "protect", "require", "limit"}
 # "get a directive", "push for a remote option": the call is for the thing itself.
 _CALL_FOR = {"get", "obtain", "secure", "seek", "need", "want"}
+_ACTION_VERBS_SAID = {"recommended", "proposed"}  # reporting verbs that say a claim was advice
 _CALL_FOR_PREP = {"push", "press", "ask", "advocate", "lobby", "call", "fight", "argue"}
 # Status words a note puts after its subject ("inventory done", "directive ok"), as a predicate.
 _STATUS = {"done": ("is", "complete"), "finished": ("is", "finished"), "complete": ("is", "complete"),
@@ -758,7 +759,9 @@ class Realizer:
         if not self.embeddable(clause):
             if self._imperative(clause, any_case=True):  # an order is reported as advice, its capital kept
                 return f"{capitalize_first(who)} recommended: {clause}."
-            return f"{capitalize_first(clause)}, {who} {'recommended' if action else verb}."
+            advice = re.search(r"\b(?:should|must|need|needs|ought)\b", clause)  # a statement recommends nothing
+            said = "recommended" if action and advice else verb if verb not in _ACTION_VERBS_SAID else "described"
+            return f"{capitalize_first(clause)}, {who} {said}."
         called = self.call(clause)
         if called:
             return f"{capitalize_first(who)} {called}."
