@@ -121,3 +121,14 @@ def test_an_item_of_a_list_after_a_comma_keeps_its_words(parsed):
                            "to understand how these fit together")
     assert "the service" not in clause and "the product" not in clause
     assert "a socio" not in parsed.clause("teams lack diversity including gender, age, socio-economic status, culture")
+
+
+@pytest.mark.parametrize("role, said", [
+    ("union steward", "a union steward"), ("user researcher", "a user researcher"),
+    ("hourly worker", "an hourly worker"), ("organizer", "an organizer"),
+])
+def test_an_attribution_to_one_role_takes_a_or_an_by_sound(role, said):
+    from roundtable.services.briefs.context import NoteItem
+    from roundtable.services.briefs.prose import attribution
+
+    assert attribution([NoteItem(1, "x", "point", role, 1)]) == said

@@ -7,6 +7,7 @@ included); attribution is by role only, never by name.
 from __future__ import annotations
 
 import functools
+import re
 from collections import Counter
 from typing import TYPE_CHECKING, Iterable
 
@@ -47,7 +48,25 @@ def pluralize(noun: str) -> str:
 
 
 def article(noun: str) -> str:
-    return ("an " if noun[:1].lower() in "aeiou" else "a ") + noun
+    return f"{a_or_an(noun)} {noun}"
+
+
+def is_acronym(word: str) -> bool:
+    return len(word) > 1 and word.isupper() and word.isalpha()
+
+
+def a_or_an(word: str) -> str:
+    """"a" or "an" by how ``word`` is said: "an annual", "a union", "an FAQ", "a FEMA", "an 8-week"."""
+    low = word.lower()
+    if is_acronym(word) and len(word) <= 4 and not re.search(r"[aeiou]", low[:2]):
+        return "an" if word[0] in "AEFHILMNORSX" else "a"  # spelled out letter by letter
+    if low.startswith(("unin", "unim", "unus")):
+        return "an"
+    if low.startswith(("uni", "use", "usu", "uti", "ura", "eu", "one", "once")):
+        return "a"
+    if low.startswith(("hour", "honest", "honor", "heir")):
+        return "an"
+    return "an" if low[:1] in "aeiou8" or re.match(r"1[18](?:\D|$)", low) else "a"
 
 
 def join_words(items: list[str]) -> str:

@@ -28,7 +28,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Iterable
 
-from roundtable.services.briefs.prose import capitalize_first, number_word
+from roundtable.services.briefs.prose import a_or_an, capitalize_first, is_acronym, number_word
 
 PLACEHOLDER_RE = re.compile(r"\[(?:name|email|phone|handle|link|organization|redacted)\]")
 _NAMES_LIST_RE = re.compile(r"\[name\](?:\s*,\s*\[name\])*,?\s+(?:and|&)\s+\[name\](?=\s+([a-z][\w-]*))")
@@ -657,7 +657,7 @@ class Realizer:
         common word (its case is never changed, so nothing may go before it)."""
         first = _WORD_RE.match(text)
         if self.tagger is None or first is None or not (
-                text[:1].islower() or first.group(0) in self.proper or _acronym(first.group(0))):
+                text[:1].islower() or first.group(0) in self.proper or is_acronym(first.group(0))):
             return text
         doc = self._doc(text)
         subject = next((t for t in doc if t.dep_ in ("nsubj", "nsubjpass")), None)
@@ -671,7 +671,7 @@ class Realizer:
             return text
         if not all(t.tag_ in ("NN", "NNP", "NNPS", "JJ", "VBN", "HYPH", "NNS") for t in doc[: subject.i]):
             return text
-        if doc[0].text[:1].isupper() and doc[0].text not in self.proper and not _acronym(doc[0].text):
+        if doc[0].text[:1].isupper() and doc[0].text not in self.proper and not is_acronym(doc[0].text):
             return text
         if subject.text.endswith(_ABSTRACT) and not any(
                 t.text in self.proper or t.dep_ == "compound" for t in doc[: subject.i]):
@@ -911,24 +911,6 @@ def _uncounted(word: str) -> bool:
     if word in _COUNTED:
         return False
     return word in _UNCOUNTED or word.endswith(_UNCOUNTED_ENDINGS) or (word.endswith("ity") and len(word) > 5)
-
-
-def _acronym(word: str) -> bool:
-    return len(word) > 1 and word.isupper() and word.isalpha()
-
-
-def a_or_an(word: str) -> str:
-    """"a" or "an" by how ``word`` is said: "an annual", "a union", "an FAQ", "a FEMA", "an 8-week"."""
-    low = word.lower()
-    if _acronym(word) and len(word) <= 4 and not re.search(r"[aeiou]", low[:2]):
-        return "an" if word[0] in "AEFHILMNORSX" else "a"  # spelled out letter by letter
-    if low.startswith(("unin", "unim", "unus")):
-        return "an"
-    if low.startswith(("uni", "use", "usu", "uti", "ura", "eu", "one", "once")):
-        return "a"
-    if low.startswith(("hour", "honest", "honor", "heir")):
-        return "an"
-    return "an" if low[:1] in "aeiou8" or re.match(r"1[18](?:\D|$)", low) else "a"
 
 
 def _articled_lexical(text: str) -> str:
