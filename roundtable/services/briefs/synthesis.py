@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from roundtable.services.briefs.markdown import URL_RE, escape_md, note_markdown
-from roundtable.services.briefs.realize import _ABSTRACT, _MASS, PLACEHOLDER_RE, Realizer, a_or_an
+from roundtable.services.briefs.realize import Realizer, a_or_an
 from roundtable.services.briefs.prose import (
     across_sessions,
     article,
@@ -424,166 +424,86 @@ def cover(notes: list[NoteItem], order: list[int], hidden: frozenset[str] = froz
     return [(claim, members) for claim, _, members in kept]
 
 
-MAX_ALSO = 6  # notes a bullet names in its closing "also discussed" sentence
-_QUOTE_MARKS = re.compile(r"['‘’\"“”]")
-# A judgement, not a subject ("huge cheap win", "biggest surprise", "average participating city"): never named.
-EVALUATIVE = {"huge", "big", "bigger", "cheap", "cheaper", "great", "good", "bad", "nice", "major", "main", "key",
-              "real", "massive", "tiny", "important", "interesting", "serious", "average", "typical", "prior",
-              "various", "other", "such", "same", "whole", "certain", "overall", "general", "obvious", "clear",
-              "simple", "easy", "hard", "quick", "fast", "slow", "broad", "narrow", "minimal", "limited", "little",
-              "small", "large", "high", "low", "new", "old", "current", "recent", "possible", "potential", "actual",
-              "specific", "particular", "different", "similar", "additional", "extra", "entire", "full", "free",
-              "enough", "many", "few", "more", "most", "some", "all", "several", "much", "less", "least", "rest"}
-# Singular heads read without an article ("rumor control", "word of mouth", "change of address forms").
-_NO_ARTICLE = {"control", "word", "change", "management", "planning", "care", "oversight", "accountability"}
-# Words a note-taker opens an order with, which the tagger reads as a noun ("fund fellowships", "track outcomes").
-_ORDER_WORDS = {"fund", "track", "train", "build", "share", "publish", "ask", "get", "push", "draft", "hire", "pool",
-                "map", "survey", "review", "audit", "document", "offer", "host", "pilot", "form", "staff", "set"}
-# Heads that name no subject on their own ("broad ones", "a big win").
-_VAGUE_HEADS = {"one", "ones", "thing", "things", "stuff", "lot", "lots", "bit", "kind", "sort", "type", "win",
-                "surprise", "deal", "way", "ways", "part", "parts", "point", "points", "idea", "ideas", "case",
-                "cases", "piece", "pieces", "side", "sides", "number", "numbers", "people", "person", "folks",
-                "start", "end", "use", "detail", "details", "set", "rest", "impact", "example", "examples"}
-# Words that point into the note's own text ("the following examples", "the above browsers").
-_DEICTIC = {"above", "below", "following", "only", "said", "aforementioned", "this", "that", "these", "those",
-            "such", "what", "which", "whatever", "etc"}
+BULLET_MAX_WORDS = 105  # a bullet's text; with its lead-in of two to five words, under about 110
+FURTHER_WORDS = 18  # a further point is stated in a clause of at most this many words, or left out
+MAX_FURTHER = 3  # further points a bullet states after its claims
 
 
-def topic_phrases(texts: list[str], method: str = "lexical", proper: frozenset[str] = frozenset()) -> list[list[str]]:
-    """Per text, the noun phrases a reader could be told it discussed, most prominent first.
-
-    With spaCy each is a whole noun chunk: a noun head with all its modifiers and an "of" complement
-    ("the private right of action"), the note's own article kept and "the" added before a bare singular
-    count noun ("the presiding judge"). Never a judgement ("huge cheap win", "biggest surprise"), a vague
-    head ("broad ones"), a compound cut from the noun it modifies ("line [phone]" -> "line phone"), an
-    anonymizer placeholder, a figure, a quotation, or a capitalized word that is not a name (``proper``:
-    the series' names, :class:`Realizer`), whose case would be wrong mid-sentence. Without spaCy: word
-    runs with the same word filters.
-    """
-    nlp = spacy_pipeline() if method == "spacy" else None
-    if nlp is None:
-        out = []
-        for text in texts:
-            clean = PLACEHOLDER_RE.sub(" . ", text)
-            out.append([p for p in lexical_phrases(clean) if _plain_topic(p.split())])
-        return out
-    out = []
-    for doc in nlp.pipe([PLACEHOLDER_RE.sub(" ... ", URL_RE.sub(" ... ", t)) for t in texts], batch_size=64):
-        found = []
-        for chunk in doc.noun_chunks:
-            phrase = _chunk_topic(doc, chunk, proper)
-            if phrase:
-                found.append((_prominence(chunk), phrase))
-        out.append([p for _, p in sorted(found, key=lambda f: f[0])])
-    return out
+def short_claim(text: str, max_words: int = FURTHER_WORDS) -> str:
+    """A note's claim as a short clause: its first clause (two when the first is a fragment), cut at a
+    comma, semicolon or colon when longer; "" when no such cut leaves a clause of ``max_words`` or fewer."""
+    claim = compress(text, max_words=10_000)
+    words = claim.split()
+    if len(words) <= max_words:
+        return claim
+    head = " ".join(words[:max_words + 1])
+    cut = max(head.rfind(", "), head.rfind("; "), head.rfind(": "))
+    return head[:cut].rstrip(" ,;:-–—.") if cut > len(head) // 2 else ""
 
 
-def _plain_topic(words: list[str]) -> bool:
-    low = [w.lower() for w in words]
-    return bool(low) and low[-1] not in _VAGUE_HEADS and low[-1] not in weak_words() and not any(
-        w in EVALUATIVE or w.endswith("est") and len(w) > 5 for w in low) and not _QUOTE_MARKS.search(" ".join(words))
-
-
-def _chunk_topic(doc, chunk, proper: frozenset[str] = frozenset()) -> str:
-    """A noun chunk as a topic ("" when it names none): see :func:`topic_phrases`."""
-    root = chunk.root
-    if root.pos_ not in ("NOUN", "PROPN") or root.dep_ == "compound" or root.lower_ in _VAGUE_HEADS:
-        return ""
-    if root.dep_ == "pobj" and root.head.lower_ == "in" and root.lower_ in ("person", "place", "time"):
-        return ""  # "in person", "in place": an idiom, not a topic
-    start = chunk.start
-    while start < root.i and (doc[start].tag_ in ("DT", "PDT", "PRP$", "WDT", "CD") or doc[start].like_num
-                              or doc[start].is_punct):
-        start += 1
-    if start > chunk.start and doc[start - 1].tag_ in ("PRP$", "CD", "WDT") or any(
-            doc[k].like_num for k in range(chunk.start, start)):
-        return ""  # "our hotline", "2 cities": the phrase leans on its owner or its count
-    if chunk.start > 0 and doc[chunk.start - 1].dep_ in ("compound", "amod", "nmod") \
-            and doc[chunk.start - 1].head.i in range(chunk.start, chunk.end):
-        return ""  # a modifier outside the chunk: it was cut
-    end = chunk.end
-    of = next((c for c in root.rights if c.dep_ == "prep" and c.lower_ == "of"), None)
-    if of is not None and of.i == end:
-        tail = list(of.subtree)
-        if len(tail) <= 4 and all(t.pos_ in ("ADP", "NOUN", "PROPN", "ADJ", "DET") for t in tail):
-            end = tail[-1].i + 1
-    tokens = doc[start:end]
-    words = [t.text for t in tokens]
-    if not 2 <= len([t for t in tokens if t.tag_ not in ("DT",)]) <= 6 or not all(_WORD_RE.fullmatch(w) or w == "-"
-                                                                                   for w in words):
-        return ""
-    if any(t.tag_ in ("JJS", "RBS", "JJR", "RBR", "PRP", "PRP$", "MD", "WDT") or t.pos_ in ("ADV", "AUX")
-           or t.pos_ == "VERB" and t.dep_ != "amod" or t.lower_ in _DEICTIC for t in tokens) or not _plain_topic(words):
-        return ""
-    if root.tag_ == "VBG" or root.lower_.endswith("ing") and root.pos_ != "NOUN":
-        return ""  # "comfortable exploring": an activity cut from its clause
-    if any(t.text[:1].isupper() and t.pos_ != "PROPN" and not t.text.isupper() and t.text not in proper
-           for t in tokens):
-        return ""  # a capitalized common word ("Broader ...", "Pinning ...") keeps its case: never mid-sentence
-    if _only_names(doc[start:root.i + 1].text) or (root.pos_ == "PROPN" and any(
-            t.pos_ == "NOUN" for t in doc[start:root.i])):
-        return ""  # a place's name, or words in a heading's order ("survey Eastbank")
-    first = doc[start]
-    if first.lower_ in _ORDER_WORDS and first.i < root.i and (first.i == 0 or doc[first.i - 1].text in ";:.(-"):
-        return ""  # an order the tagger read as a noun phrase
-    phrase = doc[start:end].text
-    head_det = next((t for t in chunk if t.i < start and t.lower_ in ("a", "an", "the")), None)
-    if head_det is not None:
-        if head_det.lower_ != "the" and root.tag_ == "NNS":
-            return ""  # "a CSP headers": the parse is wrong
-        return f"{head_det.lower_} {phrase}"
-    singular = root.tag_ == "NN" or (root.tag_ == "NNP" and root.text.islower())  # "tenant association" read as a name
-    abstract = root.lower_.endswith(_ABSTRACT + ("ing",)) and not any(c.dep_ == "compound" for c in root.children)
-    if singular and root.lower_ not in _MASS | _NO_ARTICLE and not abstract:  # "the model data ordinance"
-        return "the " + phrase
-    return phrase
-
-
-def also_discussed(notes: list[NoteItem], covered: list[NoteItem], method: str = "lexical",
+def further_points(notes: list[NoteItem], order: list[int], covered: list[NoteItem], realizer: Realizer,
                    hidden: frozenset[str] = frozenset(), written: str = "",
-                   proper: frozenset[str] = frozenset()) -> tuple[str, list[NoteItem]]:
-    """A closing sentence naming, by a noun phrase of its own, each note of the group no claim stands
-    for ("Participants also discussed detention contracts, attendance drops and ..."), with those notes:
-    the bullet covers its whole group, compressed. At most :data:`MAX_ALSO` notes, most central first;
-    a phrase the bullet already says, or holding a word of a declined name, is not used; a note with
-    no well-formed topic (:func:`topic_phrases`) is not named and not cited."""
+                   budget: int = BULLET_MAX_WORDS) -> tuple[list[str], list[NoteItem]]:
+    """The group's points and actions no claim stands for, each stated with its speaker and a verb ("A
+    union steward added that pages were cut to part time."), most central first (``order``), while
+    ``budget`` words last, at most :data:`MAX_FURTHER`; with those notes. Points of one role are said in
+    one sentence ("Union stewards added that ..., and that ...").
+
+    A note whose claim cannot be said in a short clause with a finite verb
+    (:func:`short_claim`, :meth:`Realizer.further_sentence`), or whose words the bullet already says
+    (``written``), adds nothing: it is left out and not cited.
+    """
     taken = {n.id for n in covered}
-    rest = [n for n in notes if n.id not in taken and n.kind in ("point", "action")]
-    if not rest:
-        return "", []
-    said = written.lower()
-    named: list[NoteItem] = []
-    picked: list[str] = []
-
-    def bare(p: str) -> str:
-        return re.sub(r"^(?:the|an?)\s+", "", p.lower())
-
-    for start in range(0, len(rest), 2 * MAX_ALSO):  # a few notes at a time: a 2,000-note group stops early
-        chunk = rest[start:start + 2 * MAX_ALSO]
-        for note, found in zip(chunk, topic_phrases([n.prose or n.text for n in chunk], method, proper)):
-            phrase = next((p for p in found if bare(p) not in said and not mentions(p, hidden)
-                           and all(bare(p) not in bare(q) and bare(q) not in bare(p) for q in picked)), "")
-            if phrase:
-                picked.append(phrase)
-                named.append(note)
-            if len(picked) == MAX_ALSO:
-                break
-        if len(picked) == MAX_ALSO:
+    said = _words(written)
+    picked: list[tuple[NoteItem, str]] = []
+    for i in order:
+        note = notes[i]
+        if note.id in taken or note.kind not in ("point", "action"):
+            continue
+        if len(picked) == MAX_FURTHER:
             break
-    if not picked:
-        return "", []
-    listed = picked[0] if len(picked) == 1 else ", ".join(picked[:-1]) + " and " + picked[-1]
-    who = "They" if "Participants also" in written else "Participants"
-    return f"{who} also discussed {listed}.", named
+        claim = short_claim(note.prose or note.text)
+        if not claim or mentions(claim, hidden):
+            continue
+        clause = realizer.clause(claim, pluralize(normalize_role(note.speaker_role)))
+        words = _words(clause)
+        if not clause or len(clause.split()) > FURTHER_WORDS + 4 or not words or len(words & said) >= 0.8 * len(words):
+            continue
+        length = len(realizer.further_sentence([clause], attribution([note]), note.kind == "action").split())
+        if not length or length > budget:
+            continue
+        picked.append((note, clause))
+        said |= words
+        budget -= length
+    return _by_speaker(picked, realizer), [n for n, _ in picked]
+
+
+def _by_speaker(picked: list[tuple[NoteItem, str]], realizer: Realizer) -> list[str]:
+    """A sentence per further point, or one for two points of one role that may be reported as typed
+    (:meth:`Realizer.reportable`)."""
+    def key(k: int) -> tuple[str, bool]:
+        note = picked[k][0]
+        return normalize_role(note.speaker_role), note.kind == "action"
+
+    sentences: list[str] = []
+    done: set[int] = set()
+    for k, (note, clause) in enumerate(picked):
+        if k in done:
+            continue
+        same = [j for j in range(k, len(picked)) if j not in done and key(j) == key(k)
+                and realizer.reportable(picked[j][1])][:2] if realizer.reportable(clause) else [k]
+        sentences.append(realizer.further_sentence([picked[j][1] for j in same], attribution([picked[j][0] for j in same]),
+                                                   key(k)[1], len(sentences)))
+        done.update(same)
+    return sentences
 
 
 def synthesize_group(bullet_id: str, lead_in: str, notes: list[NoteItem], titles: dict[str, str],
                      prefer_actions: bool = False, verb_offset: int = 0, space: TextSpace | None = None,
-                     hidden: frozenset[str] = frozenset(), realizer: Realizer | None = None,
-                     phrases: str = "lexical") -> Bullet | None:
+                     hidden: frozenset[str] = frozenset(), realizer: Realizer | None = None) -> Bullet | None:
     """One bullet from a group of notes: a topic sentence stating the most central claim with the
-    attribution woven in once, one or two sentences from the other claims, then the group's other
-    notes named in one sentence (:func:`also_discussed`)."""
+    attribution woven in once, one or two sentences from the other claims, then up to three of the
+    group's other notes, each a short clause with its speaker (:func:`further_points`)."""
     if not notes:
         return None
     realizer = realizer or Realizer.for_notes(n.prose or n.text for n in notes)
@@ -600,10 +520,11 @@ def synthesize_group(bullet_id: str, lead_in: str, notes: list[NoteItem], titles
     who = attribution(covered) + across_sessions(covered)
     sentences = [realizer.topic_sentence(claims[0][0], who, verbs[verb_offset % len(verbs)], actions)]
     sentences += realizer.support([c for c, _ in claims[1:]])
-    also, named = also_discussed(notes, covered, phrases, hidden, " ".join(sentences), realizer.proper)
-    if also:
-        sentences.append(also)
-        covered += named
+    written = " ".join(sentences)
+    further, added = further_points(notes, order, covered, realizer, hidden, written,
+                                    BULLET_MAX_WORDS - len(written.split()))
+    sentences += further
+    covered += added
     text = re.sub(r"([?!])\.(?=\s|$)", r"\1", " ".join(note_markdown(s, titles) for s in sentences))
     sessions = sorted({n.session_number for n in covered})
     return Bullet(bullet_id, lead_in, text, sorted(n.id for n in covered), sessions)
@@ -660,7 +581,7 @@ def synthesize_theme(theme: ThemeItem, titles: dict[str, str], prefer_actions=Fa
     bullets: list[Bullet] = []
     for i, (lead, group) in enumerate(groups, 1):
         bullet = synthesize_group(f"p-{theme.id}-{i}", lead, group, titles, prefer_actions, verb_offset=i, space=space,
-                                  hidden=hidden, realizer=realizer, phrases=phrases)
+                                  hidden=hidden, realizer=realizer)
         if bullet is None:
             continue
         bullets.append(bullet)
