@@ -113,11 +113,23 @@ def test_no_lead_in_repeats_its_heading_and_a_group_without_a_name_of_its_own_jo
     ("riders are waiting in the rain, drivers can't see the stop", False),  # two clauses spliced with a comma
     ("tenants were calling the hotline, nobody picked up after 5pm", False),
     ("eviction filings in the north district climbing", False),  # no finite verb
+    ("average commuter spends 90 minutes a day on buses", False),  # a bare singular noun: the note's grammar
+    ("the depot got new fare box", False),
+    ("When riders complain, the board listens", False),  # a capital kept: it cannot follow "that"
 ])
 def test_a_further_point_is_said_only_when_it_is_one_statement(clause, sound):
     from roundtable.services.briefs.realize import Realizer
     from roundtable.services.briefs.synthesis import spacy_pipeline
 
     realizer = Realizer(frozenset(), spacy_pipeline())
-    assert realizer.statement(clause) is sound
+    assert realizer.reportable(clause) is sound
     assert bool(realizer.further_sentence([clause], "a transit planner")) is sound
+
+
+def test_a_further_point_is_cut_before_a_clause_never_inside_a_list():
+    from roundtable.services.briefs.synthesis import short_claim
+
+    listed = "the night crews clean the buses, check the fare boxes, refuel the vans, wash the depot floor, and log the mileage"
+    assert short_claim(listed) == ""
+    joined = "the night crews clean every bus before the morning pull-out at five, which leaves no time for repairs at all"
+    assert short_claim(joined) == "the night crews clean every bus before the morning pull-out at five"

@@ -816,14 +816,27 @@ class Realizer:
         if root.tag_ == "VBZ" and any(c.dep_ == "xcomp" and c.tag_ == "VBG" for c in root.children) and not any(
                 c.dep_ in ("dobj", "aux") for c in root.children):
             return False
-        return not any(t.dep_ in ("ccomp", "conj", "parataxis") and t.i < t.head.i for t in doc)
+        if any(t.dep_ in ("ccomp", "conj", "parataxis") and t.i < t.head.i for t in doc):
+            return False
+        return not any(self._bare_count_noun(t) for t in doc)
+
+    @staticmethod
+    def _bare_count_noun(token) -> bool:
+        """A singular count noun heading a subject or object with no determiner, which :meth:`articled` and
+        :meth:`determined` were unsure of ("average participating city has ...", "got outside counsel memo")."""
+        if not (_singular_noun(token) and token.text.isalpha() and token.dep_ in ("nsubj", "nsubjpass", "dobj", "attr")):
+            return False
+        if _uncounted(token.lower_) or _hyphenated(token):
+            return False
+        return not any(t.tag_ in ("DT", "PRP$", "POS", "CD", "WDT", "PRP", "NNP", "NNPS") or t.lower_ in _DETERMINERS
+                       for t in token.doc[token.left_edge.i:token.i + 1])
 
     def further_sentence(self, clauses: list[str], who: str, action: bool = False, index: int = 0) -> str:
         """A bullet's further points, said by their speaker: "A union steward added that pages were cut to
         part time." (``index`` varies the verb: added, noted, also noted); several :meth:`reportable` points
-        of one speaker in one sentence ("A ..., and that B"); an action as what they proposed or called for;
-        a claim whose first word keeps a capital, with the speaker after it. "" when a claim cannot be said
-        so: no :meth:`statement`, an order typed capitalized, a quotation."""
+        of one speaker in one sentence ("A ..., and that B"); an action as what they proposed or called for
+        (an order of four words or more). "" when a claim cannot be said so: not :meth:`reportable` (a
+        claim whose first word keeps a capital, a quotation, no :meth:`statement`)."""
         verb = "proposed" if action else _FURTHER_VERBS[index % len(_FURTHER_VERBS)]
         if len(clauses) > 1:
             said = clauses[0] + "".join(f", that {c}" for c in clauses[1:-1]) + f", and that {clauses[-1]}"
@@ -834,11 +847,9 @@ class Realizer:
             return f"{capitalize_first(who)} {spoken[0]} {spoken[1]}."
         called = self.call(clause)
         if called:
-            return f"{capitalize_first(who)} {called}."
-        if self.is_order(clause) or not self.statement(clause):
+            return f"{capitalize_first(who)} {called}." if len(clause.split()) >= 4 else ""
+        if not self.reportable(clause):
             return ""
-        if not self.embeddable(clause):
-            return f"{clause}, {who} {verb}." if clause[:1].isalpha() else ""
         return f"{capitalize_first(who)} {verb} that {clause}."
 
     def is_order(self, clause: str) -> bool:

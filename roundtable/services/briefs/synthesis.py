@@ -430,15 +430,23 @@ MAX_FURTHER = 3  # further points a bullet states after its claims
 
 
 def short_claim(text: str, max_words: int = FURTHER_WORDS) -> str:
-    """A note's claim as a short clause: its first clause (two when the first is a fragment), cut at a
-    comma, semicolon or colon when longer; "" when no such cut leaves a clause of ``max_words`` or fewer."""
+    """A note's claim as a short clause: its first clause (two when the first is a fragment), cut when
+    longer before a clause of its own (at a semicolon or colon, or a comma before "and", "but", "which",
+    "when" ... with no comma before it: never inside a list); "" when no such cut leaves a clause of
+    ``max_words`` or fewer."""
     claim = compress(text, max_words=10_000)
     words = claim.split()
     if len(words) <= max_words:
         return claim
     head = " ".join(words[:max_words + 1])
-    cut = max(head.rfind(", "), head.rfind("; "), head.rfind(": "))
-    return head[:cut].rstrip(" ,;:-–—.") if cut > len(head) // 2 else ""
+    cut = max((m.start() for m in _CLAUSE_CUT_RE.finditer(head)), default=-1)
+    if cut <= len(head) // 2 or ", " in head[:cut]:  # "X, Y, and Z": a comma before it makes it a list's end
+        return ""
+    return head[:cut].rstrip(" ,;:-–—.")
+
+
+_CLAUSE_CUT_RE = re.compile(r"[;:] |, (?=(?:and|but|so|which|who|while|because|although|though|since|when|where|"
+                            r"as|if|with|leading|so that)\b)")
 
 
 def further_points(notes: list[NoteItem], order: list[int], covered: list[NoteItem], realizer: Realizer,
