@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from roundtable.services.briefs.markdown import URL_RE, escape_md, note_markdown
-from roundtable.services.briefs.realize import Realizer, a_or_an
+from roundtable.services.briefs.realize import _ABSTRACT, _MASS, Realizer, a_or_an
 from roundtable.services.briefs.prose import (
     across_sessions,
     article,
@@ -424,6 +424,93 @@ def cover(notes: list[NoteItem], order: list[int], hidden: frozenset[str] = froz
     return [(claim, members) for claim, _, members in kept]
 
 
+_QUOTE_MARKS = re.compile(r"['‘’\"“”]")
+# A judgement, not a subject ("huge cheap win", "biggest surprise", "average participating city"): never named.
+EVALUATIVE = {"huge", "big", "bigger", "cheap", "cheaper", "great", "good", "bad", "nice", "major", "main", "key",
+              "real", "massive", "tiny", "important", "interesting", "serious", "average", "typical", "prior",
+              "various", "other", "such", "same", "whole", "certain", "overall", "general", "obvious", "clear",
+              "simple", "easy", "hard", "quick", "fast", "slow", "broad", "narrow", "minimal", "limited", "little",
+              "small", "large", "high", "low", "new", "old", "current", "recent", "possible", "potential", "actual",
+              "specific", "particular", "different", "similar", "additional", "extra", "entire", "full", "free",
+              "enough", "many", "few", "more", "most", "some", "all", "several", "much", "less", "least", "rest"}
+# Singular heads read without an article ("rumor control", "word of mouth", "change of address forms").
+_NO_ARTICLE = {"control", "word", "change", "management", "planning", "care", "oversight", "accountability"}
+# Words a note-taker opens an order with, which the tagger reads as a noun ("fund fellowships", "track outcomes").
+_ORDER_WORDS = {"fund", "track", "train", "build", "share", "publish", "ask", "get", "push", "draft", "hire", "pool",
+                "map", "survey", "review", "audit", "document", "offer", "host", "pilot", "form", "staff", "set"}
+# Heads that name no subject on their own ("broad ones", "a big win").
+_VAGUE_HEADS = {"one", "ones", "thing", "things", "stuff", "lot", "lots", "bit", "kind", "sort", "type", "win",
+                "surprise", "deal", "way", "ways", "part", "parts", "point", "points", "idea", "ideas", "case",
+                "cases", "piece", "pieces", "side", "sides", "number", "numbers", "people", "person", "folks",
+                "start", "end", "use", "detail", "details", "set", "rest", "impact", "example", "examples"}
+# Words that point into the note's own text ("the following examples", "the above browsers").
+_DEICTIC = {"above", "below", "following", "only", "said", "aforementioned", "this", "that", "these", "those",
+            "such", "what", "which", "whatever", "etc"}
+
+
+def _plain_topic(words: list[str]) -> bool:
+    low = [w.lower() for w in words]
+    return bool(low) and low[-1] not in _VAGUE_HEADS and low[-1] not in weak_words() and not any(
+        w in EVALUATIVE or w.endswith("est") and len(w) > 5 for w in low) and not _QUOTE_MARKS.search(" ".join(words))
+
+
+def _chunk_topic(doc, chunk, proper: frozenset[str] = frozenset()) -> str:
+    """A noun chunk as a topic ("" when it names none): a noun head with all its modifiers and an "of"
+    complement, the chunk's own article kept, "the" before a bare singular count noun; never a judgement,
+    a vague head, a compound cut from its noun, a capitalized common word or an order read as a noun."""
+    root = chunk.root
+    if root.pos_ not in ("NOUN", "PROPN") or root.dep_ == "compound" or root.lower_ in _VAGUE_HEADS:
+        return ""
+    if root.dep_ == "pobj" and root.head.lower_ == "in" and root.lower_ in ("person", "place", "time"):
+        return ""  # "in person", "in place": an idiom, not a topic
+    start = chunk.start
+    while start < root.i and (doc[start].tag_ in ("DT", "PDT", "PRP$", "WDT", "CD") or doc[start].like_num
+                              or doc[start].is_punct):
+        start += 1
+    if start > chunk.start and doc[start - 1].tag_ in ("PRP$", "CD", "WDT") or any(
+            doc[k].like_num for k in range(chunk.start, start)):
+        return ""  # "our hotline", "2 cities": the phrase leans on its owner or its count
+    if chunk.start > 0 and doc[chunk.start - 1].dep_ in ("compound", "amod", "nmod") \
+            and doc[chunk.start - 1].head.i in range(chunk.start, chunk.end):
+        return ""  # a modifier outside the chunk: it was cut
+    end = chunk.end
+    of = next((c for c in root.rights if c.dep_ == "prep" and c.lower_ == "of"), None)
+    if of is not None and of.i == end:
+        tail = list(of.subtree)
+        if len(tail) <= 4 and all(t.pos_ in ("ADP", "NOUN", "PROPN", "ADJ", "DET") for t in tail):
+            end = tail[-1].i + 1
+    tokens = doc[start:end]
+    words = [t.text for t in tokens]
+    if not 2 <= len([t for t in tokens if t.tag_ not in ("DT",)]) <= 6 or not all(_WORD_RE.fullmatch(w) or w == "-"
+                                                                                   for w in words):
+        return ""
+    if any(t.tag_ in ("JJS", "RBS", "JJR", "RBR", "PRP", "PRP$", "MD", "WDT") or t.pos_ in ("ADV", "AUX")
+           or t.pos_ == "VERB" and t.dep_ != "amod" or t.lower_ in _DEICTIC for t in tokens) or not _plain_topic(words):
+        return ""
+    if root.tag_ == "VBG" or root.lower_.endswith("ing") and root.pos_ != "NOUN":
+        return ""  # "comfortable exploring": an activity cut from its clause
+    if any(t.text[:1].isupper() and t.pos_ != "PROPN" and not t.text.isupper() and t.text not in proper
+           for t in tokens):
+        return ""  # a capitalized common word ("Broader ...", "Pinning ...") keeps its case: never mid-sentence
+    if _only_names(doc[start:root.i + 1].text) or (root.pos_ == "PROPN" and any(
+            t.pos_ == "NOUN" for t in doc[start:root.i])):
+        return ""  # a place's name, or words in a heading's order ("survey Eastbank")
+    first = doc[start]
+    if first.lower_ in _ORDER_WORDS and first.i < root.i and (first.i == 0 or doc[first.i - 1].text in ";:.(-"):
+        return ""  # an order the tagger read as a noun phrase
+    phrase = doc[start:end].text
+    head_det = next((t for t in chunk if t.i < start and t.lower_ in ("a", "an", "the")), None)
+    if head_det is not None:
+        if head_det.lower_ != "the" and root.tag_ == "NNS":
+            return ""  # "a CSP headers": the parse is wrong
+        return f"{head_det.lower_} {phrase}"
+    singular = root.tag_ == "NN" or (root.tag_ == "NNP" and root.text.islower())  # "tenant association" read as a name
+    abstract = root.lower_.endswith(_ABSTRACT + ("ing",)) and not any(c.dep_ == "compound" for c in root.children)
+    if singular and root.lower_ not in _MASS | _NO_ARTICLE and not abstract:  # "the model data ordinance"
+        return "the " + phrase
+    return phrase
+
+
 BULLET_MAX_WORDS = 105  # a bullet's text; with its lead-in of two to five words, under about 110
 FURTHER_WORDS = 18  # a further point is stated in a clause of at most this many words, or left out
 MAX_FURTHER = 3  # further points a bullet states after its claims
@@ -717,7 +804,7 @@ def requested(claim: str, realizer: Realizer) -> str:
     "ask the council for X" -> "X"), or a note that is a noun phrase ("regional fare agreement w/ ..." ->
     "a regional fare agreement"), after a short label or condition before a colon when there is one. Never a proposal with its own subject ("Millbrook to publish ..."), a
     report, an order typed capitalized (its case is kept, so nothing is cut from it), nor a phrase
-    :func:`topic_phrases` would refuse. Needs spaCy's parse.
+    :func:`_chunk_topic` would refuse. Needs spaCy's parse.
     """
     if realizer.tagger is None or not (claim[:1].islower() or claim[:1].isdigit()):
         return ""
