@@ -371,6 +371,30 @@ def test_brief_build_command_writes_each_format(app, db, filled, tmp_path):
 # --------------------------------------------------------------------------- web
 
 
+def test_the_page_script_s_first_build_runs_in_the_background_and_the_page_asks_until_it_is_there(
+        client, login, db, filled):
+    """A build takes seconds of CPU: the request that starts it answers at once (202), never holding the
+    server's worker (and every live socket of the process) for the length of the build."""
+    from roundtable.models import Role
+    from roundtable.live_clients import wait_until
+
+    series, _ = filled
+    login(Role.AUTHOR)
+    json = {"Accept": "application/json"}
+    started = client.post(f"/s/{series.slug}/brief/report/build", headers=json)
+    assert started.status_code == 202 and started.get_json()["built"] is False
+    status = started.get_json()["status"]
+    assert status.endswith("/brief/report/build/status")
+    answers = []
+    wait_until(lambda: answers.append(client.get(status, headers=json).get_json()) or answers[-1]["built"])
+    assert all(a["error"] is None for a in answers[:-1]), answers
+    db.expire_all()
+    assert "## Key Themes" in briefs.get_brief(db, series, "report", create=False).markdown
+    assert client.post(f"/s/{series.slug}/brief/report/build", headers=json).get_json() == {"built": True}
+    page = client.get(f"/s/{series.slug}/brief/")
+    assert b"brief-markdown" in page.data
+
+
 def test_author_edits_the_draft_with_a_safe_live_preview_and_versions(client, login, db, filled):
     from roundtable.models import Role
 

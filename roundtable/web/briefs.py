@@ -73,12 +73,45 @@ BUILT_PAGES = {"editor": ".editor", "workbench": ".workbench"}
 @bp.route("/<slug>/brief/<template>/build", methods=["POST"])
 @series_role_required(Role.AUTHOR)
 def build(slug, template):
-    """Build a draft never opened before (the building page posts here); a built draft is left as it is."""
+    """Build a draft never opened before (the building page posts here); a built draft is left as it is.
+
+    The page's script asks for JSON: the build then runs as a background job and the page polls
+    ``build_status``. A build takes seconds of CPU; run in the request it held the server's worker that
+    long (stalling every live socket of the process, and past gunicorn's timeout on a loaded machine).
+    Without the script, the form's post builds in the request and redirects.
+    """
     template = _template(template)
-    _draft(template)
-    if request.accept_mimetypes.best == "application/json":
+    if request.accept_mimetypes.best != "application/json":
+        _draft(template)
+        return redirect(url_for(BUILT_PAGES.get(request.form.get("page"), ".editor"), slug=slug, template=template))
+    if not _unbuilt(template):
         return jsonify(built=True)
-    return redirect(url_for(BUILT_PAGES.get(request.form.get("page"), ".editor"), slug=slug, template=template))
+    roundtable, series_id, author_id = current_roundtable(), g.series.id, current_account().id
+
+    def build_in_background(job: Job) -> None:
+        with roundtable.database.session() as db:
+            briefs.first_draft(db, series_id, template, roundtable=roundtable, author_id=author_id)
+            db.commit()
+
+    key = ("draft", series_id, template)
+    try:
+        roundtable.jobs.start(Job(kind="draft", owner=(author_id, series_id), total=1), build_in_background,
+                              key=key, failure="the build failed; see the server log")
+    except Conflict:
+        pass  # another tab of this process is building it: poll the same build
+    return jsonify(built=False, status=url_for(".build_status", slug=slug, template=template)), 202
+
+
+@bp.route("/<slug>/brief/<template>/build/status")
+@series_role_required(Role.AUTHOR)
+def build_status(slug, template):
+    """Whether the draft is built yet (read from the database, so any process can answer)."""
+    template = _template(template)
+    if not _unbuilt(template):
+        return jsonify(built=True)
+    job = current_roundtable().jobs.latest(("draft", g.series.id, template))
+    failed = job is not None and job.state == "failed"
+    return jsonify(built=False, running=job is not None and job.running, error=job.message if failed else None)
 
 
 def _editor_page(template: str, brief, markdown: str | None = None, conflict: str = "", status: int = 200):

@@ -11,16 +11,37 @@
   if (building && window.fetch) {
     const status = building.querySelector("[role=status]");
     const button = building.querySelector("button[type=submit]");
+    const post = () => fetch(building.action, {
+      method: "POST", body: new FormData(building), headers: { Accept: "application/json", "X-CSRFToken": csrf },
+    });
+    const pause = () => new Promise((resolve) => setTimeout(resolve, 1000));
+    // The build runs in the background (202) and the page asks until the draft is there. A poll answered by
+    // another server process knows no job of this one: posting again builds it there, or finds it built.
+    const waitForDraft = async () => {
+      for (let attempt = 0; attempt < 3; attempt++) {
+        const response = await post();
+        if (response.status !== 202) return response.ok ? "" : `The build failed (${response.status}); try again, or see the server log.`;
+        const poll = (await response.json()).status;
+        for (;;) {
+          await pause();
+          const answer = await fetch(poll, { headers: { Accept: "application/json" } });
+          if (!answer.ok) return `The build failed (${answer.status}); try again.`;
+          const state = await answer.json();
+          if (state.built) return "";
+          if (state.error) return `The build failed: ${state.error}. Try again.`;
+          if (!state.running) break;
+        }
+      }
+      return "The build stopped; try again.";
+    };
     const build = async () => {
       building.setAttribute("aria-busy", "true");
       button.disabled = true;
       status.textContent = "Building the draft from the notes… this takes a few seconds.";
       try {
-        const response = await fetch(building.action, {
-          method: "POST", body: new FormData(building), headers: { Accept: "application/json", "X-CSRFToken": csrf },
-        });
-        if (response.ok) { window.location.reload(); return; }  // the page, now with its draft
-        status.textContent = `The build failed (${response.status}); try again, or see the server log.`;
+        const failure = await waitForDraft();
+        if (!failure) { window.location.reload(); return; }  // the page, now with its draft
+        status.textContent = failure;
       } catch (err) {
         status.textContent = "The server could not be reached; try again.";
       }
