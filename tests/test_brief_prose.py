@@ -19,7 +19,6 @@ from roundtable.services import briefs
 from roundtable.services.briefs.realize import Realizer
 from roundtable.services.briefs.glossary import clean_note, expand_shorthand
 from roundtable.services.briefs.resources import name_and_description
-from roundtable.services.briefs.synthesis import MAX_FURTHER
 from roundtable.services.render import split_front_matter
 
 
@@ -219,10 +218,8 @@ def test_attribution_is_one_per_bullet_woven_into_its_first_sentence(db, generat
         assert len(ATTRIBUTION_RE.findall(body)) == 1, b
         assert ATTRIBUTION_RE.search(first), b
         assert not re.search(r"\b(?:described|reported|observed|emphasized)\b\s*:", body), b
-        # a topic sentence, one or two of support, up to three further points each said by its speaker
-        assert len(rest) <= 2 + MAX_FURTHER, b
-        assert "also discussed" not in b, b
-        assert len(body.split()) <= 110, b
+        also = rest and re.match(r"(?:Participants|They) also discussed ", rest[-1])
+        assert len(rest) <= 2 + bool(also), b  # a topic sentence, one or two of support, the group's other notes
     assert re.search(r"in (?:two|three|four|five) sessions (?:described how|reported|observed|emphasized)", themes)
 
 

@@ -228,7 +228,7 @@ def regenerate_bullet(db: DbSession, brief: Brief, bullet_id: str, note_ids: lis
     lead = found.group("name").replace("\\", "")
     bullet = synthesize_group(bullet_id, lead, notes, context.resource_titles(),
                               prefer_actions=any(n.kind == "action" for n in notes), hidden=context.hidden_words,
-                              realizer=context.realizer())
+                              realizer=context.realizer(), phrases=context.options["phrases"])
     if bullet is None:
         raise ValidationError("none of these notes can be written into the brief (empty, or holding a word "
                               "of the name of someone who declined to be named)")

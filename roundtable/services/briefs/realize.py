@@ -108,8 +108,6 @@ _MONTHS = ("January|February|March|April|May|June|July|August|September|October|
 _WHEN_RE = re.compile(rf"\b(?P<verb>(?:start|begin|end|launch|open|close|expire|run|resume|finish)(?:s|es|ed|ing)?|"
                       rf"began|ran)\s+(?=(?:{_MONTHS})\b)")
 _FOR_WHEN_RE = re.compile(rf"\b(?P<verb>scheduled|planned|slated|set|due|expected|targeted)\s+(?=(?:{_MONTHS})\b)")
-# How a bullet's further points are introduced, in turn (:meth:`Realizer.further_sentence`).
-_FURTHER_VERBS = ("added", "noted", "also noted")
 _ABSTRACT = ("ment", "ance", "ence", "ity", "ism", "ness")
 # Nouns that take no article as a subject ("funding ended", "training is mandatory").
 _MASS = {"funding", "money", "information", "data", "housing", "training", "support", "legislation", "enforcement",
@@ -791,66 +789,6 @@ class Realizer:
                         for c in t.children)):
                 return True
         return False
-
-    def reportable(self, clause: str) -> bool:
-        """Whether ``clause`` may be reported as it stands after "that": a statement typed so it may stand
-        mid-sentence (:meth:`statement`); not an order, a call or a speaker's own verb."""
-        return (self.embeddable(clause) and not self.is_order(clause) and not self.call(clause)
-                and not self.speaker_verb(clause) and self.statement(clause))
-
-    def statement(self, clause: str) -> bool:
-        """Whether ``clause`` is one statement with its subject and a finite verb, as the parse reads it (the
-        word lists: a finite verb). Not one: an order the tagger read as a noun ("track outcomes from day 1
-        or ..."), a plural noun read as a verb before a participle ("contracts with county jails expanding"),
-        two clauses spliced with a comma ("agents are showing up ..., people can't tell ...")."""
-        if self.tagger is None:
-            return self.has_finite_verb(clause)
-        if not self.has_finite_verb(clause):
-            return False
-        doc = self._doc(clause)
-        root = next(iter(doc.sents)).root
-        if not any(c.dep_ in ("nsubj", "nsubjpass", "expl") for c in root.children):
-            return False
-        if doc[0].lower_ in _ACTION_VERBS and doc[0].dep_ in ("compound", "amod", "ROOT"):
-            return False
-        if root.tag_ == "VBZ" and any(c.dep_ == "xcomp" and c.tag_ == "VBG" for c in root.children) and not any(
-                c.dep_ in ("dobj", "aux") for c in root.children):
-            return False
-        if any(t.dep_ in ("ccomp", "conj", "parataxis") and t.i < t.head.i for t in doc):
-            return False
-        return not any(self._bare_count_noun(t) for t in doc)
-
-    @staticmethod
-    def _bare_count_noun(token) -> bool:
-        """A singular count noun heading a subject or object with no determiner, which :meth:`articled` and
-        :meth:`determined` were unsure of ("average participating city has ...", "got outside counsel memo")."""
-        if not (_singular_noun(token) and token.text.isalpha() and token.dep_ in ("nsubj", "nsubjpass", "dobj", "attr")):
-            return False
-        if _uncounted(token.lower_) or _hyphenated(token):
-            return False
-        return not any(t.tag_ in ("DT", "PRP$", "POS", "CD", "WDT", "PRP", "NNP", "NNPS") or t.lower_ in _DETERMINERS
-                       for t in token.doc[token.left_edge.i:token.i + 1])
-
-    def further_sentence(self, clauses: list[str], who: str, action: bool = False, index: int = 0) -> str:
-        """A bullet's further points, said by their speaker: "A union steward added that pages were cut to
-        part time." (``index`` varies the verb: added, noted, also noted); several :meth:`reportable` points
-        of one speaker in one sentence ("A ..., and that B"); an action as what they proposed or called for
-        (an order of four words or more). "" when a claim cannot be said so: not :meth:`reportable` (a
-        claim whose first word keeps a capital, a quotation, no :meth:`statement`)."""
-        verb = "proposed" if action else _FURTHER_VERBS[index % len(_FURTHER_VERBS)]
-        if len(clauses) > 1:
-            said = clauses[0] + "".join(f", that {c}" for c in clauses[1:-1]) + f", and that {clauses[-1]}"
-            return f"{capitalize_first(who)} {verb} that {said}."
-        clause = clauses[0]
-        spoken = self.speaker_verb(clause)
-        if spoken:
-            return f"{capitalize_first(who)} {spoken[0]} {spoken[1]}."
-        called = self.call(clause)
-        if called:
-            return f"{capitalize_first(who)} {called}." if len(clause.split()) >= 4 else ""
-        if not self.reportable(clause):
-            return ""
-        return f"{capitalize_first(who)} {verb} that {clause}."
 
     def is_order(self, clause: str) -> bool:
         """Whether ``clause`` is an instruction, in whatever case it was typed ("Fund lasting capacity ...")."""

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from roundtable.services.briefs.markdown import URL_RE, escape_md, note_markdown
-from roundtable.services.briefs.realize import _ABSTRACT, _MASS, Realizer, a_or_an
+from roundtable.services.briefs.realize import _ABSTRACT, _MASS, PLACEHOLDER_RE, Realizer, a_or_an
 from roundtable.services.briefs.prose import (
     across_sessions,
     article,
@@ -424,6 +424,7 @@ def cover(notes: list[NoteItem], order: list[int], hidden: frozenset[str] = froz
     return [(claim, members) for claim, _, members in kept]
 
 
+MAX_ALSO = 6  # notes a bullet names in its closing "also discussed" sentence
 _QUOTE_MARKS = re.compile(r"['‘’\"“”]")
 # A judgement, not a subject ("huge cheap win", "biggest surprise", "average participating city"): never named.
 EVALUATIVE = {"huge", "big", "bigger", "cheap", "cheaper", "great", "good", "bad", "nice", "major", "main", "key",
@@ -448,6 +449,35 @@ _DEICTIC = {"above", "below", "following", "only", "said", "aforementioned", "th
             "such", "what", "which", "whatever", "etc"}
 
 
+def topic_phrases(texts: list[str], method: str = "lexical", proper: frozenset[str] = frozenset()) -> list[list[str]]:
+    """Per text, the noun phrases a reader could be told it discussed, most prominent first.
+
+    With spaCy each is a whole noun chunk: a noun head with all its modifiers and an "of" complement
+    ("the private right of action"), the note's own article kept and "the" added before a bare singular
+    count noun ("the presiding judge"). Never a judgement ("huge cheap win", "biggest surprise"), a vague
+    head ("broad ones"), a compound cut from the noun it modifies ("line [phone]" -> "line phone"), an
+    anonymizer placeholder, a figure, a quotation, or a capitalized word that is not a name (``proper``:
+    the series' names, :class:`Realizer`), whose case would be wrong mid-sentence. Without spaCy: word
+    runs with the same word filters.
+    """
+    nlp = spacy_pipeline() if method == "spacy" else None
+    if nlp is None:
+        out = []
+        for text in texts:
+            clean = PLACEHOLDER_RE.sub(" . ", text)
+            out.append([p for p in lexical_phrases(clean) if _plain_topic(p.split())])
+        return out
+    out = []
+    for doc in nlp.pipe([PLACEHOLDER_RE.sub(" ... ", URL_RE.sub(" ... ", t)) for t in texts], batch_size=64):
+        found = []
+        for chunk in doc.noun_chunks:
+            phrase = _chunk_topic(doc, chunk, proper)
+            if phrase:
+                found.append((_prominence(chunk), phrase))
+        out.append([p for _, p in sorted(found, key=lambda f: f[0])])
+    return out
+
+
 def _plain_topic(words: list[str]) -> bool:
     low = [w.lower() for w in words]
     return bool(low) and low[-1] not in _VAGUE_HEADS and low[-1] not in weak_words() and not any(
@@ -455,9 +485,7 @@ def _plain_topic(words: list[str]) -> bool:
 
 
 def _chunk_topic(doc, chunk, proper: frozenset[str] = frozenset()) -> str:
-    """A noun chunk as a topic ("" when it names none): a noun head with all its modifiers and an "of"
-    complement, the chunk's own article kept, "the" before a bare singular count noun; never a judgement,
-    a vague head, a compound cut from its noun, a capitalized common word or an order read as a noun."""
+    """A noun chunk as a topic ("" when it names none): see :func:`topic_phrases`."""
     root = chunk.root
     if root.pos_ not in ("NOUN", "PROPN") or root.dep_ == "compound" or root.lower_ in _VAGUE_HEADS:
         return ""
@@ -511,94 +539,51 @@ def _chunk_topic(doc, chunk, proper: frozenset[str] = frozenset()) -> str:
     return phrase
 
 
-BULLET_MAX_WORDS = 105  # a bullet's text; with its lead-in of two to five words, under about 110
-FURTHER_WORDS = 18  # a further point is stated in a clause of at most this many words, or left out
-MAX_FURTHER = 3  # further points a bullet states after its claims
-
-
-def short_claim(text: str, max_words: int = FURTHER_WORDS) -> str:
-    """A note's claim as a short clause: its first clause (two when the first is a fragment), cut when
-    longer before a clause of its own (at a semicolon or colon, or a comma before "and", "but", "which",
-    "when" ... with no comma before it: never inside a list); "" when no such cut leaves a clause of
-    ``max_words`` or fewer."""
-    claim = compress(text, max_words=10_000)
-    words = claim.split()
-    if len(words) <= max_words:
-        return claim
-    head = " ".join(words[:max_words + 1])
-    cut = max((m.start() for m in _CLAUSE_CUT_RE.finditer(head)), default=-1)
-    if cut <= len(head) // 2 or ", " in head[:cut]:  # "X, Y, and Z": a comma before it makes it a list's end
-        return ""
-    return head[:cut].rstrip(" ,;:-–—.")
-
-
-_CLAUSE_CUT_RE = re.compile(r"[;:] |, (?=(?:and|but|so|which|who|while|because|although|though|since|when|where|"
-                            r"as|if|with|leading|so that)\b)")
-
-
-def further_points(notes: list[NoteItem], order: list[int], covered: list[NoteItem], realizer: Realizer,
+def also_discussed(notes: list[NoteItem], covered: list[NoteItem], method: str = "lexical",
                    hidden: frozenset[str] = frozenset(), written: str = "",
-                   budget: int = BULLET_MAX_WORDS) -> tuple[list[str], list[NoteItem]]:
-    """The group's points and actions no claim stands for, each stated with its speaker and a verb ("A
-    union steward added that pages were cut to part time."), most central first (``order``), while
-    ``budget`` words last, at most :data:`MAX_FURTHER`; with those notes. Points of one role are said in
-    one sentence ("Union stewards added that ..., and that ...").
-
-    A note whose claim cannot be said in a short clause with a finite verb
-    (:func:`short_claim`, :meth:`Realizer.further_sentence`), or whose words the bullet already says
-    (``written``), adds nothing: it is left out and not cited.
-    """
+                   proper: frozenset[str] = frozenset()) -> tuple[str, list[NoteItem]]:
+    """A closing sentence naming, by a noun phrase of its own, each note of the group no claim stands
+    for ("Participants also discussed detention contracts, attendance drops and ..."), with those notes:
+    the bullet covers its whole group, compressed. At most :data:`MAX_ALSO` notes, most central first;
+    a phrase the bullet already says, or holding a word of a declined name, is not used; a note with
+    no well-formed topic (:func:`topic_phrases`) is not named and not cited."""
     taken = {n.id for n in covered}
-    said = _words(written)
-    picked: list[tuple[NoteItem, str]] = []
-    for i in order:
-        note = notes[i]
-        if note.id in taken or note.kind not in ("point", "action"):
-            continue
-        if len(picked) == MAX_FURTHER:
+    rest = [n for n in notes if n.id not in taken and n.kind in ("point", "action")]
+    if not rest:
+        return "", []
+    said = written.lower()
+    named: list[NoteItem] = []
+    picked: list[str] = []
+
+    def bare(p: str) -> str:
+        return re.sub(r"^(?:the|an?)\s+", "", p.lower())
+
+    for start in range(0, len(rest), 2 * MAX_ALSO):  # a few notes at a time: a 2,000-note group stops early
+        chunk = rest[start:start + 2 * MAX_ALSO]
+        for note, found in zip(chunk, topic_phrases([n.prose or n.text for n in chunk], method, proper)):
+            phrase = next((p for p in found if bare(p) not in said and not mentions(p, hidden)
+                           and all(bare(p) not in bare(q) and bare(q) not in bare(p) for q in picked)), "")
+            if phrase:
+                picked.append(phrase)
+                named.append(note)
+            if len(picked) == MAX_ALSO:
+                break
+        if len(picked) == MAX_ALSO:
             break
-        claim = short_claim(note.prose or note.text)
-        if not claim or mentions(claim, hidden):
-            continue
-        clause = realizer.clause(claim, pluralize(normalize_role(note.speaker_role)))
-        words = _words(clause)
-        if not clause or len(clause.split()) > FURTHER_WORDS + 4 or not words or len(words & said) >= 0.8 * len(words):
-            continue
-        length = len(realizer.further_sentence([clause], attribution([note]), note.kind == "action").split())
-        if not length or length > budget:
-            continue
-        picked.append((note, clause))
-        said |= words
-        budget -= length
-    return _by_speaker(picked, realizer), [n for n, _ in picked]
-
-
-def _by_speaker(picked: list[tuple[NoteItem, str]], realizer: Realizer) -> list[str]:
-    """A sentence per further point, or one for two points of one role that may be reported as typed
-    (:meth:`Realizer.reportable`)."""
-    def key(k: int) -> tuple[str, bool]:
-        note = picked[k][0]
-        return normalize_role(note.speaker_role), note.kind == "action"
-
-    sentences: list[str] = []
-    done: set[int] = set()
-    for k, (note, clause) in enumerate(picked):
-        if k in done:
-            continue
-        same = [j for j in range(k, len(picked)) if j not in done and key(j) == key(k)
-                and realizer.reportable(picked[j][1])][:2] if realizer.reportable(clause) else [k]
-        sentences.append(realizer.further_sentence([picked[j][1] for j in same], attribution([picked[j][0] for j in same]),
-                                                   key(k)[1], len(sentences)))
-        done.update(same)
-    return sentences
+    if not picked:
+        return "", []
+    listed = picked[0] if len(picked) == 1 else ", ".join(picked[:-1]) + " and " + picked[-1]
+    who = "They" if "Participants also" in written else "Participants"
+    return f"{who} also discussed {listed}.", named
 
 
 def synthesize_group(bullet_id: str, lead_in: str, notes: list[NoteItem], titles: dict[str, str],
                      prefer_actions: bool = False, verb_offset: int = 0, space: TextSpace | None = None,
-                     hidden: frozenset[str] = frozenset(), realizer: Realizer | None = None) -> Bullet | None:
+                     hidden: frozenset[str] = frozenset(), realizer: Realizer | None = None,
+                     phrases: str = "lexical") -> Bullet | None:
     """One bullet from a group of notes: a topic sentence stating the most central claim with the
-    attribution woven in once, one or two sentences from the other claims, then up to three of the
-    group's other notes, each a short clause with its speaker (:func:`further_points`)."""
+    attribution woven in once, one or two sentences from the other claims, then the group's other
+    notes named in one sentence (:func:`also_discussed`)."""
     if not notes:
         return None
     realizer = realizer or Realizer.for_notes(n.prose or n.text for n in notes)
@@ -615,11 +600,10 @@ def synthesize_group(bullet_id: str, lead_in: str, notes: list[NoteItem], titles
     who = attribution(covered) + across_sessions(covered)
     sentences = [realizer.topic_sentence(claims[0][0], who, verbs[verb_offset % len(verbs)], actions)]
     sentences += realizer.support([c for c, _ in claims[1:]])
-    written = " ".join(sentences)
-    further, added = further_points(notes, order, covered, realizer, hidden, written,
-                                    BULLET_MAX_WORDS - len(written.split()))
-    sentences += further
-    covered += added
+    also, named = also_discussed(notes, covered, phrases, hidden, " ".join(sentences), realizer.proper)
+    if also:
+        sentences.append(also)
+        covered += named
     text = re.sub(r"([?!])\.(?=\s|$)", r"\1", " ".join(note_markdown(s, titles) for s in sentences))
     sessions = sorted({n.session_number for n in covered})
     return Bullet(bullet_id, lead_in, text, sorted(n.id for n in covered), sessions)
@@ -676,7 +660,7 @@ def synthesize_theme(theme: ThemeItem, titles: dict[str, str], prefer_actions=Fa
     bullets: list[Bullet] = []
     for i, (lead, group) in enumerate(groups, 1):
         bullet = synthesize_group(f"p-{theme.id}-{i}", lead, group, titles, prefer_actions, verb_offset=i, space=space,
-                                  hidden=hidden, realizer=realizer)
+                                  hidden=hidden, realizer=realizer, phrases=phrases)
         if bullet is None:
             continue
         bullets.append(bullet)
@@ -804,7 +788,7 @@ def requested(claim: str, realizer: Realizer) -> str:
     "ask the council for X" -> "X"), or a note that is a noun phrase ("regional fare agreement w/ ..." ->
     "a regional fare agreement"), after a short label or condition before a colon when there is one. Never a proposal with its own subject ("Millbrook to publish ..."), a
     report, an order typed capitalized (its case is kept, so nothing is cut from it), nor a phrase
-    :func:`_chunk_topic` would refuse. Needs spaCy's parse.
+    :func:`topic_phrases` would refuse. Needs spaCy's parse.
     """
     if realizer.tagger is None or not (claim[:1].islower() or claim[:1].isdigit()):
         return ""
