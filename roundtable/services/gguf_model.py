@@ -3,13 +3,43 @@
 from __future__ import annotations
 
 import atexit
+import contextlib
 import os
+import threading
 from pathlib import Path
 
 try:
     import llm
 except ImportError:  # the extra is not installed: drafting says so (services/drafting.resolve_model)
     llm = None
+
+_loading = threading.Lock()
+
+
+@contextlib.contextmanager
+def _weights_not_repacked():
+    """Load a model with llama.cpp's extra weight buffers off (``use_extra_bufts``).
+
+    On a CPU with AMX, a llama-cpp-python built there puts the weights in the AMX buffer type, and in this
+    project's CI virtual machine (Sapphire Rapids, firecracker) every decode then crashes the process in
+    ``ggml_backend_amx_mul_mat`` (SIGSEGV). ``Llama()`` takes no option for it, so its default model
+    parameters are replaced while it loads; the plain CPU path is slower on such a CPU, and correct.
+    """
+    import llama_cpp.llama_cpp as native  # lazy: loads native code
+
+    defaults = native.llama_model_default_params
+
+    def without_extra_buffers():
+        params = defaults()
+        params.use_extra_bufts = False
+        return params
+
+    with _loading:
+        native.llama_model_default_params = without_extra_buffers
+        try:
+            yield
+        finally:
+            native.llama_model_default_params = defaults
 
 
 if llm is not None:
@@ -40,8 +70,9 @@ if llm is not None:
 
                 # None: llama-cpp's default, half the cores, which also holds up best on a busy machine.
                 threads = int(os.environ.get("ROUNDTABLE_LLM_THREADS", "0")) or None
-                self._llama = Llama(model_path=str(self.path), n_ctx=self.n_ctx, n_threads=threads,
-                                    seed=0, verbose=False)
+                with _weights_not_repacked():
+                    self._llama = Llama(model_path=str(self.path), n_ctx=self.n_ctx, n_threads=threads,
+                                        seed=0, verbose=False)
             return self._llama
 
         def execute(self, prompt, stream, response, conversation):
