@@ -365,6 +365,15 @@ def test_shorthand_is_written_out_without_changing_any_word_case():
     assert clean_note("a tenant organizer pushes back on rent caps: they cut repairs")[2] is True
 
 
+def test_months_and_federal_are_written_out_only_where_they_cannot_be_a_name():
+    """'Jan' and 'Mar' are also first names: they are read as months only after a word of time or before a day
+    ("demand up 3x since Jan" was left as typed in the demo's Key Findings); "fed funds" is federal money."""
+    assert expand_shorthand("demand up 3x since Jan, vote Mar 3") == "demand up 3 times since January, vote March 3"
+    assert expand_shorthand("all fed funds conditioned? Fed grants cut") == \
+        "all federal funds conditioned? Federal grants cut"
+    assert expand_shorthand("Jan said Mar was fed up") == "Jan said Mar was fed up"  # names and "fed up" kept
+
+
 def test_resource_names_come_from_the_note_not_the_address():
     assert name_and_description("Urban Housing Institute report on rent burden https://uhi.example.org/r", \
                                 "https://uhi.example.org/r")[0] == "Urban Housing Institute report on rent burden"

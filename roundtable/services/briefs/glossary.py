@@ -81,6 +81,14 @@ _MORE_RE = re.compile(r"(?<![\w>=-])>\s?(?=\d)")
 _THOUSANDS_RE = re.compile(r"(?<![\w.])(\$?)(\d{1,3})k\b")
 _NUMBER_ARROW_RE = re.compile(r"(\d%?)\s*(?:->|→|=>)\s*(?=\d)")
 _SESSION_RE = re.compile(r"\bS(\d{1,2})(?:\s?-\s?(\d{1,2}))?\b")
+# "Jan" and "Mar" are first names too: months only after a word of time or before a day ("since Jan", "Mar 3").
+_MONTH_RE = re.compile(
+    r"\b(?:(?P<after>since|from|until|till|through|before|after|by|in|of|early|late|mid|starting|last|next|this) "
+    r"(?P<month>Jan|Mar)\b\.?|(?P<dated>Jan|Mar)\.?(?= \d{1,2}\b))")
+_MONTHS = {"Jan": "January", "Mar": "March"}
+# "fed funds", "Fed grants": federal money, not "fed up".
+_FEDERAL_RE = re.compile(r"\b([Ff])ed(?= (?:funds?|funding|grants?|money|dollars|government|agents?|agency|agencies|"
+                         r"courts?|judges?|officials?|enforcement|policy|law|contracts?)\b)")
 
 
 def expand_shorthand(text: str, glossary: dict[str, str] | None = None) -> str:
@@ -117,6 +125,8 @@ def _expand(text: str, glossary: dict[str, str] | None) -> str:
     text = _NUMBER_ARROW_RE.sub(lambda m: f"{m.group(1)} to ", text)  # "61% -> 38%" -> "61% to 38%"
     text = _SESSION_RE.sub(lambda m: f"sessions {m.group(1)} to {m.group(2)}" if m.group(2) else f"session {m.group(1)}",
                            text)
+    text = _MONTH_RE.sub(lambda m: f"{m['after']} {_MONTHS[m['month']]}" if m["after"] else _MONTHS[m["dated"]], text)
+    text = _FEDERAL_RE.sub(lambda m: f"{m.group(1)}ederal", text)
     text = _THOUSANDS_RE.sub(lambda m: f"{m.group(1)}{int(m.group(2)) * 1000:,}", text)
     text = _MONEY_RE.sub(lambda m: f"${m.group(1)} {_UNITS[m.group(2)]}" + (f" {_PER[m.group(3)]}" if m.group(3) else ""),
                          text)
