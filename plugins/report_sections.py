@@ -14,20 +14,11 @@ import re
 
 from roundtable import BriefSection, hookimpl
 from roundtable.services.briefs.context import BriefContext, ThemeItem
-from roundtable.services.briefs.markdown import escape_md, md_link, note_markdown, short_address
-from roundtable.services.briefs.prose import (
-    across_sessions,
-    article,
-    as_sentence,
-    attribution,
-    capitalize_first,
-    join_words,
-    normalize_role,
-    number_word,
-    pluralize,
-)
+from roundtable.services.briefs.findings import key_findings, major_themes, strategic_implications
+from roundtable.services.briefs.markdown import escape_md, md_link, short_address
+from roundtable.services.briefs.prose import article, capitalize_first, join_words, normalize_role, pluralize
 from roundtable.services.briefs.resources import OTHER_LINKS, collect_resources
-from roundtable.services.briefs.synthesis import Bullet, question_topics
+from roundtable.services.briefs.synthesis import question_topics
 
 POLICY_TEXT = {
     "role": "every name was replaced, as it was typed, by the speaker's role (for example, "
@@ -45,10 +36,6 @@ def _roles_phrase(context: BriefContext, limit: int = 4) -> str:
     """The roster's roles as Markdown ("a scholar and municipal leaders"): a role is typed text."""
     roles = [(r, c) for r, c in context.participant_roles.most_common() if r != "participant"]
     return escape_md(join_words([pluralize(r) if c > 1 else article(r) for r, c in roles[:limit]]))
-
-
-def _major_themes(context: BriefContext) -> list[ThemeItem]:
-    return [t for t in context.themes if t.all_notes()]
 
 
 def _people(context: BriefContext) -> str:
@@ -69,7 +56,7 @@ def executive_summary(context: BriefContext) -> str:
         + (f", among them {who}" if who else "")
         + ". The sessions were not recorded, to protect the identities and safety of speakers."
     )
-    themes = _major_themes(context)
+    themes = major_themes(context)
     key = [t for t in themes if t.section != "Strategic Directions"]
     directions = [t for t in themes if t.section == "Strategic Directions"]
     scope = []
@@ -89,122 +76,6 @@ def executive_summary(context: BriefContext) -> str:
         "who carry this work forward."
     )
     return f"{first}\n\n{second}\n\n{escape_md(audience)}"
-
-
-def as_finding(framing: str, realizer) -> str:
-    """A codebook description as a claim, or "" when it is none.
-
-    "How X reach into Y." -> "X reach into Y."; a clause stands as it is. An instruction ("Fund lasting
-    capacity ...") is a direction, never a finding: "". A phrase whose head carries a relative clause
-    states what the relative says ("Ordinances that decide what a city shares." -> "Ordinances decide
-    what a city shares.").
-    """
-    text = framing.strip().rstrip(".")
-    if re.match(r"How\s", text):
-        text = text[4:]
-        if re.match(r"to\s", text):
-            return ""  # "How to conduct UX research ...": a topic, not a claim
-        return capitalize_first(text) + "." if realizer.tagger is None or realizer.generality(text) >= 0 else ""
-    if not text or realizer.tagger is None:
-        return ""
-    if not realizer.has_finite_verb(text) or realizer.tags(text)[0][1] == "VB":
-        claim = realizer.relative_as_claim(text)  # "Ordinances that decide what a city shares."
-        return capitalize_first(claim) + "." if claim and realizer.has_finite_verb(claim) else ""
-    return capitalize_first(text) + "."
-
-
-def key_findings(context: BriefContext) -> str:
-    """One paragraph per theme that states its finding once, then says how far it ran, without copying
-    its bullets: the theme's framing as a claim, else the claim its notes share most widely, attributed
-    to the roles and sessions that shared it (:func:`~roundtable.services.briefs.synthesis.theme_claims`);
-    the roles and sessions that raised the theme; one concrete claim from another of its points. When
-    every claim of the theme is already written in a bullet, the paragraph says how far the theme ran.
-    A strategic direction opens on what participants called for (``synthesis.calls``)."""
-    realizer = context.realizer()
-    titles = context.resource_titles()
-    paragraphs = []
-    for theme in _major_themes(context):
-        synthesis = context.synthesis(theme)
-        if not synthesis.bullets:
-            continue
-        finding, support = synthesis.finding, synthesis.support
-        notes = [n for n in theme.all_notes() if n.kind not in ("question", "quote", "resource")]
-        action = theme.section == "Strategic Directions"
-        framing = as_finding(synthesis.framing, realizer) if synthesis.framing else ""
-        shown = support
-        calls, askers = synthesis.calls
-        if action and calls:  # a direction's claim: what participants called for, over roles and sessions
-            who = attribution(askers) + across_sessions(askers)
-            text = [note_markdown(f"{capitalize_first(who)} called for {join_words(calls)}.", titles)]
-            framing = ""
-            finding = (text[0], askers)
-        elif framing:
-            text = [escape_md(framing)]
-            shown = support or ([finding] if finding else [])
-        elif finding:
-            who = attribution(finding[1]) + across_sessions(finding[1])  # those who shared the finding
-            text = [note_markdown(realizer.topic_sentence(finding[0], who, "described", action), titles)]
-        else:
-            text = []
-        sessions = len({n.session_number for n in notes})
-        everyone = escape_md(attribution(notes, limit=2))  # roles are typed text
-        subject = "The direction" if action else "The theme"
-        across = (f"all {number_word(sessions)} sessions" if sessions == len(context.sessions) and sessions > 1
-                  else f"{number_word(sessions)} of the {number_word(len(context.sessions))} sessions"
-                  if sessions > 1 else "one session")
-        if not text or (len(synthesis.bullets) >= 2 and sessions > 1):  # how far it ran, never its headings
-            text.append(f"{subject} came up in {across}, among {everyone}.")
-        text += [note_markdown(s, titles) for s in realizer.support([c for c, _ in shown])]
-        sources = [n for _, members in ([finding] if finding and not framing else []) + shown for n in members] or [
-            n for n in notes if any(n.id in b.note_ids for b in synthesis.bullets)]
-        claim = Bullet(f"kf-{theme.id}", theme.name, "", sorted({n.id for n in sources}),
-                       sorted({n.session_number for n in sources}))
-        body = re.sub(r"([?!])\.(?=\s|$)", r"\1", " ".join(t for t in text if t))
-        paragraphs.append(f"{context.cite(claim)} {body}")
-    return "\n\n".join(paragraphs)
-
-
-def strategic_implications(context: BriefContext) -> str:
-    """Two paragraphs that argue: what the findings mean together (the themes' findings joined, how
-    widely they ran, where participants differed), then what follows for cities and funders."""
-    themes = [t for t in _major_themes(context) if t.section != "Strategic Directions"]
-    directions = [t for t in _major_themes(context) if t.section == "Strategic Directions"]
-    if not themes and not directions:
-        return ""
-    realizer = context.realizer()
-    sessions = len(context.sessions)
-    first = ["Taken together, the findings describe pressures that no single institution can answer alone."]
-    findings = [f for f in (as_finding(context.synthesis(t).framing, realizer) for t in themes) if f]
-    if len(findings) >= 2:
-        first.append(f"{findings[0][:-1]}, while {findings[1][:-1]}." if realizer.embeddable(findings[1])
-                     else f"{findings[0]} {findings[1]}")
-    recurring = [t for t in themes if context.synthesis(t).session_count == sessions and sessions > 1]
-    if recurring:
-        first.append(
-            f"{capitalize_first(number_word(len(recurring)))} of the {number_word(len(themes))} themes came up in "
-            "every session, so the response has to be sustained rather than a single emergency measure."
-            if len(recurring) > 1 else
-            "One theme came up in every session, so the response has to be sustained rather than a single "
-            "emergency measure.")
-    disputed = [t for t in themes + directions if context.synthesis(t).disagreement]
-    if disputed:
-        first.append("Participants did not always agree, and where they differed the report keeps the "
-                     "positions side by side rather than averaging them away.")
-    second = []
-    if directions:
-        # a direction's description is listed when it is a sentence (an order or a claim), not a phrase
-        framings = [f for f in (context.synthesis(t).framing for t in directions) if f and (
-            realizer.tagger is None or realizer.has_finite_verb(f) or realizer.tags(f)[0][1] == "VB"
-            or realizer.is_order(f))]
-        second.append(f"For cities and funders, {number_word(len(directions))} directions follow from these "
-                      "findings." if len(directions) > 1 else "For cities and funders, one direction follows.")
-        second += [escape_md(f) for f in framings]
-        second.append("Each depends on trust between cities, legal organizations and communities, "
-                      "and on sharing what works.")
-    else:
-        second.append("For cities and funders, the priority is to sustain what works, share it across places, "
-                      "and protect the people doing the work.")
-    return f"{' '.join(first)}\n\n{' '.join(second)}"
 
 
 def introduction(context: BriefContext) -> str:

@@ -11,7 +11,8 @@ import pytest
 
 from roundtable.services.briefs.context import NoteItem
 from roundtable.services.briefs.glossary import clean_note
-from roundtable.services.briefs.synthesis import Bullet, TextSpace, direction_calls, requested, word_runs
+from roundtable.services.briefs.findings import direction_calls, requested, word_runs
+from roundtable.services.briefs.synthesis import Bullet, TextSpace
 
 
 @pytest.fixture(scope="module")

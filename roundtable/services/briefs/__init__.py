@@ -18,6 +18,7 @@ The package, one module per step:
 - ``context``: read a series once (:func:`gather_brief_context`);
 - ``prose``: roles, plurals, sentences and the shorthand glossary;
 - ``synthesis``: notes to bullets, quotes, disagreements, open questions;
+- ``findings``: Key Findings and Strategic Implications, from the themes' notes and bullets;
 - ``resources``: the links mentioned, named and grouped;
 - ``markdown``: escaping, links, front matter, ``{#key}`` sections;
 - ``build``: a template's sections into one document (:func:`build_brief`);

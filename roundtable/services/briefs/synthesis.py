@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from roundtable.services.briefs.markdown import URL_RE, escape_md, note_markdown
-from roundtable.services.briefs.realize import _ABSTRACT, _MASS, PLACEHOLDER_RE, Realizer, a_or_an
+from roundtable.services.briefs.realize import _ABSTRACT, _MASS, PLACEHOLDER_RE, Realizer
 from roundtable.services.briefs.prose import (
     across_sessions,
     article,
@@ -86,12 +86,9 @@ class ThemeSynthesis:
     session_count: int
     framing: str = ""
     disagreement: Bullet | None = None
-    # The theme's finding (None when no claim of its notes reads as one) and a concrete claim that
-    # supports it, each with the notes it stands for (:func:`theme_claims`).
-    finding: tuple[str, list[NoteItem]] | None = None
-    support: list[tuple[str, list[NoteItem]]] = field(default_factory=list)
-    # What participants called for under a strategic direction, with the notes that asked (:func:`direction_calls`).
-    calls: tuple[list[str], list[NoteItem]] = ([], [])
+    # The TF-IDF vectors of the theme's notes (questions and quotes aside): Key Findings choose from them
+    # (:mod:`~roundtable.services.briefs.findings`).
+    space: TextSpace | None = field(default=None, repr=False)
 
 
 # --------------------------------------------------------------------------- vectors
@@ -665,11 +662,6 @@ def synthesize_theme(theme: ThemeItem, titles: dict[str, str], prefer_actions=Fa
             continue
         bullets.append(bullet)
     disagreement = find_disagreement(theme, space, titles, hidden, realizer)
-    finding, support = theme_claims(notes, space, hidden, realizer, bullets + ([disagreement] if disagreement else []),
-                                    prefer_actions, " ".join([theme.name, theme.description or ""]
-                                                             + [c.name for c in theme.children]))
-    written = bullets + ([disagreement] if disagreement else [])
-    calls = direction_calls(notes, space, hidden, realizer, written) if prefer_actions else ([], [])
     return ThemeSynthesis(
         theme=theme,
         bullets=bullets,
@@ -678,214 +670,8 @@ def synthesize_theme(theme: ThemeItem, titles: dict[str, str], prefer_actions=Fa
         session_count=len({n.session_number for n in all_notes}),
         framing=trim_sentence(theme.description) if theme.description else "",
         disagreement=disagreement,
-        finding=finding,
-        support=support,
-        calls=calls,
+        space=space,
     )
-
-
-SHARED = 0.2  # TF-IDF cosine above which two notes of a theme make the same point
-FINDING_NOTES = 24  # the theme's most central notes a finding and its support are chosen from
-GENERAL = 4  # Realizer.generality of a claim that reads as a finding: present tense, no figure, name or link
-COPIED_RUN = 6  # words running that, shared with a bullet, make a claim a copy of it
-
-
-def word_runs(text: str, n: int = COPIED_RUN) -> set[tuple[str, ...]]:
-    """Every run of ``n`` words of ``text`` (lower case): what a copy of it would share."""
-    words = re.findall(r"[\w'’$%-]+", text.lower())
-    return {tuple(words[i:i + n]) for i in range(len(words) - n + 1)}
-
-
-def idea_stems(text: str) -> set[str]:
-    """The words that name an idea, cut to five letters ("protection" and "protect" meet)."""
-    return {w.lower()[:5] for w in _WORD_RE.findall(text) if len(w) > 3} - {w[:5] for w in stop_words()}
-
-
-def theme_claims(notes: list[NoteItem], space: TextSpace, hidden: frozenset[str] = frozenset(),
-                 realizer: Realizer | None = None,
-                 bullets: list[Bullet] | None = None,
-                 directions: bool = False, idea: str = "") -> tuple[tuple[str, list[NoteItem]] | None,
-                                                                     list[tuple[str, list[NoteItem]]]]:
-    """The theme's finding (None when no claim reads as one), and up to one concrete claim that supports
-    it, in words no bullet uses.
-
-    The finding is what most of the theme's notes say: among its most central notes, a claim that reads
-    as a finding (a present-tense statement without figures, names or links: :data:`GENERAL`), the one
-    that names the theme's ``idea`` (a word of its name, description or sub-themes) and whose point is
-    shared most widely (by notes in the most bullets, sessions and roles); it stands for every note that makes its point,
-    so its attribution runs over their roles and sessions. A claim that repeats six words running of a
-    bullet is never used: Key Findings generalise across the theme rather than copy its bullets. The
-    support is a claim from another of the theme's points that may stand mid-sentence as typed (never an
-    order outside ``directions``), with a figure and a finite verb when one has them. Outside ``directions`` both
-    come from points, not actions, when the theme has any.
-    """
-    if not notes or space.matrix is None:
-        return None, []
-    realizer = realizer or Realizer()
-    plain = [n for n in notes if not n.links and n.kind != "resource"] or notes
-    if not directions:  # a theme's finding is an observation; what to do belongs to Strategic Directions
-        plain = [n for n in plain if n.kind != "action"] or plain
-    rows = space.rows(plain)
-    similar = (rows @ rows.T).toarray() >= SHARED
-    written: set[tuple[str, ...]] = set()
-    for bullet in bullets or []:
-        written |= word_runs(bullet.text)
-    group_of = {i: k for k, bullet in enumerate(bullets or []) for i in bullet.note_ids}
-    stems = idea_stems(idea)
-
-    candidates: list[tuple[int, str]] = []
-    for i in central_order(rows)[:FINDING_NOTES]:
-        note = plain[i]
-        claim = compress(note.prose or note.text)
-        if not claim or mentions(claim, hidden):
-            continue
-        text = realizer.clause(claim, pluralize(normalize_role(note.speaker_role)))
-        if text and not word_runs(text) & written and all(text != t for _, t in candidates):
-            candidates.append((i, text))
-    if not candidates:
-        return None, []
-
-    def sharers(i: int) -> list[NoteItem]:
-        return [plain[j] for j in np.flatnonzero(similar[i])]
-
-    def reach(i: int) -> tuple[int, int, int]:
-        group = sharers(i)
-        return (len({group_of.get(n.id) for n in group}), len({n.session_number for n in group}),
-                len({normalize_role(n.speaker_role) for n in group}))
-
-    # a finding states a generalisation: the most general claim, the most widely shared among equals;
-    # a figure or a named place is support, not the finding (read aloud on the demo: tuning)
-    general = GENERAL if realizer.tagger is not None else GENERAL - 1  # the word lists score one less
-    ranked = sorted((k for k in range(len(candidates)) if realizer.generality(candidates[k][1]) >= general),
-                    key=lambda k: (not idea_stems(candidates[k][1]) & stems, realizer.rough(candidates[k][1]),
-                                   tuple(-r for r in reach(candidates[k][0])), k))
-    finding = None
-    if ranked:
-        i, text = candidates[ranked[0]]
-        finding = (text, [plain[i]] + [n for n in sharers(i) if n.id != plain[i].id])
-    used = {n.id for n in finding[1]} if finding else set()
-    rest = [(j, t) for j, t in candidates if plain[j].id not in used]
-    if finding:
-        rest = [(j, t) for j, t in rest if group_of.get(plain[j].id) != group_of.get(finding[1][0].id)] or rest
-    # support is concrete (a figure) and a whole clause the realizer could shape (typed in lower case)
-    # a claim whose first word keeps a capital it was typed with ("Biggest surprise ...", "Track outcomes
-    # ...") is one the realizer could not shape (it never changes a word's case): not support
-    rest = [(j, t) for j, t in rest if realizer.embeddable(t) and (directions or not realizer.is_order(t))]
-    # a claim keeping note grammar the realizer leaves alone comes last (read on the demo's Key Findings: tuning)
-    support = min(rest, key=lambda c: (realizer.rough(c[1]), not re.search(r"\d", c[1]),
-                                       not realizer.has_finite_verb(c[1])), default=None)
-    return finding, ([(support[1], [plain[support[0]]])] if support else [])
-
-
-MAX_CALLS = 3  # things a direction's Key Finding names as called for
-_ASK_FOR = {"push", "press", "ask", "advocate", "lobby", "call", "fight", "argue"}  # "ask the council for X"
-
-
-def requested(claim: str, realizer: Realizer) -> str:
-    """What an action note asks for, as a noun phrase to follow "called for" ("" when it names none).
-
-    An order's object ("fund a standing pool of tenant lawyers" -> "a standing pool of tenant lawyers",
-    "ask the council for X" -> "X"), or a note that is a noun phrase ("regional fare agreement w/ ..." ->
-    "a regional fare agreement"), after a short label or condition before a colon when there is one. Never a proposal with its own subject ("Millbrook to publish ..."), a
-    report, an order typed capitalized (its case is kept, so nothing is cut from it), nor a phrase
-    :func:`topic_phrases` would refuse. Needs spaCy's parse.
-    """
-    if realizer.tagger is None or not (claim[:1].islower() or claim[:1].isdigit()):
-        return ""
-    head, colon, after = claim.partition(": ")
-    if colon and len(head.split()) <= 6:  # "where councils agree: push a state law", "funders: pooled fund"
-        return _requested(after, realizer) or _requested(claim, realizer)
-    return _requested(claim, realizer)
-
-
-def _requested(claim: str, realizer: Realizer) -> str:
-    if not (claim[:1].islower() or claim[:1].isdigit()):
-        return ""
-    text = claim
-    if realizer.is_order(claim):
-        verb, _, text = claim.partition(" ")
-        text = re.sub(r"^(?:up|out|back|down|off|together)\s+", "", text)  # "set up a 211 line"
-        if verb in _ASK_FOR and re.search(r"\bfor\s", text):
-            text = text.split("for ", 1)[1] if text.startswith("for ") else re.split(r"\sfor\s", text, 1)[1]
-    elif realizer.has_finite_verb(claim) or realizer._any_finite(claim) or re.search(r"^\S+(?: \S+){0,5} to [a-z]", claim):
-        return ""
-    text = re.split(r"[:;(]", text, 1)[0].strip(" ,")
-    if not text:
-        return ""
-    doc = realizer._doc(text)
-    chunk = next(iter(doc.noun_chunks), None)
-    if chunk is None or any(not (t.tag_ == "DT" or t.is_punct) for t in doc[:chunk.start]):
-        return ""
-    if not realizer.is_order(claim) and next(iter(doc.sents)).root.i != chunk.root.i:
-        return ""  # "regional transit compact" read as "transit [is] compact": the parse names no thing
-    end = chunk.end
-    of = next((c for c in chunk.root.rights if c.dep_ == "prep" and c.lower_ == "of" and c.i == end), None)
-    objects = [c for c in of.children if c.dep_ == "pobj"] if of is not None else []
-    if objects:  # "a pool of tenant lawyers": the "of" and its noun with its modifiers, not what it is joined to
-        end = objects[0].i + 1
-    phrase = _chunk_topic(doc, chunk, realizer.proper) or _counted_thing(doc, chunk, realizer)
-    if not phrase:
-        return ""
-    if " of " not in phrase and end > chunk.end:
-        phrase = f"{phrase} {doc[chunk.end:end].text}"
-    if phrase.startswith("the ") and not any(t.lower_ == "the" for t in chunk):
-        bare = phrase[4:]  # "the" was added to a bare singular: a thing asked for is new to the reader
-        return f"{a_or_an(bare)} {bare}"
-    return phrase
-
-
-def _counted_thing(doc, chunk, realizer: Realizer) -> str:
-    """A noun chunk that holds a figure as part of its name ("a 311 script", "2-year fellowship program"),
-    which :func:`_chunk_topic` leaves out of a list of topics but a call may name; "" otherwise."""
-    tokens = [t for t in chunk if t.tag_ != "DT"]
-    if not any(t.like_num for t in tokens) or tokens[-1].like_num or chunk.root.pos_ != "NOUN":
-        return ""
-    if chunk.root.lower_ in _VAGUE_HEADS or not 2 <= len(tokens) <= 5 or any(
-            t.text[:1].isupper() and t.text not in realizer.proper or t.tag_ in ("PRP$", "JJS", "JJR") for t in tokens):
-        return ""
-    if tokens[0].like_num and not re.match(r"\d+-|\d{3} ", tokens[0].text_with_ws + (tokens[1].text if len(tokens) > 1 else "")):
-        return ""  # "6 fellows", "3 schools": a count, not a name
-    return ("the " if chunk.root.tag_ == "NN" else "") + doc[tokens[0].i:chunk.end].text
-
-
-def direction_calls(notes: list[NoteItem], space: TextSpace, hidden: frozenset[str] = frozenset(),
-                    realizer: Realizer | None = None,
-                    bullets: list[Bullet] | None = None) -> tuple[list[str], list[NoteItem]]:
-    """What participants called for under a strategic direction: up to :data:`MAX_CALLS` things asked for
-    (:func:`requested`), most central first and from different bullets first, with the notes that asked.
-
-    No phrase holds a word of a declined name, none repeats another, and none may stand in a sentence that
-    shares six words running with a bullet: the direction's Key Finding is its own claim, not a bullet's.
-    """
-    realizer = realizer or Realizer()
-    if not notes or space.matrix is None or realizer.tagger is None:
-        return [], []
-    written: set[tuple[str, ...]] = set()
-    for bullet in bullets or []:
-        written |= word_runs(bullet.text)
-    group_of = {i: k for k, bullet in enumerate(bullets or []) for i in bullet.note_ids}
-    asks = [n for n in notes if n.kind == "action"] or notes
-    found: list[tuple[str, NoteItem]] = []
-    for i in central_order(space.rows(asks)):
-        note = asks[i]
-        phrase = requested(compress(note.prose or note.text), realizer)
-        if not phrase or mentions(phrase, hidden) or mentions(note.prose or note.text, hidden):
-            continue
-        bare = re.sub(r"^(?:the|an?)\s+", "", phrase.lower())
-        if any(bare in p.lower() or re.sub(r"^(?:the|an?)\s+", "", p.lower()) in bare for p, _ in found):
-            continue
-        if word_runs(f"participants called for {phrase} and") & written:
-            continue
-        found.append((phrase, note))
-    groups_seen: set = set()
-    spread = []
-    for phrase, note in found:  # one from each bullet first, then the rest in order
-        if group_of.get(note.id) not in groups_seen:
-            groups_seen.add(group_of.get(note.id))
-            spread.append((phrase, note))
-    spread += [f for f in found if f not in spread]
-    chosen = spread[:MAX_CALLS]
-    return [p for p, _ in chosen], [n for _, n in chosen]
 
 
 def pick_quotes(notes: list[NoteItem], limit: int = 2, max_chars: int = 240) -> list[QuoteItem]:
