@@ -11,7 +11,7 @@ from roundtable.services.anonymize.policies import _AFFILIATION_LABELS
 from roundtable.services.briefs.context import ResourceItem
 from roundtable.services.briefs.glossary import expand_shorthand
 from roundtable.services.briefs.markdown import url_key, url_label
-from roundtable.services.briefs.prose import as_sentence, capitalize_first, trim_sentence
+from roundtable.services.briefs.prose import a_or_an, as_sentence, capitalize_first, trim_sentence
 from roundtable.services.briefs.realize import PLACEHOLDER_RE
 from roundtable.services.briefs.synthesis import mentions
 
@@ -34,13 +34,15 @@ OTHER_LINKS = FURTHER  # the heading of links no rule places
 
 # Default rules, tried in order after a series' own (``brief_settings: {resource_rules: [...]}``):
 # the category whose words a resource's name, description and note match most wins; words in
-# its name count double. A rule may also require other words (``needs``) to match.
+# its name count double, and the word that says what kind of thing it is (``resource_kind``) counts
+# twice more. A rule may also require other words (``needs``) to match. A rule ``within`` a category
+# takes from it the resources whose words match its own: international networks are networks first.
 RESOURCE_RULES: list[dict] = [
     {"category": "Municipal and Advocacy Networks (International)",
-     "match": ["international", "global", "europe", "european", "worldwide", "transnational", "welcoming cities",
-               "welcoming-cities", "cities of sanctuary", "latin america", "canada", "mexico", "united kingdom"],
-     "needs": ["network", "networks", "coalition", "alliance", "cities", "municipal", "association", "study",
-               "mayors", "federation"], "weight": 3},
+     "within": ["Municipal and Advocacy Networks (US-based)"],
+     "match": ["international", "global", "worldwide", "transnational", "cross-border", "europe", "european",
+               "eu", "latin america", "latin american", "africa", "african", "asia", "asian", "canada", "canadian",
+               "mexico", "mexican", "united kingdom", "uk", "cities of sanctuary"]},
     {"category": "Municipal and Advocacy Networks (US-based)",
      "match": ["network", "coalition", "alliance", "association", "league", "mayors", "consortium", "federation",
                "collaborative", "cities for"]},
@@ -68,17 +70,80 @@ def _has(text: str, word: str) -> bool:
     return re.search(rf"(?<![\w-]){re.escape(word)}(?![\w-])", text) is not None
 
 
-def categorize(name: str, words: str, url: str, rules: list[dict]) -> str:
-    """The resource's category by the first best-scoring rule (name words count double)."""
+def categorize(name: str, words: str, url: str, rules: list[dict], kind: str | None = None) -> str:
+    """The resource's category by the first best-scoring rule (name words count double, its kind twice more),
+    then moved by the first rule ``within`` that category whose words it matches."""
     name, words = name.lower(), f"{words} {url}".lower().replace("-", " ")
     best, best_score = FURTHER, 0
     for rule in rules:
-        if rule.get("needs") and not any(_has(name, w) or _has(words, w) for w in rule["needs"]):
+        if rule.get("within") or (rule.get("needs") and not any(_has(name, w) or _has(words, w)
+                                                                  for w in rule["needs"])):
             continue
-        score = rule.get("weight", 1) * sum(2 * _has(name, w) + _has(words, w) for w in rule.get("match", ()))
+        score = sum(2 * _has(name, w) + _has(words, w) for w in rule.get("match", ()))
+        score = rule.get("weight", 1) * (score + 2 * (kind in rule.get("match", ())))
         if score > best_score:
             best, best_score = rule["category"], score
+    for rule in rules:
+        if best in (rule.get("within") or ()) and any(_has(name, w) or _has(words, w) for w in rule.get("match", ())):
+            return rule["category"]
     return best
+
+
+# Words that say what kind of thing a resource is ("tracker", "report"): the head of its name.
+RESOURCE_KINDS = frozenset({
+    "report", "reports", "study", "studies", "research", "survey", "data", "dataset", "database", "map", "maps",
+    "dashboard", "evaluation", "paper", "index", "brief", "institute", "center", "centre", "lab", "toolkit",
+    "template", "templates", "guide", "guides", "guidance", "manual", "handbook", "curriculum", "playbook",
+    "checklist", "packet", "one-pager", "leaflet", "flyer", "sheet", "card", "cards", "explainer", "video", "videos",
+    "webinar", "course", "training", "kit", "slides", "tracker", "ordinance", "law", "statute", "bill", "memo",
+    "analysis", "ruling", "resolution", "policy", "network", "coalition", "alliance", "association", "league",
+    "consortium", "federation", "collaborative", "hotline", "program", "programme", "fund", "clinic", "directory",
+    "list", "tool", "app", "website", "podcast", "article", "petition", "form", "forms", "project", "initiative",
+    "campaign"})
+_UNCOUNTED_KINDS = {"research", "data", "guidance", "training"}
+_HEAD_ENDS = {"of", "on", "for", "from", "to", "by", "about", "in", "with", "against", "at"}
+
+
+def resource_kind(name: str) -> str | None:
+    """The word of a resource's name that says what it is: the last kind word before its first preposition
+    or comma ("Due Process Defense Network report on outcomes": report), else the last one anywhere."""
+    head: list[str] = []
+    words = [w.lower().strip("()[]:;.\"'”“") for w in name.split()]
+    for raw, word in zip(name.split(), words):
+        if word in _HEAD_ENDS:
+            break
+        head.append(word.rstrip(","))
+        if raw.endswith(","):
+            break
+    for part in (head, [w.rstrip(",") for w in words]):
+        kinds = [w for w in part if w in RESOURCE_KINDS]
+        if kinds:
+            return kinds[-1]
+    return None
+
+
+def _is_bare(kind: str) -> bool:
+    """Whether a kind is said without "a": uncounted ("research") or plural ("templates")."""
+    return kind in _UNCOUNTED_KINDS or (kind.endswith("s") and not kind.endswith(("sis", "us", "ss")))
+
+
+def describe_resource(kind: str | None, words: str, role: str, session: int | None, where: str) -> str:
+    """One sentence from the series' own words: what the link is (the note's words about it joined to its kind,
+    in their own case), who shared it (a role), in which session, and where in the discussion."""
+    words = " ".join(words.split()).strip(" .")
+    if len(words.split()) >= 5:  # the note's own phrase says what it is
+        return words
+    kind = kind or resource_kind(words) or "resource"
+    if any(w.lower().strip(",") == kind for w in words.split()):  # "international municipal network"
+        lead = words if _is_bare(kind) else f"{a_or_an(words)} {words}"
+    elif words and len(words.split()) == 1:  # "multilingual", "volunteer-maintained"
+        lead = f"{words} {kind}" if _is_bare(kind) else f"{a_or_an(words)} {words} {kind}"
+    else:
+        lead = kind if _is_bare(kind) else f"{a_or_an(kind)} {kind}"
+        lead += f" ({words})" if words else ""
+    by = f" by {a_or_an(role)} {role}" if role and role != "participant" else ""
+    at = f" in session {session}" if session else " during the series"
+    return f"{capitalize_first(lead)}, shared{by}{at}{where}."
 
 
 # The role policy's stand-ins for an organization's name ("federal funding map (an organization)"): no description.
@@ -124,13 +189,19 @@ def _around(text: str, url: str) -> tuple[str | None, str]:
 def name_and_description(note_text: str, url: str) -> tuple[str, str]:
     """A resource's name from the note's own words (link text, else the words before or after the
     link), and a one-sentence description from the rest of the note."""
+    name, words = name_and_words(note_text, url)
+    return name, capitalize_first(words)
+
+
+def name_and_words(note_text: str, url: str) -> tuple[str, str]:
+    """A resource's name and the note's other words about it, in the note's own case."""
     for label, link in _MD_LINK_RE.findall(note_text):
         if link.rstrip(".,;") == url:
             return capitalize_first(label.strip()), ""
     prose = expand_shorthand(note_text)
     before, after = _around(prose, url)
     if before is None:  # its name was anonymized away: the address names it, the words after describe it
-        return "", capitalize_first(after.strip())
+        return "", after.strip()
     text = before or after
     description = ""
     m = re.match(r"^(.*?)\s*\(([^()]{3,80})\)\s*$", text)
@@ -140,19 +211,30 @@ def name_and_description(note_text: str, url: str) -> tuple[str, str]:
         if len(text.split()) > 9 and sep in text:
             head, tail = text.split(sep, 1)
             text, description = (head, tail) if len(head.split()) >= 2 else (tail, description or head)
+    # "card templates, print-ready, 12 languages": short lower-case fragments after its name describe it.
+    parts, tail = text.split(", "), []
+    while len(parts) > 1 and len(parts[-1].split()) <= 3 and re.match(r"[a-z0-9]", parts[-1]) \
+            and not re.search(r"(?<![\w-])(?:and|or)(?![\w-])", parts[-1]) and len(" ".join(parts[:-1]).split()) >= 2:
+        tail.insert(0, parts.pop())
+    if tail:
+        text, description = ", ".join(parts), ", ".join(tail + ([description] if description else []))
     if len(text.split()) > 10:
         text = " ".join(text.split()[:10])
     if not description and after and text != after:
         description = after
     name = capitalize_first(text.strip()) if len(text) >= 3 and reads_as_name(text.strip()) else ""
-    return name, capitalize_first(description.strip())
+    return name, description.strip()
 
 
-def _mentioned(note_id, session_of: dict, theme_of: dict) -> str:
-    if note_id not in session_of:
-        return "Mentioned during the series."
-    where = f" in the discussion of {theme_of[note_id]}" if note_id in theme_of else ""
-    return f"Shared in session {session_of[note_id]}{where}."
+def _where(note: NoteItem | None, context: BriefContext, theme_of: dict[int, str]) -> str:
+    """Where in the discussion a link was shared: the sub-theme (else theme) its note is coded with, else
+    the session's own title (a bare "Session 2" says nothing)."""
+    if note is None:
+        return ""
+    if note.id in theme_of:
+        return f" in the discussion of {theme_of[note.id]}"
+    title = next((s.title.strip() for s in context.sessions if s.number == note.session_number), "")
+    return f" ({title})" if title and title.lower() != f"session {note.session_number}" else ""
 
 
 def collect_resources(context: BriefContext) -> "OrderedDict[str, list[ResourceItem]]":
@@ -162,8 +244,13 @@ def collect_resources(context: BriefContext) -> "OrderedDict[str, list[ResourceI
            if isinstance(rule, dict) and rule.get("category")]
     rules = own + RESOURCE_RULES
     items: list[ResourceItem] = []
-    session_of = {n.id: n.session_number for n in context.notes}
-    theme_of = {n.id: t.name for t in context.themes for n in t.all_notes()}
+    notes_by_id = {n.id: n for n in context.notes}
+    theme_of: dict[int, str] = {}  # the most specific theme each note is coded with
+    for t in context.themes:
+        for n in [n for child in t.children for n in child.notes]:
+            theme_of.setdefault(n.id, next(c.name for c in t.children if n in c.notes))
+        for n in t.notes:
+            theme_of.setdefault(n.id, t.name)
     by_key: dict[str, ResourceItem] = {}
     for r in context.resources:
         key = url_key(r.url)
@@ -181,23 +268,26 @@ def collect_resources(context: BriefContext) -> "OrderedDict[str, list[ResourceI
             elif "//" in urlsplit(by_key[key].url).path and "//" not in urlsplit(u).path:
                 by_key[key].url = u  # ".../checker//" and ".../checker/" are one page: show the clean address
     for r in items:
-        note = note_of.get(url_key(r.url))
-        name, description = name_and_description(note.text, r.url) if note else ("", "")
+        note = note_of.get(url_key(r.url)) or notes_by_id.get(r.note_id)
+        name, words = name_and_words(note.text, r.url) if note else ("", "")
         if mentions(name, context.hidden_words):
             name = ""
-        if mentions(description, context.hidden_words) or description.lower().rstrip(".") in ANONYMIZER_LABELS:
-            description = ""
+        if mentions(words, context.hidden_words) or words.lower().strip(" .()") in ANONYMIZER_LABELS \
+                or PLACEHOLDER_RE.search(words):
+            words = ""
         r.title = r.title or name or name_from_url(r.url)
         if not r.title:
-            session = session_of.get(r.note_id)
-            r.title = f"Link shared in session {session}" if session else "Link shared in the series"
-        own_words = f"{r.description or description} {note.prose if note else ''}"
+            r.title = f"Link shared in session {note.session_number}" if note else "Link shared in the series"
+        kind = resource_kind(name)
+        own_words = f"{r.description or words} {note.prose if note else ''}"
         if not r.description:
-            r.description = description or _mentioned(r.note_id, session_of, theme_of)
+            role = note.role if note and not mentions(note.role, context.hidden_words) else ""
+            r.description = describe_resource(kind, words, role, note.session_number if note else None,
+                                              _where(note, context, theme_of))
         r.description = as_sentence(trim_sentence(r.description, 200).rstrip("."))
         if not r.category.strip():
-            # Sorted by its own words: the stand-in "Shared in the discussion of <theme>" is not about the link.
-            r.category = categorize(r.title, own_words, r.url, rules)
+            # Sorted by its own words: where it was shared ("in the discussion of <theme>") is not about the link.
+            r.category = categorize(r.title, own_words, r.url, rules, kind or resource_kind(words))
     groups: dict[str, list[ResourceItem]] = {}
     for r in items:
         groups.setdefault(r.category.strip(), []).append(r)
