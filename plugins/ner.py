@@ -192,12 +192,14 @@ def _an_english_plural(word: str) -> bool:
 _PLACE_ARTICLES = frozenset("la les los las el".split())
 
 
-def _not_a_name(doc, start: int, end: int) -> bool:
+def _not_a_name(doc, start: int, end: int, remembered: bool = False) -> bool:
     """Shapes no person's name has: an acronym, a brand with inner capitals ("SoundCloud"), a plural noun,
-    a place opened by an article, or a phrase the model calls a place elsewhere in the same text."""
+    a place opened by an article, or a phrase the model calls a place elsewhere in the same text.
+    ``remembered``: a word of the session's memory, for which capitals are no acronym ("VARGA" after "Ines
+    Varga"; the memory offers no word that folds to no remembered name part)."""
     surface = doc.text[start:end]
     words = surface.split()
-    if len(words) == 1 and len(surface) > 1 and surface.isupper():
+    if not remembered and len(words) == 1 and len(surface) > 1 and surface.isupper():
         return True
     if any(re.search(r"[a-z]{3}[A-Z]", w) for w in words) or _an_english_plural(words[-1]):
         return True
@@ -462,7 +464,7 @@ def _person_spans(doc, veto_doc=None, remembered: list[tuple[int, int]] = ()) ->
     text = doc.text
     found: list[tuple[int, int, float]] = []
 
-    def add(start, end, confidence, guess=True, veto_labels=_VETO_LABELS):
+    def add(start, end, confidence, guess=True, veto_labels=_VETO_LABELS, remembered=False):
         for a, b in name_rules.clean_span(text, start, end, at_commas=guess):
             cleaned = _clean(doc, _without_opener(text, a, b), b)
             if not cleaned or name_rules.is_not_a_person(text, *cleaned):
@@ -473,7 +475,7 @@ def _person_spans(doc, veto_doc=None, remembered: list[tuple[int, int]] = ()) ->
             if guess and (name_rules.reads_as_a_place(text, *cleaned, paired) and not _qualifies_a_noun(text, *cleaned)
                           or name_rules.names_a_thing(text, *cleaned)
                           or _a_known_place(surface)
-                          or _not_a_name(doc, *cleaned)
+                          or _not_a_name(doc, *cleaned, remembered)
                           or veto_doc is not None and veto_labels and _vetoed(veto_doc, *cleaned, veto_labels)):
                 continue
             found.append((*cleaned, confidence))
@@ -511,7 +513,7 @@ def _person_spans(doc, veto_doc=None, remembered: list[tuple[int, int]] = ()) ->
     # every veto a guess goes through: "in Dakar", a known city, the medium model's place stay
     found.clear()
     for start, end in remembered:
-        add(start, end, 0.55)
+        add(start, end, 0.55, remembered=True)
     return spans + [Span(a, b, PERSON, confidence, MEMORY_DETECTOR) for a, b, confidence in sorted(set(found))]
 
 

@@ -135,7 +135,21 @@ def test_only_the_parts_of_full_names_that_are_no_words_are_remembered():
                   if memory.digest(w) in memory.digests}
     assert remembered == {"Okafor", "Anna", "Berg"}
     assert memory.learned == memory.digests
-    assert memory.candidates("Okafor's team and okafor and OKAFOR met Berg-Smith and Berg.") == [(0, 6), (55, 59)]
+    # capitals are looked up too ("OKAFOR", "OKAFOR'S"); lower case and a part of another word are not
+    assert memory.candidates("Okafor's team and okafor and OKAFOR met Berg-Smith and Berg.") == [(0, 6), (29, 35), (55, 59)]
+    assert memory.candidates("OKAFOR'S team") == [(0, 6)]
+
+
+def test_an_acronym_is_a_candidate_only_when_its_word_was_remembered_and_capitals_teach_nothing():
+    # "ICE", "DMV", "HUD": looked up like any capitalised word, but no name part of the session folds to them
+    memory = NameMemory(memory_key("s"), 1, ordinary_word=lambda word: word.lower() in {"ice", "agent"})
+    text = "Ana Varga met an ICE agent, DMV clerks and HUD staff."
+    memory.learn(text, [Span(0, 9, PERSON, 0.8, "ner")])
+    assert memory.candidates("ICE, DMV and HUD told VARGA and ANA.") == [(22, 27), (32, 35)]
+    # a name found in capitals teaches nothing: a model's span over "HUD TOM" must not make "HUD" a name
+    capitals = NameMemory(memory_key("s"), 1)
+    assert capitals.learn("HUD TOM HALE spoke", [Span(0, 12, PERSON, 0.8, "ner")]) == set()
+    assert capitals.candidates("HUD staff and Hale") == []
 
 
 def test_closing_deleting_and_purging_forget_the_session_names(db, series, stream):
@@ -205,3 +219,25 @@ def test_an_import_reads_its_notes_as_one_session_and_a_closed_one_keeps_no_memo
     db.commit()
     assert "Varga" not in stored[1][0].text
     assert _digests(db) == []
+
+
+@pytest.mark.parametrize("lone", [
+    "The council thanked V\u0430rga for the figures.",  # a Cyrillic a
+    "The council thanked **Va**rga for the figures.",  # markup inside the word
+    "The council thanked Varg&#97; for the figures.",  # an entity
+    "The council thanked VARGA for the figures.",
+    "The council thanked VARGA'S team for the figures.",
+])
+def test_a_remembered_name_typed_in_look_alike_letters_or_markup_is_removed_too(db, series, stream, lone):
+    session_id = _session(db, series, 1)
+    _add(stream, session_id, FULL)
+    later = _add(stream, session_id, lone)
+    assert "[name]" in later and "rga" not in later.lower(), later
+
+
+def test_acronyms_stay_beside_a_remembered_name_in_capitals(db, series, stream):
+    session_id = _session(db, series, 1)
+    _add(stream, session_id, FULL)
+    later = _add(stream, session_id, "VARGA said ICE, the DMV and HUD share no data.")
+    assert "VARGA" not in later and "ICE, the DMV and HUD share" in later, later
+

@@ -30,8 +30,8 @@ MEMORY_DETECTOR = "name_memory"
 # and a name found through the memory is already in it.
 _NOT_LEARNED_FROM = frozenset(("note-taker", MEMORY_DETECTOR))
 _DOMAIN = b"roundtable name memory v1"
-# A word: letters, an apostrophe inside ("O'Brien"), a possessive after it cut off.
-_WORD = re.compile(r"(?<![\w'’-])([^\W\d_]+(?:['’][^\W\d_]+)*?)(?:['’]s)?(?![\w'’-])")
+# A word: letters, an apostrophe inside ("O'Brien"), a possessive after it cut off ("VARGA'S" too).
+_WORD = re.compile(r"(?<![\w'’-])([^\W\d_]+(?:['’][^\W\d_]+)*?)(?:['’][sS])?(?![\w'’-])")
 # Parts of a name that name no one alone: titles, particles, articles, and words that make a phrase an
 # organisation or place (a dictionary word is also left out, by the detectors' own dictionary).
 STOP_WORDS = frozenset(
@@ -74,8 +74,16 @@ class NameMemory:
         return hmac.new(self._key, self._session + b"\x00" + fold(word).encode(), hashlib.sha256).digest()
 
     def _part(self, word: str) -> bool:
-        return (len(word) >= MIN_PART and word[0].isupper() and not word.isupper()
+        """Whether ``word`` may be looked up: capitalised or in capitals ("VARGA"), long enough, no stop word
+        and no dictionary word. An acronym ("DMV", "HUD") is looked up too, and is a candidate only when a
+        name part of the session folds to it."""
+        return (len(word) >= MIN_PART and word[0].isupper()
                 and fold(word) not in STOP_WORDS and not self.ordinary_word(word))
+
+    def _learnable(self, word: str) -> bool:
+        """Whether ``word`` of a full name is remembered: a part as :meth:`_part`, not in capitals (a model's
+        span over "HUD TOM HALE" would otherwise make the acronym a name for the rest of the session)."""
+        return not word.isupper() and self._part(word)
 
     def lookup_digests(self, text: str) -> set[bytes]:
         """The digests of every capitalised word of ``text`` that could be a remembered name part."""
@@ -99,7 +107,7 @@ class NameMemory:
             words = [m.group(1) for m in _words(text[span.start:span.end])]
             if len(words) < 2:
                 continue
-            new.update(self.digest(word) for word in words if self._part(word))
+            new.update(self.digest(word) for word in words if self._learnable(word))
         new -= self.digests
         self.digests |= new
         self.learned |= new
