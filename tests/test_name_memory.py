@@ -8,18 +8,19 @@ Needs the name model (``roundtable[ner]``), which finds the full names and confi
 
 from __future__ import annotations
 
+import threading
 import uuid
 from pathlib import Path
 
 import pytest
-from conftest import make_roundtable
-from sqlalchemy import func, select
+from conftest import make_roundtable, socket_as
+from sqlalchemy import event, func, select
 from test_anonymize_ner import require_ner
 
 from roundtable.cli import main
 from roundtable.db import Database
 from roundtable.live_clients import make_series
-from roundtable.models import RememberedName, Session
+from roundtable.models import RememberedName, Role, Session, SessionState
 from roundtable.services.anonymize import PERSON, Anonymizer, Roster, Span, load_detectors
 from roundtable.services.anonymize.name_memory import NameMemory, memory_key
 from roundtable.services.notes import NoteStream
@@ -241,3 +242,32 @@ def test_acronyms_stay_beside_a_remembered_name_in_capitals(db, series, stream):
     later = _add(stream, session_id, "VARGA said ICE, the DMV and HUD share no data.")
     assert "VARGA" not in later and "ICE, the DMV and HUD share" in later, later
 
+
+def test_a_live_note_reads_the_memory_with_the_roster_and_still_finds_the_name(app, database, db, series, accounts):
+    # the memory costs the live path no round trip of its own: its look-up rides on the read of the roster and
+    # kept terms that every note makes (docs/performance.md); on the SQLite file and on PostgreSQL
+    require_ner()
+    live = next(s for s in series.sessions if s.state is SessionState.LIVE)
+    socket = socket_as(app, accounts[Role.NOTE_TAKER].email)
+    assert "state" in socket.emit("session:join", {"session_id": live.id}, callback=True)
+
+    def add(text):
+        return socket.emit("note:add", {"session_id": live.id, "uuid": str(uuid.uuid4()), "text": text}, callback=True)
+
+    first = add(FULL)
+    assert first["ok"] and "Varga" not in first["note"]["text"], first
+    statements = []
+    here = threading.get_ident()
+
+    def seen(_connection, _cursor, statement, *_args):
+        if threading.get_ident() == here:
+            statements.append(" ".join(statement.split()))
+
+    event.listen(database.engine, "before_cursor_execute", seen)
+    try:
+        later = add("VARGA and Varga: the council thanked them for the figures.")
+    finally:
+        event.remove(database.engine, "before_cursor_execute", seen)
+    assert later["ok"] and "arga" not in later["note"]["text"].lower(), later
+    memory_reads = [s for s in statements if "FROM name_memory" in s]
+    assert len(memory_reads) == 1 and "participants" in memory_reads[0], statements

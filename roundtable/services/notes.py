@@ -52,7 +52,7 @@ from roundtable.models import (
     SessionState,
     TagStatus,
 )
-from roundtable.services.anonymize import AnonymizedText, Anonymizer, anonymizer_for_series
+from roundtable.services.anonymize import AnonymizedText, Anonymizer, anonymizer_and_memory, anonymizer_for_series
 from roundtable.services.anonymize.name_memory import NameMemory, forget_session, memory_key, remember_statement, remembered_digests
 from roundtable.services.anonymize.normalize import matching_text
 from roundtable.services.typed_text import clean_line, stored_form
@@ -193,7 +193,8 @@ class NoteStream:
     def name_memory(self, anonymizer: Anonymizer, meeting: Session, texts: Sequence[str]) -> NameMemory | None:
         """The session's memory of names (:mod:`roundtable.services.anonymize.name_memory`) as far as ``texts``
         need it: the digests of their own words, read in one indexed query. ``None`` when no detector of
-        ``anonymizer`` would use it (no name model), and then no query."""
+        ``anonymizer`` would use it (no name model), and then no query. A note being stored or previewed reads
+        the memory with the roster instead (:func:`anonymizer_and_memory`, no round trip of its own)."""
         if not anonymizer.remembers_names:
             return None
         memory = anonymizer.name_memory(memory_key(self.roundtable.secret), meeting.id)
@@ -205,8 +206,7 @@ class NoteStream:
         """A note being stored, anonymized with the session's memory of names, which keeps its new names."""
         if self.roundtable is None:
             raise TypeError("this NoteStream was made without the application, so it can read notes but not write them")
-        anonymizer = anonymizer_for_series(self.db, meeting.series, self.roundtable)
-        memory = self.name_memory(anonymizer, meeting, [text])
+        anonymizer, memory = anonymizer_and_memory(self.db, meeting, self.roundtable, [text])
         anonymized = anonymizer.anonymize(text, self._session_key(meeting), clean_marked_names(marked),
                                           speaker_role=speaker_role, memory=memory)
         self._remember(meeting, memory)
@@ -240,9 +240,9 @@ class NoteStream:
         if meeting.state is not SessionState.LIVE:
             raise SessionClosed(not_live_message(meeting))
         speaker_role = self._clean_speaker_role(meeting.series_id, speaker_role)
-        anonymizer = anonymizer_for_series(self.db, meeting.series, self.roundtable)
+        anonymizer, memory = anonymizer_and_memory(self.db, meeting, self.roundtable, [text])
         result = anonymizer.anonymize(text, self._session_key(meeting), clean_marked_names(marked), speaker_role,
-                                      memory=self.name_memory(anonymizer, meeting, [text]))
+                                      memory=memory)
         changes = [{"from": text[span.start:span.end], "to": result.text[start:end], "kind": kind}
                    for span, (start, end, kind) in zip(result.spans, result.replacements)]
         return {"text": result.text, "replacements": [list(r) for r in result.replacements], "changes": changes}

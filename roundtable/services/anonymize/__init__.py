@@ -69,6 +69,7 @@ from roundtable.services.anonymize.roster import (
 from roundtable.services.anonymize.series import (
     anonymize_authored_text,
     anonymize_draft,
+    anonymizer_and_memory,
     anonymizer_for_series,
     authored_line,
     authored_text_anonymizer,
@@ -90,7 +91,7 @@ __all__ = [
     "AFFILIATION", "EMAIL", "GENERIC_ROLES", "HANDLE", "KEEPABLE", "NAME", "PERSON", "PHONE", "POLICIES", "URL",
     "AnonymizedText", "Anonymizer", "GateFinding", "Roster", "RosterEntry", "Span",
     "affiliation_label", "anonymize_authored_text", "anonymize_draft",
-    "anonymizer_for_series", "authored_line", "authored_text_anonymizer", "detect_spans", "detector_statuses", "download_filename", "export_findings",
+    "anonymizer_and_memory", "anonymizer_for_series", "authored_line", "authored_text_anonymizer", "detect_spans", "detector_statuses", "download_filename", "export_findings",
     "export_gate", "floor_detectors", "floor_missing", "fold", "fold_for_matching", "forget_kept_term",
     "gate_series_export", "gated_spans", "keep_term", "kept_term_refusal", "kept_terms_of", "kept_terms_pattern",
     "load_detectors", "load_roster_csv", "matching_text", "merge_spans", "registered_detectors",

@@ -18,7 +18,7 @@ import hmac
 import re
 from collections.abc import Callable, Iterable, Sequence
 
-from sqlalchemy import delete, select
+from sqlalchemy import JSON, delete, func, select
 
 from roundtable.models import RememberedName
 from roundtable.services.anonymize.spans import PERSON, Span, fold
@@ -121,6 +121,22 @@ def remembered_digests(db, session_id: int, digests: Iterable[bytes]) -> set[byt
         return set()
     return set(db.scalars(select(RememberedName.digest).where(
         RememberedName.session_id == session_id, RememberedName.digest.in_(digests))))
+
+
+def remembered_subquery(db, session_id: int, digests: Iterable[bytes]):
+    """Which of ``digests`` the session's memory holds, as a scalar subquery to put into a read the caller makes
+    anyway (the live path's read of the roster and kept terms: the memory then costs no round trip); its value,
+    a JSON list of the digests in hex, is read by :func:`remembered_in`."""
+    postgres = db.get_bind().dialect.name == "postgresql"
+    digest = func.encode(RememberedName.digest, "hex") if postgres else func.hex(RememberedName.digest)
+    aggregate = func.json_agg if postgres else func.json_group_array
+    return select(aggregate(digest, type_=JSON)).where(
+        RememberedName.session_id == session_id, RememberedName.digest.in_(list(digests))).scalar_subquery()
+
+
+def remembered_in(value) -> set[bytes]:
+    """The digests of a :func:`remembered_subquery`'s value (PostgreSQL's ``json_agg`` of no rows is NULL)."""
+    return {bytes.fromhex(digest) for digest in value or ()}
 
 
 def remember_statement(db, session_id: int, series_id: int, digests: Iterable[bytes]):

@@ -145,6 +145,16 @@ class AnonymizedText:
     def changed(self) -> bool:
         return bool(self.spans)
 
+def remember_names(detectors: Sequence) -> bool:
+    """Whether a session's name memory can change what ``detectors`` find (one of them confirms people)."""
+    return any(getattr(d, "confirms_remembered_names", False) and d.status() is None for d in detectors)
+
+
+def ordinary_word(detectors: Sequence, word: str) -> bool:
+    """Whether the dictionary of one of ``detectors`` holds ``word`` (a word, not a name part to remember)."""
+    return any(d.ordinary_word(word) for d in detectors if hasattr(d, "ordinary_word"))
+
+
 class Anonymizer:
     """Anonymize texts for one series: a roster, a policy, detectors, kept terms.
 
@@ -190,11 +200,11 @@ class Anonymizer:
     @property
     def remembers_names(self) -> bool:
         """Whether a session's name memory can change what this anonymizer finds (a detector confirms people)."""
-        return any(getattr(d, "confirms_remembered_names", False) and d.status() is None for d in self.detectors)
+        return remember_names(self.detectors)
 
     def ordinary_word(self, word: str) -> bool:
         """Whether a detector's dictionary holds ``word`` (a word, not a name part to remember)."""
-        return any(d.ordinary_word(word) for d in self.detectors if hasattr(d, "ordinary_word"))
+        return ordinary_word(self.detectors, word)
 
     def name_memory(self, key: bytes, session: int | str, digests=()) -> NameMemory:
         """An empty (or ``digests``) memory of one session, with the detectors' dictionary."""

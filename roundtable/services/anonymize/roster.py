@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session as DbSession
 from roundtable.errors import NotFound, ValidationError
 from roundtable.models import KeptTerm, Participant, Series
 from roundtable.services.anonymize.floor import floor_detectors
+from roundtable.services.anonymize.name_memory import remembered_in, remembered_subquery
 from roundtable.services.anonymize.normalize import fold_for_matching, matching_text
 from roundtable.services.anonymize.spans import NAME
 from roundtable.services.csv_cells import spreadsheet_cell, typed_cell
@@ -229,16 +230,28 @@ def load_roster_csv(path_or_text: str | Path) -> Roster:
 def roster_and_kept_terms(db, series) -> tuple[Roster, list[str]]:
     """A series' roster (in the order people were added) and kept terms (sorted), read from the database in
     one query: the live path reads them for every note, and each round trip counts (docs/performance.md)."""
+    roster, kept, _remembered = roster_kept_terms_and_remembered(db, series)
+    return roster, kept
+
+
+def roster_kept_terms_and_remembered(db, series, session_id: int | None = None,
+                                     digests: Collection[bytes] = ()) -> tuple[Roster, list[str], set[bytes]]:
+    """:func:`roster_and_kept_terms`, and which of ``digests`` the session ``session_id``'s memory of names
+    holds (:mod:`.name_memory`), in the same query: a live note's memory look-up costs no round trip."""
     aggregate = func.json_agg if db.get_bind().dialect.name == "postgresql" else func.json_group_array
     kept_terms = select(aggregate(KeptTerm.term, type_=JSON)).where(KeptTerm.series_id == series.id)
+    columns = [Participant, kept_terms.scalar_subquery()]
+    if digests:
+        columns.append(remembered_subquery(db, session_id, digests))
     rows = db.execute(
-        select(Participant, kept_terms.scalar_subquery()).select_from(Series)
+        select(*columns).select_from(Series)
         .outerjoin(Participant, Participant.series_id == Series.id).where(Series.id == series.id)
         .order_by(Participant.id)
     ).all()
-    people = [person for person, _kept in rows if person is not None]
+    people = [row[0] for row in rows if row[0] is not None]
     kept = sorted(rows[0][1] or []) if rows else []  # PostgreSQL's json_agg of no rows is NULL
-    return Roster.from_rows(people, bool(series.anonymize_affiliations)), kept
+    remembered = remembered_in(rows[0][2]) if digests and rows else set()
+    return Roster.from_rows(people, bool(series.anonymize_affiliations)), kept, remembered
 
 
 def refuse_roles_naming_someone(people: list[Participant], where=lambda person: "") -> None:

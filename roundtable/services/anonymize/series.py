@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import threading
 import weakref
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import replace
+from functools import partial
 
 from roundtable.errors import NotFound
 from roundtable.models import Series
 from roundtable.services.anonymize.floor import load_detectors
 from roundtable.services.anonymize.gate import _as_roster, gated_spans
-from roundtable.services.anonymize.pipeline import AnonymizedText, Anonymizer
-from roundtable.services.anonymize.roster import Roster, roster_and_kept_terms
+from roundtable.services.anonymize.name_memory import NameMemory, memory_key
+from roundtable.services.anonymize.normalize import matching_text
+from roundtable.services.anonymize.pipeline import AnonymizedText, Anonymizer, ordinary_word, remember_names
+from roundtable.services.anonymize.roster import Roster, roster_and_kept_terms, roster_kept_terms_and_remembered
 from roundtable.services.typed_text import clean_line, stored_form
 
 _series_cache: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # application -> {series id: (key, Anonymizer)}
@@ -27,12 +30,40 @@ def anonymizer_for_series(db, series, roundtable) -> Anonymizer:
     rows are read on every call (one small query) so a roster or kept-term
     change takes effect at once; compiled matchers are reused while they match.
     """
-    if not isinstance(series, Series):
-        found = db.get(Series, series)
-        if found is None:
-            raise NotFound(f"series {series} does not exist")
-        series = found
+    series = _series(db, series)
     roster, kept = roster_and_kept_terms(db, series)
+    return _cached_anonymizer(series, roundtable, roster, kept)
+
+
+def anonymizer_and_memory(db, meeting, roundtable, texts: Sequence[str]) -> tuple[Anonymizer, NameMemory | None]:
+    """:func:`anonymizer_for_series` for the series of the session ``meeting``, and the session's memory of
+    names (:mod:`.name_memory`) as far as ``texts`` need it: the digests of their own words, looked up in the
+    same query as the roster and kept terms, so a live note pays no round trip for the memory. The memory is
+    ``None``, and not read, when no detector would use it (no name model)."""
+    series = meeting.series
+    detectors = load_detectors(roundtable)
+    key = memory_key(roundtable.secret)
+    wanted: set[bytes] = set()
+    if remember_names(detectors):
+        words = NameMemory(key, meeting.id, ordinary_word=partial(ordinary_word, detectors))
+        wanted = wanted.union(*(words.lookup_digests(matching_text(stored_form(text)).text) for text in texts))
+    roster, kept, remembered = roster_kept_terms_and_remembered(db, series, meeting.id, wanted)
+    anonymizer = _cached_anonymizer(series, roundtable, roster, kept)
+    if not anonymizer.remembers_names:
+        return anonymizer, None
+    return anonymizer, anonymizer.name_memory(key, meeting.id, remembered)
+
+
+def _series(db, series) -> Series:
+    if isinstance(series, Series):
+        return series
+    found = db.get(Series, series)
+    if found is None:
+        raise NotFound(f"series {series} does not exist")
+    return found
+
+
+def _cached_anonymizer(series: Series, roundtable, roster: Roster, kept: list[str]) -> Anonymizer:
     policy = getattr(series.policy, "value", series.policy) or "role"
     key = (roster, policy, tuple(kept))
     with _series_cache_lock:
