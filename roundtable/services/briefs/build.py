@@ -69,6 +69,7 @@ def build_brief(db_or_context, series=None, template: str = "report", *, roundta
     sections = sections_for(template, roundtable)
     context.section_titles = [s.title for s in sections]
     if template == "report" or any(s.key in ("key-themes", "key-findings") for s in sections):
+        context.parse_claims()
         for theme in context.themes:
             context.synthesis(theme)
     # Machine-drafted prose, for a series whose admin chose a model (services/drafting ran it).

@@ -15,10 +15,11 @@ from roundtable.models import Note, NoteTag, Participant, Resource, Series, Sess
 from roundtable.services.briefs.markdown import extract_urls, lead_in_markdown, url_key
 from roundtable.services.anonymize import anonymize_authored_text
 from roundtable.services.briefs.glossary import clean_note
-from roundtable.services.briefs.prose import normalize_role
+from roundtable.services.briefs.prose import normalize_role, pluralize
 from roundtable.services.briefs.synthesis import (
     Bullet,
     ThemeSynthesis,
+    compress,
     encoder_name,
     phrase_method,
     spacy_pipeline,
@@ -176,6 +177,13 @@ class BriefContext:
             tagger = spacy_pipeline() if self.options["phrases"] == "spacy" else None
             self._realizer = Realizer.for_notes((n.prose or n.text for n in self.notes), tagger)
         return self._realizer
+
+    def parse_claims(self) -> None:
+        """Parse the claims the themes' bullets rewrite in spaCy batches before the themes are synthesized
+        (:meth:`Realizer.prefetch`): the same parses, in about half the time one by one takes."""
+        notes = {n.id: n for theme in self.themes for n in theme.all_notes() if n.kind not in ("question", "quote")}
+        self.realizer().prefetch((compress(n.prose or n.text), pluralize(normalize_role(n.speaker_role)))
+                                 for n in notes.values())
 
     def synthesis(self, theme: ThemeItem) -> ThemeSynthesis:
         """The theme's bullets (computed once per build)."""

@@ -125,6 +125,14 @@ def _plural(word: str, tag: str | None) -> bool:
     return word.endswith("s") and not word.endswith(("ss", "us", "is"))
 
 
+class _Unparsed(Exception):
+    """Raised by :meth:`Realizer._doc` while prefetching, for a text spaCy has not parsed yet."""
+
+    def __init__(self, text: str):
+        super().__init__(text)
+        self.text = text
+
+
 @dataclass
 class Realizer:
     """Rewrites claims into sentences for one series.
@@ -138,6 +146,7 @@ class Realizer:
     proper: frozenset[str] = frozenset()
     tagger: object | None = None
     _cache: dict = field(default_factory=dict, repr=False)
+    _probing: bool = field(default=False, repr=False)  # while prefetching: a text not parsed yet stops the claim
 
     @classmethod
     def for_notes(cls, texts: Iterable[str], tagger=None) -> Realizer:
@@ -149,6 +158,8 @@ class Realizer:
         """spaCy's parse of ``text``, once per text."""
         key = ("doc", text)
         if key not in self._cache:
+            if self._probing:
+                raise _Unparsed(text)
             self._cache[key] = self.tagger(text)
         return self._cache[key]
 
@@ -254,6 +265,34 @@ class Realizer:
             out = self._hedged(out)
         out = self.determined(self.articled(out.rstrip(" ,;:-–—.")))
         return "" if self._heading_words(out) else out
+
+    def prefetch(self, claims: Iterable[tuple[str, str]]) -> None:
+        """Parse, in spaCy batches, every text :meth:`clause` asks about for each ``(claim, speakers)``.
+
+        A batch costs about a quarter of parsing each text alone, with the same parses. Which texts a
+        claim needs depends on the parses before (the verb its fragment lacks, a colon's head), so the
+        claims are rewritten in rounds: each stops at its first text not parsed yet, those texts are
+        parsed in one batch, and the claims that stopped start again, until every claim is rewritten.
+        """
+        if self.tagger is None:
+            return
+        todo = list(dict.fromkeys(claims))
+        self._probing = True
+        try:
+            while todo:
+                wanted: dict[str, None] = {}
+                stopped = []
+                for claim, speakers in todo:
+                    try:
+                        self.clause(claim, speakers)
+                    except _Unparsed as unparsed:
+                        wanted[unparsed.text] = None
+                        stopped.append((claim, speakers))
+                for text, doc in zip(wanted, self.tagger.pipe(list(wanted), batch_size=64)):
+                    self._cache[("doc", text)] = doc
+                todo = stopped
+        finally:
+            self._probing = False
 
     def _heading_words(self, text: str) -> bool:
         """"Compatibility", "Building trust between ...", "To conduct UX research, ...": a heading's words, no
