@@ -428,3 +428,42 @@ def test_an_author_swaps_a_source_note_and_rewrites_that_bullet_alone(browser, d
     assert added in after[target][1] and dropped not in after[target][1], after[target][1]
     assert {k: v for k, v in after.items() if k != target} == {k: v for k, v in before.items() if k != target}
     context.close()
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+def test_an_author_clicks_rebuild_sees_it_running_then_the_new_draft_with_her_edit_kept(browser, author_site, tmp_path):
+    """Rebuild from notes ran in its request (a blank wait of seconds, the server's worker held): the page now
+    says at once that it is rebuilding, in a live region, then shows the new draft and the sections it kept."""
+    from roundtable.models import BriefVersion
+
+    server, author = author_site
+    context, page = _logged_in(browser, server, author, PASSWORD, DESKTOP)
+    page.goto(f"{server.url}/s/harbor-city/brief/report/")
+    source = page.locator("textarea#brief-markdown")  # after the first build, which the page runs itself
+    source.fill(source.input_value().replace("## Acknowledgments\n\n", "## Acknowledgments\n\nThanks from the test.\n\n"))
+    page.get_by_role("button", name="Save version").click()
+    page.get_by_text("Draft saved as a new version.").wait_for()
+    held = []
+    page.route("**/brief/report/rebuild", lambda route: held.append(route))  # the rebuild waits until we have looked
+    page.get_by_role("button", name="Rebuild from notes").click()
+    page.locator(".rebuild-progress [role=status][aria-live=polite]", has_text="Rebuilding the draft").wait_for()
+    assert page.get_by_role("button", name="Rebuild from notes").is_disabled()
+    deadline = time.monotonic() + 90
+    while not held and time.monotonic() < deadline:  # the route handler runs while Playwright waits
+        page.wait_for_timeout(50)
+    assert len(held) == 1
+    held[0].continue_()
+    page.wait_for_function("""() => /Rebuilt/.test(document.querySelector(".flash-success")?.textContent || "")
+        || /stopped|could not/.test(document.querySelector(".rebuild-stage")?.textContent || "")""")
+    kept = page.locator(".flash-success", has_text="Rebuilt from the notes")
+    assert kept.count() == 1, page.locator(".rebuild-stage").text_content()
+    assert "Acknowledgments" in kept.inner_text()
+    assert "Thanks from the test." in page.locator("#brief-preview").inner_text()
+    database = Database(f"sqlite:///{tmp_path / 'author.sqlite'}", secret_key=SECRET_KEY)  # author_site's
+    try:
+        with database.session() as db:
+            assert db.query(BriefVersion).order_by(BriefVersion.id.desc()).first().label == "rebuilt from notes"
+    finally:
+        database.dispose()
+    context.close()

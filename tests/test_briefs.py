@@ -395,6 +395,50 @@ def test_the_page_script_s_first_build_runs_in_the_background_and_the_page_asks_
     assert b"brief-markdown" in page.data
 
 
+def test_the_page_script_s_rebuild_runs_in_the_background_keeps_edits_and_refuses_a_second_meanwhile(
+        client, login, db, filled, monkeypatch):
+    """Rebuild from notes ran inside its request, holding the server's worker for the whole build: the page's
+    script now gets 202 and asks the job's status; a second rebuild of the draft while one runs is refused
+    with a message, not started twice."""
+    import threading
+
+    from roundtable.live_clients import wait_until
+    from roundtable.models import Role
+
+    series, _ = filled
+    login(Role.AUTHOR)
+    client.post(f"/s/{series.slug}/brief/report/build")
+    brief = briefs.get_brief(db, series, "report", create=False)
+    edited = brief.markdown.replace("## Acknowledgments\n\n", "## Acknowledgments\n\nWith thanks.\n\n")
+    assert client.post(f"/s/{series.slug}/brief/report/save", data={"markdown": edited}).status_code == 302
+    release, rebuild = threading.Event(), briefs.rebuild_brief
+
+    def held_rebuild(*args, **kwargs):  # the job waits until the test has asked twice
+        release.wait(60)
+        return rebuild(*args, **kwargs)
+
+    monkeypatch.setattr(briefs, "rebuild_brief", held_rebuild)
+    json = {"Accept": "application/json"}
+    started = client.post(f"/s/{series.slug}/brief/report/rebuild", data={}, headers=json)
+    assert started.status_code == 202
+    status = started.get_json()["status"]
+    assert client.get(status, headers=json).get_json()["state"] in ("queued", "running")
+    again = client.post(f"/s/{series.slug}/brief/report/rebuild", data={}, headers=json)
+    assert again.status_code == 409 and "already being rebuilt" in again.get_json()["error"]
+    form = client.post(f"/s/{series.slug}/brief/report/rebuild", data={})  # the form without script: same answer
+    assert form.status_code == 302 and "already being rebuilt" in client.get(form.headers["Location"]).get_data(
+        as_text=True)
+    release.set()
+    answers = []
+    wait_until(lambda: answers.append(client.get(status, headers=json).get_json()) or answers[-1]["state"] == "done")
+    assert all(a["error"] is None for a in answers), answers
+    page = client.get(f"/s/{series.slug}/brief/").get_data(as_text=True)
+    assert "Rebuilt from the notes; your edited sections were kept: Acknowledgments." in page
+    db.expire_all()
+    brief = briefs.get_brief(db, series, "report", create=False)
+    assert "With thanks." in brief.markdown and brief.versions[-1].label == "rebuilt from notes"
+
+
 def test_author_edits_the_draft_with_a_safe_live_preview_and_versions(client, login, db, filled):
     from roundtable.models import Role
 

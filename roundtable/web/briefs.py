@@ -176,18 +176,72 @@ def save(slug, template):
     return redirect(url_for(".editor", slug=slug, template=template))
 
 
+REBUILD_BUSY = "This draft is already being rebuilt; its page shows the new draft when the rebuild ends."
+
+
+def _kept_message(kept: list[str]) -> str:
+    return "Rebuilt from the notes" + (f"; your edited sections were kept: {', '.join(kept)}." if kept else ".")
+
+
 @bp.route("/<slug>/brief/<template>/rebuild", methods=["POST"])
 @series_role_required(Role.AUTHOR)
 def rebuild(slug, template):
+    """Rebuild the draft from the notes, keeping the author's edited sections unless ``force``.
+
+    The page's script asks for JSON: the rebuild runs as a background job (202) and the page polls
+    ``rebuild_status`` (a build takes seconds of CPU; in the request it held the server's worker, and
+    every live socket of the process, that long). Without the script the form rebuilds in its request.
+    One build of a draft at a time: a second, while one runs in this process, is refused with a message.
+    """
     template = _template(template)
     force = request.form.get("force") == "1"
-    brief = briefs.rebuild_brief(get_db(), g.series, template, force=force,
-                                 roundtable=current_roundtable(), author_id=current_account().id)
-    get_db().commit()
-    kept = [] if force else _titles(brief, brief.edited_sections)
-    flash("Rebuilt from the notes" + (f"; your edited sections were kept: {', '.join(kept)}." if kept else "."),
-          "success")
-    return redirect(url_for(".editor", slug=slug, template=template))
+    roundtable, series_id, author_id = current_roundtable(), g.series.id, current_account().id
+    key = ("draft", series_id, template)
+    wants_json = request.accept_mimetypes.best == "application/json"
+    running = roundtable.jobs.latest(key)
+    if not wants_json:
+        if running is not None and running.running:
+            flash(REBUILD_BUSY, "error")
+        else:
+            brief = briefs.rebuild_brief(get_db(), g.series, template, force=force, roundtable=roundtable,
+                                         author_id=author_id)
+            get_db().commit()
+            flash(_kept_message([] if force else _titles(brief, brief.edited_sections)), "success")
+        return redirect(url_for(".editor", slug=slug, template=template))
+
+    def rebuild_in_background(job: Job) -> list[str]:
+        def progress(stage, done, total):
+            job.step, job.done, job.total = stage, done, total
+
+        with roundtable.database.session() as db:
+            brief = briefs.rebuild_brief(db, series_id, template, force=force, roundtable=roundtable,
+                                         progress=progress, author_id=author_id)
+            db.commit()
+            return [] if force else _titles(brief, brief.edited_sections)
+
+    try:
+        job = roundtable.jobs.start(Job(kind="rebuild", owner=(author_id, series_id), total=3), rebuild_in_background,
+                                    key=key, busy=REBUILD_BUSY, failure="the rebuild failed; see the server log")
+    except Conflict as exc:
+        return jsonify(error=str(exc)), 409
+    return jsonify(job=job.id, status=url_for(".rebuild_status", slug=slug, template=template, job_id=job.id)), 202
+
+
+@bp.route("/<slug>/brief/<template>/rebuild/<job_id>")
+@series_role_required(Role.AUTHOR)
+def rebuild_status(slug, template, job_id):
+    """How far the rebuild ``job_id`` got; when it is done, the page's next load says what it kept."""
+    _template(template)
+    roundtable = current_roundtable()
+    job = roundtable.jobs.get(job_id)
+    if job is None or job.kind != "rebuild" or job.owner != (current_account().id, g.series.id):
+        return jsonify(error="this server knows no such rebuild (it may have restarted); reload the page to see "
+                             "the draft as it is"), 404
+    if job.state == "done":
+        roundtable.jobs.forget(job_id)
+        flash(_kept_message(job.result), "success")
+    return jsonify(state=job.state, stage=job.step, done=job.done, total=job.total,
+                   error=job.message if job.state == "failed" else None)
 
 
 @bp.route("/<slug>/brief/<template>/workbench")

@@ -1,4 +1,4 @@
-// Brief editor: the first build, live preview rendered by the server, provenance of bullets, export progress.
+// Brief editor: the first build, rebuilds, live preview rendered by the server, provenance of bullets, export progress.
 (function () {
   "use strict";
   const csrf = document.querySelector('meta[name="csrf-token"]')?.content || "";
@@ -50,6 +50,49 @@
     };
     building.addEventListener("submit", (event) => { event.preventDefault(); build(); });
     build();
+  }
+
+  // Rebuild from notes: the rebuild runs in the background (202); the page shows its stage, then the new draft.
+  const rebuildForm = document.querySelector("form.rebuild-form");
+  const rebuildBox = document.querySelector(".rebuild-progress");
+  if (rebuildForm && rebuildBox && window.fetch) {
+    const button = rebuildForm.querySelector("button[type=submit]");
+    const bar = rebuildBox.querySelector("progress");
+    const stage = rebuildBox.querySelector(".rebuild-stage");
+    // The job names the stage it finished last: "gather" done means the themes are being synthesized.
+    const next = { gather: "synthesizing the themes", synthesize: "writing the sections", sections: "saving the draft" };
+    const rebuild = async () => {
+      const started = await fetch(rebuildForm.action, {
+        method: "POST", body: new FormData(rebuildForm), headers: { Accept: "application/json", "X-CSRFToken": csrf },
+      });
+      const body = await started.json().catch(() => ({}));
+      if (started.status !== 202) return body.error || `The rebuild could not start (${started.status}); try again.`;
+      for (;;) {
+        await new Promise((resolve) => setTimeout(resolve, 1000));
+        const answer = await fetch(body.status, { headers: { Accept: "application/json" } });
+        const job = await answer.json().catch(() => ({}));
+        if (!answer.ok || job.error) return `The rebuild stopped: ${job.error || answer.status}.`;
+        if (job.state === "done") return "";
+        bar.max = job.total || 3;
+        bar.value = job.done || 0;
+        stage.textContent = `Rebuilding the draft from the notes: ${next[job.stage] || "gathering the notes"}…`;
+      }
+    };
+    rebuildForm.addEventListener("submit", async (event) => {
+      event.preventDefault();
+      button.disabled = true;
+      rebuildBox.hidden = false;
+      bar.value = 0;
+      stage.textContent = "Rebuilding the draft from the notes… this takes a few seconds.";
+      try {
+        const failure = await rebuild();
+        if (!failure) { window.location.assign(rebuildForm.dataset.editor); return; }  // the new draft, and what it kept
+        stage.textContent = failure;
+      } catch (err) {
+        stage.textContent = "The server could not be reached; try again.";
+      }
+      button.disabled = false;
+    });
   }
 
   // Live preview: debounce typing, post the draft, swap in the server's safe HTML.
