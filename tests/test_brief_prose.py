@@ -641,8 +641,8 @@ def test_a_key_finding_opens_on_a_general_claim_and_keeps_figures_for_support(db
 
 
 def test_a_key_finding_states_its_claim_once_and_copies_at_most_one_sentence_of_its_bullets(db, generated, roundtable):
-    """Key Findings generalise: one claim, how far the theme ran and under which headings, one support;
-    not the theme's bullets chained."""
+    """Key Findings generalise: a claim about the theme (its description as a claim, how far it ran and what its
+    bullets cover), two of support at most; not the theme's bullets chained."""
     sections = briefs.split_sections(briefs.build_brief(db, generated, roundtable=roundtable).markdown)
     bullet_text = "\n".join(line for line in (sections["key-themes"] + "\n" + sections["strategic-directions"]).splitlines()
                             if line.startswith("- "))
@@ -653,7 +653,7 @@ def test_a_key_finding_states_its_claim_once_and_copies_at_most_one_sentence_of_
         sentences = re.split(r"(?<=[.?!])\s+(?=[A-Z])", body)
         copied = [s for s in sentences if len(s.split()) > 4 and s in bullet_text]
         assert len(copied) <= 1, p
-        assert len(sentences) <= 3, p
+        assert len(sentences) <= 4, p
     assert any(re.search(r"The (?:theme|direction) came up in (?:all|\w+ of the) \w+ sessions, among [^.]+\.", p)
                for p in paragraphs), paragraphs
 

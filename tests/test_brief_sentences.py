@@ -175,9 +175,10 @@ def test_the_demo_reports_findings_read_as_sentences(db, roundtable, parsed):
         assert mended in markdown
     # nowhere does a sentence lose its subject, open a bullet on a pronoun or open on a figure
     assert [f for f in found if f.kind in ("no_subject", "pronoun", "figure", "imperative")] == []
-    # Strategic Implications list every direction that is a sentence, an order the tagger reads as a noun too
+    # Strategic Implications say every direction as a move (its order's verbs in -ing), never the order itself
     implications = markdown.split("## Strategic Implications", 1)[1].split("\n## ", 1)[0]
-    assert "five directions follow" in implications and "Fund lasting, multi-year legal defense" in implications
+    assert "five moves" in implications and "funding lasting, multi-year legal defense" in implications
+    assert "Fund lasting" not in implications
 
 
 # ---- lines of 18F's guides (the dev set of bench/brief_heldout.py: tuning), public domain

@@ -8,6 +8,7 @@ its action notes ask for (:func:`direction_calls`); neither repeats six words ru
 
 from __future__ import annotations
 
+import difflib
 import re
 from typing import TYPE_CHECKING
 
@@ -18,19 +19,23 @@ from roundtable.services.briefs.prose import (
     across_sessions,
     attribution,
     capitalize_first,
+    is_acronym,
     join_words,
     normalize_role,
     number_word,
     pluralize,
     stop_words,
 )
-from roundtable.services.briefs.realize import Realizer, a_or_an
+from roundtable.services.briefs.realize import _ACTION_VERBS, Realizer, _uncounted, a_or_an, gerund
 from roundtable.services.briefs.synthesis import (
+    _ORDER_WORDS,
     _VAGUE_HEADS,
     _WORD_RE,
+    DUPLICATE,
     Bullet,
     TextSpace,
     _chunk_topic,
+    _words,
     central_order,
     compress,
     mentions,
@@ -47,6 +52,8 @@ SHARED = 0.2  # TF-IDF cosine above which two notes of a theme make the same poi
 FINDING_NOTES = 24  # the theme's most central notes a finding and its support are chosen from
 GENERAL = 4  # Realizer.generality of a claim that reads as a finding: present tense, no figure, name or link
 COPIED_RUN = 6  # words running that, shared with a bullet, make a claim a copy of it
+SAID = 0.6  # share of a claim's words one bullet sentence holds, above which the bullet says it already
+MAX_SUPPORT = 2  # claims that support a Key Finding: the anatomy's "two or three sentences" after its claim
 
 
 def word_runs(text: str, n: int = COPIED_RUN) -> set[tuple[str, ...]]:
@@ -63,20 +70,27 @@ def idea_stems(text: str) -> set[str]:
 def theme_claims(notes: list[NoteItem], space: TextSpace, hidden: frozenset[str] = frozenset(),
                  realizer: Realizer | None = None,
                  bullets: list[Bullet] | None = None,
-                 directions: bool = False, idea: str = "") -> tuple[tuple[str, list[NoteItem]] | None,
-                                                                     list[tuple[str, list[NoteItem]]]]:
-    """The theme's finding (None when no claim reads as one), and up to one concrete claim that supports
-    it, in words no bullet uses.
+                 directions: bool = False, idea: str = "", general: bool = True,
+                 limit: int = MAX_SUPPORT) -> tuple[tuple[str, list[NoteItem]] | None, list[tuple[str, list[NoteItem]]]]:
+    """The theme's finding (None when no claim reads as one, or ``general`` is false), and up to ``limit``
+    claims that support it, in words no bullet uses, each with the notes that make it.
 
     The finding is what most of the theme's notes say: among its most central notes, a claim that reads
     as a finding (a present-tense statement without figures, names or links: :data:`GENERAL`), the one
     that names the theme's ``idea`` (a word of its name, description or sub-themes) and whose point is
     shared most widely (by notes in the most bullets, sessions and roles); it stands for every note that makes its point,
     so its attribution runs over their roles and sessions. A claim that repeats six words running of a
-    bullet is never used: Key Findings generalise across the theme rather than copy its bullets. The
-    support is a claim from another of the theme's points that may stand mid-sentence as typed (never an
-    order outside ``directions``), with a figure and a finite verb when one has them. Outside ``directions`` both
-    come from points, not actions, when the theme has any.
+    bullet is never used, nor one most of whose words one bullet sentence holds (:data:`SAID`): Key Findings
+    generalise across the theme rather than copy its bullets.
+
+    The support is the most widely shared claims of the theme's other points (their point made in the
+    most sessions, then by the most roles: notes within :data:`SHARED` of it), each from a bullet of its
+    own when it can be: a claim the realizer leaves as typed before one it mended by an article or a
+    copula (:func:`mended`); a figure or a name (concrete) before a generality among equals. Never a claim
+    it rewrote further, one keeping note grammar it cannot mend (:meth:`Realizer.rough`), one without a
+    verb, nor an order outside ``directions``. A support claim stands for itself and
+    the notes that repeat it (:data:`DUPLICATE` word overlap), so its attribution never claims more
+    speakers than said it. Outside ``directions`` both come from points, not actions, when the theme has any.
     """
     if not notes or space.matrix is None:
         return None, []
@@ -91,16 +105,22 @@ def theme_claims(notes: list[NoteItem], space: TextSpace, hidden: frozenset[str]
         written |= word_runs(bullet.text)
     group_of = {i: k for k, bullet in enumerate(bullets or []) for i in bullet.note_ids}
     stems = idea_stems(idea)
+    said = [_words(sentence) for bullet in bullets or [] for sentence in re.split(r"(?<=[.!?])\s+", bullet.text)]
 
-    candidates: list[tuple[int, str]] = []
+    def repeats(text: str) -> bool:
+        """Whether most of the claim's words are one bullet sentence's: the bullet says it, in other words."""
+        words = _words(text)
+        return len(words) >= 3 and any(len(words & s) >= SAID * len(words) for s in said)
+
+    candidates: list[tuple[int, str, str]] = []  # (note, clause, the claim as the note typed it)
     for i in central_order(rows)[:FINDING_NOTES]:
         note = plain[i]
         claim = compress(note.prose or note.text)
         if not claim or mentions(claim, hidden):
             continue
         text = realizer.clause(claim, pluralize(normalize_role(note.speaker_role)))
-        if text and not word_runs(text) & written and all(text != t for _, t in candidates):
-            candidates.append((i, text))
+        if text and not word_runs(text) & written and not repeats(text) and all(text != t for _, t, _ in candidates):
+            candidates.append((i, text, claim))
     if not candidates:
         return None, []
 
@@ -112,28 +132,93 @@ def theme_claims(notes: list[NoteItem], space: TextSpace, hidden: frozenset[str]
         return (len({group_of.get(n.id) for n in group}), len({n.session_number for n in group}),
                 len({normalize_role(n.speaker_role) for n in group}))
 
-    # a finding states a generalisation: the most general claim, the most widely shared among equals;
-    # a figure or a named place is support, not the finding (read aloud on the demo: tuning)
-    general = GENERAL if realizer.tagger is not None else GENERAL - 1  # the word lists score one less
-    ranked = sorted((k for k in range(len(candidates)) if realizer.generality(candidates[k][1]) >= general),
-                    key=lambda k: (not idea_stems(candidates[k][1]) & stems, realizer.rough(candidates[k][1]),
-                                   tuple(-r for r in reach(candidates[k][0])), k))
     finding = None
-    if ranked:
-        i, text = candidates[ranked[0]]
-        finding = (text, [plain[i]] + [n for n in sharers(i) if n.id != plain[i].id])
+    if general:
+        # a finding states a generalisation: the most general claim, the most widely shared among equals;
+        # a figure or a named place is support, not the finding (read aloud on the demo: tuning)
+        level = GENERAL if realizer.tagger is not None else GENERAL - 1  # the word lists score one less
+        ranked = sorted((k for k in range(len(candidates)) if realizer.generality(candidates[k][1]) >= level),
+                        key=lambda k: (not idea_stems(candidates[k][1]) & stems, realizer.rough(candidates[k][1]),
+                                       tuple(-r for r in reach(candidates[k][0])), k))
+        if ranked:
+            i, text, _ = candidates[ranked[0]]
+            finding = (text, [plain[i]] + [n for n in sharers(i) if n.id != plain[i].id])
     used = {n.id for n in finding[1]} if finding else set()
-    rest = [(j, t) for j, t in candidates if plain[j].id not in used]
-    if finding:
-        rest = [(j, t) for j, t in rest if group_of.get(plain[j].id) != group_of.get(finding[1][0].id)] or rest
-    # support is concrete (a figure) and a whole clause the realizer could shape (typed in lower case)
     # a claim whose first word keeps a capital it was typed with ("Biggest surprise ...", "Track outcomes
     # ...") is one the realizer could not shape (it never changes a word's case): not support
-    rest = [(j, t) for j, t in rest if realizer.embeddable(t) and (directions or not realizer.is_order(t))]
-    # a claim keeping note grammar the realizer leaves alone comes last (read on the demo's Key Findings: tuning)
-    support = min(rest, key=lambda c: (realizer.rough(c[1]), not re.search(r"\d", c[1]),
-                                       not realizer.has_finite_verb(c[1])), default=None)
-    return finding, ([(support[1], [plain[support[0]]])] if support else [])
+    # a claim without a verb of its own is a topic, not support ("pointed to nurse visits ... double")
+    rest = [(j, t, c) for j, t, c in candidates if plain[j].id not in used and realizer.embeddable(t)
+            and (directions or not (realizer.is_order(t) or _opens_on_base_verb(t, realizer)))
+            and (realizer.has_finite_verb(t) or realizer.is_order(t))]
+
+    # a claim the realizer had to mend beyond an article or a copula ("Eastbank Legal Aid: detained docket
+    # tripled" -> "... had detained the docket tripled") may read wrong: never support (read on the demo: tuning)
+    # nor one keeping note grammar the realizer cannot mend (Realizer.rough): "to define and prioritize specific
+    # problem" (read on the dev guides' Key Findings: tuning)
+    rest = [c for c in rest if mended(c[1], c[2]) < 2 and not realizer.rough(c[1])]
+    # nor one pointing into its own note ("elaborate on each principle below": dev guides, tuning)
+    rest = [c for c in rest if not _POINTING_RE.search(c[1])]
+
+    def rank(c: tuple[int, str, str]):
+        j, text, claim = c
+        _, sessions, roles = reach(j)
+        return (mended(text, claim), -sessions, -roles, realizer.generality(text) >= GENERAL)
+
+    rest.sort(key=rank)
+    support: list[tuple[str, list[NoteItem]]] = []
+    groups = {group_of.get(finding[1][0].id)} if finding else set()
+    taken: set[int] = set(used)
+    for pass_ in (0, 1):  # from bullets not yet drawn on first, then any
+        for j, text, _ in rest:
+            if len(support) == limit:
+                break
+            if plain[j].id in taken or (pass_ == 0 and group_of.get(plain[j].id) in groups):
+                continue
+            twins = [plain[j]] + [n for n in sharers(j) if n.id != plain[j].id and n.id not in taken
+                                  and _overlap(n, plain[j]) >= DUPLICATE]
+            support.append((text, twins))
+            groups.add(group_of.get(plain[j].id))
+            taken |= {n.id for n in sharers(j)}
+    return finding, support
+
+
+_SAFE_INSERTS = {"a", "an", "the", "is", "are", "was", "were"}
+_POINTING_RE = re.compile(r"\b(?:below|above|the following|aforementioned)\b", re.I)
+
+
+def mended(text: str, claim: str) -> int:
+    """How much the realizer changed a claim: 0 not at all, 1 by adding articles or a copula ("transfers still
+    the fastest-growing problem" -> "transfers are still ...") or leaving an aside in parentheses out, 2
+    otherwise (a verb for a colon, a label left out, words replaced: "we" -> "legal advocates" excepted)."""
+    old, new = re.findall(r"[\w'’$%-]+", claim.lower()), re.findall(r"[\w'’$%-]+", text.lower())
+    aside = set(re.findall(r"[\w'’$%-]+", " ".join(re.findall(r"\(([^()]*)\)", claim.lower()))))
+    level = 0
+    for op, i1, i2, j1, j2 in difflib.SequenceMatcher(None, old, new, autojunk=False).get_opcodes():
+        if op == "equal":
+            continue
+        if (op == "delete" and set(old[i1:i2]) <= aside) or (op == "insert" and set(new[j1:j2]) <= _SAFE_INSERTS) or (
+                op == "replace" and set(old[i1:i2]) <= {"we", "us", "our", "ours"}):
+            level = 1
+        else:
+            return 2
+    return level
+
+
+def _opens_on_base_verb(text: str, realizer: Realizer) -> bool:
+    """"track outcomes from day 1 or council won't renew": an order, though the clause after it has a verb.
+    Its first word is a base verb, or a verb a note-taker opens orders with that the tagger reads as a noun,
+    typed in lower case before a noun, a determiner or an adjective (its object, not its verb)."""
+    tags = realizer.tags(text)
+    if realizer.tagger is None or len(tags) < 2:
+        return False
+    (first, tag, _), (_, after, _) = tags[0], tags[1]
+    return tag == "VB" or (first in _ORDER_WORDS | _ACTION_VERBS and after in ("NN", "NNS", "DT", "JJ", "PRP$"))
+
+
+def _overlap(a: NoteItem, b: NoteItem) -> float:
+    """Word overlap (Jaccard, stop words aside) of two notes' claims: above :data:`DUPLICATE` they repeat."""
+    wa, wb = _words(compress(a.prose or a.text)), _words(compress(b.prose or b.text))
+    return len(wa & wb) / len(wa | wb) if wa and wb else 0.0
 
 
 MAX_CALLS = 3  # things a direction's Key Finding names as called for
@@ -255,14 +340,105 @@ def major_themes(context: BriefContext) -> list[ThemeItem]:
     return [t for t in context.themes if t.all_notes()]
 
 
-def theme_finding(context: BriefContext, theme: ThemeItem):
+def theme_finding(context: BriefContext, theme: ThemeItem, general: bool = True):
     """The theme's finding and support (:func:`theme_claims`) over the notes its synthesis grouped."""
     synthesis = context.synthesis(theme)
     space = synthesis.space
     written = synthesis.bullets + ([synthesis.disagreement] if synthesis.disagreement else [])
     idea = " ".join([theme.name, theme.description or ""] + [c.name for c in theme.children])
     return theme_claims(space.notes, space, context.hidden_words, context.realizer(), written,
-                        theme.section == "Strategic Directions", idea)
+                        theme.section == "Strategic Directions", idea, general)
+
+
+def codebook_phrase(name: str, realizer: Realizer) -> str:
+    """A codebook name (authored text, not a note's) lowered to stand mid-sentence: "Know-Your-Rights
+    Education" -> "know-your-rights education". A word the notes only type as a name (:attr:`Realizer.proper`),
+    an acronym ("ID") and a word with a capital inside ("iOS") keep their case."""
+    def lowered(part: str) -> str:
+        if part in realizer.proper or is_acronym(part) or not part[:1].isupper() or any(c.isupper() for c in part[1:]):
+            return part
+        return part[:1].lower() + part[1:]
+
+    return " ".join("-".join(lowered(p) for p in word.split("-")) for word in name.split())
+
+
+def theme_ideas(context: BriefContext, theme: ThemeItem) -> tuple[list[str], list[NoteItem]]:
+    """What the theme's bullets cover, as phrases that may stand mid-sentence, with the notes of those bullets.
+
+    A bullet named by a sub-theme gives the codebook's name lowered (:func:`codebook_phrase`); one named by a
+    phrase of its notes gives that phrase only as the notes typed it (its first letter lowered only when a note
+    has it so), never a word's case changed. The disagreement bullet and a fallback name give nothing.
+    """
+    realizer = context.realizer()
+    synthesis = context.synthesis(theme)
+    codebook = {c.name for c in theme.children}
+    by_id = {n.id: n for n in theme.all_notes()}
+    ideas: list[str] = []
+    notes: list[NoteItem] = []
+    for bullet in synthesis.bullets:
+        lead = bullet.lead_in
+        if lead in codebook:
+            idea = codebook_phrase(lead, realizer)
+        else:
+            typed = [by_id[i].prose or by_id[i].text for i in bullet.note_ids if i in by_id]
+            lowered = lead[:1].lower() + lead[1:]
+            idea = next((form for form in (lowered, lead) if (form == lowered or realizer.embeddable(form)) and any(
+                re.search(rf"(?<!\w){re.escape(form)}(?!\w)", t) for t in typed)), "")
+            head = idea.split()[-1] if idea else ""
+            if head[:1].islower() and not (head.endswith("s") and not head.endswith(("ss", "us", "is"))
+                                           or _uncounted(head.lower())):
+                idea = ""  # "heat wave": a bare singular would need an article the notes did not type
+            elif idea and not _names_a_thing(idea, typed, realizer):
+                idea = ""
+        if idea and idea.lower() not in (i.lower() for i in ideas):
+            ideas.append(idea)
+            notes += [by_id[i] for i in bullet.note_ids if i in by_id]
+    return ideas, notes
+
+
+def _names_a_thing(phrase: str, typed: list[str], realizer: Realizer) -> bool:
+    """Whether a phrase of the notes is, where a note typed it, a noun phrase a list of ideas can hold: it ends
+    on a noun and opens on neither a verb (a modifier excepted) nor a preposition, and holds or takes no
+    possessive ("making decisions", "inside web browsers", "partner's DevSecOps maturity" do not: read on
+    the dev guides' Key Findings, tuning). True without spaCy."""
+    if realizer.tagger is None:
+        return True
+    for text in typed:
+        m = re.search(rf"(?<!\w){re.escape(phrase)}(?!\w)", text)
+        if m is None:
+            continue
+        doc = realizer._doc(text)
+        span = [t for t in doc if m.start() <= t.idx < m.end()]
+        after = doc[span[-1].i + 1] if span and span[-1].i + 1 < len(doc) else None
+        return bool(span) and span[-1].tag_ in ("NN", "NNS", "NNP", "NNPS") and not any(
+            t.tag_ == "POS" or "’" in t.text or "'" in t.text for t in span) and not (
+            after is not None and after.tag_ == "POS") and not (
+            span[0].tag_ in ("IN", "TO", "RB", "MD") or span[0].tag_.startswith("VB") and span[0].dep_ != "amod")
+    return False
+
+
+def sessions_phrase(count: int, total: int) -> str:
+    """"all five sessions", "three of the five sessions", "one session"."""
+    if count > 1 and count == total:
+        return f"all {number_word(count)} sessions"
+    return f"{number_word(count)} of the {number_word(total)} sessions" if count > 1 else "one session"
+
+
+def theme_overview(context: BriefContext, theme: ThemeItem, notes: list[NoteItem]) -> tuple[str, list[NoteItem]]:
+    """One claim about the theme as a whole, in Markdown: how far it ran and what its bullets cover
+    ("Across all five sessions, legal advocates and other participants described universal representation,
+    rapid removal and detention, and litigation against overreach."), with the notes it stands for; how far
+    it ran and among whom when no bullet's idea can be named."""
+    ideas, covered = theme_ideas(context, theme)
+    sessions = len({n.session_number for n in notes})
+    across = sessions_phrase(sessions, len(context.sessions))
+    if ideas:  # the paragraph's bold lead-in names the theme: the sentence need not repeat it
+        # an idea holding its own "and" goes last, where the list's "and" closes it: mid-list, "funding threats
+        # to cities, courthouse and jail enforcement" reads as a list of cities and courthouses (so parses spaCy)
+        ideas = sorted(ideas, key=lambda idea: " and " in idea)
+        where = f"Across {across}" if sessions > 1 else "In one session"
+        return escape_md(f"{where}, {attribution(covered, limit=2)} described {join_words(ideas)}."), covered
+    return escape_md(f"The theme came up in {across}, among {attribution(notes, limit=2)}."), []
 
 
 def as_finding(framing: str, realizer) -> str:
@@ -288,12 +464,15 @@ def as_finding(framing: str, realizer) -> str:
 
 
 def key_findings(context: BriefContext) -> str:
-    """One paragraph per theme that states its finding once, then says how far it ran, without copying
-    its bullets: the theme's framing as a claim, else the claim its notes share most widely, attributed
-    to the roles and sessions that shared it (:func:`theme_claims`); the roles and sessions that raised
-    the theme; one concrete claim from another of its points. When every claim of the theme is already
-    written in a bullet, the paragraph says how far the theme ran. A strategic direction opens on what
-    participants called for (:func:`direction_calls`)."""
+    """One paragraph per theme: one claim about the theme as a whole, then two claims that support it,
+    without copying its bullets.
+
+    A theme opens on its codebook description when that reads as a claim (:func:`as_finding`), then says how
+    far it ran and what its bullets cover (:func:`theme_overview`). A strategic direction opens on what
+    participants called for (:func:`direction_calls`), else on its description as a claim, else on the claim
+    its notes share most widely, then says how far it ran. Both follow with up to two of the theme's most
+    widely shared claims that no bullet says (:func:`theme_claims`), each attributed to the roles and sessions
+    that made it."""
     realizer = context.realizer()
     titles = context.resource_titles()
     paragraphs = []
@@ -301,48 +480,55 @@ def key_findings(context: BriefContext) -> str:
         synthesis = context.synthesis(theme)
         if not synthesis.bullets:
             continue
-        finding, support = theme_finding(context, theme)
-        notes = [n for n in theme.all_notes() if n.kind not in ("question", "quote", "resource")]
         action = theme.section == "Strategic Directions"
+        finding, support = theme_finding(context, theme, general=action)
+        notes = [n for n in theme.all_notes() if n.kind not in ("question", "quote", "resource")]
         framing = as_finding(synthesis.framing, realizer) if synthesis.framing else ""
-        shown = support
-        calls, askers = direction_calls(synthesis.space.notes, synthesis.space, context.hidden_words, realizer,
-                                        synthesis.bullets + ([synthesis.disagreement] if synthesis.disagreement
-                                                             else [])) if action else ([], [])
-        if action and calls:  # a direction's claim: what participants called for, over roles and sessions
-            who = attribution(askers) + across_sessions(askers)
-            text = [note_markdown(f"{capitalize_first(who)} called for {join_words(calls)}.", titles)]
-            framing = ""
-            finding = (text[0], askers)
-        elif framing:
-            text = [escape_md(framing)]
-            shown = support or ([finding] if finding else [])
-        elif finding:
-            who = attribution(finding[1]) + across_sessions(finding[1])  # those who shared the finding
-            text = [note_markdown(realizer.topic_sentence(finding[0], who, "described", action), titles)]
+        sources: list[NoteItem] = []
+        if action:
+            calls, askers = direction_calls(synthesis.space.notes, synthesis.space, context.hidden_words, realizer,
+                                            synthesis.bullets + ([synthesis.disagreement] if synthesis.disagreement
+                                                                 else []))
+            if calls:  # a direction's claim: what participants called for, over roles and sessions
+                who = attribution(askers) + across_sessions(askers)
+                text = [note_markdown(f"{capitalize_first(who)} called for {join_words(calls)}.", titles)]
+                sources += askers
+            elif framing:
+                text = [escape_md(framing)]
+                support = support or ([finding] if finding else [])
+            elif finding:
+                who = attribution(finding[1]) + across_sessions(finding[1])  # those who shared the finding
+                text = [note_markdown(realizer.topic_sentence(finding[0], who, "described", action), titles)]
+                sources += finding[1]
+            else:
+                text = []
+            sessions = len({n.session_number for n in notes})
+            if not text or (len(synthesis.bullets) >= 2 and sessions > 1):  # how far it ran, never its headings
+                text.append(f"The direction came up in {sessions_phrase(sessions, len(context.sessions))}, among "
+                            f"{escape_md(attribution(notes, limit=2))}.")  # roles are typed text
         else:
-            text = []
-        sessions = len({n.session_number for n in notes})
-        everyone = escape_md(attribution(notes, limit=2))  # roles are typed text
-        subject = "The direction" if action else "The theme"
-        across = (f"all {number_word(sessions)} sessions" if sessions == len(context.sessions) and sessions > 1
-                  else f"{number_word(sessions)} of the {number_word(len(context.sessions))} sessions"
-                  if sessions > 1 else "one session")
-        if not text or (len(synthesis.bullets) >= 2 and sessions > 1):  # how far it ran, never its headings
-            text.append(f"{subject} came up in {across}, among {everyone}.")
-        text += [note_markdown(s, titles) for s in realizer.support([c for c, _ in shown])]
-        sources = [n for _, members in ([finding] if finding and not framing else []) + shown for n in members] or [
-            n for n in notes if any(n.id in b.note_ids for b in synthesis.bullets)]
-        claim = Bullet(f"kf-{theme.id}", theme.name, "", sorted({n.id for n in sources}),
+            text = [escape_md(framing)] if framing else []
+            overview, covered = theme_overview(context, theme, notes)
+            text.append(overview)
+            sources += covered
+        for claim, members in support:
+            who = attribution(members) + across_sessions(members)
+            verb = "reported" if re.search(r"\d", claim) else "recommended" if action and re.search(
+                r"\b(?:should|must|need|needs|ought)\b", claim) else "described"
+            text.append(note_markdown(realizer.topic_sentence(claim, who, verb, action), titles))
+            sources += members
+        sources = sources or [n for n in notes if any(n.id in b.note_ids for b in synthesis.bullets)]
+        cited = Bullet(f"kf-{theme.id}", theme.name, "", sorted({n.id for n in sources}),
                        sorted({n.session_number for n in sources}))
         body = re.sub(r"([?!])\.(?=\s|$)", r"\1", " ".join(t for t in text if t))
-        paragraphs.append(f"{context.cite(claim)} {body}")
+        paragraphs.append(f"{context.cite(cited)} {body}")
     return "\n\n".join(paragraphs)
 
 
 def strategic_implications(context: BriefContext) -> str:
     """Two paragraphs that argue: what the findings mean together (the themes' findings joined, how
-    widely they ran, where participants differed), then what follows for cities and funders."""
+    widely they ran, where participants differed), then what follows for cities and funders
+    (:func:`what_follows`)."""
     themes = [t for t in major_themes(context) if t.section != "Strategic Directions"]
     directions = [t for t in major_themes(context) if t.section == "Strategic Directions"]
     if not themes and not directions:
@@ -366,18 +552,80 @@ def strategic_implications(context: BriefContext) -> str:
     if disputed:
         first.append("Participants did not always agree, and where they differed the report keeps the "
                      "positions side by side rather than averaging them away.")
-    second = []
-    if directions:
-        # a direction's description is listed when it is a sentence (an order or a claim), not a phrase
-        framings = [f for f in (context.synthesis(t).framing for t in directions) if f and (
-            realizer.tagger is None or realizer.has_finite_verb(f) or realizer.tags(f)[0][1] == "VB"
-            or realizer.is_order(f))]
-        second.append(f"For cities and funders, {number_word(len(directions))} directions follow from these "
-                      "findings." if len(directions) > 1 else "For cities and funders, one direction follows.")
-        second += [escape_md(f) for f in framings]
-        second.append("Each depends on trust between cities, legal organizations and communities, "
-                      "and on sharing what works.")
-    else:
-        second.append("For cities and funders, the priority is to sustain what works, share it across places, "
-                      "and protect the people doing the work.")
+    second = [what_follows(context, themes, directions)]
     return f"{' '.join(first)}\n\n{' '.join(second)}"
+
+
+ORDINALS = ("first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth", "ninth", "tenth")
+
+
+def as_move(text: str, realizer: Realizer) -> str:
+    """An order of the codebook (authored text) as a move a city or funder makes, its verbs in -ing:
+    "Rebuild trust and shape public understanding." -> "rebuilding trust and shaping public understanding";
+    "" when ``text`` is no order. Only the order's own verbs change ("Limit what cities collect and share"
+    keeps "share"): the first word and, with spaCy's parse, the verbs joined to it."""
+    text = " ".join(text.split()).rstrip(".")
+    words = text.split(" ")
+    if len(words) < 2:
+        return ""
+    if realizer.tagger is None:
+        if words[0].lower() not in _ACTION_VERBS:
+            return ""
+        spans = [(0, len(words[0]))] + [(m.start(1), m.end(1)) for m in re.finditer(r"\band (\w+)", text)
+                                        if m.group(1) in _ACTION_VERBS]
+    else:
+        if not realizer.is_order(text):
+            return ""
+        doc = realizer._doc(text)
+        # the order's verb and the verbs joined to it; the small model sometimes hangs a joined verb on a noun
+        # ("Fund retrofits before summer and publish the schedule"), never on a verb of a clause inside it
+        spans = [(doc[0].idx, doc[0].idx + len(doc[0]))] + [
+            (t.idx, t.idx + len(t)) for t in doc[1:] if t.tag_ == "VB" and t.dep_ == "conj" and t.text.islower()
+            and (t.head.i == 0 or t.head.pos_ not in ("VERB", "AUX"))]
+    out, last = [], 0
+    for begin, end in sorted(spans):
+        out += [text[last:begin], gerund(text[begin:end].lower())]
+        last = end
+    return "".join(out) + text[last:]
+
+
+def what_follows(context: BriefContext, themes: list[ThemeItem], directions: list[ThemeItem]) -> str:
+    """Strategic Implications' second paragraph, in Markdown: the strategic directions as the moves the notes
+    point to (:func:`as_move` of each direction's description, else of its name, else its name as a phrase),
+    then which theme each answers: the theme whose codebook names and bullets' lead-ins share the most words
+    (their first five letters) with the direction's."""
+    realizer = context.realizer()
+    moves: list[tuple[ThemeItem, str]] = []
+    for d in directions:
+        move = as_move(d.description or "", realizer) or as_move(d.name, realizer)
+        if not move and len(d.name.split()) >= 2:
+            move = codebook_phrase(d.name, realizer)
+        if move:
+            moves.append((d, move))
+    if not moves:
+        return ("For cities and funders, the priority is to sustain what works, share it across places, "
+                "and protect the people doing the work.")
+    listed = moves[0][1] if len(moves) == 1 else "; ".join(m for _, m in moves[:-1]) + f"; and {moves[-1][1]}"
+    count = "one move" if len(moves) == 1 else f"{number_word(len(moves))} moves"
+    # a dash, not a colon: what follows a colon reads as a list of fragments, each move without its subject
+    out = [escape_md(f"For cities and funders the notes point to {count} — {listed}.")]
+
+    def stems(theme: ThemeItem, own: bool) -> set[str]:
+        words = [theme.name, theme.description or ""] + [b.lead_in for b in context.synthesis(theme).bullets]
+        return idea_stems(" ".join(words + ([c.name for c in theme.children] if own else [])))
+
+    answered: dict[int, list[int]] = {}
+    for k, (d, _) in enumerate(moves):
+        wanted = stems(d, False)
+        overlap = [len(wanted & stems(t, True)) for t in themes]
+        if overlap and max(overlap) > 0:
+            answered.setdefault(overlap.index(max(overlap)), []).append(k)
+    if answered and len(moves) > 1:
+        parts = []
+        for i in sorted(answered):
+            which = [ORDINALS[k] if k < len(ORDINALS) else f"move {k + 1}" for k in answered[i]]
+            which = which[0] if len(which) == 1 else ", ".join(which[:-1]) + " and " + which[-1]
+            parts.append(f"“{themes[i].name}” (the {which})")  # the theme's heading, quoted as the report titles it
+        out.append(escape_md(f"Between them they answer {join_words(parts)}."))
+    return " ".join(out)
+
