@@ -372,6 +372,7 @@ def test_months_and_federal_are_written_out_only_where_they_cannot_be_a_name():
     assert expand_shorthand("all fed funds conditioned? Fed grants cut") == \
         "all federal funds conditioned? Federal grants cut"
     assert expand_shorthand("Jan said Mar was fed up") == "Jan said Mar was fed up"  # names and "fed up" kept
+    assert expand_shorthand("stop retaining copies of source docs") == "stop retaining copies of source documents"
 
 
 def test_resource_names_come_from_the_note_not_the_address():

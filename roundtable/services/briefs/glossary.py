@@ -25,7 +25,7 @@ SHORTHAND: dict[str, str] = {
     "mo": "month", "mos": "months", "min": "minute", "mins": "minutes", "govt": "government", "gov": "government",
     "esp": "especially", "incl": "including", "approx": "approximately", "abt": "about", "thru": "through",
     "orgs": "organizations", "org": "organization", "dept": "department", "depts": "departments",
-    "info": "information", "atty": "attorney", "attys": "attorneys", "reps": "representatives",
+    "info": "information", "docs": "documents", "atty": "attorney", "attys": "attorneys", "reps": "representatives",
     "rep": "representation", "mgmt": "management", "mtg": "meeting", "mtgs": "meetings", "comms": "communications",
     "stats": "statistics", "ops": "operations", "apt": "apartment", "apts": "apartments", "langs": "languages",
     "avg": "average", "est": "estimated", "cert": "certification", "prelim": "preliminary", "op": "operation",
