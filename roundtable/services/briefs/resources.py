@@ -247,8 +247,9 @@ def collect_resources(context: BriefContext) -> "OrderedDict[str, list[ResourceI
     notes_by_id = {n.id: n for n in context.notes}
     theme_of: dict[int, str] = {}  # the most specific theme each note is coded with
     for t in context.themes:
-        for n in [n for child in t.children for n in child.notes]:
-            theme_of.setdefault(n.id, next(c.name for c in t.children if n in c.notes))
+        for child in t.children:  # not "n in child.notes" per note: comparing dataclasses, 1 s at 2,000 notes
+            for n in child.notes:
+                theme_of.setdefault(n.id, child.name)
         for n in t.notes:
             theme_of.setdefault(n.id, t.name)
     by_key: dict[str, ResourceItem] = {}
