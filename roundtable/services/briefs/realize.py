@@ -109,6 +109,10 @@ _WHEN_RE = re.compile(rf"\b(?P<verb>(?:start|begin|end|launch|open|close|expire|
                       rf"began|ran)\s+(?=(?:{_MONTHS})\b)")
 _FOR_WHEN_RE = re.compile(rf"\b(?P<verb>scheduled|planned|slated|set|due|expected|targeted)\s+(?=(?:{_MONTHS})\b)")
 _ABSTRACT = ("ment", "ance", "ence", "ity", "ism", "ness")
+# Last words of an organization's name: "at Northgate Food Bank, ..." (a place takes "in").
+_ORGANIZATION_HEADS = {"aid", "bank", "center", "centre", "clinic", "office", "project", "network", "court", "council",
+                       "library", "school", "university", "department", "services", "coalition", "fund", "foundation",
+                       "institute", "agency", "hospital", "church", "union", "committee", "board", "team"}
 # Nouns that take no article as a subject ("funding ended", "training is mandatory").
 _MASS = {"funding", "money", "information", "data", "housing", "training", "support", "legislation", "enforcement",
          "research", "evidence", "guidance", "staff", "access", "aid", "outreach", "capacity", "trust", "work",
@@ -243,6 +247,8 @@ class Realizer:
         if self._lost_subject(text):
             return ""
         text = self._colon(text)
+        if not text:
+            return ""  # a colon that joins what cannot be one sentence ("X exceeded: A up, B doubled")
         parts = [p for p in re.split(r";\s+", text) if p.strip()]
         if not parts:
             return ""
@@ -263,8 +269,39 @@ class Realizer:
         out = re.sub(r"\bin ((?:" + _MONTHS + r") \d{1,2})\b", r"on \1", out)
         if doubted:
             out = self._hedged(out)
-        out = self.determined(self.articled(out.rstrip(" ,;:-–—.")))
-        return "" if self._heading_words(out) else out
+        out = self.determined(self.articled(self._figure_of(out.rstrip(" ,;:-–—."))))
+        return "" if self._heading_words(out) or self._stray_order(out) else out
+
+    def _figure_of(self, text: str) -> str:
+        """"a median annual budget $120,000" -> "a median annual budget of $120,000": a money figure straight
+        after the noun it measures takes "of"."""
+        if self.tagger is None:
+            return text
+        doc = self._doc(text)
+        at = [t.idx + len(t.text) for t in doc[:-1] if t.tag_ in ("NN", "NNS") and t.text.isalpha()
+              and doc[t.i + 1].tag_ == "$" and doc[t.i + 1].idx == t.idx + len(t.text) + 1]
+        for i in reversed(at):
+            text = text[:i] + " of" + text[i:]
+        return text
+
+    def _stray_order(self, text: str) -> bool:
+        """Whether a statement holds an order after a comma, with no subject ("standard templates, share across
+        cities", "the inventory across departments, flag every field ..."): no verb can be added that keeps
+        the note's meaning, so the claim is not used. A list of orders ("fund X, share Y") is left to :meth:`call`."""
+        if self.tagger is None or self._imperative(text, any_case=True):
+            return False
+        doc = self._doc(text)
+        quoted = [m.span() for m in _QUOTED_RE.finditer(text)]
+        return any(t.tag_ in ("VB", "VBP") and t.text.islower() and t.i > 1 and doc[t.i - 1].text == ","
+                   and not _hyphenated(t) and t.dep_ not in ("nmod", "compound", "amod")
+                   and not any(a <= t.idx < b for a, b in quoted)
+                   and not any(c.dep_ in ("nsubj", "nsubjpass", "expl", "aux", "auxpass") and not _comma_split(c, t)
+                               for c in t.children)
+                   and t.head.lower_ not in ("make", "let", "help", "made", "helped", "lets", "helps")
+                   and not (t.dep_ == "conj" and (t.head.tag_ == "VB" or any(c.dep_ == "cc" for c in t.head.subtree if c.head.dep_ in ("conj", "ROOT") or c.head == t.head)))  # "frame the problem, spark ideas"
+                   # a statement's subject before it ("Then, review ...", "If X is accepted, be sure ...": an order)
+                   and any(x.dep_ in ("nsubj", "nsubjpass") and not _subordinate(x.head) for x in doc[:t.i])
+                   for t in doc)
 
     def prefetch(self, claims: Iterable[tuple[str, str]]) -> None:
         """Parse, in spaCy batches, every text :meth:`clause` asks about for each ``(claim, speakers)``.
@@ -392,17 +429,25 @@ class Realizer:
         head_words = head.split()
         last = head_words[-1].lower().strip(",.")
         lead_piece = re.split(r",\s+", tail, maxsplit=1)[0]
+        if re.match(r"(?:where|when|if|once|until|unless|while|wherever|whenever)\s", head) and self._imperative(tail):
+            return f"{tail}, {head}"  # "where X: push Y" -> "push Y, where X": an order with its condition
         if _URLISH_RE.match(tail) or (tail.startswith("[") and "](" in tail):
             return f"{head} {'are' if _plural(last, None) else 'is'} available at {tail}"
         if last in _SPEAKERS and len(head_words) <= 5:
             return f"{head} said {self._mend(tail)}"  # "conditions likely unlawful" -> "conditions are likely ..."
         if self.has_finite_verb(head) and len(head_words) > 2:
             if not self.has_finite_verb(lead_piece):
+                if any(self._opens_on_subject(p) for p in re.split(r",\s+", tail)[1:]):
+                    return ""  # "X exceeded: A 3 times, B doubled": "with" cannot carry a clause
                 return f"{head}, with {tail}"
             if self.embeddable(tail):
                 return f"{head}, and {tail}" if not _CONTRAST_START.match(tail) else f"{head}, {tail}"
             return f"{head}. {capitalize_first(tail)}"
         if len(head_words) <= 6:
+            if self.tagger is not None and head[:1].isupper() and self._subject_clause(self._copula(lead_piece)):
+                # "Northgate Food Bank: walk-in pantry doubled" -> "at Northgate Food Bank, the walk-in pantry doubled"
+                at = "at" if head_words[-1].lower() in _ORGANIZATION_HEADS else "in"
+                return f"{at} {head}, {self.determined(self._mend(tail))}"
             if self.has_finite_verb(lead_piece) and self._has_subject(tail):
                 return tail if len(tail.split()) >= 4 else f"{head}: {tail}"
             if _heads(head_words, _SHOWED):
@@ -412,13 +457,34 @@ class Realizer:
             if self._starts_with(lead_piece, "VBG") or re.match(r"(?:a|an|the)\s", tail):
                 # "Burn-up chart: a graph that ..." defines the head
                 return f"{head} {'are' if _plural(last, self._tag_of(head, head_words[-1])) else 'is'} {tail}"
-            if (self.tagger is not None and head[:1].islower() and self._has_subject(lead_piece)
+            if (self.tagger is not None and head[:1].islower()
+                    and (self._has_subject(lead_piece) or self._subject_clause(self._copula(lead_piece)))
                     and self.has_finite_verb(self._copula(lead_piece))):
                 return f"in {self._definite(head)}, {tail}"  # "expedited removal: 4 ppl removed ..." -> "in ..., 4 people were removed"
             return f"{head} had {tail}"
         if self._bare_noun_phrase(head) and not self.has_finite_verb(lead_piece):
             return f"{head} had {tail}"  # "records request for ... agents: 400 pages" is one claim
         return f"{head}. {capitalize_first(tail)}"
+
+    def _opens_on_subject(self, text: str) -> bool:
+        """Whether ``text`` is a clause that opens on its subject ("detention beds in region doubled"), not a
+        relative or circumstance ("during which the problem is framed")."""
+        if not self._own_subject(text):
+            return False
+        doc = self._doc(text)
+        return any(t.dep_ in ("nsubj", "nsubjpass") and t.left_edge.i == 0 and t.head.tag_.startswith(("VB", "MD"))
+                   and not _subordinate(t.head) for t in doc)
+
+    def _subject_clause(self, text: str) -> bool:
+        """Whether ``text`` is a clause with its subject before its verb, though it opens on a participle
+        ("detained docket tripled", "archived records are still searchable")."""
+        if self.tagger is None:
+            return False
+        doc = self._doc(text)
+        return any(t.pos_ in ("VERB", "AUX") and t.tag_ in _FINITE_TAGS | {"VBN"} and t.dep_ == "ROOT"
+                   and (t.tag_ != "VBN" or any(c.dep_ == "auxpass" for c in t.children))
+                   and any(c.dep_ in ("nsubj", "nsubjpass") and c.i < t.i and c.i > 0 for c in t.children)
+                   for t in doc)
 
     def _starts_with(self, text: str, tag: str) -> bool:
         tokens = self.tags(text)
@@ -473,7 +539,8 @@ class Realizer:
         tokens = self.tags(piece)
         for k in range(1, len(tokens) - 2):
             # "safety calls down 30%": a plural noun before "up"/"down" and a figure, though tagged a verb
-            if (tokens[k][1] == "VBZ" and tokens[k - 1][1] in _NOUN_TAGS and tokens[k + 1][0] in ("up", "down")
+            if (tokens[k][1] == "VBZ" and tokens[k][0] not in ("is", "has") and tokens[k - 1][1] in _NOUN_TAGS
+                    and tokens[k + 1][0] in ("up", "down")
                     and tokens[k + 2][1] in ("CD", "$")):
                 return _insert(tokens, k + 1, "are")
         paired = self._noun_pair_participle(piece)
@@ -497,7 +564,7 @@ class Realizer:
                 while at > subject.i + 1 and root.doc[at - 1].dep_ in ("neg", "advmod"):
                     at -= 1
                 if at == subject.right_edge.i + 1:
-                    return _insert(self.tags(piece), at, "were" if subject.tag_ in ("NNS", "NNPS") else "was")
+                    return _insert(self.tags(piece), at, self._passive(subject.text, subject.tag_, self.tags(piece)[at:]))
         tokens = self.tags(piece)
         if len(tokens) < 3:
             return piece
@@ -516,7 +583,7 @@ class Realizer:
                 if tag == "VBG":
                     verb = "are" if _plural(prev, prev_tag) else "is"
                 elif tag == "VBN" and nxt in ("IN", "RB", "RP", "TO", "CD"):
-                    verb = "were" if _plural(prev, prev_tag) else "was"
+                    verb = self._passive(prev, prev_tag, tokens[k + 1:])
                 elif low in _COPULA_ADVERBS or (low in ("up", "down") and nxt in ("CD", "$")) or (
                         tag == "DT" and low in ("the", "a", "an", "no")) or (
                         tag in ("JJ", "JJR") and k > 1 and nxt in ("IN", "TO", "CC", ",", ".")):
@@ -547,7 +614,10 @@ class Realizer:
             subject = next((c for c in children if c.dep_ == "nsubj"), None)
             if head.tag_ == "VBG" and head.dep_ == "ROOT" and subject is not None and subject.i < head.i and not any(
                     c.dep_ in ("aux", "auxpass") for c in children):
-                return _insert(self.tags(piece), head.i, "are" if _plural(subject.text, subject.tag_) else "is")
+                at = head.i  # "Harbor City now litigating" -> "Harbor City is now litigating": before the adverbs
+                while at > subject.i + 1 and doc[at - 1].dep_ in ("advmod", "neg") and doc[at - 1].head.i == head.i:
+                    at -= 1
+                return _insert(self.tags(piece), at, "are" if _plural(subject.text, subject.tag_) else "is")
             participle = next((c for c in children if c.dep_ == "xcomp" and c.tag_ == "VBG" and c.i == head.i + 1),
                               None)
             before = doc[head.i - 1] if head.i else None
@@ -557,6 +627,16 @@ class Realizer:
                     and not any(c.dep_ == "dobj" for c in children)):
                 return _insert(self.tags(piece), participle.i, "are")
         return ""
+
+    @staticmethod
+    def _passive(subject: str, tag: str | None, rest: list) -> str:
+        """The auxiliary a participle gets: in the past, unless what follows is in the present ("sighting
+        confirmed by 2 responders before anything gets posted" -> "is confirmed")."""
+        tags = {t for _, t, _ in rest}
+        present = tags & {"VBZ", "VBP"} and "VBD" not in tags
+        if _plural(subject, tag):
+            return "are" if present else "were"
+        return "is" if present else "was"
 
     def _verb_led(self, piece: str) -> bool:
         """"bans sharing for civil immigration enforcement" after "it limits collection,": a verb that shares
@@ -804,7 +884,7 @@ class Realizer:
         called = self.call(clause)
         if called:
             return f"{capitalize_first(who)} {called}."
-        if not self.has_finite_verb(clause) and not self._any_finite(clause):
+        if not self.has_finite_verb(clause) and not self._any_finite(clause) and not self._predicated(clause):
             if action:
                 return f"{capitalize_first(who)} called for {self._indefinite(clause)}."
             counted = re.match(r"(?:no|about|over|more)\b|[\d$]", clause)
@@ -814,6 +894,15 @@ class Realizer:
             verb = "reported"  # "recommended that foundations had pooled a fund" recommends nothing
         link = "described how" if verb == "described" else f"{verb} that"
         return f"{capitalize_first(who)} {link} {clause}."
+
+    def _predicated(self, clause: str) -> bool:
+        """Whether ``clause`` is a subject and its predicate though no verb is tagged finite ("retention limits
+        matter as much as ..." with "matter" read as an adverb): it takes "noted that", never "pointed to"."""
+        if self.tagger is None:
+            return False
+        root = next(iter(self._doc(clause).sents)).root
+        return (not root.tag_.startswith("NN") and root.tag_ not in ("IN", "VBG", "VBN", "JJ", "CD")
+                and any(c.dep_ == "nsubj" and c.i < root.i and not _comma_split(c, root) for c in root.children))
 
     def rough(self, clause: str) -> bool:
         """Whether ``clause`` keeps a note's grammar that the rules above leave alone: a singular count noun
@@ -864,7 +953,7 @@ class Realizer:
         if re.match(r"[\d$£€]", clause):
             return f"reported that {clause}"
         if self.embeddable(clause) and not self.has_finite_verb(clause) and not self._any_finite(clause):
-            return f"pointed to {self._indefinite(clause)}"
+            return "" if self._predicated(clause) else f"pointed to {self._indefinite(clause)}"
         return ""
 
     def support(self, clauses: list[str]) -> list[str]:
@@ -923,6 +1012,22 @@ _COUNTED = {"hearing", "meeting", "building", "briefing", "filing", "ruling", "f
             "institution", "question", "position", "session", "commission", "conference", "sentence", "license",
             "grievance", "motion", "decision", "provision", "exemption", "exception", "option", "phone", "zone",
             "majority", "minority", "facility", "university"}
+
+
+_SUBORDINATORS = {"if", "when", "while", "because", "although", "though", "before", "after", "once", "unless", "until",
+                  "as", "since", "whether", "whenever"}
+
+
+def _subordinate(verb) -> bool:
+    """Whether ``verb`` heads a subordinate clause ("If your request is accepted", "Before you take part")."""
+    return verb.dep_ in ("advcl", "relcl") or any(c.dep_ == "mark" and c.lower_ in _SUBORDINATORS
+                                                   for c in verb.children)
+
+
+def _comma_split(subject, verb) -> bool:
+    """Whether a comma stands between ``subject`` and its ``verb`` ("the inventory across departments, flag
+    every field"): an order typed after its topic, not a subject and its verb."""
+    return sum(t.text == "," for t in subject.doc[subject.i + 1:verb.i]) % 2 == 1  # two: an aside ("X, which ..., is")
 
 
 def _singular_noun(token) -> bool:
