@@ -30,7 +30,20 @@ sentence is checked for:
   after a preposition ("on leave", "from scratch"); the list was shortened on the dev guides' real
   prose (tuning), so the kind still misses some faults ("majority") and reads a few mass uses as
   faults.
-  A closing "Participants also discussed ..." is judged item by item (``list_item``) instead.
+  A closing "Participants also discussed ..." is judged item by item (``list_item``) instead;
+- ``complement``: a reporting verb whose complement does not fit it: "that" (or "how") followed by no
+  clause ("emphasized that standard templates, share across cities"), or "pointed to" followed by a
+  clause ("pointed to retention limits matter as much as ..."). The complement is parsed on its own;
+- ``bare_verb``: a base-form verb with no subject after a comma or "with", an order left inside a
+  statement ("pointed to the budget review, post every line online", "and with adopt a plan");
+- ``joined``: a noun phrase run into what follows without the word it needs: a figure straight after
+  a noun ("a median budget $40,000", no "of"), "had" before a clause ("had expanded the pantry
+  doubled"), an adjective after its noun ("had archived records still searchable");
+- ``splice``: two clauses, each with its own subject, joined by a comma alone ("fares held flat,
+  bus trips rose"); an attribution after a claim (", a planner observed.") is no clause;
+- ``tense``: a past passive whose "before"/"after"/"until"/"when" clause is in the present ("was
+  reviewed by 2 volunteers before anything gets filed");
+- ``adverb``: an adverb between the subject and its auxiliary ("the county now is drafting").
 
 The parse is spaCy's small English pipeline when installed; without it a lexical fallback
 (word lists) is used and says so. Deterministic and offline.
@@ -46,7 +59,8 @@ import re
 import sys
 from dataclasses import asdict, dataclass
 
-KINDS = ("no_verb", "no_subject", "fragment", "imperative", "pronoun", "figure", "shorthand", "participle", "article", "list_item")
+KINDS = ("no_verb", "no_subject", "fragment", "imperative", "pronoun", "figure", "shorthand", "participle", "article",
+         "list_item", "complement", "bare_verb", "joined", "splice", "tense", "adverb")
 ALSO_RE = re.compile(r"^(?:Participants|They) also discussed (.+)\.$")
 _JUDGEMENTS = {"huge", "big", "bigger", "biggest", "cheap", "great", "good", "best", "bad", "worst", "worse", "better",
                "nice", "average", "broad", "limited", "enough", "awesome", "amazing", "terrible"}
@@ -197,7 +211,131 @@ def check_sentence(sentence: str, section: str, first: bool, nlp=None) -> list[s
         kinds.append("participle")
     if any(_bare_count_noun(t) for t in doc if t.i not in quoted):
         kinds.append("article")
+    return kinds + _structure(doc, quoted, nlp)
+
+
+_REPORTING = {"said", "reported", "noted", "described", "observed", "emphasized", "warned", "argued", "stressed",
+              "explained", "agreed", "found", "recommended", "proposed", "held", "added", "cautioned", "suggested"}
+# Verbs whose object a bare verb may follow ("made cities pay", "helped them meet").
+_CAUSATIVE = {"make", "made", "makes", "let", "lets", "help", "helped", "helps", "have", "had", "see", "saw", "hear",
+              "heard", "watch", "watched", "would", "rather"}
+_ADVERBS_BEFORE_AUX = {"now", "still", "already", "never", "just", "currently", "finally"}
+
+
+def _structure(doc, quoted: set[int], nlp) -> list[str]:
+    """The fault kinds judged on the sentence's structure: ``complement``, ``bare_verb``, ``joined``,
+    ``splice``, ``tense``, ``adverb``."""
+    kinds = []
+    text = doc.text
+    # "proposed that Riverton fund ...": a subjunctive the small model reads as a noun phrase, left out
+    m = re.search(r"\b(?:" + "|".join(sorted(_REPORTING - {"proposed", "recommended"})) + r")\s+(?:that|how)\s+(.+)$",
+                  text)
+    if m and not _quoted(doc) & {t.i for t in doc if t.idx >= m.start(1)} and not _clause(nlp(m.group(1))) and not _clause(
+            nlp(m.group(1)), strict=True) and not any(
+            t.idx >= m.start(1) and t.pos_ in ("VERB", "AUX") and t.tag_ != "VBG"
+            and any(c.dep_ in ("nsubj", "nsubjpass") and c.i < t.i for c in t.children) for t in doc):
+        kinds.append("complement")  # no clause, parsed alone or in the sentence ("that Riverton fund ...")
+    m = re.search(r"\bpointed to\s+(.+)$", text)
+    if m and "complement" not in kinds and _clause(nlp(m.group(1)), strict=True):
+        kinds.append("complement")
+    for t in doc:
+        if t.i in quoted or t.i == 0 or not t.text.islower():
+            continue
+        before = doc[t.i - 1]
+        hyphen = t.i + 1 < len(doc) and doc[t.i + 1].tag_ == "HYPH"  # "walk-in"
+        if (t.tag_ in ("VB", "VBP") and before.lower_ in (",", "with") and t.head.lower_ not in _CAUSATIVE
+                and not hyphen and t.dep_ not in ("nmod", "compound", "amod")
+                and any(x.dep_ in ("nsubj", "nsubjpass") and not _subordinate(x.head) for x in doc[:t.i])  # "Then, review"
+                and not (t.dep_ == "conj" and (t.head.tag_ == "VB" or any(c.dep_ == "cc" for c in t.head.subtree if c.head.dep_ in ("conj", "ROOT") or c.head == t.head)))  # "frame the problem, spark new ideas"
+                and not any(c.dep_ in ("nsubj", "nsubjpass", "expl", "aux", "auxpass") for c in t.children)):
+            kinds.append("bare_verb")
+            break
+    for t in doc:
+        if t.i in quoted:
+            continue
+        after = doc[t.i + 1] if t.i + 1 < len(doc) else None
+        if t.tag_ in ("NN", "NNS") and after is not None and after.tag_ == "$" and t.dep_ != "compound":
+            kinds.append("joined")  # "a median budget $40,000"
+            break
+        if (t.lower_ == "had" and after is not None and after.tag_ == "VBN"
+                and any(c.dep_ in ("ccomp", "xcomp") and any(g.dep_ == "nsubj" for g in c.children)
+                        and c.tag_ in ("VBD", "VBN", "JJ") for c in after.children)):
+            kinds.append("joined")  # "had expanded the pantry doubled"
+            break
+        if (t.tag_ == "JJ" and t.dep_ == "amod" and t.head.i < t.i and t.head.tag_ in ("NN", "NNS")
+                and t.head.lower_ not in ("anything", "something", "nothing", "everything", "anyone", "someone")
+                and any(a.lower_ == "had" for a in doc[:t.head.i])):
+            kinds.append("joined")  # "had archived records still searchable"
+            break
+    for v in doc:  # one verb given two subjects: "forecasts held, with ..., bus trips rose"; "towns had records searchable"
+        subjects = [c for c in v.children if c.dep_ in ("nsubj", "nsubjpass") and c.i not in quoted]
+        if len(subjects) >= 2 and v.lower_ not in _REPORTING and v.lower_ != "pushed":
+            second = subjects[1]
+            if doc[second.left_edge.i - 1].text == "," and not any(
+                    _subordinate(w) for w in doc[subjects[0].i:second.i] if w.pos_ in ("VERB", "AUX")):
+                kinds.append("splice")  # not "Oftentimes when X finds Y, it will ...": a misread subject
+            elif any(t.lower_ == "had" for t in doc[subjects[0].i:second.i]) and "joined" not in kinds:
+                kinds.append("joined")
+            break
+    finite = [t for t in doc if t.i not in quoted and (t.tag_ in _FINITE_TAGS or any(
+        c.dep_ in ("aux", "auxpass") and c.tag_ in _FINITE_TAGS for c in t.children)) and t.tag_.startswith(("VB", "MD"))]
+    for v in finite:
+        subject = next((c for c in v.children if c.dep_ in ("nsubj", "nsubjpass", "expl") and c.i < v.i), None)
+        if subject is None or v.lower_ in _REPORTING or subject.left_edge.i < 2:
+            continue
+        comma = doc[subject.left_edge.i - 1]
+        if comma.text != "," or doc[comma.i - 1].tag_ == "RB" or any(c.dep_ in ("mark", "cc") or c.tag_ in ("WDT", "WP", "WRB") for c in v.children):
+            continue
+        if "splice" not in kinds and any(
+                w.i < comma.i and w is not v and not _subordinate(w)
+                and any(c.dep_ in ("nsubj", "nsubjpass", "expl") and c.i < w.i for c in w.children) for w in finite):
+            kinds.append("splice")
+            break
+    for t in doc:
+        if (t.tag_ == "VBN" and any(c.dep_ == "auxpass" and c.lower_ in ("was", "were") for c in t.children)
+                and any(c.dep_ == "advcl" and any(m.lower_ in ("before", "after", "until", "when") and m.dep_ == "mark"
+                                                   for m in c.children)
+                        and (c.tag_ in ("VBZ", "VBP") or any(a.tag_ in ("VBZ", "VBP") and a.dep_ in ("aux", "auxpass")
+                                                             for a in c.children)) for c in t.children)):
+            kinds.append("tense")
+            break
+    for t in doc[:-1]:
+        nxt = doc[t.i + 1]
+        if (t.lower_ in _ADVERBS_BEFORE_AUX and nxt.lower_ in ("is", "are", "was", "were", "has", "have")
+                and nxt.dep_ in ("aux", "auxpass") and t.i > 0 and doc[t.i - 1].tag_.startswith("NN")):
+            kinds.append("adverb")
+            break
     return kinds
+
+
+_SUBORDINATORS = {"if", "when", "while", "because", "although", "though", "before", "after", "once", "unless", "until",
+                  "as", "since", "whether", "whenever"}
+
+
+def _subordinate(verb) -> bool:
+    """Whether ``verb`` heads a subordinate clause ("If your request is accepted", "Before you take part")."""
+    return verb.dep_ in ("advcl", "relcl") or any(c.dep_ == "mark" and c.lower_ in _SUBORDINATORS
+                                                   for c in verb.children)
+
+
+def _clause(doc, strict: bool = False) -> bool:
+    """Whether ``doc`` (a complement parsed on its own) is a clause: a finite verb with its subject before
+    it, and no comma between them; ``strict``: the root itself is that verb (a noun phrase with a relative
+    clause is no clause)."""
+    for t in doc:
+        if strict:  # "limits matter as much as ...": the small model may tag the verb an adverb; its subject tells
+            if t.dep_ == "ROOT" and not t.tag_.startswith("NN") and t.tag_ not in ("IN", "VBG", "VBN", "JJ") and any(
+                    c.dep_ == "nsubj" and c.i < t.i for c in t.children):
+                return True
+            continue
+        finite = t.tag_ in _FINITE_TAGS or t.tag_ == "VB" or any(
+            c.dep_ in ("aux", "auxpass") and c.tag_ in _FINITE_TAGS for c in t.children)  # VB: "that Riverton fund"
+        if not finite or not t.tag_.startswith(("VB", "MD")):
+            continue
+        subject = next((c for c in t.children if c.dep_ in ("nsubj", "nsubjpass", "expl") and c.i < t.i), None)
+        if subject is not None and not any(x.text == "," for x in doc[subject.right_edge.i + 1:t.i]):
+            return True
+    return False
 
 
 def _bare_participle(token) -> bool:
