@@ -114,3 +114,10 @@ def test_a_subject_and_its_predicate_are_noted_not_pointed_to(parsed):
     assert "pointed to" not in sentence and "fare caps matter" in sentence, sentence
     (support,) = parsed.support([claim])
     assert "pointed to" not in support, support
+
+
+def test_what_follows_a_speakers_disagreement_is_its_reason_not_another_point(parsed):
+    claim = parsed.clause(_prose("disagrees w/ later deadlines - families miss the date when forms come late"))
+    assert claim.startswith("disagrees with later deadlines: families miss the date"), claim
+    sentence = parsed.topic_sentence(claim, "a clinic volunteer", "described")
+    assert sentence.startswith("A clinic volunteer disagreed with later deadlines: families miss the date"), sentence

@@ -255,9 +255,13 @@ class Realizer:
         if len(parts) > 1 and self._bare_noun_phrase(parts[0]) and self._own_subject(parts[1]):
             parts[:2] = [f"{parts[0]}, {parts[1]}"]  # "expansion; people ... can be removed": one sentence
         out = self._mend(parts[0])
+        reason = self.speaker_verb(parts[0]) is not None  # "disagrees with X; people need ...": why they disagree
         for p in parts[1:]:
             p = self.determined(self.articled(self._mend(p)))
             if self._heading_words(p):
+                continue
+            if reason and self.embeddable(p):
+                out, reason = f"{out}: {p}", False
                 continue
             out += (", and " + p) if self.embeddable(p) and not _CONTRAST_START.match(p) else (
                 ", " + p if _CONTRAST_START.match(p) and p[:1].islower() else ". " + capitalize_first(p))
