@@ -108,6 +108,17 @@ def test_a_claim_that_cannot_be_one_sentence_is_not_used(parsed, note):
     assert parsed.clause(_prose(note)) == ""
 
 
+@pytest.mark.parametrize("note", [
+    "Fare caps change ridership for the lowest-income riders, see https://example.org/fare-study",
+    "Bus lanes cut travel time by a third, cf. the county's own count",
+])
+def test_a_citation_after_a_comma_is_not_an_order(parsed, note):
+    """"..., see <link>" points the reader to a source: the claim stays (tests/test_briefs.py lost its only
+    inline link when the stray-order rule read "see" as an order)."""
+    claim = parsed.clause(_prose(note))
+    assert claim and claim.split(",")[0] in note, claim
+
+
 def test_a_subject_and_its_predicate_are_noted_not_pointed_to(parsed):
     claim = parsed.clause(_prose("fare caps matter as much as new routes"))
     sentence = parsed.topic_sentence(claim, "a planner", "emphasized")

@@ -302,6 +302,7 @@ class Realizer:
                    and not any(c.dep_ in ("nsubj", "nsubjpass", "expl", "aux", "auxpass") and not _comma_split(c, t)
                                for c in t.children)
                    and t.head.lower_ not in ("make", "let", "help", "made", "helped", "lets", "helps")
+                   and t.lower_ not in ("see", "cf")  # a citation ("..., see https://..."), not an order
                    and not (t.dep_ == "conj" and (t.head.tag_ == "VB" or any(c.dep_ == "cc" for c in t.head.subtree if c.head.dep_ in ("conj", "ROOT") or c.head == t.head)))  # "frame the problem, spark ideas"
                    # a statement's subject before it ("Then, review ...", "If X is accepted, be sure ...": an order)
                    and any(x.dep_ in ("nsubj", "nsubjpass") and not _subordinate(x.head) for x in doc[:t.i])
