@@ -229,3 +229,20 @@ def test_a_drafts_section_titles_read_as_the_contents_show_them():
 
     markdown = "{#costs}\n## Costs \\[draft\\] *now*\n\nText.\n\n{#plain}\n## Plain\n\nMore.\n"
     assert section_titles(markdown) == {"costs": "Costs [draft] now", "plain": "Plain"}
+
+
+def test_an_export_parses_its_markdown_once_for_the_gate_and_the_pdf(monkeypatch):
+    """The export gate judges the print page (with source lines) and the PDF is made from the same page: one
+    parse of the Markdown serves both (it was parsed twice, a tenth of a second on the 2,000-note bench)."""
+    parses = []
+    md = render.markdown_parser()
+    real_parse = md.parse
+    monkeypatch.setattr(md, "parse", lambda *a, **k: parses.append(1) or real_parse(*a, **k))
+    markdown = DRAFT.replace("Counts only.", "Counts only, once.")
+    judged = render.render_document_html(markdown, "report", media="print", source_lines=True)
+    printed = render.render_document_html(markdown, "report", media="print")
+    assert len(parses) == 1
+    assert 'data-source-line="' in judged and "data-source-line" not in printed
+    assert printed == render.render_document_html(markdown.replace("once", "twice"), "report", media="print") \
+        .replace("twice", "once")  # a changed draft is rendered anew, never served from the last one
+    assert len(parses) == 2

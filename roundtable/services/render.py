@@ -259,24 +259,33 @@ def render_markdown(markdown: str, provenance: dict | None = None, show_provenan
                     source_lines: bool = False) -> RenderedMarkdown:
     """Markdown (with optional YAML front matter) to an HTML fragment (``source_lines``: see
     :func:`_mark_source_lines`; for the export gate, not for readers)."""
+    return _render_variants(markdown, provenance, show_provenance, (source_lines,))[0]
+
+
+def _render_variants(markdown: str, provenance: dict | None, show_provenance: bool,
+                     variants: tuple[bool, ...]) -> list[RenderedMarkdown]:
+    """One parse, rendered once per ``variants`` entry (without, then with source lines)."""
     front_matter, body = split_front_matter(markdown)
     md = markdown_parser()
     env: dict = {}
     tokens = md.parse(body, env)
-    if source_lines:
-        _mark_source_lines(tokens, markdown.count("\n") - body.count("\n"))
     _drop_remote_images(tokens)
     _keep_address_hyphens(tokens)
     headings = _number_headings(tokens)
     sources = _add_provenance(tokens, provenance) if (show_provenance and provenance) else []
-    out = md.renderer.render(tokens, md.options, env)
-    if sources:
-        items = "".join(
-            f'<li id="src-{html.escape(bid)}">{_sources_text(notes)} <a class="source-back" href="#srcref-{html.escape(bid)}">back</a></li>'
-            for _, bid, notes in sources
-        )
-        out += f'<section class="sources"><h2 class="unnumbered" id="sources">Sources</h2><ol>{items}</ol></section>'
-    return RenderedMarkdown(out, front_matter, headings)
+    rendered = []
+    for source_lines in variants:
+        if source_lines:
+            _mark_source_lines(tokens, markdown.count("\n") - body.count("\n"))
+        out = md.renderer.render(tokens, md.options, env)
+        if sources:
+            items = "".join(
+                f'<li id="src-{html.escape(bid)}">{_sources_text(notes)} <a class="source-back" href="#srcref-{html.escape(bid)}">back</a></li>'
+                for _, bid, notes in sources
+            )
+            out += f'<section class="sources"><h2 class="unnumbered" id="sources">Sources</h2><ol>{items}</ol></section>'
+        rendered.append(RenderedMarkdown(out, front_matter, headings))
+    return rendered
 
 
 # --------------------------------------------------------------------------- documents
@@ -327,7 +336,31 @@ def document_meta(front_matter: dict, template: str | None = None) -> dict:
 def render_document_html(markdown: str, template: str | None = None, provenance: dict | None = None,
                          show_provenance: bool = False, media: str = "screen", *, source_lines: bool = False) -> str:
     """A complete HTML document with its styles inlined (``media`` "screen" or "print")."""
-    rendered = render_markdown(markdown, provenance, show_provenance, source_lines=source_lines)
+    if media == "print":
+        return print_pages(markdown, template, provenance, show_provenance)[source_lines]
+    return _document_page(render_markdown(markdown, provenance, show_provenance, source_lines=source_lines),
+                          template, media)
+
+
+# The last document's print pages, by its content: an export has the gate judge the print page with source
+# lines, then prints the same page without them, and one parse serves both.
+_LAST_PRINT_PAGES: dict[str, tuple[str, str]] = {}
+
+
+def print_pages(markdown: str, template: str | None = None, provenance: dict | None = None,
+                show_provenance: bool = False) -> tuple[str, str]:
+    """``(the print page a reader gets, the same page with source lines for the export gate)``."""
+    key = repr((markdown, template, provenance, show_provenance))
+    pages = _LAST_PRINT_PAGES.get(key)
+    if pages is None:
+        plain, marked = _render_variants(markdown, provenance, show_provenance, (False, True))
+        pages = (_document_page(plain, template, "print"), _document_page(marked, template, "print"))
+        _LAST_PRINT_PAGES.clear()
+        _LAST_PRINT_PAGES[key] = pages
+    return pages
+
+
+def _document_page(rendered: RenderedMarkdown, template: str | None, media: str) -> str:
     meta = document_meta(rendered.front_matter, template)
     css = stylesheet("base.css") + "\n" + stylesheet("print.css" if media == "print" else "screen.css")
     page = _jinja().get_template(f"brief/{'brief' if meta['template'] == 'brief' else 'report'}.html")
