@@ -7,6 +7,7 @@ tests. With ``CI=true`` a missing service is a failure, never a skip.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
 import time
@@ -16,7 +17,7 @@ import pytest
 from argon2 import PasswordHasher
 from argon2.profiles import CHEAPEST
 from flask.cli import ScriptInfo
-from sqlalchemy import create_engine, select, text
+from sqlalchemy import create_engine, event, select, text
 
 from roundtable import create_app
 from roundtable.application import Roundtable
@@ -250,6 +251,24 @@ def revocation_site(tmp_path):
         for client in clients:
             client.disconnect()
         server.stop()
+
+
+@contextlib.contextmanager
+def statements_sent_here(engine):
+    """The SQL statements this thread sends to ``engine`` inside the block, whitespace folded (the test
+    client runs a socket handler in the test's thread; the after-save worker's reads run in another)."""
+    statements: list[str] = []
+    here = threading.get_ident()
+
+    def seen(_connection, _cursor, statement, *_args):
+        if threading.get_ident() == here:
+            statements.append(" ".join(statement.split()))
+
+    event.listen(engine, "before_cursor_execute", seen)
+    try:
+        yield statements
+    finally:
+        event.remove(engine, "before_cursor_execute", seen)
 
 
 def socket_as(app, email: str):

@@ -8,13 +8,12 @@ Needs the name model (``roundtable[ner]``), which finds the full names and confi
 
 from __future__ import annotations
 
-import threading
 import uuid
 from pathlib import Path
 
 import pytest
-from conftest import make_roundtable, socket_as
-from sqlalchemy import event, func, select
+from conftest import make_roundtable, socket_as, statements_sent_here
+from sqlalchemy import func, select
 from test_anonymize_ner import require_ner
 
 from roundtable.cli import main
@@ -256,18 +255,8 @@ def test_a_live_note_reads_the_memory_with_the_roster_and_still_finds_the_name(a
 
     first = add(FULL)
     assert first["ok"] and "Varga" not in first["note"]["text"], first
-    statements = []
-    here = threading.get_ident()
-
-    def seen(_connection, _cursor, statement, *_args):
-        if threading.get_ident() == here:
-            statements.append(" ".join(statement.split()))
-
-    event.listen(database.engine, "before_cursor_execute", seen)
-    try:
+    with statements_sent_here(database.engine) as statements:
         later = add("VARGA and Varga: the council thanked them for the figures.")
-    finally:
-        event.remove(database.engine, "before_cursor_execute", seen)
     assert later["ok"] and "arga" not in later["note"]["text"].lower(), later
     memory_reads = [s for s in statements if "FROM name_memory" in s]
     assert len(memory_reads) == 1 and "participants" in memory_reads[0], statements

@@ -11,7 +11,7 @@ import uuid
 import pytest
 from sqlalchemy import event, func, select
 
-from conftest import socket_as
+from conftest import socket_as, statements_sent_here
 from roundtable.models import Note, Role, SessionState, Theme
 from roundtable.services.notes import NoteStream
 
@@ -66,18 +66,8 @@ def test_a_new_live_note_is_stored_without_a_uuid_look_up_and_a_resend_still_get
     socket = socket_as(app, accounts[Role.NOTE_TAKER].email)
     assert "state" in socket.emit("session:join", {"session_id": live.id}, callback=True)
     payload = {"session_id": live.id, "uuid": str(uuid.uuid4()), "text": "rents rose again"}
-    statements = []
-    here = threading.get_ident()
-
-    def seen(_connection, _cursor, statement, *_args):
-        if threading.get_ident() == here:
-            statements.append(" ".join(statement.split()))
-
-    event.listen(database.engine, "before_cursor_execute", seen)
-    try:
+    with statements_sent_here(database.engine) as statements:
         added = socket.emit("note:add", payload, callback=True)
-    finally:
-        event.remove(database.engine, "before_cursor_execute", seen)
     assert added["ok"], added
     assert not [s for s in statements if "FROM notes" in s and "notes.uuid =" in s], statements
 
