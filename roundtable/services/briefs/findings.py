@@ -102,10 +102,10 @@ def theme_claims(notes: list[NoteItem], space: TextSpace, hidden: frozenset[str]
     similar = (rows @ rows.T).toarray() >= SHARED
     written: set[tuple[str, ...]] = set()
     for bullet in bullets or []:
-        written |= word_runs(bullet.text)
+        written |= word_runs(bullet.synthesized or bullet.text)
     group_of = {i: k for k, bullet in enumerate(bullets or []) for i in bullet.note_ids}
     stems = idea_stems(idea)
-    said = [_words(sentence) for bullet in bullets or [] for sentence in re.split(r"(?<=[.!?])\s+", bullet.text)]
+    said = [_words(sentence) for bullet in bullets or [] for sentence in re.split(r"(?<=[.!?])\s+", bullet.synthesized or bullet.text)]
 
     def repeats(text: str) -> bool:
         """Whether most of the claim's words are one bullet sentence's: the bullet says it, in other words."""
@@ -306,7 +306,7 @@ def direction_calls(notes: list[NoteItem], space: TextSpace, hidden: frozenset[s
         return [], []
     written: set[tuple[str, ...]] = set()
     for bullet in bullets or []:
-        written |= word_runs(bullet.text)
+        written |= word_runs(bullet.synthesized or bullet.text)
     group_of = {i: k for k, bullet in enumerate(bullets or []) for i in bullet.note_ids}
     asks = [n for n in notes if n.kind == "action"] or notes
     found: list[tuple[str, NoteItem]] = []

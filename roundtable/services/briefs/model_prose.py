@@ -180,6 +180,7 @@ def apply_bullet_drafts(db: DbSession, context, model: str, roster, applied: App
         if problems:
             applied.flagged[bullet.id] = problems
             continue
+        bullet.synthesized = bullet.synthesized or bullet.text
         bullet.lead_in, bullet.text = row.lead_in, note_markdown(row.text, titles)
         applied.drafted_bullets.append(bullet.id)
     return applied

@@ -68,6 +68,9 @@ class Bullet:
     text: str
     note_ids: list[int]
     sessions: list[int] = field(default_factory=list)
+    # The synthesis's own text when a model's grounded draft replaced ``text``: Key Findings leave out the claims
+    # the synthesis put in bullets, so machine drafting changes neither what a finding says nor the notes it cites.
+    synthesized: str = ""
 
 
 @dataclass
